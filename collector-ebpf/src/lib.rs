@@ -1,0 +1,2 @@
+//! Empty on purpose: the programs are in `main.rs` (see Cargo.toml).
+#![no_std]

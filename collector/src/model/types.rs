@@ -1,0 +1,148 @@
+//! The collector's own process and sample types.  They are independent of
+//! the wire format (`perch.v1`, see `convert.rs`) so the model can evolve
+//! (history, traces) without touching the contract.
+use std::sync::Arc;
+
+/// A process's identity: pids are reused, (pid, start time) is not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcKey {
+    pub pid: u32,
+    /// `CLOCK_BOOTTIME` ns at start; clock-tick precision when read from /proc.
+    pub start_ns: u64,
+}
+
+impl ProcKey {
+    /// Same process? Compares start times at clock-tick granularity, the
+    /// precision /proc offers (see `perch_proto::same_start_time`).
+    #[must_use]
+    pub fn same_as(&self, other: &ProcKey) -> bool {
+        self.pid == other.pid && perch_proto::same_start_time(self.start_ns, other.start_ns)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Source {
+    /// Running when the collector started.
+    #[default]
+    Seeded,
+    Ebpf,
+    Procfs,
+}
+
+/// What the cgroup path says about containers and pods.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CgroupInfo {
+    /// Path below the cgroup2 mount, starting with `/`.
+    pub path: String,
+    pub container_id: Option<String>,
+    /// `docker`, `containerd`, `cri-o`, `podman`.
+    pub runtime: Option<&'static str>,
+    pub pod_uid: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitInfo {
+    /// `CLOCK_BOOTTIME` ns.
+    pub time_ns: u64,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub core_dumped: bool,
+}
+
+impl ExitInfo {
+    /// Decodes a raw wait status (`task_struct.exit_code`, /proc stat field 52).
+    #[must_use]
+    pub fn from_wait_status(time_ns: u64, status: i32) -> Self {
+        let signal = status & 0x7f;
+        if signal == 0 {
+            Self { time_ns, code: Some((status >> 8) & 0xff), signal: None, core_dumped: false }
+        } else {
+            Self { time_ns, code: None, signal: Some(signal), core_dumped: status & 0x80 != 0 }
+        }
+    }
+}
+
+/// Resource usage over the last sample interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// Percent of one core (100.0 = one full core).
+    pub cpu_percent: f64,
+    pub cpu_time_ns: u64,
+    pub rss_bytes: u64,
+    pub mem_percent: f64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_bytes_per_sec: f64,
+    pub write_bytes_per_sec: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcessInfo {
+    pub key: ProcKey,
+    pub ppid: u32,
+    /// 0 when unknown.
+    pub parent_start_ns: u64,
+    pub pgid: u32,
+    pub sid: u32,
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    /// Name of `uid`; `None` when it has no passwd entry.
+    pub user: Option<Arc<str>>,
+    pub comm: String,
+    pub exe: String,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    pub cwd: String,
+    /// e.g. `pts/3`; empty when none.
+    pub tty: String,
+    pub cgroup_id: u64,
+    pub cgroup: Option<Arc<CgroupInfo>>,
+    pub kernel_thread: bool,
+    pub source: Source,
+    pub exit: Option<ExitInfo>,
+    pub usage: Usage,
+    pub threads: u32,
+    pub nice: i32,
+}
+
+/// Host-wide meters over the last interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostSample {
+    pub cpus: Vec<CpuSample>,
+    pub memory_total_bytes: u64,
+    pub memory_used_bytes: u64,
+    pub memory_available_bytes: u64,
+    pub memory_cached_bytes: u64,
+    pub swap_total_bytes: u64,
+    pub swap_used_bytes: u64,
+    pub load: [f64; 3],
+    pub disk_read_bytes_per_sec: f64,
+    pub disk_write_bytes_per_sec: f64,
+    pub net_rx_bytes_per_sec: f64,
+    pub net_tx_bytes_per_sec: f64,
+    pub tasks_total: u32,
+    pub tasks_running: u32,
+    pub threads_total: u32,
+    pub uptime_ns: u64,
+    pub interval_ns: u64,
+}
+
+/// One core's busy time over the interval, in percent (0..=100).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuSample {
+    pub busy_percent: f64,
+    pub user_percent: f64,
+    pub system_percent: f64,
+    pub iowait_percent: f64,
+}
+
+/// Something that changed the model, from eBPF, /proc polling or sampling.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelEvent {
+    Exec { time_ns: u64, process: ProcessInfo, old_pid: u32 },
+    Fork { time_ns: u64, child: ProcessInfo },
+    Exit { time_ns: u64, key: ProcKey, exit: ExitInfo },
+    /// Details learnt later (cwd, cgroup path) for a live process.
+    Update { time_ns: u64, process: ProcessInfo },
+}
