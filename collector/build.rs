@@ -6,13 +6,19 @@ use aya_build::{Package, Toolchain};
 
 fn main() -> anyhow::Result<()> {
     println!("cargo:rerun-if-env-changed=PERCH_EBPF_TOOLCHAIN");
-    let toolchain = std::env::var("PERCH_EBPF_TOOLCHAIN")
-        .unwrap_or_else(|_| "nightly-2026-05-20".to_owned());
+    let toolchain =
+        std::env::var("PERCH_EBPF_TOOLCHAIN").unwrap_or_else(|_| "nightly-2026-05-20".to_owned());
     let manifest = std::env::var("CARGO_MANIFEST_DIR").context("CARGO_MANIFEST_DIR")?;
     let root = std::path::Path::new(&manifest).join("../collector-ebpf");
-    let root = root.to_str().ok_or_else(|| anyhow!("non-UTF-8 path {}", root.display()))?;
+    let root = root
+        .to_str()
+        .ok_or_else(|| anyhow!("non-UTF-8 path {}", root.display()))?;
     aya_build::build_ebpf(
-        [Package { name: "perch-ebpf", root_dir: root, ..Default::default() }],
+        [Package {
+            name: "perch-ebpf",
+            root_dir: root,
+            ..Default::default()
+        }],
         Toolchain::Custom(&toolchain),
     )
 }

@@ -55,9 +55,19 @@ impl ExitInfo {
     pub fn from_wait_status(time_ns: u64, status: i32) -> Self {
         let signal = status & 0x7f;
         if signal == 0 {
-            Self { time_ns, code: Some((status >> 8) & 0xff), signal: None, core_dumped: false }
+            Self {
+                time_ns,
+                code: Some((status >> 8) & 0xff),
+                signal: None,
+                core_dumped: false,
+            }
         } else {
-            Self { time_ns, code: None, signal: Some(signal), core_dumped: status & 0x80 != 0 }
+            Self {
+                time_ns,
+                code: None,
+                signal: Some(signal),
+                core_dumped: status & 0x80 != 0,
+            }
         }
     }
 }
@@ -140,9 +150,23 @@ pub struct CpuSample {
 /// Something that changed the model, from eBPF, /proc polling or sampling.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelEvent {
-    Exec { time_ns: u64, process: ProcessInfo, old_pid: u32 },
-    Fork { time_ns: u64, child: ProcessInfo },
-    Exit { time_ns: u64, key: ProcKey, exit: ExitInfo },
+    Exec {
+        time_ns: u64,
+        process: ProcessInfo,
+        old_pid: u32,
+    },
+    Fork {
+        time_ns: u64,
+        child: ProcessInfo,
+    },
+    Exit {
+        time_ns: u64,
+        key: ProcKey,
+        exit: ExitInfo,
+    },
     /// Details learnt later (cwd, cgroup path) for a live process.
-    Update { time_ns: u64, process: ProcessInfo },
+    Update {
+        time_ns: u64,
+        process: ProcessInfo,
+    },
 }
