@@ -2,3 +2,7 @@
 //! when no collector answers (embedded mode).
 pub mod ebpf;
 pub mod model;
+pub mod convert;
+pub mod config;
+pub mod engine;
+pub mod cli;

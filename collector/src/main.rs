@@ -1,1 +1,55 @@
-fn main() {}
+//! perchd: parses flags, starts the engine, serves gRPC until SIGINT/SIGTERM.
+use anyhow::Context as _;
+use clap::Parser as _;
+use perchd::{cli::Args, engine::Engine, server};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let filter = args
+        .log
+        .as_deref()
+        .map_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")), EnvFilter::new);
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match run(&args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("perchd: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let settings = args.settings()?;
+    let opts = server::ServeOptions {
+        socket: settings.socket.clone(),
+        listen: settings.listen,
+        tls: match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => Some(server::TlsFiles { cert: cert.clone(), key: key.clone() }),
+            _ => None,
+        },
+    };
+    // Bind first: a busy socket or bad TLS file fails before eBPF loads.
+    let bound = server::bind(opts).await.context("serving")?;
+    let engine = Engine::start(&settings).await.context("starting the collector")?;
+    let shared = engine.shared();
+    tracing::info!(mode = ?shared.mode(), "perchd ready");
+    bound.serve(shared, shutdown_signal()).await.context("serving")?;
+    drop(engine);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,5 +1,159 @@
 //! The process model: every live process keyed by pid (at most one live
-//! process per pid at a time), exited ones kept for a retention window.
+//! process holds a pid at a time), and exited ones kept for a retention
+//! window so that a process that lived for a millisecond can still be shown
+//! and inspected.  Events are applied in ring-buffer order.
 mod types;
 
+use std::collections::{HashMap, VecDeque};
+
 pub use types::*;
+
+#[derive(Debug, Default)]
+pub struct ProcessModel {
+    live: HashMap<u32, ProcessInfo>,
+    /// Exited processes, oldest exit first.
+    exited: VecDeque<ProcessInfo>,
+    retention_ns: u64,
+}
+
+impl ProcessModel {
+    #[must_use]
+    pub fn new(retention_ns: u64) -> Self {
+        Self { retention_ns, ..Self::default() }
+    }
+
+    /// Adds processes read from /proc at start-up.  A process the kernel
+    /// already reported (it raced the scan) keeps the kernel's version.
+    pub fn seed(&mut self, processes: impl IntoIterator<Item = ProcessInfo>) {
+        for p in processes {
+            self.live.entry(p.key.pid).or_insert(p);
+        }
+    }
+
+    #[must_use]
+    pub fn get(&self, pid: u32) -> Option<&ProcessInfo> {
+        self.live.get(&pid)
+    }
+
+    /// The live process with this key (pid and start time).
+    #[must_use]
+    pub fn get_key(&self, key: &ProcKey) -> Option<&ProcessInfo> {
+        self.live.get(&key.pid).filter(|p| p.key.same_as(key))
+    }
+
+    pub fn get_key_mut(&mut self, key: &ProcKey) -> Option<&mut ProcessInfo> {
+        self.live.get_mut(&key.pid).filter(|p| p.key.same_as(key))
+    }
+
+    #[must_use]
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn live(&self) -> impl Iterator<Item = &ProcessInfo> {
+        self.live.values()
+    }
+
+    pub fn exited(&self) -> impl Iterator<Item = &ProcessInfo> {
+        self.exited.iter()
+    }
+
+    /// Applies one event.  Returns the event as the model now sees it
+    /// (a fork completed with what the child inherits, an exec keeping what
+    /// exec does not change), or `None` when it changed nothing.
+    pub fn apply(&mut self, event: ModelEvent) -> Option<ModelEvent> {
+        match event {
+            ModelEvent::Fork { time_ns, mut child } => {
+                // A child inherits exe, argv and cwd until it execs.
+                if let Some(parent) = self.live.get(&child.ppid) {
+                    child.exe.clone_from(&parent.exe);
+                    child.argv.clone_from(&parent.argv);
+                    child.argv_truncated = parent.argv_truncated;
+                    child.cwd.clone_from(&parent.cwd);
+                    if child.cgroup.is_none() && child.cgroup_id == parent.cgroup_id {
+                        child.cgroup.clone_from(&parent.cgroup);
+                    }
+                    if child.tty.is_empty() {
+                        child.tty.clone_from(&parent.tty);
+                    }
+                }
+                self.replace_live(child.clone(), time_ns);
+                Some(ModelEvent::Fork { time_ns, child })
+            }
+            ModelEvent::Exec { time_ns, mut process, old_pid } => {
+                if let Some(prev) = self.get_key(&process.key) {
+                    // exec keeps cwd, cgroup and usage; everything else is new.
+                    if process.cwd.is_empty() {
+                        process.cwd.clone_from(&prev.cwd);
+                    }
+                    if process.cgroup.is_none() && process.cgroup_id == prev.cgroup_id {
+                        process.cgroup.clone_from(&prev.cgroup);
+                    }
+                    process.usage = prev.usage;
+                    process.nice = prev.nice;
+                    if process.source == Source::Ebpf && prev.source == Source::Seeded {
+                        // Precise start time from the kernel replaces /proc's ticks.
+                        process.source = Source::Ebpf;
+                    }
+                }
+                self.replace_live(process.clone(), time_ns);
+                Some(ModelEvent::Exec { time_ns, process, old_pid })
+            }
+            ModelEvent::Exit { time_ns, key, exit } => {
+                let p = self.live.get(&key.pid).filter(|p| p.key.same_as(&key))?;
+                let key = p.key;
+                let mut p = self.live.remove(&key.pid)?;
+                p.exit = Some(exit);
+                p.usage.cpu_percent = 0.0;
+                self.exited.push_back(p);
+                Some(ModelEvent::Exit { time_ns, key, exit })
+            }
+            ModelEvent::Update { time_ns, process } => {
+                let slot = self.get_key_mut(&process.key)?;
+                *slot = process.clone();
+                Some(ModelEvent::Update { time_ns, process })
+            }
+        }
+    }
+
+    /// Puts `p` in the live set; a different process still holding the pid
+    /// (its exit was missed) is retired as exited with an unknown status.
+    fn replace_live(&mut self, p: ProcessInfo, time_ns: u64) {
+        let key = p.key;
+        if let Some(mut old) = self.live.insert(key.pid, p)
+            && !old.key.same_as(&key)
+        {
+            old.exit = Some(ExitInfo { time_ns, ..ExitInfo::default() });
+            self.exited.push_back(old);
+        }
+    }
+
+    /// Drops exited processes older than the retention window.
+    pub fn expire(&mut self, now_ns: u64) {
+        while let Some(front) = self.exited.front() {
+            let exited_at = front.exit.map_or(0, |e| e.time_ns);
+            if now_ns.saturating_sub(exited_at) <= self.retention_ns {
+                break;
+            }
+            self.exited.pop_front();
+        }
+    }
+
+    /// Applies resource samples to the live processes they name.
+    pub fn apply_usage(&mut self, samples: &[(ProcKey, Usage, u32)]) {
+        for (key, usage, threads) in samples {
+            if let Some(p) = self.get_key_mut(key) {
+                p.usage = *usage;
+                p.threads = *threads;
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn live_keys(&self) -> Vec<ProcKey> {
+        self.live.values().map(|p| p.key).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,91 @@
+//! perchd's command line.  Ranges are the same as the config file's.
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Parser;
+
+use crate::config::{ConfigError, Settings, limits};
+
+/// perchd: the Perch collector.  Watches every process exec, fork and exit
+/// with eBPF (falling back to /proc polling), samples resource usage, and
+/// serves it over gRPC (perch.v1) on a Unix socket or TLS.
+#[derive(Debug, Parser)]
+#[command(name = "perchd", version)]
+#[allow(clippy::struct_excessive_bools, reason = "independent on/off flags of a CLI")]
+pub struct Args {
+    /// Unix socket to serve on (mode 0660) [default: /run/perch/perchd.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Do not serve on a Unix socket (only with --listen).
+    #[arg(long, conflicts_with = "socket")]
+    pub no_socket: bool,
+    /// Also serve gRPC over TCP with TLS on HOST:PORT (needs --tls-cert and --tls-key).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain for --listen.
+    #[arg(long, value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --listen.
+    #[arg(long, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+    /// Poll /proc instead of loading eBPF (misses processes shorter than the poll interval).
+    #[arg(long)]
+    pub procfs: bool,
+    /// Audit log of response actions [default: /var/lib/perch/audit.log].
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// TOML configuration file (flags override it).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Seconds exited processes stay visible [1..=86400, default 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(*limits::EXITED_RETENTION_SECS.start()..=*limits::EXITED_RETENTION_SECS.end()))]
+    pub exited_retention_secs: Option<u64>,
+    /// Resource sampling interval in ms [100..=60000, default 1000].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(*limits::SAMPLE_INTERVAL_MS.start()..=*limits::SAMPLE_INTERVAL_MS.end()))]
+    pub sample_interval_ms: Option<u64>,
+    /// /proc polling interval in ms in procfs mode [50..=60000, default 500].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(*limits::POLL_INTERVAL_MS.start()..=*limits::POLL_INTERVAL_MS.end()))]
+    pub poll_interval_ms: Option<u64>,
+    /// Events kept for clients resuming after a disconnect [1024..=4194304, default 65536].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_CAPACITY.start()..=*limits::REPLAY_CAPACITY.end()))]
+    pub replay_capacity: Option<u64>,
+    /// Log filter (tracing EnvFilter syntax) [default: info, or RUST_LOG].
+    #[arg(long, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl Args {
+    /// Defaults, then the config file, then these flags.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        if let Some(path) = &self.config {
+            s.merge_file(path)?;
+        }
+        if let Some(p) = &self.socket {
+            s.socket = Some(p.clone());
+        }
+        if self.no_socket {
+            s.socket = None;
+        }
+        s.listen = self.listen.or(s.listen);
+        s.tls_cert = self.tls_cert.clone().or(s.tls_cert);
+        s.tls_key = self.tls_key.clone().or(s.tls_key);
+        s.force_procfs |= self.procfs;
+        if let Some(p) = &self.audit_log {
+            s.audit_log = p.clone();
+        }
+        if let Some(v) = self.exited_retention_secs {
+            s.exited_retention = std::time::Duration::from_secs(v);
+        }
+        if let Some(v) = self.sample_interval_ms {
+            s.sample_interval = std::time::Duration::from_millis(v);
+        }
+        if let Some(v) = self.poll_interval_ms {
+            s.poll_interval = std::time::Duration::from_millis(v);
+        }
+        if let Some(v) = self.replay_capacity {
+            s.replay_capacity = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        s.validate()?;
+        Ok(s)
+    }
+}

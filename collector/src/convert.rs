@@ -1,0 +1,163 @@
+//! Model types to `perch.v1` messages.  The only place that knows both.
+use perch_proto::v1 as pb;
+
+use crate::model::{
+    CgroupInfo, CpuSample, ExitInfo, HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage,
+};
+
+#[must_use]
+pub fn key(k: &ProcKey) -> pb::ProcessKey {
+    pb::ProcessKey { pid: k.pid, start_time_ns: k.start_ns }
+}
+
+#[must_use]
+pub fn exit(e: &ExitInfo) -> pb::Exit {
+    pb::Exit { time_ns: e.time_ns, code: e.code, signal: e.signal, core_dumped: e.core_dumped }
+}
+
+#[must_use]
+pub fn usage(u: &Usage) -> pb::ResourceUsage {
+    pb::ResourceUsage {
+        cpu_percent: u.cpu_percent,
+        cpu_time_ns: u.cpu_time_ns,
+        rss_bytes: u.rss_bytes,
+        read_bytes: u.read_bytes,
+        write_bytes: u.write_bytes,
+        read_bytes_per_sec: u.read_bytes_per_sec,
+        write_bytes_per_sec: u.write_bytes_per_sec,
+        mem_percent: u.mem_percent,
+    }
+}
+
+fn source(s: Source) -> pb::ProcessSource {
+    match s {
+        Source::Seeded => pb::ProcessSource::Seeded,
+        Source::Ebpf => pb::ProcessSource::Ebpf,
+        Source::Procfs => pb::ProcessSource::Procfs,
+    }
+}
+
+#[must_use]
+pub fn process(p: &ProcessInfo) -> pb::Process {
+    let cg = p.cgroup.as_deref().cloned().unwrap_or_else(CgroupInfo::default);
+    pb::Process {
+        key: Some(key(&p.key)),
+        ppid: p.ppid,
+        parent_start_time_ns: p.parent_start_ns,
+        pgid: p.pgid,
+        sid: p.sid,
+        uid: p.uid,
+        euid: p.euid,
+        gid: p.gid,
+        user: p.user.as_deref().unwrap_or_default().to_owned(),
+        comm: p.comm.clone(),
+        exe: p.exe.clone(),
+        argv: p.argv.clone(),
+        argv_truncated: p.argv_truncated,
+        cwd: p.cwd.clone(),
+        tty: p.tty.clone(),
+        cgroup_id: p.cgroup_id,
+        cgroup_path: cg.path,
+        container_id: cg.container_id.unwrap_or_default(),
+        container_runtime: cg.runtime.unwrap_or_default().to_owned(),
+        pod_uid: cg.pod_uid.unwrap_or_default(),
+        // Namespace and name need the Kubernetes API (a later issue).
+        pod_namespace: String::new(),
+        pod_name: String::new(),
+        kernel_thread: p.kernel_thread,
+        source: source(p.source).into(),
+        exit: p.exit.as_ref().map(exit),
+        usage: Some(usage(&p.usage)),
+        threads: p.threads,
+        nice: p.nice,
+    }
+}
+
+/// A model event as a wire event (seq is assigned by the hub).
+#[must_use]
+pub fn event(e: &ModelEvent) -> pb::Event {
+    use pb::event::Kind;
+    let (time_ns, kind) = match e {
+        ModelEvent::Exec { time_ns, process: p, old_pid } => {
+            (*time_ns, Kind::Exec(pb::ProcessExec { process: Some(process(p)), old_pid: *old_pid }))
+        }
+        ModelEvent::Fork { time_ns, child } => (
+            *time_ns,
+            Kind::Fork(pb::ProcessFork {
+                child: Some(process(child)),
+                parent: Some(pb::ProcessKey { pid: child.ppid, start_time_ns: child.parent_start_ns }),
+            }),
+        ),
+        ModelEvent::Exit { time_ns, key: k, exit: x } => {
+            (*time_ns, Kind::Exit(pb::ProcessExit { key: Some(key(k)), exit: Some(exit(x)) }))
+        }
+        ModelEvent::Update { time_ns, process: p } => {
+            (*time_ns, Kind::Update(pb::ProcessUpdate { process: Some(process(p)) }))
+        }
+    };
+    pb::Event { seq: 0, time_ns, kind: Some(kind) }
+}
+
+#[must_use]
+pub fn process_samples(time_ns: u64, interval_ns: u64, samples: &[(ProcKey, Usage, u32)]) -> pb::Event {
+    let samples = samples
+        .iter()
+        .map(|(k, u, threads)| pb::ProcessSample { key: Some(key(k)), usage: Some(usage(u)), threads: *threads })
+        .collect();
+    pb::Event {
+        seq: 0,
+        time_ns,
+        kind: Some(pb::event::Kind::ProcessSamples(pb::ProcessSamples { samples, interval_ns })),
+    }
+}
+
+fn cpu(c: &CpuSample) -> pb::CpuSample {
+    pb::CpuSample {
+        busy_percent: c.busy_percent,
+        user_percent: c.user_percent,
+        system_percent: c.system_percent,
+        iowait_percent: c.iowait_percent,
+    }
+}
+
+#[must_use]
+pub fn host_sample(time_ns: u64, h: &HostSample, events_lost: u64) -> pb::Event {
+    let s = pb::HostSample {
+        cpus: h.cpus.iter().map(cpu).collect(),
+        memory_total_bytes: h.memory_total_bytes,
+        memory_used_bytes: h.memory_used_bytes,
+        memory_available_bytes: h.memory_available_bytes,
+        memory_cached_bytes: h.memory_cached_bytes,
+        swap_total_bytes: h.swap_total_bytes,
+        swap_used_bytes: h.swap_used_bytes,
+        load1: h.load[0],
+        load5: h.load[1],
+        load15: h.load[2],
+        disk_read_bytes_per_sec: h.disk_read_bytes_per_sec,
+        disk_write_bytes_per_sec: h.disk_write_bytes_per_sec,
+        net_rx_bytes_per_sec: h.net_rx_bytes_per_sec,
+        net_tx_bytes_per_sec: h.net_tx_bytes_per_sec,
+        tasks_total: h.tasks_total,
+        tasks_running: h.tasks_running,
+        threads_total: h.threads_total,
+        uptime_ns: h.uptime_ns,
+        interval_ns: h.interval_ns,
+        events_lost,
+    };
+    pb::Event { seq: 0, time_ns, kind: Some(pb::event::Kind::HostSample(s)) }
+}
+
+/// A global notice (kernel lost events), delivered to every client.
+#[must_use]
+pub fn lost_notice(time_ns: u64, lost_total: u64) -> pb::Event {
+    pb::Event {
+        seq: 0,
+        time_ns,
+        kind: Some(pb::event::Kind::Notice(pb::Notice {
+            kind: pb::NoticeKind::EventsLost.into(),
+            message: format!("the kernel dropped events: {lost_total} lost since start (ring buffer full)"),
+            lost_events: lost_total,
+            ..pb::Notice::default()
+        })),
+    }
+}

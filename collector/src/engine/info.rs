@@ -1,0 +1,37 @@
+//! Facts about the host that do not change while perchd runs.
+use crate::config::Settings;
+
+#[derive(Clone, Debug, Default)]
+pub struct StaticInfo {
+    pub host: String,
+    pub kernel: String,
+    pub boot_time_unix_ns: u64,
+    pub cpu_count: u32,
+    pub memory_total_bytes: u64,
+    pub exited_retention_ns: u64,
+    pub sample_interval_ns: u64,
+}
+
+impl StaticInfo {
+    #[must_use]
+    pub fn read(settings: &Settings) -> Self {
+        let uname = nix::sys::utsname::uname().ok();
+        let ns = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Self {
+            host: uname.as_ref().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default(),
+            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
+            boot_time_unix_ns: crate::procfs::boot_time_unix_ns(),
+            cpu_count: std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
+            memory_total_bytes: procfs::Current::current().map_or(0, |m: procfs::Meminfo| m.mem_total),
+            exited_retention_ns: ns(settings.exited_retention),
+            sample_interval_ns: ns(settings.sample_interval),
+        }
+    }
+}
+
+/// `CLOCK_BOOTTIME` now, in ns: the clock of every event timestamp.
+#[must_use]
+pub fn boot_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map_or(0, |t| u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec()).unwrap_or(0))
+}

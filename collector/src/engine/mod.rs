@@ -1,0 +1,205 @@
+//! The collector engine: chooses the event source (eBPF, or /proc polling
+//! when eBPF cannot load), seeds the model from /proc, and runs the tasks
+//! that keep it current.  All model changes go through [`Shared::commit`],
+//! which publishes them to the hub under the model lock, so a snapshot and
+//! its `snapshot_seq` always agree.
+mod info;
+mod tasks;
+
+use std::{
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use perch_proto::v1 as pb;
+use tokio::task::JoinHandle;
+
+use crate::{
+    config::Settings,
+    convert,
+    ebpf::EbpfSource,
+    hub::Hub,
+    model::{ModelEvent, ProcessModel},
+    procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
+};
+pub use info::{StaticInfo, boot_ns};
+
+/// Where process events come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Ebpf,
+    Procfs,
+}
+
+/// State shared by the engine's tasks and the gRPC service.
+pub struct Shared {
+    model: Mutex<ProcessModel>,
+    hub: Arc<Hub>,
+    mode: Mode,
+    mode_reason: String,
+    started: Instant,
+    info: StaticInfo,
+    events_seen: AtomicU64,
+    events_lost: AtomicU64,
+}
+
+impl Shared {
+    /// Locks the model; a panic elsewhere must not take the collector down.
+    pub fn model(&self) -> MutexGuard<'_, ProcessModel> {
+        self.model.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    #[must_use]
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Applies `events` to the model and publishes what changed, followed
+    /// by `extra` (samples, notices), as one atomic step.
+    pub fn commit(&self, events: Vec<ModelEvent>, extra: Vec<pb::Event>) {
+        if events.is_empty() && extra.is_empty() {
+            return;
+        }
+        let mut model = self.model();
+        let mut out = Vec::with_capacity(events.len() + extra.len());
+        for e in events {
+            if let Some(applied) = model.apply(e) {
+                out.push(convert::event(&applied));
+            }
+        }
+        out.extend(extra);
+        if !out.is_empty() {
+            self.hub.publish(out);
+        }
+    }
+}
+
+impl crate::server::CollectorApi for Shared {
+    fn info(&self) -> pb::GetInfoResponse {
+        let (mode, reason) = (self.mode, self.mode_reason.clone());
+        pb::GetInfoResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            host: self.info.host.clone(),
+            kernel: self.info.kernel.clone(),
+            mode: match mode {
+                Mode::Ebpf => pb::CollectorMode::Ebpf,
+                Mode::Procfs => pb::CollectorMode::Procfs,
+            }
+            .into(),
+            mode_reason: reason,
+            uptime_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            events_seen: self.events_seen.load(Ordering::Relaxed),
+            events_lost: self.events_lost.load(Ordering::Relaxed),
+            boot_time_unix_ns: self.info.boot_time_unix_ns,
+            cpu_count: self.info.cpu_count,
+            memory_total_bytes: self.info.memory_total_bytes,
+            head_seq: self.hub.head_seq(),
+            oldest_seq: self.hub.oldest_seq(),
+            collector_pid: std::process::id(),
+            exited_retention_ns: self.info.exited_retention_ns,
+            sample_interval_ns: self.info.sample_interval_ns,
+        }
+    }
+
+    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<pb::Process>, u64) {
+        let model = self.model();
+        let wanted = |pid: u32| pids.is_empty() || pids.contains(&pid);
+        let mut out: Vec<pb::Process> =
+            model.live().filter(|p| wanted(p.key.pid)).map(convert::process).collect();
+        if include_exited {
+            out.extend(model.exited().filter(|p| wanted(p.key.pid)).map(convert::process));
+        }
+        // Read under the model lock: commit() publishes under it too.
+        let seq = self.hub.head_seq();
+        (out, seq)
+    }
+
+    fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no cgroup2 mount found in /proc/self/mountinfo")]
+    NoCgroup2,
+    #[error("reading /proc: {0}")]
+    Proc(String),
+}
+
+/// A running collector; dropping it stops its tasks (and detaches eBPF).
+pub struct Engine {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Engine {
+    /// Starts the collector: eBPF first (so nothing is missed while /proc
+    /// is scanned), then the seed scan, then the tasks.
+    pub async fn start(settings: &Settings) -> Result<Self, EngineError> {
+        let (source, mode, mode_reason) = if settings.force_procfs {
+            (None, Mode::Procfs, "--procfs given".to_owned())
+        } else {
+            match EbpfSource::start(settings.wakeup_bytes) {
+                Ok(src) => (Some(src), Mode::Ebpf, "eBPF tracepoints attached".to_owned()),
+                Err(e) => {
+                    tracing::warn!("eBPF unavailable, falling back to /proc polling: {e}");
+                    (None, Mode::Procfs, format!("eBPF unavailable: {e}"))
+                }
+            }
+        };
+        let reader = new_reader()?;
+        let info = StaticInfo::read(settings);
+        let shared = Arc::new(Shared {
+            model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
+            hub: Hub::new(settings.replay_capacity, settings.client_queue),
+            mode,
+            mode_reason,
+            started: Instant::now(),
+            info,
+            events_seen: AtomicU64::new(0),
+            events_lost: AtomicU64::new(0),
+        });
+        let mut tasks = Vec::new();
+        match source {
+            Some(src) => {
+                let (reader, seeded) = tasks::seed(reader).await?;
+                shared.model().seed(seeded);
+                tasks.push(tokio::spawn(tasks::ebpf_events(shared.clone(), src, reader)));
+            }
+            None => {
+                let poller = tasks::prime_poller(&shared, reader).await?;
+                tasks.push(tokio::spawn(tasks::poll_procfs(shared.clone(), poller, settings.poll_interval)));
+            }
+        }
+        let sampler_reader = new_reader()?;
+        tasks.push(tokio::spawn(tasks::sample(shared.clone(), sampler_reader, settings.sample_interval)));
+        Ok(Self { shared, tasks })
+    }
+
+    #[must_use]
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+fn new_reader() -> Result<ProcReader, EngineError> {
+    let root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
+    Ok(ProcReader::new("/proc".into(), CgroupResolver::new(&root), UserNames::new()))
+}

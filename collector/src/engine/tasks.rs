@@ -1,0 +1,147 @@
+//! The engine's long-running tasks.  /proc work runs on the blocking pool:
+//! at 100k processes a sampling pass takes long enough to delay the
+//! ring-buffer drain if it shared its thread.
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use super::{EngineError, Shared, info::boot_ns};
+use crate::{
+    convert,
+    ebpf::{EbpfSource, decode},
+    model::{ModelEvent, ProcessInfo, Source},
+    procfs::{HostSampler, Poller, ProcReader, ProcessSampler},
+};
+
+/// How often the ring buffer is drained when the kernel does not wake us.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Scans /proc once (on the blocking pool), returning the reader for reuse.
+pub(super) async fn seed(mut reader: ProcReader) -> Result<(ProcReader, Vec<ProcessInfo>), EngineError> {
+    tokio::task::spawn_blocking(move || {
+        let procs = reader.scan(Source::Seeded);
+        (reader, procs)
+    })
+    .await
+    .map_err(|e| EngineError::Proc(e.to_string()))
+}
+
+pub(super) async fn prime_poller(shared: &Shared, reader: ProcReader) -> Result<Poller, EngineError> {
+    let (poller, seeded) = tokio::task::spawn_blocking(move || {
+        let mut poller = Poller::new(reader);
+        let seeded = poller.prime();
+        (poller, seeded)
+    })
+    .await
+    .map_err(|e| EngineError::Proc(e.to_string()))?;
+    shared.model().seed(seeded);
+    Ok(poller)
+}
+
+/// Drains the eBPF ring buffer, enriches and commits every batch.
+pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut reader: ProcReader) {
+    let mut batch = Vec::new();
+    let mut lost_reported = 0;
+    loop {
+        src.wait(DRAIN_INTERVAL).await;
+        let mut malformed = 0u64;
+        src.drain(|bytes| match decode(bytes) {
+            Some(e) => batch.push(e),
+            None => malformed += 1,
+        });
+        if malformed > 0 {
+            tracing::warn!("{malformed} malformed ring-buffer records skipped");
+        }
+        shared.events_seen.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        for e in &mut batch {
+            enrich(&mut reader, e);
+        }
+        let mut extra = Vec::new();
+        let lost = src.lost();
+        if lost > lost_reported {
+            lost_reported = lost;
+            shared.events_lost.store(lost, Ordering::Relaxed);
+            tracing::warn!("kernel ring buffer full: {lost} events lost since start");
+            extra.push(convert::lost_notice(boot_ns(), lost));
+        }
+        shared.commit(std::mem::take(&mut batch), extra);
+    }
+}
+
+/// Fills what the kernel record lacks: user name, cgroup path, and cwd
+/// (read now, while a short-lived process may still be there).
+fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
+    let p = match e {
+        ModelEvent::Exec { process, .. } => process,
+        ModelEvent::Fork { child, .. } => child,
+        ModelEvent::Exit { .. } | ModelEvent::Update { .. } => return,
+    };
+    p.user = reader.user_name(p.uid);
+    p.cgroup = reader.cgroup_by_id(p.cgroup_id);
+    if let ModelEvent::Exec { process, .. } = e
+        && let Some(cwd) = reader.cwd(process.key.pid)
+    {
+        process.cwd = cwd;
+    }
+}
+
+/// /proc polling fallback: diff the process list every `interval`.
+pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Ok((p, events)) = tokio::task::spawn_blocking(move || {
+            let events = poller.poll(boot_ns());
+            (poller, events)
+        })
+        .await
+        else {
+            tracing::error!("the /proc poller panicked; polling stops");
+            return;
+        };
+        poller = p;
+        shared.events_seen.fetch_add(events.len() as u64, Ordering::Relaxed);
+        shared.commit(events, Vec::new());
+    }
+}
+
+/// Samples per-process and host usage every `interval`, and retires exited
+/// processes past their retention window.
+pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Duration) {
+    let _ = reader; // kept for later enrichment passes
+    let mut procs = ProcessSampler::new("/proc".into());
+    let mut host = HostSampler::new("/proc".into());
+    let mem_total = shared.info.memory_total_bytes;
+    let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let keys = shared.model().live_keys();
+        let Ok((p, h, samples, host_sample)) = tokio::task::spawn_blocking(move || {
+            let samples = procs.sample(&keys, mem_total);
+            let host_sample = host.sample();
+            (procs, host, samples, host_sample)
+        })
+        .await
+        else {
+            tracing::error!("the sampler panicked; sampling stops");
+            return;
+        };
+        (procs, host) = (p, h);
+        let now = boot_ns();
+        let lost = shared.events_lost.load(Ordering::Relaxed);
+        let extra = vec![
+            convert::process_samples(now, interval_ns, &samples),
+            convert::host_sample(now, &host_sample, lost),
+        ];
+        {
+            let mut model = shared.model();
+            model.apply_usage(&samples);
+            model.expire(now);
+        }
+        shared.commit(Vec::new(), extra);
+    }
+}
