@@ -1,1 +1,124 @@
-//! placeholder
+//! Helpers for the end-to-end tests and benchmarks: start the real perchd
+//! binary on a private socket, connect real gRPC clients, spawn and watch
+//! real processes.  Nothing here stands in for the kernel or the collector.
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use perch_proto::v1::{self as pb, collector_client::CollectorClient};
+use tonic::transport::Channel;
+
+/// Root is required for eBPF.  Under `CI=true` a non-root run fails the test
+/// instead of skipping it: CI must never pass by running nothing.
+#[must_use]
+pub fn have_root_or_skip(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: needs root under CI=true");
+    eprintln!("{test}: skipped (needs root)");
+    false
+}
+
+/// The directory holding this build's binaries (target/<profile>).
+#[must_use]
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// Path of a workspace binary, built by `cargo build --bins` beforehand.
+#[must_use]
+pub fn binary(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(p.exists(), "{} missing: run `cargo build --bins` first (./x test does)", p.display());
+    p
+}
+
+/// A perchd process on a private socket, killed on drop.
+pub struct Perchd {
+    pub child: Child,
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Perchd {
+    /// Starts perchd with `args` on a fresh socket and waits until it answers.
+    pub async fn start(args: &[&str]) -> Self {
+        Self::start_with(Command::new(binary("perchd")), args).await
+    }
+
+    pub async fn start_with(mut cmd: Command, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("perchd.sock");
+        let child = cmd
+            .arg("--socket")
+            .arg(&socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn perchd");
+        let mut me = Self { child, socket, _dir: dir };
+        for _ in 0..300 {
+            if let Ok(mut c) = me.client().await
+                && c.get_info(pb::GetInfoRequest {}).await.is_ok()
+            {
+                return me;
+            }
+            if let Ok(Some(status)) = me.child.try_wait() {
+                panic!("perchd exited during start-up: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("perchd did not answer on {} within 15 s", me.socket.display());
+    }
+
+    pub async fn client(&self) -> anyhow::Result<CollectorClient<Channel>> {
+        connect(&self.socket).await
+    }
+
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Perchd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A gRPC client on a Unix socket (the same connector `perch` uses).
+pub async fn connect(socket: &Path) -> anyhow::Result<CollectorClient<Channel>> {
+    Ok(perch::client::connect(&perch::client::Target::Unix(socket.to_path_buf())).await?)
+}
+
+/// CPU time (user + system) of a process, in ns.
+#[must_use]
+pub fn cpu_time_ns(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" of comm: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    ticks * perch_proto::NS_PER_TICK
+}
+
+/// Resident set size of a process, in bytes.
+#[must_use]
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}

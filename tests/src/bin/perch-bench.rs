@@ -1,0 +1,185 @@
+//! perch-bench: measured figures for BENCHMARKS.md, each as a ratio against
+//! a baseline taken in the same run (no timed asserts anywhere).
+//!
+//! `exec-storm`: spawns N short processes (`/bin/true`) from one loop per
+//! core, first without perchd, then with perchd and a client reading the
+//! full event stream; rounds alternate so drift hits both sides equally.
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use perch_e2e::{Perchd, cpu_time_ns, rss_bytes};
+use perch_proto::v1::{self as pb, event::Kind};
+use tokio_stream::StreamExt as _;
+
+struct Opts {
+    processes: usize,
+    rounds: usize,
+    loops: usize,
+}
+
+fn parse_args() -> anyhow::Result<(String, Opts)> {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next().unwrap_or_else(|| "exec-storm".to_owned());
+    let mut o = Opts {
+        processes: 20_000,
+        rounds: 3,
+        loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+    };
+    while let Some(a) = args.next() {
+        let mut val = |name: &str| -> anyhow::Result<usize> {
+            let v = args.next().with_context(|| format!("{name} needs a value"))?;
+            let n: usize = v.parse().with_context(|| format!("{name}: not a number: {v}"))?;
+            if n == 0 {
+                bail!("{name} must be >= 1");
+            }
+            Ok(n)
+        };
+        match a.as_str() {
+            "--processes" => o.processes = val("--processes")?,
+            "--rounds" => o.rounds = val("--rounds")?,
+            "--loops" => o.loops = val("--loops")?,
+            _ => bail!("unknown argument {a}; usage: perch-bench exec-storm [--processes N] [--rounds R] [--loops L]"),
+        }
+    }
+    Ok((cmd, o))
+}
+
+/// Spawns `n` `/bin/true` from `loops` threads; returns pids and elapsed time.
+fn storm(n: usize, loops: usize) -> (Vec<u32>, Duration) {
+    let start = Instant::now();
+    let per = n.div_ceil(loops);
+    let handles: Vec<_> = (0..loops)
+        .map(|i| {
+            let count = per.min(n.saturating_sub(i * per));
+            std::thread::spawn(move || {
+                let mut pids = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let child = std::process::Command::new("/bin/true").spawn().expect("spawn /bin/true");
+                    pids.push(child.id());
+                    let mut child = child;
+                    child.wait().expect("wait");
+                }
+                pids
+            })
+        })
+        .collect();
+    let pids = handles.into_iter().flat_map(|h| h.join().expect("spawner")).collect();
+    (pids, start.elapsed())
+}
+
+#[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Exec events seen by the reading client, keyed by pid, for our children.
+type Seen = Arc<Mutex<HashSet<u32>>>;
+
+async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> {
+    let perchd = Perchd::start(&["--log", "warn"]).await;
+    let mut client = perchd.client().await?;
+    let info = client.get_info(pb::GetInfoRequest {}).await?.into_inner();
+    if info.mode != pb::CollectorMode::Ebpf as i32 {
+        bail!("perchd is not in eBPF mode: {}", info.mode_reason);
+    }
+    let me = std::process::id();
+    let seen: Seen = Arc::default();
+    let mut stream = client
+        .watch_events(pb::WatchEventsRequest { resume_after_seq: Some(info.head_seq), kinds: vec![] })
+        .await?
+        .into_inner();
+    let reader_seen = seen.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            for e in msg.events {
+                if let Some(Kind::Exec(x)) = e.kind
+                    && let Some(p) = x.process
+                    && p.ppid == me
+                {
+                    reader_seen.lock().expect("lock").insert(p.key.map_or(0, |k| k.pid));
+                }
+            }
+        }
+    });
+    let cpu0 = cpu_time_ns(perchd.pid());
+    let seen0 = info.events_seen;
+    let (pids, took) = tokio::task::spawn_blocking({
+        let (n, l) = (o.processes, o.loops);
+        move || storm(n, l)
+    })
+    .await?;
+    // Let the stream catch up (bounded): stop once everything arrived or
+    // nothing new came for two seconds.
+    let mut last = 0;
+    let mut quiet = 0;
+    while quiet < 20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = seen.lock().expect("lock").len();
+        if n >= pids.len() {
+            break;
+        }
+        if n == last { quiet += 1 } else { quiet = 0; last = n; }
+    }
+    let info = client.get_info(pb::GetInfoRequest {}).await?.into_inner();
+    let cpu = cpu_time_ns(perchd.pid()) - cpu0;
+    let events = info.events_seen - seen0;
+    let rss = rss_bytes(perchd.pid());
+    reader.abort();
+    let got = pids.iter().filter(|p| seen.lock().expect("lock").contains(p)).count();
+    #[allow(clippy::cast_precision_loss, reason = "ns and event counts far below 2^52")]
+    let per_event_us = cpu as f64 / 1000.0 / events.max(1) as f64;
+    if info.events_lost > 0 {
+        eprintln!("warning: the kernel lost {} events", info.events_lost);
+    }
+    Ok((rate(pids.len(), took), got, pids.len(), per_event_us, rss))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let (cmd, o) = parse_args()?;
+    if cmd != "exec-storm" {
+        bail!("unknown benchmark {cmd}; available: exec-storm");
+    }
+    println!("exec storm: {} processes per round, {} rounds, {} spawn loops", o.processes, o.rounds, o.loops);
+    let (mut base, mut with, mut per_ev, mut rss) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let (mut got_all, mut spawned_all) = (0, 0);
+    for round in 1..=o.rounds {
+        let (pids, took) = tokio::task::spawn_blocking({
+            let (n, l) = (o.processes, o.loops);
+            move || storm(n, l)
+        })
+        .await?;
+        base.push(rate(pids.len(), took));
+        let (r, got, spawned, us, bytes) = with_perchd(&o).await?;
+        with.push(r);
+        per_ev.push(us);
+        rss = rss.max(bytes);
+        got_all += got;
+        spawned_all += spawned;
+        println!(
+            "  round {round}: without {:.0} execs/s, with {:.0} execs/s, received {got}/{spawned}, perchd {us:.2} µs CPU/event",
+            base[round - 1], r
+        );
+    }
+    let (b, w) = (median(base), median(with));
+    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let received = got_all as f64 / spawned_all as f64;
+    println!("without perchd:            {b:.0} execs/s (median)");
+    println!("with perchd + a client:    {w:.0} execs/s (median)");
+    println!("throughput with/without:   {:.3} (target >= 0.97)", w / b);
+    println!("events received/spawned:   {received:.4} ({got_all}/{spawned_all}) (target 1.0000)");
+    println!("perchd CPU per event:      {:.2} µs (median; target < 5 µs)", median(per_ev));
+    #[allow(clippy::cast_precision_loss, reason = "bytes far below 2^52")]
+    let mib = rss as f64 / 1_048_576.0;
+    println!("perchd RSS:                {mib:.1} MiB (max over rounds)");
+    Ok(())
+}
