@@ -2,3 +2,4 @@
 //! when no collector answers (embedded mode).
 pub mod hub;
 pub mod model;
+pub mod server;
