@@ -20,6 +20,7 @@ use std::{
 
 use futures::Stream;
 use perch_proto::v1::{Event, EventKind, WatchEventsResponse, event::Kind};
+use prost::Message as _;
 use tokio::sync::{mpsc, watch};
 use tonic::Status;
 
@@ -29,6 +30,11 @@ use forward::{forward, notice_response, resync_notice};
 /// At most this many events go into one `WatchEventsResponse`, so a client
 /// catching up on a large backlog gets reasonably sized messages.
 pub const MAX_EVENTS_PER_MESSAGE: usize = 512;
+
+/// A message is closed once its events reach this many encoded bytes: gRPC
+/// clients refuse messages over 4 MiB by default, and exec events with long
+/// command lines can be large.  (A single larger event still goes out alone.)
+pub const MAX_BYTES_PER_MESSAGE: usize = 1 << 20;
 
 /// At most this many ring entries are examined per lock hold, so a
 /// subscriber filtering out most kinds cannot hold the lock for a whole ring.
@@ -61,16 +67,22 @@ impl std::fmt::Debug for Hub {
 struct Ring {
     /// Shared so a subscriber can copy its batch out under the lock cheaply
     /// and do the deep clone after releasing it.
-    events: VecDeque<Arc<Event>>,
+    events: VecDeque<Stored>,
     capacity: usize,
     head: u64,
+}
+
+struct Stored {
+    event: Arc<Event>,
+    /// Encoded size, measured once at publish time.
+    size: usize,
 }
 
 impl Ring {
     fn oldest(&self) -> u64 {
         self.events
             .front()
-            .map_or(self.head.saturating_add(1), |e| e.seq)
+            .map_or(self.head.saturating_add(1), |s| s.event.seq)
     }
 }
 
@@ -119,12 +131,24 @@ impl Hub {
     /// the ring and wakes the subscribers.  Returns the newest sequence
     /// number (the current head when `events` is empty).
     pub fn publish(&self, events: Vec<Event>) -> u64 {
+        // Measured before taking the lock; the seq assigned below adds at
+        // most 11 bytes (tag and a 10-byte varint).
+        let sized: Vec<(Event, usize)> = events
+            .into_iter()
+            .map(|e| {
+                let size = e.encoded_len() + 11;
+                (e, size)
+            })
+            .collect();
         let head = {
             let mut ring = self.lock();
-            for mut event in events {
+            for (mut event, size) in sized {
                 ring.head = ring.head.saturating_add(1);
                 event.seq = ring.head;
-                ring.events.push_back(Arc::new(event));
+                ring.events.push_back(Stored {
+                    event: Arc::new(event),
+                    size,
+                });
                 if ring.events.len() > ring.capacity {
                     ring.events.pop_front();
                 }
@@ -214,12 +238,14 @@ impl Hub {
         let start = usize::try_from(cursor.saturating_add(1) - oldest).unwrap_or(usize::MAX);
         let start = start.min(ring.events.len());
         let mut events = Vec::new();
+        let mut bytes = 0;
         let mut last = cursor;
-        for event in ring.events.range(start..).take(MAX_SCAN_PER_LOCK) {
-            last = event.seq;
-            if filter.wants(event) {
-                events.push(Arc::clone(event));
-                if events.len() == MAX_EVENTS_PER_MESSAGE {
+        for stored in ring.events.range(start..).take(MAX_SCAN_PER_LOCK) {
+            last = stored.event.seq;
+            if filter.wants(&stored.event) {
+                events.push(Arc::clone(&stored.event));
+                bytes += stored.size;
+                if events.len() == MAX_EVENTS_PER_MESSAGE || bytes >= MAX_BYTES_PER_MESSAGE {
                     break;
                 }
             }

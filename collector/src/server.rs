@@ -11,13 +11,14 @@ use perch_proto::v1::{
     GetInfoRequest, GetInfoResponse, ListProcessesRequest, ListProcessesResponse, Process,
     WatchEventsRequest, collector_server::Collector,
 };
+use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
 pub use listen::{Bound, DEFAULT_SOCKET, ServeError, ServeOptions, TlsFiles, bind, serve};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
-use crate::hub::{Hub, Subscription};
+use crate::hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription};
 
 /// What the service needs from the collector.
 pub trait CollectorApi: Send + Sync + 'static {
@@ -115,8 +116,9 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
     }
 }
 
-/// A snapshot cut into response messages of at most `size` processes; an
-/// empty snapshot still yields one (empty, last) message.
+/// A snapshot cut into response messages of at most `size` processes (and
+/// about [`MAX_BYTES_PER_MESSAGE`]); an empty snapshot still yields one
+/// (empty, last) message.
 pub struct Chunks {
     rest: std::vec::IntoIter<Process>,
     size: usize,
@@ -142,7 +144,15 @@ impl Iterator for Chunks {
         if self.done {
             return None;
         }
-        let processes: Vec<Process> = self.rest.by_ref().take(self.size).collect();
+        let mut processes = Vec::new();
+        let mut bytes = 0;
+        // Stop early at the byte limit too: clients reject messages over
+        // 4 MiB by default and processes with long command lines add up.
+        while processes.len() < self.size && bytes < MAX_BYTES_PER_MESSAGE {
+            let Some(p) = self.rest.next() else { break };
+            bytes += p.encoded_len();
+            processes.push(p);
+        }
         self.done = self.rest.len() == 0;
         Some(Ok(ListProcessesResponse {
             processes,

@@ -292,3 +292,35 @@ async fn a_burst_larger_than_the_ring_lags_a_subscriber_that_never_ran() {
     assert!(got.is_empty());
     assert_eq!((n.resume_after_seq, n.oldest_seq), (0, 91));
 }
+
+#[tokio::test]
+async fn large_events_are_split_by_bytes() {
+    use prost::Message as _;
+    let hub = Hub::new(100, 8);
+    let big = |pid| {
+        let process = perch_proto::v1::Process {
+            argv: vec!["x".repeat(500_000)],
+            ..Default::default()
+        };
+        let mut e = exec(pid);
+        e.kind = Some(Kind::Exec(ProcessExec {
+            process: Some(process),
+            old_pid: 0,
+        }));
+        e
+    };
+    hub.publish((0..10).map(big).collect());
+    let mut sub = hub.subscribe(Some(0), Vec::new());
+    let mut total = 0;
+    while total < 10 {
+        let events = next_events(&mut sub).await;
+        let msg = perch_proto::v1::WatchEventsResponse { events };
+        assert!(
+            msg.events.len() <= 3,
+            "{} events in one message",
+            msg.events.len()
+        );
+        assert!(msg.encoded_len() < super::MAX_BYTES_PER_MESSAGE + 600_000);
+        total += msg.events.len();
+    }
+}

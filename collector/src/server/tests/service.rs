@@ -104,6 +104,23 @@ async fn list_processes_streams_chunks_with_the_snapshot_seq() {
 }
 
 #[tokio::test]
+async fn large_processes_are_chunked_by_bytes_too() {
+    let big = |pid| {
+        let mut p = process(pid, false);
+        p.argv = vec!["x".repeat(500_000)];
+        p
+    };
+    let server = Running::start((1..=10).map(big).collect()).await;
+    let mut client = server.client().await;
+    // Ten of these in one message would exceed the client's 4 MiB limit.
+    let chunks = list(&mut client, ListProcessesRequest::default()).await;
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    assert_eq!(chunks.iter().map(|c| c.processes.len()).sum::<usize>(), 10);
+    assert!(chunks.iter().rev().skip(1).all(|c| !c.last) && chunks.last().unwrap().last);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn bad_arguments_are_invalid_argument_naming_the_field() {
     let server = Running::start(vec![process(1, false)]).await;
     server.api.hub.publish(execs(12));
