@@ -1,1 +1,5 @@
-//! perch library
+//! perch as a library: connecting to a collector and presenting what it
+//! sends.  The `perch` binary (main.rs) is the command line on top.
+pub mod client;
+pub mod json;
+pub mod text;

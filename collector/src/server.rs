@@ -1,0 +1,166 @@
+//! The `perch.v1.Collector` gRPC service.  It knows nothing about eBPF or
+//! /proc: whatever runs the collector hands it a [`CollectorApi`], and
+//! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
+mod listen;
+mod validate;
+
+use std::sync::Arc;
+
+use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
+use perch_proto::v1::{
+    GetInfoRequest, GetInfoResponse, ListProcessesRequest, ListProcessesResponse, Process,
+    WatchEventsRequest, collector_server::Collector,
+};
+use prost::Message as _;
+use tokio::sync::watch;
+use tonic::{Request, Response, Status};
+
+pub use listen::{Bound, DEFAULT_SOCKET, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
+
+use crate::hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription};
+
+/// What the service needs from the collector.
+pub trait CollectorApi: Send + Sync + 'static {
+    /// Identity and counters for `GetInfo`.
+    fn info(&self) -> GetInfoResponse;
+    /// The processes (only `pids` when not empty; `pids` is sorted and
+    /// free of duplicates) and the hub sequence the snapshot is consistent
+    /// with: every event up to it is reflected, none after it.
+    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<Process>, u64);
+    /// The hub that `WatchEvents` subscribes to.
+    fn hub(&self) -> &Arc<Hub>;
+}
+
+/// The generated `Collector` trait implemented over a [`CollectorApi`].
+pub struct CollectorService<A: CollectorApi> {
+    api: Arc<A>,
+    /// Becomes `true` when the server shuts down; open `WatchEvents` streams
+    /// end then, or graceful shutdown would wait for them forever.
+    shutdown: Option<watch::Receiver<bool>>,
+}
+
+impl<A: CollectorApi> CollectorService<A> {
+    /// A service whose event streams only end when their clients leave.
+    #[must_use]
+    pub fn new(api: Arc<A>) -> Self {
+        Self {
+            api,
+            shutdown: None,
+        }
+    }
+
+    /// A service whose event streams also end once `shutdown` turns `true`
+    /// (or its sender is dropped).
+    #[must_use]
+    pub fn with_shutdown(api: Arc<A>, shutdown: watch::Receiver<bool>) -> Self {
+        Self {
+            api,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    fn shutdown_signal(&self) -> BoxFuture<'static, ()> {
+        match self.shutdown.clone() {
+            Some(mut rx) => Box::pin(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }),
+            None => Box::pin(std::future::pending()),
+        }
+    }
+}
+
+/// `ListProcesses`' response stream.
+pub type ListStream = futures::stream::Iter<Chunks>;
+/// `WatchEvents`' response stream: the hub subscription, cut at shutdown.
+pub type WatchStream = TakeUntil<Subscription, BoxFuture<'static, ()>>;
+
+#[tonic::async_trait]
+impl<A: CollectorApi> Collector for CollectorService<A> {
+    async fn get_info(
+        &self,
+        _request: Request<GetInfoRequest>,
+    ) -> Result<Response<GetInfoResponse>, Status> {
+        Ok(Response::new(self.api.info()))
+    }
+
+    type ListProcessesStream = ListStream;
+
+    async fn list_processes(
+        &self,
+        request: Request<ListProcessesRequest>,
+    ) -> Result<Response<ListStream>, Status> {
+        let req = request.into_inner();
+        let args = validate::list(&req)?;
+        let api = Arc::clone(&self.api);
+        // The snapshot copies the whole model under its lock: keep that off
+        // the async workers that serve everyone else.
+        let (processes, seq) =
+            tokio::task::spawn_blocking(move || api.snapshot(req.include_exited, &args.pids))
+                .await
+                .map_err(|e| Status::internal(format!("taking the snapshot failed: {e}")))?;
+        let chunks = Chunks::new(processes, args.chunk_size, seq);
+        Ok(Response::new(futures::stream::iter(chunks)))
+    }
+
+    type WatchEventsStream = WatchStream;
+
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
+        let hub = self.api.hub();
+        let args = validate::watch(request.get_ref(), hub.head_seq())?;
+        let stream = hub.subscribe(args.resume_after, args.kinds);
+        Ok(Response::new(stream.take_until(self.shutdown_signal())))
+    }
+}
+
+/// A snapshot cut into response messages of at most `size` processes (and
+/// about [`MAX_BYTES_PER_MESSAGE`]); an empty snapshot still yields one
+/// (empty, last) message.
+pub struct Chunks {
+    rest: std::vec::IntoIter<Process>,
+    size: usize,
+    snapshot_seq: u64,
+    done: bool,
+}
+
+impl Chunks {
+    fn new(processes: Vec<Process>, size: usize, snapshot_seq: u64) -> Self {
+        Self {
+            rest: processes.into_iter(),
+            size: size.max(1),
+            snapshot_seq,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = Result<ListProcessesResponse, Status>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut processes = Vec::new();
+        let mut bytes = 0;
+        // Stop early at the byte limit too: clients reject messages over
+        // 4 MiB by default and processes with long command lines add up.
+        while processes.len() < self.size && bytes < MAX_BYTES_PER_MESSAGE {
+            let Some(p) = self.rest.next() else { break };
+            bytes += p.encoded_len();
+            processes.push(p);
+        }
+        self.done = self.rest.len() == 0;
+        Some(Ok(ListProcessesResponse {
+            processes,
+            snapshot_seq: self.snapshot_seq,
+            last: self.done,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

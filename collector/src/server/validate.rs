@@ -1,0 +1,171 @@
+//! Request validation: every bad field becomes `INVALID_ARGUMENT` with a
+//! message naming the field, the allowed range and the value received, so a
+//! client author can fix the call from the message alone.
+use perch_proto::v1::{EventKind, ListProcessesRequest, WatchEventsRequest};
+use tonic::Status;
+
+/// Processes per chunk when the request says 0.
+pub const DEFAULT_CHUNK_SIZE: usize = 1000;
+/// Largest `chunk_size` accepted.
+pub const MAX_CHUNK_SIZE: u32 = 10_000;
+/// Most pids one `ListProcesses` may name: the filter is matched against
+/// every process, so an unbounded list would let one caller burn the
+/// collector's CPU.
+pub const MAX_PIDS: usize = 10_000;
+
+const KIND_RANGE: &str = "1..=6";
+
+/// A checked `ListProcessesRequest`: the pids sorted without duplicates and
+/// the chunk size to use.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ListArgs {
+    pub pids: Vec<u32>,
+    pub chunk_size: usize,
+}
+
+pub fn list(req: &ListProcessesRequest) -> Result<ListArgs, Status> {
+    if req.pids.len() > MAX_PIDS {
+        return Err(invalid(format!(
+            "pids: at most {MAX_PIDS} entries (got {})",
+            req.pids.len()
+        )));
+    }
+    if let Some(i) = req.pids.iter().position(|&p| p == 0) {
+        return Err(invalid(format!("pids[{i}]: must be > 0 (got 0)")));
+    }
+    if req.chunk_size > MAX_CHUNK_SIZE {
+        return Err(invalid(format!(
+            "chunk_size: must be 0..={MAX_CHUNK_SIZE} (got {})",
+            req.chunk_size
+        )));
+    }
+    let chunk_size = match req.chunk_size {
+        0 => DEFAULT_CHUNK_SIZE,
+        n => usize::try_from(n).unwrap_or(DEFAULT_CHUNK_SIZE),
+    };
+    let mut pids = req.pids.clone();
+    pids.sort_unstable();
+    pids.dedup();
+    Ok(ListArgs { pids, chunk_size })
+}
+
+/// A checked `WatchEventsRequest`: where to resume and which kinds to send.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WatchArgs {
+    pub resume_after: Option<u64>,
+    pub kinds: Vec<EventKind>,
+}
+
+/// `head` is the hub's newest sequence: resuming after a sequence that was
+/// never assigned means the client talks to a different (restarted)
+/// collector than it thinks.
+pub fn watch(req: &WatchEventsRequest, head: u64) -> Result<WatchArgs, Status> {
+    let mut kinds = Vec::with_capacity(req.kinds.len());
+    for (i, &raw) in req.kinds.iter().enumerate() {
+        match EventKind::try_from(raw) {
+            Ok(EventKind::Unspecified) => {
+                return Err(invalid(format!(
+                    "kinds[{i}]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch \
+                     (allowed {KIND_RANGE})"
+                )));
+            }
+            Ok(kind) => kinds.push(kind),
+            Err(_) => {
+                return Err(invalid(format!(
+                    "kinds[{i}]: unknown event kind {raw} (allowed {KIND_RANGE})"
+                )));
+            }
+        }
+    }
+    if let Some(n) = req.resume_after_seq
+        && n > head
+    {
+        return Err(invalid(format!(
+            "resume_after_seq: {n} is ahead of the newest sequence {head}"
+        )));
+    }
+    Ok(WatchArgs {
+        resume_after: req.resume_after_seq,
+        kinds,
+    })
+}
+
+fn invalid(msg: String) -> Status {
+    Status::invalid_argument(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list_req(pids: Vec<u32>, chunk_size: u32) -> ListProcessesRequest {
+        ListProcessesRequest {
+            include_exited: false,
+            pids,
+            chunk_size,
+        }
+    }
+
+    fn message(r: Result<impl std::fmt::Debug, Status>) -> String {
+        match r {
+            Err(s) if s.code() == tonic::Code::InvalidArgument => s.message().to_owned(),
+            other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn list_defaults_and_normalises() {
+        let args = list(&list_req(vec![7, 3, 7], 0)).unwrap();
+        assert_eq!(
+            args,
+            ListArgs {
+                pids: vec![3, 7],
+                chunk_size: DEFAULT_CHUNK_SIZE
+            }
+        );
+        assert_eq!(list(&list_req(vec![], 10_000)).unwrap().chunk_size, 10_000);
+    }
+
+    #[test]
+    fn list_rejects_bad_fields() {
+        assert_eq!(
+            message(list(&list_req(vec![4, 5, 0], 0))),
+            "pids[2]: must be > 0 (got 0)"
+        );
+        assert_eq!(
+            message(list(&list_req(vec![], 20_000))),
+            "chunk_size: must be 0..=10000 (got 20000)"
+        );
+        assert_eq!(
+            message(list(&list_req(vec![1; MAX_PIDS + 1], 0))),
+            "pids: at most 10000 entries (got 10001)"
+        );
+    }
+
+    #[test]
+    fn watch_checks_kinds_and_resume() {
+        let req = |kinds: Vec<i32>, resume| WatchEventsRequest {
+            resume_after_seq: resume,
+            kinds,
+        };
+        assert_eq!(
+            message(watch(&req(vec![1, 42], None), 0)),
+            "kinds[1]: unknown event kind 42 (allowed 1..=6)"
+        );
+        assert!(
+            message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")
+        );
+        assert_eq!(
+            message(watch(&req(vec![], Some(900)), 12)),
+            "resume_after_seq: 900 is ahead of the newest sequence 12"
+        );
+        let ok = watch(&req(vec![3, 6], Some(12)), 12).unwrap();
+        assert_eq!(
+            ok,
+            WatchArgs {
+                resume_after: Some(12),
+                kinds: vec![EventKind::Exit, EventKind::HostSample]
+            }
+        );
+    }
+}

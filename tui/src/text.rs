@@ -1,0 +1,280 @@
+//! Human-readable output of `perch ps` and `perch events`: an aligned
+//! process table and one line per event.  Everything a process controls
+//! (argv, comm, paths) is escaped, so a hostile command line cannot send
+//! escape sequences to the user's terminal.
+use std::{borrow::Cow, fmt::Write as _};
+
+use perch_proto::v1::{Event, Exit, HostSample, Notice, Process, ProcessKey, event::Kind};
+
+use crate::json;
+
+/// Control characters escaped (`\n`, `\u{1b}`); everything else as is.
+#[must_use]
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// What to show as a process's command: its argv, else its executable,
+/// else `[comm]` (kernel threads have neither).
+#[must_use]
+pub fn command(p: &Process) -> String {
+    let cmd = if !p.argv.is_empty() && !p.kernel_thread {
+        p.argv
+            .iter()
+            .map(|a| clean(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else if !p.exe.is_empty() && !p.kernel_thread {
+        clean(&p.exe).into_owned()
+    } else {
+        format!("[{}]", clean(&p.comm))
+    };
+    if p.argv_truncated {
+        format!("{cmd}...")
+    } else {
+        cmd
+    }
+}
+
+fn user(p: &Process) -> Cow<'_, str> {
+    if p.user.is_empty() {
+        Cow::Owned(p.uid.to_string())
+    } else {
+        clean(&p.user)
+    }
+}
+
+fn exit_text(x: &Exit) -> String {
+    let mut s = match (x.code, x.signal) {
+        (Some(code), _) => format!("code={code}"),
+        (None, Some(sig)) => format!("signal={sig}"),
+        (None, None) => "status unknown".to_owned(),
+    };
+    if x.core_dumped {
+        s.push_str(" (core dumped)");
+    }
+    s
+}
+
+/// An aligned table: PID PPID USER COMMAND, one row per process; exited
+/// processes end with their exit status.
+#[must_use]
+pub fn process_table(processes: &[Process]) -> String {
+    let pid = |p: &Process| p.key.map_or(0, |k| k.pid).to_string();
+    let width_pid = processes
+        .iter()
+        .map(|p| pid(p).len())
+        .chain([3])
+        .max()
+        .unwrap_or(3);
+    let width_parent = processes
+        .iter()
+        .map(|p| p.ppid.to_string().len())
+        .chain([4])
+        .max()
+        .unwrap_or(4);
+    let width_user = processes
+        .iter()
+        .map(|p| user(p).chars().count())
+        .chain([4])
+        .max()
+        .unwrap_or(4);
+    let mut out = format!(
+        "{:>width_pid$} {:>width_parent$} {:<width_user$} COMMAND\n",
+        "PID", "PPID", "USER"
+    );
+    for p in processes {
+        let mut cmd = command(p);
+        if let Some(x) = &p.exit {
+            let _ = write!(cmd, "  <exited, {}>", exit_text(x));
+        }
+        let _ = writeln!(
+            out,
+            "{:>width_pid$} {:>width_parent$} {:<width_user$} {cmd}",
+            pid(p),
+            p.ppid,
+            user(p)
+        );
+    }
+    out
+}
+
+fn key_text(k: Option<&ProcessKey>) -> String {
+    k.map_or_else(|| "pid=?".to_owned(), |k| format!("pid={}", k.pid))
+}
+
+/// One line for an event: sequence, seconds since boot, kind, details.
+#[must_use]
+pub fn event_line(e: &Event) -> String {
+    let secs = e.time_ns / 1_000_000_000;
+    let micros = (e.time_ns % 1_000_000_000) / 1_000;
+    let details = match &e.kind {
+        None => String::new(),
+        Some(Kind::Exec(x)) => x.process.as_ref().map_or_else(String::new, |p| {
+            format!(
+                "{} ppid={} user={} {}",
+                key_text(p.key.as_ref()),
+                p.ppid,
+                user(p),
+                command(p)
+            )
+        }),
+        Some(Kind::Fork(x)) => {
+            let parent = x
+                .parent
+                .map_or_else(|| "?".to_owned(), |k| k.pid.to_string());
+            let child = x.child.as_ref();
+            let comm = child.map_or(Cow::Borrowed(""), |c| clean(&c.comm));
+            format!(
+                "{} parent={parent} {comm}",
+                key_text(child.and_then(|c| c.key.as_ref()))
+            )
+        }
+        Some(Kind::Exit(x)) => {
+            let status = x.exit.as_ref().map_or_else(String::new, exit_text);
+            format!("{} {status}", key_text(x.key.as_ref()))
+        }
+        Some(Kind::Update(x)) => x.process.as_ref().map_or_else(String::new, |p| {
+            format!(
+                "{} user={} cwd={} {}",
+                key_text(p.key.as_ref()),
+                user(p),
+                clean(&p.cwd),
+                command(p)
+            )
+        }),
+        Some(Kind::ProcessSamples(x)) => {
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "an interval in seconds for display"
+            )]
+            let secs = x.interval_ns as f64 / 1e9;
+            format!("{} processes over {secs:.1}s", x.samples.len())
+        }
+        Some(Kind::HostSample(h)) => host_text(h),
+        Some(Kind::Notice(n)) => notice_text(n),
+    };
+    format!(
+        "{:>8} {secs:>6}.{micros:06} {:<15} {}",
+        e.seq,
+        json::kind_name(e),
+        details.trim_end()
+    )
+}
+
+fn host_text(h: &HostSample) -> String {
+    #[allow(clippy::cast_precision_loss, reason = "averages and GiB for display")]
+    let (cpu, used, total) = (
+        h.cpus.iter().map(|c| c.busy_percent).sum::<f64>() / h.cpus.len().max(1) as f64,
+        h.memory_used_bytes as f64 / f64::from(1u32 << 30),
+        h.memory_total_bytes as f64 / f64::from(1u32 << 30),
+    );
+    format!(
+        "cpu {cpu:.1}% avg over {} cores, mem {used:.1}/{total:.1} GiB, load {:.2} {:.2} {:.2}",
+        h.cpus.len(),
+        h.load1,
+        h.load5,
+        h.load15
+    )
+}
+
+fn notice_text(n: &Notice) -> String {
+    let kind = json::notice_kind(n);
+    let kind = kind
+        .as_str()
+        .map_or_else(|| kind.to_string(), str::to_owned);
+    format!("{kind}: {}", clean(&n.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use perch_proto::v1::{ProcessExec, ProcessExit};
+
+    use super::*;
+
+    fn proc(pid: u32, user: &str, argv: &[&str]) -> Process {
+        Process {
+            key: Some(ProcessKey {
+                pid,
+                start_time_ns: 0,
+            }),
+            ppid: 1,
+            uid: 1000,
+            user: user.to_owned(),
+            comm: "c".to_owned(),
+            argv: argv.iter().map(ToString::to_string).collect(),
+            ..Process::default()
+        }
+    }
+
+    #[test]
+    fn table_is_aligned_and_escapes_control_characters() {
+        let mut kthread = proc(2, "root", &[]);
+        kthread.kernel_thread = true;
+        kthread.comm = "kthreadd".to_owned();
+        let mut exited = proc(31337, "", &["sh", "-c", "printf '\x1b[2J'\n"]);
+        exited.exit = Some(Exit {
+            time_ns: 1,
+            code: None,
+            signal: Some(9),
+            core_dumped: false,
+        });
+        let table = process_table(&[kthread, exited]);
+        let expected = "  PID PPID USER COMMAND\n    2    1 root [kthreadd]\n\
+                        31337    1 1000 sh -c printf '\\u{1b}[2J'\\n  <exited, signal=9>\n";
+        assert_eq!(table, expected);
+        assert!(!table.contains('\x1b'));
+    }
+
+    #[test]
+    fn event_lines_are_readable() {
+        let exec = Event {
+            seq: 12,
+            time_ns: 3_500_000_000,
+            kind: Some(Kind::Exec(ProcessExec {
+                process: Some(proc(42, "alice", &["ls", "-l"])),
+                old_pid: 0,
+            })),
+        };
+        assert_eq!(
+            event_line(&exec),
+            "      12      3.500000 exec            pid=42 ppid=1 user=alice ls -l"
+        );
+        let exit = Exit {
+            time_ns: 0,
+            code: Some(1),
+            signal: None,
+            core_dumped: true,
+        };
+        let key = Some(ProcessKey {
+            pid: 42,
+            start_time_ns: 0,
+        });
+        let exit = Event {
+            seq: 13,
+            time_ns: 0,
+            kind: Some(Kind::Exit(ProcessExit {
+                key,
+                exit: Some(exit),
+            })),
+        };
+        assert!(
+            event_line(&exit).ends_with("exit            pid=42 code=1 (core dumped)"),
+            "{}",
+            event_line(&exit)
+        );
+    }
+}
