@@ -26,11 +26,13 @@ fn spawn(cmd: &mut Command) -> Reaped {
     )
 }
 
-/// Waits until the child has exec'd (its comm is no longer ours).
+/// Waits until the child has exec'd: comm changed and argv is set up (for
+/// a moment during execve comm is new but cmdline still empty).
 fn wait_exec(reader: &mut ProcReader, pid: u32, comm: &str) -> ProcessInfo {
     for _ in 0..200 {
         if let Ok(p) = reader.read_process(pid, Source::Procfs)
             && p.comm == comm
+            && !p.argv.is_empty()
         {
             return p;
         }
@@ -107,15 +109,16 @@ fn reads_spawned_child() {
 #[test]
 fn keeps_empty_args_and_non_utf8_names() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"sl\xffep"));
-    if std::fs::copy("/bin/sleep", &odd).is_err() {
+    let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"s\xffh"));
+    if std::fs::copy("/bin/sh", &odd).is_err() {
         return;
     }
     let mut r = ProcReader::system();
-    let child = spawn(Command::new(&odd).args(["30", ""]));
-    let p = wait_exec(&mut r, child.0.id(), "sl\u{fffd}ep");
-    assert_eq!(p.argv.len(), 3);
-    assert_eq!(p.argv[2], "");
+    // `; exit` keeps the shell itself alive (no exec of the last command).
+    let child = spawn(Command::new(&odd).args(["-c", "sleep 30; exit 0", "", "x"]));
+    let p = wait_exec(&mut r, child.0.id(), "s\u{fffd}h");
+    assert_eq!(p.argv[1..], ["-c", "sleep 30; exit 0", "", "x"]);
+    assert!(p.argv[0].ends_with("s\u{fffd}h"), "{:?}", p.argv);
 }
 
 #[test]
