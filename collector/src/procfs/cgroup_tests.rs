@@ -223,3 +223,39 @@ fn live_cgroup2_root_resolves() {
     let id = id.expect("cgroup2 root exists");
     assert_eq!(r.resolve_id(id).expect("root id").path, "/");
 }
+
+#[test]
+fn odd_paths_never_panic() {
+    let parts = [
+        "",
+        "/",
+        "kubepods",
+        "kubepods-pod",
+        ".slice",
+        "pod",
+        UID,
+        UID_,
+        ID,
+        "docker",
+        "docker-",
+        ".scope",
+        "crio-",
+        "-pod",
+        "é",
+        "_",
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..2000 {
+        let mut p = String::new();
+        for _ in 0..6 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            p.push_str(parts[usize::try_from(x % 16).unwrap_or(0)]);
+            if x & 0x100 != 0 {
+                p.push('/');
+            }
+        }
+        assert_eq!(parse_cgroup_path(&p).path, p);
+    }
+}

@@ -29,7 +29,10 @@ struct CpuTicks {
 
 impl CpuTicks {
     fn total(&self) -> u64 {
-        self.user + self.system + self.iowait + self.idle + self.steal
+        // Saturating: the values come from a file, and this must not panic.
+        [self.system, self.iowait, self.idle, self.steal]
+            .iter()
+            .fold(self.user, |a, b| a.saturating_add(*b))
     }
 }
 
@@ -193,7 +196,7 @@ fn cpu_sample(prev: &CpuTicks, cur: &CpuTicks) -> CpuSample {
     };
     CpuSample {
         // Busy excludes idle and iowait (the CPU was free to run others).
-        busy_percent: pct(d.user + d.system + d.steal),
+        busy_percent: pct(d.user.saturating_add(d.system).saturating_add(d.steal)),
         user_percent: pct(d.user),
         system_percent: pct(d.system),
         iowait_percent: pct(d.iowait),
@@ -205,10 +208,14 @@ fn fill_memory(s: &mut HostSample, m: &Meminfo) {
     // MemAvailable exists since 3.14; the fallback is the classic estimate.
     s.memory_available_bytes = m
         .mem_available
-        .unwrap_or(m.mem_free + m.buffers + m.cached)
+        .unwrap_or(
+            m.mem_free
+                .saturating_add(m.buffers)
+                .saturating_add(m.cached),
+        )
         .min(m.mem_total);
     s.memory_used_bytes = m.mem_total - s.memory_available_bytes;
-    s.memory_cached_bytes = m.cached + m.s_reclaimable.unwrap_or(0);
+    s.memory_cached_bytes = m.cached.saturating_add(m.s_reclaimable.unwrap_or(0));
     s.swap_total_bytes = m.swap_total;
     s.swap_used_bytes = m.swap_total.saturating_sub(m.swap_free);
 }

@@ -197,3 +197,21 @@ fn live_sample_is_sane() {
         assert!(r >= 0.0 && r.is_finite());
     }
 }
+
+#[test]
+fn absurd_counters_do_not_panic() {
+    let max = CpuTicks {
+        user: u64::MAX,
+        system: u64::MAX,
+        iowait: 0,
+        idle: u64::MAX,
+        steal: 1,
+    };
+    let s = cpu_sample(&CpuTicks::default(), &max);
+    assert!(s.busy_percent.is_finite());
+    let line = format!(
+        "cpu  1 1 1 1\ncpu0 {m} {m} {m} {m} {m} {m} {m} {m} 0 0\nctxt 1\nbtime 1\nprocesses 1\n",
+        m = u64::MAX
+    );
+    assert_eq!(parse_cpus(&line).map(|c| c.len()), Some(1));
+}

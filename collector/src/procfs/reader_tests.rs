@@ -1,4 +1,5 @@
 //! Tests for `ProcReader` against the live /proc (we run as root on Linux).
+use std::fs;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -163,4 +164,40 @@ fn parses_status_ids_cmdline_and_cgroup() {
         Some("/system.slice/a.service")
     );
     assert_eq!(unified_path(b"4:memory:/x\n"), None);
+}
+
+/// DESIGN.md: container identity is testable without a runtime by making
+/// the cgroups by hand.  Skipped where cgroup2 is not writable.
+#[test]
+fn process_in_hand_made_container_cgroup() {
+    let Some(root) = find_cgroup2_mount() else {
+        return;
+    };
+    let id = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+    let parent = root.join(format!("perch-test-{}", std::process::id()));
+    let scope = parent.join(format!("docker-{id}.scope"));
+    if fs::create_dir_all(&scope).is_err() {
+        return;
+    }
+    let mut child = spawn(Command::new("sleep").arg("30"));
+    let moved = fs::write(scope.join("cgroup.procs"), child.0.id().to_string());
+    let mut r = ProcReader::system();
+    let read = moved
+        .is_ok()
+        .then(|| wait_exec(&mut r, child.0.id(), "sleep"));
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let _ = fs::remove_dir(&scope);
+    let _ = fs::remove_dir(&parent);
+    let Some(p) = read else { return };
+    let cg = p.cgroup.expect("cgroup");
+    assert_eq!(cg.container_id.as_deref(), Some(id));
+    assert_eq!(cg.runtime, Some("docker"));
+    assert!(
+        cg.path.ends_with(&format!("/docker-{id}.scope")),
+        "{}",
+        cg.path
+    );
+    let by_id = r.cgroups_mut().resolve_id(p.cgroup_id).expect("id known");
+    assert_eq!(by_id.container_id.as_deref(), Some(id));
 }

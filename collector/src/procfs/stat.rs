@@ -168,6 +168,26 @@ mod tests {
     }
 
     #[test]
+    fn random_and_cut_input_never_panics() {
+        for cut in 0..=LINE.len() {
+            let _ = parse_stat(&LINE[..cut]);
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let alphabet = b"() 0123456789-RZ\n\xff";
+        for _ in 0..2000 {
+            let line: Vec<u8> = (0..64)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[usize::try_from(x % 18).unwrap_or(0)]
+                })
+                .collect();
+            let _ = parse_stat(&line);
+        }
+    }
+
+    #[test]
     fn pid_path_reuses_prefix() {
         let mut p = PidPath::new(std::path::Path::new("/proc/"));
         assert_eq!(p.get(12, "stat"), "/proc/12/stat");
