@@ -7,4 +7,5 @@ pub mod ebpf;
 pub mod engine;
 pub mod hub;
 pub mod model;
+pub mod procfs;
 pub mod server;
