@@ -64,11 +64,20 @@ impl Default for Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config {path} line {line}: {key} must be in {range} (got {got})")]
-    Range { path: PathBuf, line: usize, key: &'static str, range: String, got: u64 },
+    Range {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        range: String,
+        got: u64,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -98,15 +107,23 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Settings {
     /// Applies a TOML file on top of `self`.
     pub fn merge_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         self.merge_str(path, &text)
     }
 
     pub fn merge_str(&mut self, path: &Path, text: &str) -> Result<(), ConfigError> {
         let file: File = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|s| format!("line {}: ", line_of(text, s.start))).unwrap_or_default();
-            ConfigError::Parse { path: path.to_owned(), message: format!("{at}{}", e.message()) }
+            let at = e
+                .span()
+                .map(|s| format!("line {}: ", line_of(text, s.start)))
+                .unwrap_or_default();
+            ConfigError::Parse {
+                path: path.to_owned(),
+                message: format!("{at}{}", e.message()),
+            }
         })?;
         let ranged = |v: &Spanned<u64>, key: &'static str, range: RangeInclusive<u64>| {
             if range.contains(v.get_ref()) {
@@ -132,23 +149,28 @@ impl Settings {
             self.audit_log = v;
         }
         if let Some(v) = &file.exited_retention_secs {
-            self.exited_retention =
-                Duration::from_secs(ranged(v, "exited_retention_secs", limits::EXITED_RETENTION_SECS)?);
+            self.exited_retention = Duration::from_secs(ranged(
+                v,
+                "exited_retention_secs",
+                limits::EXITED_RETENTION_SECS,
+            )?);
         }
         if let Some(v) = &file.sample_interval_ms {
             self.sample_interval =
                 Duration::from_millis(ranged(v, "sample_interval_ms", limits::SAMPLE_INTERVAL_MS)?);
         }
         if let Some(v) = &file.poll_interval_ms {
-            self.poll_interval = Duration::from_millis(ranged(v, "poll_interval_ms", limits::POLL_INTERVAL_MS)?);
+            self.poll_interval =
+                Duration::from_millis(ranged(v, "poll_interval_ms", limits::POLL_INTERVAL_MS)?);
         }
         if let Some(v) = &file.replay_capacity {
-            self.replay_capacity = usize::try_from(ranged(v, "replay_capacity", limits::REPLAY_CAPACITY)?)
-                .unwrap_or(usize::MAX);
+            self.replay_capacity =
+                usize::try_from(ranged(v, "replay_capacity", limits::REPLAY_CAPACITY)?)
+                    .unwrap_or(usize::MAX);
         }
         if let Some(v) = &file.client_queue {
-            self.client_queue =
-                usize::try_from(ranged(v, "client_queue", limits::CLIENT_QUEUE)?).unwrap_or(usize::MAX);
+            self.client_queue = usize::try_from(ranged(v, "client_queue", limits::CLIENT_QUEUE)?)
+                .unwrap_or(usize::MAX);
         }
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
@@ -159,7 +181,9 @@ impl Settings {
     /// Cross-field rules, checked once everything is merged.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.socket.is_none() && self.listen.is_none() {
-            return Err(ConfigError::Invalid("nothing to serve on: give --socket or --listen".into()));
+            return Err(ConfigError::Invalid(
+                "nothing to serve on: give --socket or --listen".into(),
+            ));
         }
         if self.listen.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             return Err(ConfigError::Invalid(
@@ -167,7 +191,9 @@ impl Settings {
             ));
         }
         if self.listen.is_none() && (self.tls_cert.is_some() || self.tls_key.is_some()) {
-            return Err(ConfigError::Invalid("--tls-cert/--tls-key are only used with --listen".into()));
+            return Err(ConfigError::Invalid(
+                "--tls-cert/--tls-key are only used with --listen".into(),
+            ));
         }
         for (flag, path) in [("--tls-cert", &self.tls_cert), ("--tls-key", &self.tls_key)] {
             if let Some(p) = path
@@ -192,7 +218,8 @@ mod tests {
 
     #[test]
     fn values_are_merged() {
-        let s = merge("socket = \"/tmp/x.sock\"\nsample_interval_ms = 500\nprocfs = true\n").expect("valid");
+        let s = merge("socket = \"/tmp/x.sock\"\nsample_interval_ms = 500\nprocfs = true\n")
+            .expect("valid");
         assert_eq!(s.socket.as_deref(), Some(Path::new("/tmp/x.sock")));
         assert_eq!(s.sample_interval, Duration::from_millis(500));
         assert!(s.force_procfs);
@@ -200,21 +227,41 @@ mod tests {
 
     #[test]
     fn out_of_range_names_key_line_and_range() {
-        let e = merge("procfs = false\n\nsample_interval_ms = 5\n").expect_err("too small").to_string();
-        assert_eq!(e, "config perchd.toml line 3: sample_interval_ms must be in 100..=60000 (got 5)");
+        let e = merge("procfs = false\n\nsample_interval_ms = 5\n")
+            .expect_err("too small")
+            .to_string();
+        assert_eq!(
+            e,
+            "config perchd.toml line 3: sample_interval_ms must be in 100..=60000 (got 5)"
+        );
     }
 
     #[test]
     fn unknown_key_and_bad_type_name_the_line() {
-        let e = merge("socket = \"/x\"\nsampel_interval_ms = 5\n").expect_err("typo").to_string();
-        assert!(e.contains("line 2") && e.contains("sampel_interval_ms"), "{e}");
-        let e = merge("replay_capacity = \"lots\"\n").expect_err("type").to_string();
+        let e = merge("socket = \"/x\"\nsampel_interval_ms = 5\n")
+            .expect_err("typo")
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("sampel_interval_ms"),
+            "{e}"
+        );
+        let e = merge("replay_capacity = \"lots\"\n")
+            .expect_err("type")
+            .to_string();
         assert!(e.contains("line 1"), "{e}");
     }
 
     #[test]
     fn plain_tcp_is_refused() {
-        let s = Settings { listen: Some("127.0.0.1:7443".parse().expect("addr")), ..Settings::default() };
-        assert!(s.validate().expect_err("no tls").to_string().contains("plain TCP is refused"));
+        let s = Settings {
+            listen: Some("127.0.0.1:7443".parse().expect("addr")),
+            ..Settings::default()
+        };
+        assert!(
+            s.validate()
+                .expect_err("no tls")
+                .to_string()
+                .contains("plain TCP is refused")
+        );
     }
 }

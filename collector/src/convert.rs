@@ -7,12 +7,20 @@ use crate::model::{
 
 #[must_use]
 pub fn key(k: &ProcKey) -> pb::ProcessKey {
-    pb::ProcessKey { pid: k.pid, start_time_ns: k.start_ns }
+    pb::ProcessKey {
+        pid: k.pid,
+        start_time_ns: k.start_ns,
+    }
 }
 
 #[must_use]
 pub fn exit(e: &ExitInfo) -> pb::Exit {
-    pb::Exit { time_ns: e.time_ns, code: e.code, signal: e.signal, core_dumped: e.core_dumped }
+    pb::Exit {
+        time_ns: e.time_ns,
+        code: e.code,
+        signal: e.signal,
+        core_dumped: e.core_dumped,
+    }
 }
 
 #[must_use]
@@ -39,7 +47,11 @@ fn source(s: Source) -> pb::ProcessSource {
 
 #[must_use]
 pub fn process(p: &ProcessInfo) -> pb::Process {
-    let cg = p.cgroup.as_deref().cloned().unwrap_or_else(CgroupInfo::default);
+    let cg = p
+        .cgroup
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(CgroupInfo::default);
     pb::Process {
         key: Some(key(&p.key)),
         ppid: p.ppid,
@@ -78,36 +90,76 @@ pub fn process(p: &ProcessInfo) -> pb::Process {
 pub fn event(e: &ModelEvent) -> pb::Event {
     use pb::event::Kind;
     let (time_ns, kind) = match e {
-        ModelEvent::Exec { time_ns, process: p, old_pid } => {
-            (*time_ns, Kind::Exec(pb::ProcessExec { process: Some(process(p)), old_pid: *old_pid }))
-        }
+        ModelEvent::Exec {
+            time_ns,
+            process: p,
+            old_pid,
+        } => (
+            *time_ns,
+            Kind::Exec(pb::ProcessExec {
+                process: Some(process(p)),
+                old_pid: *old_pid,
+            }),
+        ),
         ModelEvent::Fork { time_ns, child } => (
             *time_ns,
             Kind::Fork(pb::ProcessFork {
                 child: Some(process(child)),
-                parent: Some(pb::ProcessKey { pid: child.ppid, start_time_ns: child.parent_start_ns }),
+                parent: Some(pb::ProcessKey {
+                    pid: child.ppid,
+                    start_time_ns: child.parent_start_ns,
+                }),
             }),
         ),
-        ModelEvent::Exit { time_ns, key: k, exit: x } => {
-            (*time_ns, Kind::Exit(pb::ProcessExit { key: Some(key(k)), exit: Some(exit(x)) }))
-        }
-        ModelEvent::Update { time_ns, process: p } => {
-            (*time_ns, Kind::Update(pb::ProcessUpdate { process: Some(process(p)) }))
-        }
+        ModelEvent::Exit {
+            time_ns,
+            key: k,
+            exit: x,
+        } => (
+            *time_ns,
+            Kind::Exit(pb::ProcessExit {
+                key: Some(key(k)),
+                exit: Some(exit(x)),
+            }),
+        ),
+        ModelEvent::Update {
+            time_ns,
+            process: p,
+        } => (
+            *time_ns,
+            Kind::Update(pb::ProcessUpdate {
+                process: Some(process(p)),
+            }),
+        ),
     };
-    pb::Event { seq: 0, time_ns, kind: Some(kind) }
+    pb::Event {
+        seq: 0,
+        time_ns,
+        kind: Some(kind),
+    }
 }
 
 #[must_use]
-pub fn process_samples(time_ns: u64, interval_ns: u64, samples: &[(ProcKey, Usage, u32)]) -> pb::Event {
+pub fn process_samples(
+    time_ns: u64,
+    interval_ns: u64,
+    samples: &[(ProcKey, Usage, u32)],
+) -> pb::Event {
     let samples = samples
         .iter()
-        .map(|(k, u, threads)| pb::ProcessSample { key: Some(key(k)), usage: Some(usage(u)), threads: *threads })
+        .map(|(k, u, threads)| pb::ProcessSample {
+            key: Some(key(k)),
+            usage: Some(usage(u)),
+            threads: *threads,
+        })
         .collect();
     pb::Event {
         seq: 0,
         time_ns,
-        kind: Some(pb::event::Kind::ProcessSamples(pb::ProcessSamples { samples, interval_ns })),
+        kind: Some(pb::event::Kind::ProcessSamples(pb::ProcessSamples {
+            samples,
+            interval_ns,
+        })),
     }
 }
 
@@ -144,7 +196,11 @@ pub fn host_sample(time_ns: u64, h: &HostSample, events_lost: u64) -> pb::Event 
         interval_ns: h.interval_ns,
         events_lost,
     };
-    pb::Event { seq: 0, time_ns, kind: Some(pb::event::Kind::HostSample(s)) }
+    pb::Event {
+        seq: 0,
+        time_ns,
+        kind: Some(pb::event::Kind::HostSample(s)),
+    }
 }
 
 /// A global notice (kernel lost events), delivered to every client.
@@ -155,7 +211,9 @@ pub fn lost_notice(time_ns: u64, lost_total: u64) -> pb::Event {
         time_ns,
         kind: Some(pb::event::Kind::Notice(pb::Notice {
             kind: pb::NoticeKind::EventsLost.into(),
-            message: format!("the kernel dropped events: {lost_total} lost since start (ring buffer full)"),
+            message: format!(
+                "the kernel dropped events: {lost_total} lost since start (ring buffer full)"
+            ),
             lost_events: lost_total,
             ..pb::Notice::default()
         })),

@@ -7,11 +7,14 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let filter = args
-        .log
-        .as_deref()
-        .map_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")), EnvFilter::new);
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = args.log.as_deref().map_or_else(
+        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        EnvFilter::new,
+    );
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     match run(&args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -27,23 +30,34 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         socket: settings.socket.clone(),
         listen: settings.listen,
         tls: match (&settings.tls_cert, &settings.tls_key) {
-            (Some(cert), Some(key)) => Some(server::TlsFiles { cert: cert.clone(), key: key.clone() }),
+            (Some(cert), Some(key)) => Some(server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
             _ => None,
         },
     };
     // Bind first: a busy socket or bad TLS file fails before eBPF loads.
     let bound = server::bind(opts).await.context("serving")?;
-    let engine = Engine::start(&settings).await.context("starting the collector")?;
+    let engine = Engine::start(&settings)
+        .await
+        .context("starting the collector")?;
     let shared = engine.shared();
     tracing::info!(mode = ?shared.mode(), "perchd ready");
-    bound.serve(shared, shutdown_signal()).await.context("serving")?;
+    bound
+        .serve(shared, shutdown_signal())
+        .await
+        .context("serving")?;
     drop(engine);
     Ok(())
 }
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         std::future::pending::<()>().await;
         return;
     };

@@ -17,7 +17,10 @@ pub fn have_root_or_skip(test: &str) -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: needs root under CI=true");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: needs root under CI=true"
+    );
     eprintln!("{test}: skipped (needs root)");
     false
 }
@@ -37,7 +40,11 @@ pub fn bin_dir() -> PathBuf {
 #[must_use]
 pub fn binary(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.exists(), "{} missing: run `cargo build --bins` first (./x test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --bins` first (./x test does)",
+        p.display()
+    );
     p
 }
 
@@ -64,7 +71,11 @@ impl Perchd {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn perchd");
-        let mut me = Self { child, socket, _dir: dir };
+        let mut me = Self {
+            child,
+            socket,
+            _dir: dir,
+        };
         for _ in 0..300 {
             if let Ok(mut c) = me.client().await
                 && c.get_info(pb::GetInfoRequest {}).await.is_ok()
@@ -76,7 +87,10 @@ impl Perchd {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("perchd did not answer on {} within 15 s", me.socket.display());
+        panic!(
+            "perchd did not answer on {} within 15 s",
+            me.socket.display()
+        );
     }
 
     pub async fn client(&self) -> anyhow::Result<CollectorClient<Channel>> {
@@ -107,7 +121,10 @@ pub fn cpu_time_ns(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the ")" of comm: state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
     ticks * perch_proto::NS_PER_TICK
 }

@@ -33,7 +33,7 @@ pub struct Header {
     pub tgid: u32,
     /// Parent's tgid (`real_parent`).
     pub ppid: u32,
-    pub _pad: u32,
+    pub pad: u32,
     /// `bpf_ktime_get_boot_ns()` when the event happened.
     pub ktime_ns: u64,
     /// The process's `start_boottime` (same clock as `/proc/PID/stat`).
@@ -51,7 +51,7 @@ pub struct Creds {
     pub gid: u32,
     pub pgid: u32,
     pub sid: u32,
-    pub _pad: u32,
+    pub pad: u32,
     pub cgroup_id: u64,
     pub comm: [u8; COMM_LEN],
     pub tty: [u8; TTY_LEN],
@@ -93,7 +93,7 @@ pub struct ExitEvent {
     /// Raw wait status: `code << 8` for exit(code), the signal number in the
     /// low 7 bits (plus 0x80 for a core dump) when killed.
     pub exit_code: i32,
-    pub _pad: u32,
+    pub pad: u32,
     pub comm: [u8; COMM_LEN],
 }
 

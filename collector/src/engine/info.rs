@@ -18,11 +18,19 @@ impl StaticInfo {
         let uname = nix::sys::utsname::uname().ok();
         let ns = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         Self {
-            host: uname.as_ref().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default(),
-            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
+            host: uname
+                .as_ref()
+                .map(|u| u.nodename().to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kernel: uname
+                .as_ref()
+                .map(|u| u.release().to_string_lossy().into_owned())
+                .unwrap_or_default(),
             boot_time_unix_ns: crate::procfs::boot_time_unix_ns(),
-            cpu_count: std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
-            memory_total_bytes: procfs::Current::current().map_or(0, |m: procfs::Meminfo| m.mem_total),
+            cpu_count: std::thread::available_parallelism()
+                .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
+            memory_total_bytes: procfs::Current::current()
+                .map_or(0, |m: procfs::Meminfo| m.mem_total),
             exited_retention_ns: ns(settings.exited_retention),
             sample_interval_ns: ns(settings.sample_interval),
         }
@@ -32,6 +40,8 @@ impl StaticInfo {
 /// `CLOCK_BOOTTIME` now, in ns: the clock of every event timestamp.
 #[must_use]
 pub fn boot_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
-        .map_or(0, |t| u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec()).unwrap_or(0))
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).map_or(0, |t| {
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
+            + u64::try_from(t.tv_nsec()).unwrap_or(0)
+    })
 }

@@ -49,7 +49,9 @@ pub struct Shared {
 impl Shared {
     /// Locks the model; a panic elsewhere must not take the collector down.
     pub fn model(&self) -> MutexGuard<'_, ProcessModel> {
-        self.model.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.model
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     #[must_use]
@@ -112,10 +114,18 @@ impl crate::server::CollectorApi for Shared {
     fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<pb::Process>, u64) {
         let model = self.model();
         let wanted = |pid: u32| pids.is_empty() || pids.contains(&pid);
-        let mut out: Vec<pb::Process> =
-            model.live().filter(|p| wanted(p.key.pid)).map(convert::process).collect();
+        let mut out: Vec<pb::Process> = model
+            .live()
+            .filter(|p| wanted(p.key.pid))
+            .map(convert::process)
+            .collect();
         if include_exited {
-            out.extend(model.exited().filter(|p| wanted(p.key.pid)).map(convert::process));
+            out.extend(
+                model
+                    .exited()
+                    .filter(|p| wanted(p.key.pid))
+                    .map(convert::process),
+            );
         }
         // Read under the model lock: commit() publishes under it too.
         let seq = self.hub.head_seq();
@@ -157,7 +167,11 @@ impl Engine {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
             match EbpfSource::start(settings.wakeup_bytes) {
-                Ok(src) => (Some(src), Mode::Ebpf, "eBPF tracepoints attached".to_owned()),
+                Ok(src) => (
+                    Some(src),
+                    Mode::Ebpf,
+                    "eBPF tracepoints attached".to_owned(),
+                ),
                 Err(e) => {
                     tracing::warn!("eBPF unavailable, falling back to /proc polling: {e}");
                     (None, Mode::Procfs, format!("eBPF unavailable: {e}"))
@@ -181,15 +195,27 @@ impl Engine {
             Some(src) => {
                 let (reader, seeded) = tasks::seed(reader).await?;
                 shared.model().seed(seeded);
-                tasks.push(tokio::spawn(tasks::ebpf_events(shared.clone(), src, reader)));
+                tasks.push(tokio::spawn(tasks::ebpf_events(
+                    shared.clone(),
+                    src,
+                    reader,
+                )));
             }
             None => {
                 let poller = tasks::prime_poller(&shared, reader).await?;
-                tasks.push(tokio::spawn(tasks::poll_procfs(shared.clone(), poller, settings.poll_interval)));
+                tasks.push(tokio::spawn(tasks::poll_procfs(
+                    shared.clone(),
+                    poller,
+                    settings.poll_interval,
+                )));
             }
         }
         let sampler_reader = new_reader()?;
-        tasks.push(tokio::spawn(tasks::sample(shared.clone(), sampler_reader, settings.sample_interval)));
+        tasks.push(tokio::spawn(tasks::sample(
+            shared.clone(),
+            sampler_reader,
+            settings.sample_interval,
+        )));
         Ok(Self { shared, tasks })
     }
 
@@ -201,5 +227,9 @@ impl Engine {
 
 fn new_reader() -> Result<ProcReader, EngineError> {
     let root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
-    Ok(ProcReader::new("/proc".into(), CgroupResolver::new(&root), UserNames::new()))
+    Ok(ProcReader::new(
+        "/proc".into(),
+        CgroupResolver::new(&root),
+        UserNames::new(),
+    ))
 }

@@ -18,7 +18,9 @@ use crate::{
 const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Scans /proc once (on the blocking pool), returning the reader for reuse.
-pub(super) async fn seed(mut reader: ProcReader) -> Result<(ProcReader, Vec<ProcessInfo>), EngineError> {
+pub(super) async fn seed(
+    mut reader: ProcReader,
+) -> Result<(ProcReader, Vec<ProcessInfo>), EngineError> {
     tokio::task::spawn_blocking(move || {
         let procs = reader.scan(Source::Seeded);
         (reader, procs)
@@ -27,7 +29,10 @@ pub(super) async fn seed(mut reader: ProcReader) -> Result<(ProcReader, Vec<Proc
     .map_err(|e| EngineError::Proc(e.to_string()))
 }
 
-pub(super) async fn prime_poller(shared: &Shared, reader: ProcReader) -> Result<Poller, EngineError> {
+pub(super) async fn prime_poller(
+    shared: &Shared,
+    reader: ProcReader,
+) -> Result<Poller, EngineError> {
     let (poller, seeded) = tokio::task::spawn_blocking(move || {
         let mut poller = Poller::new(reader);
         let seeded = poller.prime();
@@ -53,7 +58,9 @@ pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut re
         if malformed > 0 {
             tracing::warn!("{malformed} malformed ring-buffer records skipped");
         }
-        shared.events_seen.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        shared
+            .events_seen
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         for e in &mut batch {
             enrich(&mut reader, e);
         }
@@ -77,8 +84,8 @@ fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
         ModelEvent::Fork { child, .. } => child,
         ModelEvent::Exit { .. } | ModelEvent::Update { .. } => return,
     };
-    p.user = reader.user_name(p.uid);
-    p.cgroup = reader.cgroup_by_id(p.cgroup_id);
+    p.user = reader.users_mut().name(p.uid);
+    p.cgroup = reader.cgroups_mut().resolve_id(p.cgroup_id);
     if let ModelEvent::Exec { process, .. } = e
         && let Some(cwd) = reader.cwd(process.key.pid)
     {
@@ -102,7 +109,9 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
             return;
         };
         poller = p;
-        shared.events_seen.fetch_add(events.len() as u64, Ordering::Relaxed);
+        shared
+            .events_seen
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
         shared.commit(events, Vec::new());
     }
 }
@@ -111,8 +120,8 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
 /// processes past their retention window.
 pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Duration) {
     let _ = reader; // kept for later enrichment passes
-    let mut procs = ProcessSampler::new("/proc".into());
-    let mut host = HostSampler::new("/proc".into());
+    let mut procs = ProcessSampler::new("/proc");
+    let mut host = HostSampler::new("/proc");
     let mem_total = shared.info.memory_total_bytes;
     let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
     let mut tick = tokio::time::interval(interval);

@@ -19,7 +19,10 @@ pub struct ProcessModel {
 impl ProcessModel {
     #[must_use]
     pub fn new(retention_ns: u64) -> Self {
-        Self { retention_ns, ..Self::default() }
+        Self {
+            retention_ns,
+            ..Self::default()
+        }
     }
 
     /// Adds processes read from /proc at start-up.  A process the kernel
@@ -80,7 +83,11 @@ impl ProcessModel {
                 self.replace_live(child.clone(), time_ns);
                 Some(ModelEvent::Fork { time_ns, child })
             }
-            ModelEvent::Exec { time_ns, mut process, old_pid } => {
+            ModelEvent::Exec {
+                time_ns,
+                mut process,
+                old_pid,
+            } => {
                 if let Some(prev) = self.get_key(&process.key) {
                     // exec keeps cwd, cgroup and usage; everything else is new.
                     if process.cwd.is_empty() {
@@ -97,7 +104,11 @@ impl ProcessModel {
                     }
                 }
                 self.replace_live(process.clone(), time_ns);
-                Some(ModelEvent::Exec { time_ns, process, old_pid })
+                Some(ModelEvent::Exec {
+                    time_ns,
+                    process,
+                    old_pid,
+                })
             }
             ModelEvent::Exit { time_ns, key, exit } => {
                 let p = self.live.get(&key.pid).filter(|p| p.key.same_as(&key))?;
@@ -123,7 +134,10 @@ impl ProcessModel {
         if let Some(mut old) = self.live.insert(key.pid, p)
             && !old.key.same_as(&key)
         {
-            old.exit = Some(ExitInfo { time_ns, ..ExitInfo::default() });
+            old.exit = Some(ExitInfo {
+                time_ns,
+                ..ExitInfo::default()
+            });
             self.exited.push_back(old);
         }
     }

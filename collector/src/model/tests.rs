@@ -2,7 +2,11 @@
 use super::*;
 
 fn proc(pid: u32, start_ns: u64, ppid: u32) -> ProcessInfo {
-    ProcessInfo { key: ProcKey { pid, start_ns }, ppid, ..ProcessInfo::default() }
+    ProcessInfo {
+        key: ProcKey { pid, start_ns },
+        ppid,
+        ..ProcessInfo::default()
+    }
 }
 
 #[test]
@@ -15,22 +19,40 @@ fn fork_inherits_exec_replaces_exit_retains() {
     m.seed([parent]);
 
     let child = proc(11, 6_000_000_000, 10);
-    let Some(ModelEvent::Fork { child, .. }) = m.apply(ModelEvent::Fork { time_ns: 1, child }) else {
+    let Some(ModelEvent::Fork { child, .. }) = m.apply(ModelEvent::Fork { time_ns: 1, child })
+    else {
         panic!("fork not applied")
     };
-    assert_eq!((child.exe.as_str(), child.cwd.as_str()), ("/bin/sh", "/tmp"));
+    assert_eq!(
+        (child.exe.as_str(), child.cwd.as_str()),
+        ("/bin/sh", "/tmp")
+    );
 
     let mut exec = proc(11, 6_000_000_000, 10);
     exec.exe = "/bin/true".into();
     exec.argv = vec!["true".into()];
-    let Some(ModelEvent::Exec { process, .. }) = m.apply(ModelEvent::Exec { time_ns: 2, process: exec, old_pid: 0 }) else {
+    let Some(ModelEvent::Exec { process, .. }) = m.apply(ModelEvent::Exec {
+        time_ns: 2,
+        process: exec,
+        old_pid: 0,
+    }) else {
         panic!("exec not applied")
     };
-    assert_eq!((process.exe.as_str(), process.cwd.as_str()), ("/bin/true", "/tmp"));
+    assert_eq!(
+        (process.exe.as_str(), process.cwd.as_str()),
+        ("/bin/true", "/tmp")
+    );
 
     let key = process.key;
     let exit = ExitInfo::from_wait_status(3, 0);
-    assert!(m.apply(ModelEvent::Exit { time_ns: 3, key, exit }).is_some());
+    assert!(
+        m.apply(ModelEvent::Exit {
+            time_ns: 3,
+            key,
+            exit
+        })
+        .is_some()
+    );
     assert!(m.get(11).is_none());
     assert_eq!(m.exited().count(), 1);
     m.expire(500);
@@ -43,8 +65,18 @@ fn fork_inherits_exec_replaces_exit_retains() {
 fn stale_exit_does_not_remove_the_pids_new_owner() {
     let mut m = ProcessModel::new(1_000);
     m.seed([proc(20, 7_000_000_000, 1)]);
-    let stale = ProcKey { pid: 20, start_ns: 1_000_000_000 };
-    assert!(m.apply(ModelEvent::Exit { time_ns: 1, key: stale, exit: ExitInfo::default() }).is_none());
+    let stale = ProcKey {
+        pid: 20,
+        start_ns: 1_000_000_000,
+    };
+    assert!(
+        m.apply(ModelEvent::Exit {
+            time_ns: 1,
+            key: stale,
+            exit: ExitInfo::default()
+        })
+        .is_none()
+    );
     assert!(m.get(20).is_some());
 }
 
@@ -53,7 +85,10 @@ fn pid_reuse_retires_the_previous_owner() {
     let mut m = ProcessModel::new(1_000);
     m.seed([proc(30, 7_000_000_000, 1)]);
     let newer = proc(30, 9_000_000_000, 1);
-    m.apply(ModelEvent::Fork { time_ns: 5, child: newer });
+    m.apply(ModelEvent::Fork {
+        time_ns: 5,
+        child: newer,
+    });
     assert_eq!(m.get(30).map(|p| p.key.start_ns), Some(9_000_000_000));
     assert_eq!(m.exited().count(), 1);
 }
@@ -62,6 +97,16 @@ fn pid_reuse_retires_the_previous_owner() {
 fn seeded_tick_precision_matches_kernel_nanoseconds() {
     let mut m = ProcessModel::new(1_000);
     m.seed([proc(40, 7_120_000_000, 1)]);
-    let key = ProcKey { pid: 40, start_ns: 7_123_456_789 };
-    assert!(m.apply(ModelEvent::Exit { time_ns: 1, key, exit: ExitInfo::default() }).is_some());
+    let key = ProcKey {
+        pid: 40,
+        start_ns: 7_123_456_789,
+    };
+    assert!(
+        m.apply(ModelEvent::Exit {
+            time_ns: 1,
+            key,
+            exit: ExitInfo::default()
+        })
+        .is_some()
+    );
 }

@@ -31,8 +31,12 @@ fn parse_args() -> anyhow::Result<(String, Opts)> {
     };
     while let Some(a) = args.next() {
         let mut val = |name: &str| -> anyhow::Result<usize> {
-            let v = args.next().with_context(|| format!("{name} needs a value"))?;
-            let n: usize = v.parse().with_context(|| format!("{name}: not a number: {v}"))?;
+            let v = args
+                .next()
+                .with_context(|| format!("{name} needs a value"))?;
+            let n: usize = v
+                .parse()
+                .with_context(|| format!("{name}: not a number: {v}"))?;
             if n == 0 {
                 bail!("{name} must be >= 1");
             }
@@ -42,7 +46,9 @@ fn parse_args() -> anyhow::Result<(String, Opts)> {
             "--processes" => o.processes = val("--processes")?,
             "--rounds" => o.rounds = val("--rounds")?,
             "--loops" => o.loops = val("--loops")?,
-            _ => bail!("unknown argument {a}; usage: perch-bench exec-storm [--processes N] [--rounds R] [--loops L]"),
+            _ => bail!(
+                "unknown argument {a}; usage: perch-bench exec-storm [--processes N] [--rounds R] [--loops L]"
+            ),
         }
     }
     Ok((cmd, o))
@@ -58,7 +64,9 @@ fn storm(n: usize, loops: usize) -> (Vec<u32>, Duration) {
             std::thread::spawn(move || {
                 let mut pids = Vec::with_capacity(count);
                 for _ in 0..count {
-                    let child = std::process::Command::new("/bin/true").spawn().expect("spawn /bin/true");
+                    let child = std::process::Command::new("/bin/true")
+                        .spawn()
+                        .expect("spawn /bin/true");
                     pids.push(child.id());
                     let mut child = child;
                     child.wait().expect("wait");
@@ -67,7 +75,10 @@ fn storm(n: usize, loops: usize) -> (Vec<u32>, Duration) {
             })
         })
         .collect();
-    let pids = handles.into_iter().flat_map(|h| h.join().expect("spawner")).collect();
+    let pids = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("spawner"))
+        .collect();
     (pids, start.elapsed())
 }
 
@@ -94,7 +105,10 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
     let me = std::process::id();
     let seen: Seen = Arc::default();
     let mut stream = client
-        .watch_events(pb::WatchEventsRequest { resume_after_seq: Some(info.head_seq), kinds: vec![] })
+        .watch_events(pb::WatchEventsRequest {
+            resume_after_seq: Some(info.head_seq),
+            kinds: vec![],
+        })
         .await?
         .into_inner();
     let reader_seen = seen.clone();
@@ -105,7 +119,10 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
                     && let Some(p) = x.process
                     && p.ppid == me
                 {
-                    reader_seen.lock().expect("lock").insert(p.key.map_or(0, |k| k.pid));
+                    reader_seen
+                        .lock()
+                        .expect("lock")
+                        .insert(p.key.map_or(0, |k| k.pid));
                 }
             }
         }
@@ -127,15 +144,26 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
         if n >= pids.len() {
             break;
         }
-        if n == last { quiet += 1 } else { quiet = 0; last = n; }
+        if n == last {
+            quiet += 1
+        } else {
+            quiet = 0;
+            last = n;
+        }
     }
     let info = client.get_info(pb::GetInfoRequest {}).await?.into_inner();
     let cpu = cpu_time_ns(perchd.pid()) - cpu0;
     let events = info.events_seen - seen0;
     let rss = rss_bytes(perchd.pid());
     reader.abort();
-    let got = pids.iter().filter(|p| seen.lock().expect("lock").contains(p)).count();
-    #[allow(clippy::cast_precision_loss, reason = "ns and event counts far below 2^52")]
+    let got = pids
+        .iter()
+        .filter(|p| seen.lock().expect("lock").contains(p))
+        .count();
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "ns and event counts far below 2^52"
+    )]
     let per_event_us = cpu as f64 / 1000.0 / events.max(1) as f64;
     if info.events_lost > 0 {
         eprintln!("warning: the kernel lost {} events", info.events_lost);
@@ -149,7 +177,10 @@ async fn main() -> anyhow::Result<()> {
     if cmd != "exec-storm" {
         bail!("unknown benchmark {cmd}; available: exec-storm");
     }
-    println!("exec storm: {} processes per round, {} rounds, {} spawn loops", o.processes, o.rounds, o.loops);
+    println!(
+        "exec storm: {} processes per round, {} rounds, {} spawn loops",
+        o.processes, o.rounds, o.loops
+    );
     let (mut base, mut with, mut per_ev, mut rss) = (Vec::new(), Vec::new(), Vec::new(), 0);
     let (mut got_all, mut spawned_all) = (0, 0);
     for round in 1..=o.rounds {
@@ -167,7 +198,8 @@ async fn main() -> anyhow::Result<()> {
         spawned_all += spawned;
         println!(
             "  round {round}: without {:.0} execs/s, with {:.0} execs/s, received {got}/{spawned}, perchd {us:.2} µs CPU/event",
-            base[round - 1], r
+            base[round - 1],
+            r
         );
     }
     let (b, w) = (median(base), median(with));
@@ -177,7 +209,10 @@ async fn main() -> anyhow::Result<()> {
     println!("with perchd + a client:    {w:.0} execs/s (median)");
     println!("throughput with/without:   {:.3} (target >= 0.97)", w / b);
     println!("events received/spawned:   {received:.4} ({got_all}/{spawned_all}) (target 1.0000)");
-    println!("perchd CPU per event:      {:.2} µs (median; target < 5 µs)", median(per_ev));
+    println!(
+        "perchd CPU per event:      {:.2} µs (median; target < 5 µs)",
+        median(per_ev)
+    );
     #[allow(clippy::cast_precision_loss, reason = "bytes far below 2^52")]
     let mib = rss as f64 / 1_048_576.0;
     println!("perchd RSS:                {mib:.1} MiB (max over rounds)");
