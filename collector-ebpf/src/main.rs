@@ -9,6 +9,18 @@
 //! buffer holds more than [`WAKEUP_BYTES`], so bursts are drained early.
 #![no_std]
 #![no_main]
+#![allow(
+    clippy::inline_always,
+    reason = "helpers stay in the program's frame so the verifier tracks bounds across them"
+)]
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "aya's program macros hand each program its context by value"
+)]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "the BPF target is 64-bit and lengths are bounded by ARGV_MAX/FILENAME_MAX"
+)]
 
 use aya_ebpf::{
     EbpfContext as _,
@@ -94,23 +106,23 @@ fn kread<T>(base: *const u8, offset: usize) -> Res<T> {
 
 #[tracepoint(category = "sched", name = "sched_process_exec")]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
-    let _ = try_sched_process_exec(&ctx);
+    let _ = try_sched_process_exec(ctx);
     0
 }
 
 #[btf_tracepoint(function = "sched_process_fork")]
 pub fn sched_process_fork(ctx: BtfTracePointContext) -> i32 {
-    let _ = try_sched_process_fork(&ctx);
+    let _ = try_sched_process_fork(ctx);
     0
 }
 
 #[tracepoint(category = "sched", name = "sched_process_exit")]
 pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
-    let _ = try_sched_process_exit(&ctx);
+    let _ = try_sched_process_exit(ctx);
     0
 }
 
-fn try_sched_process_exec(ctx: &TracePointContext) -> Res {
+fn try_sched_process_exec(ctx: TracePointContext) -> Res {
     if off!(valid) == 0 {
         return Err(1);
     }
@@ -154,14 +166,11 @@ fn try_sched_process_exec(ctx: &TracePointContext) -> Res {
         unsafe { bpf_probe_read_user(ev.argv.as_mut_ptr().cast(), len as u32, start as *const _) };
     ev.argv_len = if ret == 0 { len as u32 } else { 0 };
     let size = EXEC_FIXED_LEN + ev.argv_len as usize;
-    output(
-        ev as *const ExecEvent as *const u8,
-        size,
-        size_of::<ExecEvent>(),
-    )
+    output(core::ptr::from_ref(ev).cast(), size, size_of::<ExecEvent>());
+    Ok(())
 }
 
-fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Res {
+fn try_sched_process_fork(ctx: BtfTracePointContext) -> Res {
     if off!(valid) == 0 {
         return Err(1);
     }
@@ -178,13 +187,14 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Res {
     fill_header(&mut ev.header, KIND_FORK, child)?;
     fill_creds(&mut ev.creds, child)?;
     output(
-        &ev as *const ForkEvent as *const u8,
+        (&raw const ev).cast(),
         size_of::<ForkEvent>(),
         size_of::<ForkEvent>(),
-    )
+    );
+    Ok(())
 }
 
-fn try_sched_process_exit(ctx: &TracePointContext) -> Res {
+fn try_sched_process_exit(ctx: TracePointContext) -> Res {
     if off!(valid) == 0 {
         return Err(1);
     }
@@ -210,10 +220,11 @@ fn try_sched_process_exit(ctx: &TracePointContext) -> Res {
     ev.exit_code = kread(task, off!(task_exit_code))?;
     ev.comm = bpf_get_current_comm().unwrap_or_default();
     output(
-        &ev as *const ExitEvent as *const u8,
+        (&raw const ev).cast(),
         size_of::<ExitEvent>(),
         size_of::<ExitEvent>(),
-    )
+    );
+    Ok(())
 }
 
 /// Process identity of `task`: its thread group, start time and parent.
@@ -274,7 +285,7 @@ fn pid_nr(signal: *const u8, kind: usize) -> u32 {
 /// Copies `size` bytes (at most `max`) of a record into the ring buffer;
 /// a full ring counts a lost event instead of failing silently.
 #[inline(always)]
-fn output(data: *const u8, size: usize, max: usize) -> Res {
+fn output(data: *const u8, size: usize, max: usize) {
     let size = if size > max { max } else { size };
     let flags = if EVENTS.query(u64::from(BPF_RB_AVAIL_DATA))
         // SAFETY: load-time constant.
@@ -294,7 +305,6 @@ fn output(data: *const u8, size: usize, max: usize) -> Res {
         // SAFETY: per-CPU slot; no other program runs on this CPU meanwhile.
         unsafe { *c += 1 };
     }
-    Ok(())
 }
 
 #[cfg(not(test))]

@@ -51,7 +51,7 @@ pub struct Args {
     /// Events kept for clients resuming after a disconnect [1024..=4194304, default 65536].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_CAPACITY.start()..=*limits::REPLAY_CAPACITY.end()))]
     pub replay_capacity: Option<u64>,
-    /// Log filter (tracing EnvFilter syntax) [default: info, or RUST_LOG].
+    /// Log filter (tracing `EnvFilter` syntax) [default: info, or `RUST_LOG`].
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
 }
@@ -74,7 +74,7 @@ impl Args {
         s.tls_key = self.tls_key.clone().or(s.tls_key);
         s.force_procfs |= self.procfs;
         if let Some(p) = &self.audit_log {
-            s.audit_log = p.clone();
+            s.audit_log.clone_from(p);
         }
         if let Some(v) = self.exited_retention_secs {
             s.exited_retention = std::time::Duration::from_secs(v);

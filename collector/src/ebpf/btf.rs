@@ -62,8 +62,7 @@ impl KernelBtf {
                 Type::Struct(s) | Type::Union(s) => return Some(s),
                 Type::Typedef(x) => self.btf.resolve_chained_type(&x).ok()?,
                 Type::Const(x) => self.btf.resolve_chained_type(&x).ok()?,
-                Type::Volatile(x) => self.btf.resolve_chained_type(&x).ok()?,
-                _ => return None,
+                other => self.btf.resolve_chained_type(volatile(&other)?).ok()?,
             };
         }
         None
@@ -85,6 +84,14 @@ impl KernelBtf {
             }
         }
         Err(EbpfError::Btf(format!("enum {name} has no {member}")))
+    }
+}
+
+/// `volatile T` resolves like a typedef; anything else ends the chain.
+fn volatile(t: &Type) -> Option<&dyn BtfType> {
+    match t {
+        Type::Volatile(x) => Some(x),
+        _ => None,
     }
 }
 

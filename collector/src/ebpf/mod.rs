@@ -50,10 +50,10 @@ mod tests {
             src.drain(|bytes| match decode(bytes) {
                 Some(ModelEvent::Fork { child, .. }) if child.key.pid == pid => fork = Some(child),
                 Some(ModelEvent::Exec { process, .. }) if process.key.pid == pid => {
-                    exec = Some(process)
+                    exec = Some(process);
                 }
                 Some(ModelEvent::Exit { key, exit: e, .. }) if key.pid == pid => {
-                    exit = Some((key, e))
+                    exit = Some((key, e));
                 }
                 _ => {}
             });

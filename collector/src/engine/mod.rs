@@ -191,24 +191,22 @@ impl Engine {
             events_lost: AtomicU64::new(0),
         });
         let mut tasks = Vec::new();
-        match source {
-            Some(src) => {
-                let (reader, seeded) = tasks::seed(reader).await?;
-                shared.model().seed(seeded);
-                tasks.push(tokio::spawn(tasks::ebpf_events(
-                    shared.clone(),
-                    src,
-                    reader,
-                )));
-            }
-            None => {
-                let poller = tasks::prime_poller(&shared, reader).await?;
-                tasks.push(tokio::spawn(tasks::poll_procfs(
-                    shared.clone(),
-                    poller,
-                    settings.poll_interval,
-                )));
-            }
+        if let Some(src) = source {
+            let (reader, seeded) = tasks::seed(reader).await?;
+            shared.model().seed(seeded);
+            tasks.push(tokio::spawn(tasks::ebpf_events(
+                shared.clone(),
+                src,
+                reader,
+            )));
+        } else {
+            let poller = tasks::prime_poller(&shared, reader).await?;
+            let interval = settings.poll_interval;
+            tasks.push(tokio::spawn(tasks::poll_procfs(
+                shared.clone(),
+                poller,
+                interval,
+            )));
         }
         let sampler_reader = new_reader()?;
         tasks.push(tokio::spawn(tasks::sample(

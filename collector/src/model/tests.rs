@@ -1,10 +1,10 @@
 //! Model rules: fork inheritance, exec replacement, exit retention, pid reuse.
 use super::*;
 
-fn proc(pid: u32, start_ns: u64, ppid: u32) -> ProcessInfo {
+fn info(pid: u32, start_ns: u64, parent: u32) -> ProcessInfo {
     ProcessInfo {
         key: ProcKey { pid, start_ns },
-        ppid,
+        ppid: parent,
         ..ProcessInfo::default()
     }
 }
@@ -12,13 +12,13 @@ fn proc(pid: u32, start_ns: u64, ppid: u32) -> ProcessInfo {
 #[test]
 fn fork_inherits_exec_replaces_exit_retains() {
     let mut m = ProcessModel::new(1_000);
-    let mut parent = proc(10, 5_000_000_000, 1);
+    let mut parent = info(10, 5_000_000_000, 1);
     parent.exe = "/bin/sh".into();
     parent.argv = vec!["sh".into()];
     parent.cwd = "/tmp".into();
     m.seed([parent]);
 
-    let child = proc(11, 6_000_000_000, 10);
+    let child = info(11, 6_000_000_000, 10);
     let Some(ModelEvent::Fork { child, .. }) = m.apply(ModelEvent::Fork { time_ns: 1, child })
     else {
         panic!("fork not applied")
@@ -28,7 +28,7 @@ fn fork_inherits_exec_replaces_exit_retains() {
         ("/bin/sh", "/tmp")
     );
 
-    let mut exec = proc(11, 6_000_000_000, 10);
+    let mut exec = info(11, 6_000_000_000, 10);
     exec.exe = "/bin/true".into();
     exec.argv = vec!["true".into()];
     let Some(ModelEvent::Exec { process, .. }) = m.apply(ModelEvent::Exec {
@@ -64,7 +64,7 @@ fn fork_inherits_exec_replaces_exit_retains() {
 #[test]
 fn stale_exit_does_not_remove_the_pids_new_owner() {
     let mut m = ProcessModel::new(1_000);
-    m.seed([proc(20, 7_000_000_000, 1)]);
+    m.seed([info(20, 7_000_000_000, 1)]);
     let stale = ProcKey {
         pid: 20,
         start_ns: 1_000_000_000,
@@ -83,8 +83,8 @@ fn stale_exit_does_not_remove_the_pids_new_owner() {
 #[test]
 fn pid_reuse_retires_the_previous_owner() {
     let mut m = ProcessModel::new(1_000);
-    m.seed([proc(30, 7_000_000_000, 1)]);
-    let newer = proc(30, 9_000_000_000, 1);
+    m.seed([info(30, 7_000_000_000, 1)]);
+    let newer = info(30, 9_000_000_000, 1);
     m.apply(ModelEvent::Fork {
         time_ns: 5,
         child: newer,
@@ -96,7 +96,7 @@ fn pid_reuse_retires_the_previous_owner() {
 #[test]
 fn seeded_tick_precision_matches_kernel_nanoseconds() {
     let mut m = ProcessModel::new(1_000);
-    m.seed([proc(40, 7_120_000_000, 1)]);
+    m.seed([info(40, 7_120_000_000, 1)]);
     let key = ProcKey {
         pid: 40,
         start_ns: 7_123_456_789,
