@@ -47,6 +47,13 @@ fn source(s: Source) -> pb::ProcessSource {
 
 #[must_use]
 pub fn process(p: &ProcessInfo) -> pb::Process {
+    process_owned(p.clone())
+}
+
+/// Like [`process`], moving the strings instead of copying them (the hot
+/// path converts every applied event exactly once).
+#[must_use]
+pub fn process_owned(p: ProcessInfo) -> pb::Process {
     let cg = p
         .cgroup
         .as_deref()
@@ -62,12 +69,12 @@ pub fn process(p: &ProcessInfo) -> pb::Process {
         euid: p.euid,
         gid: p.gid,
         user: p.user.as_deref().unwrap_or_default().to_owned(),
-        comm: p.comm.clone(),
-        exe: p.exe.clone(),
-        argv: p.argv.clone(),
+        comm: p.comm,
+        exe: p.exe,
+        argv: p.argv,
         argv_truncated: p.argv_truncated,
-        cwd: p.cwd.clone(),
-        tty: p.tty.clone(),
+        cwd: p.cwd,
+        tty: p.tty,
         cgroup_id: p.cgroup_id,
         cgroup_path: cg.path,
         container_id: cg.container_id.unwrap_or_default(),
@@ -87,7 +94,7 @@ pub fn process(p: &ProcessInfo) -> pb::Process {
 
 /// A model event as a wire event (seq is assigned by the hub).
 #[must_use]
-pub fn event(e: &ModelEvent) -> pb::Event {
+pub fn event(e: ModelEvent) -> pb::Event {
     use pb::event::Kind;
     let (time_ns, kind) = match e {
         ModelEvent::Exec {
@@ -95,40 +102,43 @@ pub fn event(e: &ModelEvent) -> pb::Event {
             process: p,
             old_pid,
         } => (
-            *time_ns,
+            time_ns,
             Kind::Exec(pb::ProcessExec {
-                process: Some(process(p)),
-                old_pid: *old_pid,
+                process: Some(process_owned(p)),
+                old_pid,
             }),
         ),
-        ModelEvent::Fork { time_ns, child } => (
-            *time_ns,
-            Kind::Fork(pb::ProcessFork {
-                child: Some(process(child)),
-                parent: Some(pb::ProcessKey {
-                    pid: child.ppid,
-                    start_time_ns: child.parent_start_ns,
+        ModelEvent::Fork { time_ns, child } => {
+            let parent = pb::ProcessKey {
+                pid: child.ppid,
+                start_time_ns: child.parent_start_ns,
+            };
+            (
+                time_ns,
+                Kind::Fork(pb::ProcessFork {
+                    child: Some(process_owned(child)),
+                    parent: Some(parent),
                 }),
-            }),
-        ),
+            )
+        }
         ModelEvent::Exit {
             time_ns,
             key: k,
             exit: x,
         } => (
-            *time_ns,
+            time_ns,
             Kind::Exit(pb::ProcessExit {
-                key: Some(key(k)),
-                exit: Some(exit(x)),
+                key: Some(key(&k)),
+                exit: Some(exit(&x)),
             }),
         ),
         ModelEvent::Update {
             time_ns,
             process: p,
         } => (
-            *time_ns,
+            time_ns,
             Kind::Update(pb::ProcessUpdate {
-                process: Some(process(p)),
+                process: Some(process_owned(p)),
             }),
         ),
     };

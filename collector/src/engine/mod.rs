@@ -74,7 +74,7 @@ impl Shared {
         let mut out = Vec::with_capacity(events.len() + extra.len());
         for e in events {
             if let Some(applied) = model.apply(e) {
-                out.push(convert::event(&applied));
+                out.push(convert::event(applied));
             }
         }
         out.extend(extra);

@@ -3,19 +3,22 @@
 //! ring-buffer drain if it shared its thread.
 use std::{
     sync::{Arc, atomic::Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use super::{EngineError, Shared, info::boot_ns};
 use crate::{
     convert,
     ebpf::{EbpfSource, decode},
-    model::{ModelEvent, ProcessInfo, Source},
+    model::{ModelEvent, ProcKey, ProcessInfo, Source},
     procfs::{HostSampler, Poller, ProcReader, ProcessSampler},
 };
 
-/// How often the ring buffer is drained when the kernel does not wake us.
-const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+/// 20 ms keeps the console live while costing perchd ~50 wake-ups a second;
+/// bursts past the ring's wake-up threshold are drained at once anyway.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
+/// How often the kernel's lost-event counters (a map read) are checked.
+const LOST_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Scans /proc once (on the blocking pool), returning the reader for reuse.
 pub(super) async fn seed(
@@ -48,6 +51,7 @@ pub(super) async fn prime_poller(
 pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut reader: ProcReader) {
     let mut batch = Vec::new();
     let mut lost_reported = 0;
+    let mut lost_checked = Instant::now();
     loop {
         src.wait(DRAIN_INTERVAL).await;
         let mut malformed = 0u64;
@@ -65,19 +69,23 @@ pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut re
             enrich(&mut reader, e);
         }
         let mut extra = Vec::new();
-        let lost = src.lost();
-        if lost > lost_reported {
-            lost_reported = lost;
-            shared.events_lost.store(lost, Ordering::Relaxed);
-            tracing::warn!("kernel ring buffer full: {lost} events lost since start");
-            extra.push(convert::lost_notice(boot_ns(), lost));
+        if lost_checked.elapsed() >= LOST_CHECK_INTERVAL {
+            lost_checked = Instant::now();
+            let lost = src.lost();
+            if lost > lost_reported {
+                lost_reported = lost;
+                shared.events_lost.store(lost, Ordering::Relaxed);
+                tracing::warn!("kernel ring buffer full: {lost} events lost since start");
+                extra.push(convert::lost_notice(boot_ns(), lost));
+            }
         }
         shared.commit(std::mem::take(&mut batch), extra);
     }
 }
 
-/// Fills what the kernel record lacks: user name, cgroup path, and cwd
-/// (read now, while a short-lived process may still be there).
+/// Fills what the kernel record lacks from caches: user name and cgroup
+/// path.  No /proc reads here: one costs more than the whole event (cwd is
+/// inherited in the model and re-read by the sample pass instead).
 fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
     let p = match e {
         ModelEvent::Exec { process, .. } => process,
@@ -86,11 +94,6 @@ fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
     };
     p.user = reader.users_mut().name(p.uid);
     p.cgroup = reader.cgroups_mut().resolve_id(p.cgroup_id);
-    if let ModelEvent::Exec { process, .. } = e
-        && let Some(cwd) = reader.cwd(process.key.pid)
-    {
-        process.cwd = cwd;
-    }
 }
 
 /// /proc polling fallback: diff the process list every `interval`.
@@ -116,41 +119,65 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
     }
 }
 
-/// Samples per-process and host usage every `interval`, and retires exited
-/// processes past their retention window.
+/// What one sample pass reads from /proc, off the async threads.
+struct Pass {
+    procs: ProcessSampler,
+    host: HostSampler,
+    reader: ProcReader,
+}
+
+/// Samples per-process and host usage every `interval`, re-reads the cwd of
+/// processes that may have a stale one, and retires exited processes past
+/// their retention window.
 pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Duration) {
-    let _ = reader; // kept for later enrichment passes
-    let mut procs = ProcessSampler::new("/proc");
-    let mut host = HostSampler::new("/proc");
+    let mut pass = Pass {
+        procs: ProcessSampler::new("/proc"),
+        host: HostSampler::new("/proc"),
+        reader,
+    };
     let mem_total = shared.info.memory_total_bytes;
     let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let keys = shared.model().live_keys();
-        let Ok((p, h, samples, host_sample)) = tokio::task::spawn_blocking(move || {
-            let samples = procs.sample(&keys, mem_total);
-            let host_sample = host.sample();
-            (procs, host, samples, host_sample)
+        let (keys, stale) = {
+            let mut model = shared.model();
+            (model.live_keys(), model.take_cwd_stale())
+        };
+        let Ok((p, samples, host_sample, cwds)) = tokio::task::spawn_blocking(move || {
+            let samples = pass.procs.sample(&keys, mem_total);
+            let host_sample = pass.host.sample();
+            let cwds: Vec<(ProcKey, String)> = stale
+                .into_iter()
+                .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
+                .collect();
+            (pass, samples, host_sample, cwds)
         })
         .await
         else {
             tracing::error!("the sampler panicked; sampling stops");
             return;
         };
-        (procs, host) = (p, h);
+        pass = p;
         let now = boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);
         let extra = vec![
             convert::process_samples(now, interval_ns, &samples),
             convert::host_sample(now, &host_sample, lost),
         ];
-        {
+        let updates = {
             let mut model = shared.model();
             model.apply_usage(&samples);
             model.expire(now);
-        }
-        shared.commit(Vec::new(), extra);
+            cwds.into_iter()
+                .filter_map(|(k, cwd)| model.set_cwd(&k, cwd))
+                .map(|process| ModelEvent::Update {
+                    time_ns: now,
+                    process,
+                })
+                .collect()
+        };
+        shared.commit(updates, extra);
     }
 }

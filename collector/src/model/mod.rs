@@ -4,7 +4,7 @@
 //! and inspected.  Events are applied in ring-buffer order.
 mod types;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 pub use types::*;
 
@@ -14,6 +14,11 @@ pub struct ProcessModel {
     /// Exited processes, oldest exit first.
     exited: VecDeque<ProcessInfo>,
     retention_ns: u64,
+    /// Pids whose cwd may be stale: new processes (they inherited their
+    /// parent's last known cwd) and parents that forked (a shell that ran
+    /// `cd` shows it in its next child).  Re-read once per sample pass
+    /// instead of on every exec: a /proc lookup costs more than the event.
+    cwd_stale: HashSet<u32>,
 }
 
 impl ProcessModel {
@@ -80,6 +85,8 @@ impl ProcessModel {
                         child.tty.clone_from(&parent.tty);
                     }
                 }
+                self.cwd_stale.insert(child.ppid);
+                self.cwd_stale.insert(child.key.pid);
                 self.replace_live(child.clone(), time_ns);
                 Some(ModelEvent::Fork { time_ns, child })
             }
@@ -103,6 +110,7 @@ impl ProcessModel {
                         process.source = Source::Ebpf;
                     }
                 }
+                self.cwd_stale.insert(process.key.pid);
                 self.replace_live(process.clone(), time_ns);
                 Some(ModelEvent::Exec {
                     time_ns,
@@ -161,6 +169,25 @@ impl ProcessModel {
                 p.threads = *threads;
             }
         }
+    }
+
+    /// The live processes whose cwd should be re-read, clearing the set.
+    pub fn take_cwd_stale(&mut self) -> Vec<ProcKey> {
+        let stale = std::mem::take(&mut self.cwd_stale);
+        stale
+            .into_iter()
+            .filter_map(|pid| self.live.get(&pid).map(|p| p.key))
+            .collect()
+    }
+
+    /// Records a re-read cwd; returns the updated process when it changed.
+    pub fn set_cwd(&mut self, key: &ProcKey, cwd: String) -> Option<ProcessInfo> {
+        let p = self.get_key_mut(key)?;
+        if p.cwd == cwd {
+            return None;
+        }
+        p.cwd = cwd;
+        Some(p.clone())
     }
 
     #[must_use]
