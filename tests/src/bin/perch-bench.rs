@@ -145,7 +145,7 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
             break;
         }
         if n == last {
-            quiet += 1
+            quiet += 1;
         } else {
             quiet = 0;
             last = n;
