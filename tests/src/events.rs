@@ -176,15 +176,6 @@ pub fn find_exit<'a>(events: &'a [Event], k: &ProcessKey) -> Option<(&'a Event, 
     })
 }
 
-/// The first exit of any process with this pid.
-#[must_use]
-pub fn find_exit_pid(events: &[Event], pid: u32) -> Option<(&Event, &ProcessExit)> {
-    events.iter().find_map(|e| match &e.kind {
-        Some(Kind::Exit(x)) if x.key.is_some_and(|k| k.pid == pid) => Some((e, x)),
-        _ => None,
-    })
-}
-
 /// Per-client notices (sequence 0).
 pub fn notices(events: &[Event]) -> impl Iterator<Item = &Notice> {
     events.iter().filter_map(|e| match &e.kind {
