@@ -10,6 +10,9 @@ use std::{
 use perch_proto::v1::{self as pb, collector_client::CollectorClient};
 use tonic::transport::Channel;
 
+pub mod events;
+pub mod procs;
+
 /// Root is required for eBPF.  Under `CI=true` a non-root run fails the test
 /// instead of skipping it: CI must never pass by running nothing.
 #[must_use]
@@ -61,8 +64,13 @@ impl Perchd {
         Self::start_with(Command::new(binary("perchd")), args).await
     }
 
-    pub async fn start_with(mut cmd: Command, args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+    pub async fn start_with(cmd: Command, args: &[&str]) -> Self {
+        Self::start_in(cmd, tempfile::tempdir().expect("tempdir"), args).await
+    }
+
+    /// Like `start_with`, with the socket in `dir` (for example a directory
+    /// an unprivileged perchd may write to); `dir` is removed on drop.
+    pub async fn start_in(mut cmd: Command, dir: tempfile::TempDir, args: &[&str]) -> Self {
         let socket = dir.path().join("perchd.sock");
         let child = cmd
             .arg("--socket")
@@ -113,6 +121,30 @@ impl Drop for Perchd {
 /// A gRPC client on a Unix socket (the same connector `perch` uses).
 pub async fn connect(socket: &Path) -> anyhow::Result<CollectorClient<Channel>> {
     Ok(perch::client::connect(&perch::client::Target::Unix(socket.to_path_buf())).await?)
+}
+
+/// A client whose HTTP/2 flow-control windows (stream and connection) are
+/// `window` bytes instead of hyper's 2 MiB / 5 MiB.  A stream this client
+/// does not read stops the collector's sends after `window` bytes, which is
+/// how a stalled client looks to the collector; with the defaults, megabytes
+/// of events would sit in this process's buffers first.
+pub async fn connect_with_window(
+    socket: &Path,
+    window: u32,
+) -> anyhow::Result<CollectorClient<Channel>> {
+    let path = socket.to_path_buf();
+    let channel = tonic::transport::Endpoint::from_static("http://perchd.local")
+        .initial_stream_window_size(window)
+        .initial_connection_window_size(window)
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let path = path.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await?;
+    Ok(CollectorClient::new(channel))
 }
 
 /// CPU time (user + system) of a process, in ns.
