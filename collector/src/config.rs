@@ -55,7 +55,8 @@ impl Default for Settings {
             sample_interval: Duration::from_secs(1),
             poll_interval: Duration::from_millis(500),
             replay_capacity: 65_536,
-            client_queue: 256,
+            // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
+            client_queue: 16,
             wakeup_bytes: 256 * 1024,
         }
     }

@@ -34,7 +34,9 @@ pub const MAX_EVENTS_PER_MESSAGE: usize = 512;
 /// A message is closed once its events reach this many encoded bytes: gRPC
 /// clients refuse messages over 4 MiB by default, and exec events with long
 /// command lines can be large.  (A single larger event still goes out alone.)
-pub const MAX_BYTES_PER_MESSAGE: usize = 1 << 20;
+/// With the default queue of 16 messages this bounds what one stalled client
+/// can pin in perchd to about 4 MiB.
+pub const MAX_BYTES_PER_MESSAGE: usize = 256 << 10;
 
 /// At most this many ring entries are examined per lock hold, so a
 /// subscriber filtering out most kinds cannot hold the lock for a whole ring.
