@@ -20,4 +20,10 @@ step "build binaries"
 cargo build --quiet --bins
 
 step "tests"
-cargo test --quiet --workspace --exclude perch-ebpf -- "$@"
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+status=0
+cargo test --quiet --workspace --exclude perch-ebpf -- "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\n%d passed, %d failed\n", p, f }' "$log"
+exit "$status"

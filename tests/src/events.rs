@@ -56,6 +56,17 @@ pub async fn list_processes(
     panic!("ListProcesses ended without a `last` chunk");
 }
 
+/// The live process `pid` from `ListProcesses`, which must list it.
+pub async fn listed(client: &mut Client, wanted: u32) -> Process {
+    let (procs, _) = list_processes(client, false, &[wanted])
+        .await
+        .expect("ListProcesses");
+    procs
+        .into_iter()
+        .find(|p| pid(p) == wanted)
+        .unwrap_or_else(|| panic!("pid {wanted} is not listed"))
+}
+
 /// One `WatchEvents` stream and everything read from it so far.
 pub struct EventLog {
     stream: Streaming<pb::WatchEventsResponse>,

@@ -8,7 +8,8 @@ use std::{os::unix::process::CommandExt as _, process::Command};
 use perch_e2e::{
     Perchd,
     events::{
-        EventLog, WAIT, find_exec, find_exit, find_fork, info, key, list_processes, pid, same_key,
+        EventLog, WAIT, find_exec, find_exit, find_fork, info, key, list_processes, listed, pid,
+        same_key,
     },
     have_root_or_skip,
     procs::{ChildGuard, unique},
@@ -48,13 +49,7 @@ async fn seeded_process_and_live_process_tree() {
     );
 
     // The sleeper was running before perchd: seeded from /proc.
-    let (procs, _) = list_processes(&mut client, false, &[seeded.pid()])
-        .await
-        .expect("ListProcesses");
-    let p = procs
-        .iter()
-        .find(|p| pid(p) == seeded.pid())
-        .unwrap_or_else(|| panic!("pre-existing pid {} not listed: {procs:?}", seeded.pid()));
+    let p = listed(&mut client, seeded.pid()).await;
     assert_eq!(p.source(), pb::ProcessSource::Seeded, "{p:?}");
     assert_eq!(p.ppid, me, "{p:?}");
     assert_eq!(p.argv, [seeded_marker.as_str(), "30"], "{p:?}");

@@ -8,7 +8,7 @@ use std::{
 
 use perch_e2e::{
     Perchd, binary,
-    events::{EventLog, WAIT, find_exec, find_exit, info, key, list_processes, pid},
+    events::{EventLog, WAIT, find_exec, find_exit, info, key, listed, pid},
     have_root_or_skip,
     procs::{ChildGuard, unique},
 };
@@ -31,13 +31,7 @@ async fn forced_procfs_mode_sees_exec_and_zombie_exit() {
         start.mode_reason
     );
 
-    let (procs, _) = list_processes(&mut client, false, &[seeded.pid()])
-        .await
-        .expect("ListProcesses");
-    let p = procs
-        .iter()
-        .find(|p| pid(p) == seeded.pid())
-        .unwrap_or_else(|| panic!("pre-existing pid {} not listed: {procs:?}", seeded.pid()));
+    let p = listed(&mut client, seeded.pid()).await;
     assert_eq!(p.source(), pb::ProcessSource::Seeded, "{p:?}");
     assert_eq!(p.argv, [marker.as_str(), "30"], "{p:?}");
 
