@@ -15,6 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&fds),
     )?;
     tonic_prost_build::configure()
+        // Hand-written (src/watch.rs): the server sends pre-encoded events.
+        .extern_path(
+            ".perch.v1.WatchEventsResponse",
+            "crate::watch::WatchEventsResponse",
+        )
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

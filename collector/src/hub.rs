@@ -19,8 +19,7 @@ use std::{
 };
 
 use futures::Stream;
-use perch_proto::v1::{Event, EventKind, WatchEventsResponse, event::Kind};
-use prost::Message as _;
+use perch_proto::v1::{EncodedEvent, Event, EventKind, WatchEventsResponse, event::Kind};
 use tokio::sync::{mpsc, watch};
 use tonic::Status;
 
@@ -74,17 +73,18 @@ struct Ring {
     head: u64,
 }
 
+/// An event as every subscriber will send it: encoded once at publish
+/// time, shared by reference count (no per-client copy or re-encoding).
 struct Stored {
-    event: Arc<Event>,
-    /// Encoded size, measured once at publish time.
-    size: usize,
+    kind: Option<EventKind>,
+    encoded: EncodedEvent,
 }
 
 impl Ring {
     fn oldest(&self) -> u64 {
         self.events
             .front()
-            .map_or(self.head.saturating_add(1), |s| s.event.seq)
+            .map_or(self.head.saturating_add(1), |s| s.encoded.seq)
     }
 }
 
@@ -97,7 +97,7 @@ enum Read {
     /// The wanted events among those examined; `cursor` is the newest
     /// examined sequence (filtered-out events advance it too).
     Batch {
-        events: Vec<Arc<Event>>,
+        events: Vec<EncodedEvent>,
         cursor: u64,
     },
 }
@@ -133,24 +133,24 @@ impl Hub {
     /// the ring and wakes the subscribers.  Returns the newest sequence
     /// number (the current head when `events` is empty).
     pub fn publish(&self, events: Vec<Event>) -> u64 {
-        // Measured before taking the lock; the seq assigned below adds at
-        // most 11 bytes (tag and a 10-byte varint).
-        let sized: Vec<(Event, usize)> = events
+        // Encoded before taking the lock, without their seq (assigned under
+        // it and written in front of the body at send time).
+        let encoded: Vec<Stored> = events
             .into_iter()
-            .map(|e| {
-                let size = e.encoded_len() + 11;
-                (e, size)
+            .map(|mut e| {
+                e.seq = 0;
+                Stored {
+                    kind: event_kind(&e),
+                    encoded: EncodedEvent::from_unsequenced(&e),
+                }
             })
             .collect();
         let head = {
             let mut ring = self.lock();
-            for (mut event, size) in sized {
+            for mut stored in encoded {
                 ring.head = ring.head.saturating_add(1);
-                event.seq = ring.head;
-                ring.events.push_back(Stored {
-                    event: Arc::new(event),
-                    size,
-                });
+                stored.encoded.seq = ring.head;
+                ring.events.push_back(stored);
                 if ring.events.len() > ring.capacity {
                     ring.events.pop_front();
                 }
@@ -243,10 +243,10 @@ impl Hub {
         let mut bytes = 0;
         let mut last = cursor;
         for stored in ring.events.range(start..).take(MAX_SCAN_PER_LOCK) {
-            last = stored.event.seq;
-            if filter.wants(&stored.event) {
-                events.push(Arc::clone(&stored.event));
-                bytes += stored.size;
+            last = stored.encoded.seq;
+            if filter.wants(stored.kind) {
+                events.push(stored.encoded.clone());
+                bytes += stored.encoded.wire_len();
                 if events.len() == MAX_EVENTS_PER_MESSAGE || bytes >= MAX_BYTES_PER_MESSAGE {
                     break;
                 }
@@ -282,8 +282,8 @@ impl KindFilter {
         Self(kinds.into_iter().fold(0, |mask, k| mask | bit(k)))
     }
 
-    fn wants(self, event: &Event) -> bool {
-        match event_kind(event) {
+    fn wants(self, kind: Option<EventKind>) -> bool {
+        match kind {
             _ if self.0 == 0 => true,
             // Notices always pass; an event without a kind has nothing to
             // filter on, so it passes too.

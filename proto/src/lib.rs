@@ -7,10 +7,13 @@
 pub mod v1 {
     tonic::include_proto!("perch.v1");
 
+    pub use crate::watch::{EncodedEvent, WatchEventsResponse};
+
     /// Encoded `FileDescriptorSet` for tonic-reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/perch_v1_descriptor.bin"));
 }
 
 mod key;
+mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

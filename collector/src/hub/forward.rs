@@ -38,8 +38,10 @@ pub(super) async fn forward(
                     cursor: next,
                 } => {
                     if !events.is_empty() {
-                        let events = events.iter().map(|e| Event::clone(e)).collect();
-                        let msg = WatchEventsResponse { events };
+                        let msg = WatchEventsResponse {
+                            events: Vec::new(),
+                            encoded: events,
+                        };
                         match enqueue(&tx, &mut wake, msg, cursor, threshold).await {
                             Enqueued::Yes => {}
                             Enqueued::Closed => return,
@@ -117,6 +119,7 @@ pub(super) fn notice_response(notice: Notice) -> WatchEventsResponse {
             time_ns: boottime_ns(),
             kind: Some(Kind::Notice(notice)),
         }],
+        encoded: Vec::new(),
     }
 }
 

@@ -45,7 +45,7 @@ fn execs(n: u32) -> Vec<Event> {
 /// The next message's events, failing the test after a second of silence.
 async fn next_events(sub: &mut Subscription) -> Vec<Event> {
     match tokio::time::timeout(Duration::from_secs(1), sub.next()).await {
-        Ok(Some(Ok(msg))) => msg.events,
+        Ok(Some(Ok(msg))) => msg.into_events().expect("events decode"),
         other => panic!("expected a message, got {other:?}"),
     }
 }
@@ -314,7 +314,10 @@ async fn large_events_are_split_by_bytes() {
     let mut total = 0;
     while total < 10 {
         let events = next_events(&mut sub).await;
-        let msg = perch_proto::v1::WatchEventsResponse { events };
+        let msg = perch_proto::v1::WatchEventsResponse {
+            events,
+            encoded: Vec::new(),
+        };
         assert!(
             msg.events.len() <= 3,
             "{} events in one message",
