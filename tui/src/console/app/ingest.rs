@@ -19,8 +19,13 @@ use crate::{
 impl App {
     fn host_mut(&mut self, id: HostId) -> &mut Host {
         let i = usize::from(id.0);
+        let now = self.now;
         if self.hosts.len() <= i {
-            self.hosts.resize_with(i + 1, Host::default);
+            // The event rate counts from when the host appeared.
+            self.hosts.resize_with(i + 1, || Host {
+                rate_since: Some(now),
+                ..Host::default()
+            });
         }
         &mut self.hosts[i]
     }
