@@ -248,8 +248,60 @@ impl Proc {
     }
 }
 
+/// A fast hasher for keys made of a few integers (the Fx hash of rustc):
+/// the default `SipHash` is several times slower, and the keys (pids and
+/// start times) are not chosen by an attacker who could exploit collisions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+
+    fn write_u16(&mut self, v: u16) {
+        self.add(u64::from(v));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap`/`HashSet` hasher builder using [`FxHasher`].
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Index of a row in the [`Store`] slab.
 pub type RowId = u32;
+
+/// Live rows by (host, pid).
+pub type LiveByPid = HashMap<(HostId, u32), RowId, FxBuild>;
 
 /// All rows of all hosts.  Removal leaves a hole that a later insert reuses,
 /// so row ids held by the view stay valid until the next rebuild.
@@ -257,7 +309,7 @@ pub type RowId = u32;
 pub struct Store {
     rows: Vec<Option<Proc>>,
     free: Vec<RowId>,
-    index: HashMap<ProcessKey, RowId>,
+    index: HashMap<ProcessKey, RowId, FxBuild>,
 }
 
 impl Store {
@@ -357,11 +409,7 @@ impl Store {
     /// The parent row of `p`: by its key when the parent's start time is
     /// known, else the live process with that pid.
     #[must_use]
-    pub fn parent_of(
-        &self,
-        p: &Proc,
-        live_by_pid: &HashMap<(HostId, u32), RowId>,
-    ) -> Option<RowId> {
+    pub fn parent_of(&self, p: &Proc, live_by_pid: &LiveByPid) -> Option<RowId> {
         if p.ppid == 0 || p.ppid == p.key.pid {
             return None;
         }
@@ -376,7 +424,7 @@ impl Store {
 
     /// Live (not exited) rows by (host, pid), for parents of unknown start.
     #[must_use]
-    pub fn live_by_pid(&self) -> HashMap<(HostId, u32), RowId> {
+    pub fn live_by_pid(&self) -> LiveByPid {
         self.iter()
             .filter(|(_, p)| !p.is_exited())
             .map(|(id, p)| ((p.key.host, p.key.pid), id))

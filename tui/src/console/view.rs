@@ -5,12 +5,12 @@
 //! one sort, which stays within a few milliseconds at 100k processes and
 //! avoids keeping an incremental tree consistent with pid reuse, reparenting
 //! and cycles in hostile data.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::{
     columns::Sort,
     filter::Filter,
-    model::{HostId, ProcessKey, RowId, Store, Usage},
+    model::{FxBuild, HostId, LiveByPid, ProcessKey, RowId, Store, Usage},
 };
 
 const NONE: u32 = u32::MAX;
@@ -42,7 +42,7 @@ pub struct Options<'a> {
     pub tree: bool,
     pub sort: Sort,
     pub hide_kernel: bool,
-    pub collapsed: &'a HashSet<ProcessKey>,
+    pub collapsed: &'a HashSet<ProcessKey, FxBuild>,
     pub filter: Option<&'a Filter>,
     /// Host names by [`HostId`], for `host:` filters.
     pub host_names: &'a [String],
@@ -191,6 +191,7 @@ impl View {
                 continue;
             }
             let collapsed = has_kept_child[i]
+                && !opt.collapsed.is_empty()
                 && store
                     .get(id)
                     .is_some_and(|p| opt.collapsed.contains(&p.key));
@@ -250,7 +251,7 @@ impl Forest {
         let live = if need_pid_map {
             store.live_by_pid()
         } else {
-            HashMap::new()
+            LiveByPid::default()
         };
         let mut parent = vec![NONE; n];
         let mut kids_count = vec![0u32; n + 1];

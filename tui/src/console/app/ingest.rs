@@ -11,7 +11,7 @@ use super::{App, Host};
 use crate::{
     console::{
         history::Values,
-        model::{HostId, Proc, ProcessKey, Usage},
+        model::{FxBuild, HostId, Proc, ProcessKey, Usage},
     },
     text::clean,
 };
@@ -65,7 +65,7 @@ impl App {
     /// A full `ListProcesses` snapshot of one host: it replaces that host's
     /// rows (exited ones stay until their retention ends).
     pub fn ingest_snapshot(&mut self, host: HostId, processes: Vec<Process>) {
-        let mut keys = HashSet::with_capacity(processes.len());
+        let mut keys: HashSet<ProcessKey, FxBuild> = HashSet::default();
         for p in processes {
             keys.insert(self.upsert(host, &p));
         }

@@ -8,7 +8,7 @@ use perch_proto::v1;
 use super::*;
 use crate::console::{
     columns::Column,
-    model::{HostId, Proc},
+    model::{FxBuild, HostId, Proc},
 };
 
 fn proc(pid: u32, ppid: u32, name: &str, cpu: f64) -> Proc {
@@ -55,7 +55,7 @@ struct Opts {
     tree: bool,
     sort: Sort,
     hide_kernel: bool,
-    collapsed: HashSet<ProcessKey>,
+    collapsed: HashSet<ProcessKey, FxBuild>,
     filter: Option<Filter>,
 }
 
@@ -68,7 +68,7 @@ impl Default for Opts {
                 descending: false,
             },
             hide_kernel: false,
-            collapsed: HashSet::new(),
+            collapsed: HashSet::default(),
             filter: None,
         }
     }
