@@ -3,7 +3,7 @@
 //! Strings are cleaned of control characters once, here, so nothing a
 //! process chose can reach the terminal; the lowercase search haystack is
 //! built here too, so a search keystroke does no allocation per row.
-use std::{collections::HashMap, time::Instant};
+use std::time::Instant;
 
 use perch_proto::{
     NS_PER_TICK,
@@ -11,6 +11,10 @@ use perch_proto::{
 };
 
 use super::history::History;
+pub use super::{
+    hash::FxBuild,
+    store::{LiveByPid, RowId, Store},
+};
 use crate::text::clean;
 
 /// Which collector a row came from; the loop numbers its connections.
@@ -248,197 +252,13 @@ impl Proc {
     }
 }
 
-/// A fast hasher for keys made of a few integers (the Fx hash of rustc):
-/// the default `SipHash` is several times slower, and the keys (pids and
-/// start times) are not chosen by an attacker who could exploit collisions.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(buf));
-        }
-    }
-
-    fn write_u8(&mut self, v: u8) {
-        self.add(u64::from(v));
-    }
-
-    fn write_u16(&mut self, v: u16) {
-        self.add(u64::from(v));
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.add(u64::from(v));
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.add(v);
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.add(v as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A `HashMap`/`HashSet` hasher builder using [`FxHasher`].
-pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
-
-/// Index of a row in the [`Store`] slab.
-pub type RowId = u32;
-
-/// Live rows by (host, pid).
-pub type LiveByPid = HashMap<(HostId, u32), RowId, FxBuild>;
-
-/// All rows of all hosts.  Removal leaves a hole that a later insert reuses,
-/// so row ids held by the view stay valid until the next rebuild.
-#[derive(Debug, Default)]
-pub struct Store {
-    rows: Vec<Option<Proc>>,
-    free: Vec<RowId>,
-    index: HashMap<ProcessKey, RowId, FxBuild>,
-}
-
-impl Store {
-    #[must_use]
-    pub fn get(&self, id: RowId) -> Option<&Proc> {
-        self.rows.get(id as usize).and_then(Option::as_ref)
-    }
-
-    pub fn get_mut(&mut self, id: RowId) -> Option<&mut Proc> {
-        self.rows.get_mut(id as usize).and_then(Option::as_mut)
-    }
-
-    #[must_use]
-    pub fn id_of(&self, key: &ProcessKey) -> Option<RowId> {
-        self.index.get(key).copied()
-    }
-
-    #[must_use]
-    pub fn by_key(&self, key: &ProcessKey) -> Option<&Proc> {
-        self.id_of(key).and_then(|id| self.get(id))
-    }
-
-    pub fn by_key_mut(&mut self, key: &ProcessKey) -> Option<&mut Proc> {
-        self.id_of(key).and_then(|id| self.get_mut(id))
-    }
-
-    /// Inserts or updates; returns the row id.
-    pub fn upsert(&mut self, p: Proc) -> RowId {
-        if let Some(id) = self.id_of(&p.key)
-            && let Some(row) = self.get_mut(id)
-        {
-            row.update_from(p);
-            return id;
-        }
-        let key = p.key;
-        let id = if let Some(id) = self.free.pop() {
-            if let Some(slot) = self.rows.get_mut(id as usize) {
-                *slot = Some(p);
-            }
-            id
-        } else {
-            self.rows.push(Some(p));
-            RowId::try_from(self.rows.len() - 1).unwrap_or(RowId::MAX)
-        };
-        self.index.insert(key, id);
-        id
-    }
-
-    pub fn remove(&mut self, id: RowId) -> Option<Proc> {
-        let p = self.rows.get_mut(id as usize)?.take()?;
-        self.index.remove(&p.key);
-        self.free.push(id);
-        Some(p)
-    }
-
-    /// Rows in slab order with their ids.
-    pub fn iter(&self) -> impl Iterator<Item = (RowId, &Proc)> {
-        self.rows.iter().enumerate().filter_map(|(i, p)| {
-            p.as_ref()
-                .map(|p| (RowId::try_from(i).unwrap_or(RowId::MAX), p))
-        })
-    }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Proc> {
-        self.rows.iter_mut().filter_map(Option::as_mut)
-    }
-
-    /// Slab length (ids are below it).
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.rows.len()
-    }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
-    /// Removes every row matching `pred`.
-    pub fn remove_where(&mut self, mut pred: impl FnMut(&Proc) -> bool) -> usize {
-        let ids: Vec<RowId> = self
-            .iter()
-            .filter(|(_, p)| pred(p))
-            .map(|(id, _)| id)
-            .collect();
-        for &id in &ids {
-            self.remove(id);
-        }
-        ids.len()
-    }
-
-    /// The parent row of `p`: by its key when the parent's start time is
-    /// known, else the live process with that pid.
-    #[must_use]
-    pub fn parent_of(&self, p: &Proc, live_by_pid: &LiveByPid) -> Option<RowId> {
-        if p.ppid == 0 || p.ppid == p.key.pid {
-            return None;
-        }
-        if p.parent_start_ns != 0 {
-            let key = ProcessKey::new(p.key.host, p.ppid, p.parent_start_ns);
-            if let Some(id) = self.id_of(&key) {
-                return Some(id);
-            }
-        }
-        live_by_pid.get(&(p.key.host, p.ppid)).copied()
-    }
-
-    /// Live (not exited) rows by (host, pid), for parents of unknown start.
-    #[must_use]
-    pub fn live_by_pid(&self) -> LiveByPid {
-        self.iter()
-            .filter(|(_, p)| !p.is_exited())
-            .map(|(id, p)| ((p.key.host, p.key.pid), id))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 #[allow(
     clippy::many_single_char_names,
     clippy::similar_names,
     reason = "short names in tests"
 )]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn proto(pid: u32, ppid: u32, argv: &[&str]) -> v1::Process {
@@ -474,35 +294,13 @@ mod tests {
                 .starts_with("/usr/bin/python3 -c ix\\u{1b} /usr/bin/python3 root")
         );
         assert!(row.haystack.ends_with(" 42"));
-        assert_eq!(
-            row.command.chars().count(),
-            row.haystack.chars().take_while(|_| true).count()
-                - row
-                    .haystack
-                    .chars()
-                    .skip(row.command.chars().count())
-                    .count()
-        );
-    }
-
-    #[test]
-    fn store_reuses_slots_and_resolves_parents() {
-        let mut s = Store::default();
-        let a = s.upsert(Proc::from_proto(HostId(0), &proto(1, 0, &["init"])));
-        let b = s.upsert(Proc::from_proto(HostId(0), &proto(2, 1, &["sh"])));
-        let mut orphan = proto(3, 1, &["x"]);
-        orphan.parent_start_time_ns = 0;
-        let c = s.upsert(Proc::from_proto(HostId(0), &orphan));
-        let live = s.live_by_pid();
-        assert_eq!(s.parent_of(s.get(b).unwrap(), &live), Some(a));
-        assert_eq!(s.parent_of(s.get(c).unwrap(), &live), Some(a));
-        assert_eq!(s.parent_of(s.get(a).unwrap(), &live), None);
-        assert!(s.remove(b).is_some());
-        assert!(s.remove(b).is_none());
-        let d = s.upsert(Proc::from_proto(HostId(0), &proto(4, 1, &["y"])));
-        assert_eq!(d, b);
-        assert_eq!(s.len(), 3);
-        assert_eq!(s.remove_where(|p| p.key.pid > 2), 2);
-        assert_eq!(s.len(), 1);
+        // Char i of the command is char i of the haystack, lowercased.
+        let n = row.command.chars().count();
+        let lowered: String = row
+            .command
+            .chars()
+            .map(|c| c.to_lowercase().next().unwrap_or(c))
+            .collect();
+        assert_eq!(row.haystack.chars().take(n).collect::<String>(), lowered);
     }
 }

@@ -12,7 +12,11 @@ use perch_proto::v1::{
 use ratatui::{Terminal, backend::TestBackend};
 
 use super::*;
-use crate::console::{draw, model::HostId};
+use crate::console::{
+    draw,
+    input::{Action, InputMode},
+    model::HostId,
+};
 
 const H: HostId = HostId(0);
 

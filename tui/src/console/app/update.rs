@@ -4,7 +4,7 @@ use super::{App, Overlay, Prompt};
 use crate::console::{
     columns::{Column, Sort},
     filter::Filter,
-    input::{Action, InputMode},
+    input::{Action, BINDINGS, InputMode},
 };
 
 impl App {
@@ -26,12 +26,14 @@ impl App {
                     Action::Up => Overlay::Help {
                         scroll: scroll.saturating_sub(1),
                     },
-                    Action::Down => Overlay::Help { scroll: scroll + 1 },
+                    Action::Down => Overlay::Help {
+                        scroll: (scroll + 1).min(BINDINGS.len()),
+                    },
                     Action::PageUp => Overlay::Help {
                         scroll: scroll.saturating_sub(10),
                     },
                     Action::PageDown => Overlay::Help {
-                        scroll: scroll + 10,
+                        scroll: (scroll + 10).min(BINDINGS.len()),
                     },
                     Action::Home => Overlay::Help { scroll: 0 },
                     _ => Overlay::None,
