@@ -1,0 +1,213 @@
+//! Feeding the console: collector answers and events in, rows updated, and
+//! time passing (exited rows expire, event rates refresh).
+use std::{
+    collections::HashSet,
+    time::{Duration, Instant},
+};
+
+use perch_proto::v1::{Event, GetInfoResponse, NoticeKind, Process, event::Kind};
+
+use super::{App, Host};
+use crate::{
+    console::{
+        history::Values,
+        model::{FxBuild, HostId, Proc, ProcessKey, Usage},
+    },
+    text::clean,
+};
+
+impl App {
+    fn host_mut(&mut self, id: HostId) -> &mut Host {
+        let i = usize::from(id.0);
+        let now = self.now;
+        if self.hosts.len() <= i {
+            // The event rate counts from when the host appeared.
+            self.hosts.resize_with(i + 1, || Host {
+                rate_since: Some(now),
+                ..Host::default()
+            });
+        }
+        &mut self.hosts[i]
+    }
+
+    /// The collector's `GetInfo` answer (name, mode, boot time, counters).
+    pub fn ingest_info(&mut self, host: HostId, info: GetInfoResponse) {
+        let h = self.host_mut(host);
+        h.name = clean(&info.host).into_owned();
+        h.lost_events = h.lost_events.max(info.events_lost);
+        h.info = Some(info);
+        self.touch();
+    }
+
+    pub fn set_connection(&mut self, host: HostId, state: super::ConnectionState) {
+        self.host_mut(host).connection = state;
+    }
+
+    /// When an exit at host boot-clock `exit_ns` happened on the console's clock.
+    fn exit_instant(&self, host: HostId, exit_ns: u64) -> Instant {
+        let Some(now_ns) = self.host_now_ns(host) else {
+            return self.now;
+        };
+        let age = Duration::from_nanos(now_ns.saturating_sub(exit_ns));
+        self.now.checked_sub(age).unwrap_or(self.now)
+    }
+
+    fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
+        let mut row = Proc::from_proto(host, p);
+        if let Some(x) = &row.exit {
+            row.exited_at = Some(self.exit_instant(host, x.time_ns));
+        }
+        let key = row.key;
+        self.store.upsert(row);
+        key
+    }
+
+    /// A full `ListProcesses` snapshot of one host: it replaces that host's
+    /// rows (exited ones stay until their retention ends).
+    pub fn ingest_snapshot(&mut self, host: HostId, processes: Vec<Process>) {
+        let mut keys: HashSet<ProcessKey, FxBuild> = HashSet::default();
+        for p in processes {
+            keys.insert(self.upsert(host, &p));
+        }
+        self.store
+            .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
+        self.touch();
+    }
+
+    /// A batch of `WatchEvents` events from one host, in order.
+    pub fn ingest_events(&mut self, host: HostId, events: &[Event]) {
+        if let Some(newest) = events.iter().map(|e| e.time_ns).max()
+            && newest > 0
+        {
+            let now = self.now;
+            let h = self.host_mut(host);
+            if h.clock.is_none_or(|(ns, _)| newest >= ns) {
+                h.clock = Some((newest, now));
+            }
+        }
+        let mut changed = false;
+        for e in events {
+            changed |= self.ingest_event(host, e);
+            if matches!(
+                e.kind,
+                Some(Kind::Exec(_) | Kind::Fork(_) | Kind::Exit(_) | Kind::Update(_))
+            ) {
+                self.host_mut(host).events_since += 1;
+            }
+        }
+        if changed {
+            self.touch();
+        }
+    }
+
+    /// One event; true when rows changed.
+    fn ingest_event(&mut self, host: HostId, e: &Event) -> bool {
+        match &e.kind {
+            Some(Kind::Exec(x)) => {
+                if let Some(p) = &x.process {
+                    self.upsert(host, p);
+                    return true;
+                }
+            }
+            Some(Kind::Fork(x)) => {
+                if let Some(p) = &x.child {
+                    self.upsert(host, p);
+                    return true;
+                }
+            }
+            Some(Kind::Update(x)) => {
+                if let Some(p) = &x.process {
+                    self.upsert(host, p);
+                    return true;
+                }
+            }
+            Some(Kind::Exit(x)) => {
+                let Some(k) = x.key else { return false };
+                let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+                let exit = x.exit.unwrap_or_default();
+                let at = self.exit_instant(host, exit.time_ns);
+                if let Some(p) = self.store.by_key_mut(&key) {
+                    p.exit = Some(exit);
+                    p.exited_at = Some(at);
+                    p.usage.cpu_percent = 0.0;
+                    p.usage.read_per_sec = 0.0;
+                    p.usage.write_per_sec = 0.0;
+                    return true;
+                }
+            }
+            Some(Kind::ProcessSamples(batch)) => {
+                let secs = u32::try_from(e.time_ns / 1_000_000_000).unwrap_or(u32::MAX);
+                for sample in &batch.samples {
+                    let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
+                        continue;
+                    };
+                    let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+                    if let Some(p) = self.store.by_key_mut(&key) {
+                        p.usage = Usage::from_proto(u);
+                        p.threads = sample.threads;
+                        p.history.push(
+                            secs,
+                            Values::new(
+                                u.cpu_percent,
+                                u.rss_bytes,
+                                u.read_bytes_per_sec + u.write_bytes_per_sec,
+                            ),
+                        );
+                    }
+                }
+                return true;
+            }
+            Some(Kind::HostSample(s)) => {
+                let h = self.host_mut(host);
+                h.lost_events = h.lost_events.max(s.events_lost);
+                h.sample = Some(s.clone());
+            }
+            Some(Kind::Notice(n)) => {
+                let h = self.host_mut(host);
+                match NoticeKind::try_from(n.kind) {
+                    Ok(NoticeKind::EventsLost) => {
+                        h.lost_events = h.lost_events.max(n.lost_events);
+                    }
+                    Ok(NoticeKind::Lagged) => {
+                        h.notice = Some(format!("fell behind, resuming: {}", clean(&n.message)));
+                    }
+                    Ok(NoticeKind::ResyncRequired) => {
+                        h.notice = Some(format!(
+                            "events were missed, resyncing: {}",
+                            clean(&n.message)
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            None => {}
+        }
+        false
+    }
+
+    /// Time passes: exited rows past the retention go, event rates are
+    /// recomputed each second, and the list is rebuilt if needed.
+    pub fn tick(&mut self, now: Instant) {
+        self.now = now;
+        let retention = self.config.exited_retention;
+        let removed = self.store.remove_where(|p| {
+            p.exited_at
+                .is_some_and(|at| now.saturating_duration_since(at) >= retention)
+        });
+        if removed > 0 {
+            self.touch();
+        }
+        for h in &mut self.hosts {
+            let since = *h.rate_since.get_or_insert(now);
+            let elapsed = now.saturating_duration_since(since);
+            if elapsed >= Duration::from_secs(1) {
+                #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
+                let rate = h.events_since as f64 / elapsed.as_secs_f64();
+                h.events_per_sec = rate;
+                h.events_since = 0;
+                h.rate_since = Some(now);
+            }
+        }
+        self.refresh();
+    }
+}

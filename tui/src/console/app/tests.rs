@@ -1,0 +1,439 @@
+#![allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    reason = "short names in tests"
+)]
+use std::time::{Duration, Instant};
+
+use perch_proto::v1::{
+    self, Event, Exit, GetInfoResponse, ProcessExit, ProcessFork, ProcessSample, ProcessSamples,
+    ResourceUsage, event::Kind,
+};
+use ratatui::{Terminal, backend::TestBackend};
+
+use super::*;
+use crate::console::{
+    draw,
+    input::{Action, InputMode},
+    model::HostId,
+};
+
+const H: HostId = HostId(0);
+
+fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
+    v1::Process {
+        key: Some(v1::ProcessKey {
+            pid,
+            start_time_ns: u64::from(pid) * 1_000_000_000,
+        }),
+        ppid,
+        parent_start_time_ns: u64::from(ppid) * 1_000_000_000,
+        user: "root".to_owned(),
+        comm: argv.first().copied().unwrap_or("").to_owned(),
+        argv: argv.iter().map(ToString::to_string).collect(),
+        usage: Some(ResourceUsage {
+            cpu_percent: cpu,
+            ..ResourceUsage::default()
+        }),
+        ..v1::Process::default()
+    }
+}
+
+fn key(pid: u32) -> ProcessKey {
+    ProcessKey::new(H, pid, u64::from(pid) * 1_000_000_000)
+}
+
+fn app(t0: Instant) -> App {
+    let mut app = App::new(Config::default(), t0);
+    app.ingest_info(
+        H,
+        GetInfoResponse {
+            host: "box".to_owned(),
+            boot_time_unix_ns: 1_795_400_000_000_000_000,
+            ..GetInfoResponse::default()
+        },
+    );
+    app.ingest_snapshot(
+        H,
+        vec![
+            proc(1, 0, &["init"], 0.0),
+            proc(10, 1, &["sshd", "-D"], 1.0),
+            proc(11, 10, &["bash"], 0.0),
+            proc(12, 11, &["vim", "notes.txt"], 5.0),
+            proc(20, 1, &["nginx", "-g", "daemon off;"], 2.0),
+            proc(21, 20, &["nginx: worker"], 9.0),
+        ],
+    );
+    app.tick(t0);
+    app
+}
+
+fn pids(app: &App) -> Vec<u32> {
+    app.view()
+        .rows
+        .iter()
+        .map(|r| app.store().get(r.id).unwrap().key.pid)
+        .collect()
+}
+
+fn selected_pid(app: &App) -> u32 {
+    app.selected().unwrap().key.pid
+}
+
+fn event(time_s: u64, kind: Kind) -> Event {
+    Event {
+        seq: 1,
+        time_ns: time_s * 1_000_000_000,
+        kind: Some(kind),
+    }
+}
+
+#[test]
+fn selection_follows_the_process_not_the_row() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    assert_eq!(pids(&app), [1, 10, 11, 12, 20, 21]);
+    app.update(Action::Down);
+    app.update(Action::Down);
+    assert_eq!(selected_pid(&app), 11);
+    app.update(Action::ToggleTree);
+    // The table sorts by CPU: bash moved, and is still selected.
+    assert_eq!(pids(&app), [21, 12, 20, 10, 1, 11]);
+    assert_eq!(selected_pid(&app), 11);
+    assert_eq!(app.cursor(), 5);
+    app.update(Action::SortBy(Column::Pid));
+    assert_eq!(selected_pid(&app), 11);
+    assert_eq!(app.cursor(), 2);
+    app.update(Action::InvertSort);
+    assert_eq!(pids(&app), [21, 20, 12, 11, 10, 1]);
+    assert_eq!(selected_pid(&app), 11);
+    // A new process arriving above keeps the selection on bash.
+    app.ingest_events(
+        H,
+        &[event(
+            5,
+            Kind::Fork(ProcessFork {
+                child: Some(proc(30, 1, &["cron"], 0.0)),
+                parent: Some(v1::ProcessKey {
+                    pid: 1,
+                    start_time_ns: 1_000_000_000,
+                }),
+            }),
+        )],
+    );
+    app.tick(t0);
+    assert_eq!(selected_pid(&app), 11);
+    assert_eq!(app.cursor(), 4);
+}
+
+#[test]
+fn exited_processes_stay_for_the_retention_then_go() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.ingest_events(
+        H,
+        &[event(
+            100,
+            Kind::Exit(ProcessExit {
+                key: Some(v1::ProcessKey {
+                    pid: 12,
+                    start_time_ns: 12_000_000_000,
+                }),
+                exit: Some(Exit {
+                    time_ns: 100_000_000_000,
+                    code: Some(3),
+                    signal: None,
+                    core_dumped: false,
+                }),
+            }),
+        )],
+    );
+    app.tick(t0 + Duration::from_secs(29));
+    assert!(app.store().by_key(&key(12)).unwrap().is_exited());
+    assert!(pids(&app).contains(&12));
+    app.tick(t0 + Duration::from_secs(30));
+    assert!(!pids(&app).contains(&12));
+}
+
+#[test]
+fn samples_update_usage_history_and_event_rates() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let sample = |t: u64, cpu: f64| {
+        event(
+            t,
+            Kind::ProcessSamples(ProcessSamples {
+                samples: vec![ProcessSample {
+                    key: Some(v1::ProcessKey {
+                        pid: 12,
+                        start_time_ns: 12_000_000_000,
+                    }),
+                    usage: Some(ResourceUsage {
+                        cpu_percent: cpu,
+                        rss_bytes: 1 << 20,
+                        ..ResourceUsage::default()
+                    }),
+                    threads: 2,
+                }],
+                interval_ns: 1_000_000_000,
+            }),
+        )
+    };
+    for t in 0..20 {
+        app.ingest_events(H, &[sample(1000 + t, if t < 10 { 5.0 } else { 50.0 })]);
+    }
+    let p = app.store().by_key(&key(12)).unwrap();
+    assert!((p.usage.cpu_percent - 50.0).abs() < 1e-9);
+    assert_eq!(p.threads, 2);
+    assert_eq!(p.history.len(), 2);
+    for i in 0..5u32 {
+        app.ingest_events(
+            H,
+            &[event(
+                2000,
+                Kind::Fork(ProcessFork {
+                    child: Some(proc(100 + i, 1, &["job"], 0.0)),
+                    parent: None,
+                }),
+            )],
+        );
+    }
+    app.tick(t0 + Duration::from_secs(2));
+    assert!((app.hosts()[0].events_per_sec - 2.5).abs() < 1e-9);
+}
+
+#[test]
+fn search_jumps_between_matches_and_esc_clears() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Search);
+    assert_eq!(app.input_mode(), InputMode::Search);
+    for c in "ngx".chars() {
+        app.update(Action::Input(c));
+    }
+    assert_eq!(app.search().match_count(), 2);
+    assert_eq!(selected_pid(&app), 20);
+    app.update(Action::NextMatch);
+    assert_eq!(selected_pid(&app), 21);
+    app.update(Action::NextMatch);
+    assert_eq!(selected_pid(&app), 20, "wraps around");
+    app.update(Action::Confirm);
+    assert_eq!(app.input_mode(), InputMode::Normal);
+    app.update(Action::PrevMatch);
+    assert_eq!(selected_pid(&app), 21);
+    app.update(Action::Cancel);
+    assert!(!app.search().is_active());
+}
+
+#[test]
+fn filter_applies_while_typing_and_errors_keep_the_last_good_one() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Filter);
+    for c in "cpu>4".chars() {
+        app.update(Action::Input(c));
+    }
+    // Tree mode keeps the ancestors of matches.
+    assert_eq!(pids(&app), [1, 10, 11, 12, 20, 21]);
+    // Keys are text while typing; Enter returns to the list.
+    app.update(Action::ToggleTree);
+    assert!(app.is_tree());
+    app.update(Action::Confirm);
+    app.update(Action::ToggleTree);
+    assert_eq!(pids(&app), [21, 12]);
+    app.update(Action::Filter);
+    app.update(Action::Input('x'));
+    assert!(app.filter().1.is_some());
+    assert_eq!(pids(&app), [21, 12]);
+    app.update(Action::Backspace);
+    assert!(app.filter().1.is_none());
+    app.update(Action::Confirm);
+    assert!(app.filter_active());
+    app.update(Action::Cancel);
+    assert!(!app.filter_active());
+    assert_eq!(pids(&app).len(), 6);
+}
+
+#[test]
+fn collapse_expand_and_all() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Select(key(10)));
+    app.update(Action::Collapse);
+    assert_eq!(pids(&app), [1, 10, 20, 21]);
+    let row = &app.view().rows[1];
+    assert!(row.collapsed);
+    assert!((row.subtree.as_ref().unwrap().cpu_percent - 6.0).abs() < 1e-9);
+    app.update(Action::Collapse);
+    assert_eq!(
+        selected_pid(&app),
+        1,
+        "collapsing a collapsed node goes to its parent"
+    );
+    app.update(Action::Select(key(10)));
+    app.update(Action::Expand);
+    assert_eq!(pids(&app).len(), 6);
+    app.update(Action::ToggleAll);
+    assert_eq!(pids(&app), [1]);
+    app.update(Action::ToggleAll);
+    assert_eq!(pids(&app).len(), 6);
+}
+
+#[test]
+fn detail_view_jumps_along_the_parent_chain() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Select(key(12)));
+    app.update(Action::Confirm);
+    assert_eq!(app.input_mode(), InputMode::Detail);
+    let links = app.links();
+    assert_eq!(links.parents, [key(11), key(10), key(1)]);
+    assert!(links.children.is_empty());
+    app.update(Action::Down);
+    app.update(Action::Confirm);
+    assert_eq!(selected_pid(&app), 10);
+    assert_eq!(app.links().children, [key(11)]);
+    app.update(Action::Cancel);
+    assert_eq!(app.input_mode(), InputMode::Normal);
+}
+
+#[test]
+fn follow_unfolds_and_drops_when_the_process_goes() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Select(key(12)));
+    app.update(Action::ToggleFollow);
+    assert!(app.follows());
+    app.collapsed.insert(key(10));
+    app.touch();
+    app.refresh();
+    assert_eq!(selected_pid(&app), 12, "ancestors unfold while following");
+    app.ingest_snapshot(H, vec![proc(1, 0, &["init"], 0.0)]);
+    app.tick(t0);
+    assert!(!app.follows());
+    assert_eq!(selected_pid(&app), 1);
+}
+
+#[test]
+fn several_hosts_keep_their_rows_apart() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let other = HostId(1);
+    app.ingest_info(
+        other,
+        GetInfoResponse {
+            host: "db".to_owned(),
+            ..GetInfoResponse::default()
+        },
+    );
+    app.ingest_snapshot(
+        other,
+        vec![proc(1, 0, &["init"], 0.0), proc(10, 1, &["postgres"], 3.0)],
+    );
+    app.set_connection(
+        other,
+        ConnectionState::Reconnecting {
+            attempt: 2,
+            reason: String::new(),
+        },
+    );
+    app.tick(t0);
+    assert_eq!(app.store().len(), 8);
+    assert!(app.optional_columns().host);
+    app.update(Action::Filter);
+    for c in "host:db".chars() {
+        app.update(Action::Input(c));
+    }
+    assert_eq!(pids(&app), [1, 10]);
+    assert!(
+        app.view()
+            .rows
+            .iter()
+            .all(|r| app.store().get(r.id).unwrap().key.host == other)
+    );
+}
+
+/// A small deterministic generator, so the fuzz test needs no dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn no_action_sequence_or_size_panics() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let actions = [
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Home,
+        Action::End,
+        Action::Collapse,
+        Action::Expand,
+        Action::ToggleAll,
+        Action::ToggleTree,
+        Action::SortMenu,
+        Action::SortPrev,
+        Action::SortNext,
+        Action::InvertSort,
+        Action::SortBy(Column::Rss),
+        Action::ToggleKernelThreads,
+        Action::ToggleFollow,
+        Action::Search,
+        Action::Filter,
+        Action::NextMatch,
+        Action::PrevMatch,
+        Action::Input('n'),
+        Action::Input(':'),
+        Action::Input('!'),
+        Action::Input('>'),
+        Action::Backspace,
+        Action::Confirm,
+        Action::Cancel,
+        Action::Help,
+        Action::Scroll(-3),
+        Action::Scroll(3),
+        Action::Select(key(999)),
+    ];
+    let mut rng = Lcg(7);
+    let sizes = [
+        (1, 1),
+        (2, 1),
+        (10, 3),
+        (80, 24),
+        (30, 8),
+        (200, 60),
+        (59, 12),
+        (160, 48),
+    ];
+    for step in 0..3000 {
+        let a = actions[usize::try_from(rng.next()).unwrap() % actions.len()];
+        app.update(a);
+        if step % 97 == 0 {
+            app.ingest_snapshot(H, vec![proc(1, 0, &["init"], 0.0), proc(5, 1, &["x"], 1.0)]);
+            app.tick(t0 + Duration::from_secs(step));
+        }
+        if step % 7 == 0 {
+            let (w, h) = sizes[usize::try_from(rng.next()).unwrap() % sizes.len()];
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| draw(f, &app)).unwrap();
+            // Clicks anywhere, including outside the table.
+            let (x, y) = (
+                u16::try_from(rng.next() % 200).unwrap(),
+                u16::try_from(rng.next() % 60).unwrap(),
+            );
+            if let Some(a) = app.hit(x, y) {
+                app.update(a);
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Keys and mouse to [`Action`]s.  One table ([`BINDINGS`]) drives both
+//! the mapping and the help overlay, so the help cannot drift from what the
+//! keys do.  htop's F-keys and vim's motions both work.
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+use super::{columns::Column, model::ProcessKey};
+
+/// What the user asked for; [`super::App::update`] carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    /// Tree: collapse the selected node, or go to its parent.
+    Collapse,
+    /// Tree: expand the selected node.
+    Expand,
+    /// Tree: collapse everything, or expand everything when all is collapsed.
+    ToggleAll,
+    ToggleTree,
+    SortMenu,
+    SortPrev,
+    SortNext,
+    InvertSort,
+    SortBy(Column),
+    ToggleKernelThreads,
+    ToggleFollow,
+    Search,
+    Filter,
+    NextMatch,
+    PrevMatch,
+    /// A character typed into the search or filter prompt.
+    Input(char),
+    Backspace,
+    /// Enter: open the detail view, confirm a prompt, pick in a menu, jump.
+    Confirm,
+    /// Esc: close the overlay or prompt, else clear search and filter.
+    Cancel,
+    Help,
+    /// Mouse: select this process.
+    Select(ProcessKey),
+    /// Mouse wheel: move the selection by this many rows.
+    Scroll(i32),
+}
+
+mod bindings;
+
+pub use bindings::{BINDINGS, Binding, Key};
+
+/// Where keystrokes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputMode {
+    Normal,
+    /// Typing a search query.
+    Search,
+    /// Typing a filter.
+    Filter,
+    Help,
+    SortMenu,
+    Detail,
+}
+
+/// Which group of bindings applies in a mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every mode except typing in a prompt.
+    Global,
+    /// The process list.
+    Processes,
+    /// Typing a search or filter.
+    Prompt,
+    SortMenu,
+    Detail,
+    Help,
+}
+
+impl Scope {
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Global => "Everywhere",
+            Scope::Processes => "Process list",
+            Scope::Prompt => "Search and filter prompts",
+            Scope::SortMenu => "Sort menu (F6)",
+            Scope::Detail => "Detail view (Enter)",
+            Scope::Help => "This help",
+        }
+    }
+
+    fn applies(self, mode: InputMode) -> bool {
+        match (self, mode) {
+            (Scope::Global, m) => !matches!(m, InputMode::Search | InputMode::Filter),
+            (Scope::Processes, m) => m == InputMode::Normal,
+            (Scope::Prompt, m) => matches!(m, InputMode::Search | InputMode::Filter),
+            (Scope::SortMenu, m) => m == InputMode::SortMenu,
+            (Scope::Detail, m) => m == InputMode::Detail,
+            (Scope::Help, m) => m == InputMode::Help,
+        }
+    }
+}
+
+fn key_of(ev: &KeyEvent) -> Key {
+    Key {
+        code: ev.code,
+        ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
+    }
+}
+
+/// The action for a key press in `mode`, if any.  Releases and repeats of
+/// the kitty protocol are ignored; in a prompt, unbound characters are text.
+#[must_use]
+pub fn action_for(key: KeyEvent, mode: &InputMode) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let pressed = key_of(&key);
+    let bound = BINDINGS
+        .iter()
+        .filter(|b| b.scope.applies(*mode))
+        .find(|b| b.keys.contains(&pressed))
+        .map(|b| b.action);
+    if bound.is_some() {
+        return bound;
+    }
+    match (mode, pressed) {
+        (
+            InputMode::Search | InputMode::Filter,
+            Key {
+                code: KeyCode::Char(c),
+                ctrl: false,
+            },
+        ) => Some(Action::Input(c)),
+        // Any other key closes the help, like htop.
+        (InputMode::Help, _) => Some(Action::Cancel),
+        _ => None,
+    }
+}
+
+/// Where the table was last drawn, so clicks can be mapped to rows and
+/// columns; recorded by the table widget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableGeometry {
+    pub x: u16,
+    /// Screen row of the column titles.
+    pub header_y: u16,
+    /// Screen row of the first process row.
+    pub body_y: u16,
+    pub width: u16,
+    /// Process rows that fit.
+    pub height: u16,
+}
+
+/// The action for a mouse event: wheel scrolls, a click on a row selects
+/// it, on a title sorts by that column (again: inverts), and a double
+/// click is not needed (Enter opens details).
+#[must_use]
+pub fn mouse_action(ev: MouseEvent, app: &super::App) -> Option<Action> {
+    match ev.kind {
+        MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
+        MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
+        MouseEventKind::Down(MouseButton::Left) => app.hit(ev.column, ev.row),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+#![allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    reason = "short names in tests"
+)]
+use crossterm::event::{KeyEventState, MouseEvent};
+
+use super::*;
+
+fn press(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    press(KeyCode::Char(c))
+}
+
+const MODES: [InputMode; 6] = [
+    InputMode::Normal,
+    InputMode::Search,
+    InputMode::Filter,
+    InputMode::Help,
+    InputMode::SortMenu,
+    InputMode::Detail,
+];
+
+#[test]
+fn htop_and_vim_keys() {
+    let n = &InputMode::Normal;
+    assert_eq!(action_for(ch('j'), n), Some(Action::Down));
+    assert_eq!(action_for(press(KeyCode::Down), n), Some(Action::Down));
+    assert_eq!(action_for(ch('G'), n), Some(Action::End));
+    assert_eq!(
+        action_for(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), n),
+        Some(Action::End)
+    );
+    assert_eq!(
+        action_for(press(KeyCode::F(5)), n),
+        Some(Action::ToggleTree)
+    );
+    assert_eq!(action_for(ch('t'), n), Some(Action::ToggleTree));
+    assert_eq!(action_for(press(KeyCode::F(6)), n), Some(Action::SortMenu));
+    assert_eq!(action_for(press(KeyCode::F(10)), n), Some(Action::Quit));
+    assert_eq!(action_for(ch('\\'), n), Some(Action::Filter));
+    assert_eq!(action_for(press(KeyCode::F(4)), n), Some(Action::Filter));
+    assert_eq!(action_for(ch('*'), n), Some(Action::ToggleAll));
+    assert_eq!(action_for(ch('x'), n), None);
+}
+
+#[test]
+fn prompts_take_text() {
+    for mode in [InputMode::Search, InputMode::Filter] {
+        for c in ['q', 'j', '/', '\\', '!', '>', ':', 'é', ' '] {
+            assert_eq!(action_for(ch(c), &mode), Some(Action::Input(c)), "{c}");
+        }
+        assert_eq!(action_for(press(KeyCode::Esc), &mode), Some(Action::Cancel));
+        assert_eq!(
+            action_for(press(KeyCode::Enter), &mode),
+            Some(Action::Confirm)
+        );
+        assert_eq!(
+            action_for(
+                KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                &mode
+            ),
+            Some(Action::Quit)
+        );
+        assert_eq!(action_for(press(KeyCode::F(10)), &mode), None);
+    }
+}
+
+#[test]
+fn help_closes_on_any_other_key_and_releases_are_ignored() {
+    assert_eq!(action_for(ch('x'), &InputMode::Help), Some(Action::Cancel));
+    assert_eq!(action_for(ch('j'), &InputMode::Help), Some(Action::Down));
+    let mut release = ch('j');
+    release.kind = KeyEventKind::Release;
+    release.state = KeyEventState::NONE;
+    assert_eq!(action_for(release, &InputMode::Normal), None);
+}
+
+#[test]
+fn no_key_is_bound_twice_in_one_mode() {
+    for mode in MODES {
+        let mut seen: Vec<(Key, &str)> = Vec::new();
+        for b in BINDINGS.iter().filter(|b| b.scope.applies(mode)) {
+            for key in b.keys {
+                if let Some((_, other)) = seen.iter().find(|(k, _)| k == key) {
+                    panic!(
+                        "{key:?} bound to both {other:?} and {:?} in {mode:?}",
+                        b.help
+                    );
+                }
+                seen.push((*key, b.help));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_binding_has_help_and_a_label() {
+    for b in BINDINGS {
+        assert!(!b.help.is_empty() && !b.label.is_empty(), "{b:?}");
+        assert!(!b.keys.is_empty(), "{b:?}");
+    }
+}
+
+#[test]
+fn mouse_wheel_scrolls() {
+    let app = super::super::App::new(super::super::Config::default(), std::time::Instant::now());
+    let ev = |kind| MouseEvent {
+        kind,
+        column: 3,
+        row: 3,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(
+        mouse_action(ev(MouseEventKind::ScrollDown), &app),
+        Some(Action::Scroll(3))
+    );
+    assert_eq!(
+        mouse_action(ev(MouseEventKind::ScrollUp), &app),
+        Some(Action::Scroll(-3))
+    );
+    // Nothing drawn yet: a click hits nothing.
+    assert_eq!(
+        mouse_action(ev(MouseEventKind::Down(MouseButton::Left)), &app),
+        None
+    );
+}

@@ -1,0 +1,306 @@
+//! The console's copy of each collector's process model: one [`Proc`] per
+//! process in a slab, indexed by [`ProcessKey`] (host, pid, start time).
+//! Strings are cleaned of control characters once, here, so nothing a
+//! process chose can reach the terminal; the lowercase search haystack is
+//! built here too, so a search keystroke does no allocation per row.
+use std::time::Instant;
+
+use perch_proto::{
+    NS_PER_TICK,
+    v1::{self, Exit},
+};
+
+use super::history::History;
+pub use super::{
+    hash::FxBuild,
+    store::{LiveByPid, RowId, Store},
+};
+use crate::text::clean;
+
+/// Which collector a row came from; the loop numbers its connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(pub u16);
+
+/// A process's identity: pids are reused, so the start time is part of it,
+/// compared at clock-tick granularity like [`perch_proto::same_start_time`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessKey {
+    pub host: HostId,
+    pub pid: u32,
+    pub start_tick: u64,
+}
+
+impl ProcessKey {
+    #[must_use]
+    pub fn new(host: HostId, pid: u32, start_time_ns: u64) -> ProcessKey {
+        ProcessKey {
+            host,
+            pid,
+            start_tick: start_time_ns / NS_PER_TICK,
+        }
+    }
+
+    fn of(host: HostId, k: Option<&v1::ProcessKey>) -> ProcessKey {
+        k.map_or(ProcessKey::new(host, 0, 0), |k| {
+            ProcessKey::new(host, k.pid, k.start_time_ns)
+        })
+    }
+}
+
+/// Latest resource usage (see `perch.v1.ResourceUsage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// Percent of one core.
+    pub cpu_percent: f64,
+    pub cpu_time_ns: u64,
+    pub rss_bytes: u64,
+    pub mem_percent: f64,
+    pub read_per_sec: f64,
+    pub write_per_sec: f64,
+}
+
+impl Usage {
+    #[must_use]
+    pub fn from_proto(u: &v1::ResourceUsage) -> Usage {
+        Usage {
+            cpu_percent: u.cpu_percent,
+            cpu_time_ns: u.cpu_time_ns,
+            rss_bytes: u.rss_bytes,
+            mem_percent: u.mem_percent,
+            read_per_sec: u.read_bytes_per_sec,
+            write_per_sec: u.write_bytes_per_sec,
+        }
+    }
+
+    /// Adds another's usage (a collapsed node shows its subtree's sum).
+    pub fn add(&mut self, o: &Usage) {
+        self.cpu_percent += o.cpu_percent;
+        self.cpu_time_ns = self.cpu_time_ns.saturating_add(o.cpu_time_ns);
+        self.rss_bytes = self.rss_bytes.saturating_add(o.rss_bytes);
+        self.mem_percent += o.mem_percent;
+        self.read_per_sec += o.read_per_sec;
+        self.write_per_sec += o.write_per_sec;
+    }
+}
+
+/// One process as the console keeps it.
+#[derive(Clone, Debug, Default)]
+pub struct Proc {
+    pub key: ProcessKey,
+    pub start_time_ns: u64,
+    pub ppid: u32,
+    /// The parent's start time, 0 when unknown (then the live process with
+    /// pid `ppid` is the parent).
+    pub parent_start_ns: u64,
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    /// User name, or the uid when it has none.
+    pub user: Box<str>,
+    pub comm: Box<str>,
+    pub exe: Box<str>,
+    pub argv: Box<[Box<str>]>,
+    pub argv_truncated: bool,
+    /// What the COMMAND column shows (see [`crate::text::command`]).
+    pub command: Box<str>,
+    pub cwd: Box<str>,
+    pub tty: Box<str>,
+    pub cgroup_path: Box<str>,
+    pub container_id: Box<str>,
+    pub container_runtime: Box<str>,
+    pub pod_uid: Box<str>,
+    pub pod_namespace: Box<str>,
+    pub pod_name: Box<str>,
+    pub kernel_thread: bool,
+    pub threads: u32,
+    pub nice: i32,
+    pub usage: Usage,
+    pub exit: Option<Exit>,
+    /// When the console learnt of the exit (retention counts from here).
+    pub exited_at: Option<Instant>,
+    /// Lowercase `command exe user pid container pod`, one char per char of
+    /// the original so match positions in the command part map back.
+    pub haystack: Box<str>,
+    pub history: History,
+}
+
+fn boxed(s: &str) -> Box<str> {
+    clean(s).into()
+}
+
+/// Lowercases char by char, keeping only the first char of multi-char
+/// lowercase forms so char offsets stay aligned with the source.
+fn lower_aligned(out: &mut String, s: &str) {
+    out.extend(s.chars().map(|c| c.to_lowercase().next().unwrap_or(c)));
+}
+
+impl Proc {
+    /// Builds a row from a perch.v1 process of `host`.
+    #[must_use]
+    pub fn from_proto(host: HostId, p: &v1::Process) -> Proc {
+        let key = ProcessKey::of(host, p.key.as_ref());
+        let user = if p.user.is_empty() {
+            p.uid.to_string().into()
+        } else {
+            boxed(&p.user)
+        };
+        let mut row = Proc {
+            key,
+            start_time_ns: p.key.map_or(0, |k| k.start_time_ns),
+            ppid: p.ppid,
+            parent_start_ns: p.parent_start_time_ns,
+            uid: p.uid,
+            euid: p.euid,
+            gid: p.gid,
+            user,
+            comm: boxed(&p.comm),
+            exe: boxed(&p.exe),
+            argv: p.argv.iter().map(|a| boxed(a)).collect(),
+            argv_truncated: p.argv_truncated,
+            command: crate::text::command(p).into(),
+            cwd: boxed(&p.cwd),
+            tty: boxed(&p.tty),
+            cgroup_path: boxed(&p.cgroup_path),
+            container_id: boxed(&p.container_id),
+            container_runtime: boxed(&p.container_runtime),
+            pod_uid: boxed(&p.pod_uid),
+            pod_namespace: boxed(&p.pod_namespace),
+            pod_name: boxed(&p.pod_name),
+            kernel_thread: p.kernel_thread,
+            threads: p.threads,
+            nice: p.nice,
+            usage: p.usage.as_ref().map(Usage::from_proto).unwrap_or_default(),
+            exit: p.exit,
+            exited_at: None,
+            haystack: Box::default(),
+            history: History::default(),
+        };
+        row.haystack = row.make_haystack();
+        row
+    }
+
+    fn make_haystack(&self) -> Box<str> {
+        let mut h = String::with_capacity(self.command.len() + self.exe.len() + 48);
+        lower_aligned(&mut h, &self.command);
+        for part in [
+            &*self.exe,
+            &*self.user,
+            &*self.container_id,
+            &*self.pod_name,
+        ] {
+            if !part.is_empty() {
+                h.push(' ');
+                lower_aligned(&mut h, part);
+            }
+        }
+        h.push(' ');
+        h.push_str(&self.key.pid.to_string());
+        h.into()
+    }
+
+    /// Takes a newer description of the same process, keeping what the
+    /// console accumulated (history, exit).
+    pub fn update_from(&mut self, newer: Proc) {
+        let history = std::mem::take(&mut self.history);
+        let (exit, exited_at) = (self.exit.take(), self.exited_at);
+        *self = newer;
+        self.history = history;
+        if self.exit.is_none() {
+            self.exit = exit;
+            self.exited_at = exited_at;
+        }
+    }
+
+    /// Container, else pod name, else empty: the CONTAINER/POD column.
+    #[must_use]
+    pub fn container_label(&self) -> &str {
+        if !self.pod_name.is_empty() {
+            &self.pod_name
+        } else if self.container_id.len() > 12 {
+            self.container_id.get(..12).unwrap_or(&self.container_id)
+        } else {
+            &self.container_id
+        }
+    }
+
+    #[must_use]
+    pub fn is_exited(&self) -> bool {
+        self.exit.is_some()
+    }
+
+    /// Bytes this row holds on the heap (for the memory budget).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let strs = [
+            &self.user,
+            &self.comm,
+            &self.exe,
+            &self.command,
+            &self.cwd,
+            &self.tty,
+            &self.cgroup_path,
+            &self.container_id,
+            &self.container_runtime,
+            &self.pod_uid,
+            &self.pod_namespace,
+            &self.pod_name,
+            &self.haystack,
+        ];
+        strs.iter().map(|s| s.len()).sum::<usize>()
+            + self.argv.iter().map(|a| a.len() + 16).sum::<usize>()
+            + self.history.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    reason = "short names in tests"
+)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn proto(pid: u32, ppid: u32, argv: &[&str]) -> v1::Process {
+        v1::Process {
+            key: Some(v1::ProcessKey {
+                pid,
+                start_time_ns: u64::from(pid) * 1_000_000_000,
+            }),
+            ppid,
+            parent_start_time_ns: u64::from(ppid) * 1_000_000_000,
+            user: "root".to_owned(),
+            argv: argv.iter().map(ToString::to_string).collect(),
+            ..v1::Process::default()
+        }
+    }
+
+    #[test]
+    fn keys_compare_at_tick_granularity() {
+        let a = ProcessKey::new(HostId(0), 5, 1_234_567_890);
+        let b = ProcessKey::new(HostId(0), 5, 1_230_000_000);
+        assert_eq!(a, b);
+        assert_ne!(a, ProcessKey::new(HostId(1), 5, 1_234_567_890));
+    }
+
+    #[test]
+    fn haystack_is_lowercase_and_aligned() {
+        let mut p = proto(42, 1, &["/usr/bin/Python3", "-c", "İx\x1b"]);
+        p.exe = "/usr/bin/python3".to_owned();
+        let row = Proc::from_proto(HostId(0), &p);
+        assert_eq!(&*row.command, "/usr/bin/Python3 -c İx\\u{1b}");
+        assert!(
+            row.haystack
+                .starts_with("/usr/bin/python3 -c ix\\u{1b} /usr/bin/python3 root")
+        );
+        assert!(row.haystack.ends_with(" 42"));
+        // Char i of the command is char i of the haystack, lowercased.
+        let n = row.command.chars().count();
+        let lowered: String = row
+            .command
+            .chars()
+            .map(|c| c.to_lowercase().next().unwrap_or(c))
+            .collect();
+        assert_eq!(row.haystack.chars().take(n).collect::<String>(), lowered);
+    }
+}

@@ -1,0 +1,177 @@
+//! Every style the console uses, in one place.  The monochrome theme (for
+//! `NO_COLOR`) uses only bold, reverse, dim and underline, so every state
+//! stays distinguishable without colour.
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Theme {
+    pub text: Style,
+    /// Labels in the header (`Tasks:`, `Mem`).
+    pub label: Style,
+    /// Values in the header.
+    pub value: Style,
+    pub bar_brackets: Style,
+    pub cpu_user: Style,
+    pub cpu_system: Style,
+    pub cpu_iowait: Style,
+    pub mem_used: Style,
+    pub mem_cache: Style,
+    pub swap_used: Style,
+    /// Something needs attention (lost events, procfs fallback, reconnecting).
+    pub warn: Style,
+    pub good: Style,
+    pub table_title: Style,
+    /// The sort column's title.
+    pub sort_title: Style,
+    pub selected: Style,
+    /// Exited processes (the whole row).
+    pub exited: Style,
+    pub kernel: Style,
+    pub tree: Style,
+    /// Matched characters of a search.
+    pub matched: Style,
+    /// A container or pod name.
+    pub container: Style,
+    pub footer_key: Style,
+    pub footer_label: Style,
+    pub prompt: Style,
+    pub error: Style,
+    pub border: Style,
+    pub overlay_title: Style,
+    pub menu_cursor: Style,
+    pub spark: Style,
+}
+
+impl Theme {
+    /// The coloured theme, or the monochrome one when `color` is false.
+    #[must_use]
+    pub fn new(color: bool) -> Theme {
+        if color { Theme::color() } else { Theme::mono() }
+    }
+
+    fn color() -> Theme {
+        let s = Style::new();
+        Theme {
+            text: s,
+            label: s.fg(Color::Cyan),
+            value: s.add_modifier(Modifier::BOLD),
+            bar_brackets: s.add_modifier(Modifier::BOLD),
+            cpu_user: s.fg(Color::Green),
+            cpu_system: s.fg(Color::Red),
+            cpu_iowait: s.fg(Color::Blue),
+            mem_used: s.fg(Color::Green),
+            mem_cache: s.fg(Color::Yellow),
+            swap_used: s.fg(Color::Red),
+            warn: s
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            good: s.fg(Color::Green),
+            table_title: s.fg(Color::Black).bg(Color::Green),
+            sort_title: s
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+            selected: s.fg(Color::Black).bg(Color::Cyan),
+            exited: s.fg(Color::DarkGray),
+            kernel: s.fg(Color::DarkGray),
+            tree: s.fg(Color::Cyan),
+            matched: s
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            container: s.fg(Color::Magenta),
+            footer_key: s.fg(Color::Black).bg(Color::Cyan),
+            footer_label: s,
+            prompt: s.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            error: s.fg(Color::White).bg(Color::Red),
+            border: s.fg(Color::Cyan),
+            overlay_title: s.add_modifier(Modifier::BOLD),
+            menu_cursor: s.fg(Color::Black).bg(Color::Cyan),
+            spark: s.fg(Color::Green),
+        }
+    }
+
+    fn mono() -> Theme {
+        let s = Style::new();
+        let bold = s.add_modifier(Modifier::BOLD);
+        let rev = s.add_modifier(Modifier::REVERSED);
+        let dim = s.add_modifier(Modifier::DIM);
+        Theme {
+            text: s,
+            label: s,
+            value: bold,
+            bar_brackets: bold,
+            cpu_user: s,
+            cpu_system: bold,
+            cpu_iowait: dim,
+            mem_used: s,
+            mem_cache: dim,
+            swap_used: s,
+            warn: rev.add_modifier(Modifier::BOLD),
+            good: s,
+            table_title: rev,
+            sort_title: rev.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            selected: rev,
+            exited: dim,
+            kernel: dim,
+            tree: s,
+            matched: bold.add_modifier(Modifier::UNDERLINED),
+            container: s,
+            footer_key: rev,
+            footer_label: s,
+            prompt: bold,
+            error: rev.add_modifier(Modifier::BOLD),
+            border: s,
+            overlay_title: bold,
+            menu_cursor: rev,
+            spark: s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Modifier;
+
+    use super::*;
+
+    #[test]
+    fn monochrome_uses_no_colour() {
+        let t = Theme::new(false);
+        let styles = [
+            t.text,
+            t.label,
+            t.value,
+            t.bar_brackets,
+            t.cpu_user,
+            t.cpu_system,
+            t.cpu_iowait,
+            t.mem_used,
+            t.mem_cache,
+            t.swap_used,
+            t.warn,
+            t.good,
+            t.table_title,
+            t.sort_title,
+            t.selected,
+            t.exited,
+            t.kernel,
+            t.tree,
+            t.matched,
+            t.container,
+            t.footer_key,
+            t.footer_label,
+            t.prompt,
+            t.error,
+            t.border,
+            t.overlay_title,
+            t.menu_cursor,
+            t.spark,
+        ];
+        for s in styles {
+            assert_eq!((s.fg, s.bg), (None, None), "{s:?}");
+        }
+        assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
+        assert!(t.exited.add_modifier.contains(Modifier::DIM));
+    }
+}

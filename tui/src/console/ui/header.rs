@@ -1,0 +1,395 @@
+//! The header: per-core CPU bars (labelled: 100% is one core), memory and
+//! swap bars on the left; host, mode, connection, tasks, load, uptime,
+//! disk and network rates, events/s and lost events on the right.
+use perch_proto::v1::{CollectorMode, HostSample};
+use ratatui::{
+    buffer::Buffer,
+    layout::Rect,
+    style::Style,
+    text::{Line, Span},
+};
+
+use super::{Part, put, put_line};
+use crate::console::{
+    App,
+    app::{ConnectionState, Host},
+    format,
+    model::HostId,
+    theme::Theme,
+};
+
+pub struct Header<'a> {
+    app: &'a App,
+    theme: &'a Theme,
+}
+
+/// How the CPU bars are arranged.
+struct CpuGrid {
+    /// Bar rows (0 when one average bar replaces them).
+    rows: u16,
+    cols: u16,
+}
+
+fn cpu_grid(cpus: usize, left_width: u16, total_height: u16) -> CpuGrid {
+    let cpus = u16::try_from(cpus).unwrap_or(u16::MAX);
+    if cpus == 0 {
+        return CpuGrid { rows: 0, cols: 0 };
+    }
+    let max_rows: u16 = if total_height >= 40 { 8 } else { 4 };
+    let cols = cpus.div_ceil(max_rows);
+    // A bar needs about 14 columns to say anything.
+    if cols == 0 || left_width / cols < 14 {
+        return CpuGrid { rows: 0, cols: 0 };
+    }
+    CpuGrid {
+        rows: cpus.div_ceil(cols),
+        cols,
+    }
+}
+
+fn conn_text(c: &ConnectionState) -> (String, bool) {
+    match c {
+        ConnectionState::Connecting => ("connecting…".to_owned(), true),
+        ConnectionState::Connected => ("connected".to_owned(), false),
+        ConnectionState::Embedded => ("embedded collector".to_owned(), false),
+        ConnectionState::Reconnecting { attempt, reason } if reason.is_empty() => {
+            (format!("reconnecting (try {attempt})"), true)
+        }
+        ConnectionState::Reconnecting { attempt, reason } => {
+            (format!("reconnecting (try {attempt}): {reason}"), true)
+        }
+        ConnectionState::Disconnected { reason } => (format!("disconnected: {reason}"), true),
+    }
+}
+
+impl<'a> Header<'a> {
+    #[must_use]
+    pub fn new(app: &'a App, theme: &'a Theme) -> Header<'a> {
+        Header { app, theme }
+    }
+
+    fn host(&self) -> Option<(HostId, &'a Host)> {
+        let id = self.app.focus_host();
+        self.app
+            .host(id)
+            .map(|h| (id, h))
+            .or_else(|| self.app.hosts().first().map(|h| (HostId(0), h)))
+    }
+
+    fn left_width(width: u16) -> u16 {
+        if width < 60 { width } else { width / 2 }
+    }
+
+    /// Rows the header wants at this terminal size.
+    #[must_use]
+    pub fn height(app: &App, width: u16, height: u16) -> u16 {
+        let h = Header {
+            app,
+            theme: &Theme::new(false),
+        };
+        let cpus = h
+            .host()
+            .and_then(|(_, h)| h.sample.as_ref())
+            .map_or(0, |s| s.cpus.len());
+        let grid = cpu_grid(cpus, Self::left_width(width), height);
+        // Title, CPU rows (or one average bar), Mem, Swp.
+        let left = 1 + grid.rows.max(1) + 2;
+        let right = u16::try_from(h.info_lines().len()).unwrap_or(u16::MAX);
+        if width < 60 {
+            left + right
+        } else {
+            left.max(right)
+        }
+    }
+
+    /// A bar: `label[|||||     text]` in `width` columns, filled parts in
+    /// their styles and the text right-aligned over the fill.
+    fn bar(&self, label: &str, parts: &[(f64, Style)], text: &str, width: u16) -> Line<'static> {
+        let t = self.theme;
+        let label_w = u16::try_from(label.chars().count()).unwrap_or(u16::MAX);
+        let inner = usize::from(width.saturating_sub(label_w.saturating_add(2)));
+        let mut cells: Vec<(char, Style)> = vec![(' ', t.text); inner];
+        let mut used = 0usize;
+        for &(frac, style) in parts {
+            let frac = if frac.is_finite() {
+                frac.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss,
+                reason = "a bar length in cells"
+            )]
+            let n = ((frac * inner as f64).round() as usize).min(inner - used);
+            for c in cells.iter_mut().skip(used).take(n) {
+                *c = ('|', style);
+            }
+            used += n;
+        }
+        let text: Vec<char> = text.chars().collect();
+        let shown = text.len().min(inner);
+        for (cell, ch) in cells[inner - shown..]
+            .iter_mut()
+            .zip(&text[text.len() - shown..])
+        {
+            *cell = (*ch, t.value);
+        }
+        let mut spans = vec![
+            Span::styled(label.to_owned(), t.label),
+            Span::styled("[", t.bar_brackets),
+        ];
+        let mut run = String::new();
+        let mut run_style = t.text;
+        for (ch, style) in cells {
+            if style != run_style && !run.is_empty() {
+                spans.push(Span::styled(std::mem::take(&mut run), run_style));
+            }
+            run_style = style;
+            run.push(ch);
+        }
+        if !run.is_empty() {
+            spans.push(Span::styled(run, run_style));
+        }
+        spans.push(Span::styled("]", t.bar_brackets));
+        Line::from(spans)
+    }
+
+    fn cpu_bar(&self, label: &str, c: &perch_proto::v1::CpuSample, width: u16) -> Line<'static> {
+        let t = self.theme;
+        let parts = [
+            (c.user_percent / 100.0, t.cpu_user),
+            (c.system_percent / 100.0, t.cpu_system),
+            (c.iowait_percent / 100.0, t.cpu_iowait),
+        ];
+        self.bar(
+            label,
+            &parts,
+            &format!("{}%", format::percent(c.busy_percent)),
+            width,
+        )
+    }
+
+    fn draw_left(&self, s: Option<&HostSample>, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        put(
+            buf,
+            area,
+            0,
+            0,
+            "CPU% per core (100% = one core)",
+            area.width,
+            t.label,
+        );
+        let cpus = s.map_or(&[][..], |s| s.cpus.as_slice());
+        let grid = cpu_grid(cpus.len(), area.width, area.height);
+        let digits = cpus.len().saturating_sub(1).to_string().len();
+        let mut y = 1;
+        if grid.rows == 0 {
+            #[allow(clippy::cast_precision_loss, reason = "an average for display")]
+            let avg = perch_proto::v1::CpuSample {
+                busy_percent: cpus.iter().map(|c| c.busy_percent).sum::<f64>()
+                    / cpus.len().max(1) as f64,
+                user_percent: cpus.iter().map(|c| c.user_percent).sum::<f64>()
+                    / cpus.len().max(1) as f64,
+                system_percent: cpus.iter().map(|c| c.system_percent).sum::<f64>()
+                    / cpus.len().max(1) as f64,
+                iowait_percent: cpus.iter().map(|c| c.iowait_percent).sum::<f64>()
+                    / cpus.len().max(1) as f64,
+            };
+            put_line(
+                buf,
+                area,
+                0,
+                y,
+                &self.cpu_bar(&format!("avg×{}", cpus.len()), &avg, area.width),
+            );
+            y += 1;
+        } else {
+            let col_w = area.width / grid.cols;
+            for (i, c) in cpus.iter().enumerate() {
+                let i = u16::try_from(i).unwrap_or(u16::MAX);
+                let (col, row) = (
+                    i.checked_div(grid.rows).unwrap_or(0),
+                    i.checked_rem(grid.rows).unwrap_or(0),
+                );
+                let label = format!("{i:>digits$}");
+                let line = self.cpu_bar(&label, c, col_w.saturating_sub(1));
+                put_line(buf, area, col * col_w, 1 + row, &line);
+            }
+            y += grid.rows;
+        }
+        let (mem, swap) = s.map_or(((0, 0, 0), (0, 0)), |s| {
+            (
+                (
+                    s.memory_total_bytes,
+                    s.memory_used_bytes,
+                    s.memory_cached_bytes,
+                ),
+                (s.swap_total_bytes, s.swap_used_bytes),
+            )
+        });
+        #[allow(clippy::cast_precision_loss, reason = "a bar fraction")]
+        let frac = |part: u64, total: u64| {
+            if total == 0 {
+                0.0
+            } else {
+                part as f64 / total as f64
+            }
+        };
+        let mem_line = self.bar(
+            "Mem",
+            &[
+                (frac(mem.1, mem.0), t.mem_used),
+                (frac(mem.2, mem.0), t.mem_cache),
+            ],
+            &format!("{}/{}", format::bytes(mem.1), format::bytes(mem.0)),
+            area.width.saturating_sub(1),
+        );
+        put_line(buf, area, 0, y, &mem_line);
+        let swap_line = self.bar(
+            "Swp",
+            &[(frac(swap.1, swap.0), t.swap_used)],
+            &format!("{}/{}", format::bytes(swap.1), format::bytes(swap.0)),
+            area.width.saturating_sub(1),
+        );
+        put_line(buf, area, 0, y + 1, &swap_line);
+    }
+
+    fn info_lines(&self) -> Vec<Line<'static>> {
+        let t = self.theme;
+        let mut lines = Vec::new();
+        let Some((id, h)) = self.host() else {
+            lines.push(Line::styled("waiting for a collector…", t.label));
+            return lines;
+        };
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k}: "), t.label),
+                Span::styled(v, t.value),
+            ])
+        };
+        let name = if h.name.is_empty() {
+            "?"
+        } else {
+            h.name.as_str()
+        };
+        let mut first = vec![Span::styled(name.to_owned(), t.value), Span::raw(" ")];
+        if let Some(info) = &h.info {
+            match CollectorMode::try_from(info.mode) {
+                Ok(CollectorMode::Ebpf) => first.push(Span::styled("eBPF", t.good)),
+                Ok(CollectorMode::Procfs) => {
+                    first.push(Span::styled(
+                        "procfs polling: short-lived processes missed",
+                        t.warn,
+                    ));
+                }
+                _ => first.push(Span::styled("mode ?", t.label)),
+            }
+            first.push(Span::raw(" "));
+        }
+        let (conn, bad) = conn_text(&h.connection);
+        first.push(Span::styled(conn, if bad { t.warn } else { t.label }));
+        lines.push(Line::from(first));
+        if let Some(s) = &h.sample {
+            lines.push(kv(
+                "Tasks",
+                format!(
+                    "{}, {} thr; {} running",
+                    s.tasks_total, s.threads_total, s.tasks_running
+                ),
+            ));
+            lines.push(kv(
+                "Load average",
+                format!("{:.2} {:.2} {:.2}", s.load1, s.load5, s.load15),
+            ));
+            lines.push(kv(
+                "Uptime",
+                format::uptime(s.uptime_ns.max(self.app.host_now_ns(id).unwrap_or(0))),
+            ));
+            lines.push(kv(
+                "Disk",
+                format!(
+                    "read {}  write {}",
+                    format::rate(s.disk_read_bytes_per_sec),
+                    format::rate(s.disk_write_bytes_per_sec)
+                ),
+            ));
+            lines.push(kv(
+                "Net",
+                format!(
+                    "rx {}  tx {}",
+                    format::rate(s.net_rx_bytes_per_sec),
+                    format::rate(s.net_tx_bytes_per_sec)
+                ),
+            ));
+        }
+        let lost = h.lost_events;
+        lines.push(Line::from(vec![
+            Span::styled("Events: ", t.label),
+            Span::styled(format!("{:.0}/s", h.events_per_sec), t.value),
+            Span::styled("  Lost: ", t.label),
+            Span::styled(lost.to_string(), if lost > 0 { t.warn } else { t.value }),
+        ]));
+        if self.app.hosts().len() > 1 {
+            let mut spans = vec![Span::styled("Hosts: ", t.label)];
+            for (i, other) in self.app.hosts().iter().enumerate() {
+                let (conn, bad) = conn_text(&other.connection);
+                let name = if other.name.is_empty() {
+                    format!("#{i}")
+                } else {
+                    other.name.clone()
+                };
+                if i > 0 {
+                    spans.push(Span::raw(", "));
+                }
+                spans.push(Span::styled(name, t.value));
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(conn, if bad { t.warn } else { t.label }));
+            }
+            lines.push(Line::from(spans));
+        }
+        lines
+    }
+}
+
+impl Part for Header<'_> {
+    fn draw(&self, area: Rect, buf: &mut Buffer) {
+        let sample = self.host().and_then(|(_, h)| h.sample.as_ref());
+        let lines = self.info_lines();
+        let (left, right) = if area.width < 60 {
+            let left_h = area
+                .height
+                .saturating_sub(u16::try_from(lines.len()).unwrap_or(0));
+            (
+                Rect {
+                    height: left_h,
+                    ..area
+                },
+                Rect {
+                    y: area.y + left_h,
+                    height: area.height - left_h,
+                    ..area
+                },
+            )
+        } else {
+            let lw = Header::left_width(area.width);
+            (
+                Rect { width: lw, ..area },
+                Rect {
+                    x: area.x + lw + 1,
+                    width: area.width - lw - 1,
+                    ..area
+                },
+            )
+        };
+        if !left.is_empty() {
+            self.draw_left(sample, left, buf);
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let Ok(dy) = u16::try_from(i) else { break };
+            put_line(buf, right, 0, dy, line);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Snapshots of the real console, fed from a recording of a real perchd
+//! (tests/fixtures/host.bin, made by tests/fixtures/record.sh), rendered on
+//! ratatui's `TestBackend` at 80x24 and 160x48.
+//!
+//! Deterministic by construction: the recording is fixed, the console's
+//! clock is an `Instant` the test injects (only differences matter), local
+//! time is UTC, and nothing reads the machine's clock, so times and pids
+//! come out the same on every run.  Styles are not in the text; the tests
+//! that are about a style (dimmed exited rows) check it on the buffer.
+use std::{
+    fmt::Write as _,
+    time::{Duration, Instant},
+};
+
+use perch::console::{
+    Action, App, Config, ConnectionState, HostId, ProcessKey, draw, recording::Recording,
+};
+use ratatui::{
+    Terminal,
+    backend::TestBackend,
+    buffer::Buffer,
+    style::{Color, Modifier},
+};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn recording() -> Recording {
+    Recording::decode(include_bytes!("fixtures/host.bin")).expect("fixture decodes")
+}
+
+fn feed(app: &mut App, host: HostId, rec: &Recording, name: &str) {
+    let mut info = rec.info.clone();
+    name.clone_into(&mut info.host);
+    app.ingest_info(host, info);
+    app.set_connection(host, ConnectionState::Connected);
+    app.ingest_snapshot(host, rec.processes.clone());
+    for batch in &rec.events {
+        app.ingest_events(host, &batch.events);
+    }
+}
+
+/// The console after the whole recording, one second later (so events/s
+/// has a value), kernel threads hidden unless `kernel`.  Coloured, so the
+/// snapshot can tell the selection and the search highlights.
+fn app_with(kernel: bool) -> App {
+    let t0 = Instant::now();
+    let mut app = App::new(Config::default(), t0);
+    feed(&mut app, HostId(0), &recording(), "web-1");
+    app.tick(t0 + Duration::from_secs(1));
+    if !kernel {
+        app.update(Action::ToggleKernelThreads);
+    }
+    app
+}
+
+fn app() -> App {
+    app_with(false)
+}
+
+fn screen(app: &App, (w, h): (u16, u16)) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    term.draw(|f| draw(f, app)).expect("draw");
+    term.backend().buffer().clone()
+}
+
+/// The screen as text, each line after a marker column (`>` on the
+/// selected row), then the search highlights as `match y=ROW: runs`.
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    let mut matches = String::new();
+    for y in 0..area.height {
+        let line: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+        // The selection's style spans the whole row, to the last column.
+        let selected = buf[(area.width - 1, y)].bg == Color::Cyan;
+        out.push(if selected { '>' } else { ' ' });
+        out.push_str(line.trim_end());
+        out.push('\n');
+        let mut runs: Vec<String> = Vec::new();
+        let mut prev = false;
+        for x in 0..area.width {
+            let cell = &buf[(x, y)];
+            let hit = cell.modifier.contains(Modifier::UNDERLINED) && cell.fg == Color::Yellow;
+            if hit && !prev {
+                runs.push(String::new());
+            }
+            if hit && let Some(run) = runs.last_mut() {
+                run.push_str(cell.symbol());
+            }
+            prev = hit;
+        }
+        if !runs.is_empty() {
+            let _ = writeln!(matches, "match y={y}: {}", runs.join(" "));
+        }
+    }
+    out + &matches
+}
+
+fn run(app: &mut App, actions: &[Action]) {
+    for a in actions {
+        app.update(*a);
+    }
+}
+
+fn typed(s: &str) -> Vec<Action> {
+    s.chars().map(Action::Input).collect()
+}
+
+/// The key of the first process whose command line starts with `prefix`.
+fn key_of(app: &App, prefix: &str) -> ProcessKey {
+    app.store()
+        .iter()
+        .map(|(_, p)| p)
+        .find(|p| p.command.starts_with(prefix))
+        .map_or_else(|| panic!("no process {prefix:?} in the fixture"), |p| p.key)
+}
+
+/// Snapshots `app` at both sizes as `name_WxH`.
+fn snap(name: &str, app: &App) {
+    for size in SIZES {
+        let screen = text(&screen(app, size));
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), screen);
+    }
+}
+
+#[test]
+fn tree_view() {
+    snap("tree_with_kernel_threads", &app_with(true));
+    snap("tree", &app());
+}
+
+#[test]
+fn table_view() {
+    let mut app = app();
+    run(&mut app, &[Action::ToggleTree]);
+    snap("table", &app);
+}
+
+#[test]
+fn collapsed_node_shows_its_subtree_sum() {
+    let mut app = app();
+    let master = key_of(&app, "nginx: master");
+    run(&mut app, &[Action::Select(master), Action::Collapse]);
+    assert!(app.view().rows.iter().any(|r| r.collapsed));
+    snap("collapsed", &app);
+}
+
+#[test]
+fn search_with_matches() {
+    let mut app = app();
+    run(&mut app, &[Action::Search]);
+    run(&mut app, &typed("ngwk"));
+    // Both workers, and the master whose script mentions "worker process".
+    assert_eq!(app.search().match_count(), 3);
+    snap("search", &app);
+    // Enter keeps the highlights, n moves on.
+    run(&mut app, &[Action::Confirm, Action::NextMatch]);
+    snap("search_next", &app);
+}
+
+#[test]
+fn filter_active() {
+    let mut app = app();
+    run(&mut app, &[Action::Filter]);
+    run(&mut app, &typed("user:root rss>1500K !is:exited"));
+    run(&mut app, &[Action::Confirm]);
+    snap("filter", &app);
+}
+
+#[test]
+fn filter_parse_error() {
+    let mut app = app();
+    run(&mut app, &[Action::Filter]);
+    run(&mut app, &typed("usr:root"));
+    assert!(app.filter().1.is_some());
+    snap("filter_error", &app);
+}
+
+#[test]
+fn detail_view() {
+    let mut app = app();
+    let worker = key_of(&app, "nginx: worker");
+    run(&mut app, &[Action::Select(worker), Action::Confirm]);
+    snap("detail", &app);
+    // Down, Enter: jump to the next link (the worker's grandparent).
+    run(&mut app, &[Action::Down, Action::Confirm]);
+    snap("detail_jumped", &app);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app();
+    run(&mut app, &[Action::Help]);
+    snap("help", &app);
+}
+
+#[test]
+fn sort_menu() {
+    let mut app = app();
+    run(&mut app, &[Action::SortMenu, Action::Down, Action::Down]);
+    snap("sort_menu", &app);
+    run(&mut app, &[Action::Confirm]);
+    assert_eq!(app.sort().column.title(), "CPU%");
+}
+
+#[test]
+fn exited_processes_are_dimmed_with_their_status() {
+    let app = app();
+    snap("exited_tree", &app);
+    // NO_COLOR: dim only.
+    let mut app = App::new(
+        Config {
+            color: false,
+            ..Config::default()
+        },
+        Instant::now(),
+    );
+    feed(&mut app, HostId(0), &recording(), "web-1");
+    app.update(Action::ToggleKernelThreads);
+    run(&mut app, &[Action::ToggleTree, Action::Filter]);
+    run(&mut app, &typed("is:exited"));
+    run(&mut app, &[Action::Confirm]);
+    snap("exited", &app);
+    let buf = screen(&app, (80, 24));
+    let rows: Vec<u16> = (0..24)
+        .filter(|&y| {
+            let line: String = (0..80).map(|x| buf[(x, y)].symbol()).collect();
+            line.contains("[exit ") || line.contains("[SIGKILL]")
+        })
+        .collect();
+    assert!(rows.len() >= 3, "{}", text(&buf));
+    // The selected row is reversed instead; every other exited row is dim.
+    let dim = rows
+        .iter()
+        .filter(|&&y| buf[(0, y)].modifier.contains(Modifier::DIM))
+        .count();
+    assert!(dim >= rows.len() - 1, "{dim} of {} dim", rows.len());
+}
+
+#[test]
+fn several_hosts() {
+    let t0 = Instant::now();
+    let mut app = App::new(
+        Config {
+            color: false,
+            ..Config::default()
+        },
+        t0,
+    );
+    let rec = recording();
+    feed(&mut app, HostId(0), &rec, "web-1");
+    feed(&mut app, HostId(1), &rec, "db-2");
+    app.set_connection(
+        HostId(1),
+        ConnectionState::Reconnecting {
+            attempt: 3,
+            reason: "connection refused".to_owned(),
+        },
+    );
+    app.tick(t0 + Duration::from_secs(1));
+    run(&mut app, &[Action::ToggleKernelThreads, Action::ToggleTree]);
+    snap("multi_host", &app);
+}
+
+#[test]
+fn every_size_renders() {
+    let mut app = app_with(true);
+    for actions in [
+        vec![],
+        vec![Action::Help],
+        vec![Action::Cancel, Action::SortMenu],
+        vec![Action::Cancel, Action::Confirm],
+    ] {
+        run(&mut app, &actions);
+        for w in [1, 2, 5, 20, 40, 59, 60, 79, 80, 119, 120, 200] {
+            for h in [1, 2, 3, 5, 8, 12, 24, 48] {
+                let _ = screen(&app, (w, h));
+            }
+        }
+    }
+}
