@@ -173,7 +173,10 @@ async fn main() -> anyhow::Result<()> {
             push_frame(
                 &mut bytes,
                 Frame::Events,
-                &WatchEventsResponse { events: msg.events },
+                &WatchEventsResponse {
+                    events: msg.events,
+                    encoded: Vec::new(),
+                },
             );
         }
     }

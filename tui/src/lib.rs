@@ -3,4 +3,5 @@
 pub mod client;
 pub mod console;
 pub mod json;
+pub mod live;
 pub mod text;

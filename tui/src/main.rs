@@ -6,7 +6,7 @@ mod cmd;
 use std::{io, process::ExitCode};
 
 use clap::Parser as _;
-use cli::{Cli, Command, PsArgs};
+use cli::{Cli, Command};
 use perch::client::ConnectError;
 
 fn main() -> ExitCode {
@@ -46,7 +46,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Ps(args)) => cmd::ps(&target, &args).await,
         Some(Command::Events(args)) => cmd::events(&target, &args).await,
-        // The interactive console becomes the default once it exists.
-        None => cmd::ps(&target, &PsArgs::default()).await,
+        // The console; an embedded collector when none answers locally.
+        None => {
+            let embedded = matches!(target, perch::client::Target::Unix(_));
+            perch::live::run(vec![target], embedded).await
+        }
     }
 }

@@ -134,6 +134,7 @@ mod tests {
                     seq: 3,
                     ..Event::default()
                 }],
+                encoded: Vec::new(),
             }],
         };
         let bytes = rec.encode();

@@ -144,6 +144,14 @@ impl Search {
         self.is_match.get(id as usize).copied().unwrap_or(false)
     }
 
+    /// Whether `haystack` holds the query as one contiguous run: such rows
+    /// are what a user typing a whole name means, and are preferred when
+    /// the selection jumps (a long argv matches almost any subsequence).
+    #[must_use]
+    pub fn is_exact(&self, haystack: &str) -> bool {
+        !self.needle.is_empty() && haystack.contains(self.needle.as_str())
+    }
+
     #[must_use]
     pub fn match_count(&self) -> usize {
         self.matches.len()

@@ -231,19 +231,39 @@ impl App {
         }
     }
 
+    /// After the query changed: the first row from the cursor holding the
+    /// query contiguously, else the first fuzzy match.
+    fn jump_to_query(&mut self) {
+        let n = self.view.len();
+        if n == 0 || !self.search.is_active() {
+            return;
+        }
+        let start = self.cursor.min(n - 1);
+        let exact = (0..n).map(|step| (start + step) % n).find(|&pos| {
+            self.row_id_at(pos)
+                .filter(|&id| self.search.is_match(id))
+                .and_then(|id| self.store.get(id))
+                .is_some_and(|p| self.search.is_exact(&p.haystack))
+        });
+        match exact {
+            Some(pos) => self.select_pos(pos),
+            None => self.jump_to_match(true, true),
+        }
+    }
+
     fn search_prompt(&mut self, action: Action) {
         match action {
             Action::Input(c) => {
                 let mut q = self.search.query.clone();
                 q.push(c);
                 self.search.set_query(&q, &self.store, self.generation);
-                self.jump_to_match(true, true);
+                self.jump_to_query();
             }
             Action::Backspace => {
                 let mut q = self.search.query.clone();
                 q.pop();
                 self.search.set_query(&q, &self.store, self.generation);
-                self.jump_to_match(true, true);
+                self.jump_to_query();
             }
             Action::NextMatch => self.jump_to_match(true, false),
             Action::PrevMatch => self.jump_to_match(false, false),

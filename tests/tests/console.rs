@@ -1,0 +1,144 @@
+//! The real console in a real terminal: `perch` runs inside tmux against a
+//! real perchd; we start a uniquely named process, search for it with `/`,
+//! and open its detail view to prove it is the one selected.
+use std::{
+    os::unix::process::CommandExt as _,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use perch_e2e::{
+    Perchd, binary, have_root_or_skip,
+    procs::{ChildGuard, random_hex, unique},
+};
+
+/// A private tmux server (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Self {
+        let socket = unique("tmux");
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "48",
+                cmd,
+            ])
+            .status()
+            .expect("run tmux (installed by ./x setup)");
+        assert!(status.success(), "tmux new-session failed");
+        Self { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Waits (bounded) until the screen satisfies `ok`; returns it.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn search_finds_and_selects_a_new_process() {
+    if !have_root_or_skip("search_finds_and_selects_a_new_process") {
+        return;
+    }
+    let perchd = Perchd::start(&[]).await;
+    let cmd = format!(
+        "{} --socket {}",
+        binary("perch").display(),
+        perchd.socket.display()
+    );
+    let tmux = Tmux::start(&cmd);
+    tmux.wait_for("the console's header", |s| {
+        s.contains("CPU%") && s.contains("eBPF")
+    });
+
+    // Started after the console: it must arrive through the event stream.
+    // Fuzzy search matches subsequences across a row's fields, so the name
+    // must not be a subsequence of anything else on this machine.
+    let marker = format!("zqxj-zqxj-{}", random_hex(6));
+    let sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&marker).arg("300"));
+    let pid = sleeper.pid().to_string();
+
+    // On screen first (it sits under this test's process, near the top of
+    // the tree), so the search below runs over a list that holds it.
+    tmux.wait_for("the new process on screen", |s| s.contains(&marker));
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", &marker]);
+    // Wait for the whole query in the prompt and its match count.  (The
+    // `tmux send-keys` process carried the marker too: its exited row also
+    // matches, after ours, which has the lower pid.)
+    let prompt = format!("Search: {marker}");
+    let screen = tmux.wait_for("the search result", |s| {
+        s.contains(&prompt) && s.contains(" match")
+    });
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains(&marker) && l.contains(&pid)),
+        "{screen}"
+    );
+
+    // Enter ends the search; Enter again opens the selected process.
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait_for("the detail view", |s| {
+        s.contains("Cwd") && s.contains("Parents")
+    });
+    assert!(
+        detail.contains(&marker),
+        "detail of another process:\n{detail}"
+    );
+    assert!(
+        detail.contains(&pid),
+        "detail without the pid {pid}:\n{detail}"
+    );
+
+    // q quits from the list; the terminal is given back.
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for("perch to exit", |s| !s.contains("CPU%"));
+}

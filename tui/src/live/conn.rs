@@ -1,0 +1,178 @@
+//! Follows one collector for the console: connect, take a snapshot, stream
+//! events; on any loss reconnect with backoff and resume from the last
+//! sequence number, re-listing only when the collector cannot replay (it
+//! restarted, or too much was missed).  No user action is ever needed.
+use std::time::Duration;
+
+use perch_proto::v1::{self as pb, Event, NoticeKind, event::Kind};
+use tokio::sync::mpsc;
+
+use crate::{
+    client::{Target, connect},
+    console::{ConnectionState, HostId},
+};
+
+/// What a follower tells the console loop.
+#[derive(Debug)]
+pub enum Update {
+    Info(HostId, pb::GetInfoResponse),
+    Snapshot(HostId, Vec<pb::Process>),
+    Events(HostId, Vec<Event>),
+    State(HostId, ConnectionState),
+}
+
+/// Where a session stopped and how to continue.
+struct Resume {
+    /// Last sequence number applied.
+    seq: Option<u64>,
+    /// The collector instance the sequence numbers belong to (pid + boot).
+    instance: Option<(u32, u64)>,
+}
+
+/// Follows `target` until the console goes away (the channel closes).
+pub async fn follow(host: HostId, target: Target, embedded: bool, tx: mpsc::Sender<Update>) {
+    let mut resume = Resume {
+        seq: None,
+        instance: None,
+    };
+    let mut attempt = 0u32;
+    loop {
+        let reason = match session(host, &target, embedded, &tx, &mut resume, &mut attempt).await {
+            Ok(()) => return,
+            Err(reason) => reason,
+        };
+        attempt = attempt.saturating_add(1);
+        let state = ConnectionState::Reconnecting { attempt, reason };
+        if tx.send(Update::State(host, state)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// 100 ms, doubling, at most 5 s: quick after a blip, gentle when down.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << (attempt.clamp(1, 7) - 1)).min(5_000))
+}
+
+/// One connection.  `Ok` only when the console has gone away.
+async fn session(
+    host: HostId,
+    target: &Target,
+    embedded: bool,
+    tx: &mpsc::Sender<Update>,
+    resume: &mut Resume,
+    attempt: &mut u32,
+) -> Result<(), String> {
+    let gone = |_| String::new();
+    let mut client = connect(target).await.map_err(|e| e.to_string())?;
+    let info = client
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    let instance = (info.collector_pid, info.boot_time_unix_ns);
+    let replayable = resume.instance == Some(instance)
+        && resume
+            .seq
+            .is_some_and(|s| s <= info.head_seq && s.saturating_add(1) >= info.oldest_seq);
+    tx.send(Update::Info(host, info)).await.map_err(gone)?;
+    if !replayable {
+        let (processes, seq) = snapshot(&mut client).await?;
+        tx.send(Update::Snapshot(host, processes))
+            .await
+            .map_err(gone)?;
+        resume.seq = Some(seq);
+        resume.instance = Some(instance);
+    }
+    let state = if embedded {
+        ConnectionState::Embedded
+    } else {
+        ConnectionState::Connected
+    };
+    tx.send(Update::State(host, state)).await.map_err(gone)?;
+    *attempt = 0;
+    let mut stream = client
+        .watch_events(pb::WatchEventsRequest {
+            resume_after_seq: resume.seq,
+            kinds: Vec::new(),
+        })
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    loop {
+        let msg = match stream.message().await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err("the collector closed the stream".into()),
+            Err(e) => return Err(e.message().to_owned()),
+        };
+        let mut events = msg.events;
+        if let Some(restart) = notice(&events) {
+            match restart {
+                Restart::From(seq) => resume.seq = Some(seq),
+                Restart::Relist => resume.instance = None,
+            }
+            events.retain(|e| !matches!(e.kind, Some(Kind::Notice(_))));
+            if !events.is_empty() {
+                tx.send(Update::Events(host, events)).await.map_err(gone)?;
+            }
+            return Err("fell behind; resuming".into());
+        }
+        if let Some(last) = events.iter().map(|e| e.seq).max() {
+            resume.seq = Some(last);
+        }
+        tx.send(Update::Events(host, events)).await.map_err(gone)?;
+    }
+}
+
+enum Restart {
+    From(u64),
+    Relist,
+}
+
+/// A per-client notice that ends the stream, if the batch has one.
+fn notice(events: &[Event]) -> Option<Restart> {
+    events.iter().find_map(|e| match &e.kind {
+        Some(Kind::Notice(n)) if n.kind() == NoticeKind::Lagged => {
+            Some(Restart::From(n.resume_after_seq))
+        }
+        Some(Kind::Notice(n)) if n.kind() == NoticeKind::ResyncRequired => Some(Restart::Relist),
+        _ => None,
+    })
+}
+
+async fn snapshot(
+    client: &mut pb::collector_client::CollectorClient<tonic::transport::Channel>,
+) -> Result<(Vec<pb::Process>, u64), String> {
+    let req = pb::ListProcessesRequest {
+        include_exited: true,
+        pids: Vec::new(),
+        chunk_size: 0,
+    };
+    let mut chunks = client
+        .list_processes(req)
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    let mut all = Vec::new();
+    while let Some(chunk) = chunks.message().await.map_err(|e| e.message().to_owned())? {
+        all.extend(chunk.processes);
+        if chunk.last {
+            return Ok((all, chunk.snapshot_seq));
+        }
+    }
+    Err("the snapshot ended early".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(2), Duration::from_millis(200));
+        assert_eq!(backoff(30), Duration::from_secs(5));
+        assert!((1..100).all(|a| backoff(a) <= Duration::from_secs(5)));
+    }
+}
