@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --bins
-./target/release/perch-bench exec-storm "$@"
+./target/release/perch-bench exec-storm --rounds 5 "$@"
