@@ -277,12 +277,7 @@ impl App {
             return;
         }
         self.cursor = self.cursor.min(self.view.len().saturating_sub(1));
-        self.selected = self
-            .view
-            .rows
-            .get(self.cursor)
-            .and_then(|r| self.store.get(r.id))
-            .map(|p| p.key);
+        self.selected = self.key_at_cursor();
     }
 
     fn select_pos(&mut self, pos: usize) {
@@ -290,12 +285,12 @@ impl App {
             return;
         }
         self.cursor = pos.min(self.view.len() - 1);
-        self.selected = self
-            .view
-            .rows
-            .get(self.cursor)
-            .and_then(|r| self.store.get(r.id))
-            .map(|p| p.key);
+        self.selected = self.key_at_cursor();
+    }
+
+    fn key_at_cursor(&self) -> Option<ProcessKey> {
+        let row = self.view.rows.get(self.cursor)?;
+        self.store.get(row.id).map(|p| p.key)
     }
 
     fn row_id_at(&self, pos: usize) -> Option<RowId> {
