@@ -55,6 +55,7 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct Perchd {
     pub child: Child,
     pub socket: PathBuf,
+    args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -82,13 +83,38 @@ impl Perchd {
         let mut me = Self {
             child,
             socket,
+            args: args.iter().map(|&a| a.to_owned()).collect(),
             _dir: dir,
         };
+        me.wait_ready().await;
+        me
+    }
+
+    /// Kills perchd with SIGKILL, like a crash: the socket file stays behind.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a new perchd with the same arguments on the same socket.
+    pub async fn respawn(&mut self) {
+        self.child = Command::new(binary("perchd"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn perchd");
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&mut self) {
+        let me = self;
         for _ in 0..300 {
             if let Ok(mut c) = me.client().await
                 && c.get_info(pb::GetInfoRequest {}).await.is_ok()
             {
-                return me;
+                return;
             }
             if let Ok(Some(status)) = me.child.try_wait() {
                 panic!("perchd exited during start-up: {status}");

@@ -142,3 +142,40 @@ async fn search_finds_and_selects_a_new_process() {
     tmux.keys(&["q"]);
     tmux.wait_for("perch to exit", |s| !s.contains("CPU%"));
 }
+
+#[tokio::test]
+async fn console_recovers_when_perchd_restarts() {
+    if !have_root_or_skip("console_recovers_when_perchd_restarts") {
+        return;
+    }
+    let mut perchd = Perchd::start(&[]).await;
+    let cmd = format!(
+        "{} --socket {}",
+        binary("perch").display(),
+        perchd.socket.display()
+    );
+    let tmux = Tmux::start(&cmd);
+    tmux.wait_for("the console connected", |s| {
+        s.contains("CPU%") && s.contains("connected")
+    });
+
+    // One process that dies while perchd is down, one born after.
+    let gone_marker = format!("zqxj-gone-{}", random_hex(6));
+    let mut gone = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&gone_marker).arg("300"));
+    tmux.wait_for("the doomed process on screen", |s| s.contains(&gone_marker));
+
+    perchd.crash();
+    tmux.wait_for("the console to notice", |s| s.contains("reconnecting"));
+    let _ = gone.child.kill();
+    let _ = gone.child.wait();
+    perchd.respawn().await;
+    let born_marker = format!("zqxj-born-{}", random_hex(6));
+    let _born = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&born_marker).arg("300"));
+
+    // No key pressed: the console reconnects, re-lists (the collector is a
+    // new instance) and shows the world as it is now.
+    let screen = tmux.wait_for("the list to be right again", |s| {
+        s.contains("connected") && s.contains(&born_marker) && !s.contains(&gone_marker)
+    });
+    assert!(!screen.contains("reconnecting"), "{screen}");
+}
