@@ -3,7 +3,11 @@
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["perch/v1/collector.proto"];
+    let files = [
+        "perch/v1/collector.proto",
+        "perch/v1/actions.proto",
+        "perch/v1/common.proto",
+    ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
     }

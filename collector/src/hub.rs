@@ -308,6 +308,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::Update(_) => EventKind::Update,
         Kind::ProcessSamples(_) => EventKind::ProcessSamples,
         Kind::HostSample(_) => EventKind::HostSample,
+        Kind::Action(_) => EventKind::Action,
         Kind::Notice(_) => return None,
     })
 }

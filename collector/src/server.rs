@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
 use perch_proto::v1::{
-    GetInfoRequest, GetInfoResponse, ListProcessesRequest, ListProcessesResponse, Process,
-    WatchEventsRequest, collector_server::Collector,
+    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest, ListAuditResponse,
+    ListProcessesRequest, ListProcessesResponse, Process, WatchEventsRequest,
+    collector_server::Collector,
 };
 use prost::Message as _;
 use tokio::sync::watch;
@@ -113,6 +114,21 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         let args = validate::watch(request.get_ref(), hub.head_seq())?;
         let stream = hub.subscribe(args.resume_after, args.kinds);
         Ok(Response::new(stream.take_until(self.shutdown_signal())))
+    }
+
+    // BASE-BRANCH PLACEHOLDER (never lands on main): the actions issue
+    // replaces these two with the real handlers.
+    async fn act(&self, _request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
+        Err(Status::unimplemented("actions: not yet wired"))
+    }
+
+    type ListAuditStream = futures::stream::Empty<Result<ListAuditResponse, Status>>;
+
+    async fn list_audit(
+        &self,
+        _request: Request<ListAuditRequest>,
+    ) -> Result<Response<Self::ListAuditStream>, Status> {
+        Err(Status::unimplemented("audit: not yet wired"))
     }
 }
 

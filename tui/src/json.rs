@@ -95,6 +95,10 @@ pub fn event(ev: &Event) -> Value {
         }
         Kind::HostSample(x) => host_sample(x),
         Kind::Notice(x) => notice(x),
+        Kind::Action(x) => match action::record(x) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
     };
     let name = kind_name(ev);
     out.insert("kind".into(), name.into());
@@ -115,6 +119,7 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::ProcessSamples(_)) => "process_samples",
         Some(Kind::HostSample(_)) => "host_sample",
         Some(Kind::Notice(_)) => "notice",
+        Some(Kind::Action(_)) => "action",
     }
 }
 
@@ -226,12 +231,20 @@ fn enum_name(known: Result<&'static str, prost::UnknownEnumValue>, raw: i32) -> 
         "NOTICE_KIND_",
         "EVENT_KIND_",
         "COLLECTOR_MODE_",
+        "ACTION_KIND_",
+        "ACTION_MODE_",
+        "ACTION_RESULT_",
+        "PROCESS_OUTCOME_",
+        "SIGNAL_",
+        "ROLE_",
     ]
     .iter()
     .find_map(|p| name.strip_prefix(p))
     .unwrap_or(name);
     short.to_ascii_lowercase().into()
 }
+
+pub mod action;
 
 #[cfg(test)]
 mod tests;

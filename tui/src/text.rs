@@ -4,7 +4,10 @@
 //! escape sequences to the user's terminal.
 use std::{borrow::Cow, fmt::Write as _};
 
-use perch_proto::v1::{Event, Exit, HostSample, Notice, Process, ProcessKey, event::Kind};
+use perch_proto::v1::{
+    ActionKind, ActionMode, ActionResult, AuditRecord, Event, Exit, HostSample, Notice, Process,
+    ProcessKey, event::Kind,
+};
 
 use crate::json;
 
@@ -166,12 +169,44 @@ pub fn event_line(e: &Event) -> String {
         }
         Some(Kind::HostSample(h)) => host_text(h),
         Some(Kind::Notice(n)) => notice_text(n),
+        Some(Kind::Action(r)) => action_text(r),
     };
     format!(
         "{:>8} {secs:>6}.{micros:06} {:<15} {}",
         e.seq,
         json::kind_name(e),
         details.trim_end()
+    )
+}
+
+/// `kill_tree pid=42 by root: partial (3 done, 1 gone) "reason"`.
+fn action_text(r: &AuditRecord) -> String {
+    let name = |known: Result<&'static str, prost::UnknownEnumValue>, prefix: &str| {
+        known.map_or_else(
+            |_| "?".to_owned(),
+            |n| n.strip_prefix(prefix).unwrap_or(n).to_ascii_lowercase(),
+        )
+    };
+    let action = name(
+        ActionKind::try_from(r.action).map(|k| k.as_str_name()),
+        "ACTION_KIND_",
+    );
+    let result = name(
+        ActionResult::try_from(r.result).map(|k| k.as_str_name()),
+        "ACTION_RESULT_",
+    );
+    let dry = if r.mode == i32::from(ActionMode::DryRun) {
+        " (dry run)"
+    } else {
+        ""
+    };
+    format!(
+        "{action}{dry} {} by {}: {result} {} {} \"{}\"",
+        key_text(r.target.as_ref().and_then(|t| t.key.as_ref())),
+        clean(&r.actor_user),
+        clean(&r.code),
+        clean(&r.detail),
+        clean(&r.reason)
     )
 }
 

@@ -108,6 +108,7 @@ impl crate::server::CollectorApi for Shared {
             collector_pid: std::process::id(),
             exited_retention_ns: self.info.exited_retention_ns,
             sample_interval_ns: self.info.sample_interval_ns,
+            ..pb::GetInfoResponse::default()
         }
     }
 

@@ -15,7 +15,7 @@ use crate::{
 /// What a follower tells the console loop.
 #[derive(Debug)]
 pub enum Update {
-    Info(HostId, pb::GetInfoResponse),
+    Info(HostId, Box<pb::GetInfoResponse>),
     Snapshot(HostId, Vec<pb::Process>),
     Events(HostId, Vec<Event>),
     State(HostId, ConnectionState),
@@ -76,7 +76,9 @@ async fn session(
         && resume
             .seq
             .is_some_and(|s| s <= info.head_seq && s.saturating_add(1) >= info.oldest_seq);
-    tx.send(Update::Info(host, info)).await.map_err(gone)?;
+    tx.send(Update::Info(host, Box::new(info)))
+        .await
+        .map_err(gone)?;
     if !replayable {
         let (processes, seq) = snapshot(&mut client).await?;
         tx.send(Update::Snapshot(host, processes))

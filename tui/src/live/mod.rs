@@ -104,7 +104,7 @@ fn on_input(app: &mut App, ev: &TermEvent) {
 
 fn apply(app: &mut App, update: Update) {
     match update {
-        Update::Info(h, info) => app.ingest_info(h, info),
+        Update::Info(h, info) => app.ingest_info(h, *info),
         Update::Snapshot(h, procs) => app.ingest_snapshot(h, procs),
         Update::Events(h, events) => app.ingest_events(h, &events),
         Update::State(h, state) => app.set_connection(h, state),

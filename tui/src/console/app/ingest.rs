@@ -103,6 +103,9 @@ impl App {
     /// One event; true when rows changed.
     fn ingest_event(&mut self, host: HostId, e: &Event) -> bool {
         match &e.kind {
+            // BASE-BRANCH PLACEHOLDER: the console's action support marks
+            // the target and shows the result.
+            Some(Kind::Action(_)) => return false,
             Some(Kind::Exec(x)) => {
                 if let Some(p) = &x.process {
                     self.upsert(host, p);
