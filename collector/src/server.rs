@@ -3,6 +3,7 @@
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
 mod listen;
 mod validate;
+pub mod validate_act;
 
 use std::sync::Arc;
 
