@@ -5,8 +5,8 @@ use perch_proto::v1::{ActionKind, ActionResult};
 use perchd::actions::Protected;
 
 use crate::support::{
-    Cgroups, Proc, WAIT, alive, descendants, enter, executor, key_of, request, root_or_skip, stat,
-    wait_until,
+    Cgroups, Proc, WAIT, alive, comm, descendants, enter, executor, key_of, request, root_or_skip,
+    stat, wait_until,
 };
 
 #[test]
@@ -74,6 +74,8 @@ fn protected_pids_are_refused_alone_and_inside_a_tree() {
         .copied()
         .find(|&p| stat(p).is_some_and(|s| s.ppid != root.pid()))
         .expect("grandchild");
+    // Forked by the inner shell: wait for its exec of sleep.
+    assert!(wait_until(WAIT, || comm(grandchild) == "sleep"));
     let guard = Protected {
         pid: grandchild,
         code: "refused_requester",

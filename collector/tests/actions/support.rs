@@ -81,6 +81,14 @@ pub fn stat(pid: u32) -> Option<Stat> {
     })
 }
 
+/// The command name (`comm`) of a process.
+pub fn comm(pid: u32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_owned()
+}
+
 /// The key of a live process, as perchd would hand it out.
 pub fn key_of(pid: u32) -> ProcessKey {
     let st = stat(pid).unwrap_or_else(|| panic!("pid {pid} has no /proc entry"));
