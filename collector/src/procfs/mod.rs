@@ -12,11 +12,12 @@ pub mod host;
 pub mod poll;
 pub mod reader;
 pub mod sampler;
-mod stat;
+pub(crate) mod stat;
 mod tty;
 pub mod users;
 
 pub use cgroup::{CgroupResolver, find_cgroup2_mount, parse_cgroup_path};
+pub(crate) use clock::ticks_to_ns;
 pub use clock::{boot_time_unix_ns, now_boot_ns, page_size, ticks_per_second};
 pub use error::ProcError;
 pub use host::HostSampler;
