@@ -1,4 +1,6 @@
 //! The `perch` command line: global connection flags and the subcommands.
+pub mod act;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -51,6 +53,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Print live events until Ctrl-C: one line each, or NDJSON with --json.
     Events(EventsArgs),
+    #[command(flatten)]
+    Act(act::ActCommand),
 }
 
 #[derive(Debug, Default, Args)]
