@@ -12,6 +12,9 @@ use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
 pub struct Cli {
     #[command(flatten)]
     pub conn: Connection,
+    /// Console: hide every action (kill, renice, freeze…); look only.
+    #[arg(long)]
+    pub read_only: bool,
     /// What to do; without one, `perch` lists processes like `perch ps`.
     #[command(subcommand)]
     pub command: Option<Command>,

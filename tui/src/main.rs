@@ -56,7 +56,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // The console; an embedded collector when none answers locally.
         None => {
             let embedded = matches!(target, perch::client::Target::Unix(_));
-            perch::live::run(vec![target], embedded).await
+            perch::live::run(vec![target], embedded, cli.read_only).await
         }
     }
 }

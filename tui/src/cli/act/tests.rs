@@ -150,3 +150,9 @@ fn bad_signal_pid_and_reason_are_clear() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownArgument);
 }
+
+#[test]
+fn read_only_is_a_console_flag() {
+    assert!(parse(&["--read-only"]).unwrap().read_only);
+    assert!(!parse(&[]).unwrap().read_only);
+}
