@@ -11,7 +11,7 @@ use perch_proto::v1::AuditLogStatus;
 
 use super::{Part, put_line};
 use crate::{
-    console::{App, Screen, theme::Theme},
+    console::{App, Screen, audit::FETCH_LIMIT, theme::Theme},
     text::clean,
 };
 
@@ -148,6 +148,15 @@ impl<'a> Footer<'a> {
                 format!("{} of {} records", log.shown_len(), log.total())
             },
         ];
+        let limit = usize::try_from(FETCH_LIMIT).unwrap_or(usize::MAX);
+        if log
+            .hosts
+            .iter()
+            .filter_map(|h| h.page.as_ref())
+            .any(|p| p.records.len() >= limit)
+        {
+            parts.push(format!("only the newest {FETCH_LIMIT} per host"));
+        }
         if log.loading() {
             parts.push("fetching…".to_owned());
         }

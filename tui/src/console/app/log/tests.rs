@@ -163,3 +163,34 @@ fn action_events_refresh_the_open_log() {
     app.ingest_events(H, &[event(6, Kind::Action(record))]);
     assert!(audits(&mut app).is_empty());
 }
+
+#[test]
+fn a_cut_log_says_so() {
+    let mut app = log_app();
+    let many = (0..crate::console::audit::FETCH_LIMIT)
+        .map(|i| {
+            rec(
+                &i.to_string(),
+                ActionKind::Kill,
+                ActionResult::Success,
+                "root",
+                T,
+            )
+        })
+        .collect();
+    app.ingest_audit(
+        H,
+        Ok(AuditPage {
+            records: many,
+            ..AuditPage::default()
+        }),
+    );
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| crate::console::draw(f, &app)).unwrap();
+    let buf = term.backend().buffer();
+    let footer: String = (0..120).map(|x| buf[(x, 28)].symbol()).collect();
+    assert!(
+        footer.contains("5001 records · only the newest 5000 per host"),
+        "{footer}"
+    );
+}
