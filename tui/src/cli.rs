@@ -1,4 +1,6 @@
 //! The `perch` command line: global connection flags and the subcommands.
+pub mod act;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -10,6 +12,9 @@ use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
 pub struct Cli {
     #[command(flatten)]
     pub conn: Connection,
+    /// Console: hide every action (kill, renice, freeze…); look only.
+    #[arg(long)]
+    pub read_only: bool,
     /// What to do; without one, `perch` lists processes like `perch ps`.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -51,6 +56,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Print live events until Ctrl-C: one line each, or NDJSON with --json.
     Events(EventsArgs),
+    #[command(flatten)]
+    Act(act::ActCommand),
 }
 
 #[derive(Debug, Default, Args)]

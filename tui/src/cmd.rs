@@ -1,5 +1,8 @@
 //! `perch ps` and `perch events`: ask the collector, print what it says.
-//! Output goes to any writer so the tests can read it.
+//! Output goes to any writer so the tests can read it.  The action commands
+//! live in [`act`].
+pub mod act;
+
 use std::{
     future::Future,
     io::{self, BufWriter, Write},

@@ -1,5 +1,6 @@
 //! perch as a library: connecting to a collector and presenting what it
 //! sends.  The `perch` binary (main.rs) is the command line on top.
+pub mod act;
 pub mod client;
 pub mod console;
 pub mod json;

@@ -1,5 +1,6 @@
 //! `perch`: the command-line client.  Exit status 0 on success, 2 when no
 //! collector answers, 1 for anything else; errors are one line on stderr.
+//! Actions (`perch kill` …) exit 3 when only partly successful.
 mod cli;
 mod cmd;
 
@@ -30,6 +31,11 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // The result line is already out; only the status is left to give.
+        Err(e) if e.downcast_ref::<cmd::act::Unsuccessful>().is_some() => ExitCode::from(
+            e.downcast_ref::<cmd::act::Unsuccessful>()
+                .map_or(1, cmd::act::Unsuccessful::exit_code),
+        ),
         Err(e) => {
             eprintln!("perch: {e:#}");
             if e.downcast_ref::<ConnectError>().is_some() {
@@ -46,10 +52,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Ps(args)) => cmd::ps(&target, &args).await,
         Some(Command::Events(args)) => cmd::events(&target, &args).await,
+        Some(Command::Act(act)) => cmd::act::run(&target, &act).await,
         // The console; an embedded collector when none answers locally.
         None => {
             let embedded = matches!(target, perch::client::Target::Unix(_));
-            perch::live::run(vec![target], embedded).await
+            perch::live::run(vec![target], embedded, cli.read_only).await
         }
     }
 }

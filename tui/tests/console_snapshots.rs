@@ -7,113 +7,13 @@
 //! time is UTC, and nothing reads the machine's clock, so times and pids
 //! come out the same on every run.  Styles are not in the text; the tests
 //! that are about a style (dimmed exited rows) check it on the buffer.
-use std::{
-    fmt::Write as _,
-    time::{Duration, Instant},
-};
+mod common;
 
-use perch::console::{
-    Action, App, Config, ConnectionState, HostId, ProcessKey, draw, recording::Recording,
-};
-use ratatui::{
-    Terminal,
-    backend::TestBackend,
-    buffer::Buffer,
-    style::{Color, Modifier},
-};
+use std::time::{Duration, Instant};
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
-
-fn recording() -> Recording {
-    Recording::decode(include_bytes!("fixtures/host.bin")).expect("fixture decodes")
-}
-
-fn feed(app: &mut App, host: HostId, rec: &Recording, name: &str) {
-    let mut info = rec.info.clone();
-    name.clone_into(&mut info.host);
-    app.ingest_info(host, info);
-    app.set_connection(host, ConnectionState::Connected);
-    app.ingest_snapshot(host, rec.processes.clone());
-    for batch in &rec.events {
-        app.ingest_events(host, &batch.events);
-    }
-}
-
-/// The console after the whole recording, one second later (so events/s
-/// has a value), kernel threads hidden unless `kernel`.  Coloured, so the
-/// snapshot can tell the selection and the search highlights.
-fn app_with(kernel: bool) -> App {
-    let t0 = Instant::now();
-    let mut app = App::new(Config::default(), t0);
-    feed(&mut app, HostId(0), &recording(), "web-1");
-    app.tick(t0 + Duration::from_secs(1));
-    if !kernel {
-        app.update(Action::ToggleKernelThreads);
-    }
-    app
-}
-
-fn app() -> App {
-    app_with(false)
-}
-
-fn screen(app: &App, (w, h): (u16, u16)) -> Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    term.draw(|f| draw(f, app)).expect("draw");
-    term.backend().buffer().clone()
-}
-
-/// The screen as text, each line after a marker column (`>` on the
-/// selected row), then the search highlights as `match y=ROW: runs`.
-fn text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    let mut matches = String::new();
-    for y in 0..area.height {
-        let line: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
-        // The selection's style spans the whole row, to the last column.
-        let selected = buf[(area.width - 1, y)].bg == Color::Cyan;
-        out.push(if selected { '>' } else { ' ' });
-        out.push_str(line.trim_end());
-        out.push('\n');
-        let mut runs: Vec<String> = Vec::new();
-        let mut prev = false;
-        for x in 0..area.width {
-            let cell = &buf[(x, y)];
-            let hit = cell.modifier.contains(Modifier::UNDERLINED) && cell.fg == Color::Yellow;
-            if hit && !prev {
-                runs.push(String::new());
-            }
-            if hit && let Some(run) = runs.last_mut() {
-                run.push_str(cell.symbol());
-            }
-            prev = hit;
-        }
-        if !runs.is_empty() {
-            let _ = writeln!(matches, "match y={y}: {}", runs.join(" "));
-        }
-    }
-    out + &matches
-}
-
-fn run(app: &mut App, actions: &[Action]) {
-    for a in actions {
-        app.update(*a);
-    }
-}
-
-fn typed(s: &str) -> Vec<Action> {
-    s.chars().map(Action::Input).collect()
-}
-
-/// The key of the first process whose command line starts with `prefix`.
-fn key_of(app: &App, prefix: &str) -> ProcessKey {
-    app.store()
-        .iter()
-        .map(|(_, p)| p)
-        .find(|p| p.command.starts_with(prefix))
-        .map_or_else(|| panic!("no process {prefix:?} in the fixture"), |p| p.key)
-}
+use common::{SIZES, app, app_with, feed, key_of, recording, run, screen, text, typed};
+use perch::console::{Action, App, Config, ConnectionState, HostId};
+use ratatui::style::Modifier;
 
 /// Snapshots `app` at both sizes as `name_WxH`.
 fn snap(name: &str, app: &App) {

@@ -43,14 +43,14 @@ impl CollectorApi for TestApi {
 }
 
 /// A serving collector; dropped at the end of the test with its temp dir.
-struct Server {
+pub(super) struct Server {
     _dir: tempfile::TempDir,
-    target: Target,
+    pub(super) target: Target,
     hub: Arc<Hub>,
     _stop: oneshot::Sender<()>,
 }
 
-async fn serve(processes: Vec<Process>, ring: usize) -> Server {
+pub(super) async fn serve(processes: Vec<Process>, ring: usize) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("perchd.sock");
     let bound = bind(ServeOptions {
@@ -76,7 +76,7 @@ async fn serve(processes: Vec<Process>, ring: usize) -> Server {
     }
 }
 
-fn process(pid: u32, exited: bool) -> Process {
+pub(super) fn process(pid: u32, exited: bool) -> Process {
     Process {
         key: Some(ProcessKey {
             pid,

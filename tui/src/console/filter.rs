@@ -125,7 +125,7 @@ const NUM_COLUMNS: &[(&str, Num)] = &[
 
 /// Splits on unquoted spaces; quotes group and are removed.  Returns each
 /// word with its char offset.
-fn words(input: &str) -> Result<Vec<(usize, String)>, FilterError> {
+pub(crate) fn words(input: &str) -> Result<Vec<(usize, String)>, FilterError> {
     let mut out = Vec::new();
     let mut cur: Option<(usize, String)> = None;
     let mut quote_at = None;
@@ -288,7 +288,7 @@ fn term(at: usize, word: &str) -> Result<Term, FilterError> {
 }
 
 /// Case-insensitive substring test; `needle` is already lowercase.
-fn contains_ci(hay: &str, needle: &str) -> bool {
+pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }

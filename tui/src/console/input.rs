@@ -1,4 +1,4 @@
-//! Keys and mouse to [`Action`]s.  One table ([`BINDINGS`]) drives both
+//! Keys and mouse to [`Action`]s.  One table ([`bindings`]) drives both
 //! the mapping and the help overlay, so the help cannot drift from what the
 //! keys do.  htop's F-keys and vim's motions both work.
 use crossterm::event::{
@@ -47,11 +47,35 @@ pub enum Action {
     Select(ProcessKey),
     /// Mouse wheel: move the selection by this many rows.
     Scroll(i32),
+    /// `k` / F9: the action menu on the selected process.
+    ActMenu,
+    /// F7 / F8: the renice dialog at the current nice value plus this.
+    Renice(i8),
+    /// Tab: processes <-> action log.
+    SwitchView,
+    /// Dialog: the next or previous field.
+    NextField,
+    PrevField,
+    /// Dialog: the previous / next signal, priority -1 / +1.
+    Decrease,
+    Increase,
+    /// Action log: the column chooser.
+    Columns,
+    /// Action log: fetch it again.
+    Refresh,
+}
+
+impl Action {
+    /// True for the keys that start a response action (hidden read-only).
+    #[must_use]
+    pub fn acts(self) -> bool {
+        matches!(self, Action::ActMenu | Action::Renice(_))
+    }
 }
 
 mod bindings;
 
-pub use bindings::{BINDINGS, Binding, Key};
+pub use bindings::{ACT_BINDINGS, BINDINGS, Binding, Key, bindings};
 
 /// Where keystrokes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +88,18 @@ pub enum InputMode {
     Help,
     SortMenu,
     Detail,
+    /// The action log instead of the process list.
+    ActionLog,
+    /// The action menu (`k`).
+    ActMenu,
+    /// The confirmation dialog: typing goes into its fields.
+    Dialog,
+    /// An action's result is showing: any key dismisses it.
+    Toast,
+    /// The action log's column chooser.
+    Columns,
+    /// One audit record in full.
+    Record,
 }
 
 /// Which group of bindings applies in a mode.
@@ -78,9 +114,37 @@ pub enum Scope {
     SortMenu,
     Detail,
     Help,
+    ActionLog,
+    ActMenu,
+    Dialog,
+    Toast,
+    Columns,
+    Record,
 }
 
 impl Scope {
+    /// Every scope, in the order the help lists them.
+    pub const ALL: [Scope; 12] = [
+        Scope::Global,
+        Scope::Processes,
+        Scope::Prompt,
+        Scope::SortMenu,
+        Scope::Detail,
+        Scope::ActMenu,
+        Scope::Dialog,
+        Scope::Toast,
+        Scope::ActionLog,
+        Scope::Columns,
+        Scope::Record,
+        Scope::Help,
+    ];
+
+    /// The scopes that exist only to act (hidden read-only).
+    #[must_use]
+    pub fn acts(self) -> bool {
+        matches!(self, Scope::ActMenu | Scope::Dialog | Scope::Toast)
+    }
+
     #[must_use]
     pub fn title(self) -> &'static str {
         match self {
@@ -90,17 +154,32 @@ impl Scope {
             Scope::SortMenu => "Sort menu (F6)",
             Scope::Detail => "Detail view (Enter)",
             Scope::Help => "This help",
+            Scope::ActionLog => "Action log (Tab)",
+            Scope::ActMenu => "Action menu (k F9)",
+            Scope::Dialog => "Action dialog",
+            Scope::Toast => "Action result",
+            Scope::Columns => "Action log columns (C F2)",
+            Scope::Record => "Audit record (Enter in the action log)",
         }
     }
 
     fn applies(self, mode: InputMode) -> bool {
         match (self, mode) {
-            (Scope::Global, m) => !matches!(m, InputMode::Search | InputMode::Filter),
+            (Scope::Global, m) => !matches!(
+                m,
+                InputMode::Search | InputMode::Filter | InputMode::Dialog | InputMode::Toast
+            ),
             (Scope::Processes, m) => m == InputMode::Normal,
             (Scope::Prompt, m) => matches!(m, InputMode::Search | InputMode::Filter),
             (Scope::SortMenu, m) => m == InputMode::SortMenu,
             (Scope::Detail, m) => m == InputMode::Detail,
             (Scope::Help, m) => m == InputMode::Help,
+            (Scope::ActionLog, m) => m == InputMode::ActionLog,
+            (Scope::ActMenu, m) => m == InputMode::ActMenu,
+            (Scope::Dialog, m) => m == InputMode::Dialog,
+            (Scope::Toast, m) => m == InputMode::Toast,
+            (Scope::Columns, m) => m == InputMode::Columns,
+            (Scope::Record, m) => m == InputMode::Record,
         }
     }
 }
@@ -120,8 +199,7 @@ pub fn action_for(key: KeyEvent, mode: &InputMode) -> Option<Action> {
         return None;
     }
     let pressed = key_of(&key);
-    let bound = BINDINGS
-        .iter()
+    let bound = bindings()
         .filter(|b| b.scope.applies(*mode))
         .find(|b| b.keys.contains(&pressed))
         .map(|b| b.action);
@@ -130,14 +208,14 @@ pub fn action_for(key: KeyEvent, mode: &InputMode) -> Option<Action> {
     }
     match (mode, pressed) {
         (
-            InputMode::Search | InputMode::Filter,
+            InputMode::Search | InputMode::Filter | InputMode::Dialog,
             Key {
                 code: KeyCode::Char(c),
                 ctrl: false,
             },
         ) => Some(Action::Input(c)),
-        // Any other key closes the help, like htop.
-        (InputMode::Help, _) => Some(Action::Cancel),
+        // Any other key closes the help, like htop, and dismisses a result.
+        (InputMode::Help | InputMode::Toast, _) => Some(Action::Cancel),
         _ => None,
     }
 }

@@ -16,7 +16,9 @@
 //!     if app.should_quit() { break }
 //! }
 //! ```
+pub mod actions;
 pub mod app;
+pub mod audit;
 pub mod columns;
 pub mod filter;
 pub mod format;
@@ -31,7 +33,7 @@ pub mod theme;
 pub mod ui;
 pub mod view;
 
-pub use app::{App, Config, ConnectionState, Overlay};
+pub use app::{App, Config, ConnectionState, Overlay, Screen};
 pub use input::{Action, InputMode, action_for, mouse_action};
 pub use model::{HostId, ProcessKey};
 pub use theme::Theme;

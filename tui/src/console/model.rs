@@ -92,6 +92,8 @@ pub struct Proc {
     /// The parent's start time, 0 when unknown (then the live process with
     /// pid `ppid` is the parent).
     pub parent_start_ns: u64,
+    /// Process group (kill group acts on all of it).
+    pub pgid: u32,
     pub uid: u32,
     pub euid: u32,
     pub gid: u32,
@@ -149,6 +151,7 @@ impl Proc {
             start_time_ns: p.key.map_or(0, |k| k.start_time_ns),
             ppid: p.ppid,
             parent_start_ns: p.parent_start_time_ns,
+            pgid: p.pgid,
             uid: p.uid,
             euid: p.euid,
             gid: p.gid,

@@ -40,6 +40,16 @@ pub struct Theme {
     pub overlay_title: Style,
     pub menu_cursor: Style,
     pub spark: Style,
+    /// An action's result box, by result.
+    pub toast_ok: Style,
+    pub toast_partial: Style,
+    pub toast_failed: Style,
+    /// A dialog's input field, and the focused one.
+    pub field: Style,
+    pub field_focus: Style,
+    /// A dialog's confirm button, and when focused.
+    pub button: Style,
+    pub button_focus: Style,
 }
 
 impl Theme {
@@ -88,6 +98,21 @@ impl Theme {
             overlay_title: s.add_modifier(Modifier::BOLD),
             menu_cursor: s.fg(Color::Black).bg(Color::Cyan),
             spark: s.fg(Color::Green),
+            toast_ok: s.fg(Color::Black).bg(Color::Green),
+            toast_partial: s.fg(Color::Black).bg(Color::Yellow),
+            toast_failed: s
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            field: s.add_modifier(Modifier::UNDERLINED),
+            field_focus: s
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            button: s.add_modifier(Modifier::BOLD),
+            button_focus: s
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
         }
     }
 
@@ -125,6 +150,13 @@ impl Theme {
             overlay_title: bold,
             menu_cursor: rev,
             spark: s,
+            toast_ok: bold,
+            toast_partial: bold.add_modifier(Modifier::UNDERLINED),
+            toast_failed: rev.add_modifier(Modifier::BOLD),
+            field: s.add_modifier(Modifier::UNDERLINED),
+            field_focus: bold.add_modifier(Modifier::UNDERLINED),
+            button: bold,
+            button_focus: rev.add_modifier(Modifier::BOLD),
         }
     }
 }
@@ -167,11 +199,22 @@ mod tests {
             t.overlay_title,
             t.menu_cursor,
             t.spark,
+            t.toast_ok,
+            t.toast_partial,
+            t.toast_failed,
+            t.field,
+            t.field_focus,
+            t.button,
+            t.button_focus,
         ];
         for s in styles {
             assert_eq!((s.fg, s.bg), (None, None), "{s:?}");
         }
         assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
         assert!(t.exited.add_modifier.contains(Modifier::DIM));
+        // Results differ without colour: failed is reversed, success is not.
+        assert!(t.toast_failed.add_modifier.contains(Modifier::REVERSED));
+        assert_ne!(t.toast_ok, t.toast_partial);
+        assert_ne!(t.toast_ok, t.toast_failed);
     }
 }

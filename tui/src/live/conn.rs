@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     client::{Target, connect},
-    console::{ConnectionState, HostId},
+    console::{ConnectionState, HostId, audit::AuditPage},
 };
 
 /// What a follower tells the console loop.
@@ -19,6 +19,10 @@ pub enum Update {
     Snapshot(HostId, Vec<pb::Process>),
     Events(HostId, Vec<Event>),
     State(HostId, ConnectionState),
+    /// The answer to an action the console sent (by its outbox id).
+    ActResult(u64, Box<Result<pb::ActResponse, tonic::Status>>),
+    /// A host's audit log, or why it could not be read.
+    Audit(HostId, Result<AuditPage, String>),
 }
 
 /// Where a session stopped and how to continue.

@@ -1,6 +1,8 @@
 //! The live console: terminal set-up and restore (also on panic), one
 //! `select!` loop over input, collector updates and a clock, and one draw
-//! per pass.  The console's state and widgets live in `crate::console`.
+//! per pass.  The console's state and widgets live in `crate::console`;
+//! what it asks to send (actions, the audit log) goes out from here.
+mod act;
 mod conn;
 mod embed;
 
@@ -30,7 +32,12 @@ const TICK: Duration = Duration::from_millis(500);
 
 /// Runs the console until the user quits.  With a single default target
 /// that does not answer, starts an embedded collector instead.
-pub async fn run(targets: Vec<Target>, allow_embedded: bool) -> anyhow::Result<()> {
+/// `read_only` hides every action.
+pub async fn run(
+    targets: Vec<Target>,
+    allow_embedded: bool,
+    read_only: bool,
+) -> anyhow::Result<()> {
     let mut embedded = None;
     let mut follow: Vec<(Target, bool)> = targets.into_iter().map(|t| (t, false)).collect();
     if allow_embedded && follow.len() == 1 && connect(&follow[0].0).await.is_err() {
@@ -39,27 +46,37 @@ pub async fn run(targets: Vec<Target>, allow_embedded: bool) -> anyhow::Result<(
         embedded = Some(e);
     }
     let (tx, mut rx) = mpsc::channel(256);
-    let mut app = App::new(config(), Instant::now());
+    let mut app = App::new(config(read_only), Instant::now());
+    let mut targets = Vec::new();
     for (i, (target, is_embedded)) in follow.into_iter().enumerate() {
         let host = HostId(u16::try_from(i).context("too many collectors")?);
         app.set_connection(host, ConnectionState::Connecting);
+        targets.push(target.clone());
         tokio::spawn(conn::follow(host, target, is_embedded, tx.clone()));
     }
-    drop(tx);
+    let out = Out { targets, tx };
 
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = run_loop(&mut terminal, &mut app, &mut rx).await;
+    let result = run_loop(&mut terminal, &mut app, &mut rx, &out).await;
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     drop(embedded);
     result
 }
 
+/// Where the console's requests go: each host's target, and the channel
+/// their answers come back on.
+struct Out {
+    targets: Vec<Target>,
+    tx: mpsc::Sender<Update>,
+}
+
 async fn run_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &mut mpsc::Receiver<Update>,
+    out: &Out,
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -86,6 +103,7 @@ async fn run_loop(
         if app.should_quit() {
             return Ok(());
         }
+        act::send(app.take_outbox(), &out.targets, &out.tx);
     }
 }
 
@@ -108,12 +126,16 @@ fn apply(app: &mut App, update: Update) {
         Update::Snapshot(h, procs) => app.ingest_snapshot(h, procs),
         Update::Events(h, events) => app.ingest_events(h, &events),
         Update::State(h, state) => app.set_connection(h, state),
+        Update::ActResult(id, result) => app.ingest_act_result(id, *result),
+        Update::Audit(h, page) => app.ingest_audit(h, page),
     }
 }
 
-fn config() -> Config {
+fn config(read_only: bool) -> Config {
     let mut c = Config::from_env();
     c.utc_offset_secs = utc_offset_secs();
+    c.read_only = read_only;
+    c.client = crate::act::ClientIdentity::current();
     c
 }
 

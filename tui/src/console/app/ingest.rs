@@ -103,9 +103,15 @@ impl App {
     /// One event; true when rows changed.
     fn ingest_event(&mut self, host: HostId, e: &Event) -> bool {
         match &e.kind {
-            // BASE-BRANCH PLACEHOLDER: the console's action support marks
-            // the target and shows the result.
-            Some(Kind::Action(_)) => return false,
+            // Anyone's action (a second console sees ours, we see theirs):
+            // noted on its processes; the action log refetches.
+            Some(Kind::Action(r)) => {
+                self.note_record(host, r);
+                if self.screen == super::Screen::ActionLog {
+                    self.fetch_audit(host);
+                }
+                return true;
+            }
             Some(Kind::Exec(x)) => {
                 if let Some(p) = &x.process {
                     self.upsert(host, p);
@@ -200,6 +206,7 @@ impl App {
         if removed > 0 {
             self.touch();
         }
+        self.act_tick(removed > 0);
         for h in &mut self.hosts {
             let since = *h.rate_since.get_or_insert(now);
             let elapsed = now.saturating_duration_since(since);

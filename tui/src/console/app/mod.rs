@@ -1,8 +1,12 @@
 //! The console's state: hosts, processes, what the list shows, selection,
 //! prompts and overlays.  No terminal types live here: the loop feeds it
 //! perch.v1 messages (`ingest_*`), actions (`update`) and time (`tick`), and
-//! [`crate::console::draw`] renders it.
+//! [`crate::console::draw`] renders it.  Requests the console wants sent
+//! (actions, the audit log) wait in an outbox the loop empties
+//! ([`App::take_outbox`]).
+mod act;
 mod ingest;
+mod log;
 mod query;
 mod update;
 
@@ -14,7 +18,10 @@ use std::{
 
 use perch_proto::v1::{GetInfoResponse, HostSample};
 
+use crate::act::ClientIdentity;
+
 use super::{
+    audit::ActionLog,
     columns::{Column, Sort},
     filter::{Filter, FilterError},
     input::TableGeometry,
@@ -33,6 +40,10 @@ pub struct Config {
     pub utc_offset_secs: i32,
     /// False under `NO_COLOR`: bold, reverse and dim only.
     pub color: bool,
+    /// `perch --read-only`: no action key does anything, none is shown.
+    pub read_only: bool,
+    /// This console, as action requests name it.
+    pub client: ClientIdentity,
 }
 
 impl Default for Config {
@@ -41,6 +52,8 @@ impl Default for Config {
             exited_retention: Duration::from_secs(30),
             utc_offset_secs: 0,
             color: true,
+            read_only: false,
+            client: ClientIdentity::default(),
         }
     }
 }
@@ -97,9 +110,35 @@ pub struct Host {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: usize },
-    SortMenu { cursor: usize },
-    Detail { cursor: usize },
+    Help {
+        scroll: usize,
+    },
+    SortMenu {
+        cursor: usize,
+    },
+    Detail {
+        cursor: usize,
+    },
+    /// The action menu ([`App::menu`]).
+    ActMenu,
+    /// The confirmation dialog ([`App::dialog`]).
+    Dialog,
+    /// The action log's column chooser.
+    Columns {
+        cursor: usize,
+    },
+    /// The selected audit record in full.
+    Record {
+        scroll: usize,
+    },
+}
+
+/// What the body of the screen shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Screen {
+    #[default]
+    Processes,
+    ActionLog,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +210,11 @@ pub struct App {
     filter_error: Option<FilterError>,
     prompt: Prompt,
     overlay: Overlay,
+    screen: Screen,
+    act: act::ActState,
+    log: ActionLog,
+    /// A one-off line for the footer, until the next key.
+    flash: Option<String>,
     now: Instant,
     quit: bool,
 }
@@ -205,6 +249,10 @@ impl App {
             filter_error: None,
             prompt: Prompt::None,
             overlay: Overlay::None,
+            screen: Screen::Processes,
+            act: act::ActState::default(),
+            log: ActionLog::default(),
+            flash: None,
             now,
             quit: false,
         }

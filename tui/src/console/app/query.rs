@@ -3,7 +3,7 @@
 //! drawing records (scroll offset, table geometry) and click hit-testing.
 use std::collections::HashSet;
 
-use super::{App, Config, Host, Links, Overlay, Prompt};
+use super::{App, Config, Host, Links, Overlay, Prompt, Screen};
 use crate::console::{
     columns::{self, Column, Optional, Sort},
     filter::FilterError,
@@ -32,10 +32,19 @@ impl App {
         match (self.prompt, self.overlay) {
             (Prompt::Search, _) => InputMode::Search,
             (Prompt::Filter, _) => InputMode::Filter,
+            (_, Overlay::Dialog) => InputMode::Dialog,
+            // A result on screen takes the next key (to go away).
+            _ if self.toast().is_some() => InputMode::Toast,
             (_, Overlay::Help { .. }) => InputMode::Help,
             (_, Overlay::SortMenu { .. }) => InputMode::SortMenu,
             (_, Overlay::Detail { .. }) => InputMode::Detail,
-            (_, Overlay::None) => InputMode::Normal,
+            (_, Overlay::ActMenu) => InputMode::ActMenu,
+            (_, Overlay::Columns { .. }) => InputMode::Columns,
+            (_, Overlay::Record { .. }) => InputMode::Record,
+            (_, Overlay::None) => match self.screen {
+                Screen::Processes => InputMode::Normal,
+                Screen::ActionLog => InputMode::ActionLog,
+            },
         }
     }
 
@@ -111,10 +120,14 @@ impl App {
         &self.search
     }
 
-    /// Filter text as typed, and its parse error if it has one.
+    /// Filter text as typed, and its parse error if it has one (of the
+    /// action log's filter while that shows).
     #[must_use]
     pub fn filter(&self) -> (&str, Option<&FilterError>) {
-        (&self.filter_text, self.filter_error.as_ref())
+        match self.screen {
+            Screen::Processes => (&self.filter_text, self.filter_error.as_ref()),
+            Screen::ActionLog => (&self.log.filter_text, self.log.filter_error.as_ref()),
+        }
     }
 
     #[must_use]

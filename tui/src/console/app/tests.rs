@@ -18,9 +18,9 @@ use crate::console::{
     model::HostId,
 };
 
-const H: HostId = HostId(0);
+pub(super) const H: HostId = HostId(0);
 
-fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
+pub(super) fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
     v1::Process {
         key: Some(v1::ProcessKey {
             pid,
@@ -39,11 +39,11 @@ fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
     }
 }
 
-fn key(pid: u32) -> ProcessKey {
+pub(super) fn key(pid: u32) -> ProcessKey {
     ProcessKey::new(H, pid, u64::from(pid) * 1_000_000_000)
 }
 
-fn app(t0: Instant) -> App {
+pub(super) fn app(t0: Instant) -> App {
     let mut app = App::new(Config::default(), t0);
     app.ingest_info(
         H,
@@ -80,7 +80,7 @@ fn selected_pid(app: &App) -> u32 {
     app.selected().unwrap().key.pid
 }
 
-fn event(time_s: u64, kind: Kind) -> Event {
+pub(super) fn event(time_s: u64, kind: Kind) -> Event {
     Event {
         seq: 1,
         time_ns: time_s * 1_000_000_000,
@@ -403,6 +403,17 @@ fn no_action_sequence_or_size_panics() {
         Action::Scroll(-3),
         Action::Scroll(3),
         Action::Select(key(999)),
+        Action::ActMenu,
+        Action::Renice(-1),
+        Action::Renice(1),
+        Action::SwitchView,
+        Action::NextField,
+        Action::PrevField,
+        Action::Decrease,
+        Action::Increase,
+        Action::Columns,
+        Action::Refresh,
+        Action::Input(' '),
     ];
     let mut rng = Lcg(7);
     let sizes = [
@@ -418,6 +429,15 @@ fn no_action_sequence_or_size_panics() {
     for step in 0..3000 {
         let a = actions[usize::try_from(rng.next()).unwrap() % actions.len()];
         app.update(a);
+        // Answer whatever was sent, alternately well and badly.
+        for out in app.take_outbox() {
+            if step % 2 == 0 {
+                app.ingest_act_result(out.id, Err(tonic::Status::unavailable("down")));
+            } else {
+                app.ingest_act_result(out.id, Ok(v1::ActResponse::default()));
+            }
+            app.ingest_audit(out.host, Ok(crate::console::audit::AuditPage::default()));
+        }
         if step % 97 == 0 {
             app.ingest_snapshot(H, vec![proc(1, 0, &["init"], 0.0), proc(5, 1, &["x"], 1.0)]);
             app.tick(t0 + Duration::from_secs(step));

@@ -1,10 +1,10 @@
 //! The reducer: one [`Action`] changes the state.  Every action is valid in
 //! every state (at worst it does nothing), so no key can panic the console.
-use super::{App, Overlay, Prompt};
+use super::{App, Overlay, Prompt, Screen};
 use crate::console::{
     columns::{Column, Sort},
     filter::Filter,
-    input::{Action, BINDINGS, InputMode},
+    input::{Action, InputMode, bindings},
 };
 
 impl App {
@@ -14,9 +14,13 @@ impl App {
             self.quit = true;
             return;
         }
+        self.flash = None;
         match self.input_mode() {
             InputMode::Normal => self.normal(action),
             InputMode::Search => self.search_prompt(action),
+            InputMode::Filter if self.screen == Screen::ActionLog => {
+                self.log_filter_prompt(action);
+            }
             InputMode::Filter => self.filter_prompt(action),
             InputMode::Help => {
                 let Overlay::Help { scroll } = self.overlay else {
@@ -27,13 +31,13 @@ impl App {
                         scroll: scroll.saturating_sub(1),
                     },
                     Action::Down => Overlay::Help {
-                        scroll: (scroll + 1).min(BINDINGS.len()),
+                        scroll: (scroll + 1).min(bindings().count()),
                     },
                     Action::PageUp => Overlay::Help {
                         scroll: scroll.saturating_sub(10),
                     },
                     Action::PageDown => Overlay::Help {
-                        scroll: (scroll + 10).min(BINDINGS.len()),
+                        scroll: (scroll + 10).min(bindings().count()),
                     },
                     Action::Home => Overlay::Help { scroll: 0 },
                     _ => Overlay::None,
@@ -41,11 +45,17 @@ impl App {
             }
             InputMode::SortMenu => self.sort_menu(action),
             InputMode::Detail => self.detail(action),
+            InputMode::ActionLog => self.action_log_input(action),
+            InputMode::ActMenu => self.act_menu(action),
+            InputMode::Dialog => self.dialog_input(action),
+            InputMode::Toast => self.dismiss_toast(),
+            InputMode::Columns => self.column_chooser(action),
+            InputMode::Record => self.record_view(action),
         }
         self.refresh();
     }
 
-    fn page(&self) -> usize {
+    pub(super) fn page(&self) -> usize {
         usize::from(self.geometry.get().height).max(1)
     }
 
@@ -86,25 +96,7 @@ impl App {
                     self.dirty = true;
                 }
             }
-            Action::ToggleAll => {
-                if self.collapsed.is_empty() {
-                    let parents: Vec<_> = self
-                        .view
-                        .rows
-                        .iter()
-                        .filter(|r| r.has_children)
-                        .filter_map(|r| self.store.get(r.id).map(|p| p.key))
-                        .collect();
-                    self.collapsed.extend(parents);
-                    // The selection moves to its top-level ancestor.
-                    if let Some(root) = self.links().parents.last() {
-                        self.selected = Some(*root);
-                    }
-                } else {
-                    self.collapsed.clear();
-                }
-                self.dirty = true;
-            }
+            Action::ToggleAll => self.toggle_all(),
             Action::SortMenu => {
                 let cursor = Column::ALL
                     .iter()
@@ -149,8 +141,39 @@ impl App {
                 self.clear_filter();
             }
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
-            Action::Quit | Action::Input(_) | Action::Backspace => {}
+            Action::ActMenu => self.open_menu(),
+            Action::Renice(delta) => self.open_renice(delta),
+            Action::SwitchView => self.switch_screen(),
+            Action::Quit
+            | Action::Input(_)
+            | Action::Backspace
+            | Action::NextField
+            | Action::PrevField
+            | Action::Decrease
+            | Action::Increase
+            | Action::Columns
+            | Action::Refresh => {}
         }
+    }
+
+    fn toggle_all(&mut self) {
+        if self.collapsed.is_empty() {
+            let parents: Vec<_> = self
+                .view
+                .rows
+                .iter()
+                .filter(|r| r.has_children)
+                .filter_map(|r| self.store.get(r.id).map(|p| p.key))
+                .collect();
+            self.collapsed.extend(parents);
+            // The selection moves to its top-level ancestor.
+            if let Some(root) = self.links().parents.last() {
+                self.selected = Some(*root);
+            }
+        } else {
+            self.collapsed.clear();
+        }
+        self.dirty = true;
     }
 
     fn collapse(&mut self) {

@@ -1,6 +1,10 @@
 //! The key table: every key of every mode, with the words the help shows.
+//! The keys of response actions and the action log are in [`act`].
+mod act;
+
 use crossterm::event::KeyCode;
 
+pub use self::act::ACT_BINDINGS;
 use super::{Action, Scope};
 
 /// A key with its modifiers (Shift is ignored for characters: `G` is `G`).
@@ -56,6 +60,11 @@ const fn bind(
 }
 
 use Scope::{Detail, Global, Processes, Prompt};
+
+/// Every binding: [`BINDINGS`] then [`ACT_BINDINGS`].
+pub fn bindings() -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().chain(ACT_BINDINGS)
+}
 
 /// Every key the console knows, in the order the help lists them.  Earlier
 /// entries win when a key appears twice in one mode.
@@ -119,15 +128,16 @@ pub static BINDINGS: &[Binding] = &[
     ),
     bind(
         Processes,
-        &[k('j'), code(KeyCode::Down)],
-        "j Down",
+        &[k('j'), code(KeyCode::Down), ctrl('n')],
+        "j Down ^N",
         Action::Down,
         "next process",
     ),
+    // Not `k`: that is htop's kill key (see `ACT_BINDINGS`).
     bind(
         Processes,
-        &[k('k'), code(KeyCode::Up)],
-        "k Up",
+        &[code(KeyCode::Up), ctrl('p')],
+        "Up ^P",
         Action::Up,
         "previous process",
     ),

@@ -15,13 +15,19 @@ fn ch(c: char) -> KeyEvent {
     press(KeyCode::Char(c))
 }
 
-const MODES: [InputMode; 6] = [
+const MODES: [InputMode; 12] = [
     InputMode::Normal,
     InputMode::Search,
     InputMode::Filter,
     InputMode::Help,
     InputMode::SortMenu,
     InputMode::Detail,
+    InputMode::ActionLog,
+    InputMode::ActMenu,
+    InputMode::Dialog,
+    InputMode::Toast,
+    InputMode::Columns,
+    InputMode::Record,
 ];
 
 #[test]
@@ -70,6 +76,44 @@ fn prompts_take_text() {
 }
 
 #[test]
+fn the_dialog_takes_text_and_a_result_takes_any_key() {
+    let d = &InputMode::Dialog;
+    for c in ['q', 'k', '?', '/', ' ', 'é'] {
+        assert_eq!(action_for(ch(c), d), Some(Action::Input(c)), "{c}");
+    }
+    assert_eq!(action_for(press(KeyCode::Tab), d), Some(Action::NextField));
+    assert_eq!(
+        action_for(press(KeyCode::BackTab), d),
+        Some(Action::PrevField)
+    );
+    assert_eq!(action_for(press(KeyCode::Left), d), Some(Action::Decrease));
+    assert_eq!(action_for(press(KeyCode::F(10)), d), None);
+    let t = &InputMode::Toast;
+    for key in [
+        ch('q'),
+        ch('x'),
+        press(KeyCode::Enter),
+        press(KeyCode::F(10)),
+    ] {
+        assert_eq!(action_for(key, t), Some(Action::Cancel), "{key:?}");
+    }
+    assert_eq!(
+        action_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), t),
+        Some(Action::Quit)
+    );
+    let n = &InputMode::Normal;
+    assert_eq!(action_for(press(KeyCode::Tab), n), Some(Action::SwitchView));
+    let log = &InputMode::ActionLog;
+    assert_eq!(
+        action_for(press(KeyCode::Tab), log),
+        Some(Action::SwitchView)
+    );
+    assert_eq!(action_for(ch('k'), log), Some(Action::Up));
+    assert_eq!(action_for(ch('C'), log), Some(Action::Columns));
+    assert_eq!(action_for(ch('\\'), log), Some(Action::Filter));
+}
+
+#[test]
 fn help_closes_on_any_other_key_and_releases_are_ignored() {
     assert_eq!(action_for(ch('x'), &InputMode::Help), Some(Action::Cancel));
     assert_eq!(action_for(ch('j'), &InputMode::Help), Some(Action::Down));
@@ -83,7 +127,7 @@ fn help_closes_on_any_other_key_and_releases_are_ignored() {
 fn no_key_is_bound_twice_in_one_mode() {
     for mode in MODES {
         let mut seen: Vec<(Key, &str)> = Vec::new();
-        for b in BINDINGS.iter().filter(|b| b.scope.applies(mode)) {
+        for b in bindings().filter(|b| b.scope.applies(mode)) {
             for key in b.keys {
                 if let Some((_, other)) = seen.iter().find(|(k, _)| k == key) {
                     panic!(
@@ -99,7 +143,7 @@ fn no_key_is_bound_twice_in_one_mode() {
 
 #[test]
 fn every_binding_has_help_and_a_label() {
-    for b in BINDINGS {
+    for b in bindings() {
         assert!(!b.help.is_empty() && !b.label.is_empty(), "{b:?}");
         assert!(!b.keys.is_empty(), "{b:?}");
     }

@@ -1,6 +1,9 @@
 //! The detail view of the selected process: every field the collector
 //! knows, ten-minute sparklines of CPU, RSS and I/O, and its parent chain
-//! and children, which the cursor moves over (Enter jumps to one).
+//! and children, which the cursor moves over (Enter jumps to one), and the
+//! actions taken on it.
+use std::fmt::Write as _;
+
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -8,13 +11,16 @@ use ratatui::{
 };
 
 use super::{Part, ellipsize, put_line};
-use crate::console::{
-    App,
-    app::Links,
-    format,
-    history::{Point, WINDOW_SECS},
-    model::{Proc, ProcessKey},
-    theme::Theme,
+use crate::{
+    act,
+    console::{
+        App,
+        app::Links,
+        format,
+        history::{Point, WINDOW_SECS},
+        model::{Proc, ProcessKey},
+        theme::Theme,
+    },
 };
 
 pub struct DetailView<'a> {
@@ -141,6 +147,39 @@ impl<'a> DetailView<'a> {
         }
         if self.app.hosts().len() > 1 {
             out.push(self.kv("Host", self.app.host_name(p.key.host).to_owned()));
+        }
+        out.extend(self.actions(p));
+        out
+    }
+
+    /// The actions taken on this process, by anyone: `kill_tree by root:
+    /// SUCCESS ok "reason"`.
+    fn actions(&self, p: &Proc) -> Vec<Line<'static>> {
+        let notes = self.app.notes(&p.key);
+        let mut out = Vec::new();
+        if self.app.is_defunct(&p.key) && !p.is_exited() {
+            out.push(Line::styled(
+                "Killed: waiting for its exit".to_owned(),
+                self.theme.warn,
+            ));
+        }
+        for (i, n) in notes.iter().enumerate() {
+            let mut what = act::kind_name(n.action).to_owned();
+            let sig = act::signal_name(n.signal);
+            if act::takes_signal(n.action) && !sig.is_empty() {
+                let _ = write!(what, " {sig}");
+            }
+            if n.dry_run {
+                what.push_str(" (dry run)");
+            }
+            let text = format!(
+                "{what} by {}: {} {} \"{}\"",
+                n.actor,
+                act::result_title(n.result),
+                n.code,
+                n.reason
+            );
+            out.push(self.kv(if i == 0 { "Actions" } else { "" }, text));
         }
         out
     }

@@ -1,14 +1,19 @@
 //! The footer: a status line (the search or filter prompt, a filter's parse
-//! error, following, collector notices, or what the list shows) above
-//! htop's function-key bar.
+//! error, a one-off message, collector notices, or what the list shows)
+//! above htop's function-key bar.
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
     text::{Line, Span},
 };
 
+use perch_proto::v1::AuditLogStatus;
+
 use super::{Part, put_line};
-use crate::console::{App, theme::Theme};
+use crate::{
+    console::{App, Screen, audit::FETCH_LIMIT, theme::Theme},
+    text::clean,
+};
 
 pub struct Footer<'a> {
     app: &'a App,
@@ -25,7 +30,9 @@ impl<'a> Footer<'a> {
         let (app, t) = (self.app, self.theme);
         let search = app.search();
         let (filter_text, filter_error) = app.filter();
-        if app.typing_search() || search.is_active() {
+        // The process search does not apply to the action log.
+        let processes = app.screen() == Screen::Processes;
+        if app.typing_search() || (processes && search.is_active()) {
             let cursor = if app.typing_search() { "_" } else { "" };
             let found = match search.match_count() {
                 0 if search.is_active() => "no match".to_owned(),
@@ -45,23 +52,28 @@ impl<'a> Footer<'a> {
                 Span::styled("Filter: ", t.prompt),
                 Span::raw(format!("{filter_text}{cursor}  ")),
             ];
+            let (hint, shown) = match app.screen() {
+                Screen::Processes => ("user:root cpu>5 rss>100M !is:kernel text", app.view().len()),
+                Screen::ActionLog => (
+                    "action:kill_tree result:partial who:root since:15:04 text",
+                    app.action_log().shown_len(),
+                ),
+            };
             match filter_error {
                 Some(e) => spans.push(Span::styled(e.to_string(), t.error)),
-                None if filter_text.is_empty() => {
-                    spans.push(Span::styled(
-                        "user:root cpu>5 rss>100M !is:kernel text",
-                        t.label,
-                    ));
-                }
-                None => spans.push(Span::styled(
-                    format!("{} shown, Esc clears", app.view().len()),
-                    t.label,
-                )),
+                None if filter_text.is_empty() => spans.push(Span::styled(hint, t.label)),
+                None => spans.push(Span::styled(format!("{shown} shown, Esc clears"), t.label)),
             }
             return Line::from(spans);
         }
+        if let Some(flash) = app.flash() {
+            return Line::styled(flash.to_owned(), t.prompt);
+        }
         if let Some(notice) = app.hosts().iter().find_map(|h| h.notice.as_deref()) {
             return Line::styled(format!("collector: {notice}"), t.warn);
+        }
+        if app.screen() == Screen::ActionLog {
+            return self.log_status();
         }
         let sort = app.sort();
         let mut parts = vec![
@@ -85,6 +97,9 @@ impl<'a> Footer<'a> {
         if app.hides_kernel_threads() {
             parts.push("kernel threads hidden".to_owned());
         }
+        if app.read_only() {
+            parts.push("read-only".to_owned());
+        }
         let mut spans = vec![Span::styled(parts.join(" · "), t.label)];
         if app.follows()
             && let Some(p) = app.selected()
@@ -97,20 +112,91 @@ impl<'a> Footer<'a> {
         Line::from(spans)
     }
 
+    /// The action log's status: how many records, from where, and any
+    /// collector's warning about its log.
+    fn log_status(&self) -> Line<'static> {
+        let (app, t) = (self.app, self.theme);
+        let log = app.action_log();
+        let names = |i: usize| {
+            app.hosts()
+                .get(i)
+                .map_or("", |h| h.name.as_str())
+                .to_owned()
+        };
+        let warning = log.hosts.iter().enumerate().find_map(|(i, h)| {
+            let page = h.page.as_ref()?;
+            let what = match page.status {
+                AuditLogStatus::Broken => "BROKEN",
+                AuditLogStatus::RecoveredTornTail => "recovered a torn last line",
+                _ => return None,
+            };
+            Some(format!(
+                "{}: audit log {what}: {}",
+                names(i),
+                clean(&page.status_detail)
+            ))
+        });
+        if let Some(w) = warning {
+            return Line::styled(w, t.warn);
+        }
+        let mut parts = vec![
+            "Action log".to_owned(),
+            "newest first".to_owned(),
+            if log.shown_len() == log.total() {
+                format!("{} records", log.total())
+            } else {
+                format!("{} of {} records", log.shown_len(), log.total())
+            },
+        ];
+        let limit = usize::try_from(FETCH_LIMIT).unwrap_or(usize::MAX);
+        if log
+            .hosts
+            .iter()
+            .filter_map(|h| h.page.as_ref())
+            .any(|p| p.records.len() >= limit)
+        {
+            parts.push(format!("only the newest {FETCH_LIMIT} per host"));
+        }
+        if log.loading() {
+            parts.push("fetching…".to_owned());
+        }
+        if app.read_only() {
+            parts.push("read-only".to_owned());
+        }
+        Line::styled(parts.join(" · "), t.label)
+    }
+
     fn keys(&self) -> Line<'static> {
         let t = self.theme;
-        let keys: &[(&str, &str)] = &[
-            ("F1", "Help"),
-            ("F3", "Search"),
-            ("F4", "Filter"),
-            ("F5", if self.app.is_tree() { "Table" } else { "Tree" }),
-            ("F6", "SortBy"),
-            ("Enter", "Details"),
-            ("F10", "Quit"),
-        ];
+        let app = self.app;
+        let keys: Vec<(&str, &str)> = match app.screen() {
+            Screen::Processes => {
+                let mut keys = vec![
+                    ("F1", "Help"),
+                    ("F3", "Search"),
+                    ("F4", "Filter"),
+                    ("F5", if app.is_tree() { "Table" } else { "Tree" }),
+                    ("F6", "SortBy"),
+                ];
+                if !app.read_only() {
+                    keys.push(("F9", "Act"));
+                }
+                keys.extend([("Enter", "Details"), ("Tab", "Log"), ("F10", "Quit")]);
+                keys
+            }
+            Screen::ActionLog => vec![
+                ("F1", "Help"),
+                ("F2", "Columns"),
+                ("F4", "Filter"),
+                ("F5", "Refresh"),
+                ("Enter", "Record"),
+                ("Tab", "Processes"),
+                ("F10", "Quit"),
+            ],
+        };
         let mut spans = Vec::new();
         for (k, label) in keys {
-            spans.push(Span::styled((*k).to_owned(), t.footer_key));
+            spans.push(Span::styled(k.to_owned(), t.footer_key));
             spans.push(Span::styled(format!("{label} "), t.footer_label));
         }
         Line::from(spans)

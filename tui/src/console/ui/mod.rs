@@ -1,19 +1,31 @@
 //! Drawing: [`draw`] lays the screen out (header meters, process table or
 //! detail view, footer, overlays) and each part is a widget over `&App`.
 //! Every size works, down to 1x1: parts that do not fit are left out.
+mod act;
 mod detail;
 mod footer;
 mod header;
+mod log;
 mod overlays;
 mod table;
 
 use ratatui::{Frame, buffer::Buffer, layout::Rect, style::Style, text::Line};
 
 pub use self::{
-    detail::DetailView, footer::Footer, header::Header, overlays::HelpOverlay, overlays::SortMenu,
+    act::{ActionDialog, ActionMenu, ResultToast},
+    detail::DetailView,
+    footer::Footer,
+    header::Header,
+    log::{ActionLogView, ColumnChooser, RecordView},
+    overlays::HelpOverlay,
+    overlays::SortMenu,
     table::ProcessTable,
 };
-use super::{App, app::Overlay, theme::Theme};
+use super::{
+    App,
+    app::{Overlay, Screen},
+    theme::Theme,
+};
 
 /// Draws the whole console for `app` (call [`App::refresh`] or `tick` first).
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -51,16 +63,29 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         ..area
     };
     Header::new(app, theme).render_into(header, buf);
-    match app.overlay() {
-        Overlay::Detail { cursor } => DetailView::new(app, theme, cursor).render_into(body, buf),
-        _ => ProcessTable::new(app, theme).render_into(body, buf),
+    match (app.overlay(), app.screen()) {
+        (Overlay::Detail { cursor }, _) => {
+            DetailView::new(app, theme, cursor).render_into(body, buf);
+        }
+        (_, Screen::ActionLog) => ActionLogView::new(app, theme).render_into(body, buf),
+        (_, Screen::Processes) => ProcessTable::new(app, theme).render_into(body, buf),
     }
     Footer::new(app, theme).render_into(footer, buf);
     match app.overlay() {
-        Overlay::Help { scroll } => HelpOverlay::new(theme, scroll).render_into(area, buf),
+        Overlay::Help { scroll } => {
+            HelpOverlay::new(theme, scroll, app.read_only()).render_into(area, buf);
+        }
         Overlay::SortMenu { cursor } => SortMenu::new(app, theme, cursor).render_into(body, buf),
+        Overlay::ActMenu => ActionMenu::new(app, theme).render_into(body, buf),
+        Overlay::Dialog => ActionDialog::new(app, theme).render_into(body, buf),
+        Overlay::Columns { cursor } => {
+            ColumnChooser::new(app, theme, cursor).render_into(body, buf);
+        }
+        Overlay::Record { scroll } => RecordView::new(app, theme, scroll).render_into(body, buf),
         Overlay::Detail { .. } | Overlay::None => {}
     }
+    // Over everything: it is what just happened.
+    ResultToast::new(app, theme).render_into(body, buf);
 }
 
 /// Implemented by each part: `Widget` for `&Part`, via a bounds-checked
@@ -131,3 +156,9 @@ widget_for_ref!(Footer);
 widget_for_ref!(DetailView);
 widget_for_ref!(HelpOverlay);
 widget_for_ref!(SortMenu);
+widget_for_ref!(ActionMenu);
+widget_for_ref!(ActionDialog);
+widget_for_ref!(ResultToast);
+widget_for_ref!(ActionLogView);
+widget_for_ref!(ColumnChooser);
+widget_for_ref!(RecordView);

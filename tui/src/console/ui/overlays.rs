@@ -11,12 +11,12 @@ use super::{Part, ellipsize, put_line};
 use crate::console::{
     App,
     columns::Column,
-    input::{BINDINGS, Scope},
+    input::{Binding, Scope, bindings},
     theme::Theme,
 };
 
 /// A centred rectangle of at most `w` x `h` inside `area`.
-fn centred(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centred(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect {
@@ -28,7 +28,7 @@ fn centred(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 /// Clears `rect`, draws a titled border, returns the inside.
-fn frame(buf: &mut Buffer, rect: Rect, title: &str, theme: &Theme) -> Rect {
+pub(super) fn frame(buf: &mut Buffer, rect: Rect, title: &str, theme: &Theme) -> Rect {
     Clear.render(rect, buf);
     let block = Block::bordered()
         .border_style(theme.border)
@@ -41,29 +41,31 @@ fn frame(buf: &mut Buffer, rect: Rect, title: &str, theme: &Theme) -> Rect {
 pub struct HelpOverlay<'a> {
     theme: &'a Theme,
     scroll: usize,
+    read_only: bool,
 }
 
 impl<'a> HelpOverlay<'a> {
+    /// The help; `read_only` leaves out every action key.
     #[must_use]
-    pub fn new(theme: &'a Theme, scroll: usize) -> HelpOverlay<'a> {
-        HelpOverlay { theme, scroll }
+    pub fn new(theme: &'a Theme, scroll: usize, read_only: bool) -> HelpOverlay<'a> {
+        HelpOverlay {
+            theme,
+            scroll,
+            read_only,
+        }
     }
 
     /// One line per binding under its scope's title, in table order.
     #[must_use]
-    pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
-        let scopes = [
-            Scope::Global,
-            Scope::Processes,
-            Scope::Prompt,
-            Scope::SortMenu,
-            Scope::Detail,
-            Scope::Help,
-        ];
+    pub fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
         let mut out = Vec::new();
-        for scope in scopes {
+        for scope in Scope::ALL {
+            if read_only && scope.acts() {
+                continue;
+            }
             out.push(Line::styled(scope.title().to_owned(), theme.overlay_title));
-            for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+            let shown = |b: &&Binding| b.scope == scope && !(read_only && b.action.acts());
+            for b in bindings().filter(shown) {
                 out.push(Line::from(vec![
                     Span::styled(format!("  {:<11}", b.label), theme.value),
                     Span::styled(b.help.to_owned(), theme.text),
@@ -76,7 +78,7 @@ impl<'a> HelpOverlay<'a> {
 
 impl Part for HelpOverlay<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let lines = Self::lines(self.theme);
+        let lines = Self::lines(self.theme, self.read_only);
         // Two columns when the terminal is wide enough, else one that scrolls.
         let two = area.width >= 120;
         let per_col = if two {

@@ -1,6 +1,7 @@
 //! The process list: column titles (the sort column marked) and one row per
 //! visible process, tree guides and search highlights in COMMAND, exited
-//! processes dimmed with their exit status.  Only the rows on screen are
+//! processes dimmed with their exit status (killed ones, until their exit
+//! arrives, with `[defunct]`).  Only the rows on screen are
 //! formatted, so a frame costs the same at 100 or 100k processes.
 use ratatui::{
     buffer::Buffer,
@@ -108,6 +109,8 @@ impl<'a> ProcessTable<'a> {
         }
         if let Some(x) = &p.exit {
             spans.push(Span::styled(format!("[{}] ", format::exit_status(x)), base));
+        } else if self.app.is_defunct(&p.key) {
+            spans.push(Span::styled("[defunct] ".to_owned(), base));
         }
         let search = self.app.search();
         let cmd: &str = &p.command;
@@ -143,7 +146,9 @@ impl<'a> ProcessTable<'a> {
             return;
         };
         let usage = r.subtree.as_deref().unwrap_or(&p.usage);
-        let base = if p.is_exited() {
+        // Killed rows look exited until their exit arrives.
+        let gone = p.is_exited() || self.app.is_defunct(&p.key);
+        let base = if gone {
             t.exited
         } else if p.kernel_thread {
             t.kernel
@@ -176,7 +181,7 @@ impl<'a> ProcessTable<'a> {
                 } else {
                     base
                 };
-                let style = if p.is_exited() { t.exited } else { style };
+                let style = if gone { t.exited } else { style };
                 put(buf, area, x, dy, &text, w, style);
             }
             x = x.saturating_add(w + 1);

@@ -1,0 +1,238 @@
+//! Response actions as the console and the `perch kill …` commands both ask
+//! for them: the action kinds and their names, the signals a client may
+//! choose, the checks on what a user types (pid, signal, priority, reason)
+//! with errors that name the allowed values, and one line describing a
+//! result.  One copy, so the dialog and the command line accept and refuse
+//! exactly the same input.
+mod client;
+
+use std::{fmt::Write as _, ops::RangeInclusive};
+
+use perch_proto::v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, Signal};
+
+pub use client::ClientIdentity;
+
+use crate::text::clean;
+
+/// Nice values perchd accepts (`setpriority`'s range).
+pub const PRIORITY_RANGE: RangeInclusive<i32> = -20..=19;
+
+/// The longest reason perchd accepts, in bytes.
+pub const REASON_MAX_BYTES: usize = 1024;
+
+/// The signals a client may choose, in the order the console offers them.
+pub const SIGNALS: [Signal; 9] = [
+    Signal::Term,
+    Signal::Kill,
+    Signal::Int,
+    Signal::Hup,
+    Signal::Quit,
+    Signal::Stop,
+    Signal::Cont,
+    Signal::Usr1,
+    Signal::Usr2,
+];
+
+/// What is wrong with a value the user typed.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error("priority `{0}` is not a number: give a nice value in -20..19")]
+    PriorityNotANumber(String),
+    #[error("priority {0} is outside -20..19")]
+    PriorityOutOfRange(i64),
+    #[error("unknown signal `{0}`: one of TERM KILL INT HUP QUIT STOP CONT USR1 USR2")]
+    UnknownSignal(String),
+    #[error("pid `{0}` is not a number: give a process id of 1 or more")]
+    PidNotANumber(String),
+    #[error("pid {0} is not a process id: give 1 or more")]
+    PidOutOfRange(i64),
+    #[error("the reason is empty: say why (it goes into the audit log)")]
+    EmptyReason,
+    #[error("the reason is {0} bytes long: at most 1024")]
+    ReasonTooLong(usize),
+}
+
+/// `KILL` for [`Signal::Kill`]; empty for unspecified.
+#[must_use]
+pub fn signal_name(s: Signal) -> &'static str {
+    let name = s.as_str_name();
+    name.strip_prefix("SIGNAL_")
+        .filter(|_| s != Signal::Unspecified)
+        .unwrap_or("")
+}
+
+/// A signal by name (`kill`, `SIGKILL`, `Term`) or number (`9`); only the
+/// ones in [`SIGNALS`].
+pub fn parse_signal(text: &str) -> Result<Signal, InputError> {
+    let t = text.trim();
+    let unknown = || InputError::UnknownSignal(clean(text).into_owned());
+    if let Ok(n) = t.parse::<i32>() {
+        return SIGNALS
+            .into_iter()
+            .find(|s| i32::from(*s) == n)
+            .ok_or_else(unknown);
+    }
+    let upper = t.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    SIGNALS
+        .into_iter()
+        .find(|s| signal_name(*s) == bare)
+        .ok_or_else(unknown)
+}
+
+/// A nice value in -20..19.
+pub fn parse_priority(text: &str) -> Result<i32, InputError> {
+    let t = text.trim();
+    let n: i64 = t
+        .parse()
+        .map_err(|_| InputError::PriorityNotANumber(clean(text).into_owned()))?;
+    i32::try_from(n)
+        .ok()
+        .filter(|n| PRIORITY_RANGE.contains(n))
+        .ok_or(InputError::PriorityOutOfRange(n))
+}
+
+/// A process id: 1 or more.
+pub fn parse_pid(text: &str) -> Result<u32, InputError> {
+    let t = text.trim();
+    let n: i64 = t
+        .parse()
+        .map_err(|_| InputError::PidNotANumber(clean(text).into_owned()))?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or(InputError::PidOutOfRange(n))
+}
+
+/// The reason as sent: trimmed, not empty, at most [`REASON_MAX_BYTES`].
+pub fn check_reason(text: &str) -> Result<String, InputError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(InputError::EmptyReason);
+    }
+    if t.len() > REASON_MAX_BYTES {
+        return Err(InputError::ReasonTooLong(t.len()));
+    }
+    Ok(t.to_owned())
+}
+
+/// `kill_tree`: the name the audit log and `--json` use.
+#[must_use]
+pub fn kind_name(k: ActionKind) -> &'static str {
+    match k {
+        ActionKind::Unspecified => "unspecified",
+        ActionKind::Kill => "kill",
+        ActionKind::KillTree => "kill_tree",
+        ActionKind::KillGroup => "kill_group",
+        ActionKind::Renice => "renice",
+        ActionKind::KillPod => "kill_pod",
+        ActionKind::FreezeTree => "freeze_tree",
+        ActionKind::ThawTree => "thaw_tree",
+        ActionKind::FreezePod => "freeze_pod",
+        ActionKind::ThawPod => "thaw_pod",
+    }
+}
+
+/// `Kill tree`: how menus and messages say it.
+#[must_use]
+pub fn kind_title(k: ActionKind) -> &'static str {
+    match k {
+        ActionKind::Unspecified => "Action",
+        ActionKind::Kill => "Kill process",
+        ActionKind::KillTree => "Kill tree",
+        ActionKind::KillGroup => "Kill group",
+        ActionKind::Renice => "Renice process",
+        ActionKind::KillPod => "Kill pod",
+        ActionKind::FreezeTree => "Freeze tree",
+        ActionKind::ThawTree => "Thaw tree",
+        ActionKind::FreezePod => "Freeze pod",
+        ActionKind::ThawPod => "Thaw pod",
+    }
+}
+
+/// The kinds that send a signal the user chooses.
+#[must_use]
+pub fn takes_signal(k: ActionKind) -> bool {
+    matches!(
+        k,
+        ActionKind::Kill | ActionKind::KillTree | ActionKind::KillGroup
+    )
+}
+
+/// The kinds that act on more than the target itself (counted in dialogs).
+#[must_use]
+pub fn acts_on_many(k: ActionKind) -> bool {
+    !matches!(
+        k,
+        ActionKind::Kill | ActionKind::Renice | ActionKind::Unspecified
+    )
+}
+
+/// True when a live action of this kind with this signal ends its targets
+/// (so the console can mark them before their exit events arrive).
+#[must_use]
+pub fn ends_processes(k: ActionKind, signal: Signal) -> bool {
+    match k {
+        ActionKind::KillPod => true,
+        k if takes_signal(k) => !matches!(signal, Signal::Stop | Signal::Cont),
+        _ => false,
+    }
+}
+
+/// `SUCCESS`, `PARTIAL`, `NOT SUCCESSFUL`.
+#[must_use]
+pub fn result_title(r: ActionResult) -> &'static str {
+    match r {
+        ActionResult::Success => "SUCCESS",
+        ActionResult::Partial => "PARTIAL",
+        ActionResult::NotSuccessful => "NOT SUCCESSFUL",
+        ActionResult::Unspecified => "UNKNOWN",
+    }
+}
+
+/// What was done, in words: `1 process signalled`, `3 processes frozen, 1
+/// already gone`, `would act on 7 processes`; the record's detail when it
+/// acted on nothing.
+#[must_use]
+pub fn summary(resp: &ActResponse) -> String {
+    let Some(r) = &resp.record else {
+        return "no audit record in the answer".to_owned();
+    };
+    let dry = r.mode == i32::from(ActionMode::DryRun);
+    let n = if dry {
+        u32::try_from(r.processes.len()).unwrap_or(u32::MAX)
+    } else {
+        resp.done
+    };
+    let plural = |n: u32| if n == 1 { "process" } else { "processes" };
+    if n == 0 || r.result == i32::from(ActionResult::NotSuccessful) {
+        return clean(&r.detail).into_owned();
+    }
+    let mut s = if dry {
+        format!("would act on {n} {}", plural(n))
+    } else {
+        format!("{n} {} {}", plural(n), verb(r))
+    };
+    if resp.already_gone > 0 {
+        let _ = write!(s, ", {} already gone", resp.already_gone);
+    }
+    if !r.detail.is_empty() {
+        s.push_str(" (");
+        s.push_str(&clean(&r.detail));
+        s.push(')');
+    }
+    s
+}
+
+fn verb(r: &AuditRecord) -> &'static str {
+    match r.action() {
+        ActionKind::Renice => "reniced",
+        ActionKind::FreezeTree | ActionKind::FreezePod => "frozen",
+        ActionKind::ThawTree | ActionKind::ThawPod => "thawed",
+        ActionKind::KillPod => "killed",
+        _ => "signalled",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,63 @@
+//! Sends what the console queued (actions, audit log requests) to the
+//! right collector, each on its own task over its own connection, and
+//! hands the answers back through the loop's update channel.
+use perch_proto::v1::{self as pb, ActResponse};
+use tokio::sync::mpsc;
+
+use super::conn::Update;
+use crate::{
+    client::{Target, connect},
+    console::{
+        actions::{Outgoing, Request},
+        audit::AuditPage,
+    },
+};
+
+/// Starts one task per request; `targets[host]` is where each host is.
+pub fn send(outgoing: Vec<Outgoing>, targets: &[Target], tx: &mpsc::Sender<Update>) {
+    for out in outgoing {
+        let Some(target) = targets.get(usize::from(out.host.0)).cloned() else {
+            continue;
+        };
+        let tx = tx.clone();
+        match out.request {
+            Request::Act(req) => {
+                tokio::spawn(async move {
+                    let result = act(&target, req).await;
+                    let _ = tx.send(Update::ActResult(out.id, Box::new(result))).await;
+                });
+            }
+            Request::ListAudit(req) => {
+                tokio::spawn(async move {
+                    let page = list_audit(&target, req).await;
+                    let _ = tx.send(Update::Audit(out.host, page)).await;
+                });
+            }
+        }
+    }
+}
+
+async fn act(target: &Target, req: pb::ActRequest) -> Result<ActResponse, tonic::Status> {
+    let mut client = connect(target)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    Ok(client.act(req).await?.into_inner())
+}
+
+/// The whole answer, or the collector's refusal as one line.
+async fn list_audit(target: &Target, req: pb::ListAuditRequest) -> Result<AuditPage, String> {
+    let status = |s: tonic::Status| format!("{} ({:?})", s.message(), s.code());
+    let mut client = connect(target).await.map_err(|e| e.to_string())?;
+    let mut chunks = client.list_audit(req).await.map_err(status)?.into_inner();
+    let mut page = AuditPage::default();
+    while let Some(chunk) = chunks.message().await.map_err(status)? {
+        page.status = chunk.status();
+        page.records.extend(chunk.records);
+        page.status_detail = chunk.status_detail;
+        page.path = chunk.path;
+        if chunk.last {
+            return Ok(page);
+        }
+    }
+    Err("the audit log ended early".to_owned())
+}
