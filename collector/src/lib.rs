@@ -1,5 +1,6 @@
 //! perchd as a library: the console embeds the same collector in-process
 //! when no collector answers (embedded mode).
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod convert;
