@@ -9,4 +9,5 @@ pub mod engine;
 pub mod hub;
 pub mod model;
 pub mod procfs;
+pub mod roles;
 pub mod server;
