@@ -30,6 +30,11 @@ pub struct Args {
     /// PEM private key for --listen.
     #[arg(long, value_name = "PATH")]
     pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s) for client certificates on --listen: a client
+    /// presenting one it signed is identified by its subject CN (`cert:CN`
+    /// in `[roles]`); clients without one are still served, as viewers.
+    #[arg(long, value_name = "PATH")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Poll /proc instead of loading eBPF (misses processes shorter than the poll interval).
     #[arg(long)]
     pub procfs: bool,
@@ -72,6 +77,7 @@ impl Args {
         s.listen = self.listen.or(s.listen);
         s.tls_cert = self.tls_cert.clone().or(s.tls_cert);
         s.tls_key = self.tls_key.clone().or(s.tls_key);
+        s.tls_client_ca = self.tls_client_ca.clone().or(s.tls_client_ca);
         s.force_procfs |= self.procfs;
         if let Some(p) = &self.audit_log {
             s.audit_log.clone_from(p);

@@ -11,6 +11,8 @@ use std::{
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::roles::{Principal, Roles};
+
 pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 pub const DEFAULT_AUDIT_LOG: &str = "/var/lib/perch/audit.log";
 
@@ -32,8 +34,11 @@ pub struct Settings {
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// CA whose client certificates identify TLS callers (for roles).
+    pub tls_client_ca: Option<PathBuf>,
     pub force_procfs: bool,
     pub audit_log: PathBuf,
+    pub roles: Roles,
     pub exited_retention: Duration,
     pub sample_interval: Duration,
     pub poll_interval: Duration,
@@ -49,8 +54,10 @@ impl Default for Settings {
             listen: None,
             tls_cert: None,
             tls_key: None,
+            tls_client_ca: None,
             force_procfs: false,
             audit_log: PathBuf::from(DEFAULT_AUDIT_LOG),
+            roles: Roles::default(),
             exited_retention: Duration::from_secs(30),
             sample_interval: Duration::from_secs(1),
             poll_interval: Duration::from_millis(500),
@@ -79,6 +86,13 @@ pub enum ConfigError {
         range: String,
         got: u64,
     },
+    #[error("config {path} line {line}: {key}: {message}")]
+    Role {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -91,14 +105,24 @@ struct File {
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
     procfs: Option<bool>,
     audit_log: Option<PathBuf>,
+    roles: Option<RolesFile>,
     exited_retention_secs: Option<Spanned<u64>>,
     sample_interval_ms: Option<Spanned<u64>>,
     poll_interval_ms: Option<Spanned<u64>>,
     replay_capacity: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+}
+
+/// `[roles]`: lists of entries (see [`crate::roles`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    admin: Option<Vec<Spanned<String>>>,
+    operator: Option<Vec<Spanned<String>>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -145,6 +169,7 @@ impl Settings {
         self.listen = file.listen.or(self.listen);
         self.tls_cert = file.tls_cert.or(self.tls_cert.take());
         self.tls_key = file.tls_key.or(self.tls_key.take());
+        self.tls_client_ca = file.tls_client_ca.or(self.tls_client_ca.take());
         self.force_procfs |= file.procfs.unwrap_or(false);
         if let Some(v) = file.audit_log {
             self.audit_log = v;
@@ -176,6 +201,30 @@ impl Settings {
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
         }
+        if let Some(roles) = &file.roles {
+            let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {
+                list.as_ref()
+                    .map(|list| {
+                        list.iter()
+                            .map(|e| {
+                                Principal::parse(e.get_ref()).map_err(|message| ConfigError::Role {
+                                    path: path.to_owned(),
+                                    line: line_of(text, e.span().start),
+                                    key,
+                                    message,
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .transpose()
+            };
+            if let Some(admin) = entries(&roles.admin, "roles.admin")? {
+                self.roles.admin = admin;
+            }
+            if let Some(operator) = entries(&roles.operator, "roles.operator")? {
+                self.roles.operator = operator;
+            }
+        }
         Ok(())
     }
 
@@ -191,12 +240,18 @@ impl Settings {
                 "--listen needs --tls-cert and --tls-key: plain TCP is refused (use the Unix socket locally)".into(),
             ));
         }
-        if self.listen.is_none() && (self.tls_cert.is_some() || self.tls_key.is_some()) {
+        if self.listen.is_none()
+            && (self.tls_cert.is_some() || self.tls_key.is_some() || self.tls_client_ca.is_some())
+        {
             return Err(ConfigError::Invalid(
-                "--tls-cert/--tls-key are only used with --listen".into(),
+                "--tls-cert/--tls-key/--tls-client-ca are only used with --listen".into(),
             ));
         }
-        for (flag, path) in [("--tls-cert", &self.tls_cert), ("--tls-key", &self.tls_key)] {
+        for (flag, path) in [
+            ("--tls-cert", &self.tls_cert),
+            ("--tls-key", &self.tls_key),
+            ("--tls-client-ca", &self.tls_client_ca),
+        ] {
             if let Some(p) = path
                 && let Err(e) = std::fs::metadata(p)
             {
@@ -250,6 +305,69 @@ mod tests {
             .expect_err("type")
             .to_string();
         assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn roles_are_read() {
+        let s = merge(
+            "[roles]\nadmin = [\"group:root\", \"cert:alice\"]\noperator = [\"user:nobody\", \"uid:1000\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.roles.admin,
+            [Principal::Gid(0), Principal::Cert("alice".into())]
+        );
+        assert_eq!(
+            s.roles.operator,
+            [Principal::Uid(65534), Principal::Uid(1000)]
+        );
+        assert_eq!(merge("").expect("empty").roles, Roles::default());
+    }
+
+    #[test]
+    fn bad_role_entries_name_key_and_line() {
+        let e = |text: &str| merge(text).expect_err("bad").to_string();
+        assert_eq!(
+            e(
+                "procfs = true\n[roles]\nadmin = [\"uid:0\"]\noperator = [\n  \"uid:1000\",\n  \"user:no-such-user-perch\",\n]\n"
+            ),
+            "config perchd.toml line 6: roles.operator: unknown user \"no-such-user-perch\""
+        );
+        assert_eq!(
+            e("[roles]\nadmin = [\"uid:x\"]\n"),
+            "config perchd.toml line 2: roles.admin: bad uid \"x\": expected a number in 0..=4294967294"
+        );
+        assert!(
+            e("[roles]\nadmin = [\"wheel\"]\n")
+                .starts_with("config perchd.toml line 2: roles.admin: \"wheel\" has no kind")
+        );
+        assert!(e("[roles]\nadmin = [\"grp:wheel\"]\n").contains("unknown kind \"grp\""));
+        assert!(
+            e("[roles]\nadmin = [\"group:no-such-group-perch\"]\n")
+                .contains("line 2: roles.admin: unknown group")
+        );
+        // Unknown role names and wrong types are parse errors with a line.
+        let viewer = e("\n[roles]\nviewers = [\"uid:1\"]\n");
+        assert!(
+            viewer.contains("line 3") && viewer.contains("viewers"),
+            "{viewer}"
+        );
+        let typed = e("[roles]\nadmin = \"uid:0\"\n");
+        assert!(typed.contains("line 2"), "{typed}");
+    }
+
+    #[test]
+    fn client_ca_needs_listen() {
+        let s = Settings {
+            tls_client_ca: Some("/etc/hostname".into()),
+            ..Settings::default()
+        };
+        assert!(
+            s.validate()
+                .expect_err("no listen")
+                .to_string()
+                .contains("--tls-client-ca are only used with --listen")
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             (Some(cert), Some(key)) => Some(server::TlsFiles {
                 cert: cert.clone(),
                 key: key.clone(),
+                client_ca: settings.tls_client_ca.clone(),
             }),
             _ => None,
         },

@@ -20,7 +20,10 @@ use tonic::{Request, Response, Status};
 pub use listen::{Bound, DEFAULT_SOCKET, ServeError, ServeOptions, TlsFiles, bind, serve};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
-use crate::hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription};
+use crate::{
+    hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription},
+    roles::{Roles, identify},
+};
 
 /// What the service needs from the collector.
 pub trait CollectorApi: Send + Sync + 'static {
@@ -32,6 +35,8 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<Process>, u64);
     /// The hub that `WatchEvents` subscribes to.
     fn hub(&self) -> &Arc<Hub>;
+    /// Who may do what (`GetInfo.caller_role`, and actions).
+    fn roles(&self) -> &Roles;
 }
 
 /// The generated `Collector` trait implemented over a [`CollectorApi`].
@@ -81,9 +86,13 @@ pub type WatchStream = TakeUntil<Subscription, BoxFuture<'static, ()>>;
 impl<A: CollectorApi> Collector for CollectorService<A> {
     async fn get_info(
         &self,
-        _request: Request<GetInfoRequest>,
+        request: Request<GetInfoRequest>,
     ) -> Result<Response<GetInfoResponse>, Status> {
-        Ok(Response::new(self.api.info()))
+        let caller = identify(&request);
+        let mut info = self.api.info();
+        info.caller_role = self.api.roles().role_of(&caller).into();
+        info.caller = caller.caller();
+        Ok(Response::new(info))
     }
 
     type ListProcessesStream = ListStream;

@@ -51,10 +51,12 @@ pub fn binary(name: &str) -> PathBuf {
     p
 }
 
-/// A perchd process on a private socket, killed on drop.
+/// A perchd process on a private socket (and with a private audit log
+/// beside it, unless `args` name one), killed on drop.
 pub struct Perchd {
     pub child: Child,
     pub socket: PathBuf,
+    pub audit_log: PathBuf,
     args: Vec<String>,
     _dir: tempfile::TempDir,
 }
@@ -73,17 +75,27 @@ impl Perchd {
     /// an unprivileged perchd may write to); `dir` is removed on drop.
     pub async fn start_in(mut cmd: Command, dir: tempfile::TempDir, args: &[&str]) -> Self {
         let socket = dir.path().join("perchd.sock");
+        let mut args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
+        let audit_log = if let Some(i) = args.iter().position(|a| a == "--audit-log") {
+            PathBuf::from(&args[i + 1])
+        } else {
+            // Not the system's log, and one per perchd: tests run at once.
+            let path = dir.path().join("audit.log");
+            args.extend(["--audit-log".to_owned(), path.display().to_string()]);
+            path
+        };
         let child = cmd
             .arg("--socket")
             .arg(&socket)
-            .args(args)
+            .args(&args)
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn perchd");
         let mut me = Self {
             child,
             socket,
-            args: args.iter().map(|&a| a.to_owned()).collect(),
+            audit_log,
+            args,
             _dir: dir,
         };
         me.wait_ready().await;

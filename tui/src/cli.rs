@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
+use perch_proto::v1::{ActionKind, ActionResult};
+use perchd::{audit::names, config::DEFAULT_AUDIT_LOG};
+
+use crate::cmd::audit::when;
 
 /// Perch: processes and process events from a perchd collector.
 #[derive(Debug, Parser)]
@@ -58,6 +62,84 @@ pub enum Command {
     Events(EventsArgs),
     #[command(flatten)]
     Act(act::ActCommand),
+    /// Check or print the audit log of response actions (read from the
+    /// file itself, not from perchd).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: prints "ok: N records, chain intact", or names
+    /// the first broken line and why (exit status 1).
+    Verify {
+        /// The audit log.
+        #[arg(value_name = "PATH", default_value = DEFAULT_AUDIT_LOG)]
+        path: PathBuf,
+    },
+    /// Print the records, oldest first: a table, or the log's own JSON lines
+    /// with --json.  Lines that do not verify are left out and reported
+    /// (exit status 1).
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// The audit log.
+    #[arg(value_name = "PATH", default_value = DEFAULT_AUDIT_LOG)]
+    pub path: PathBuf,
+    /// The log's JSON lines (one record per line) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(
+        long,
+        value_name = "ACTION",
+        value_parser = enum_arg::<ActionKind>,
+        help = "Only this action (kill, kill_tree, kill_group, renice, kill_pod, \
+                freeze_tree, thaw_tree, freeze_pod, thaw_pod)"
+    )]
+    pub action: Option<ActionKind>,
+    #[arg(
+        long,
+        value_name = "RESULT",
+        value_parser = enum_arg::<ActionResult>,
+        help = "Only this result (success, partial, not_successful)"
+    )]
+    pub result: Option<ActionResult>,
+    /// Only actions by this user name or uid.
+    #[arg(long, value_name = "USER")]
+    pub actor: Option<String>,
+    #[arg(
+        long,
+        value_name = "TIME",
+        value_parser = when::parse,
+        help = "Only records at or after TIME: RFC 3339, a date (UTC), @UNIX_SECONDS, \
+                or an age like 30m, 2h, 7d"
+    )]
+    pub since: Option<i128>,
+    /// Only records before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = when::parse)]
+    pub until: Option<i128>,
+    /// Only records whose line contains TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Only the newest N matching records.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
+
+/// An enum's lowercase name (as in the log) on the command line.
+fn enum_arg<T: names::Named>(s: &str) -> Result<T, String> {
+    names::parse(s).ok_or_else(|| {
+        format!(
+            "unknown value {s:?} (one of: {})",
+            names::all::<T>()
+                .into_iter()
+                .filter(|n| n != "unspecified")
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Default, Args)]

@@ -18,6 +18,8 @@ use tonic::Status;
 
 use crate::cli::{EventsArgs, PsArgs};
 
+pub mod audit;
+
 /// The collector's refusal as one line: its message and the gRPC code.
 fn rpc_error(doing: &str, s: &Status) -> anyhow::Error {
     anyhow!("{doing}: {} ({:?})", s.message(), s.code())

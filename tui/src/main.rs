@@ -7,7 +7,7 @@ mod cmd;
 use std::{io, process::ExitCode};
 
 use clap::Parser as _;
-use cli::{Cli, Command};
+use cli::{AuditCommand, Cli, Command};
 use perch::client::ConnectError;
 
 fn main() -> ExitCode {
@@ -53,6 +53,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ps(args)) => cmd::ps(&target, &args).await,
         Some(Command::Events(args)) => cmd::events(&target, &args).await,
         Some(Command::Act(act)) => cmd::act::run(&target, &act).await,
+        Some(Command::Audit(AuditCommand::Verify { path })) => {
+            cmd::audit::verify(&path, &mut io::stdout().lock())
+        }
+        Some(Command::Audit(AuditCommand::List(args))) => {
+            cmd::audit::list(&args, &mut io::stdout().lock(), &mut io::stderr().lock())
+        }
         // The console; an embedded collector when none answers locally.
         None => {
             let embedded = matches!(target, perch::client::Target::Unix(_));

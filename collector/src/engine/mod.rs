@@ -18,12 +18,14 @@ use perch_proto::v1 as pb;
 use tokio::task::JoinHandle;
 
 use crate::{
+    audit::{AuditError, AuditLog},
     config::Settings,
     convert,
     ebpf::EbpfSource,
     hub::Hub,
     model::{ModelEvent, ProcessModel},
     procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
+    roles::Roles,
 };
 pub use info::{StaticInfo, boot_ns};
 
@@ -44,6 +46,11 @@ pub struct Shared {
     info: StaticInfo,
     events_seen: AtomicU64,
     events_lost: AtomicU64,
+    /// The audit log every action is recorded in (the Act handler appends
+    /// under this lock; appends are fsynced, so call them off the async
+    /// workers).
+    audit: Arc<Mutex<AuditLog>>,
+    roles: Roles,
 }
 
 impl Shared {
@@ -62,6 +69,16 @@ impl Shared {
     #[must_use]
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    #[must_use]
+    pub fn audit(&self) -> &Arc<Mutex<AuditLog>> {
+        &self.audit
+    }
+
+    #[must_use]
+    pub fn roles(&self) -> &Roles {
+        &self.roles
     }
 
     /// Applies `events` to the model and publishes what changed, followed
@@ -87,6 +104,17 @@ impl Shared {
 impl crate::server::CollectorApi for Shared {
     fn info(&self) -> pb::GetInfoResponse {
         let (mode, reason) = (self.mode, self.mode_reason.clone());
+        let (audit_log_path, audit_log_status, audit_log_detail) = {
+            let log = self
+                .audit
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (
+                log.path().display().to_string(),
+                log.status(),
+                log.status_detail().to_owned(),
+            )
+        };
         pb::GetInfoResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             host: self.info.host.clone(),
@@ -108,6 +136,9 @@ impl crate::server::CollectorApi for Shared {
             collector_pid: std::process::id(),
             exited_retention_ns: self.info.exited_retention_ns,
             sample_interval_ns: self.info.sample_interval_ns,
+            audit_log_path,
+            audit_log_status: audit_log_status.into(),
+            audit_log_detail,
             ..pb::GetInfoResponse::default()
         }
     }
@@ -136,6 +167,10 @@ impl crate::server::CollectorApi for Shared {
     fn hub(&self) -> &Arc<Hub> {
         &self.hub
     }
+
+    fn roles(&self) -> &Roles {
+        &self.roles
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +179,8 @@ pub enum EngineError {
     NoCgroup2,
     #[error("reading /proc: {0}")]
     Proc(String),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 /// A running collector; dropping it stops its tasks (and detaches eBPF).
@@ -161,9 +198,38 @@ impl Drop for Engine {
 }
 
 impl Engine {
-    /// Starts the collector: eBPF first (so nothing is missed while /proc
-    /// is scanned), then the seed scan, then the tasks.
+    /// Opens the audit log (`settings.audit_log`), then starts the
+    /// collector as [`start_with_audit`](Self::start_with_audit) does.
     pub async fn start(settings: &Settings) -> Result<Self, EngineError> {
+        // First: an unusable audit log stops start-up before eBPF loads.
+        let audit = AuditLog::open(&settings.audit_log)?;
+        Self::start_with_audit(settings, audit).await
+    }
+
+    /// Starts the collector with an audit log opened by the caller: eBPF
+    /// first (so nothing is missed while /proc is scanned), then the seed
+    /// scan, then the tasks.
+    pub async fn start_with_audit(
+        settings: &Settings,
+        audit: AuditLog,
+    ) -> Result<Self, EngineError> {
+        match audit.status() {
+            pb::AuditLogStatus::Broken => tracing::error!(
+                path = %audit.path().display(),
+                "audit log broken, actions will be refused: {}",
+                audit.status_detail()
+            ),
+            pb::AuditLogStatus::RecoveredTornTail => tracing::warn!(
+                path = %audit.path().display(),
+                "audit log recovered: {}",
+                audit.status_detail()
+            ),
+            _ => tracing::info!(
+                path = %audit.path().display(),
+                "audit log: {}",
+                audit.status_detail()
+            ),
+        }
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
@@ -191,6 +257,8 @@ impl Engine {
             info,
             events_seen: AtomicU64::new(0),
             events_lost: AtomicU64::new(0),
+            audit: Arc::new(Mutex::new(audit)),
+            roles: settings.roles.clone(),
         });
         let mut tasks = Vec::new();
         if let Some(src) = source {

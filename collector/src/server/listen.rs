@@ -15,16 +15,18 @@ use std::{
 use futures::{Stream, TryFutureExt as _};
 use perch_proto::v1::{FILE_DESCRIPTOR_SET, collector_server::CollectorServer};
 use tokio::{
-    net::{TcpListener, UnixListener, UnixStream},
+    net::{TcpListener, UnixListener},
     sync::watch,
 };
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::{CollectorApi, CollectorService};
 
 mod error;
+mod peer;
 mod unix;
 pub use error::ServeError;
+use peer::PeerStream;
 use unix::{SocketFile, bind_unix};
 
 /// Where perchd listens when not told otherwise.
@@ -48,11 +50,15 @@ pub struct ServeOptions {
     pub tls: Option<TlsFiles>,
 }
 
-/// PEM files for the TCP listener's TLS identity.
+/// PEM files for the TCP listener's TLS identity, and optionally the CA
+/// whose client certificates identify callers.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// When set, clients may present a certificate signed by it (and one
+    /// that is not is refused); clients without one are still served.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Listeners that are bound but not serving yet.  Dropping it removes the
@@ -199,26 +205,17 @@ fn tls_server(files: &TlsFiles) -> Result<Server, ServeError> {
     let read = |path: &Path, what: &'static str| {
         std::fs::read(path).map_err(|e| ServeError::tls_file(path, what, e.to_string()))
     };
+    let has_certs = |pem: &[u8], path: &Path, what: &'static str| {
+        let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
+        match certs {
+            Ok(c) if !c.is_empty() => Ok(()),
+            Ok(_) => Err(ServeError::tls_file(path, what, "no PEM certificate found")),
+            Err(e) => Err(ServeError::tls_file(path, what, e.to_string())),
+        }
+    };
     let cert = read(&files.cert, "certificate")?;
     let key = read(&files.key, "key")?;
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&cert).collect();
-    match certs {
-        Ok(c) if !c.is_empty() => {}
-        Ok(_) => {
-            return Err(ServeError::tls_file(
-                &files.cert,
-                "certificate",
-                "no PEM certificate found",
-            ));
-        }
-        Err(e) => {
-            return Err(ServeError::tls_file(
-                &files.cert,
-                "certificate",
-                e.to_string(),
-            ));
-        }
-    }
+    has_certs(&cert, &files.cert, "certificate")?;
     if let Err(e) = PrivateKeyDer::from_pem_slice(&key) {
         return Err(ServeError::tls_file(
             &files.key,
@@ -226,17 +223,28 @@ fn tls_server(files: &TlsFiles) -> Result<Server, ServeError> {
             format!("no usable PEM private key: {e}"),
         ));
     }
-    let config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    if let Some(ca_path) = &files.client_ca {
+        let ca = read(ca_path, "client CA")?;
+        has_certs(&ca, ca_path, "client CA")?;
+        config = config
+            .client_ca_root(Certificate::from_pem(ca))
+            .client_auth_optional(true);
+    }
     Server::builder()
         .tls_config(config)
         .map_err(|e| ServeError::tls_identity(files, &e))
 }
 
-fn accepted_unix(listener: UnixListener) -> impl Stream<Item = io::Result<UnixStream>> {
+pub(super) fn accepted_unix(listener: UnixListener) -> impl Stream<Item = io::Result<PeerStream>> {
     futures::stream::unfold(listener, |l| async move {
         loop {
             match l.accept().await {
-                Ok((stream, _)) => return Some((Ok(stream), l)),
+                Ok((stream, _)) => match PeerStream::new(stream) {
+                    Ok(s) => return Some((Ok(s), l)),
+                    // Without credentials there is no telling who it is.
+                    Err(e) => tracing::warn!("dropping a connection: no peer credentials: {e}"),
+                },
                 Err(e) => accept_failed(&e).await,
             }
         }

@@ -12,6 +12,7 @@ use perch_proto::v1::{
 };
 use perchd::{
     hub::Hub,
+    roles::Roles,
     server::{CollectorApi, ServeOptions, bind},
 };
 use tokio::sync::oneshot;
@@ -39,6 +40,14 @@ impl CollectorApi for TestApi {
 
     fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    fn roles(&self) -> &Roles {
+        static DEFAULT: Roles = Roles {
+            admin: Vec::new(),
+            operator: Vec::new(),
+        };
+        &DEFAULT
     }
 }
 

@@ -1,11 +1,17 @@
 //! Embedded mode: when no collector answers, the console runs the same
 //! collector code (perchd's engine and gRPC server) in-process on a private
-//! socket, and follows it like any other — one code path for both.
-use std::path::PathBuf;
+//! socket, and follows it like any other — one code path for both.  It
+//! records actions in perchd's audit log when this user may write it (the
+//! log takes several writers), else in the user's own state directory.
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, anyhow};
 use perchd::{
-    config::Settings,
+    audit::AuditLog,
+    config::{DEFAULT_AUDIT_LOG, Settings},
     engine::Engine,
     server::{self, ServeOptions},
 };
@@ -43,7 +49,8 @@ impl Embedded {
         })
         .await
         .context("embedded collector socket")?;
-        let engine = Engine::start(&settings)
+        let audit = open_audit_log().context("embedded collector")?;
+        let engine = Engine::start_with_audit(&settings, audit)
             .await
             .context("embedded collector")?;
         let api = engine.shared();
@@ -56,5 +63,58 @@ impl Embedded {
             _dir: dir,
             server,
         })
+    }
+}
+
+/// perchd's audit log, or `$XDG_STATE_HOME/perch/audit.log` (default
+/// `~/.local/state/perch/audit.log`) when that cannot be opened.
+fn open_audit_log() -> anyhow::Result<AuditLog> {
+    let system_err = match AuditLog::open(Path::new(DEFAULT_AUDIT_LOG)) {
+        Ok(log) => return Ok(log),
+        Err(e) => e,
+    };
+    let Some(user) = user_audit_log(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))
+    else {
+        return Err(anyhow!(
+            "{system_err}; and neither XDG_STATE_HOME nor HOME is set"
+        ));
+    };
+    AuditLog::open(&user).map_err(|e| anyhow!("{system_err}; and {e}"))
+}
+
+/// The XDG base directory rules: a relative `XDG_STATE_HOME` is ignored.
+fn user_audit_log(xdg_state_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let state = xdg_state_home
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            home.map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|h| h.join(".local/state"))
+        })?;
+    Some(state.join("perch/audit.log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_log_follows_xdg_rules() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            user_audit_log(os("/s"), os("/home/a")),
+            Some(PathBuf::from("/s/perch/audit.log"))
+        );
+        assert_eq!(
+            user_audit_log(None, os("/home/a")),
+            Some(PathBuf::from("/home/a/.local/state/perch/audit.log"))
+        );
+        assert_eq!(
+            user_audit_log(os("relative"), os("/home/a")),
+            Some(PathBuf::from("/home/a/.local/state/perch/audit.log"))
+        );
+        assert_eq!(user_audit_log(None, None), None);
+        assert_eq!(user_audit_log(None, os("")), None);
     }
 }

@@ -14,6 +14,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use super::{Running, TestApi, unix_channel};
 use crate::{
     hub::Hub,
+    roles::Roles,
     server::{ServeError, ServeOptions, TlsFiles, bind},
 };
 
@@ -80,6 +81,7 @@ async fn stale_socket_is_replaced() {
     let api = Arc::new(TestApi {
         hub: Hub::new(10, 4),
         processes: Vec::new(),
+        roles: Roles::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(bound.serve(api, async move {
@@ -161,6 +163,7 @@ async fn bad_tls_files_are_named() {
     let err = bind_err(tcp_opts(Some(TlsFiles {
         cert: missing.clone(),
         key: key.clone(),
+        client_ca: None,
     })))
     .await;
     assert!(
@@ -171,6 +174,7 @@ async fn bad_tls_files_are_named() {
     let err = bind_err(tcp_opts(Some(TlsFiles {
         cert: garbage.clone(),
         key: key.clone(),
+        client_ca: None,
     })))
     .await;
     assert!(
@@ -180,6 +184,7 @@ async fn bad_tls_files_are_named() {
     let err = bind_err(tcp_opts(Some(TlsFiles {
         cert: cert.clone(),
         key: garbage.clone(),
+        client_ca: None,
     })))
     .await;
     assert!(
@@ -191,6 +196,7 @@ async fn bad_tls_files_are_named() {
     let err = bind_err(tcp_opts(Some(TlsFiles {
         cert,
         key: other_key,
+        client_ca: None,
     })))
     .await;
     assert!(err.contains("do not make a usable identity"), "{err}");
@@ -200,11 +206,18 @@ async fn bad_tls_files_are_named() {
 async fn tls_over_tcp_serves() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = make_cert(dir.path());
-    let bound = bind(tcp_opts(Some(TlsFiles { cert, key }))).await.unwrap();
+    let bound = bind(tcp_opts(Some(TlsFiles {
+        cert,
+        key,
+        client_ca: None,
+    })))
+    .await
+    .unwrap();
     let addr = bound.local_addr().unwrap();
     let api = Arc::new(TestApi {
         hub: Hub::new(10, 4),
         processes: Vec::new(),
+        roles: Roles::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(bound.serve(api, async move {
@@ -232,7 +245,7 @@ async fn tls_over_tcp_serves() {
 
 /// A CA (`dir/ca.pem`) and a server certificate for `localhost` signed by
 /// it, made with the openssl command-line tool.  Returns (cert, key).
-fn make_cert(dir: &Path) -> (PathBuf, PathBuf) {
+pub(super) fn make_cert(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     let p = |name: &str| dir.join(name).display().to_string();
     std::fs::write(

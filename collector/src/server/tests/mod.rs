@@ -2,7 +2,9 @@
 //! socket in a temp dir, backed by a real hub and a fixed process list (test
 //! data standing in for the model, not a fake kernel).
 mod listen;
+mod peer;
 mod service;
+mod tls_roles;
 
 use std::{io, path::Path, path::PathBuf, sync::Arc, time::Duration};
 
@@ -16,11 +18,12 @@ use tokio::{net::UnixStream, sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use super::{CollectorApi, ServeError, ServeOptions, bind};
-use crate::hub::Hub;
+use crate::{hub::Hub, roles::Roles};
 
 struct TestApi {
     hub: Arc<Hub>,
     processes: Vec<Process>,
+    roles: Roles,
 }
 
 impl CollectorApi for TestApi {
@@ -48,6 +51,10 @@ impl CollectorApi for TestApi {
 
     fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    fn roles(&self) -> &Roles {
+        &self.roles
     }
 }
 
@@ -103,6 +110,7 @@ impl Running {
         let api = Arc::new(TestApi {
             hub: Hub::new(1000, 16),
             processes,
+            roles: Roles::default(),
         });
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(bound.serve(Arc::clone(&api), async move {

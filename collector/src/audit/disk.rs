@@ -1,0 +1,237 @@
+//! One audit log line as stored on disk: a JSON object whose members are
+//! the fields of `perch.v1.AuditRecord` in the proto's order, enums as
+//! their lowercase names without the prefix (`"action":"kill_tree"`), and
+//! `line` left out (it is where the record is, not what it says).  The
+//! member order matters: `hash` is written last so that the hashed bytes
+//! are simply the line without it (see `chain`).
+use perch_proto::v1::{
+    ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord, ProcessKey,
+    ProcessOutcome, Role, Signal,
+};
+use serde::{Deserialize, Serialize};
+
+use super::names::{self, Named};
+
+/// A record the log cannot store: an enum field holds a number that has no
+/// name in `perch.v1` (a newer client, or a bug in the caller).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("audit record: {field} = {value} is not a known perch.v1 value")]
+pub struct InvalidRecord {
+    pub field: &'static str,
+    pub value: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub id: String,
+    pub time_unix_ns: u64,
+    pub host: String,
+    pub actor_uid: u32,
+    pub actor_user: String,
+    #[serde(with = "names")]
+    pub actor_role: Role,
+    pub origin: String,
+    #[serde(with = "names")]
+    pub action: ActionKind,
+    #[serde(with = "names")]
+    pub signal: Signal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    #[serde(with = "names")]
+    pub mode: ActionMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    pub processes: Vec<Affected>,
+    pub reason: String,
+    #[serde(with = "names")]
+    pub result: ActionResult,
+    pub code: String,
+    pub detail: String,
+    pub prev_hash: String,
+    /// Empty while the line is being hashed, so that it is left out.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    pub pid: u32,
+    pub start_time_ns: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Key>,
+    pub exe: String,
+    pub argv: Vec<String>,
+    pub uid: u32,
+    pub user: String,
+    pub container_id: String,
+    pub pod_uid: String,
+    pub pod_namespace: String,
+    pub pod_name: String,
+    pub cgroup_path: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Affected {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Key>,
+    pub ppid: u32,
+    pub comm: String,
+    pub exe: String,
+    #[serde(with = "names")]
+    pub outcome: ProcessOutcome,
+    pub detail: String,
+}
+
+fn known<T: Named>(field: &'static str, value: i32) -> Result<T, InvalidRecord> {
+    T::from_value(value).ok_or(InvalidRecord { field, value })
+}
+
+impl From<ProcessKey> for Key {
+    fn from(k: ProcessKey) -> Self {
+        Self {
+            pid: k.pid,
+            start_time_ns: k.start_time_ns,
+        }
+    }
+}
+
+impl From<Key> for ProcessKey {
+    fn from(k: Key) -> Self {
+        Self {
+            pid: k.pid,
+            start_time_ns: k.start_time_ns,
+        }
+    }
+}
+
+impl TryFrom<&AuditRecord> for Line {
+    type Error = InvalidRecord;
+
+    /// Everything but `line`; `hash` is copied as is (the log recomputes it).
+    fn try_from(r: &AuditRecord) -> Result<Self, InvalidRecord> {
+        Ok(Self {
+            id: r.id.clone(),
+            time_unix_ns: r.time_unix_ns,
+            host: r.host.clone(),
+            actor_uid: r.actor_uid,
+            actor_user: r.actor_user.clone(),
+            actor_role: known("actor_role", r.actor_role)?,
+            origin: r.origin.clone(),
+            action: known("action", r.action)?,
+            signal: known("signal", r.signal)?,
+            priority: r.priority,
+            mode: known("mode", r.mode)?,
+            target: r.target.as_ref().map(Target::from),
+            processes: r
+                .processes
+                .iter()
+                .map(Affected::try_from)
+                .collect::<Result<_, _>>()?,
+            reason: r.reason.clone(),
+            result: known("result", r.result)?,
+            code: r.code.clone(),
+            detail: r.detail.clone(),
+            prev_hash: r.prev_hash.clone(),
+            hash: r.hash.clone(),
+        })
+    }
+}
+
+impl Line {
+    /// The record as `perch.v1` has it, at 1-based `line` of its log.
+    #[must_use]
+    pub fn to_proto(&self, line: u64) -> AuditRecord {
+        AuditRecord {
+            id: self.id.clone(),
+            time_unix_ns: self.time_unix_ns,
+            host: self.host.clone(),
+            actor_uid: self.actor_uid,
+            actor_user: self.actor_user.clone(),
+            actor_role: self.actor_role.into(),
+            origin: self.origin.clone(),
+            action: self.action.into(),
+            signal: self.signal.into(),
+            priority: self.priority,
+            mode: self.mode.into(),
+            target: self.target.as_ref().map(Target::to_proto),
+            processes: self.processes.iter().map(Affected::to_proto).collect(),
+            reason: self.reason.clone(),
+            result: self.result.into(),
+            code: self.code.clone(),
+            detail: self.detail.clone(),
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+            line,
+        }
+    }
+}
+
+impl From<&ActionTarget> for Target {
+    fn from(t: &ActionTarget) -> Self {
+        Self {
+            key: t.key.map(Key::from),
+            exe: t.exe.clone(),
+            argv: t.argv.clone(),
+            uid: t.uid,
+            user: t.user.clone(),
+            container_id: t.container_id.clone(),
+            pod_uid: t.pod_uid.clone(),
+            pod_namespace: t.pod_namespace.clone(),
+            pod_name: t.pod_name.clone(),
+            cgroup_path: t.cgroup_path.clone(),
+        }
+    }
+}
+
+impl Target {
+    fn to_proto(&self) -> ActionTarget {
+        ActionTarget {
+            key: self.key.map(ProcessKey::from),
+            exe: self.exe.clone(),
+            argv: self.argv.clone(),
+            uid: self.uid,
+            user: self.user.clone(),
+            container_id: self.container_id.clone(),
+            pod_uid: self.pod_uid.clone(),
+            pod_namespace: self.pod_namespace.clone(),
+            pod_name: self.pod_name.clone(),
+            cgroup_path: self.cgroup_path.clone(),
+        }
+    }
+}
+
+impl TryFrom<&AffectedProcess> for Affected {
+    type Error = InvalidRecord;
+
+    fn try_from(p: &AffectedProcess) -> Result<Self, InvalidRecord> {
+        Ok(Self {
+            key: p.key.map(Key::from),
+            ppid: p.ppid,
+            comm: p.comm.clone(),
+            exe: p.exe.clone(),
+            outcome: known("processes.outcome", p.outcome)?,
+            detail: p.detail.clone(),
+        })
+    }
+}
+
+impl Affected {
+    fn to_proto(&self) -> AffectedProcess {
+        AffectedProcess {
+            key: self.key.map(ProcessKey::from),
+            ppid: self.ppid,
+            comm: self.comm.clone(),
+            exe: self.exe.clone(),
+            outcome: self.outcome.into(),
+            detail: self.detail.clone(),
+        }
+    }
+}

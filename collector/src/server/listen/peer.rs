@@ -1,0 +1,76 @@
+//! Unix socket connections that carry their peer's credentials: read once
+//! at accept (`SO_PEERCRED` and `SO_PEERGROUPS`) and attached to every request
+//! on the connection, where `roles::identify` finds them.
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::UnixStream,
+};
+use tonic::transport::server::Connected;
+
+use crate::roles::UnixPeer;
+
+pub(in crate::server) struct PeerStream {
+    inner: UnixStream,
+    peer: UnixPeer,
+}
+
+impl PeerStream {
+    pub(super) fn new(inner: UnixStream) -> io::Result<Self> {
+        let peer = UnixPeer::of(&inner)?;
+        Ok(Self { inner, peer })
+    }
+}
+
+impl Connected for PeerStream {
+    type ConnectInfo = UnixPeer;
+
+    fn connect_info(&self) -> UnixPeer {
+        self.peer.clone()
+    }
+}
+
+impl AsyncRead for PeerStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PeerStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
