@@ -94,45 +94,8 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
             )));
         }
     };
-    let signals = matches!(
-        kind,
-        ActionKind::Kill | ActionKind::KillTree | ActionKind::KillGroup
-    );
-    let signal = match Signal::try_from(req.signal) {
-        Ok(Signal::Unspecified) => 0,
-        Ok(s) if signals => i32::from(s),
-        Ok(_) => {
-            return Err(Invalid(format!(
-                "signal: only for KILL, KILL_TREE and KILL_GROUP (got {} for {})",
-                req.signal,
-                kind.as_str_name()
-            )));
-        }
-        Err(_) => {
-            return Err(Invalid(format!(
-                "signal: unknown signal {} (allowed {SIGNALS})",
-                req.signal
-            )));
-        }
-    };
-    let priority = match (kind, req.priority) {
-        (ActionKind::Renice, Some(p)) if PRIORITY_RANGE.contains(&p) => Some(p),
-        (ActionKind::Renice, Some(p)) => {
-            return Err(Invalid(format!("priority: must be in -20..19 (got {p})")));
-        }
-        (ActionKind::Renice, None) => {
-            return Err(Invalid(
-                "priority: required for RENICE, in -20..19".to_owned(),
-            ));
-        }
-        (_, Some(p)) => {
-            return Err(Invalid(format!(
-                "priority: only for RENICE (got {p} for {})",
-                kind.as_str_name()
-            )));
-        }
-        (_, None) => None,
-    };
+    let signal = signal(kind, req.signal)?;
+    let priority = priority(kind, req.priority)?;
     Ok(ActArgs {
         kind,
         target,
@@ -141,6 +104,43 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
         signal,
         priority,
     })
+}
+
+/// The signal number for the kill actions (0: their default, KILL).
+fn signal(kind: ActionKind, raw: i32) -> Result<i32, Invalid> {
+    let signals = matches!(
+        kind,
+        ActionKind::Kill | ActionKind::KillTree | ActionKind::KillGroup
+    );
+    match Signal::try_from(raw) {
+        Ok(Signal::Unspecified) => Ok(0),
+        Ok(s) if signals => Ok(i32::from(s)),
+        Ok(_) => Err(Invalid(format!(
+            "signal: only for KILL, KILL_TREE and KILL_GROUP (got {raw} for {})",
+            kind.as_str_name()
+        ))),
+        Err(_) => Err(Invalid(format!(
+            "signal: unknown signal {raw} (allowed {SIGNALS})"
+        ))),
+    }
+}
+
+/// The nice value: required for RENICE, refused for everything else.
+fn priority(kind: ActionKind, raw: Option<i32>) -> Result<Option<i32>, Invalid> {
+    match (kind, raw) {
+        (ActionKind::Renice, Some(p)) if PRIORITY_RANGE.contains(&p) => Ok(Some(p)),
+        (ActionKind::Renice, Some(p)) => {
+            Err(Invalid(format!("priority: must be in -20..19 (got {p})")))
+        }
+        (ActionKind::Renice, None) => Err(Invalid(
+            "priority: required for RENICE, in -20..19".to_owned(),
+        )),
+        (_, Some(p)) => Err(Invalid(format!(
+            "priority: only for RENICE (got {p} for {})",
+            kind.as_str_name()
+        ))),
+        (_, None) => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        let cases: Vec<(Box<dyn Fn(&mut ActRequest)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut ActRequest)>;
+        let cases: Vec<(Change, &str)> = vec![
             (
                 Box::new(|r| r.action = 0),
                 "action: ACTION_KIND_UNSPECIFIED",
