@@ -10,5 +10,6 @@ pub mod engine;
 pub mod hub;
 pub mod model;
 pub mod procfs;
+pub mod respond;
 pub mod roles;
 pub mod server;

@@ -1,6 +1,7 @@
 //! The `perch.v1.Collector` gRPC service.  It knows nothing about eBPF or
 //! /proc: whatever runs the collector hands it a [`CollectorApi`], and
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
+mod act;
 mod listen;
 mod validate;
 pub mod validate_act;
@@ -22,6 +23,7 @@ pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
 use crate::{
     hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription},
+    respond::Responder,
     roles::{Roles, identify},
 };
 
@@ -37,6 +39,12 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn hub(&self) -> &Arc<Hub>;
     /// Who may do what (`GetInfo.caller_role`, and actions).
     fn roles(&self) -> &Roles;
+    /// Response actions and their audit log; `None` for a collector that
+    /// takes no actions (`Act` and `ListAudit` then answer
+    /// `FAILED_PRECONDITION`).
+    fn responder(&self) -> Option<&Responder> {
+        None
+    }
 }
 
 /// The generated `Collector` trait implemented over a [`CollectorApi`].
@@ -126,20 +134,43 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         Ok(Response::new(stream.take_until(self.shutdown_signal())))
     }
 
-    // BASE-BRANCH PLACEHOLDER (never lands on main): the actions issue
-    // replaces these two with the real handlers.
-    async fn act(&self, _request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
-        Err(Status::unimplemented("actions: not yet wired"))
+    async fn act(&self, request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
+        // Who is asking comes from the transport, never from the request.
+        let who = identify(&request);
+        let role = self.api.roles().role_of(&who);
+        let req = request.into_inner();
+        let api = Arc::clone(&self.api);
+        // The executor reads /proc and signals; the audit log fsyncs.
+        tokio::task::spawn_blocking(move || {
+            let responder = api.responder().ok_or_else(no_actions)?;
+            responder.act(&act::Ctx(&*api), &who, role, &req)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the action's worker failed: {e}")))?
+        .map(Response::new)
     }
 
-    type ListAuditStream = futures::stream::Empty<Result<ListAuditResponse, Status>>;
+    type ListAuditStream =
+        futures::stream::Iter<std::vec::IntoIter<Result<ListAuditResponse, Status>>>;
 
     async fn list_audit(
         &self,
-        _request: Request<ListAuditRequest>,
+        request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
-        Err(Status::unimplemented("audit: not yet wired"))
+        let limit = request.get_ref().limit;
+        let api = Arc::clone(&self.api);
+        let chunks = tokio::task::spawn_blocking(move || {
+            let responder = api.responder().ok_or_else(no_actions)?;
+            Ok::<_, Status>(act::list_audit(responder, limit))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("reading the audit log failed: {e}")))??;
+        Ok(Response::new(futures::stream::iter(chunks)))
     }
+}
+
+fn no_actions() -> Status {
+    Status::failed_precondition("this collector takes no actions and keeps no audit log")
 }
 
 /// A snapshot cut into response messages of at most `size` processes (and

@@ -209,3 +209,16 @@ pub fn rss_bytes(pid: u32) -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// Start time of a process as perch.v1 keys carry it (`CLOCK_BOOTTIME` ns,
+/// clock-tick precision); 0 when it is gone.
+#[must_use]
+pub fn start_time_ns(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Field 22 (starttime) is the 20th after the ")" that ends comm.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace()
+        .nth(19)
+        .and_then(|t| t.parse::<u64>().ok())
+        .map_or(0, |ticks| ticks * perch_proto::NS_PER_TICK)
+}

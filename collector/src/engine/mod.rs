@@ -18,6 +18,7 @@ use perch_proto::v1 as pb;
 use tokio::task::JoinHandle;
 
 use crate::{
+    actions::Executor,
     audit::{AuditError, AuditLog},
     config::Settings,
     convert,
@@ -25,6 +26,7 @@ use crate::{
     hub::Hub,
     model::{ModelEvent, ProcessModel},
     procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
+    respond::Responder,
     roles::Roles,
 };
 pub use info::{StaticInfo, boot_ns};
@@ -46,10 +48,10 @@ pub struct Shared {
     info: StaticInfo,
     events_seen: AtomicU64,
     events_lost: AtomicU64,
-    /// The audit log every action is recorded in (the Act handler appends
+    /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
-    audit: Arc<Mutex<AuditLog>>,
+    responder: Responder,
     roles: Roles,
 }
 
@@ -73,7 +75,7 @@ impl Shared {
 
     #[must_use]
     pub fn audit(&self) -> &Arc<Mutex<AuditLog>> {
-        &self.audit
+        self.responder.audit()
     }
 
     #[must_use]
@@ -106,7 +108,7 @@ impl crate::server::CollectorApi for Shared {
         let (mode, reason) = (self.mode, self.mode_reason.clone());
         let (audit_log_path, audit_log_status, audit_log_detail) = {
             let log = self
-                .audit
+                .audit()
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             (
@@ -170,6 +172,10 @@ impl crate::server::CollectorApi for Shared {
 
     fn roles(&self) -> &Roles {
         &self.roles
+    }
+
+    fn responder(&self) -> Option<&Responder> {
+        Some(&self.responder)
     }
 }
 
@@ -245,6 +251,12 @@ impl Engine {
                 }
             }
         };
+        // Without pidfds or /proc this host cannot act; viewing still works,
+        // and every action is refused (and audited) with the reason.
+        let executor = Executor::system().map_err(|e| {
+            tracing::warn!("response actions unavailable: {e}");
+            format!("response actions are unavailable on this host: {e}")
+        });
         release_startup_memory();
         let reader = new_reader()?;
         let info = StaticInfo::read(settings);
@@ -257,7 +269,7 @@ impl Engine {
             info,
             events_seen: AtomicU64::new(0),
             events_lost: AtomicU64::new(0),
-            audit: Arc::new(Mutex::new(audit)),
+            responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
             roles: settings.roles.clone(),
         });
         let mut tasks = Vec::new();
