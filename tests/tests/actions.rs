@@ -240,27 +240,6 @@ async fn bad_requests_are_refused_by_field_and_audited() {
     assert_eq!(nice(&before), nice(&after));
     assert!(alive(k.pid));
 
-    // A stale start time is a result, not an error: never the new process.
-    let stale = ActRequest {
-        action: ActionKind::Kill.into(),
-        priority: None,
-        target: Some(ProcessKey {
-            start_time_ns: k.start_time_ns - 1_000_000_000,
-            ..k
-        }),
-        ..good.clone()
-    };
-    let rec = client
-        .act(stale)
-        .await
-        .expect("answered")
-        .into_inner()
-        .record
-        .expect("record");
-    assert_eq!(rec.result, i32::from(ActionResult::NotSuccessful));
-    assert_eq!(rec.code, "target_replaced", "{rec:?}");
-    assert!(alive(k.pid));
-
     let log = records(&perchd);
     let refused: Vec<&AuditRecord> = log
         .iter()
@@ -284,6 +263,42 @@ async fn bad_requests_are_refused_by_field_and_audited() {
     // SAFETY: getpriority only reads.
     let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, k.pid) };
     assert_eq!(nice, 5);
+}
+
+#[tokio::test]
+async fn a_stale_start_time_is_a_result_and_touches_nothing() {
+    if !have_root_or_skip("a_stale_start_time_is_a_result_and_touches_nothing") {
+        return;
+    }
+    let perchd = Perchd::start(&[]).await;
+    let mut client = perchd.client().await.expect("client");
+    let target = sleeper();
+    let k = key(target.pid());
+    let good = ActRequest {
+        action: ActionKind::Kill.into(),
+        target: Some(k),
+        reason: "e2e".to_owned(),
+        mode: ActionMode::Live.into(),
+        ..ActRequest::default()
+    };
+    // A stale start time is a result, not an error: never the new process.
+    let stale = ActRequest {
+        target: Some(ProcessKey {
+            start_time_ns: k.start_time_ns - 1_000_000_000,
+            ..k
+        }),
+        ..good.clone()
+    };
+    let rec = client
+        .act(stale)
+        .await
+        .expect("answered")
+        .into_inner()
+        .record
+        .expect("record");
+    assert_eq!(rec.result, i32::from(ActionResult::NotSuccessful));
+    assert_eq!(rec.code, "target_replaced", "{rec:?}");
+    assert!(alive(k.pid));
 }
 
 #[tokio::test]
