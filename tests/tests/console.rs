@@ -179,3 +179,60 @@ async fn console_recovers_when_perchd_restarts() {
     });
     assert!(!screen.contains("reconnecting"), "{screen}");
 }
+
+#[tokio::test]
+async fn watches_two_collectors_with_a_host_column_and_filter() {
+    if !have_root_or_skip("watches_two_collectors_with_a_host_column_and_filter") {
+        return;
+    }
+    // Two collectors on one machine report the same host name: the console
+    // numbers them in --connect order.  One runs on eBPF, one polls /proc.
+    let ebpf = Perchd::start(&[]).await;
+    let procfs = Perchd::start(&["--procfs"]).await;
+    let name = ebpf
+        .client()
+        .await
+        .expect("client")
+        .get_info(perch_proto::v1::GetInfoRequest {})
+        .await
+        .expect("GetInfo")
+        .into_inner()
+        .host;
+    let (first, second) = (format!("{name}#1"), format!("{name}#2"));
+    let cmd = format!(
+        "{} --connect {} --connect {}",
+        binary("perch").display(),
+        ebpf.socket.display(),
+        procfs.socket.display()
+    );
+    let tmux = Tmux::start(&cmd);
+    tmux.wait_for("both hosts connected", |s| {
+        s.contains("HOST") && s.contains(&first) && s.contains(&second) && !s.contains("connecting")
+    });
+
+    let marker = format!("zqxj-both-{}", random_hex(6));
+    let _sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&marker).arg("300"));
+    // The flat list, filtered to the marker: one row per host.
+    tmux.keys(&["t"]);
+    tmux.keys(&["\\"]);
+    tmux.keys(&["-l", &marker]);
+    tmux.keys(&["Enter"]);
+    let rows = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(&marker) && !l.contains("Filter"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let screen = tmux.wait_for("the process on both hosts", |s| {
+        let r = rows(s);
+        r.iter().any(|l| l.contains(&first)) && r.iter().any(|l| l.contains(&second))
+    });
+    assert_eq!(rows(&screen).len(), 2, "{screen}");
+
+    // Narrow to the second host.
+    tmux.keys(&["\\"]);
+    tmux.keys(&["-l", &format!(" host:{second}")]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("only the second host's row", |s| rows(s).len() == 1);
+    assert!(rows(&screen)[0].contains(&second), "{screen}");
+}

@@ -42,14 +42,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let target = cli.conn.target()?;
     match cli.command {
-        Some(Command::Ps(args)) => cmd::ps(&target, &args).await,
-        Some(Command::Events(args)) => cmd::events(&target, &args).await,
-        // The console; an embedded collector when none answers locally.
-        None => {
-            let embedded = matches!(target, perch::client::Target::Unix(_));
-            perch::live::run(vec![target], embedded).await
-        }
+        Some(Command::Ps(args)) => cmd::ps(&cli.conn.target()?, &args).await,
+        Some(Command::Events(args)) => cmd::events(&cli.conn.target()?, &args).await,
+        // The console; an embedded collector when none answers locally and
+        // the user named no collector.
+        None => perch::live::run(cli.conn.targets()?, cli.conn.is_default()).await,
     }
 }

@@ -43,6 +43,7 @@ pub async fn run(targets: Vec<Target>, allow_embedded: bool) -> anyhow::Result<(
     for (i, (target, is_embedded)) in follow.into_iter().enumerate() {
         let host = HostId(u16::try_from(i).context("too many collectors")?);
         app.set_connection(host, ConnectionState::Connecting);
+        app.set_host_label(host, &target.to_string());
         tokio::spawn(conn::follow(host, target, is_embedded, tx.clone()));
     }
     drop(tx);

@@ -77,7 +77,10 @@ pub enum ConnectionState {
 /// One collector as the header shows it.
 #[derive(Clone, Debug, Default)]
 pub struct Host {
+    /// What the HOST column, the host filter and the header call it.
     pub name: String,
+    /// How the console reaches it (socket path or address).
+    pub label: String,
     pub info: Option<GetInfoResponse>,
     pub sample: Option<HostSample>,
     pub connection: ConnectionState,
