@@ -44,6 +44,17 @@ impl App {
         self.overlay
     }
 
+    /// Search matches among the rows the list shows; a filter or a
+    /// collapsed subtree hides the others (`search().match_count()`).
+    #[must_use]
+    pub fn shown_match_count(&self) -> usize {
+        self.view
+            .rows
+            .iter()
+            .filter(|r| self.search.is_match(r.id))
+            .count()
+    }
+
     #[must_use]
     pub fn hosts(&self) -> &[Host] {
         &self.hosts

@@ -478,3 +478,28 @@ fn hosts_with_one_name_are_told_apart_and_filtered() {
     let names: Vec<&str> = app.hosts().iter().map(|h| h.name.as_str()).collect();
     assert_eq!(names, ["box", "db1"]);
 }
+
+#[test]
+fn search_counts_only_the_rows_the_filter_shows() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Search);
+    for c in "sshd".chars() {
+        app.update(Action::Input(c));
+    }
+    assert_eq!(
+        (app.search().match_count(), app.shown_match_count()),
+        (1, 1)
+    );
+    app.update(Action::Confirm);
+    app.update(Action::Filter);
+    for c in "comm:nginx".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Confirm);
+    // sshd still matches, but the filter hides it: n/N cannot reach it.
+    assert_eq!(
+        (app.search().match_count(), app.shown_match_count()),
+        (1, 0)
+    );
+}

@@ -27,11 +27,18 @@ impl<'a> Footer<'a> {
         let (filter_text, filter_error) = app.filter();
         if app.typing_search() || search.is_active() {
             let cursor = if app.typing_search() { "_" } else { "" };
-            let found = match search.match_count() {
-                0 if search.is_active() => "no match".to_owned(),
+            // Count what the list shows: matches hidden by the filter or a
+            // collapsed node are out of n/N's reach.
+            let shown = app.shown_match_count();
+            let hidden = match search.match_count().saturating_sub(shown) {
+                0 => String::new(),
+                h => format!(" ({h} more hidden)"),
+            };
+            let found = match shown {
+                0 if search.is_active() => format!("no match{hidden}"),
                 0 => "type to search command, exe, user, pid, container".to_owned(),
-                1 => "1 match".to_owned(),
-                n => format!("{n} matches, n/N next/previous"),
+                1 => format!("1 match{hidden}"),
+                n => format!("{n} matches{hidden}, n/N next/previous"),
             };
             return Line::from(vec![
                 Span::styled("Search: ", t.prompt),
