@@ -8,6 +8,7 @@
 #   screenshots/regenerate.sh      (as root, after ./x setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 022 # the demo's www-data processes read what root makes
 
 # What rendering needs, from Debian: Debian's own python3 with pyte (the
 # terminal emulator that parses the capture) and Pillow (drawing), and a
@@ -55,10 +56,11 @@ cleanup() {
   tmux -L "$tsock" kill-server 2>/dev/null
   # The demo is one process group (its supervisor's); the pod's cgroup is
   # emptied too in case anything left the group.
+  [ -z "$demo_pid" ] && demo_pid=$(cat "$work/demo.pid" 2>/dev/null)
   [ -n "$demo_pid" ] && kill -KILL -- "-$demo_pid" 2>/dev/null
+  local pid i
+  while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$cgroup2/$POD_REL/cgroup.procs" 2>/dev/null
   if ((${#made_cgroups[@]})); then
-    local leaf="$cgroup2/$POD_REL" pid
-    while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$leaf/cgroup.procs" 2>/dev/null
     for ((i = ${#made_cgroups[@]} - 1; i >= 0; i--)); do
       # A cgroup whose last process just died is busy for a moment.
       for _ in $(seq 50); do rmdir "${made_cgroups[i]}" 2>/dev/null && break; [ -d "${made_cgroups[i]}" ] || break; sleep 0.1; done
@@ -96,7 +98,6 @@ done
 # Readable by the demo's unprivileged processes (uid 33, www-data).
 chmod 755 "$work"
 mkdir -p "$work/srv/shop"
-chmod 777 "$work/srv/shop"
 cp screenshots/demo.sh "$work/demo.sh"
 mkfifo -m 666 "$work/idle"
 # setsid -f: the supervisor is a child of init (no ancestry through this
