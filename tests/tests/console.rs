@@ -1,84 +1,13 @@
 //! The real console in a real terminal: `perch` runs inside tmux against a
 //! real perchd; we start a uniquely named process, search for it with `/`,
 //! and open its detail view to prove it is the one selected.
-use std::{
-    os::unix::process::CommandExt as _,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{os::unix::process::CommandExt as _, process::Command};
 
 use perch_e2e::{
     Perchd, binary, have_root_or_skip,
-    procs::{ChildGuard, random_hex, unique},
+    procs::{ChildGuard, random_hex},
+    tmux::Tmux,
 };
-
-/// A private tmux server (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str) -> Self {
-        let socket = unique("tmux");
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "48",
-                cmd,
-            ])
-            .status()
-            .expect("run tmux (installed by ./x setup)");
-        assert!(status.success(), "tmux new-session failed");
-        Self { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    /// Waits (bounded) until the screen satisfies `ok`; returns it.
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
 
 #[tokio::test]
 async fn search_finds_and_selects_a_new_process() {
