@@ -9,6 +9,18 @@ use perch_e2e::{
     tmux::Tmux,
 };
 
+/// Narrows the list to rows holding `text` (the `\` filter) and waits
+/// until the footer shows it applied.
+fn filter(tmux: &Tmux, text: &str) {
+    tmux.keys(&["-l", "\\"]);
+    tmux.keys(&["-l", text]);
+    tmux.keys(&["Enter"]);
+    let applied = format!("Filter: {text} ");
+    tmux.wait_for("the filter", |s| {
+        s.contains(&applied) && s.contains(" shown")
+    });
+}
+
 #[tokio::test]
 async fn search_finds_and_selects_a_new_process() {
     if !have_root_or_skip("search_finds_and_selects_a_new_process") {
@@ -32,9 +44,13 @@ async fn search_finds_and_selects_a_new_process() {
     let sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&marker).arg("300"));
     let pid = sleeper.pid().to_string();
 
-    // On screen first (it sits under this test's process, near the top of
-    // the tree), so the search below runs over a list that holds it.
+    // On screen first, so the search below runs over a list that holds
+    // it.  A filter keeps it on screen on a busy host (other processes'
+    // trees can fill the first page); Esc clears it before searching.
+    filter(&tmux, "zqxj-zqxj-");
     tmux.wait_for("the new process on screen", |s| s.contains(&marker));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", |s| !s.contains("Filter: "));
     tmux.keys(&["/"]);
     tmux.keys(&["-l", &marker]);
     // Wait for the whole query in the prompt and its match count.  (The
@@ -87,6 +103,10 @@ async fn console_recovers_when_perchd_restarts() {
     tmux.wait_for("the console connected", |s| {
         s.contains("CPU%") && s.contains("connected")
     });
+
+    // Only this test's processes, however busy the host: the filter stays
+    // across the reconnect.
+    filter(&tmux, "zqxj-");
 
     // One process that dies while perchd is down, one born after.
     let gone_marker = format!("zqxj-gone-{}", random_hex(6));
