@@ -10,6 +10,19 @@ use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
 pub struct Cli {
     #[command(flatten)]
     pub conn: Connection,
+    // A help string rather than a doc comment: the paths read badly in
+    // backticks, which rustdoc lints want and --help would print.
+    #[arg(
+        long,
+        env = "PERCH_CONFIG",
+        value_name = "PATH",
+        help = "The console's configuration file (TOML: refresh_ms, exited_retention_secs, \
+                theme, colors, columns, keys; see tui/config.example.toml).  Default: \
+                $XDG_CONFIG_HOME/perch/config.toml, else ~/.config/perch/config.toml, when it \
+                exists.  A bad file stops the console before it starts.  `ps` and `events` do \
+                not read it"
+    )]
+    pub config: Option<PathBuf>,
     /// What to do; without one, `perch` lists processes like `perch ps`.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -129,6 +142,11 @@ mod tests {
         assert_eq!(
             cli.conn.target().unwrap(),
             Target::Unix("/tmp/x.sock".into())
+        );
+        let cli = Cli::try_parse_from(["perch", "--config", "/etc/p.toml"]).unwrap();
+        assert_eq!(
+            cli.config.as_deref(),
+            Some(std::path::Path::new("/etc/p.toml"))
         );
         let cli = Cli::try_parse_from(["perch", "ps", "--json", "-a", "--socket", "/s"]).unwrap();
         assert!(matches!(

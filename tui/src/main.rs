@@ -7,10 +7,23 @@ use std::{io, process::ExitCode};
 
 use clap::Parser as _;
 use cli::{Cli, Command};
-use perch::client::ConnectError;
+use perch::{client::ConnectError, config::Settings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The console's settings are read and checked before anything else
+    // (runtime, collector, terminal): a bad file stops here, one line.
+    let settings = if cli.command.is_none() {
+        match perch::config::load(cli.config.as_deref(), &perch::config::Env::current()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("perch: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -21,7 +34,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         // `perch ps | head`: the reader has what it wanted.
         Err(e)
@@ -41,12 +54,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Ps(args)) => cmd::ps(&cli.conn.target()?, &args).await,
         Some(Command::Events(args)) => cmd::events(&cli.conn.target()?, &args).await,
         // The console; an embedded collector when none answers locally and
         // the user named no collector.
-        None => perch::live::run(cli.conn.targets()?, cli.conn.is_default()).await,
+        None => {
+            let targets = cli.conn.targets()?;
+            let embedded = cli.conn.is_default();
+            perch::live::run(targets, embedded, settings.unwrap_or_default()).await
+        }
     }
 }

@@ -1,13 +1,13 @@
 //! The live console: terminal set-up and restore (also on panic), one
-//! `select!` loop over input, collector updates and a clock, and one draw
-//! per pass.  The console's state and widgets live in `crate::console`.
+//! `select!` loop over input, collector updates and a clock, and at most
+//! one draw per pass.  Input is drawn at once; collector data only changes
+//! the state, and the clock draws it once per refresh interval (htop's
+//! delay), so a busy host costs one redraw a second, not one per batch.
+//! The console's state and widgets live in `crate::console`.
 mod conn;
 mod embed;
 
-use std::{
-    io::stdout,
-    time::{Duration, Instant},
-};
+use std::{io::stdout, time::Instant};
 
 use anyhow::Context as _;
 use crossterm::{
@@ -17,20 +17,23 @@ use crossterm::{
     execute,
 };
 use futures::StreamExt as _;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::MissedTickBehavior};
 
 use crate::{
     client::{Target, connect},
-    console::{self, App, Config, ConnectionState, HostId},
+    config::Settings,
+    console::{self, App, ConnectionState, HostId, Theme},
 };
 use conn::Update;
 
-/// How often the clock ticks (exited-process expiry, events/s, redraw).
-const TICK: Duration = Duration::from_millis(500);
-
 /// Runs the console until the user quits.  With a single default target
-/// that does not answer, starts an embedded collector instead.
-pub async fn run(targets: Vec<Target>, allow_embedded: bool) -> anyhow::Result<()> {
+/// that does not answer, starts an embedded collector instead.  `settings`
+/// come checked (`crate::config::load`) before anything here runs.
+pub async fn run(
+    targets: Vec<Target>,
+    allow_embedded: bool,
+    settings: Settings,
+) -> anyhow::Result<()> {
     let mut embedded = None;
     let mut follow: Vec<(Target, bool)> = targets.into_iter().map(|t| (t, false)).collect();
     if allow_embedded && follow.len() == 1 && connect(&follow[0].0).await.is_err() {
@@ -39,7 +42,9 @@ pub async fn run(targets: Vec<Target>, allow_embedded: bool) -> anyhow::Result<(
         embedded = Some(e);
     }
     let (tx, mut rx) = mpsc::channel(256);
-    let mut app = App::new(config(), Instant::now());
+    let mut config = settings.console;
+    config.utc_offset_secs = utc_offset_secs();
+    let mut app = App::new(config, Instant::now());
     for (i, (target, is_embedded)) in follow.into_iter().enumerate() {
         let host = HostId(u16::try_from(i).context("too many collectors")?);
         app.set_connection(host, ConnectionState::Connecting);
@@ -50,7 +55,14 @@ pub async fn run(targets: Vec<Target>, allow_embedded: bool) -> anyhow::Result<(
 
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = run_loop(&mut terminal, &mut app, &mut rx).await;
+    let result = run_loop(
+        &mut terminal,
+        &mut app,
+        &mut rx,
+        &settings.theme,
+        settings.refresh,
+    )
+    .await;
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     drop(embedded);
@@ -61,28 +73,41 @@ async fn run_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &mut mpsc::Receiver<Update>,
+    theme: &Theme,
+    refresh: std::time::Duration,
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
-    let mut tick = tokio::time::interval(TICK);
+    // The clock: exited-process expiry, events/s, and drawing what the
+    // collector sent since the last draw.  Its first tick is at once.
+    let mut clock = tokio::time::interval(refresh);
+    clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut draw = true;
     loop {
-        terminal
-            .draw(|f| console::draw(f, app))
-            .context("drawing")?;
+        if draw {
+            app.refresh();
+            terminal
+                .draw(|f| console::render(app, theme, f.area(), f.buffer_mut()))
+                .context("drawing")?;
+            draw = false;
+        }
         tokio::select! {
             ev = input.next() => match ev {
-                Some(Ok(ev)) => on_input(app, &ev),
+                Some(Ok(ev)) => draw = on_input(app, &ev),
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => return Ok(()),
             },
             update = rx.recv() => {
                 let Some(update) = update else { return Ok(()) };
-                apply(app, update);
-                // Take everything already queued before drawing again.
+                draw |= apply(app, update);
+                // Take everything already queued.
                 while let Ok(update) = rx.try_recv() {
-                    apply(app, update);
+                    draw |= apply(app, update);
                 }
             }
-            _ = tick.tick() => app.tick(Instant::now()),
+            _ = clock.tick() => {
+                app.tick(Instant::now());
+                draw = true;
+            }
         }
         if app.should_quit() {
             return Ok(());
@@ -90,32 +115,43 @@ async fn run_loop(
     }
 }
 
-fn on_input(app: &mut App, ev: &TermEvent) {
+/// Applies a terminal event; true when the screen must be drawn again
+/// (an action, or a new size), false for input that changes nothing
+/// (mouse motion, releases, unbound keys).
+fn on_input(app: &mut App, ev: &TermEvent) -> bool {
     let action = match ev {
-        TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
-            console::action_for(*k, &app.input_mode())
-        }
+        TermEvent::Key(k) if k.kind != KeyEventKind::Release => app.action_for(*k),
         TermEvent::Mouse(m) => console::mouse_action(*m, app),
-        _ => None, // resize: the next draw adapts
+        TermEvent::Resize(..) => return true,
+        _ => None,
     };
-    if let Some(a) = action {
-        app.update(a);
-    }
+    let Some(a) = action else { return false };
+    app.update(a);
+    true
 }
 
-fn apply(app: &mut App, update: Update) {
+/// Applies a collector update.  Events only change the state (the clock
+/// draws them); a snapshot or a connection change is drawn at once: they
+/// are rare, and the first list should not wait for the clock.
+fn apply(app: &mut App, update: Update) -> bool {
     match update {
-        Update::Info(h, info) => app.ingest_info(h, info),
-        Update::Snapshot(h, procs) => app.ingest_snapshot(h, procs),
-        Update::Events(h, events) => app.ingest_events(h, &events),
-        Update::State(h, state) => app.set_connection(h, state),
+        Update::Info(h, info) => {
+            app.ingest_info(h, info);
+            false
+        }
+        Update::Snapshot(h, procs) => {
+            app.ingest_snapshot(h, procs);
+            true
+        }
+        Update::Events(h, events) => {
+            app.ingest_events(h, &events);
+            false
+        }
+        Update::State(h, state) => {
+            app.set_connection(h, state);
+            true
+        }
     }
-}
-
-fn config() -> Config {
-    let mut c = Config::from_env();
-    c.utc_offset_secs = utc_offset_secs();
-    c
 }
 
 /// Local time's offset from UTC (the console shows local start times).

@@ -15,15 +15,15 @@ use std::{
 use perch_proto::v1::{GetInfoResponse, HostSample};
 
 use super::{
-    columns::{Column, Sort},
+    columns::{Column, ColumnSet, Sort},
     filter::{Filter, FilterError},
-    input::TableGeometry,
+    input::{Keymap, TableGeometry},
     model::{FxBuild, ProcessKey, RowId, Store},
     search::Search,
     view::{self, View},
 };
 
-/// Settings the loop chooses (the config file will feed these).
+/// Settings the loop chooses (from the configuration file, `crate::config`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// How long exited processes stay on screen, dimmed.
@@ -33,6 +33,10 @@ pub struct Config {
     pub utc_offset_secs: i32,
     /// False under `NO_COLOR`: bold, reverse and dim only.
     pub color: bool,
+    /// The table's columns (COMMAND is always shown).
+    pub columns: ColumnSet,
+    /// The keys in effect.
+    pub keys: Keymap,
 }
 
 impl Default for Config {
@@ -41,6 +45,8 @@ impl Default for Config {
             exited_retention: Duration::from_secs(30),
             utc_offset_secs: 0,
             color: true,
+            columns: ColumnSet::ALL,
+            keys: Keymap::default(),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! drawing records (scroll offset, table geometry) and click hit-testing.
 use std::collections::HashSet;
 
+use crossterm::event::KeyEvent;
+
 use super::{App, Config, Host, Links, Overlay, Prompt};
 use crate::console::{
     columns::{self, Column, Optional, Sort},
@@ -26,7 +28,14 @@ impl App {
         self.quit
     }
 
-    /// Where keys go now: pass it to [`super::action_for`].
+    /// The action for a key press, with the configured keys in the current
+    /// mode.
+    #[must_use]
+    pub fn action_for(&self, key: KeyEvent) -> Option<Action> {
+        self.config.keys.action_for(key, self.input_mode())
+    }
+
+    /// Where keys go now (see [`App::action_for`]).
     #[must_use]
     pub fn input_mode(&self) -> InputMode {
         match (self.prompt, self.overlay) {
@@ -164,7 +173,7 @@ impl App {
             0 => u16::MAX,
             w => w,
         };
-        columns::fit(width, self.optional_columns())
+        columns::fit(width, self.optional_columns(), self.config.columns)
     }
 
     /// The host's boot-clock time now, extrapolated from the newest event.

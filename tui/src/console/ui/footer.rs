@@ -1,6 +1,7 @@
 //! The footer: a status line (the search or filter prompt, a filter's parse
 //! error, following, collector notices, or what the list shows) above
 //! htop's function-key bar.
+use crossterm::event::KeyCode;
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -8,7 +9,11 @@ use ratatui::{
 };
 
 use super::{Part, put_line};
-use crate::console::{App, theme::Theme};
+use crate::console::{
+    App,
+    input::{Action, Key},
+    theme::Theme,
+};
 
 pub struct Footer<'a> {
     app: &'a App,
@@ -104,20 +109,38 @@ impl<'a> Footer<'a> {
         Line::from(spans)
     }
 
+    /// htop's bar; a key the configuration took away from its action is
+    /// replaced by the action's first key.
     fn keys(&self) -> Line<'static> {
         let t = self.theme;
-        let keys: &[(&str, &str)] = &[
-            ("F1", "Help"),
-            ("F3", "Search"),
-            ("F4", "Filter"),
-            ("F5", if self.app.is_tree() { "Table" } else { "Tree" }),
-            ("F6", "SortBy"),
-            ("Enter", "Details"),
-            ("F10", "Quit"),
+        let f = |n| Key {
+            code: KeyCode::F(n),
+            ctrl: false,
+        };
+        let enter = Key {
+            code: KeyCode::Enter,
+            ctrl: false,
+        };
+        let keys = [
+            (Action::Help, f(1), "Help"),
+            (Action::Search, f(3), "Search"),
+            (Action::Filter, f(4), "Filter"),
+            (
+                Action::ToggleTree,
+                f(5),
+                if self.app.is_tree() { "Table" } else { "Tree" },
+            ),
+            (Action::SortMenu, f(6), "SortBy"),
+            (Action::Confirm, enter, "Details"),
+            (Action::Quit, f(10), "Quit"),
         ];
+        let keymap = &self.app.config().keys;
         let mut spans = Vec::new();
-        for (k, label) in keys {
-            spans.push(Span::styled((*k).to_owned(), t.footer_key));
+        for (action, preferred, label) in keys {
+            let Some(k) = keymap.footer_key(action, preferred) else {
+                continue;
+            };
+            spans.push(Span::styled(k.to_string(), t.footer_key));
             spans.push(Span::styled(format!("{label} "), t.footer_label));
         }
         Line::from(spans)

@@ -11,7 +11,7 @@ use super::{Part, ellipsize, put_line};
 use crate::console::{
     App,
     columns::Column,
-    input::{BINDINGS, Scope},
+    input::{Keymap, Scope},
     theme::Theme,
 };
 
@@ -40,18 +40,23 @@ fn frame(buf: &mut Buffer, rect: Rect, title: &str, theme: &Theme) -> Rect {
 
 pub struct HelpOverlay<'a> {
     theme: &'a Theme,
+    keys: &'a Keymap,
     scroll: usize,
 }
 
 impl<'a> HelpOverlay<'a> {
     #[must_use]
-    pub fn new(theme: &'a Theme, scroll: usize) -> HelpOverlay<'a> {
-        HelpOverlay { theme, scroll }
+    pub fn new(theme: &'a Theme, keys: &'a Keymap, scroll: usize) -> HelpOverlay<'a> {
+        HelpOverlay {
+            theme,
+            keys,
+            scroll,
+        }
     }
 
     /// One line per binding under its scope's title, in table order.
     #[must_use]
-    pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+    pub fn lines(theme: &Theme, keys: &Keymap) -> Vec<Line<'static>> {
         let scopes = [
             Scope::Global,
             Scope::Processes,
@@ -63,7 +68,7 @@ impl<'a> HelpOverlay<'a> {
         let mut out = Vec::new();
         for scope in scopes {
             out.push(Line::styled(scope.title().to_owned(), theme.overlay_title));
-            for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+            for b in keys.entries().iter().filter(|b| b.scope == scope) {
                 out.push(Line::from(vec![
                     Span::styled(format!("  {:<11}", b.label), theme.value),
                     Span::styled(b.help.to_owned(), theme.text),
@@ -76,7 +81,7 @@ impl<'a> HelpOverlay<'a> {
 
 impl Part for HelpOverlay<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let lines = Self::lines(self.theme);
+        let lines = Self::lines(self.theme, self.keys);
         // Two columns when the terminal is wide enough, else one that scrolls.
         let two = area.width >= 120;
         let per_col = if two {
