@@ -8,16 +8,29 @@ mod args;
 mod console;
 mod exec_storm;
 
+use std::process::ExitCode;
+
 use anyhow::bail;
 
-fn main() -> anyhow::Result<()> {
+/// Errors are one line on stderr, exit status 1.
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("perch-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let cmd = args.next().unwrap_or_else(|| "exec-storm".to_owned());
     let rest: Vec<String> = args.collect();
     match cmd.as_str() {
         "exec-storm" => tokio::runtime::Runtime::new()?.block_on(exec_storm::run(rest)),
-        // Synchronous on the main thread: the sleepers and consoles it
-        // spawns die with this thread (PR_SET_PDEATHSIG).
+        // Synchronous on the main thread: the consoles it spawns die with
+        // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
         "-h" | "--help" | "help" => {
             println!("usage: {}\n       {}", exec_storm::USAGE, console::USAGE);

@@ -290,10 +290,16 @@ mod tests {
             "-c",
             r#"printf 'hello\033[6n'; IFS= read -rsd R pos; printf '\r\nsize=%s pos=%s\r\n' "$(stty size)" "${pos#*[}"; sleep 30"#,
         ]);
-        let checks: Vec<Check> = vec![Box::new(|s: &vt100::Screen| {
-            s.contents().contains("pos=")
-        })];
-        let prog = PtyProgram::spawn(cmd, Size { rows: 30, cols: 100 }, checks).expect("spawn");
+        let checks: Vec<Check> = vec![Box::new(|s: &vt100::Screen| s.contents().contains("pos="))];
+        let prog = PtyProgram::spawn(
+            cmd,
+            Size {
+                rows: 30,
+                cols: 100,
+            },
+            checks,
+        )
+        .expect("spawn");
         let took = prog.wait_for(0, Duration::from_secs(20));
         let screen = prog.screen_at(0).unwrap_or_else(|| prog.screen_text());
         assert!(took.is_some(), "no answer seen; screen:\n{screen}");
