@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks for BENCHMARKS.md (run via `./x bench`; needs root for eBPF).
+# Arguments go to exec-storm; the console benchmark runs with its defaults
+# (10,000 sleeping processes, 5 start-up rounds, 30 s CPU windows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --bins
-./target/release/perch-bench exec-storm --rounds 5 "$@"
+bin="${CARGO_TARGET_DIR:-target}/release"
+"$bin/perch-bench" exec-storm --rounds 5 "$@"
+echo
+"$bin/perch-bench" console

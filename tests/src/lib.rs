@@ -12,6 +12,7 @@ use tonic::transport::Channel;
 
 pub mod events;
 pub mod procs;
+pub mod tmux;
 
 /// Root is required for eBPF.  Under `CI=true` a non-root run fails the test
 /// instead of skipping it: CI must never pass by running nothing.

@@ -1,83 +1,24 @@
 //! The real console in a real terminal: `perch` runs inside tmux against a
 //! real perchd; we start a uniquely named process, search for it with `/`,
 //! and open its detail view to prove it is the one selected.
-use std::{
-    os::unix::process::CommandExt as _,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{os::unix::process::CommandExt as _, process::Command};
 
 use perch_e2e::{
     Perchd, binary, have_root_or_skip,
-    procs::{ChildGuard, random_hex, unique},
+    procs::{ChildGuard, random_hex},
+    tmux::Tmux,
 };
 
-/// A private tmux server (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str) -> Self {
-        let socket = unique("tmux");
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "48",
-                cmd,
-            ])
-            .status()
-            .expect("run tmux (installed by ./x setup)");
-        assert!(status.success(), "tmux new-session failed");
-        Self { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    /// Waits (bounded) until the screen satisfies `ok`; returns it.
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
+/// Narrows the list to rows holding `text` (the `\` filter) and waits
+/// until the footer shows it applied.
+fn filter(tmux: &Tmux, text: &str) {
+    tmux.keys(&["-l", "\\"]);
+    tmux.keys(&["-l", text]);
+    tmux.keys(&["Enter"]);
+    let applied = format!("Filter: {text} ");
+    tmux.wait_for("the filter", |s| {
+        s.contains(&applied) && s.contains(" shown")
+    });
 }
 
 #[tokio::test]
@@ -103,9 +44,13 @@ async fn search_finds_and_selects_a_new_process() {
     let sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&marker).arg("300"));
     let pid = sleeper.pid().to_string();
 
-    // On screen first (it sits under this test's process, near the top of
-    // the tree), so the search below runs over a list that holds it.
+    // On screen first, so the search below runs over a list that holds
+    // it.  A filter keeps it on screen on a busy host (other processes'
+    // trees can fill the first page); Esc clears it before searching.
+    filter(&tmux, "zqxj-zqxj-");
     tmux.wait_for("the new process on screen", |s| s.contains(&marker));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", |s| !s.contains("Filter: "));
     tmux.keys(&["/"]);
     tmux.keys(&["-l", &marker]);
     // Wait for the whole query in the prompt and its match count.  (The
@@ -159,6 +104,10 @@ async fn console_recovers_when_perchd_restarts() {
         s.contains("CPU%") && s.contains("connected")
     });
 
+    // Only this test's processes, however busy the host: the filter stays
+    // across the reconnect.
+    filter(&tmux, "zqxj-");
+
     // One process that dies while perchd is down, one born after.
     let gone_marker = format!("zqxj-gone-{}", random_hex(6));
     let mut gone = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&gone_marker).arg("300"));
@@ -178,4 +127,61 @@ async fn console_recovers_when_perchd_restarts() {
         s.contains("connected") && s.contains(&born_marker) && !s.contains(&gone_marker)
     });
     assert!(!screen.contains("reconnecting"), "{screen}");
+}
+
+#[tokio::test]
+async fn watches_two_collectors_with_a_host_column_and_filter() {
+    if !have_root_or_skip("watches_two_collectors_with_a_host_column_and_filter") {
+        return;
+    }
+    // Two collectors on one machine report the same host name: the console
+    // numbers them in --connect order.  One runs on eBPF, one polls /proc.
+    let ebpf = Perchd::start(&[]).await;
+    let procfs = Perchd::start(&["--procfs"]).await;
+    let name = ebpf
+        .client()
+        .await
+        .expect("client")
+        .get_info(perch_proto::v1::GetInfoRequest {})
+        .await
+        .expect("GetInfo")
+        .into_inner()
+        .host;
+    let (first, second) = (format!("{name}#1"), format!("{name}#2"));
+    let cmd = format!(
+        "{} --connect {} --connect {}",
+        binary("perch").display(),
+        ebpf.socket.display(),
+        procfs.socket.display()
+    );
+    let tmux = Tmux::start(&cmd);
+    tmux.wait_for("both hosts connected", |s| {
+        s.contains("HOST") && s.contains(&first) && s.contains(&second) && !s.contains("connecting")
+    });
+
+    let marker = format!("zqxj-both-{}", random_hex(6));
+    let _sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&marker).arg("300"));
+    // The flat list, filtered to the marker: one row per host.
+    tmux.keys(&["t"]);
+    tmux.keys(&["\\"]);
+    tmux.keys(&["-l", &marker]);
+    tmux.keys(&["Enter"]);
+    let rows = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(&marker) && !l.contains("Filter"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let screen = tmux.wait_for("the process on both hosts", |s| {
+        let r = rows(s);
+        r.iter().any(|l| l.contains(&first)) && r.iter().any(|l| l.contains(&second))
+    });
+    assert_eq!(rows(&screen).len(), 2, "{screen}");
+
+    // Narrow to the second host.
+    tmux.keys(&["\\"]);
+    tmux.keys(&["-l", &format!(" host:{second}")]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("only the second host's row", |s| rows(s).len() == 1);
+    assert!(rows(&screen)[0].contains(&second), "{screen}");
 }

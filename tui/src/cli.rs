@@ -19,6 +19,19 @@ pub struct Cli {
     /// Console: hide every action (kill, renice, freeze…); look only.
     #[arg(long)]
     pub read_only: bool,
+    // A help string rather than a doc comment: the paths read badly in
+    // backticks, which rustdoc lints want and --help would print.
+    #[arg(
+        long,
+        env = "PERCH_CONFIG",
+        value_name = "PATH",
+        help = "The console's configuration file (TOML: refresh_ms, exited_retention_secs, \
+                theme, colors, columns, keys; see tui/config.example.toml).  Default: \
+                $XDG_CONFIG_HOME/perch/config.toml, else ~/.config/perch/config.toml, when it \
+                exists.  A bad file stops the console before it starts.  `ps` and `events` do \
+                not read it"
+    )]
+    pub config: Option<PathBuf>,
     /// What to do; without one, `perch` lists processes like `perch ps`.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,27 +43,64 @@ pub struct Connection {
     /// The collector's Unix socket.
     #[arg(long, global = true, env = "PERCH_SOCKET", value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
-    /// Ask a remote collector over TCP with TLS instead (needs --tls-ca).
+    /// Watch this collector instead: a Unix socket path (starting with `/`
+    /// or `.`) or HOST:PORT over TCP with TLS (needs --tls-ca).  Repeat it
+    /// (or separate with commas) to watch several hosts at once; the console
+    /// then shows a HOST column and `\host:NAME` filters by host.
     #[arg(
         long,
         global = true,
         env = "PERCH_CONNECT",
-        value_name = "HOST:PORT",
-        requires = "tls_ca"
+        value_name = "PATH|HOST:PORT",
+        value_delimiter = ','
     )]
-    pub connect: Option<String>,
+    pub connect: Vec<String>,
     /// CA certificate (PEM) that signed the remote collector's certificate.
     #[arg(long, global = true, env = "PERCH_TLS_CA", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
 }
 
 impl Connection {
-    pub fn target(&self) -> Result<Target, ConnectError> {
-        match (&self.connect, &self.tls_ca) {
-            (Some(addr), Some(ca)) => Target::tls(addr, ca.clone()),
-            // clap enforces --tls-ca with --connect; without it, the socket.
-            _ => Ok(Target::Unix(self.socket.clone())),
+    /// Every collector to watch: the `--connect` ones, else the socket.
+    pub fn targets(&self) -> Result<Vec<Target>, ConnectError> {
+        if self.connect.is_empty() {
+            return Ok(vec![Target::Unix(self.socket.clone())]);
         }
+        let mut out = Vec::with_capacity(self.connect.len());
+        for addr in &self.connect {
+            let addr = addr.trim();
+            let target = if let Some(path) = addr.strip_prefix("unix:") {
+                Target::Unix(path.into())
+            } else if addr.starts_with('/') || addr.starts_with('.') {
+                Target::Unix(addr.into())
+            } else {
+                let ca = self.tls_ca.clone().ok_or_else(|| ConnectError::NeedsCa {
+                    addr: addr.to_owned(),
+                })?;
+                Target::tls(addr, ca)?
+            };
+            if !out.contains(&target) {
+                out.push(target);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The one collector a subcommand talks to.
+    pub fn target(&self) -> Result<Target, ConnectError> {
+        let mut targets = self.targets()?;
+        if targets.len() > 1 {
+            return Err(ConnectError::OneTarget {
+                count: targets.len(),
+            });
+        }
+        Ok(targets.remove(0))
+    }
+
+    /// True when the user named no collector (so an embedded one may stand
+    /// in when the default socket does not answer).
+    pub fn is_default(&self) -> bool {
+        self.connect.is_empty()
     }
 }
 
@@ -182,6 +232,11 @@ mod tests {
             cli.conn.target().unwrap(),
             Target::Unix("/tmp/x.sock".into())
         );
+        let cli = Cli::try_parse_from(["perch", "--config", "/etc/p.toml"]).unwrap();
+        assert_eq!(
+            cli.config.as_deref(),
+            Some(std::path::Path::new("/etc/p.toml"))
+        );
         let cli = Cli::try_parse_from(["perch", "ps", "--json", "-a", "--socket", "/s"]).unwrap();
         assert!(matches!(
             cli.command,
@@ -202,11 +257,39 @@ mod tests {
 
     #[test]
     fn connect_needs_a_ca() {
-        assert!(Cli::try_parse_from(["perch", "--connect", "h:1"]).is_err());
+        let cli = Cli::try_parse_from(["perch", "--connect", "h:1"]).unwrap();
+        let err = cli.conn.targets().unwrap_err().to_string();
+        assert!(err.contains("--tls-ca") && err.contains("h:1"), "{err}");
         let cli = Cli::try_parse_from(["perch", "--connect", "h:1", "--tls-ca", "ca.pem"]).unwrap();
         assert!(matches!(
             cli.conn.target().unwrap(),
             Target::Tls { port: 1, .. }
         ));
+    }
+
+    #[test]
+    fn connect_repeats_and_mixes_sockets_and_tls() {
+        let cli = Cli::try_parse_from([
+            "perch",
+            "--connect",
+            "/run/a.sock",
+            "--connect",
+            "db1:7777,unix:rel.sock",
+            "--connect",
+            "/run/a.sock",
+            "--tls-ca",
+            "ca.pem",
+        ])
+        .unwrap();
+        let targets = cli.conn.targets().unwrap();
+        assert_eq!(targets.len(), 3, "duplicates collapse: {targets:?}");
+        assert_eq!(targets[0], Target::Unix("/run/a.sock".into()));
+        assert!(matches!(&targets[1], Target::Tls { host, port: 7777, .. } if host == "db1"));
+        assert_eq!(targets[2], Target::Unix("rel.sock".into()));
+        assert!(!cli.conn.is_default());
+        let err = cli.conn.target().unwrap_err().to_string();
+        assert!(err.contains("one collector"), "{err}");
+        let cli = Cli::try_parse_from(["perch", "--connect", "db1:x", "--tls-ca", "c"]).unwrap();
+        assert!(cli.conn.targets().is_err());
     }
 }

@@ -90,6 +90,14 @@ pub enum ConnectError {
     BadAddress { addr: String },
     #[error("TLS CA file {} ({reason})", .path.display())]
     TlsCa { path: PathBuf, reason: String },
+    #[error(
+        "--connect {addr}: a TCP collector needs --tls-ca FILE (a Unix socket path starts with / or .)"
+    )]
+    NeedsCa { addr: String },
+    #[error(
+        "this command talks to one collector at a time, not {count}; the console watches several"
+    )]
+    OneTarget { count: usize },
 }
 
 /// Connects now (not lazily), so a missing collector is reported at once.

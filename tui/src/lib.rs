@@ -2,6 +2,7 @@
 //! sends.  The `perch` binary (main.rs) is the command line on top.
 pub mod act;
 pub mod client;
+pub mod config;
 pub mod console;
 pub mod json;
 pub mod live;

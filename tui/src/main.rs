@@ -8,10 +8,23 @@ use std::{io, process::ExitCode};
 
 use clap::Parser as _;
 use cli::{AuditCommand, Cli, Command};
-use perch::client::ConnectError;
+use perch::{client::ConnectError, config::Settings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The console's settings are read and checked before anything else
+    // (runtime, collector, terminal): a bad file stops here, one line.
+    let settings = if cli.command.is_none() {
+        match perch::config::load(cli.config.as_deref(), &perch::config::Env::current()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("perch: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -22,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         // `perch ps | head`: the reader has what it wanted.
         Err(e)
@@ -47,22 +60,24 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let target = cli.conn.target()?;
+async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Ps(args)) => cmd::ps(&target, &args).await,
-        Some(Command::Events(args)) => cmd::events(&target, &args).await,
-        Some(Command::Act(act)) => cmd::act::run(&target, &act).await,
+        Some(Command::Ps(args)) => cmd::ps(&cli.conn.target()?, &args).await,
+        Some(Command::Events(args)) => cmd::events(&cli.conn.target()?, &args).await,
+        Some(Command::Act(act)) => cmd::act::run(&cli.conn.target()?, &act).await,
         Some(Command::Audit(AuditCommand::Verify { path })) => {
             cmd::audit::verify(&path, &mut io::stdout().lock())
         }
         Some(Command::Audit(AuditCommand::List(args))) => {
             cmd::audit::list(&args, &mut io::stdout().lock(), &mut io::stderr().lock())
         }
-        // The console; an embedded collector when none answers locally.
+        // The console; an embedded collector when none answers locally and
+        // the user named no collector.
         None => {
-            let embedded = matches!(target, perch::client::Target::Unix(_));
-            perch::live::run(vec![target], embedded, cli.read_only).await
+            let targets = cli.conn.targets()?;
+            let embedded = cli.conn.is_default();
+            let settings = settings.unwrap_or_default();
+            perch::live::run(targets, embedded, settings, cli.read_only).await
         }
     }
 }

@@ -94,6 +94,24 @@ fn help_overlay() {
     snap("help", &app);
 }
 
+/// A configuration file's columns and keys as the console draws them: the
+/// table narrows, the footer and the help show the rebound keys.
+#[test]
+fn configured_columns_and_keys() {
+    let text = "columns = [\"PID\", \"USER\", \"CPU%\"]\n\
+                [keys]\nquit = [\"x\"]\nsearch = [\"s\", \"F3\"]\n";
+    let settings = perch::config::parse_text(std::path::Path::new("perch.toml"), text, false)
+        .expect("a valid configuration");
+    let t0 = Instant::now();
+    let mut app = App::new(settings.console, t0);
+    feed(&mut app, HostId(0), &recording(), "web-1");
+    app.tick(t0 + Duration::from_secs(1));
+    app.update(Action::ToggleKernelThreads);
+    snap("configured_table", &app);
+    run(&mut app, &[Action::Help]);
+    snap("configured_help", &app);
+}
+
 #[test]
 fn sort_menu() {
     let mut app = app();

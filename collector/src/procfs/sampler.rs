@@ -19,7 +19,14 @@ struct Prev {
     threads: u32,
     /// The `generation` of the last `sample` call that included this key.
     seen: u64,
+    /// When /proc/PID/io was last read, and its totals then.
+    io_at: Instant,
+    io_read: u64,
+    io_write: u64,
 }
+
+/// How long a quiet process's io file goes unread (see `sample`).
+const IO_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug)]
 pub struct ProcessSampler {
@@ -63,10 +70,27 @@ impl ProcessSampler {
             let at = Instant::now();
             let cpu_ticks = st.utime.saturating_add(st.stime);
             let rss_bytes = st.rss_pages.saturating_mul(page);
-            let io = read_into(self.path.get(key.pid, "io"), &mut self.buf)
-                .ok()
-                .and_then(|()| parse_io(&self.buf));
             let prev = self.prev.get_mut(&key);
+            // Storage I/O is submitted by the process itself (or accounted
+            // to it when it dirties pages), which takes CPU time or leaves
+            // it waiting in state D.  A process that did neither since its
+            // last io read most likely has the same totals — and most of
+            // 10k sleeping processes are such: their io file is read only
+            // every IO_REFRESH, which halves the files read per second.
+            // (A little I/O done in under a clock tick of CPU shows up at
+            // the latest then, averaged over the time since the last read.)
+            let quiet = prev.as_ref().is_some_and(|p| {
+                p.cpu_ticks == cpu_ticks
+                    && st.state != b'D'
+                    && at.duration_since(p.io_at) < IO_REFRESH
+            });
+            let io = if quiet {
+                None
+            } else {
+                read_into(self.path.get(key.pid, "io"), &mut self.buf)
+                    .ok()
+                    .and_then(|()| parse_io(&self.buf))
+            };
             // An unreadable io file (a race with exit, or not root) keeps
             // the last totals rather than dropping to 0 and back.
             let (read_bytes, write_bytes) = io
@@ -89,18 +113,30 @@ impl ProcessSampler {
                 if secs > 0.0 {
                     let cpu_ns = ticks_to_ns(cpu_ticks.saturating_sub(p.cpu_ticks));
                     usage.cpu_percent = to_f64(cpu_ns) / 1e9 / secs * 100.0;
+                }
+                // I/O rates over the time since the io file was last read.
+                let io_secs = at.duration_since(p.io_at).as_secs_f64();
+                if io.is_some() && io_secs > 0.0 {
                     usage.read_bytes_per_sec =
-                        to_f64(read_bytes.saturating_sub(p.usage.read_bytes)) / secs;
+                        to_f64(read_bytes.saturating_sub(p.io_read)) / io_secs;
                     usage.write_bytes_per_sec =
-                        to_f64(write_bytes.saturating_sub(p.usage.write_bytes)) / secs;
+                        to_f64(write_bytes.saturating_sub(p.io_write)) / io_secs;
                 }
                 let changed = usage != p.usage || threads != p.threads;
+                let (io_at, io_read, io_write) = if io.is_some() {
+                    (at, read_bytes, write_bytes)
+                } else {
+                    (p.io_at, p.io_read, p.io_write)
+                };
                 *p = Prev {
                     at,
                     cpu_ticks,
                     usage,
                     threads,
                     seen: self.generation,
+                    io_at,
+                    io_read,
+                    io_write,
                 };
                 if changed {
                     out.push((key, usage, threads));
@@ -114,6 +150,9 @@ impl ProcessSampler {
                         usage,
                         threads,
                         seen: self.generation,
+                        io_at: at,
+                        io_read: read_bytes,
+                        io_write: write_bytes,
                     },
                 );
                 out.push((key, usage, threads));

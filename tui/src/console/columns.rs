@@ -56,6 +56,23 @@ impl Column {
         }
     }
 
+    /// The column a configuration file names: its title or the title's
+    /// letters, in any case (`CPU%`, `cpu`, `read/s`, `READ`, `time+`).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Column> {
+        let letters = |s: &str| -> String {
+            s.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect()
+        };
+        Column::ALL.into_iter().find(|c| {
+            let title = c.title();
+            title.eq_ignore_ascii_case(name)
+                || letters(title.trim_end_matches("/s")) == letters(name)
+        })
+    }
+
     /// What the sort menu says about a column.
     #[must_use]
     pub fn describe(self) -> &'static str {
@@ -130,13 +147,40 @@ pub struct Optional {
     pub host: bool,
 }
 
-/// The columns that fit in `width`, with their widths; COMMAND last with the
-/// rest.  Columns go by ascending priority until COMMAND has its minimum;
-/// equal priorities go together.  One space separates columns.
+/// A set of columns: the ones the configuration shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnSet(u16);
+
+impl ColumnSet {
+    pub const ALL: ColumnSet = ColumnSet((1 << Column::ALL.len()) - 1);
+    /// COMMAND only: it is always shown.
+    pub const NONE: ColumnSet = ColumnSet(1 << Column::Command as u16);
+
+    #[must_use]
+    pub fn with(self, c: Column) -> ColumnSet {
+        ColumnSet(self.0 | 1 << c as u16)
+    }
+
+    #[must_use]
+    pub fn contains(self, c: Column) -> bool {
+        self.0 & 1 << c as u16 != 0
+    }
+}
+
+impl Default for ColumnSet {
+    fn default() -> Self {
+        ColumnSet::ALL
+    }
+}
+
+/// The columns of `shown` that fit in `width`, with their widths; COMMAND
+/// last with the rest.  Columns go by ascending priority until COMMAND has
+/// its minimum; equal priorities go together.  One space separates columns.
 #[must_use]
-pub fn fit(width: u16, opt: Optional) -> Vec<(Column, u16)> {
+pub fn fit(width: u16, opt: Optional, shown: ColumnSet) -> Vec<(Column, u16)> {
     let mut cols: Vec<Column> = Column::ALL
         .into_iter()
+        .filter(|c| *c == Column::Command || shown.contains(*c))
         .filter(|c| match c {
             Column::Container => opt.container,
             Column::Host => opt.host,
@@ -249,11 +293,11 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_the_least_useful_columns() {
-        let wide = fit(160, Optional::default());
+        let wide = fit(160, Optional::default(), ColumnSet::ALL);
         assert_eq!(wide.len(), 10);
         assert_eq!(wide.last(), Some(&(Column::Command, 93)));
         assert_eq!(
-            names(&fit(80, Optional::default())),
+            names(&fit(80, Optional::default(), ColumnSet::ALL)),
             ["PID", "USER", "CPU%", "MEM%", "RSS", "TIME+", "COMMAND"]
         );
         let both = Optional {
@@ -262,21 +306,68 @@ mod tests {
         };
         // With several hosts, HOST outranks CONTAINER.
         assert_eq!(
-            names(&fit(80, both)),
+            names(&fit(80, both, ColumnSet::ALL)),
             ["PID", "USER", "CPU%", "MEM%", "RSS", "HOST", "COMMAND"]
         );
-        assert!(names(&fit(160, both)).contains(&"CONTAINER"));
+        assert!(names(&fit(160, both, ColumnSet::ALL)).contains(&"CONTAINER"));
         // Whatever the width, PID and COMMAND stay, and nothing overflows.
         for w in 0..200 {
-            let cols = fit(w, both);
+            let cols = fit(w, both, ColumnSet::ALL);
             assert!(names(&cols).starts_with(&["PID"]));
             assert_eq!(cols.last().map(|c| c.0), Some(Column::Command));
         }
     }
 
     #[test]
+    fn configured_columns_narrow_the_table() {
+        let shown = ColumnSet::NONE.with(Column::Pid).with(Column::Cpu);
+        assert_eq!(
+            names(&fit(160, Optional::default(), shown)),
+            ["PID", "CPU%", "COMMAND"]
+        );
+        // COMMAND stays even when the set leaves it out; optional columns
+        // still need something to show.
+        let both = Optional {
+            container: true,
+            host: true,
+        };
+        assert_eq!(names(&fit(160, both, ColumnSet::NONE)), ["COMMAND"]);
+        assert_eq!(
+            names(&fit(
+                160,
+                Optional::default(),
+                ColumnSet::NONE.with(Column::Host)
+            )),
+            ["COMMAND"]
+        );
+        assert_eq!(fit(160, both, ColumnSet::NONE)[0].1, 160);
+    }
+
+    #[test]
+    fn names_in_a_configuration() {
+        for (name, col) in [
+            ("PID", Column::Pid),
+            ("cpu%", Column::Cpu),
+            ("cpu", Column::Cpu),
+            ("READ/s", Column::Read),
+            ("read", Column::Read),
+            ("Time+", Column::Time),
+            ("time", Column::Time),
+            ("command", Column::Command),
+        ] {
+            assert_eq!(Column::from_name(name), Some(col), "{name}");
+        }
+        for bad in ["", "cpux", "%", "reads"] {
+            assert_eq!(Column::from_name(bad), None, "{bad}");
+        }
+        for c in Column::ALL {
+            assert_eq!(Column::from_name(c.title()), Some(c));
+        }
+    }
+
+    #[test]
     fn header_hit_testing() {
-        let cols = fit(80, Optional::default());
+        let cols = fit(80, Optional::default(), ColumnSet::ALL);
         assert_eq!(at(&cols, 0), Some(Column::Pid));
         assert_eq!(at(&cols, 8), Some(Column::User));
         assert_eq!(at(&cols, 79), Some(Column::Command));

@@ -1,9 +1,8 @@
-//! Keys and mouse to [`Action`]s.  One table ([`bindings`]) drives both
-//! the mapping and the help overlay, so the help cannot drift from what the
-//! keys do.  htop's F-keys and vim's motions both work.
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+//! Keys and mouse to [`Action`]s.  One table ([`bindings`], with the
+//! configuration's overrides: [`Keymap`]) drives both the mapping and the
+//! help overlay, so the help cannot drift from what the keys do.  htop's
+//! F-keys and vim's motions both work.
+use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::{columns::Column, model::ProcessKey};
 
@@ -74,8 +73,12 @@ impl Action {
 }
 
 mod bindings;
+mod keymap;
+mod keyname;
 
 pub use bindings::{ACT_BINDINGS, BINDINGS, Binding, Key, bindings};
+pub use keymap::{Clash, Entry, Keymap, RebindError, Section, mode_name};
+pub use keyname::KEY_SYNTAX;
 
 /// Where keystrokes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,33 +194,11 @@ fn key_of(ev: &KeyEvent) -> Key {
     }
 }
 
-/// The action for a key press in `mode`, if any.  Releases and repeats of
-/// the kitty protocol are ignored; in a prompt, unbound characters are text.
+/// The action for a key press in `mode` with the default keys (the
+/// console uses its configured [`Keymap`]: [`super::App::action_for`]).
 #[must_use]
 pub fn action_for(key: KeyEvent, mode: &InputMode) -> Option<Action> {
-    if key.kind == KeyEventKind::Release {
-        return None;
-    }
-    let pressed = key_of(&key);
-    let bound = bindings()
-        .filter(|b| b.scope.applies(*mode))
-        .find(|b| b.keys.contains(&pressed))
-        .map(|b| b.action);
-    if bound.is_some() {
-        return bound;
-    }
-    match (mode, pressed) {
-        (
-            InputMode::Search | InputMode::Filter | InputMode::Dialog,
-            Key {
-                code: KeyCode::Char(c),
-                ctrl: false,
-            },
-        ) => Some(Action::Input(c)),
-        // Any other key closes the help, like htop, and dismisses a result.
-        (InputMode::Help | InputMode::Toast, _) => Some(Action::Cancel),
-        _ => None,
-    }
+    Keymap::defaults().action_for(key, *mode)
 }
 
 /// Where the table was last drawn, so clicks can be mapped to rows and

@@ -4,15 +4,15 @@
 //! A terminal loop uses it like this:
 //!
 //! ```ignore
-//! let mut app = App::new(Config::from_env(), Instant::now());
+//! let mut app = App::new(settings.console, Instant::now()); // crate::config::load
 //! app.ingest_info(HostId(0), info);
 //! app.ingest_snapshot(HostId(0), processes);
 //! loop {
 //!     // events from the collector: app.ingest_events(HostId(0), &batch.events)
-//!     // keys: if let Some(a) = action_for(key, &app.input_mode()) { app.update(a) }
+//!     // keys: if let Some(a) = app.action_for(key) { app.update(a) }
 //!     // mouse: if let Some(a) = mouse_action(ev, &app) { app.update(a) }
-//!     app.tick(Instant::now());
-//!     terminal.draw(|f| draw(f, &app))?;
+//!     // once per refresh interval: app.tick(Instant::now());
+//!     terminal.draw(|f| render(&app, &settings.theme, f.area(), f.buffer_mut()))?;
 //!     if app.should_quit() { break }
 //! }
 //! ```

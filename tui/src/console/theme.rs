@@ -59,6 +59,73 @@ impl Theme {
         if color { Theme::color() } else { Theme::mono() }
     }
 
+    /// Every style with its name in the configuration file's `[colors]`.
+    pub fn named_mut(&mut self) -> [(&'static str, &mut Style); 35] {
+        [
+            ("text", &mut self.text),
+            ("label", &mut self.label),
+            ("value", &mut self.value),
+            ("bar_brackets", &mut self.bar_brackets),
+            ("cpu_user", &mut self.cpu_user),
+            ("cpu_system", &mut self.cpu_system),
+            ("cpu_iowait", &mut self.cpu_iowait),
+            ("mem_used", &mut self.mem_used),
+            ("mem_cache", &mut self.mem_cache),
+            ("swap_used", &mut self.swap_used),
+            ("warn", &mut self.warn),
+            ("good", &mut self.good),
+            ("table_title", &mut self.table_title),
+            ("sort_title", &mut self.sort_title),
+            ("selected", &mut self.selected),
+            ("exited", &mut self.exited),
+            ("kernel", &mut self.kernel),
+            ("tree", &mut self.tree),
+            ("matched", &mut self.matched),
+            ("container", &mut self.container),
+            ("footer_key", &mut self.footer_key),
+            ("footer_label", &mut self.footer_label),
+            ("prompt", &mut self.prompt),
+            ("error", &mut self.error),
+            ("border", &mut self.border),
+            ("overlay_title", &mut self.overlay_title),
+            ("menu_cursor", &mut self.menu_cursor),
+            ("spark", &mut self.spark),
+            ("toast_ok", &mut self.toast_ok),
+            ("toast_partial", &mut self.toast_partial),
+            ("toast_failed", &mut self.toast_failed),
+            ("field", &mut self.field),
+            ("field_focus", &mut self.field_focus),
+            ("button", &mut self.button),
+            ("button_focus", &mut self.button_focus),
+        ]
+    }
+
+    /// The style called `name` (see [`Theme::named_mut`]).
+    pub fn style_mut(&mut self, name: &str) -> Option<&mut Style> {
+        self.named_mut()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s)
+    }
+
+    /// The names of every style, in declaration order.
+    #[must_use]
+    pub fn names() -> Vec<&'static str> {
+        Theme::mono().named_mut().map(|(n, _)| n).to_vec()
+    }
+
+    /// The same theme with every colour taken out (`NO_COLOR` wins over
+    /// the configuration); bold, reverse, dim and underline stay.
+    #[must_use]
+    pub fn without_colour(mut self) -> Theme {
+        for (_, s) in self.named_mut() {
+            s.fg = None;
+            s.bg = None;
+            s.underline_color = None;
+        }
+        self
+    }
+
     fn color() -> Theme {
         let s = Style::new();
         Theme {
@@ -216,5 +283,19 @@ mod tests {
         assert!(t.toast_failed.add_modifier.contains(Modifier::REVERSED));
         assert_ne!(t.toast_ok, t.toast_partial);
         assert_ne!(t.toast_ok, t.toast_failed);
+        assert_eq!(t.clone().without_colour(), t);
+    }
+
+    #[test]
+    fn styles_by_name() {
+        let names = Theme::names();
+        assert_eq!(names.len(), 35);
+        let mut t = Theme::new(true);
+        for n in &names {
+            assert!(t.style_mut(n).is_some(), "{n}");
+        }
+        assert!(t.style_mut("nope").is_none());
+        *t.style_mut("selected").expect("selected") = Style::new().fg(Color::Red);
+        assert_eq!(t.selected, Style::new().fg(Color::Red));
     }
 }

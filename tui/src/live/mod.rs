@@ -1,15 +1,15 @@
 //! The live console: terminal set-up and restore (also on panic), one
-//! `select!` loop over input, collector updates and a clock, and one draw
-//! per pass.  The console's state and widgets live in `crate::console`;
-//! what it asks to send (actions, the audit log) goes out from here.
+//! `select!` loop over input, collector updates and a clock, and at most
+//! one draw per pass.  Input is drawn at once; collector data only changes
+//! the state, and the clock draws it once per refresh interval (htop's
+//! delay), so a busy host costs one redraw a second, not one per batch.
+//! The console's state and widgets live in `crate::console`; what it asks
+//! to send (actions, the audit log) goes out from here.
 mod act;
 mod conn;
 mod embed;
 
-use std::{
-    io::stdout,
-    time::{Duration, Instant},
-};
+use std::{io::stdout, time::Instant};
 
 use anyhow::Context as _;
 use crossterm::{
@@ -19,23 +19,23 @@ use crossterm::{
     execute,
 };
 use futures::StreamExt as _;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::MissedTickBehavior};
 
 use crate::{
     client::{Target, connect},
-    console::{self, App, Config, ConnectionState, HostId},
+    config::Settings,
+    console::{self, App, ConnectionState, HostId, Theme},
 };
 use conn::Update;
 
-/// How often the clock ticks (exited-process expiry, events/s, redraw).
-const TICK: Duration = Duration::from_millis(500);
-
 /// Runs the console until the user quits.  With a single default target
-/// that does not answer, starts an embedded collector instead.
+/// that does not answer, starts an embedded collector instead.  `settings`
+/// come checked (`crate::config::load`) before anything here runs;
 /// `read_only` hides every action.
 pub async fn run(
     targets: Vec<Target>,
     allow_embedded: bool,
+    settings: Settings,
     read_only: bool,
 ) -> anyhow::Result<()> {
     let mut embedded = None;
@@ -46,11 +46,16 @@ pub async fn run(
         embedded = Some(e);
     }
     let (tx, mut rx) = mpsc::channel(256);
-    let mut app = App::new(config(read_only), Instant::now());
+    let mut config = settings.console;
+    config.utc_offset_secs = utc_offset_secs();
+    config.read_only = read_only;
+    config.client = crate::act::ClientIdentity::current();
+    let mut app = App::new(config, Instant::now());
     let mut targets = Vec::new();
     for (i, (target, is_embedded)) in follow.into_iter().enumerate() {
         let host = HostId(u16::try_from(i).context("too many collectors")?);
         app.set_connection(host, ConnectionState::Connecting);
+        app.set_host_label(host, &target.to_string());
         targets.push(target.clone());
         tokio::spawn(conn::follow(host, target, is_embedded, tx.clone()));
     }
@@ -58,7 +63,15 @@ pub async fn run(
 
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = run_loop(&mut terminal, &mut app, &mut rx, &out).await;
+    let result = run_loop(
+        &mut terminal,
+        &mut app,
+        &mut rx,
+        &settings.theme,
+        settings.refresh,
+        &out,
+    )
+    .await;
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     drop(embedded);
@@ -76,29 +89,42 @@ async fn run_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &mut mpsc::Receiver<Update>,
+    theme: &Theme,
+    refresh: std::time::Duration,
     out: &Out,
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
-    let mut tick = tokio::time::interval(TICK);
+    // The clock: exited-process expiry, events/s, and drawing what the
+    // collector sent since the last draw.  Its first tick is at once.
+    let mut clock = tokio::time::interval(refresh);
+    clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut draw = true;
     loop {
-        terminal
-            .draw(|f| console::draw(f, app))
-            .context("drawing")?;
+        if draw {
+            app.refresh();
+            terminal
+                .draw(|f| console::render(app, theme, f.area(), f.buffer_mut()))
+                .context("drawing")?;
+            draw = false;
+        }
         tokio::select! {
             ev = input.next() => match ev {
-                Some(Ok(ev)) => on_input(app, &ev),
+                Some(Ok(ev)) => draw = on_input(app, &ev),
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => return Ok(()),
             },
             update = rx.recv() => {
                 let Some(update) = update else { return Ok(()) };
-                apply(app, update);
-                // Take everything already queued before drawing again.
+                draw |= apply(app, update);
+                // Take everything already queued.
                 while let Ok(update) = rx.try_recv() {
-                    apply(app, update);
+                    draw |= apply(app, update);
                 }
             }
-            _ = tick.tick() => app.tick(Instant::now()),
+            _ = clock.tick() => {
+                app.tick(Instant::now());
+                draw = true;
+            }
         }
         if app.should_quit() {
             return Ok(());
@@ -107,36 +133,52 @@ async fn run_loop(
     }
 }
 
-fn on_input(app: &mut App, ev: &TermEvent) {
+/// Applies a terminal event; true when the screen must be drawn again
+/// (an action, or a new size), false for input that changes nothing
+/// (mouse motion, releases, unbound keys).
+fn on_input(app: &mut App, ev: &TermEvent) -> bool {
     let action = match ev {
-        TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
-            console::action_for(*k, &app.input_mode())
-        }
+        TermEvent::Key(k) if k.kind != KeyEventKind::Release => app.action_for(*k),
         TermEvent::Mouse(m) => console::mouse_action(*m, app),
-        _ => None, // resize: the next draw adapts
+        TermEvent::Resize(..) => return true,
+        _ => None,
     };
-    if let Some(a) = action {
-        app.update(a);
-    }
+    let Some(a) = action else { return false };
+    app.update(a);
+    true
 }
 
-fn apply(app: &mut App, update: Update) {
+/// Applies a collector update.  Events only change the state (the clock
+/// draws them); a snapshot or a connection change is drawn at once: they
+/// are rare, and the first list should not wait for the clock.
+fn apply(app: &mut App, update: Update) -> bool {
     match update {
-        Update::Info(h, info) => app.ingest_info(h, *info),
-        Update::Snapshot(h, procs) => app.ingest_snapshot(h, procs),
-        Update::Events(h, events) => app.ingest_events(h, &events),
-        Update::State(h, state) => app.set_connection(h, state),
-        Update::ActResult(id, result) => app.ingest_act_result(id, *result),
-        Update::Audit(h, page) => app.ingest_audit(h, page),
+        Update::Info(h, info) => {
+            app.ingest_info(h, *info);
+            false
+        }
+        Update::Snapshot(h, procs) => {
+            app.ingest_snapshot(h, procs);
+            true
+        }
+        Update::Events(h, events) => {
+            app.ingest_events(h, &events);
+            false
+        }
+        Update::State(h, state) => {
+            app.set_connection(h, state);
+            true
+        }
+        // Answers to this console's own requests: shown at once.
+        Update::ActResult(id, result) => {
+            app.ingest_act_result(id, *result);
+            true
+        }
+        Update::Audit(h, page) => {
+            app.ingest_audit(h, page);
+            true
+        }
     }
-}
-
-fn config(read_only: bool) -> Config {
-    let mut c = Config::from_env();
-    c.utc_offset_secs = utc_offset_secs();
-    c.read_only = read_only;
-    c.client = crate::act::ClientIdentity::current();
-    c
 }
 
 /// Local time's offset from UTC (the console shows local start times).

@@ -33,10 +33,42 @@ impl App {
     /// The collector's `GetInfo` answer (name, mode, boot time, counters).
     pub fn ingest_info(&mut self, host: HostId, info: GetInfoResponse) {
         let h = self.host_mut(host);
-        h.name = clean(&info.host).into_owned();
         h.lost_events = h.lost_events.max(info.events_lost);
         h.info = Some(info);
+        self.name_hosts();
         self.touch();
+    }
+
+    /// Where the console reaches a host ("/run/perch/perchd.sock",
+    /// "db1:7777"), for the header.
+    pub fn set_host_label(&mut self, host: HostId, label: &str) {
+        self.host_mut(host).label = clean(label).into_owned();
+        self.name_hosts();
+    }
+
+    /// Each host is called what its collector reports, unless two report the
+    /// same name (two collectors on one machine, cloned VMs): then `name#N`
+    /// (N counts from 1 in `--connect` order), short enough for the HOST
+    /// column and the filter; the header maps each to its label.
+    fn name_hosts(&mut self) {
+        let reported: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| {
+                h.info
+                    .as_ref()
+                    .map_or_else(String::new, |i| clean(&i.host).into_owned())
+            })
+            .collect();
+        for (i, h) in self.hosts.iter_mut().enumerate() {
+            let name = &reported[i];
+            let shared = !name.is_empty() && reported.iter().filter(|n| *n == name).count() > 1;
+            h.name = if shared {
+                format!("{name}#{}", i + 1)
+            } else {
+                name.clone()
+            };
+        }
     }
 
     pub fn set_connection(&mut self, host: HostId, state: super::ConnectionState) {

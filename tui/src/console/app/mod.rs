@@ -22,15 +22,15 @@ use crate::act::ClientIdentity;
 
 use super::{
     audit::ActionLog,
-    columns::{Column, Sort},
+    columns::{Column, ColumnSet, Sort},
     filter::{Filter, FilterError},
-    input::TableGeometry,
+    input::{Keymap, TableGeometry},
     model::{FxBuild, ProcessKey, RowId, Store},
     search::Search,
     view::{self, View},
 };
 
-/// Settings the loop chooses (the config file will feed these).
+/// Settings the loop chooses (from the configuration file, `crate::config`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// How long exited processes stay on screen, dimmed.
@@ -44,6 +44,10 @@ pub struct Config {
     pub read_only: bool,
     /// This console, as action requests name it.
     pub client: ClientIdentity,
+    /// The table's columns (COMMAND is always shown).
+    pub columns: ColumnSet,
+    /// The keys in effect.
+    pub keys: Keymap,
 }
 
 impl Default for Config {
@@ -54,6 +58,8 @@ impl Default for Config {
             color: true,
             read_only: false,
             client: ClientIdentity::default(),
+            columns: ColumnSet::ALL,
+            keys: Keymap::default(),
         }
     }
 }
@@ -90,7 +96,10 @@ pub enum ConnectionState {
 /// One collector as the header shows it.
 #[derive(Clone, Debug, Default)]
 pub struct Host {
+    /// What the HOST column, the host filter and the header call it.
     pub name: String,
+    /// How the console reaches it (socket path or address).
+    pub label: String,
     pub info: Option<GetInfoResponse>,
     pub sample: Option<HostSample>,
     pub connection: ConnectionState,

@@ -3,6 +3,8 @@
 //! drawing records (scroll offset, table geometry) and click hit-testing.
 use std::collections::HashSet;
 
+use crossterm::event::KeyEvent;
+
 use super::{App, Config, Host, Links, Overlay, Prompt, Screen};
 use crate::console::{
     columns::{self, Column, Optional, Sort},
@@ -26,7 +28,14 @@ impl App {
         self.quit
     }
 
-    /// Where keys go now: pass it to [`super::action_for`].
+    /// The action for a key press, with the configured keys in the current
+    /// mode.
+    #[must_use]
+    pub fn action_for(&self, key: KeyEvent) -> Option<Action> {
+        self.config.keys.action_for(key, self.input_mode())
+    }
+
+    /// Where keys go now (see [`App::action_for`]).
     #[must_use]
     pub fn input_mode(&self) -> InputMode {
         match (self.prompt, self.overlay) {
@@ -51,6 +60,17 @@ impl App {
     #[must_use]
     pub fn overlay(&self) -> Overlay {
         self.overlay
+    }
+
+    /// Search matches among the rows the list shows; a filter or a
+    /// collapsed subtree hides the others (`search().match_count()`).
+    #[must_use]
+    pub fn shown_match_count(&self) -> usize {
+        self.view
+            .rows
+            .iter()
+            .filter(|r| self.search.is_match(r.id))
+            .count()
     }
 
     #[must_use]
@@ -166,7 +186,7 @@ impl App {
             0 => u16::MAX,
             w => w,
         };
-        columns::fit(width, self.optional_columns())
+        columns::fit(width, self.optional_columns(), self.config.columns)
     }
 
     /// The host's boot-clock time now, extrapolated from the newest event.

@@ -457,3 +457,69 @@ fn no_action_sequence_or_size_panics() {
         }
     }
 }
+
+#[test]
+fn hosts_with_one_name_are_told_apart_and_filtered() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let other = HostId(1);
+    app.set_host_label(H, "/run/a.sock");
+    app.set_host_label(other, "/run/b.sock");
+    app.ingest_info(
+        other,
+        GetInfoResponse {
+            host: "box".to_owned(),
+            ..GetInfoResponse::default()
+        },
+    );
+    let mut p = proc(7, 0, &["zqxj-remote"], 0.0);
+    p.key.as_mut().unwrap().pid = 7;
+    app.ingest_snapshot(other, vec![p]);
+    let names: Vec<&str> = app.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["box#1", "box#2"]);
+    assert_eq!(app.hosts()[1].label, "/run/b.sock");
+
+    app.update(Action::Filter);
+    for c in "host:box#2".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Confirm);
+    app.update(Action::ToggleTree);
+    assert_eq!(pids(&app), [7]);
+
+    // A host that reports its own name again is called by it.
+    app.ingest_info(
+        other,
+        GetInfoResponse {
+            host: "db1".to_owned(),
+            ..GetInfoResponse::default()
+        },
+    );
+    let names: Vec<&str> = app.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["box", "db1"]);
+}
+
+#[test]
+fn search_counts_only_the_rows_the_filter_shows() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    app.update(Action::Search);
+    for c in "sshd".chars() {
+        app.update(Action::Input(c));
+    }
+    assert_eq!(
+        (app.search().match_count(), app.shown_match_count()),
+        (1, 1)
+    );
+    app.update(Action::Confirm);
+    app.update(Action::Filter);
+    for c in "comm:nginx".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Confirm);
+    // sshd still matches, but the filter hides it: n/N cannot reach it.
+    assert_eq!(
+        (app.search().match_count(), app.shown_match_count()),
+        (1, 0)
+    );
+}

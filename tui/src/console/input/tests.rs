@@ -3,7 +3,7 @@
     clippy::similar_names,
     reason = "short names in tests"
 )]
-use crossterm::event::{KeyEventState, MouseEvent};
+use crossterm::event::{KeyCode, KeyEventKind, KeyEventState, MouseEvent};
 
 use super::*;
 
@@ -139,6 +139,8 @@ fn no_key_is_bound_twice_in_one_mode() {
             }
         }
     }
+    // The keymap's own check agrees (the configuration relies on it).
+    assert_eq!(Keymap::default().clash(), None);
 }
 
 #[test]
@@ -146,7 +148,42 @@ fn every_binding_has_help_and_a_label() {
     for b in bindings() {
         assert!(!b.help.is_empty() && !b.label.is_empty(), "{b:?}");
         assert!(!b.keys.is_empty(), "{b:?}");
+        // Every binding of the process list and its overlays can be changed
+        // from the configuration file (the action log, menu and dialog keep
+        // theirs: they are read from the help, not retrained).
+        if matches!(
+            b.scope,
+            Scope::ActionLog
+                | Scope::ActMenu
+                | Scope::Dialog
+                | Scope::Toast
+                | Scope::Columns
+                | Scope::Record
+        ) {
+            continue;
+        }
+        let name = b.action.name().expect("a name");
+        assert_eq!(Action::from_name(name), Some(b.action));
     }
+}
+
+#[test]
+fn a_keymap_clash_names_both_entries_and_the_mode() {
+    let mut keys = Keymap::default();
+    let q = Key {
+        code: KeyCode::Char('q'),
+        ctrl: false,
+    };
+    let i = keys
+        .rebind(Section::Detail, Action::End, &[q])
+        .expect("rebind");
+    let c = keys.clash().expect("q quits everywhere");
+    assert_eq!((c.key, c.second, c.mode), (q, i, InputMode::Detail));
+    assert_eq!(keys.entries()[c.first].action, Action::Quit);
+    assert_eq!(
+        keys.rebind(Section::Help, Action::Search, &[q]),
+        Err(RebindError::NotHere("search"))
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The footer: a status line (the search or filter prompt, a filter's parse
-//! error, a one-off message, collector notices, or what the list shows)
-//! above htop's function-key bar.
+//! error, a one-off message, following, collector notices, or what the
+//! list shows) above htop's function-key bar.
+use crossterm::event::KeyCode;
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -11,7 +12,12 @@ use perch_proto::v1::AuditLogStatus;
 
 use super::{Part, put_line};
 use crate::{
-    console::{App, Screen, audit::FETCH_LIMIT, theme::Theme},
+    console::{
+        App, Screen,
+        audit::FETCH_LIMIT,
+        input::{Action, Key},
+        theme::Theme,
+    },
     text::clean,
 };
 
@@ -34,11 +40,18 @@ impl<'a> Footer<'a> {
         let processes = app.screen() == Screen::Processes;
         if app.typing_search() || (processes && search.is_active()) {
             let cursor = if app.typing_search() { "_" } else { "" };
-            let found = match search.match_count() {
-                0 if search.is_active() => "no match".to_owned(),
+            // Count what the list shows: matches hidden by the filter or a
+            // collapsed node are out of n/N's reach.
+            let shown = app.shown_match_count();
+            let hidden = match search.match_count().saturating_sub(shown) {
+                0 => String::new(),
+                h => format!(" ({h} more hidden)"),
+            };
+            let found = match shown {
+                0 if search.is_active() => format!("no match{hidden}"),
                 0 => "type to search command, exe, user, pid, container".to_owned(),
-                1 => "1 match".to_owned(),
-                n => format!("{n} matches, n/N next/previous"),
+                1 => format!("1 match{hidden}"),
+                n => format!("{n} matches{hidden}, n/N next/previous"),
             };
             return Line::from(vec![
                 Span::styled("Search: ", t.prompt),
@@ -166,25 +179,43 @@ impl<'a> Footer<'a> {
         Line::styled(parts.join(" · "), t.label)
     }
 
+    /// htop's bar; a key the configuration took away from its action is
+    /// replaced by the action's first key.
     fn keys(&self) -> Line<'static> {
-        let t = self.theme;
-        let app = self.app;
-        let keys: Vec<(&str, &str)> = match app.screen() {
+        let (t, app) = (self.theme, self.app);
+        let key = |code| Key { code, ctrl: false };
+        let keys: Vec<(String, &str)> = match app.screen() {
             Screen::Processes => {
                 let mut keys = vec![
-                    ("F1", "Help"),
-                    ("F3", "Search"),
-                    ("F4", "Filter"),
-                    ("F5", if app.is_tree() { "Table" } else { "Tree" }),
-                    ("F6", "SortBy"),
+                    (Action::Help, key(KeyCode::F(1)), "Help"),
+                    (Action::Search, key(KeyCode::F(3)), "Search"),
+                    (Action::Filter, key(KeyCode::F(4)), "Filter"),
+                    (
+                        Action::ToggleTree,
+                        key(KeyCode::F(5)),
+                        if app.is_tree() { "Table" } else { "Tree" },
+                    ),
+                    (Action::SortMenu, key(KeyCode::F(6)), "SortBy"),
                 ];
                 if !app.read_only() {
-                    keys.push(("F9", "Act"));
+                    keys.push((Action::ActMenu, key(KeyCode::F(9)), "Act"));
                 }
-                keys.extend([("Enter", "Details"), ("Tab", "Log"), ("F10", "Quit")]);
-                keys
+                keys.extend([
+                    (Action::Confirm, key(KeyCode::Enter), "Details"),
+                    (Action::SwitchView, key(KeyCode::Tab), "Log"),
+                    (Action::Quit, key(KeyCode::F(10)), "Quit"),
+                ]);
+                let keymap = &app.config().keys;
+                keys.into_iter()
+                    .filter_map(|(action, preferred, label)| {
+                        keymap
+                            .footer_key(action, preferred)
+                            .map(|k| (k.to_string(), label))
+                    })
+                    .collect()
             }
-            Screen::ActionLog => vec![
+            // The action log's keys are not rebindable.
+            Screen::ActionLog => [
                 ("F1", "Help"),
                 ("F2", "Columns"),
                 ("F4", "Filter"),
@@ -192,11 +223,14 @@ impl<'a> Footer<'a> {
                 ("Enter", "Record"),
                 ("Tab", "Processes"),
                 ("F10", "Quit"),
-            ],
+            ]
+            .into_iter()
+            .map(|(k, label)| (k.to_owned(), label))
+            .collect(),
         };
         let mut spans = Vec::new();
         for (k, label) in keys {
-            spans.push(Span::styled(k.to_owned(), t.footer_key));
+            spans.push(Span::styled(k, t.footer_key));
             spans.push(Span::styled(format!("{label} "), t.footer_label));
         }
         Line::from(spans)

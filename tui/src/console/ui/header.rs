@@ -345,6 +345,9 @@ impl<'a> Header<'a> {
                     spans.push(Span::raw(", "));
                 }
                 spans.push(Span::styled(name, t.value));
+                if !other.label.is_empty() && other.label != other.name {
+                    spans.push(Span::styled(format!(" ({})", other.label), t.label));
+                }
                 spans.push(Span::raw(" "));
                 spans.push(Span::styled(conn, if bad { t.warn } else { t.label }));
             }

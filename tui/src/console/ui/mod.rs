@@ -27,7 +27,9 @@ use super::{
     theme::Theme,
 };
 
-/// Draws the whole console for `app` (call [`App::refresh`] or `tick` first).
+/// Draws the whole console for `app` (call [`App::refresh`] or `tick` first)
+/// in the built-in theme for its colour setting; [`render`] takes any theme
+/// (the live console's comes from the configuration file).
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let theme = Theme::new(app.config().color);
@@ -73,7 +75,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     Footer::new(app, theme).render_into(footer, buf);
     match app.overlay() {
         Overlay::Help { scroll } => {
-            HelpOverlay::new(theme, scroll, app.read_only()).render_into(area, buf);
+            HelpOverlay::new(theme, &app.config().keys, scroll, app.read_only())
+                .render_into(area, buf);
         }
         Overlay::SortMenu { cursor } => SortMenu::new(app, theme, cursor).render_into(body, buf),
         Overlay::ActMenu => ActionMenu::new(app, theme).render_into(body, buf),

@@ -11,7 +11,7 @@ use super::{Part, ellipsize, put_line};
 use crate::console::{
     App,
     columns::Column,
-    input::{Binding, Scope, bindings},
+    input::{Entry, Keymap, Scope},
     theme::Theme,
 };
 
@@ -40,6 +40,7 @@ pub(super) fn frame(buf: &mut Buffer, rect: Rect, title: &str, theme: &Theme) ->
 
 pub struct HelpOverlay<'a> {
     theme: &'a Theme,
+    keys: &'a Keymap,
     scroll: usize,
     read_only: bool,
 }
@@ -47,9 +48,15 @@ pub struct HelpOverlay<'a> {
 impl<'a> HelpOverlay<'a> {
     /// The help; `read_only` leaves out every action key.
     #[must_use]
-    pub fn new(theme: &'a Theme, scroll: usize, read_only: bool) -> HelpOverlay<'a> {
+    pub fn new(
+        theme: &'a Theme,
+        keys: &'a Keymap,
+        scroll: usize,
+        read_only: bool,
+    ) -> HelpOverlay<'a> {
         HelpOverlay {
             theme,
+            keys,
             scroll,
             read_only,
         }
@@ -57,15 +64,15 @@ impl<'a> HelpOverlay<'a> {
 
     /// One line per binding under its scope's title, in table order.
     #[must_use]
-    pub fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
+    pub fn lines(theme: &Theme, keys: &Keymap, read_only: bool) -> Vec<Line<'static>> {
         let mut out = Vec::new();
         for scope in Scope::ALL {
             if read_only && scope.acts() {
                 continue;
             }
             out.push(Line::styled(scope.title().to_owned(), theme.overlay_title));
-            let shown = |b: &&Binding| b.scope == scope && !(read_only && b.action.acts());
-            for b in bindings().filter(shown) {
+            let shown = |b: &&Entry| b.scope == scope && !(read_only && b.action.acts());
+            for b in keys.entries().iter().filter(shown) {
                 out.push(Line::from(vec![
                     Span::styled(format!("  {:<11}", b.label), theme.value),
                     Span::styled(b.help.to_owned(), theme.text),
@@ -78,7 +85,7 @@ impl<'a> HelpOverlay<'a> {
 
 impl Part for HelpOverlay<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let lines = Self::lines(self.theme, self.read_only);
+        let lines = Self::lines(self.theme, self.keys, self.read_only);
         // Two columns when the terminal is wide enough, else one that scrolls.
         let two = area.width >= 120;
         let per_col = if two {

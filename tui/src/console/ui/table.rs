@@ -192,7 +192,7 @@ impl<'a> ProcessTable<'a> {
 impl Part for ProcessTable<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
         let (app, t) = (self.app, self.theme);
-        let cols = columns::fit(area.width, app.optional_columns());
+        let cols = columns::fit(area.width, app.optional_columns(), app.config().columns);
         let body_h = area.height.saturating_sub(1);
         app.set_geometry(TableGeometry {
             x: area.x,

@@ -17,7 +17,7 @@ use crate::{
         App, Config,
         actions::{Field, Request},
         draw,
-        input::{Action, InputMode, action_for},
+        input::{Action, InputMode, Keymap, action_for},
         theme::Theme,
         ui::HelpOverlay,
     },
@@ -150,7 +150,7 @@ fn read_only_hides_every_action() {
     // The help lists no action key then; it does otherwise.
     let t = Theme::new(true);
     let help = |ro| {
-        HelpOverlay::lines(&t, ro)
+        HelpOverlay::lines(&t, Keymap::defaults(), ro)
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()

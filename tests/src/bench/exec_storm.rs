@@ -1,7 +1,4 @@
-//! perch-bench: measured figures for BENCHMARKS.md, each as a ratio against
-//! a baseline taken in the same run (no timed asserts anywhere).
-//!
-//! `exec-storm`: spawns N short processes (`/bin/true`) from one loop per
+//! `perch-bench exec-storm`: spawns N short processes (`/bin/true`) from one loop per
 //! core, first without perchd, then with perchd and a client reading the
 //! full event stream; rounds alternate so drift hits both sides equally.
 use std::{
@@ -10,10 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use perch_e2e::{Perchd, cpu_time_ns, rss_bytes};
 use perch_proto::v1::{self as pb, event::Kind};
 use tokio_stream::StreamExt as _;
+
+use crate::args::{self, Opt, median};
 
 struct Opts {
     processes: usize,
@@ -21,37 +20,36 @@ struct Opts {
     loops: usize,
 }
 
-fn parse_args() -> anyhow::Result<(String, Opts)> {
-    let mut args = std::env::args().skip(1);
-    let cmd = args.next().unwrap_or_else(|| "exec-storm".to_owned());
+pub const USAGE: &str = "perch-bench exec-storm [--processes N] [--rounds R] [--loops L]";
+
+fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
     let mut o = Opts {
         processes: 20_000,
         rounds: 3,
         loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
     };
-    while let Some(a) = args.next() {
-        let mut val = |name: &str| -> anyhow::Result<usize> {
-            let v = args
-                .next()
-                .with_context(|| format!("{name} needs a value"))?;
-            let n: usize = v
-                .parse()
-                .with_context(|| format!("{name}: not a number: {v}"))?;
-            if n == 0 {
-                bail!("{name} must be >= 1");
-            }
-            Ok(n)
-        };
-        match a.as_str() {
-            "--processes" => o.processes = val("--processes")?,
-            "--rounds" => o.rounds = val("--rounds")?,
-            "--loops" => o.loops = val("--loops")?,
-            _ => bail!(
-                "unknown argument {a}; usage: perch-bench exec-storm [--processes N] [--rounds R] [--loops L]"
-            ),
-        }
-    }
-    Ok((cmd, o))
+    args::parse(
+        args,
+        &mut [
+            Opt {
+                name: "--processes",
+                value: &mut o.processes,
+                range: 1..=10_000_000,
+            },
+            Opt {
+                name: "--rounds",
+                value: &mut o.rounds,
+                range: 1..=1000,
+            },
+            Opt {
+                name: "--loops",
+                value: &mut o.loops,
+                range: 1..=1024,
+            },
+        ],
+        USAGE,
+    )?;
+    Ok(o)
 }
 
 /// Spawns `n` `/bin/true` from `loops` threads; returns pids and elapsed time.
@@ -85,11 +83,6 @@ fn storm(n: usize, loops: usize) -> (Vec<u32>, Duration) {
 #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Exec events seen by the reading client, keyed by pid, for our children.
@@ -171,12 +164,9 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
     Ok((rate(pids.len(), took), got, pids.len(), per_event_us, rss))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let (cmd, o) = parse_args()?;
-    if cmd != "exec-storm" {
-        bail!("unknown benchmark {cmd}; available: exec-storm");
-    }
+/// Runs the benchmark with the options in `args` and prints its report.
+pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let o = parse_args(args)?;
     println!(
         "exec storm: {} processes per round, {} rounds, {} spawn loops",
         o.processes, o.rounds, o.loops

@@ -1,0 +1,45 @@
+//! perch-bench: measured figures for BENCHMARKS.md, each as a ratio against
+//! a baseline taken in the same run (no timed asserts anywhere).
+//!
+//! - `exec-storm`: perchd under a storm of short processes (`exec_storm`);
+//! - `console`: perch + perchd against htop with 10k sleeping processes,
+//!   each in its own pty (`console`).
+mod args;
+mod console;
+mod exec_storm;
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+/// Errors are one line on stderr, exit status 1.
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("perch-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next().unwrap_or_else(|| "exec-storm".to_owned());
+    let rest: Vec<String> = args.collect();
+    match cmd.as_str() {
+        "exec-storm" => tokio::runtime::Runtime::new()?.block_on(exec_storm::run(rest)),
+        // Synchronous on the main thread: the consoles it spawns die with
+        // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
+        "console" => console::run(rest),
+        "-h" | "--help" | "help" => {
+            println!("usage: {}\n       {}", exec_storm::USAGE, console::USAGE);
+            Ok(())
+        }
+        other => bail!(
+            "unknown benchmark {other}; usage: {} | {}",
+            exec_storm::USAGE,
+            console::USAGE
+        ),
+    }
+}
