@@ -9,3 +9,5 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 "$bin/perch-bench" exec-storm --rounds 5 "$@"
 echo
 "$bin/perch-bench" console
+echo
+"$bin/perch-bench" kill-latency --kills 1000

@@ -3,10 +3,13 @@
 //!
 //! - `exec-storm`: perchd under a storm of short processes (`exec_storm`);
 //! - `console`: perch + perchd against htop with 10k sleeping processes,
-//!   each in its own pty (`console`).
+//!   each in its own pty (`console`);
+//! - `kill-latency`: confirm -> target dead through perchd, against
+//!   kill(2) (`kill_latency`).
 mod args;
 mod console;
 mod exec_storm;
+mod kill_latency;
 
 use std::process::ExitCode;
 
@@ -32,14 +35,21 @@ fn run() -> anyhow::Result<()> {
         // Synchronous on the main thread: the consoles it spawns die with
         // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
+        "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
         "-h" | "--help" | "help" => {
-            println!("usage: {}\n       {}", exec_storm::USAGE, console::USAGE);
+            println!(
+                "usage: {}\n       {}\n       {}",
+                exec_storm::USAGE,
+                console::USAGE,
+                kill_latency::USAGE
+            );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {}",
             exec_storm::USAGE,
-            console::USAGE
+            console::USAGE,
+            kill_latency::USAGE
         ),
     }
 }
