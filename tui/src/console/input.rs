@@ -105,6 +105,24 @@ pub enum InputMode {
     Record,
 }
 
+impl InputMode {
+    /// Every mode, for checks that go through all of them.
+    pub const ALL: [InputMode; 12] = [
+        InputMode::Normal,
+        InputMode::Search,
+        InputMode::Filter,
+        InputMode::Help,
+        InputMode::SortMenu,
+        InputMode::Detail,
+        InputMode::ActionLog,
+        InputMode::ActMenu,
+        InputMode::Dialog,
+        InputMode::Toast,
+        InputMode::Columns,
+        InputMode::Record,
+    ];
+}
+
 /// Which group of bindings applies in a mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {

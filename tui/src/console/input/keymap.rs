@@ -142,22 +142,6 @@ pub struct Clash {
     pub mode: InputMode,
 }
 
-/// Every mode, for checks that go through all of them.
-const MODES: [InputMode; 12] = [
-    InputMode::Normal,
-    InputMode::Search,
-    InputMode::Filter,
-    InputMode::Help,
-    InputMode::SortMenu,
-    InputMode::Detail,
-    InputMode::ActionLog,
-    InputMode::ActMenu,
-    InputMode::Dialog,
-    InputMode::Toast,
-    InputMode::Columns,
-    InputMode::Record,
-];
-
 /// The keys in effect, in the order the help lists them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Keymap {
@@ -270,7 +254,7 @@ impl Keymap {
     /// The first key bound to two different actions in a mode, if any.
     #[must_use]
     pub fn clash(&self) -> Option<Clash> {
-        for mode in MODES {
+        for mode in InputMode::ALL {
             let live: Vec<usize> = (0..self.entries.len())
                 .filter(|&i| self.entries[i].scope.applies(mode))
                 .collect();

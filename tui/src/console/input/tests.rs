@@ -15,20 +15,7 @@ fn ch(c: char) -> KeyEvent {
     press(KeyCode::Char(c))
 }
 
-const MODES: [InputMode; 12] = [
-    InputMode::Normal,
-    InputMode::Search,
-    InputMode::Filter,
-    InputMode::Help,
-    InputMode::SortMenu,
-    InputMode::Detail,
-    InputMode::ActionLog,
-    InputMode::ActMenu,
-    InputMode::Dialog,
-    InputMode::Toast,
-    InputMode::Columns,
-    InputMode::Record,
-];
+const MODES: [InputMode; 12] = InputMode::ALL;
 
 #[test]
 fn htop_and_vim_keys() {
