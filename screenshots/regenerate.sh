@@ -200,4 +200,14 @@ keys Enter
 WAIT_SECS=180 shoot detail "the detail view with 100 s of history" \
   "Command +'nginx: worker process'" 'Parents' 'Container +containerd' 'Pod' '!Search:' 'RSS +.*(▁|▂|▃|▄|▅|▆|▇|█){8}'
 
+# (e) The kill dialog on that worker, reason typed, nothing sent (Esc).
+keys Escape
+keys k
+wait_screen "the action menu" 'Act on' 'Kill process'
+keys Enter
+wait_screen "the kill dialog" 'YES, KILL PROCESS'
+keys -l "crypto miner started by the nginx worker"
+shoot dialog "the kill dialog with a reason" 'YES, KILL PROCESS' 'crypto miner started'
+keys Escape
+
 log "done"
