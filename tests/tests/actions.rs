@@ -27,6 +27,17 @@ fn key(pid: u32) -> ProcessKey {
     }
 }
 
+/// A live request on `target` with a reason; tests change what they test.
+fn live(action: ActionKind, target: ProcessKey) -> ActRequest {
+    ActRequest {
+        action: action.into(),
+        target: Some(target),
+        reason: "e2e".to_owned(),
+        mode: ActionMode::Live.into(),
+        ..ActRequest::default()
+    }
+}
+
 fn records(perchd: &Perchd) -> Vec<AuditRecord> {
     perchd::audit::read(&perchd.audit_log)
         .expect("read the audit log")
@@ -174,12 +185,8 @@ async fn bad_requests_are_refused_by_field_and_audited() {
     let target = sleeper();
     let k = key(target.pid());
     let good = ActRequest {
-        action: ActionKind::Renice.into(),
-        target: Some(k),
-        reason: "e2e".to_owned(),
-        mode: ActionMode::Live.into(),
         priority: Some(5),
-        ..ActRequest::default()
+        ..live(ActionKind::Renice, k)
     };
     let cases: Vec<(ActRequest, &str)> = vec![
         (
@@ -274,13 +281,7 @@ async fn a_stale_start_time_is_a_result_and_touches_nothing() {
     let mut client = perchd.client().await.expect("client");
     let target = sleeper();
     let k = key(target.pid());
-    let good = ActRequest {
-        action: ActionKind::Kill.into(),
-        target: Some(k),
-        reason: "e2e".to_owned(),
-        mode: ActionMode::Live.into(),
-        ..ActRequest::default()
-    };
+    let good = live(ActionKind::Kill, k);
     // A stale start time is a result, not an error: never the new process.
     let stale = ActRequest {
         target: Some(ProcessKey {

@@ -68,17 +68,7 @@ fn freeze_cgroup(ex: &Executor, req: &Request, mut sweep: Sweep<'_>, cg: &Cgroup
         past: "froze",
     };
     if req.dry_run {
-        let lines = sweep
-            .members()
-            .map(|p| {
-                affected(
-                    p,
-                    ProcessOutcome::WouldAct,
-                    format!("would freeze cgroup {}", cg.rel),
-                )
-            })
-            .collect();
-        return summarize(lines, verb, Some(&via));
+        return dry_run(&sweep, cg, verb, &via);
     }
     if let Err(e) = cg.write("cgroup.freeze", "1") {
         return Outcome::not_done("os_error", e.to_string());
@@ -98,6 +88,21 @@ fn freeze_cgroup(ex: &Executor, req: &Request, mut sweep: Sweep<'_>, cg: &Cgroup
     }
     let lines = frozen_lines(ex, &sweep, cg, ok, "frozen");
     summarize(lines, verb, Some(&via))
+}
+
+/// A dry run of freezing or thawing `cg`: every member it would reach.
+fn dry_run(sweep: &Sweep<'_>, cg: &Cgroup, verb: Verb<'_>, via: &str) -> Outcome {
+    let lines = sweep
+        .members()
+        .map(|p| {
+            affected(
+                p,
+                ProcessOutcome::WouldAct,
+                format!("would {} cgroup {}", verb.present, cg.rel),
+            )
+        })
+        .collect();
+    summarize(lines, verb, Some(via))
 }
 
 fn frozen_lines(
@@ -165,17 +170,7 @@ fn thaw_cgroup(ex: &Executor, req: &Request, sweep: &Sweep<'_>, cg: &Cgroup) -> 
         past: "thawed",
     };
     if req.dry_run {
-        let lines = sweep
-            .members()
-            .map(|p| {
-                affected(
-                    p,
-                    ProcessOutcome::WouldAct,
-                    format!("would thaw cgroup {}", cg.rel),
-                )
-            })
-            .collect();
-        return summarize(lines, verb, Some(&via));
+        return dry_run(sweep, cg, verb, &via);
     }
     if let Err(e) = cg.write("cgroup.freeze", "0") {
         return Outcome::not_done("os_error", e.to_string());
