@@ -45,8 +45,9 @@ fn records(perchd: &Perchd) -> Vec<AuditRecord> {
         .collect()
 }
 
-/// Waits (bounded) until perchd's model holds `pid`, as it does for any
-/// process a user would pick from the console.
+/// Waits (bounded) until perchd's model holds `pid` as the sleeper it
+/// became (its exec seen, not only its fork), as it does for any process a
+/// user would pick from the console.
 async fn wait_known(perchd: &Perchd, pid: u32) {
     let mut client = perchd.client().await.expect("client");
     for _ in 0..300 {
@@ -59,7 +60,7 @@ async fn wait_known(perchd: &Perchd, pid: u32) {
             .expect("list")
             .into_inner();
         while let Some(chunk) = list.message().await.expect("chunk") {
-            if !chunk.processes.is_empty() {
+            if chunk.processes.iter().any(|p| p.exe == "/bin/sleep") {
                 return;
             }
         }
