@@ -14,7 +14,7 @@ use toml::Spanned;
 use crate::roles::{Principal, Roles};
 
 pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
-pub const DEFAULT_AUDIT_LOG: &str = "/var/lib/perch/audit.log";
+pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
 /// Allowed ranges, shared by the file and the flags so both say the same.
 pub mod limits {

@@ -1,7 +1,9 @@
 //! perchd as a library: the console embeds the same collector in-process
 //! when no collector answers (embedded mode).
 pub mod actions;
-pub mod audit;
+/// The audit log lives in its own crate so that the console can verify and
+/// list it without linking the collector.
+pub use perch_audit as audit;
 pub mod cli;
 pub mod config;
 pub mod convert;

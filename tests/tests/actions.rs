@@ -39,7 +39,7 @@ fn live(action: ActionKind, target: ProcessKey) -> ActRequest {
 }
 
 fn records(perchd: &Perchd) -> Vec<AuditRecord> {
-    perchd::audit::read(&perchd.audit_log)
+    perch_audit::read(&perchd.audit_log)
         .expect("read the audit log")
         .map(|e| e.expect("every line verifies").record)
         .collect()

@@ -5,6 +5,7 @@
 //! to start when the log cannot be created.
 use std::{path::Path, process::Command, time::Duration};
 
+use perch_audit::{AuditLog, TORN_TAIL_CODE};
 use perch_e2e::{
     Perchd, binary, have_root_or_skip,
     procs::{Finished, run_bounded},
@@ -13,7 +14,6 @@ use perch_proto::v1::{
     ActionKind, ActionMode, ActionResult, ActionTarget, AuditLogStatus, AuditRecord,
     GetInfoRequest, ProcessKey, Role,
 };
-use perchd::audit::{AuditLog, TORN_TAIL_CODE};
 
 const WAIT: Duration = Duration::from_secs(30);
 

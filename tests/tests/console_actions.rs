@@ -72,7 +72,7 @@ async fn kill_through_the_dialog() {
         "{screen}"
     );
 
-    let log: Vec<_> = perchd::audit::read(&perchd.audit_log)
+    let log: Vec<_> = perch_audit::read(&perchd.audit_log)
         .expect("audit log")
         .map(|e| e.expect("verifies").record)
         .collect();
@@ -116,7 +116,7 @@ async fn read_only_shows_no_action() {
     assert!(!help.contains("renice"), "the help lists actions:\n{help}");
     assert!(sleeper.child.try_wait().expect("try_wait").is_none());
     assert!(
-        perchd::audit::read(&perchd.audit_log)
+        perch_audit::read(&perchd.audit_log)
             .expect("audit log")
             .next()
             .is_none(),

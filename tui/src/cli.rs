@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
+use perch_audit::{DEFAULT_PATH as DEFAULT_AUDIT_LOG, names};
 use perch_proto::v1::{ActionKind, ActionResult};
-use perchd::{audit::names, config::DEFAULT_AUDIT_LOG};
 
 use crate::cmd::audit::when;
 

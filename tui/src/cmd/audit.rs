@@ -12,8 +12,8 @@ use std::{
 
 use anyhow::bail;
 use perch::text::clean;
+use perch_audit::{self as audit, Entry, LineError, VerifyError, names};
 use perch_proto::v1::{ActionKind, ActionMode, ActionResult, AuditRecord};
-use perchd::audit::{self, Entry, LineError, VerifyError, names};
 
 use crate::cli::AuditListArgs;
 

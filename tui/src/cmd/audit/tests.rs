@@ -2,10 +2,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser as _;
+use perch_audit::AuditLog;
 use perch_proto::v1::{
     ActionKind, ActionMode, ActionResult, ActionTarget, AuditRecord, ProcessKey, Role,
 };
-use perchd::audit::AuditLog;
 
 use super::{list, verify};
 use crate::cli::{AuditCommand, AuditListArgs, Cli, Command};

@@ -303,9 +303,10 @@ fn recovery_record(detail: &str) -> Line {
         time_unix_ns: 0,
         host: String::new(),
         actor_uid: uid,
-        actor_user: crate::procfs::UserNames::new()
-            .name(uid)
-            .map(|n| n.to_string())
+        actor_user: nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map(|u| u.name)
             .unwrap_or_default(),
         actor_role: Role::Unspecified,
         origin: format!("{} pid {}", program_name(), std::process::id()),

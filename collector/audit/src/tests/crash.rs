@@ -12,7 +12,7 @@ use std::{
 use perch_proto::v1::AuditLogStatus;
 
 use super::{log_path, sample};
-use crate::audit::{AuditLog, TORN_TAIL_CODE, read, verify};
+use crate::{AuditLog, TORN_TAIL_CODE, read, verify};
 
 const LOG_ENV: &str = "PERCH_AUDIT_CRASH_LOG";
 
@@ -49,7 +49,7 @@ fn appends_survive_sigkill() {
         let child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "audit::tests::crash::crash_writer",
+                "tests::crash::crash_writer",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

@@ -5,7 +5,7 @@ use std::{io::Write as _, path::Path, time::Duration};
 use perch_proto::v1::AuditLogStatus;
 
 use super::{lines, log_path, sample, write_log};
-use crate::audit::{AuditError, AuditLog, Problem, TORN_TAIL_CODE, lock::Exclusive, read, verify};
+use crate::{AuditError, AuditLog, Problem, TORN_TAIL_CODE, lock::Exclusive, read, verify};
 
 fn append_bytes(path: &Path, bytes: &[u8]) {
     std::fs::OpenOptions::new()

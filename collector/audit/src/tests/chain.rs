@@ -6,7 +6,7 @@ use perch_proto::v1::{ActionKind, AuditLogStatus};
 use serde_json::Value;
 
 use super::{lines, log_path, sample, write_log};
-use crate::audit::{AuditError, AuditLog, GENESIS, Problem, VerifyError, read, verify};
+use crate::{AuditError, AuditLog, GENESIS, Problem, VerifyError, read, verify};
 
 #[test]
 fn append_read_verify() {
@@ -101,7 +101,7 @@ fn the_line_format() {
         .to_owned()
         + "}";
     let digest = <sha2::Sha256 as sha2::Digest>::digest(body.as_bytes());
-    assert_eq!(v["hash"], crate::audit::chain::hex(&digest));
+    assert_eq!(v["hash"], crate::chain::hex(&digest));
 }
 
 /// A JSON object's member names in the order they are written.

@@ -18,6 +18,9 @@ mod tests;
 
 use std::{io, path::Path, path::PathBuf};
 
+/// Where perchd keeps the log unless `--audit-log` says otherwise.
+pub const DEFAULT_PATH: &str = "/var/lib/perch/audit.log";
+
 pub use chain::{GENESIS, Problem};
 pub use disk::InvalidRecord;
 pub use log::{AuditLog, TORN_TAIL_CODE};
