@@ -11,7 +11,13 @@ use std::{
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::roles::{Principal, Roles};
+use crate::{
+    model::EnvFilter,
+    roles::{Principal, Roles},
+};
+
+mod ebpf;
+pub use ebpf::ring_bytes;
 
 pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -25,6 +31,8 @@ pub mod limits {
     pub const REPLAY_CAPACITY: RangeInclusive<u64> = 1_024..=4_194_304;
     pub const CLIENT_QUEUE: RangeInclusive<u64> = 1..=65_536;
     pub const WAKEUP_BYTES: RangeInclusive<u64> = 4_096..=4_194_304;
+    /// A power of two in this range (the kernel's rule for ring buffers).
+    pub const RING_BUFFER_BYTES: RangeInclusive<u64> = 4_096..=268_435_456;
 }
 
 /// The resolved settings perchd runs with.
@@ -45,6 +53,10 @@ pub struct Settings {
     pub replay_capacity: usize,
     pub client_queue: usize,
     pub wakeup_bytes: u64,
+    /// Size of the kernel's ring buffer.
+    pub ring_buffer_bytes: u32,
+    /// Environment variables reported from each exec.
+    pub exec_env: EnvFilter,
 }
 
 impl Default for Settings {
@@ -65,6 +77,8 @@ impl Default for Settings {
             // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
             client_queue: 16,
             wakeup_bytes: 256 * 1024,
+            ring_buffer_bytes: 4 * 1024 * 1024,
+            exec_env: EnvFilter::default(),
         }
     }
 }
@@ -93,6 +107,13 @@ pub enum ConfigError {
         key: &'static str,
         message: String,
     },
+    #[error("config {path} line {line}: {key}: {message}")]
+    Value {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -115,6 +136,8 @@ struct File {
     replay_capacity: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+    ring_buffer_bytes: Option<Spanned<u64>>,
+    exec_env: Option<Vec<Spanned<String>>>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -163,6 +186,7 @@ impl Settings {
                 })
             }
         };
+        ebpf::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }

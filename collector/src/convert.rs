@@ -1,8 +1,11 @@
 //! Model types to `perch.v1` messages.  The only place that knows both.
 use perch_proto::v1 as pb;
 
+use crate::ebpf::{KindCount, LossWindow};
+
 use crate::model::{
-    CgroupInfo, CpuSample, ExitInfo, HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage,
+    CgroupInfo, CpuSample, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, HostSample, ModelEvent,
+    ProcKey, ProcessInfo, Source, Usage, fs_type,
 };
 
 #[must_use]
@@ -59,6 +62,8 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         .as_deref()
         .cloned()
         .unwrap_or_else(CgroupInfo::default);
+    let names_disagree = names_disagree(&p);
+    let facts = p.facts.as_deref();
     pb::Process {
         key: Some(key(&p.key)),
         ppid: p.ppid,
@@ -89,6 +94,109 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         usage: Some(usage(&p.usage)),
         threads: p.threads,
         nice: p.nice,
+        executable: facts
+            .filter(|f| !f.exe.path.is_empty())
+            .map(|f| executable(&f.exe)),
+        names_disagree,
+        stdio: facts.map(stdio).unwrap_or_default(),
+        loginuid: facts.and_then(|f| f.loginuid),
+        login_user: facts
+            .and_then(|f| f.login_user.as_deref())
+            .unwrap_or_default()
+            .to_owned(),
+        cap_effective: facts.map_or(0, |f| f.cap_effective),
+        mnt_ns: facts.map_or(0, |f| f.mnt_ns),
+        pid_ns: facts.map_or(0, |f| f.pid_ns),
+        env: facts
+            .map(|f| {
+                f.env
+                    .iter()
+                    .map(|v| pb::EnvVar {
+                        name: v.name.clone(),
+                        value: v.value.clone(),
+                        value_truncated: v.value_truncated,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        env_truncated: facts.is_some_and(|f| f.env_truncated),
+        egid: p.egid,
+    }
+}
+
+/// The first 15 bytes of a name: all the kernel keeps of a comm.
+fn comm_prefix(name: &str) -> &[u8] {
+    &name.as_bytes()[..name.len().min(15)]
+}
+
+/// See `Process.names_disagree` in collector.proto.
+fn names_disagree(p: &ProcessInfo) -> bool {
+    let Some(exe) = p
+        .facts
+        .as_deref()
+        .map(|f| f.exe.name())
+        .filter(|n| !n.is_empty())
+    else {
+        return false;
+    };
+    let exe = comm_prefix(exe);
+    let argv0 = p
+        .argv
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or_default());
+    comm_prefix(&p.comm) != exe || argv0.is_some_and(|a| comm_prefix(a) != exe)
+}
+
+fn executable(e: &ExeInfo) -> pb::ExecutableFile {
+    pb::ExecutableFile {
+        path: e.path.clone(),
+        path_truncated: e.path_truncated,
+        inode: e.ino,
+        dev_major: e.dev_major,
+        dev_minor: e.dev_minor,
+        links: e.nlink,
+        deleted: e.deleted(),
+        from_memfd: e.from_memfd,
+        mode: e.mode,
+        setuid: e.setuid(),
+        setgid: e.setgid(),
+        uid: e.uid,
+        gid: e.gid,
+        fs_magic: e.fs_magic,
+        fs_type: fs_type(e.fs_magic).to_owned(),
+    }
+}
+
+fn stdio(f: &ExecFacts) -> Vec<pb::StdioFd> {
+    (0u32..)
+        .zip(&f.stdio)
+        .map(|(fd, s)| stdio_fd(fd, s))
+        .collect()
+}
+
+fn stdio_fd(fd: u32, s: &FdFact) -> pb::StdioFd {
+    let r#type = match s.kind {
+        FdKind::Unknown => pb::FdType::Unknown,
+        FdKind::Closed => pb::FdType::Closed,
+        FdKind::File => pb::FdType::File,
+        FdKind::Directory => pb::FdType::Directory,
+        FdKind::Pipe => pb::FdType::Pipe,
+        FdKind::Tty => pb::FdType::Tty,
+        FdKind::CharDevice => pb::FdType::CharDevice,
+        FdKind::Tcp => pb::FdType::Tcp,
+        FdKind::Udp => pb::FdType::Udp,
+        FdKind::Unix => pb::FdType::Unix,
+        FdKind::Socket => pb::FdType::Socket,
+        FdKind::Other => pb::FdType::Other,
+    };
+    pb::StdioFd {
+        fd,
+        r#type: r#type.into(),
+        inode: s.inode,
+        local_address: s.local.map(|a| a.ip().to_string()).unwrap_or_default(),
+        local_port: s.local.map_or(0, |a| u32::from(a.port())),
+        peer_address: s.peer.map(|a| a.ip().to_string()).unwrap_or_default(),
+        peer_port: s.peer.map_or(0, |a| u32::from(a.port())),
     }
 }
 
@@ -139,6 +247,22 @@ pub fn event(e: ModelEvent) -> pb::Event {
             time_ns,
             Kind::Update(pb::ProcessUpdate {
                 process: Some(process_owned(p)),
+            }),
+        ),
+        // The model turns renames into updates of the whole process; one
+        // that reaches here unapplied says only the new name.
+        ModelEvent::Rename {
+            time_ns,
+            key: k,
+            comm,
+        } => (
+            time_ns,
+            Kind::Update(pb::ProcessUpdate {
+                process: Some(pb::Process {
+                    key: Some(key(&k)),
+                    comm,
+                    ..pb::Process::default()
+                }),
             }),
         ),
     };
@@ -213,19 +337,62 @@ pub fn host_sample(time_ns: u64, h: &HostSample, events_lost: u64) -> pb::Event 
     }
 }
 
-/// A global notice (kernel lost events), delivered to every client.
+/// The `EVENTS_LOST` notice for a loss `window`, after a /proc re-read
+/// changed `healed` processes; delivered to every client.
 #[must_use]
-pub fn lost_notice(time_ns: u64, lost_total: u64) -> pb::Event {
+pub fn lost_notice(time_ns: u64, window: &LossWindow, healed: u32) -> pb::Event {
+    let in_window: u64 = window.by_kind.iter().map(|(_, n)| n).sum();
+    let kinds = window
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     pb::Event {
         seq: 0,
         time_ns,
         kind: Some(pb::event::Kind::Notice(pb::Notice {
             kind: pb::NoticeKind::EventsLost.into(),
             message: format!(
-                "the kernel dropped events: {lost_total} lost since start (ring buffer full)"
+                "the kernel dropped {in_window} events ({kinds}; ring buffer full) between \
+                 {:.3} s and {:.3} s after boot, {} lost since start; /proc re-read, \
+                 {healed} processes fixed up",
+                secs(window.from_ns),
+                secs(window.until_ns),
+                window.total
             ),
-            lost_events: lost_total,
+            lost_events: window.total,
+            lost_from_ns: window.from_ns,
+            lost_until_ns: window.until_ns,
+            lost_by_kind: window
+                .by_kind
+                .iter()
+                .map(|&(kind, lost)| pb::KindCount {
+                    kind: kind.to_owned(),
+                    sent: 0,
+                    lost,
+                })
+                .collect(),
+            healed,
             ..pb::Notice::default()
         })),
     }
+}
+
+#[expect(clippy::cast_precision_loss, reason = "a time shown with ms precision")]
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// Per-kind kernel record counters for `GetInfo`.
+#[must_use]
+pub fn kind_counts(counts: &[KindCount]) -> Vec<pb::KindCount> {
+    counts
+        .iter()
+        .map(|c| pb::KindCount {
+            kind: c.name.to_owned(),
+            sent: c.sent,
+            lost: c.lost,
+        })
+        .collect()
 }

@@ -4,12 +4,13 @@
 //! which publishes them to the hub under the model lock, so a snapshot and
 //! its `snapshot_seq` always agree.
 mod info;
+mod loss;
 mod tasks;
 
 use std::{
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
     },
     time::Instant,
 };
@@ -22,7 +23,7 @@ use crate::{
     audit::{AuditError, AuditLog},
     config::Settings,
     convert,
-    ebpf::EbpfSource,
+    ebpf::{Decoder, EbpfSource, KindCount, RingOptions},
     hub::Hub,
     model::{ModelEvent, ProcessModel},
     procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
@@ -48,6 +49,10 @@ pub struct Shared {
     info: StaticInfo,
     events_seen: AtomicU64,
     events_lost: AtomicU64,
+    /// Kernel records sent and lost per kind, as last read.
+    kind_counts: Mutex<Vec<KindCount>>,
+    /// Loss windows healed by a /proc re-read.
+    loss_windows: AtomicU32,
     /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
@@ -141,6 +146,13 @@ impl crate::server::CollectorApi for Shared {
             audit_log_path,
             audit_log_status: audit_log_status.into(),
             audit_log_detail,
+            events_by_kind: convert::kind_counts(
+                &self
+                    .kind_counts
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            loss_windows: self.loss_windows.load(Ordering::Relaxed),
             ..pb::GetInfoResponse::default()
         }
     }
@@ -239,7 +251,10 @@ impl Engine {
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
-            match EbpfSource::start(settings.wakeup_bytes) {
+            match EbpfSource::start(RingOptions {
+                ring_bytes: settings.ring_buffer_bytes,
+                wakeup_bytes: settings.wakeup_bytes,
+            }) {
                 Ok(src) => (
                     Some(src),
                     Mode::Ebpf,
@@ -258,7 +273,7 @@ impl Engine {
             format!("response actions are unavailable on this host: {e}")
         });
         release_startup_memory();
-        let reader = new_reader()?;
+        let reader = new_reader(settings)?;
         let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
             model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
@@ -269,6 +284,8 @@ impl Engine {
             info,
             events_seen: AtomicU64::new(0),
             events_lost: AtomicU64::new(0),
+            kind_counts: Mutex::new(Vec::new()),
+            loss_windows: AtomicU32::new(0),
             responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
             roles: settings.roles.clone(),
         });
@@ -280,6 +297,7 @@ impl Engine {
                 shared.clone(),
                 src,
                 reader,
+                Decoder::new(settings.exec_env.clone()),
             )));
         } else {
             let poller = tasks::prime_poller(&shared, reader).await?;
@@ -290,7 +308,7 @@ impl Engine {
                 interval,
             )));
         }
-        let sampler_reader = new_reader()?;
+        let sampler_reader = new_reader(settings)?;
         tasks.push(tokio::spawn(tasks::sample(
             shared.clone(),
             sampler_reader,
@@ -316,11 +334,9 @@ fn release_startup_memory() {
     }
 }
 
-fn new_reader() -> Result<ProcReader, EngineError> {
+fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError> {
     let root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
-    Ok(ProcReader::new(
-        "/proc".into(),
-        CgroupResolver::new(&root),
-        UserNames::new(),
-    ))
+    let mut reader = ProcReader::new("/proc".into(), CgroupResolver::new(&root), UserNames::new());
+    reader.set_env_filter(settings.exec_env.clone());
+    Ok(reader)
 }

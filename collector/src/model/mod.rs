@@ -2,10 +2,14 @@
 //! process holds a pid at a time), and exited ones kept for a retention
 //! window so that a process that lived for a millisecond can still be shown
 //! and inspected.  Events are applied in ring-buffer order.
+mod facts;
+mod heal;
 mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+pub use facts::*;
+pub use heal::Scanned;
 pub use types::*;
 
 #[derive(Debug, Default)]
@@ -78,6 +82,7 @@ impl ProcessModel {
                     child.argv.clone_from(&parent.argv);
                     child.argv_truncated = parent.argv_truncated;
                     child.cwd.clone_from(&parent.cwd);
+                    child.facts.clone_from(&parent.facts);
                     if child.cgroup.is_none() && child.cgroup_id == parent.cgroup_id {
                         child.cgroup.clone_from(&parent.cgroup);
                     }
@@ -131,6 +136,17 @@ impl ProcessModel {
                 let slot = self.get_key_mut(&process.key)?;
                 *slot = process.clone();
                 Some(ModelEvent::Update { time_ns, process })
+            }
+            ModelEvent::Rename { time_ns, key, comm } => {
+                let slot = self.get_key_mut(&key)?;
+                if slot.comm == comm {
+                    return None;
+                }
+                slot.comm = comm;
+                Some(ModelEvent::Update {
+                    time_ns,
+                    process: slot.clone(),
+                })
             }
         }
     }

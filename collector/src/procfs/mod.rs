@@ -8,6 +8,7 @@ pub mod cgroup;
 mod clock;
 mod devices;
 mod error;
+mod facts;
 pub mod host;
 pub mod poll;
 pub mod reader;

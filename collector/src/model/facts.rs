@@ -1,0 +1,335 @@
+//! What a process's last exec says about it beyond its identity: the file
+//! actually mapped, its standard streams, login uid, capabilities,
+//! namespaces and the environment variables that matter.  Filled from the
+//! kernel's exec record in eBPF mode and from /proc when seeding and
+//! polling, with the same meanings, so both modes agree.
+//!
+//! [`ExecFacts`] is immutable once built and shared (`Arc`) between a
+//! process and the children it forks until they exec.
+use std::{net::SocketAddr, sync::Arc};
+
+/// The executable actually mapped (`bprm->file`, `/proc/PID/exe`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExeInfo {
+    /// Absolute path as the kernel names the file (symlinks resolved),
+    /// without a ` (deleted)` suffix; empty when unknown.
+    pub path: String,
+    /// The path was too deep or long; `path` holds its innermost names.
+    pub path_truncated: bool,
+    pub ino: u64,
+    /// Device of the filesystem (`major:minor` split by the caller).
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    /// Link count: 0 means the file was deleted.
+    pub nlink: u32,
+    /// Type and permission bits (`st_mode`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// `statfs` magic of its filesystem.
+    pub fs_magic: u64,
+    /// An unlinked memfd (`memfd:NAME`).
+    pub from_memfd: bool,
+}
+
+impl ExeInfo {
+    #[must_use]
+    pub fn deleted(&self) -> bool {
+        !self.path.is_empty() && self.nlink == 0
+    }
+
+    #[must_use]
+    pub fn setuid(&self) -> bool {
+        self.mode & 0o4000 != 0
+    }
+
+    /// Setgid only counts with group execute (without it the bit means
+    /// mandatory locking).
+    #[must_use]
+    pub fn setgid(&self) -> bool {
+        self.mode & 0o2010 == 0o2010
+    }
+
+    /// The file's name (the path's last component).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// What one of fds 0..2 is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FdKind {
+    /// Could not be read.
+    #[default]
+    Unknown,
+    /// Not open.
+    Closed,
+    File,
+    Directory,
+    Pipe,
+    /// A terminal (tty, pty, serial console).
+    Tty,
+    /// Another character device (`/dev/null`...).
+    CharDevice,
+    Tcp,
+    Udp,
+    Unix,
+    /// Another socket (netlink, raw, ...).
+    Socket,
+    /// Anything else (anonymous inodes such as eventfd, block devices).
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdFact {
+    pub kind: FdKind,
+    /// Inode number (the `N` of `pipe:[N]` and `socket:[N]`).
+    pub inode: u64,
+    /// TCP/UDP only.
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+}
+
+/// One environment variable that the configuration asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    /// Capped at [`ENV_VALUE_MAX`] bytes; raw (control characters kept).
+    pub value: String,
+    pub value_truncated: bool,
+}
+
+/// Longest value kept of a matched environment variable.
+pub const ENV_VALUE_MAX: usize = 256;
+/// Most variables kept per process.
+pub const ENV_VARS_MAX: usize = 16;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecFacts {
+    pub exe: ExeInfo,
+    pub stdio: [FdFact; 3],
+    /// The audit login uid; `None` when unset (4294967295) or unknown.
+    pub loginuid: Option<u32>,
+    /// Name of `loginuid`; `None` when it has no passwd entry.
+    pub login_user: Option<Arc<str>>,
+    pub cap_effective: u64,
+    /// Namespace inode numbers (`/proc/PID/ns/{mnt,pid}`); 0 unknown.
+    pub mnt_ns: u32,
+    pub pid_ns: u32,
+    /// The configured variables found, in environment order.
+    pub env: Vec<EnvVar>,
+    /// Only the first `ENV_MAX` bytes of the environment were scanned.
+    pub env_truncated: bool,
+}
+
+/// The environment variables perchd reports: exact names, or prefixes
+/// written with a trailing `*` (`LD_*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvFilter {
+    patterns: Arc<[Pattern]>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pattern {
+    name: Box<[u8]>,
+    prefix: bool,
+}
+
+/// Variables that change what a program loads or records: the dynamic
+/// loader's, shell history and start-up hooks, and where a session came from.
+pub const DEFAULT_ENV: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_AUDIT",
+    "LD_LIBRARY_PATH",
+    "GLIBC_TUNABLES",
+    "HISTFILE",
+    "HISTCONTROL",
+    "PROMPT_COMMAND",
+    "BASH_ENV",
+    "SSH_CONNECTION",
+    "SUDO_USER",
+];
+
+impl Default for EnvFilter {
+    fn default() -> Self {
+        Self::new(DEFAULT_ENV).unwrap_or_else(|_| Self {
+            patterns: Arc::from([]),
+        })
+    }
+}
+
+impl EnvFilter {
+    /// Checks every pattern: a name of letters, digits and `_` not starting
+    /// with a digit, optionally ending in `*`; at most 32 patterns of at
+    /// most 64 bytes.  The error says which pattern and why.
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, String> {
+        if patterns.len() > 32 {
+            return Err(format!("at most 32 variables (got {})", patterns.len()));
+        }
+        let mut out = Vec::with_capacity(patterns.len());
+        for p in patterns {
+            let p = p.as_ref();
+            let (name, prefix) = match p.strip_suffix('*') {
+                Some(n) => (n, true),
+                None => (p, false),
+            };
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid {
+                return Err(format!(
+                    "{p:?} is not a variable name: use letters, digits and _ (not first), \
+                     at most 64, optionally ending in * for a prefix"
+                ));
+            }
+            out.push(Pattern {
+                name: name.as_bytes().into(),
+                prefix,
+            });
+        }
+        Ok(Self {
+            patterns: out.into(),
+        })
+    }
+
+    fn matches(&self, name: &[u8]) -> bool {
+        self.patterns.iter().any(|p| {
+            if p.prefix {
+                name.starts_with(&p.name)
+            } else {
+                *name == *p.name
+            }
+        })
+    }
+
+    /// The wanted variables of a NUL-separated environment block (as
+    /// `/proc/PID/environ` and the exec record hold it).  A cut-off last
+    /// entry is still reported, flagged as truncated when `cut`.
+    #[must_use]
+    pub fn scan(&self, block: &[u8], cut: bool) -> Vec<EnvVar> {
+        let mut out = Vec::new();
+        if self.patterns.is_empty() {
+            return out;
+        }
+        let mut entries = block.split(|&b| b == 0).peekable();
+        while let Some(entry) = entries.next() {
+            let Some(eq) = entry.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            let (name, value) = (&entry[..eq], &entry[eq + 1..]);
+            if !self.matches(name) {
+                continue;
+            }
+            let last_cut = cut && entries.peek().is_none();
+            let keep = value.len().min(ENV_VALUE_MAX);
+            out.push(EnvVar {
+                name: String::from_utf8_lossy(name).into_owned(),
+                value: String::from_utf8_lossy(&value[..keep]).into_owned(),
+                value_truncated: keep < value.len() || last_cut,
+            });
+            if out.len() == ENV_VARS_MAX {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// Name of a filesystem by its `statfs` magic, for the ones that matter
+/// to where a binary came from; `""` for others.
+#[must_use]
+pub fn fs_type(magic: u64) -> &'static str {
+    match magic {
+        0x0102_1994 => "tmpfs",
+        0x794c_7630 => "overlay",
+        0xEF53 => "ext4",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        0x7371_7368 => "squashfs",
+        0xE0F5_E1E2 => "erofs",
+        0x9584_58f6 => "hugetlbfs",
+        0x8584_58f6 => "ramfs",
+        0x6573_5546 => "fuse",
+        0x6969 => "nfs",
+        0x2fc1_2fc1 => "zfs",
+        0x0904_1934 => "anon_inode",
+        0x9fa0 => "proc",
+        _ => "",
+    }
+}
+
+/// Character devices that are terminals, by major number: VTs and serial
+/// (4), /dev/tty and the console (5), legacy ptys (3), pty slaves
+/// (136..=143), USB and ARM serial (188, 204), hypervisor consoles (229).
+#[must_use]
+pub fn is_tty_major(major: u32) -> bool {
+    matches!(major, 3 | 4 | 5 | 136..=143 | 188 | 204 | 229)
+}
+
+/// The kind of an fd from its inode's mode (and, for character devices,
+/// the device's major number).  Sockets are classified by the caller.
+#[must_use]
+pub fn fd_kind_of_mode(mode: u32, rdev_major: u32) -> FdKind {
+    match mode & 0o170_000 {
+        0o100_000 => FdKind::File,
+        0o040_000 => FdKind::Directory,
+        0o010_000 => FdKind::Pipe,
+        0o020_000 if is_tty_major(rdev_major) => FdKind::Tty,
+        0o020_000 => FdKind::CharDevice,
+        0o140_000 => FdKind::Socket,
+        _ => FdKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_filter_keeps_configured_names_and_caps_values() {
+        let f = EnvFilter::new(&["LD_PRELOAD", "SSH_*"]).expect("valid");
+        let long = "x".repeat(300);
+        let block = format!(
+            "PATH=/bin\0LD_PRELOAD=/tmp/evil.so\0SSH_CONNECTION=1 2 3 4\0LD_PRELOADX=no\0SSH_A={long}\0"
+        );
+        let got = f.scan(block.as_bytes(), false);
+        let names: Vec<&str> = got.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["LD_PRELOAD", "SSH_CONNECTION", "SSH_A"]);
+        assert_eq!(got[0].value, "/tmp/evil.so");
+        assert!(!got[0].value_truncated);
+        assert_eq!(got[2].value.len(), ENV_VALUE_MAX);
+        assert!(got[2].value_truncated);
+        // A block cut in the middle of the last matching entry says so.
+        let cut = f.scan(b"A=1\0LD_PRELOAD=/tm", true);
+        assert_eq!(cut.len(), 1);
+        assert!(cut[0].value_truncated);
+    }
+
+    #[test]
+    fn env_filter_rejects_bad_patterns_with_the_pattern() {
+        for bad in ["", "*", "1ABC", "LD-PRELOAD", "A*B", "A B"] {
+            let e = EnvFilter::new(&[bad]).expect_err(bad);
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+        let many: Vec<String> = (0..33).map(|i| format!("V{i}")).collect();
+        assert!(EnvFilter::new(&many).is_err());
+        assert!(!EnvFilter::default().patterns.is_empty());
+    }
+
+    #[test]
+    fn fd_kinds_and_exe_bits() {
+        assert_eq!(fd_kind_of_mode(0o020_666, 136), FdKind::Tty);
+        assert_eq!(fd_kind_of_mode(0o020_666, 1), FdKind::CharDevice);
+        assert_eq!(fd_kind_of_mode(0o010_600, 0), FdKind::Pipe);
+        let exe = ExeInfo {
+            path: "/tmp/x/su".into(),
+            mode: 0o104_755,
+            ..ExeInfo::default()
+        };
+        assert!(exe.setuid() && !exe.setgid() && exe.deleted());
+        assert_eq!(exe.name(), "su");
+        assert_eq!(fs_type(0x0102_1994), "tmpfs");
+    }
+}
