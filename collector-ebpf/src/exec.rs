@@ -12,11 +12,12 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
 };
 use perch_common::{
-    ARGV_MAX, ENV_MAX, EXEC_ARGV_TRUNCATED, EXEC_ENV_TRUNCATED, EXEC_EXE_UNKNOWN,
-    EXEC_FILENAME_TRUNCATED, EXEC_FIXED_LEN, ExeFile, ExecScratch, FILENAME_MAX, kind,
+    ARGV_MAX, EXEC_ARGV_TRUNCATED, EXEC_EXE_UNKNOWN, EXEC_FILENAME_TRUNCATED, EXEC_FIXED_LEN,
+    ExeFile, ExecScratch, FILENAME_MAX, kind,
 };
 
 use crate::{
+    env,
     kread::{Res, kptr, kread, off, ready},
     output::emit,
     task::{fill_creds, fill_exec_identity, fill_header},
@@ -42,9 +43,9 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Res {
     let bprm: *const u8 = ctx.arg(2);
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(1_i64)?;
     // SAFETY: the per-CPU slot is ours for the duration of this program.
-    let scratch = unsafe { &mut *scratch };
-    let data = scratch.data.as_mut_ptr();
-    let ev = &mut scratch.event;
+    let data = unsafe { (&raw mut (*scratch).data).cast::<u8>() };
+    // SAFETY: as above; env::select below touches only the other fields.
+    let ev = unsafe { &mut (*scratch).event };
     ev.flags = 0;
     fill_header(&mut ev.header, kind::EXEC, task)?;
     fill_creds(&mut ev.creds, task)?;
@@ -76,22 +77,15 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Res {
         Err(_) => ev.flags |= EXEC_EXE_UNKNOWN,
     }
 
-    // The new image's environment and argv, contiguous in its memory
-    // (as /proc/PID/environ and cmdline read them).
-    let mm = kptr(task, off!(task.mm))?;
-    let (len, cut) = user_copy(
-        data,
-        pos,
-        mm,
-        off!(task.mm_env_start),
-        off!(task.mm_env_end),
-        ENV_MAX,
-    );
-    ev.env_len = len as u32;
-    if cut {
-        ev.flags |= EXEC_ENV_TRUNCATED;
+    // The selected environment entries, then argv (contiguous in the new
+    // image's memory, as /proc/PID/cmdline reads it).
+    ev.env_len = 0;
+    if let Ok((len, flags)) = env::select(scratch, pos, task, bprm) {
+        ev.env_len = len as u32;
+        ev.flags |= flags;
+        pos += len;
     }
-    pos += len;
+    let mm = kptr(task, off!(task.mm))?;
     let (len, cut) = user_copy(
         data,
         pos,
@@ -107,7 +101,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Res {
     pos += len;
     emit(
         kind::EXEC,
-        core::ptr::from_ref(scratch).cast(),
+        scratch.cast_const().cast(),
         EXEC_FIXED_LEN + pos,
         size_of::<ExecScratch>(),
     );

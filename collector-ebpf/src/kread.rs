@@ -42,6 +42,7 @@ pub static OFFSETS: Offsets = Offsets {
         mm_arg_end: 0,
         mm_env_start: 0,
         mm_env_end: 0,
+        mm_start_stack: 0,
     },
     cred: perch_common::CredOffsets {
         uid: 0,
@@ -53,6 +54,8 @@ pub static OFFSETS: Offsets = Offsets {
     exec: perch_common::ExecOffsets {
         bprm_file: 0,
         bprm_filename: 0,
+        bprm_argc: 0,
+        bprm_envc: 0,
     },
     vfs: perch_common::VfsOffsets {
         file_path: 0,

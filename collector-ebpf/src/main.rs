@@ -8,6 +8,7 @@
 //!   record goes through `output::emit`.
 //! - [`task`]: process identity (record header, credentials, namespaces).
 //! - [`vfs`], [`sock`]: files, paths, fds and sockets.
+//! - [`env`]: the environment variables an exec record carries.
 //! - [`exec`], [`lifecycle`]: the programs.
 //!
 //! # Adding a program
@@ -49,6 +50,7 @@
     reason = "the BPF target is 64-bit and lengths are bounded by the record's *_MAX constants"
 )]
 
+mod env;
 mod exec;
 mod kread;
 mod lifecycle;

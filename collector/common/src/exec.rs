@@ -21,6 +21,14 @@ pub const NAME_READ_MAX: usize = 256;
 pub const EXE_PATH_DEPTH: usize = 32;
 /// Bytes of the environment scanned.  Longer ones set [`EXEC_ENV_TRUNCATED`].
 pub const ENV_MAX: usize = 4096;
+/// Environment entries scanned (their pointers are read from the new
+/// stack); more set [`EXEC_ENV_TRUNCATED`].
+pub const ENV_VARS_SCAN: usize = 128;
+/// Longest entry (`NAME=value` and its NUL) sent; a longer one is cut and
+/// NUL-terminated.
+pub const ENV_ENTRY_MAX: usize = 512;
+/// Bytes of selected entries sent per exec.
+pub const ENV_OUT_MAX: usize = 2048;
 /// The tail's capacity: a power of two, so the kernel program can bound
 /// every write position with a mask the verifier understands (each segment
 /// starts below `DATA_MAX / 2` and is at most `DATA_MAX / 2` long).
@@ -42,6 +50,26 @@ pub const EXEC_EXE_PSEUDO: u32 = 16;
 pub const EXEC_EXE_UNKNOWN: u32 = 32;
 /// `ExecEvent::flags`: `loginuid` is valid (the kernel has audit support).
 pub const EXEC_LOGINUID: u32 = 64;
+
+/// Which environment entries the kernel sends (perchd filters them exactly
+/// afterwards): an entry is sent when bit `env_hash(first 4 bytes)` of
+/// `bits` is set.  `key_mask` keeps the bytes every pattern has (a pattern
+/// `NAME` is matched as `NAME=`, a prefix `NA*` as `NA`), so all bits 0 send
+/// nothing.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnvSelect {
+    pub key_mask: u32,
+    pub pad: u32,
+    pub bits: [u64; 4],
+}
+
+/// The bit of [`EnvSelect::bits`] for an entry starting with the 4 bytes
+/// `key` (little-endian; bytes past a short entry do not matter once masked).
+#[must_use]
+pub const fn env_hash(key: u32, key_mask: u32) -> u32 {
+    (key & key_mask).wrapping_mul(0x9E37_79B1) >> 24
+}
 
 /// The file the kernel mapped (`bprm->file`: for a script, its interpreter).
 #[repr(C)]
@@ -113,12 +141,16 @@ pub struct ExecEvent {
 }
 
 /// Where the kernel program builds an exec record: the fixed part and room
-/// for the longest tail.  Sent truncated after the tail's last segment.
+/// for the longest tail (sent up to the tail's last segment), plus working
+/// space that is not sent: the environment block and its entry pointers.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ExecScratch {
     pub event: ExecEvent,
     pub data: [u8; DATA_MAX],
+    /// Room for a 4-byte key read at any offset below `ENV_MAX`.
+    pub env: [u8; ENV_MAX + 8],
+    pub envp: [u64; ENV_VARS_SCAN],
 }
 
 /// Size of an [`ExecEvent`]: where its tail starts.

@@ -34,4 +34,6 @@ mod user {
     // SAFETY: plain #[repr(C)] integers (and structs of them) with explicit
     // padding fields, valid for every bit pattern.
     unsafe impl aya::Pod for super::Offsets {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::EnvSelect {}
 }

@@ -79,6 +79,7 @@ pub struct TaskOffsets {
     pub mm_arg_end: u32,
     pub mm_env_start: u32,
     pub mm_env_end: u32,
+    pub mm_start_stack: u32,
 }
 
 /// `struct cred` (`kuid_t`/`kgid_t` are a single u32, `kernel_cap_t` a u64).
@@ -98,6 +99,8 @@ pub struct CredOffsets {
 pub struct ExecOffsets {
     pub bprm_file: u32,
     pub bprm_filename: u32,
+    pub bprm_argc: u32,
+    pub bprm_envc: u32,
 }
 
 /// Files and names: `file`, `path`, `dentry`, `qstr`, `mount`,

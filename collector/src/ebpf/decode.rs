@@ -127,7 +127,8 @@ impl Decoder {
             cap_effective: ev.cap_effective,
             mnt_ns: ev.mnt_ns,
             pid_ns: ev.pid_ns,
-            env: self.env.scan(env, ev.flags & EXEC_ENV_TRUNCATED != 0),
+            // The kernel sends whole entries only.
+            env: self.env.scan(env, false),
             env_truncated: ev.flags & EXEC_ENV_TRUNCATED != 0,
         }));
         Some(ModelEvent::Exec {

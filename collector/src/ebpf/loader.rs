@@ -5,10 +5,11 @@ use aya::{
     maps::{MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
 };
-use perch_common::kind;
+use perch_common::{EnvSelect, kind};
 use tokio::io::unix::AsyncFd;
 
 use super::{EbpfError, offsets::resolve_offsets};
+use crate::model::EnvFilter;
 
 /// The object built by collector/build.rs from collector-ebpf.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/perch-ebpf"));
@@ -33,21 +34,24 @@ const PROGRAMS: &[(&str, Hook)] = &[
     ("task_rename", Hook::Btf("task_rename")),
 ];
 
-/// Sizes chosen by perchd's settings.
+/// What perchd's settings change in the programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RingOptions {
+pub struct LoadOptions {
     /// The ring buffer's size: a power of two, a multiple of the page size.
     pub ring_bytes: u32,
     /// The fill level at which the kernel wakes the reader early (below
     /// it the reader polls).
     pub wakeup_bytes: u64,
+    /// Which environment entries exec records carry.
+    pub env: EnvSelect,
 }
 
-impl Default for RingOptions {
+impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             ring_bytes: 4 * 1024 * 1024,
             wakeup_bytes: 256 * 1024,
+            env: EnvFilter::default().kernel_select(),
         }
     }
 }
@@ -84,12 +88,13 @@ pub struct EbpfSource {
 
 impl EbpfSource {
     /// Loads and attaches every program.
-    pub fn start(options: RingOptions) -> Result<Self, EbpfError> {
+    pub fn start(options: LoadOptions) -> Result<Self, EbpfError> {
         let offsets = resolve_offsets()?;
         let load = |e: &dyn std::fmt::Display| EbpfError::Load(e.to_string());
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
             .override_global("WAKEUP_BYTES", &options.wakeup_bytes, true)
+            .override_global("ENV_SELECT", &options.env, true)
             .map_max_entries("EVENTS", options.ring_bytes)
             .load(OBJECT)
             .map_err(|e| load(&e))?;

@@ -8,7 +8,7 @@ mod offsets;
 mod tracefs;
 
 pub use decode::{Decoder, RawEvent};
-pub use loader::{EbpfSource, KindCount, LossWindow, RingOptions};
+pub use loader::{EbpfSource, KindCount, LoadOptions, LossWindow};
 pub use offsets::resolve_offsets;
 
 /// Why the eBPF source could not start; perchd then falls back to /proc.
@@ -38,9 +38,9 @@ mod tests {
     /// fork with the right parent, exit with the right status.
     #[tokio::test]
     async fn sees_fork_exec_exit_of_a_child() {
-        let mut src = EbpfSource::start(RingOptions {
+        let mut src = EbpfSource::start(LoadOptions {
             wakeup_bytes: 64 * 1024,
-            ..RingOptions::default()
+            ..LoadOptions::default()
         })
         .expect("eBPF loads (run as root)");
         let decoder = Decoder::default();

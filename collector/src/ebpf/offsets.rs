@@ -79,6 +79,7 @@ fn task(b: &KernelBtf) -> Result<TaskOffsets, EbpfError> {
         mm_arg_end: b.offset("mm_struct", "arg_end")?,
         mm_env_start: b.offset("mm_struct", "env_start")?,
         mm_env_end: b.offset("mm_struct", "env_end")?,
+        mm_start_stack: b.offset("mm_struct", "start_stack")?,
     })
 }
 
@@ -97,6 +98,8 @@ fn exec(b: &KernelBtf) -> Result<ExecOffsets, EbpfError> {
     Ok(ExecOffsets {
         bprm_file: b.offset("linux_binprm", "file")?,
         bprm_filename: b.offset("linux_binprm", "filename")?,
+        bprm_argc: b.offset("linux_binprm", "argc")?,
+        bprm_envc: b.offset("linux_binprm", "envc")?,
     })
 }
 

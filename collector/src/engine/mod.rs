@@ -23,7 +23,7 @@ use crate::{
     audit::{AuditError, AuditLog},
     config::Settings,
     convert,
-    ebpf::{Decoder, EbpfSource, KindCount, RingOptions},
+    ebpf::{Decoder, EbpfSource, KindCount, LoadOptions},
     hub::Hub,
     model::{ModelEvent, ProcessModel},
     procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
@@ -251,9 +251,10 @@ impl Engine {
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
-            match EbpfSource::start(RingOptions {
+            match EbpfSource::start(LoadOptions {
                 ring_bytes: settings.ring_buffer_bytes,
                 wakeup_bytes: settings.wakeup_bytes,
+                env: settings.exec_env.kernel_select(),
             }) {
                 Ok(src) => (
                     Some(src),
@@ -290,14 +291,18 @@ impl Engine {
             roles: settings.roles.clone(),
         });
         let mut tasks = Vec::new();
-        if let Some(src) = source {
-            let (reader, seeded) = tasks::seed(reader).await?;
+        if let Some(mut src) = source {
+            let decoder = Decoder::new(settings.exec_env.clone());
+            // The ring is drained while /proc is scanned (a big host takes
+            // seconds); what it held is applied after the seed, in order.
+            let (reader, seeded, pending) = tasks::seed(reader, &mut src, &decoder).await?;
             shared.model().seed(seeded);
             tasks.push(tokio::spawn(tasks::ebpf_events(
                 shared.clone(),
                 src,
                 reader,
-                Decoder::new(settings.exec_env.clone()),
+                decoder,
+                pending,
             )));
         } else {
             let poller = tasks::prime_poller(&shared, reader).await?;

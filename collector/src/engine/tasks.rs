@@ -18,16 +18,29 @@ use crate::{
 /// bursts past the ring's wake-up threshold are drained at once anyway.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Scans /proc once (on the blocking pool), returning the reader for reuse.
+/// Scans /proc once (on the blocking pool), returning the reader for
+/// reuse; meanwhile drains the ring into the returned events, so a long
+/// scan does not overflow it.
 pub(super) async fn seed(
     mut reader: ProcReader,
-) -> Result<(ProcReader, Vec<ProcessInfo>), EngineError> {
-    tokio::task::spawn_blocking(move || {
+    src: &mut EbpfSource,
+    decoder: &Decoder,
+) -> Result<(ProcReader, Vec<ProcessInfo>, Vec<ModelEvent>), EngineError> {
+    let mut scan = tokio::task::spawn_blocking(move || {
         let procs = reader.scan(Source::Seeded);
         (reader, procs)
-    })
-    .await
-    .map_err(|e| EngineError::Proc(e.to_string()))
+    });
+    let mut pending = Vec::new();
+    let (reader, procs) = loop {
+        tokio::select! {
+            done = &mut scan => break done.map_err(|e| EngineError::Proc(e.to_string()))?,
+            () = src.wait(DRAIN_INTERVAL) => {
+                src.drain(|bytes| pending.extend(decoder.decode(bytes)));
+            }
+        }
+    };
+    src.drain(|bytes| pending.extend(decoder.decode(bytes)));
+    Ok((reader, procs, pending))
 }
 
 pub(super) async fn prime_poller(
@@ -52,11 +65,14 @@ pub(super) async fn ebpf_events(
     mut src: EbpfSource,
     mut reader: ProcReader,
     decoder: Decoder,
+    pending: Vec<ModelEvent>,
 ) {
-    let mut batch = Vec::new();
+    let mut batch = pending;
     let mut losses = loss::LossTracker::new(&src);
     loop {
-        src.wait(DRAIN_INTERVAL).await;
+        if batch.is_empty() {
+            src.wait(DRAIN_INTERVAL).await;
+        }
         let mut malformed = 0u64;
         src.drain(|bytes| match decoder.decode(bytes) {
             Some(e) => batch.push(e),

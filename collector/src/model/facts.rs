@@ -8,6 +8,8 @@
 //! process and the children it forks until they exec.
 use std::{net::SocketAddr, sync::Arc};
 
+use perch_common::{EnvSelect, env_hash};
+
 /// The executable actually mapped (`bprm->file`, `/proc/PID/exe`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExeInfo {
@@ -194,6 +196,43 @@ impl EnvFilter {
         })
     }
 
+    /// The kernel's first cut (see perch-common's `EnvSelect`): the hash
+    /// bits of every pattern's first bytes (`NAME=` for a name, the prefix
+    /// for `NA*`), over as many bytes as the shortest one has (at most 4).
+    #[must_use]
+    pub fn kernel_select(&self) -> EnvSelect {
+        let key = |p: &Pattern| {
+            let mut k = p.name.to_vec();
+            if !p.prefix {
+                k.push(b'=');
+            }
+            k
+        };
+        let key_len = self
+            .patterns
+            .iter()
+            .map(|p| key(p).len())
+            .min()
+            .unwrap_or(0)
+            .min(4);
+        let mut select = EnvSelect {
+            key_mask: if key_len == 4 {
+                u32::MAX
+            } else {
+                (1u32 << (8 * key_len)) - 1
+            },
+            ..EnvSelect::default()
+        };
+        for p in self.patterns.iter() {
+            let mut bytes = [0u8; 4];
+            let k = key(p);
+            bytes[..key_len].copy_from_slice(&k[..key_len]);
+            let bit = env_hash(u32::from_le_bytes(bytes), select.key_mask) as usize;
+            select.bits[bit / 64] |= 1 << (bit % 64);
+        }
+        select
+    }
+
     fn matches(&self, name: &[u8]) -> bool {
         self.patterns.iter().any(|p| {
             if p.prefix {
@@ -205,8 +244,9 @@ impl EnvFilter {
     }
 
     /// The wanted variables of a NUL-separated environment block (as
-    /// `/proc/PID/environ` and the exec record hold it).  A cut-off last
-    /// entry is still reported, flagged as truncated when `cut`.
+    /// `/proc/PID/environ` and the exec record hold it).  When `cut`, the
+    /// block's last entry was cut off by the scan's limit and is skipped,
+    /// as the kernel program skips it.
     #[must_use]
     pub fn scan(&self, block: &[u8], cut: bool) -> Vec<EnvVar> {
         let mut out = Vec::new();
@@ -215,6 +255,9 @@ impl EnvFilter {
         }
         let mut entries = block.split(|&b| b == 0).peekable();
         while let Some(entry) = entries.next() {
+            if cut && entries.peek().is_none() {
+                break;
+            }
             let Some(eq) = entry.iter().position(|&b| b == b'=') else {
                 continue;
             };
@@ -222,12 +265,11 @@ impl EnvFilter {
             if !self.matches(name) {
                 continue;
             }
-            let last_cut = cut && entries.peek().is_none();
             let keep = value.len().min(ENV_VALUE_MAX);
             out.push(EnvVar {
                 name: String::from_utf8_lossy(name).into_owned(),
                 value: String::from_utf8_lossy(&value[..keep]).into_owned(),
-                value_truncated: keep < value.len() || last_cut,
+                value_truncated: keep < value.len(),
             });
             if out.len() == ENV_VARS_MAX {
                 break;
@@ -301,10 +343,9 @@ mod tests {
         assert!(!got[0].value_truncated);
         assert_eq!(got[2].value.len(), ENV_VALUE_MAX);
         assert!(got[2].value_truncated);
-        // A block cut in the middle of the last matching entry says so.
-        let cut = f.scan(b"A=1\0LD_PRELOAD=/tm", true);
-        assert_eq!(cut.len(), 1);
-        assert!(cut[0].value_truncated);
+        // An entry cut by the scan's limit is not reported.
+        assert!(f.scan(b"A=1\0LD_PRELOAD=/tm", true).is_empty());
+        assert_eq!(f.scan(b"LD_PRELOAD=/x\0B=", true).len(), 1);
     }
 
     #[test]
@@ -316,6 +357,35 @@ mod tests {
         let many: Vec<String> = (0..33).map(|i| format!("V{i}")).collect();
         assert!(EnvFilter::new(&many).is_err());
         assert!(!EnvFilter::default().patterns.is_empty());
+    }
+
+    #[test]
+    fn kernel_select_sets_the_bits_of_every_pattern() {
+        let bit = |sel: &EnvSelect, entry: &[u8]| {
+            let mut k = [0u8; 4];
+            let n = entry.len().min(4);
+            k[..n].copy_from_slice(&entry[..n]);
+            let b = env_hash(u32::from_le_bytes(k), sel.key_mask) as usize;
+            sel.bits[b / 64] & (1 << (b % 64)) != 0
+        };
+        let sel = EnvFilter::default().kernel_select();
+        assert_eq!(sel.key_mask, u32::MAX);
+        for name in DEFAULT_ENV {
+            assert!(bit(&sel, format!("{name}=x").as_bytes()), "{name}");
+        }
+        // A short exact name and a short prefix narrow the key.
+        let sel = EnvFilter::new(&["ENV", "LD*"])
+            .expect("valid")
+            .kernel_select();
+        assert_eq!(sel.key_mask, 0xffff);
+        assert!(bit(&sel, b"ENV=1") && bit(&sel, b"LD_PRELOAD=x"));
+        assert_eq!(
+            EnvFilter::new::<&str>(&[])
+                .expect("empty")
+                .kernel_select()
+                .bits,
+            [0; 4]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use nix::{
         statfs::fstatfs,
     },
 };
-use perch_common::ENV_MAX;
+use perch_common::{ENV_MAX, ENV_VARS_SCAN};
 
 use crate::model::{EnvFilter, ExeInfo, ExecFacts, FdFact, FdKind, fd_kind_of_mode};
 
@@ -215,8 +215,19 @@ fn environ(dir: &OwnedFd) -> (Vec<u8>, bool) {
     if File::from(fd).take(limit).read_to_end(&mut buf).is_err() {
         return (Vec::new(), false);
     }
-    let cut = buf.len() > ENV_MAX;
+    let mut cut = buf.len() > ENV_MAX;
     buf.truncate(ENV_MAX);
+    // The kernel program looks at the first ENV_VARS_SCAN entries only.
+    if let Some((end, _)) = buf
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == 0)
+        .nth(ENV_VARS_SCAN - 1)
+        && end + 1 < buf.len()
+    {
+        buf.truncate(end + 1);
+        cut = true;
+    }
     (buf, cut)
 }
 
