@@ -18,7 +18,7 @@ use perch_common::{
 
 use crate::{
     env,
-    kread::{Res, kptr, kread, off, ready},
+    kread::{Res, field_ptr, kptr, kread, off, ready},
     output::emit,
     task::{fill_creds, fill_exec_identity, fill_header},
     vfs::{self, tail_at},
@@ -28,7 +28,7 @@ use crate::{
 static SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
 
 #[btf_tracepoint(function = "sched_process_exec")]
-pub fn sched_process_exec(ctx: BtfTracePointContext) -> i32 {
+pub fn perch_exec(ctx: BtfTracePointContext) -> i32 {
     let _ = try_sched_process_exec(&ctx);
     0
 }
@@ -54,7 +54,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Res {
     vfs::stdio(task, &mut ev.stdio);
 
     // The path given to execve (relative, `/dev/fd/N` for fexecve...).
-    let filename = kptr(bprm, off!(exec.bprm_filename))?;
+    let filename = field_ptr(bprm, off!(exec.bprm_filename))?;
     // SAFETY: writes at most FILENAME_MAX bytes at the start of the tail.
     let n = unsafe { bpf_probe_read_kernel_str(data.cast(), FILENAME_MAX as u32, filename.cast()) };
     let mut pos = if n > 0 { n as usize } else { 0 };
@@ -65,7 +65,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Res {
 
     ev.exe = ExeFile::default();
     ev.exe_len = 0;
-    match kptr(bprm, off!(exec.bprm_file)) {
+    match field_ptr(bprm, off!(exec.bprm_file)) {
         Ok(file) => {
             let _ = vfs::exe_facts(file, &mut ev.exe);
             if let Ok((len, flags)) = vfs::path_names(file, data, pos) {

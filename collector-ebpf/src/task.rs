@@ -4,25 +4,26 @@
 use aya_ebpf::helpers::{
     bpf_get_current_cgroup_id, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str_bytes,
 };
-use perch_common::{ABSENT, Creds, EXEC_LOGINUID, ExecEvent, Header, TTY_LEN};
+use perch_common::{ABSENT, COMM_LEN, Creds, EXEC_LOGINUID, ExecEvent, Header, TTY_LEN};
 
-use crate::kread::{Res, kptr, kread, off};
+use crate::kread::{Res, field, field_ptr, kptr, kread, off};
 
-/// Process identity of `task`: its thread group, start time and parent.
+/// Process identity of `task` (a BTF task pointer): its thread group,
+/// start time and parent.
 #[inline(always)]
 pub fn fill_header(h: &mut Header, kind: u32, task: *const u8) -> Res {
     h.kind = kind;
     // SAFETY: bpf_ktime_get_boot_ns has no preconditions.
     h.ktime_ns = unsafe { bpf_ktime_get_boot_ns() };
-    h.tgid = kread::<i32>(task, off!(task.tgid))?.cast_unsigned();
-    h.tid = kread::<i32>(task, off!(task.pid))?.cast_unsigned();
+    h.tgid = field::<i32>(task, off!(task.tgid)).cast_unsigned();
+    h.tid = field::<i32>(task, off!(task.pid)).cast_unsigned();
     // The leader's start time is the process's (de_thread copies it on exec).
-    let leader = kptr(task, off!(task.group_leader))?;
-    h.start_time_ns = kread(leader, off!(task.start_boottime))?;
-    let parent = kptr(leader, off!(task.real_parent))?;
-    h.ppid = kread::<i32>(parent, off!(task.tgid))?.cast_unsigned();
-    let pleader = kptr(parent, off!(task.group_leader))?;
-    h.parent_start_time_ns = kread(pleader, off!(task.start_boottime))?;
+    let leader = field_ptr(task, off!(task.group_leader))?;
+    h.start_time_ns = field(leader, off!(task.start_boottime));
+    let parent = field_ptr(leader, off!(task.real_parent))?;
+    h.ppid = field::<i32>(parent, off!(task.tgid)).cast_unsigned();
+    let pleader = field_ptr(parent, off!(task.group_leader))?;
+    h.parent_start_time_ns = field(pleader, off!(task.start_boottime));
     Ok(())
 }
 
@@ -30,16 +31,16 @@ pub fn fill_header(h: &mut Header, kind: u32, task: *const u8) -> Res {
 /// must be the current task or share its cgroup (a child at fork).
 #[inline(always)]
 pub fn fill_creds(c: &mut Creds, task: *const u8) -> Res {
-    let cred = kptr(task, off!(task.real_cred))?;
-    c.uid = kread(cred, off!(cred.uid))?;
-    c.euid = kread(cred, off!(cred.euid))?;
-    c.gid = kread(cred, off!(cred.gid))?;
-    c.egid = kread(cred, off!(cred.egid))?;
-    let signal = kptr(task, off!(task.signal))?;
+    let cred = field_ptr(task, off!(task.real_cred))?;
+    c.uid = field(cred, off!(cred.uid));
+    c.euid = field(cred, off!(cred.euid));
+    c.gid = field(cred, off!(cred.gid));
+    c.egid = field(cred, off!(cred.egid));
+    let signal = field_ptr(task, off!(task.signal))?;
     c.pgid = pid_nr(signal, off!(task.pidtype_pgid));
     c.sid = pid_nr(signal, off!(task.pidtype_sid));
     c.tty = [0; TTY_LEN];
-    if let Ok(tty) = kptr(signal, off!(task.signal_tty)) {
+    if let Ok(tty) = field_ptr(signal, off!(task.signal_tty)) {
         let name = tty.wrapping_add(off!(task.tty_name));
         // SAFETY: bounded by the destination buffer.
         let _ = unsafe { bpf_probe_read_kernel_str_bytes(name, &mut c.tty) };
@@ -50,14 +51,27 @@ pub fn fill_creds(c: &mut Creds, task: *const u8) -> Res {
     c.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
     // The task's own comm, not the current one's: kthreadd forks kernel
     // threads already named (copy_process copies the name it is given).
-    c.comm = kread(task, off!(task.comm)).unwrap_or_default();
+    c.comm = comm(task);
     Ok(())
+}
+
+/// `task->comm` of a BTF task pointer (two plain loads, no helper call).
+#[inline(always)]
+pub fn comm(task: *const u8) -> [u8; COMM_LEN] {
+    let words: [u64; 2] = [
+        field(task, off!(task.comm)),
+        field(task, off!(task.comm) + 8),
+    ];
+    let mut out = [0; COMM_LEN];
+    out[..8].copy_from_slice(&words[0].to_ne_bytes());
+    out[8..].copy_from_slice(&words[1].to_ne_bytes());
+    out
 }
 
 /// `signal->pids[kind]->numbers[0].nr`: the pgid or sid in the init namespace.
 #[inline(always)]
 fn pid_nr(signal: *const u8, kind: usize) -> u32 {
-    let Ok(pid) = kptr(signal, off!(task.signal_pids) + kind * 8) else {
+    let Ok(pid) = field_ptr(signal, off!(task.signal_pids) + kind * 8) else {
         return 0;
     };
     kread::<i32>(pid, off!(task.pid_numbers) + off!(task.upid_nr)).map_or(0, i32::cast_unsigned)
@@ -69,19 +83,17 @@ fn pid_nr(signal: *const u8, kind: usize) -> u32 {
 pub fn fill_exec_identity(ev: &mut ExecEvent, task: *const u8) {
     ev.loginuid = u32::MAX;
     let loginuid = off!(task.loginuid);
-    if loginuid != ABSENT as usize
-        && let Ok(uid) = kread::<u32>(task, loginuid)
-    {
-        ev.loginuid = uid;
+    if loginuid != ABSENT as usize {
+        ev.loginuid = field(task, loginuid);
         ev.flags |= EXEC_LOGINUID;
     }
-    ev.cap_effective = kptr(task, off!(task.real_cred))
-        .and_then(|cred| kread(cred, off!(cred.cap_effective)))
-        .unwrap_or(0);
-    ev.mnt_ns = kptr(task, off!(task.nsproxy))
-        .and_then(|ns| kptr(ns, off!(ns.nsproxy_mnt_ns)))
-        .and_then(|mnt| kread(mnt, off!(ns.mnt_ns_common) + off!(ns.common_inum)))
-        .unwrap_or(0);
+    ev.cap_effective = field_ptr(task, off!(task.real_cred))
+        .map_or(0, |cred| field(cred, off!(cred.cap_effective)));
+    ev.mnt_ns = field_ptr(task, off!(task.nsproxy))
+        .and_then(|ns| field_ptr(ns, off!(ns.nsproxy_mnt_ns)))
+        .map_or(0, |mnt| {
+            field(mnt, off!(ns.mnt_ns_common) + off!(ns.common_inum))
+        });
     ev.pid_ns = pid_ns(task).unwrap_or(0);
 }
 
@@ -89,8 +101,8 @@ pub fn fill_exec_identity(ev: &mut ExecEvent, task: *const u8) {
 /// `/proc/PID/ns/pid` names): `thread_pid->numbers[level].ns`.
 #[inline(always)]
 fn pid_ns(task: *const u8) -> Res<u32> {
-    let pid = kptr(task, off!(task.thread_pid))?;
-    let level: u32 = kread(pid, off!(task.pid_level))?;
+    let pid = field_ptr(task, off!(task.thread_pid))?;
+    let level: u32 = field(pid, off!(task.pid_level));
     // Nesting is limited to 32 levels (MAX_PID_NS_LEVEL); the mask keeps
     // the verifier's bound on the offset.
     let at = off!(task.pid_numbers) + (level as usize & 31) * off!(task.upid_size);

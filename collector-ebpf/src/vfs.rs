@@ -17,7 +17,7 @@ use perch_common::{
 };
 
 use crate::{
-    kread::{Res, kptr, kread, off},
+    kread::{Res, field, field_ptr, kptr, kread, off},
     sock,
 };
 
@@ -32,18 +32,18 @@ pub fn tail_at(data: *mut u8, pos: usize) -> *mut u8 {
     data.wrapping_add(pos & (DATA_MAX / 2 - 1))
 }
 
-/// The inode facts of the file `file`.
+/// The inode facts of the file `file` (a BTF pointer).
 #[inline(always)]
 pub fn exe_facts(file: *const u8, out: &mut ExeFile) -> Res {
-    let inode = kptr(file, off!(vfs.file_inode))?;
-    out.mode = u32::from(kread::<u16>(inode, off!(vfs.inode_mode))?);
-    out.uid = kread(inode, off!(vfs.inode_uid))?;
-    out.gid = kread(inode, off!(vfs.inode_gid))?;
-    out.ino = kread(inode, off!(vfs.inode_ino))?;
-    out.nlink = kread(inode, off!(vfs.inode_nlink))?;
-    let sb = kptr(inode, off!(vfs.inode_sb))?;
-    out.fs_magic = kread(sb, off!(vfs.sb_magic))?;
-    out.dev = kread(sb, off!(vfs.sb_dev))?;
+    let inode = field_ptr(file, off!(vfs.file_inode))?;
+    out.mode = u32::from(field::<u16>(inode, off!(vfs.inode_mode)));
+    out.uid = field(inode, off!(vfs.inode_uid));
+    out.gid = field(inode, off!(vfs.inode_gid));
+    out.ino = field(inode, off!(vfs.inode_ino));
+    out.nlink = field(inode, off!(vfs.inode_nlink));
+    let sb = field_ptr(inode, off!(vfs.inode_sb))?;
+    out.fs_magic = field(sb, off!(vfs.sb_magic));
+    out.dev = field(sb, off!(vfs.sb_dev));
     Ok(())
 }
 
@@ -183,10 +183,11 @@ pub fn stdio(task: *const u8, out: &mut [FdInfo; 3]) {
 /// `task->files->fdt`: the fd array and its length.
 #[inline(always)]
 fn fd_array(task: *const u8) -> Res<(*const u8, usize)> {
-    let files = kptr(task, off!(task.files))?;
-    let fdt = kptr(files, off!(vfs.files_fdt))?;
-    let max: u32 = kread(fdt, off!(vfs.fdtable_max_fds))?;
-    let array = kptr(fdt, off!(vfs.fdtable_fd))?;
+    let files = field_ptr(task, off!(task.files))?;
+    let fdt = field_ptr(files, off!(vfs.files_fdt))?;
+    let max: u32 = field(fdt, off!(vfs.fdtable_max_fds));
+    // `struct file **`: a plain number to the verifier, read with helpers.
+    let array = field_ptr(fdt, off!(vfs.fdtable_fd))?;
     Ok((array, max as usize))
 }
 

@@ -5,7 +5,7 @@ use aya::{
     maps::{MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
 };
-use perch_common::{EnvSelect, kind};
+use perch_common::{EnvSelect, Offsets, kind};
 use tokio::io::unix::AsyncFd;
 
 use super::{EbpfError, offsets::resolve_offsets};
@@ -22,17 +22,38 @@ enum Hook {
     Btf(&'static str),
 }
 
-/// Every program in the object and where it attaches.  Programs added to
-/// collector-ebpf are listed here.
-const PROGRAMS: &[(&str, Hook)] = &[
-    ("sched_process_exec", Hook::Btf("sched_process_exec")),
-    ("sched_process_fork", Hook::Btf("sched_process_fork")),
+/// Every program in the object, where it attaches, and whether this
+/// kernel wants it (some have a fallback for older kernels).  Programs
+/// added to collector-ebpf are listed here.  Their names start with
+/// `perch_` and differ in the 15 bytes the kernel keeps, so `bpftool prog`
+/// and perch-bench can tell them apart.
+const PROGRAMS: &[(&str, Hook, Wanted)] = &[
+    ("perch_exec", Hook::Btf("sched_process_exec"), always),
+    ("perch_fork", Hook::Btf("sched_process_fork"), always),
+    // The tp_btf exit needs the tracepoint's group_dead (Linux 6.16+).
     (
-        "sched_process_exit",
-        Hook::Tracepoint("sched", "sched_process_exit"),
+        "perch_exit",
+        Hook::Btf("sched_process_exit"),
+        has_group_dead,
     ),
-    ("task_rename", Hook::Btf("task_rename")),
+    (
+        "perch_exit_tp",
+        Hook::Tracepoint("sched", "sched_process_exit"),
+        |o| !has_group_dead(o),
+    ),
+    ("perch_rename", Hook::Btf("task_rename"), always),
 ];
+
+/// Whether this kernel (by its layouts) wants a program.
+type Wanted = fn(&Offsets) -> bool;
+
+fn always(_: &Offsets) -> bool {
+    true
+}
+
+fn has_group_dead(o: &Offsets) -> bool {
+    o.tracepoints.exit_group_dead != 0
+}
 
 /// What perchd's settings change in the programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +120,10 @@ impl EbpfSource {
             .load(OBJECT)
             .map_err(|e| load(&e))?;
         let btf = aya::Btf::from_sys_fs().map_err(|e| EbpfError::Btf(e.to_string()))?;
-        for (prog, hook) in PROGRAMS {
+        for (prog, hook, wanted) in PROGRAMS {
+            if !wanted(&offsets) {
+                continue;
+            }
             let attach = |e: &dyn std::fmt::Display| EbpfError::Attach {
                 program: prog,
                 detail: e.to_string(),
