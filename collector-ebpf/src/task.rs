@@ -74,7 +74,7 @@ fn pid_nr(signal: *const u8, kind: usize) -> u32 {
     let Ok(pid) = field_ptr(signal, off!(task.signal_pids) + kind * 8) else {
         return 0;
     };
-    kread::<i32>(pid, off!(task.pid_numbers) + off!(task.upid_nr)).map_or(0, i32::cast_unsigned)
+    field::<i32>(pid, off!(task.pid_numbers) + off!(task.upid_nr)).cast_unsigned()
 }
 
 /// What an exec record says beyond [`Creds`]: login uid, effective

@@ -216,7 +216,10 @@ pub fn event(e: ModelEvent) -> pb::Event {
                 old_pid,
             }),
         ),
-        ModelEvent::Fork { time_ns, child } => {
+        ModelEvent::Fork { time_ns, mut child } => {
+            // Exec facts are the parent's until the child execs: not sent
+            // again with every fork (see ProcessFork in collector.proto).
+            child.facts = None;
             let parent = pb::ProcessKey {
                 pid: child.ppid,
                 start_time_ns: child.parent_start_ns,
