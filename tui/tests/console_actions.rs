@@ -110,6 +110,7 @@ fn record(
         prev_hash: "9f2c…".into(),
         hash: "41ab…".into(),
         line: 1,
+        ..AuditRecord::default()
     }
 }
 

@@ -1,7 +1,9 @@
 //! `perch.v1` enums as the audit log writes them: the proto name without
 //! its prefix, in lowercase (`ACTION_KIND_KILL_TREE` is `kill_tree`), the
 //! same spelling `perch ... --json` uses.  Used as `#[serde(with = "names")]`.
-use perch_proto::v1::{ActionKind, ActionMode, ActionResult, ProcessOutcome, Role, Signal};
+use perch_proto::v1::{
+    ActionKind, ActionMode, ActionResult, AuditStage, IntentState, ProcessOutcome, Role, Signal,
+};
 use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
 
 /// A prost enum with a name prefix.
@@ -78,6 +80,13 @@ named!(
     [Unspecified, WouldAct, Done, Gone, Failed]
 );
 
+named!(AuditStage, "AUDIT_STAGE_", [Unspecified, Intent, Result]);
+named!(
+    IntentState,
+    "INTENT_STATE_",
+    [Unspecified, InProgress, OutcomeUnknown]
+);
+
 /// `kill_tree` for `ActionKind::KillTree`.
 #[must_use]
 pub fn short<T: Named>(value: T) -> String {
@@ -138,6 +147,8 @@ mod tests {
         round_trip::<ActionMode>(3);
         round_trip::<ActionResult>(4);
         round_trip::<ProcessOutcome>(5);
+        round_trip::<AuditStage>(3);
+        round_trip::<IntentState>(3);
         assert_eq!(short(ActionKind::KillTree), "kill_tree");
         assert_eq!(short(ActionResult::NotSuccessful), "not_successful");
         assert_eq!(short(Signal::Term), "term");

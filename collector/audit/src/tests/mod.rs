@@ -3,6 +3,7 @@
 //! (in `crash`) a writer process killed with SIGKILL mid-stream.
 mod chain;
 mod crash;
+mod integrity;
 mod recovery;
 
 use std::path::{Path, PathBuf};
