@@ -8,7 +8,9 @@ mod client;
 
 use std::{fmt::Write as _, ops::RangeInclusive};
 
-use perch_proto::v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, Signal};
+use perch_proto::v1::{
+    ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, IntentState, Signal,
+};
 
 pub use client::ClientIdentity;
 
@@ -187,6 +189,29 @@ pub fn result_title(r: ActionResult) -> &'static str {
         ActionResult::Partial => "PARTIAL",
         ActionResult::NotSuccessful => "NOT SUCCESSFUL",
         ActionResult::Unspecified => "UNKNOWN",
+    }
+}
+
+/// A listed record's state: its result, or for an action whose result is
+/// not in the log (only its intent), `IN PROGRESS` or `OUTCOME UNKNOWN`.
+#[must_use]
+pub fn status_title(r: &AuditRecord) -> &'static str {
+    match r.intent_state() {
+        IntentState::InProgress => "IN PROGRESS",
+        IntentState::OutcomeUnknown => "OUTCOME UNKNOWN",
+        IntentState::Unspecified => result_title(r.result()),
+    }
+}
+
+/// A listed record's state as a filter and table word: the result's name
+/// (`success`, `not_successful`, …), `in_progress` or `outcome_unknown`.
+#[must_use]
+pub fn status_name(r: &AuditRecord) -> String {
+    match r.intent_state() {
+        IntentState::InProgress => "in_progress".to_owned(),
+        IntentState::OutcomeUnknown => "outcome_unknown".to_owned(),
+        IntentState::Unspecified => ActionResult::try_from(r.result)
+            .map_or_else(|_| r.result.to_string(), perch_audit::names::short),
     }
 }
 

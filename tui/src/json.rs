@@ -237,6 +237,8 @@ fn enum_name(known: Result<&'static str, prost::UnknownEnumValue>, raw: i32) -> 
         "PROCESS_OUTCOME_",
         "SIGNAL_",
         "ROLE_",
+        "AUDIT_STAGE_",
+        "INTENT_STATE_",
     ]
     .iter()
     .find_map(|p| name.strip_prefix(p))

@@ -116,6 +116,43 @@ pub struct Affected {
     pub detail: String,
 }
 
+/// Bytes of a record's line the list of affected processes may take; the
+/// rest of the record (strings capped where they enter) fits in the other
+/// half of [`MAX_LINE_BYTES`](crate::MAX_LINE_BYTES).
+const PROCESSES_BUDGET: usize = crate::MAX_LINE_BYTES / 2;
+
+/// Cuts `record.processes` to what fits in one log line (a pod or a tree
+/// can hold hundred thousand processes), returning how many were left out;
+/// the caller says so in the record.
+pub fn fit_processes(record: &mut AuditRecord) -> usize {
+    // The members' names, a key and an outcome: at most this many bytes.
+    const FRAME: usize = 200;
+    let mut used = 0;
+    let keep = record
+        .processes
+        .iter()
+        .take_while(|p| {
+            used += FRAME + json_len(&p.comm) + json_len(&p.exe) + json_len(&p.detail);
+            used <= PROCESSES_BUDGET
+        })
+        .count();
+    let dropped = record.processes.len() - keep;
+    record.processes.truncate(keep);
+    dropped
+}
+
+/// The length of `s` as a JSON string's content (`serde_json` escapes
+/// control characters as `\uXXXX`, quotes and backslashes with a `\`).
+fn json_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\t' | b'\r' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
 fn known<T: Named>(field: &'static str, value: i32) -> Result<T, InvalidRecord> {
     T::from_value(value).ok_or(InvalidRecord { field, value })
 }

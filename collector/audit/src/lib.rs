@@ -40,7 +40,7 @@ pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 pub use backward::Backward;
 pub use chain::{GENESIS, Problem};
-pub use disk::InvalidRecord;
+pub use disk::{InvalidRecord, fit_processes};
 pub use follow::ROTATED_CODE;
 pub use log::AuditLog;
 pub use pair::{NewestFirst, OldestFirst};

@@ -200,7 +200,7 @@ fn text(r: &AuditRecord, t: Text, host: &str) -> String {
     let target = r.target.clone().unwrap_or_default();
     match t {
         Text::Action => short(r.action().as_str_name()),
-        Text::Result => short(r.result().as_str_name()),
+        Text::Result => crate::act::status_name(r),
         Text::Mode => short(r.mode().as_str_name()),
         Text::Who => format!("{} uid {} {}", r.actor_user, r.actor_uid, r.origin),
         Text::Code => r.code.clone(),

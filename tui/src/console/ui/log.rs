@@ -25,9 +25,10 @@ use crate::{
     text::clean,
 };
 
-/// `not_successful` -> `not successful`.
-fn result_text(r: ActionResult) -> String {
-    act::result_title(r).to_ascii_lowercase()
+/// `not_successful` -> `not successful`; `in progress` for an action whose
+/// result is not recorded yet.
+fn result_text(r: &AuditRecord) -> String {
+    act::status_title(r).to_ascii_lowercase()
 }
 
 fn actor(r: &AuditRecord) -> String {
@@ -64,7 +65,7 @@ impl<'a> ActionLogView<'a> {
                 };
                 format!("{}{dry}", act::kind_name(r.action()))
             }
-            LogColumn::Status => result_text(r.result()),
+            LogColumn::Status => result_text(r),
             LogColumn::Created => when(self.app, r),
             LogColumn::Code => clean(&r.code).into_owned(),
             LogColumn::Who => actor(r),
@@ -226,7 +227,7 @@ impl<'a> RecordView<'a> {
         if let Some(p) = r.priority {
             let _ = write!(how, ", priority {p}");
         }
-        let mut result = format!("{} {}", act::result_title(r.result()), clean(&r.code));
+        let mut result = format!("{} {}", act::status_title(r), clean(&r.code));
         if !r.detail.is_empty() {
             let _ = write!(result, " — {}", clean(&r.detail));
         }
