@@ -5,6 +5,7 @@ mod chain;
 mod crash;
 mod integrity;
 mod recovery;
+mod seeds;
 
 use std::path::{Path, PathBuf};
 
