@@ -186,6 +186,8 @@ impl AuditLog {
         let mut line = note("audit log rotated", ROTATED_CODE, &detail);
         line.predecessor = Some(pred);
         self.write(line)?;
+        // A new file's head goes to the disk at once, as at open.
+        self.store_head(true);
         self.status = perch_proto::v1::AuditLogStatus::Ok;
         self.detail = format!("{detail}; recorded at line 1");
         Ok(Some(lock))

@@ -10,11 +10,15 @@
 //! perch-audit-head v1 seq=7 records=42 bytes=81234 last=<64 hex> sum=<16 hex>
 //! ```
 //!
-//! A writer overwrites the older slot in place (`pwrite` + `fdatasync`, no
-//! new blocks needed, so a full disk does not stop it) *after* the log line
-//! is on disk.  So a crash at any point leaves at least one whole slot, and
-//! the newest whole slot never names more than the log holds: the head is
-//! a lower bound, and the log may be a line or so ahead of it.
+//! A writer overwrites the older slot in place (`pwrite`: no new blocks
+//! needed, so a full disk does not stop it) *after* the log line is on
+//! disk.  So the newest whole slot never names more than the log holds:
+//! the head is a lower bound, and the log may be a line or so ahead of it.
+//! Appends do not `fsync` the head (that would double the cost of every
+//! record, on the path of every action); it reaches the disk with the page
+//! cache's writeback, and is synced at open and rotation.  After a power
+//! loss it may be behind the log — still a lower bound, so harmless; while
+//! the host is up every reader sees the current head.
 //!
 //! What it protects against: a cut made by anything that does not also
 //! rewrite this file (a careless `head -n`, a restore of an older copy, a
@@ -202,8 +206,15 @@ impl HeadFile {
         &self.path
     }
 
-    /// Records a new head in the older slot and syncs it.
-    pub fn store(&mut self, records: u64, bytes: u64, last_hash: &str) -> Result<(), HeadError> {
+    /// Records a new head in the older slot (and waits for the disk when
+    /// `sync`).
+    pub fn store(
+        &mut self,
+        records: u64,
+        bytes: u64,
+        last_hash: &str,
+        sync: bool,
+    ) -> Result<(), HeadError> {
         let seq = self.seq + 1;
         let slot = encode(&Head {
             seq,
@@ -214,7 +225,7 @@ impl HeadFile {
         let at = (seq % 2) * SLOT as u64;
         self.file
             .write_all_at(&slot, at)
-            .and_then(|()| self.file.sync_data())
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) })
             .map_err(|error| HeadError::Io {
                 path: self.path.clone(),
                 action: "write",
@@ -244,7 +255,7 @@ pub fn write_new(path: &Path, records: u64, bytes: u64, last_hash: &str) -> Resu
         file,
         seq: 0,
     };
-    head.store(records, bytes, last_hash)
+    head.store(records, bytes, last_hash, true)
 }
 
 #[cfg(test)]
@@ -259,8 +270,8 @@ mod tests {
         let path = dir.path().join("audit.log.head");
         let (mut f, none) = HeadFile::open(&path).unwrap();
         assert_eq!(none, None);
-        f.store(1, 10, H).unwrap();
-        f.store(2, 20, H).unwrap();
+        f.store(1, 10, H, true).unwrap();
+        f.store(2, 20, H, false).unwrap();
         let head = read(&path).unwrap().unwrap();
         assert_eq!((head.seq, head.records, head.bytes), (2, 2, 20));
         let text = std::fs::read_to_string(&path).unwrap();
@@ -280,7 +291,7 @@ mod tests {
         write_new(&path, 5, 50, H).unwrap();
         let (mut f, head) = HeadFile::open(&path).unwrap();
         assert_eq!(head.unwrap().records, 5);
-        f.store(6, 60, H).unwrap();
+        f.store(6, 60, H, false).unwrap();
         assert_eq!(read(&path).unwrap().unwrap().records, 6);
     }
 

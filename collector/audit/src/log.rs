@@ -82,7 +82,7 @@ impl AuditLog {
             log.detail = format!("{} records, chain intact", log.lines);
         }
         if log.broken.is_none() {
-            log.store_head();
+            log.store_head(true);
         }
         Ok(log)
     }
@@ -217,7 +217,7 @@ impl AuditLog {
         self.len += bytes.len() as u64;
         self.last_hash.clone_from(&line.hash);
         self.stamp = Some(self.stamp_now()?);
-        self.store_head();
+        self.store_head(false);
         Ok(line.to_proto(self.lines))
     }
 
@@ -240,10 +240,11 @@ impl AuditLog {
         }
     }
 
-    /// Records the head in the head file; a failure is logged, not fatal
+    /// Records the head in the head file (synced when `sync`; appends
+    /// leave that to writeback, see `head`); a failure is logged, not fatal
     /// (the head file is a lower bound: the log is still sound).
-    pub(super) fn store_head(&mut self) {
-        if let Err(e) = self.head.store(self.lines, self.len, &self.last_hash) {
+    pub(super) fn store_head(&mut self, sync: bool) {
+        if let Err(e) = self.head.store(self.lines, self.len, &self.last_hash, sync) {
             tracing::warn!(path = %self.path.display(), "audit log head not recorded: {e}");
         }
     }

@@ -46,7 +46,11 @@ fn fuzz_seeds_are_real_logs() {
     }
     assert_eq!(read(&d.join("paired.log")).unwrap().count(), 3);
     assert!(verify(&d.join("torn.log")).is_err());
-    assert!(head::read(&head::path_of(&d.join("plain.log"))).unwrap().is_some());
+    assert!(
+        head::read(&head::path_of(&d.join("plain.log")))
+            .unwrap()
+            .is_some()
+    );
 
     if let Some(out) = std::env::var_os("PERCH_FUZZ_SEEDS") {
         let out = Path::new(&out);
