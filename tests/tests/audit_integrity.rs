@@ -222,6 +222,12 @@ async fn list_audit_costs_what_it_returns() {
         answered.push(call.await.expect("call"));
     }
     let after = rss_bytes(perchd.pid());
+    // For BENCHMARKS.md: a measurement, asserted against a bound below.
+    eprintln!(
+        "ListAudit limit 1, ten calls held open, 50 MB log: perchd RSS {:.1} -> {:.1} MB",
+        mb(before),
+        mb(after)
+    );
     for (_, first) in &answered {
         assert_eq!(first.records.len(), 1);
         assert_eq!(first.records[0].detail, last);
@@ -232,6 +238,11 @@ async fn list_audit_costs_what_it_returns() {
         before >> 20,
         after >> 20
     );
+}
+
+#[expect(clippy::cast_precision_loss, reason = "a size in MB, for people")]
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
 }
 
 #[tokio::test(flavor = "multi_thread")]
