@@ -1,6 +1,11 @@
 //! Helpers for the end-to-end tests and benchmarks: start the real perchd
 //! binary on a private socket, connect real gRPC clients, spawn and watch
 //! real processes.  Nothing here stands in for the kernel or the collector.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},

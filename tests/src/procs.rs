@@ -1,6 +1,11 @@
 //! Processes the tests spawn: unique markers to find them by, a guard that
 //! kills and reaps them whatever happens, and running a binary to its end
 //! with a bound on the wait.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     io::Read as _,
     process::{Child, Command, ExitStatus, Stdio},

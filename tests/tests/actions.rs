@@ -1,6 +1,11 @@
 //! Response actions end to end: a real perchd, real processes, the real
 //! `perch` binary and raw gRPC requests.  Every request is audited —
 //! done, refused or malformed — and the stream tells every console.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
 
 use perch_e2e::{

@@ -2,6 +2,11 @@
 //! Kubernetes- and Docker-shaped cgroups under the cgroup2 mount, moves a
 //! shell into one, and checks that the exec of its `sleep` (and the process
 //! list) carry the pod uid, container id and runtime read from the path.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     path::{Path, PathBuf},
     process::Command,

@@ -160,10 +160,6 @@ pub fn event_line(e: &Event) -> String {
             )
         }),
         Some(Kind::ProcessSamples(x)) => {
-            #[allow(
-                clippy::cast_precision_loss,
-                reason = "an interval in seconds for display"
-            )]
             let secs = x.interval_ns as f64 / 1e9;
             format!("{} processes over {secs:.1}s", x.samples.len())
         }
@@ -211,7 +207,6 @@ fn action_text(r: &AuditRecord) -> String {
 }
 
 fn host_text(h: &HostSample) -> String {
-    #[allow(clippy::cast_precision_loss, reason = "averages and GiB for display")]
     let (cpu, used, total) = (
         h.cpus.iter().map(|c| c.busy_percent).sum::<f64>() / h.cpus.len().max(1) as f64,
         h.memory_used_bytes as f64 / f64::from(1u32 << 30),

@@ -27,10 +27,6 @@ pub use sampler::ProcessSampler;
 pub use users::UserNames;
 
 /// Counters (bytes, ns) as f64 for rates and percentages.
-#[expect(
-    clippy::cast_precision_loss,
-    reason = "counters stay far below 2^53 in practice, and the results are display rates"
-)]
 pub(crate) fn to_f64(v: u64) -> f64 {
     v as f64
 }

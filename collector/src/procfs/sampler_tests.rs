@@ -57,7 +57,6 @@ fn busy_child_uses_a_core() {
         for (k, usage, threads) in sample {
             assert_eq!((k, threads), (key, 1));
             assert!(usage.cpu_time_ns > 0 && usage.rss_bytes > 0 && usage.mem_percent > 0.0);
-            #[allow(clippy::cast_precision_loss, reason = "test arithmetic")]
             let expected = (usage.cpu_time_ns - prev_cpu) as f64
                 / at.duration_since(prev_at).as_nanos() as f64
                 * 100.0;

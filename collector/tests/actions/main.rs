@@ -3,6 +3,11 @@
 //! members), kill group, renice, kill / freeze / thaw pod, freeze / thaw
 //! tree, pid reuse, refusals and dry runs.  Every outcome is checked
 //! against /proc and cgroup files read by the test itself.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 mod helpers;
 mod support;
 

@@ -299,10 +299,6 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.to_lowercase().contains(needle)
 }
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "comparing counters with a typed-in number"
-)]
 fn num_value(p: &Proc, col: Num) -> f64 {
     let u = &p.usage;
     match col {

@@ -2,10 +2,6 @@
 //! same everywhere (bytes, rates, CPU time, start times, exit statuses).
 use perch_proto::v1::Exit;
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "byte counts shown with 3 significant digits"
-)]
 fn to_f64(n: u64) -> f64 {
     n as f64
 }

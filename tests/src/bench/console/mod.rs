@@ -310,10 +310,6 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "ns, bytes and counts far below 2^52"
-)]
 fn report(o: &Opts, htop: &Side, perch: &Side, perchd_rss: u64) {
     let mib = |b: u64| b as f64 / 1_048_576.0;
     let secs = |ns: u64| ns as f64 / 1e9;

@@ -243,7 +243,6 @@ impl App {
             let since = *h.rate_since.get_or_insert(now);
             let elapsed = now.saturating_duration_since(since);
             if elapsed >= Duration::from_secs(1) {
-                #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
                 let rate = h.events_since as f64 / elapsed.as_secs_f64();
                 h.events_per_sec = rate;
                 h.events_since = 0;

@@ -196,7 +196,6 @@ impl<'a> DetailView<'a> {
                 |pt| u64::from(pt.cpu_tenths),
                 format!("{}%", format::percent(u.cpu_percent)),
                 |m| {
-                    #[allow(clippy::cast_precision_loss, reason = "tenths of a percent")]
                     let pct = m as f64 / 10.0;
                     format!("{}%", format::percent(pct))
                 },
@@ -212,7 +211,6 @@ impl<'a> DetailView<'a> {
                 |pt| u64::from(pt.io_bytes_per_sec),
                 format::rate(u.read_per_sec + u.write_per_sec),
                 |m| {
-                    #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
                     let r = m as f64;
                     format::rate(r)
                 },
