@@ -92,7 +92,7 @@ pub fn comm(pid: u32) -> String {
 /// The key of a live process, as perchd would hand it out.
 pub fn key_of(pid: u32) -> ProcessKey {
     let st = stat(pid).unwrap_or_else(|| panic!("pid {pid} has no /proc entry"));
-    let ns_per_tick = 1_000_000_000 / perchd::procfs::ticks_per_second();
+    let ns_per_tick = 1_000_000_000 / perchd::clock::ticks_per_second();
     ProcessKey {
         pid,
         start_time_ns: st.start_ticks * ns_per_tick,
@@ -209,7 +209,7 @@ pub struct Cgroups {
 impl Cgroups {
     /// A fresh top-level cgroup `perch-act-<tag>-...`.
     pub fn new(tag: &str) -> Self {
-        let mount = perchd::procfs::find_cgroup2_mount().expect("a cgroup2 mount");
+        let mount = perchd::proc::find_cgroup2_mount().expect("a cgroup2 mount");
         let root = mount.join(unique(tag));
         fs::create_dir(&root).unwrap_or_else(|e| panic!("mkdir {}: {e}", root.display()));
         Self {

@@ -6,8 +6,8 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use super::*;
-use crate::procfs::clock::now_boot_ns;
-use crate::procfs::{CgroupResolver, UserNames};
+use crate::clock::now_boot_ns;
+use crate::proc::{CgroupResolver, UserNames};
 
 /// Writes `<root>/<pid>/{stat,status,cmdline,cgroup}` for a fake process.
 fn fake(root: &Path, pid: u32, start_ticks: u64, state: char, exit_code: i32) {

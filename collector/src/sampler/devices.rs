@@ -8,8 +8,6 @@ use std::path::Path;
 use ::procfs::net::InterfaceDeviceStatus;
 use ::procfs::{DiskStats, FromBufRead};
 
-use super::to_f64;
-
 /// Per-device cumulative (read/rx, write/tx) bytes.
 pub(crate) type Counters = HashMap<String, (u64, u64)>;
 
@@ -103,5 +101,5 @@ pub(crate) fn rates(prev: Option<&Counters>, cur: &Counters, secs: f64) -> (f64,
         a = a.saturating_add(x.saturating_sub(px));
         b = b.saturating_add(y.saturating_sub(py));
     }
-    (to_f64(a) / secs, to_f64(b) / secs)
+    (a as f64 / secs, b as f64 / secs)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::model::Source;
-use crate::procfs::ProcReader;
+use crate::proc::ProcReader;
 
 struct Reaped(Child);
 

@@ -5,9 +5,9 @@
 //! start time) is not seen; the console says so by showing the mode.
 use std::collections::HashMap;
 
-use super::clock::ticks_to_ns;
 use super::reader::ProcReader;
 use super::stat::StatFields;
+use crate::clock::ticks_to_ns;
 use crate::model::{ExitInfo, ModelEvent, ProcKey, ProcessInfo, Source};
 
 /// A process seen on the previous poll.

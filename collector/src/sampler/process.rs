@@ -5,10 +5,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::clock::{page_size, ticks_to_ns};
-use super::stat::{PidPath, read_into, read_stat};
-use super::to_f64;
+use crate::clock::{page_size, ticks_to_ns};
 use crate::model::{ProcKey, Usage};
+use crate::proc::stat::{PidPath, read_into, read_stat};
 
 /// What the previous sample of one process saw.
 #[derive(Debug)]
@@ -112,15 +111,15 @@ impl ProcessSampler {
                 let secs = at.duration_since(p.at).as_secs_f64();
                 if secs > 0.0 {
                     let cpu_ns = ticks_to_ns(cpu_ticks.saturating_sub(p.cpu_ticks));
-                    usage.cpu_percent = to_f64(cpu_ns) / 1e9 / secs * 100.0;
+                    usage.cpu_percent = (cpu_ns as f64) / 1e9 / secs * 100.0;
                 }
                 // I/O rates over the time since the io file was last read.
                 let io_secs = at.duration_since(p.io_at).as_secs_f64();
                 if io.is_some() && io_secs > 0.0 {
                     usage.read_bytes_per_sec =
-                        to_f64(read_bytes.saturating_sub(p.io_read)) / io_secs;
+                        (read_bytes.saturating_sub(p.io_read) as f64) / io_secs;
                     usage.write_bytes_per_sec =
-                        to_f64(write_bytes.saturating_sub(p.io_write)) / io_secs;
+                        (write_bytes.saturating_sub(p.io_write) as f64) / io_secs;
                 }
                 let changed = usage != p.usage || threads != p.threads;
                 let (io_at, io_read, io_write) = if io.is_some() {
@@ -191,10 +190,10 @@ fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
-        to_f64(part) / to_f64(whole) * 100.0
+        part as f64 / whole as f64 * 100.0
     }
 }
 
 #[cfg(test)]
-#[path = "sampler_tests.rs"]
+#[path = "process_tests.rs"]
 mod tests;

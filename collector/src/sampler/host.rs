@@ -10,9 +10,8 @@ use ::procfs::{
     ExplicitSystemInfo, FromBufRead, FromBufReadSI, FromRead, KernelStats, LoadAverage, Meminfo,
 };
 
-use super::clock::{now_boot_ns, page_size, ticks_per_second};
 use super::devices::{Counters, parse_disks, parse_net, rates, whole_disks};
-use super::to_f64;
+use crate::clock::{now_boot_ns, page_size, ticks_per_second};
 use crate::model::{CpuSample, HostSample};
 
 /// Cumulative ticks of one CPU, grouped the way we report them.
@@ -118,7 +117,7 @@ impl HostSampler {
             )
         } else {
             s.interval_ns = uptime_ns;
-            (to_f64(uptime_ns) / 1e9, &[][..], None, None)
+            ((uptime_ns as f64) / 1e9, &[][..], None, None)
         };
         // A CPU going offline shifts the list: fall back to since-boot.
         let base = if prev_cpus.len() == cpus.len() {
@@ -191,7 +190,7 @@ fn cpu_sample(prev: &CpuTicks, cur: &CpuTicks) -> CpuSample {
         if total == 0 {
             0.0
         } else {
-            to_f64(v) / to_f64(total) * 100.0
+            v as f64 / total as f64 * 100.0
         }
     };
     CpuSample {

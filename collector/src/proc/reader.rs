@@ -14,12 +14,11 @@ use nix::fcntl::{OFlag, open, openat, readlinkat};
 use nix::sys::stat::Mode;
 
 use super::cgroup::{CgroupResolver, find_cgroup2_mount};
-use super::clock::ticks_to_ns;
-pub use super::clock::{boot_time_unix_ns, ticks_per_second};
 use super::error::ProcError;
 use super::stat::{PF_KTHREAD, PidPath, StatFields, parse_stat, read_stat};
 use super::tty::tty_name;
 use super::users::UserNames;
+use crate::clock::{page_size, ticks_to_ns};
 use crate::model::{ProcKey, ProcessInfo, Source, Usage};
 
 /// Reads process records; owns the cgroup and user-name caches they use.
@@ -134,7 +133,7 @@ impl ProcReader {
             source,
             exit: None,
             usage: Usage {
-                rss_bytes: st.rss_pages.saturating_mul(super::page_size()),
+                rss_bytes: st.rss_pages.saturating_mul(page_size()),
                 ..Usage::default()
             },
             threads: st.num_threads,
