@@ -4,7 +4,6 @@
 mod act;
 mod listen;
 mod validate;
-pub mod validate_act;
 
 use std::sync::Arc;
 
