@@ -21,6 +21,9 @@ pub mod v1 {
         include_bytes!(concat!(env!("OUT_DIR"), "/perch_v1_descriptor.bin"));
 }
 
+/// Where perchd serves the contract unless told otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
+
 mod key;
 mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

@@ -164,7 +164,7 @@ impl Drop for Perchd {
 
 /// A gRPC client on a Unix socket (the same connector `perch` uses).
 pub async fn connect(socket: &Path) -> anyhow::Result<CollectorClient<Channel>> {
-    Ok(perch::client::connect(&perch::client::Target::Unix(socket.to_path_buf())).await?)
+    Ok(perch_client::connect(&perch_client::Target::Unix(socket.to_path_buf())).await?)
 }
 
 /// A client whose HTTP/2 flow-control windows (stream and connection) are

@@ -4,13 +4,11 @@
 //! with errors that name the allowed values, and one line describing a
 //! result.  One copy, so the dialog and the command line accept and refuse
 //! exactly the same input.
-mod client;
-
 use std::{fmt::Write as _, ops::RangeInclusive};
 
 use perch_proto::v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, Signal};
 
-pub use client::ClientIdentity;
+pub use perch_client::ClientIdentity;
 
 use crate::text::clean;
 

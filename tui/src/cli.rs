@@ -4,8 +4,8 @@ pub mod act;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
 use perch_audit::{DEFAULT_PATH as DEFAULT_AUDIT_LOG, names};
+use perch_client::{ConnectError, DEFAULT_SOCKET, Target};
 use perch_proto::v1::{ActionKind, ActionResult};
 
 use crate::cmd::audit::when;
@@ -68,17 +68,7 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(self.connect.len());
         for addr in &self.connect {
-            let addr = addr.trim();
-            let target = if let Some(path) = addr.strip_prefix("unix:") {
-                Target::Unix(path.into())
-            } else if addr.starts_with('/') || addr.starts_with('.') {
-                Target::Unix(addr.into())
-            } else {
-                let ca = self.tls_ca.clone().ok_or_else(|| ConnectError::NeedsCa {
-                    addr: addr.to_owned(),
-                })?;
-                Target::tls(addr, ca)?
-            };
+            let target = Target::parse(addr, self.tls_ca.as_deref())?;
             if !out.contains(&target) {
                 out.push(target);
             }

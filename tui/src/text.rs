@@ -4,31 +4,12 @@
 //! escape sequences to the user's terminal.
 use std::{borrow::Cow, fmt::Write as _};
 
+pub use perch_client::clean;
+use perch_client::json;
 use perch_proto::v1::{
     ActionKind, ActionMode, ActionResult, AuditRecord, Event, Exit, HostSample, Notice, Process,
     ProcessKey, event::Kind,
 };
-
-use crate::json;
-
-/// Control characters escaped (`\n`, `\u{1b}`); everything else as is.
-#[must_use]
-pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return Cow::Borrowed(s);
-    }
-    Cow::Owned(
-        s.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
 
 /// What to show as a process's command: its argv, else its executable,
 /// else `[comm]` (kernel threads have neither).

@@ -8,12 +8,10 @@ use std::{
 };
 
 use hyper_util::rt::TokioIo;
+pub use perch_proto::DEFAULT_SOCKET;
 use perch_proto::v1::collector_client::CollectorClient;
 use tokio::net::UnixStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
-
-/// Where perchd listens unless told otherwise.
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 
 /// How long to wait for a remote collector to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,6 +52,22 @@ impl Target {
             Target::Unix(_) => "start perchd or pass --socket PATH",
             Target::Tls { .. } => "check the address and that perchd listens there (--listen)",
         }
+    }
+
+    /// A `--connect` value: a Unix socket path (`/…`, `./…` or `unix:…`),
+    /// else `HOST:PORT` over TLS, which needs the CA file `tls_ca`.
+    pub fn parse(addr: &str, tls_ca: Option<&Path>) -> Result<Target, ConnectError> {
+        let addr = addr.trim();
+        if let Some(path) = addr.strip_prefix("unix:") {
+            return Ok(Target::Unix(path.into()));
+        }
+        if addr.starts_with('/') || addr.starts_with('.') {
+            return Ok(Target::Unix(addr.into()));
+        }
+        let ca = tls_ca.ok_or_else(|| ConnectError::NeedsCa {
+            addr: addr.to_owned(),
+        })?;
+        Target::tls(addr, ca.to_owned())
     }
 
     /// Parses `HOST:PORT` (IPv6 hosts in brackets) for a TLS target.
@@ -232,6 +246,31 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "TLS CA file /nonexistent/ca.pem (No such file or directory)"
+        );
+    }
+
+    #[test]
+    fn connect_arguments_name_sockets_or_tls_hosts() {
+        let ca = Path::new("ca.pem");
+        let unix = |p: &str| Target::Unix(PathBuf::from(p));
+        assert_eq!(
+            Target::parse(" /run/a.sock ", None).unwrap(),
+            unix("/run/a.sock")
+        );
+        assert_eq!(Target::parse("./a.sock", None).unwrap(), unix("./a.sock"));
+        assert_eq!(Target::parse("unix:a.sock", None).unwrap(), unix("a.sock"));
+        assert_eq!(
+            Target::parse("db1:7777", Some(ca)).unwrap(),
+            Target::Tls {
+                host: "db1".to_owned(),
+                port: 7777,
+                ca: ca.to_owned()
+            }
+        );
+        assert_eq!(
+            Target::parse("db1:7777", None).unwrap_err().to_string(),
+            "--connect db1:7777: a TCP collector needs --tls-ca FILE (a Unix socket path starts \
+             with / or .)"
         );
     }
 
