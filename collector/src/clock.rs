@@ -5,15 +5,14 @@ use std::sync::OnceLock;
 
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{SysconfVar, sysconf};
+use perch_proto::{NS_PER_SEC, NS_PER_TICK};
 
-const NS_PER_SEC: u64 = 1_000_000_000;
-
-/// `USER_HZ`: the unit of the tick counters in /proc (100 on every Linux we
-/// know of; the fallback only matters if sysconf itself fails).
+/// `USER_HZ`: the unit of the tick counters in /proc.  The same fact as
+/// `perch_proto::NS_PER_TICK`, which keys are compared with, so it is not
+/// asked of sysconf a second time.
 #[must_use]
-pub fn ticks_per_second() -> u64 {
-    static TPS: OnceLock<u64> = OnceLock::new();
-    *TPS.get_or_init(|| sysconf_u64(SysconfVar::CLK_TCK).unwrap_or(100))
+pub const fn ticks_per_second() -> u64 {
+    NS_PER_SEC / NS_PER_TICK
 }
 
 /// Bytes per page, for the page counts in /proc/PID/stat.
@@ -34,7 +33,7 @@ fn sysconf_u64(var: SysconfVar) -> Option<u64> {
 /// Converts clock ticks (stat's utime, stime, starttime) to ns.
 #[must_use]
 pub(crate) fn ticks_to_ns(ticks: u64) -> u64 {
-    ticks.saturating_mul(NS_PER_SEC / ticks_per_second())
+    ticks.saturating_mul(NS_PER_TICK)
 }
 
 fn clock_ns(id: ClockId) -> u64 {
@@ -73,5 +72,7 @@ mod tests {
         assert!(boot < clock_ns(ClockId::CLOCK_REALTIME));
         assert!(now_boot_ns() > 0);
         assert_eq!(ticks_to_ns(3), 3 * (NS_PER_SEC / ticks_per_second()));
+        // sysconf agrees with the contract's tick.
+        assert_eq!(sysconf_u64(SysconfVar::CLK_TCK), Some(ticks_per_second()));
     }
 }

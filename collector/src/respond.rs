@@ -170,7 +170,7 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: clip(req.reason.trim(), validate::MAX_REASON_BYTES).to_owned(),
+        reason: clip(req.reason.trim(), perch_proto::limits::REASON_MAX_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }

@@ -1,6 +1,9 @@
 //! The `perch.v1` contract: generated messages, the `Collector` client and
-//! server, the descriptor set for gRPC reflection, and small helpers that
-//! every side needs to interpret the messages the same way.
+//! server, the descriptor set for gRPC reflection, and the facts every side
+//! needs to read the messages the same way — each said once, here: units
+//! (`NS_PER_SEC`, `NS_PER_TICK`), how start times are read from /proc and
+//! compared (`stat`, `same_start_time`), what an action request may hold
+//! (`limits`), and the names of enum values (`names`).
 #![forbid(unsafe_code)]
 
 /// Generated from `perch/v1/*.proto`.
@@ -24,6 +27,12 @@ pub mod v1 {
 /// Where perchd serves the contract unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 
+/// Nanoseconds per second: every time and duration in `perch.v1` is in ns.
+pub const NS_PER_SEC: u64 = 1_000_000_000;
+
 mod key;
+pub mod limits;
+pub mod names;
+pub mod stat;
 mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

@@ -4,9 +4,12 @@ pub mod act;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perch_audit::{DEFAULT_PATH as DEFAULT_AUDIT_LOG, names};
+use perch_audit::DEFAULT_PATH as DEFAULT_AUDIT_LOG;
 use perch_client::{ConnectError, DEFAULT_SOCKET, Target};
-use perch_proto::v1::{ActionKind, ActionResult};
+use perch_proto::{
+    names,
+    v1::{ActionKind, ActionResult},
+};
 
 use crate::cmd::audit::when;
 

@@ -12,7 +12,7 @@ mod chain;
 mod disk;
 mod lock;
 mod log;
-pub mod names;
+mod names;
 mod scan;
 #[cfg(test)]
 mod tests;

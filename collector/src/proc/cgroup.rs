@@ -133,7 +133,7 @@ pub fn find_cgroup2_mount() -> Option<PathBuf> {
 fn cgroup2_mount_in(mountinfo: &str) -> Option<PathBuf> {
     let mounts: Vec<_> = mountinfo
         .lines()
-        .filter_map(|l| ::procfs::process::MountInfo::from_line(l).ok())
+        .filter_map(|l| procfs::process::MountInfo::from_line(l).ok())
         .filter(|m| m.fs_type == "cgroup2")
         .collect();
     let full = mounts.iter().find(|m| m.root == "/");

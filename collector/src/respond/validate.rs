@@ -1,20 +1,39 @@
 //! `ActRequest` validation.  Every malformed request is refused before
 //! anything is looked up or signalled; the message names the field, the
 //! allowed values and what was received.  (The handler audits the refusal.)
-use perch_proto::v1::{ActRequest, ActionKind, ActionMode, ProcessKey, Signal};
+use perch_proto::{
+    limits::{MAX_PID, PRIORITY_RANGE, REASON_MAX_BYTES, takes_signal},
+    names::{Named, every},
+    v1::{ActRequest, ActionKind, ActionMode, ProcessKey, Signal},
+};
 use tonic::Status;
 
-/// Longest reason accepted, in bytes: a sentence or two, not a document.
-pub const MAX_REASON_BYTES: usize = 1024;
-/// Nice values Linux accepts.
-pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -20..=19;
-/// Largest pid Linux can assign (`PID_MAX_LIMIT` on 64-bit).
-pub const MAX_PID: u32 = 4_194_304;
+/// `KILL, KILL_TREE, …, THAW_POD (1..=9)`: the actions, for messages.
+fn actions() -> String {
+    let kinds: Vec<ActionKind> = every::<ActionKind>()
+        .filter(|k| *k != ActionKind::Unspecified)
+        .collect();
+    let names: Vec<&str> = kinds.iter().map(|k| k.bare_name()).collect();
+    let (first, last) = (
+        kinds.first().map_or(0, |k| i32::from(*k)),
+        kinds.last().map_or(0, |k| i32::from(*k)),
+    );
+    format!("{} ({first}..={last})", names.join(", "))
+}
 
-const ACTIONS: &str = "KILL, KILL_TREE, KILL_GROUP, RENICE, KILL_POD, FREEZE_TREE, THAW_TREE, \
-                       FREEZE_POD, THAW_POD (1..=9)";
-const SIGNALS: &str = "HUP(1), INT(2), QUIT(3), KILL(9), USR1(10), USR2(12), TERM(15), \
-                       CONT(18), STOP(19)";
+/// `HUP(1), INT(2), …, STOP(19)`: the signals, for messages.
+fn signals() -> String {
+    every::<Signal>()
+        .filter(|s| *s != Signal::Unspecified)
+        .map(|s| format!("{}({})", s.bare_name(), i32::from(s)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `-20..19`, as the messages say it.
+fn priorities() -> String {
+    format!("{}..{}", PRIORITY_RANGE.start(), PRIORITY_RANGE.end())
+}
 
 /// A checked request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,14 +62,16 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
     let kind = match ActionKind::try_from(req.action) {
         Ok(ActionKind::Unspecified) => {
             return Err(Invalid(format!(
-                "action: ACTION_KIND_UNSPECIFIED (0) is not an action (allowed {ACTIONS})"
+                "action: ACTION_KIND_UNSPECIFIED (0) is not an action (allowed {})",
+                actions()
             )));
         }
         Ok(k) => k,
         Err(_) => {
             return Err(Invalid(format!(
-                "action: unknown action {} (allowed {ACTIONS})",
-                req.action
+                "action: unknown action {} (allowed {})",
+                req.action,
+                actions()
             )));
         }
     };
@@ -78,9 +99,9 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
             "reason: required, say why (an empty or blank reason is not accepted)".to_owned(),
         ));
     }
-    if reason.len() > MAX_REASON_BYTES {
+    if reason.len() > REASON_MAX_BYTES {
         return Err(Invalid(format!(
-            "reason: at most {MAX_REASON_BYTES} bytes (got {})",
+            "reason: at most {REASON_MAX_BYTES} bytes (got {})",
             reason.len()
         )));
     }
@@ -108,19 +129,16 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
 
 /// The signal number for the kill actions (0: their default, KILL).
 fn signal(kind: ActionKind, raw: i32) -> Result<i32, Invalid> {
-    let signals = matches!(
-        kind,
-        ActionKind::Kill | ActionKind::KillTree | ActionKind::KillGroup
-    );
     match Signal::try_from(raw) {
         Ok(Signal::Unspecified) => Ok(0),
-        Ok(s) if signals => Ok(i32::from(s)),
+        Ok(s) if takes_signal(kind) => Ok(i32::from(s)),
         Ok(_) => Err(Invalid(format!(
             "signal: only for KILL, KILL_TREE and KILL_GROUP (got {raw} for {})",
             kind.as_str_name()
         ))),
         Err(_) => Err(Invalid(format!(
-            "signal: unknown signal {raw} (allowed {SIGNALS})"
+            "signal: unknown signal {raw} (allowed {})",
+            signals()
         ))),
     }
 }
@@ -129,12 +147,14 @@ fn signal(kind: ActionKind, raw: i32) -> Result<i32, Invalid> {
 fn priority(kind: ActionKind, raw: Option<i32>) -> Result<Option<i32>, Invalid> {
     match (kind, raw) {
         (ActionKind::Renice, Some(p)) if PRIORITY_RANGE.contains(&p) => Ok(Some(p)),
-        (ActionKind::Renice, Some(p)) => {
-            Err(Invalid(format!("priority: must be in -20..19 (got {p})")))
-        }
-        (ActionKind::Renice, None) => Err(Invalid(
-            "priority: required for RENICE, in -20..19".to_owned(),
-        )),
+        (ActionKind::Renice, Some(p)) => Err(Invalid(format!(
+            "priority: must be in {} (got {p})",
+            priorities()
+        ))),
+        (ActionKind::Renice, None) => Err(Invalid(format!(
+            "priority: required for RENICE, in {}",
+            priorities()
+        ))),
         (_, Some(p)) => Err(Invalid(format!(
             "priority: only for RENICE (got {p} for {})",
             kind.as_str_name()
@@ -244,6 +264,20 @@ mod tests {
             let got = err(&r);
             assert!(got.starts_with(want), "want {want:?}, got {got:?}");
         }
+    }
+
+    #[test]
+    fn messages_list_what_is_allowed() {
+        assert_eq!(
+            actions(),
+            "KILL, KILL_TREE, KILL_GROUP, RENICE, KILL_POD, FREEZE_TREE, THAW_TREE, FREEZE_POD, \
+             THAW_POD (1..=9)"
+        );
+        assert_eq!(
+            signals(),
+            "HUP(1), INT(2), QUIT(3), KILL(9), USR1(10), USR2(12), TERM(15), CONT(18), STOP(19)"
+        );
+        assert_eq!(priorities(), "-20..19");
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
-use ::procfs::net::InterfaceDeviceStatus;
-use ::procfs::{DiskStats, FromBufRead};
+use procfs::net::InterfaceDeviceStatus;
+use procfs::{DiskStats, FromBufRead};
 
 /// Per-device cumulative (read/rx, write/tx) bytes.
 pub(crate) type Counters = HashMap<String, (u64, u64)>;

@@ -6,9 +6,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ::procfs::{
+use procfs::{
     ExplicitSystemInfo, FromBufRead, FromBufReadSI, FromRead, KernelStats, LoadAverage, Meminfo,
 };
+
+use perch_proto::NS_PER_SEC;
 
 use super::devices::{Counters, parse_disks, parse_net, rates, whole_disks};
 use crate::clock::{now_boot_ns, page_size, ticks_per_second};
@@ -117,7 +119,7 @@ impl HostSampler {
             )
         } else {
             s.interval_ns = uptime_ns;
-            ((uptime_ns as f64) / 1e9, &[][..], None, None)
+            (uptime_ns as f64 / NS_PER_SEC as f64, &[][..], None, None)
         };
         // A CPU going offline shifts the list: fall back to since-boot.
         let base = if prev_cpus.len() == cpus.len() {

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use perch_proto::NS_PER_SEC;
+
 use crate::clock::{page_size, ticks_to_ns};
 use crate::model::{ProcKey, Usage};
 use crate::proc::stat::{PidPath, read_into, read_stat};
@@ -111,7 +113,7 @@ impl ProcessSampler {
                 let secs = at.duration_since(p.at).as_secs_f64();
                 if secs > 0.0 {
                     let cpu_ns = ticks_to_ns(cpu_ticks.saturating_sub(p.cpu_ticks));
-                    usage.cpu_percent = (cpu_ns as f64) / 1e9 / secs * 100.0;
+                    usage.cpu_percent = cpu_ns as f64 / NS_PER_SEC as f64 / secs * 100.0;
                 }
                 // I/O rates over the time since the io file was last read.
                 let io_secs = at.duration_since(p.io_at).as_secs_f64();

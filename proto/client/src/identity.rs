@@ -3,7 +3,7 @@
 //! `tty …`) for the audit log.
 use std::io::IsTerminal as _;
 
-use perch_proto::{NS_PER_TICK, v1::ProcessKey};
+use perch_proto::{stat, v1::ProcessKey};
 
 use crate::text::clean;
 
@@ -21,10 +21,9 @@ impl ClientIdentity {
     /// This process, read from /proc/self/stat and the environment.
     #[must_use]
     pub fn current() -> ClientIdentity {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         ClientIdentity {
             pid: std::process::id(),
-            start_time_ns: start_ticks(&stat).map_or(0, |t| t.saturating_mul(NS_PER_TICK)),
+            start_time_ns: stat::read_self().map_or(0, |s| s.start_time_ns()),
             origin: origin(std::env::var("SSH_CLIENT").ok().as_deref(), tty_name()),
         }
     }
@@ -37,14 +36,6 @@ impl ClientIdentity {
             start_time_ns: self.start_time_ns,
         })
     }
-}
-
-/// Field 22 (`starttime`, clock ticks after boot) of a /proc/PID/stat line;
-/// fields are counted after the command, which may hold spaces and `)`.
-fn start_ticks(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ")" come field 3 (state) onwards: starttime is the 20th of those.
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// `ssh <SSH_CLIENT>` when set, else `tty <name>`, else empty.
@@ -68,7 +59,14 @@ fn tty_name() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use perch_proto::NS_PER_TICK;
+
     use super::*;
+
+    /// Field 22 (`starttime`) of a stat line, through the shared parser.
+    fn start_ticks(line: &str) -> Option<u64> {
+        stat::parse_stat(line.as_bytes()).map(|(s, _)| s.starttime)
+    }
 
     #[test]
     fn start_time_comes_from_field_22() {

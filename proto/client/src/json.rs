@@ -3,6 +3,7 @@
 //! names, enums are lowercase names without their prefix ("ebpf",
 //! `resync_required`), and unset message or `optional` fields are omitted.
 //! Plain scalars are always present, so every line has the same shape.
+use perch_proto::names::{self, Named};
 use perch_proto::v1::{
     CpuSample, Event, Exit, HostSample, Notice, NoticeKind, Process, ProcessKey, ProcessSample,
     ProcessSource, ResourceUsage, event::Kind,
@@ -39,13 +40,7 @@ pub fn process(p: &Process) -> Value {
     m.insert("pod_namespace".into(), p.pod_namespace.clone().into());
     m.insert("pod_name".into(), p.pod_name.clone().into());
     m.insert("kernel_thread".into(), p.kernel_thread.into());
-    m.insert(
-        "source".into(),
-        enum_name(
-            ProcessSource::try_from(p.source).map(|s| s.as_str_name()),
-            p.source,
-        ),
-    );
+    m.insert("source".into(), enum_name::<ProcessSource>(p.source));
     put_opt(&mut m, "exit", p.exit.as_ref().map(exit));
     put_opt(&mut m, "usage", p.usage.as_ref().map(usage));
     m.insert("threads".into(), p.threads.into());
@@ -126,10 +121,7 @@ pub fn kind_name(e: &Event) -> &'static str {
 /// A notice's kind as a lowercase name ("lagged", `resync_required`, ...).
 #[must_use]
 pub fn notice_kind(n: &Notice) -> Value {
-    enum_name(
-        NoticeKind::try_from(n.kind).map(|k| k.as_str_name()),
-        n.kind,
-    )
+    enum_name::<NoticeKind>(n.kind)
 }
 
 fn notice(n: &Notice) -> Map<String, Value> {
@@ -222,26 +214,8 @@ fn put_opt(m: &mut Map<String, Value>, name: &str, v: Option<Value>) {
 
 /// `PROCESS_SOURCE_EBPF` -> "ebpf"; a value this build does not know (a
 /// newer collector) stays a number rather than being guessed at.
-fn enum_name(known: Result<&'static str, prost::UnknownEnumValue>, raw: i32) -> Value {
-    let Ok(name) = known else {
-        return raw.into();
-    };
-    let short = [
-        "PROCESS_SOURCE_",
-        "NOTICE_KIND_",
-        "EVENT_KIND_",
-        "COLLECTOR_MODE_",
-        "ACTION_KIND_",
-        "ACTION_MODE_",
-        "ACTION_RESULT_",
-        "PROCESS_OUTCOME_",
-        "SIGNAL_",
-        "ROLE_",
-    ]
-    .iter()
-    .find_map(|p| name.strip_prefix(p))
-    .unwrap_or(name);
-    short.to_ascii_lowercase().into()
+fn enum_name<T: Named>(raw: i32) -> Value {
+    names::short_of::<T>(raw).map_or_else(|| raw.into(), Value::from)
 }
 
 pub mod action;

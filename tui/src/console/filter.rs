@@ -312,7 +312,7 @@ fn num_value(p: &Proc, col: Num) -> f64 {
         Num::Write => u.write_per_sec,
         Num::Threads => f64::from(p.threads),
         Num::Nice => f64::from(p.nice),
-        Num::Time => u.cpu_time_ns as f64 / 1e9,
+        Num::Time => u.cpu_time_ns as f64 / perch_proto::NS_PER_SEC as f64,
     }
 }
 

@@ -64,7 +64,7 @@ pub fn cpu_time(ns: u64) -> String {
 /// An uptime: `3 days, 04:05:06` or `04:05:06`.
 #[must_use]
 pub fn uptime(ns: u64) -> String {
-    let s = ns / 1_000_000_000;
+    let s = ns / perch_proto::NS_PER_SEC;
     let (days, h, m, s) = (s / 86_400, (s / 3600) % 24, (s / 60) % 60, s % 60);
     match days {
         0 => format!("{h:02}:{m:02}:{s:02}"),

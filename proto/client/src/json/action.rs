@@ -17,49 +17,19 @@ pub fn record(r: &AuditRecord) -> Value {
     m.insert("host".into(), r.host.clone().into());
     m.insert("actor_uid".into(), r.actor_uid.into());
     m.insert("actor_user".into(), r.actor_user.clone().into());
-    m.insert(
-        "actor_role".into(),
-        enum_name(
-            Role::try_from(r.actor_role).map(|k| k.as_str_name()),
-            r.actor_role,
-        ),
-    );
+    m.insert("actor_role".into(), enum_name::<Role>(r.actor_role));
     m.insert("origin".into(), r.origin.clone().into());
-    m.insert(
-        "action".into(),
-        enum_name(
-            ActionKind::try_from(r.action).map(|k| k.as_str_name()),
-            r.action,
-        ),
-    );
-    m.insert(
-        "signal".into(),
-        enum_name(
-            Signal::try_from(r.signal).map(|k| k.as_str_name()),
-            r.signal,
-        ),
-    );
+    m.insert("action".into(), enum_name::<ActionKind>(r.action));
+    m.insert("signal".into(), enum_name::<Signal>(r.signal));
     put_opt(&mut m, "priority", r.priority.map(Value::from));
-    m.insert(
-        "mode".into(),
-        enum_name(
-            ActionMode::try_from(r.mode).map(|k| k.as_str_name()),
-            r.mode,
-        ),
-    );
+    m.insert("mode".into(), enum_name::<ActionMode>(r.mode));
     put_opt(&mut m, "target", r.target.as_ref().map(target));
     m.insert(
         "processes".into(),
         r.processes.iter().map(affected).collect(),
     );
     m.insert("reason".into(), r.reason.clone().into());
-    m.insert(
-        "result".into(),
-        enum_name(
-            ActionResult::try_from(r.result).map(|k| k.as_str_name()),
-            r.result,
-        ),
-    );
+    m.insert("result".into(), enum_name::<ActionResult>(r.result));
     m.insert("code".into(), r.code.clone().into());
     m.insert("detail".into(), r.detail.clone().into());
     m.insert("prev_hash".into(), r.prev_hash.clone().into());
@@ -89,13 +59,7 @@ fn affected(p: &AffectedProcess) -> Value {
     m.insert("ppid".into(), p.ppid.into());
     m.insert("comm".into(), p.comm.clone().into());
     m.insert("exe".into(), p.exe.clone().into());
-    m.insert(
-        "outcome".into(),
-        enum_name(
-            ProcessOutcome::try_from(p.outcome).map(|k| k.as_str_name()),
-            p.outcome,
-        ),
-    );
+    m.insert("outcome".into(), enum_name::<ProcessOutcome>(p.outcome));
     m.insert("detail".into(), p.detail.clone().into());
     Value::Object(m)
 }

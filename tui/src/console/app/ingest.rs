@@ -177,7 +177,7 @@ impl App {
                 }
             }
             Some(Kind::ProcessSamples(batch)) => {
-                let secs = u32::try_from(e.time_ns / 1_000_000_000).unwrap_or(u32::MAX);
+                let secs = u32::try_from(e.time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
                 for sample in &batch.samples {
                     let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
                         continue;

@@ -8,7 +8,7 @@
 //! - `since:T`, `until:T` (inclusive) with T `15:04`, `15:04:05` (that time
 //!   today), `2026-11-23`, or `2026-11-23T15:04[:05]`, in local time;
 //! - free text: a substring of any of the above or the detail.
-use perch_proto::v1::AuditRecord;
+use perch_proto::{names::short, v1::AuditRecord};
 
 use crate::console::filter::{FilterError, contains_ci, words};
 
@@ -186,22 +186,13 @@ fn term(at: usize, word: &str, clock: Clock) -> Result<Term, FilterError> {
     Ok(Term { negate, test })
 }
 
-/// The lowercase name of a proto enum value without its prefix.
-fn short(name: &str) -> String {
-    ["ACTION_KIND_", "ACTION_RESULT_", "ACTION_MODE_"]
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name)
-        .to_ascii_lowercase()
-}
-
 /// The text a column key tests, for record `r` of host `host`.
 fn text(r: &AuditRecord, t: Text, host: &str) -> String {
     let target = r.target.clone().unwrap_or_default();
     match t {
-        Text::Action => short(r.action().as_str_name()),
-        Text::Result => short(r.result().as_str_name()),
-        Text::Mode => short(r.mode().as_str_name()),
+        Text::Action => short(r.action()),
+        Text::Result => short(r.result()),
+        Text::Mode => short(r.mode()),
         Text::Who => format!("{} uid {} {}", r.actor_user, r.actor_uid, r.origin),
         Text::Code => r.code.clone(),
         Text::Reason => r.reason.clone(),
@@ -243,7 +234,7 @@ impl LogFilter {
 }
 
 fn holds(test: &Test, r: &AuditRecord, host: &str) -> bool {
-    let secs = i64::try_from(r.time_unix_ns / 1_000_000_000).unwrap_or(i64::MAX);
+    let secs = i64::try_from(r.time_unix_ns / perch_proto::NS_PER_SEC).unwrap_or(i64::MAX);
     match test {
         Test::Text(t, needle) => contains_ci(&text(r, *t, host), needle),
         Test::Pid(pid) => r
