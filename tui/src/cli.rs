@@ -156,8 +156,10 @@ pub struct AuditListArgs {
         long,
         value_name = "TIME",
         value_parser = when::parse,
-        help = "Only records at or after TIME: RFC 3339, a date (UTC), @UNIX_SECONDS, \
-                or an age like 30m, 2h, 7d"
+        help = "Only records at or after TIME: 15:04[:05] (today), a date 2026-11-23, \
+                2026-11-23T15:04[:05] (local time unless followed by Z or +hh:mm, so RFC 3339 \
+                works), @UNIX_SECONDS, or an age like 30m, 2h, 7d; the same forms as the \
+                console's since:"
     )]
     pub since: Option<i128>,
     /// Only records before TIME (same forms as --since).

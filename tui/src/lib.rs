@@ -5,3 +5,4 @@ pub mod config;
 pub mod console;
 pub mod live;
 pub mod text;
+pub mod when;

@@ -45,7 +45,7 @@ pub async fn run(
     let (follow, _embedded) = collectors(targets, allow_embedded).await?;
     let (tx, mut rx) = mpsc::channel(256);
     let mut config = settings.console;
-    config.utc_offset_secs = utc_offset_secs();
+    config.utc_offset_secs = crate::when::local_utc_offset_secs();
     config.read_only = read_only;
     config.client = crate::act::ClientIdentity::current();
     let mut app = App::new(config, Instant::now());
@@ -215,19 +215,6 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.ingest_audit(h, page);
             true
         }
-    }
-}
-
-/// Local time's offset from UTC (the console shows local start times).
-fn utc_offset_secs() -> i32 {
-    // SAFETY: localtime_r only writes into the `tm` we own.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&raw const now, &raw mut tm).is_null() {
-            return 0;
-        }
-        i32::try_from(tm.tm_gmtoff).unwrap_or(0)
     }
 }
 
