@@ -38,6 +38,20 @@ pub fn random_hex(n: usize) -> String {
         .collect()
 }
 
+/// A pod uid as Kubernetes makes them (a UUID), random per call.
+#[must_use]
+pub fn pod_uid() -> String {
+    let h = random_hex(16);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// A spawned child, killed (SIGKILL) and reaped when dropped, so a failed
 /// assertion leaves nothing running.
 #[derive(Debug)]

@@ -9,7 +9,8 @@ use perch_proto::v1::{ActionKind, ActionResult, ProcessOutcome};
 
 use crate::helpers::helper;
 use crate::support::{
-    Cgroups, Proc, WAIT, descendants, enter, event, key_of, request, root_or_skip, stat, wait_until,
+    Cgroups, Proc, WAIT, descendants, enter, event, have_root_or_skip, key_of, request, stat,
+    wait_until,
 };
 
 /// Root sh → { sh → own-group helper, forker helper → its children, sleep }.
@@ -53,7 +54,7 @@ fn spawn_tree(cg: &std::path::Path) -> (Proc, u32, u32) {
 
 #[test]
 fn kill_tree_leaves_no_survivor() {
-    if !root_or_skip("kill_tree_leaves_no_survivor") {
+    if !have_root_or_skip("kill_tree_leaves_no_survivor") {
         return;
     }
     let mut cgs = Cgroups::new("tree");
@@ -103,7 +104,7 @@ fn kill_tree_leaves_no_survivor() {
 
 #[test]
 fn kill_tree_with_term_continues_the_stopped_tree() {
-    if !root_or_skip("kill_tree_with_term_continues_the_stopped_tree") {
+    if !have_root_or_skip("kill_tree_with_term_continues_the_stopped_tree") {
         return;
     }
     let mut cgs = Cgroups::new("tree-term");
@@ -133,7 +134,7 @@ fn kill_tree_with_term_continues_the_stopped_tree() {
 
 #[test]
 fn dry_run_tree_lists_every_member_and_stops_none() {
-    if !root_or_skip("dry_run_tree_lists_every_member_and_stops_none") {
+    if !have_root_or_skip("dry_run_tree_lists_every_member_and_stops_none") {
         return;
     }
     let mut cgs = Cgroups::new("tree-dry");

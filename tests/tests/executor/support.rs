@@ -1,34 +1,26 @@
-//! What the action tests share: guards that kill and reap every process
-//! and remove every cgroup they create (also when an assertion fails),
-//! and /proc readers to check the outcome independently of the executor.
+//! What the executor tests share beyond `perch_e2e`'s helpers (the root
+//! check, unique names, random ids, pod uids, `alive`): guards that kill
+//! and reap every process and remove every cgroup they create (also when
+//! an assertion fails), and /proc readers to check the outcome
+//! independently of the executor.
 use std::fs;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use perch_proto::v1::{ActionKind, ProcessKey};
+pub use perch_e2e::{
+    alive, have_root_or_skip,
+    procs::{pod_uid, random_hex, unique},
+};
+use perch_proto::{
+    stat as proc_stat,
+    v1::{ActionKind, ProcessKey},
+};
 use perchd::actions::{Executor, Request};
 
 /// Generous bound for conditions the tests wait for (a loaded 2-core box).
 pub const WAIT: Duration = Duration::from_secs(20);
-
-/// Root is required; under `CI=true` a non-root run fails instead of
-/// skipping, so CI never passes by running nothing.
-#[must_use]
-pub fn root_or_skip(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: needs root under CI=true"
-    );
-    eprintln!("{test}: skipped (needs root)");
-    false
-}
 
 pub fn executor() -> Executor {
     Executor::system().expect("Executor::system")
@@ -60,24 +52,23 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Fields of /proc/PID/stat read independently of the executor.
+/// Fields of /proc/PID/stat read independently of the executor (with the
+/// parser every perch client uses, not the executor's reader).
 #[derive(Clone, Debug)]
 pub struct Stat {
     pub state: char,
     pub ppid: u32,
     pub pgid: u32,
-    pub start_ticks: u64,
+    pub start_time_ns: u64,
 }
 
 pub fn stat(pid: u32) -> Option<Stat> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
+    let s = proc_stat::read_pid(pid)?;
     Some(Stat {
-        state: f.first()?.chars().next()?,
-        ppid: f.get(1)?.parse().ok()?,
-        pgid: f.get(2)?.parse().ok()?,
-        start_ticks: f.get(19)?.parse().ok()?,
+        state: char::from(s.state),
+        ppid: s.ppid,
+        pgid: s.pgrp,
+        start_time_ns: s.start_time_ns(),
     })
 }
 
@@ -92,16 +83,10 @@ pub fn comm(pid: u32) -> String {
 /// The key of a live process, as perchd would hand it out.
 pub fn key_of(pid: u32) -> ProcessKey {
     let st = stat(pid).unwrap_or_else(|| panic!("pid {pid} has no /proc entry"));
-    let ns_per_tick = 1_000_000_000 / perchd::clock::ticks_per_second();
     ProcessKey {
         pid,
-        start_time_ns: st.start_ticks * ns_per_tick,
+        start_time_ns: st.start_time_ns,
     }
-}
-
-/// Alive and not a zombie.
-pub fn alive(pid: u32) -> bool {
-    stat(pid).is_some_and(|s| !matches!(s.state, 'Z' | 'X'))
 }
 
 /// Every descendant of `root` now (from a /proc scan).
@@ -175,26 +160,6 @@ impl Drop for Proc {
             let _ = self.child.wait();
         }
     }
-}
-
-/// A string no other test or run uses.
-pub fn unique(tag: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("perch-act-{tag}-{}-{n}", std::process::id())
-}
-
-/// `n` random bytes as lowercase hex.
-pub fn random_hex(n: usize) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = vec![0u8; n];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .expect("read /dev/urandom");
-    buf.iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
-        .map(char::from)
-        .collect()
 }
 
 /// Cgroups made under the cgroup2 mount for one test.  On drop every

@@ -5,13 +5,13 @@ use perch_proto::v1::{ActionKind, ActionResult};
 use perchd::actions::Protected;
 
 use crate::support::{
-    Cgroups, Proc, WAIT, alive, comm, descendants, enter, executor, key_of, request, root_or_skip,
-    stat, wait_until,
+    Cgroups, Proc, WAIT, alive, comm, descendants, enter, executor, have_root_or_skip, key_of,
+    request, stat, wait_until,
 };
 
 #[test]
 fn init_kernel_threads_and_perchd_are_refused() {
-    if !root_or_skip("init_kernel_threads_and_perchd_are_refused") {
+    if !have_root_or_skip("init_kernel_threads_and_perchd_are_refused") {
         return;
     }
     let me = std::process::id();
@@ -57,7 +57,7 @@ fn init_kernel_threads_and_perchd_are_refused() {
 
 #[test]
 fn protected_pids_are_refused_alone_and_inside_a_tree() {
-    if !root_or_skip("protected_pids_are_refused_alone_and_inside_a_tree") {
+    if !have_root_or_skip("protected_pids_are_refused_alone_and_inside_a_tree") {
         return;
     }
     let mut cgs = Cgroups::new("refuse");

@@ -4,7 +4,7 @@
 use perch_proto::v1::{ActionKind, ActionResult, ProcessOutcome};
 
 use crate::helpers::helper;
-use crate::support::{Proc, WAIT, executor, key_of, request, root_or_skip, wait_until};
+use crate::support::{Proc, WAIT, executor, have_root_or_skip, key_of, request, wait_until};
 
 fn threads(pid: u32) -> Vec<u32> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -37,7 +37,7 @@ fn renice(pid: u32, prio: i32, dry_run: bool) -> perchd::actions::Outcome {
 
 #[test]
 fn renice_sets_every_thread() {
-    if !root_or_skip("renice_sets_every_thread") {
+    if !have_root_or_skip("renice_sets_every_thread") {
         return;
     }
     let p = Proc::sh(&format!("exec {}", helper("threads")));
@@ -76,7 +76,7 @@ fn renice_sets_every_thread() {
 
 #[test]
 fn a_thread_id_is_not_a_target() {
-    if !root_or_skip("a_thread_id_is_not_a_target") {
+    if !have_root_or_skip("a_thread_id_is_not_a_target") {
         return;
     }
     let p = Proc::sh(&format!("exec {}", helper("threads")));

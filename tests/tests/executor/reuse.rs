@@ -4,11 +4,11 @@
 use perch_proto::v1::{ActionKind, ActionResult};
 
 use crate::helpers::{RawChild, spawn_with_pid};
-use crate::support::{Proc, WAIT, executor, key_of, request, root_or_skip, stat, wait_until};
+use crate::support::{Proc, WAIT, executor, have_root_or_skip, key_of, request, stat, wait_until};
 
 #[test]
 fn a_stale_key_never_touches_the_process_that_reused_the_pid() {
-    if !root_or_skip("a_stale_key_never_touches_the_process_that_reused_the_pid") {
+    if !have_root_or_skip("a_stale_key_never_touches_the_process_that_reused_the_pid") {
         return;
     }
     let ex = executor();

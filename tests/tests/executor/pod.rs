@@ -11,8 +11,8 @@ use perch_proto::v1::{ActionKind, ActionResult, ProcessOutcome};
 use perchd::actions::Protected;
 
 use crate::support::{
-    Cgroups, Proc, WAIT, alive, descendants, enter, event, executor, key_of, procs_in, random_hex,
-    request, root_or_skip, wait_until,
+    Cgroups, Proc, WAIT, alive, descendants, enter, event, executor, have_root_or_skip, key_of,
+    pod_uid, procs_in, random_hex, request, wait_until,
 };
 
 struct Pod {
@@ -29,15 +29,7 @@ struct Pod {
 
 impl Pod {
     fn start(tag: &str) -> Self {
-        let h = random_hex(16);
-        let uid = format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        );
+        let uid = pod_uid();
         let mut cgs = Cgroups::new(tag);
         let pod = format!("kubepods/burstable/pod{uid}");
         let c1 = cgs.make(&format!("{pod}/{}", random_hex(32)));
@@ -79,7 +71,7 @@ fn pids(o: &perchd::actions::Outcome) -> HashSet<u32> {
 
 #[test]
 fn kill_pod_kills_every_process_of_the_pod_and_nothing_else() {
-    if !root_or_skip("kill_pod_kills_every_process_of_the_pod_and_nothing_else") {
+    if !have_root_or_skip("kill_pod_kills_every_process_of_the_pod_and_nothing_else") {
         return;
     }
     let mut pod = Pod::start("pod-kill");
@@ -133,7 +125,7 @@ fn kill_pod_kills_every_process_of_the_pod_and_nothing_else() {
 
 #[test]
 fn pod_holding_a_protected_process_is_refused() {
-    if !root_or_skip("pod_holding_a_protected_process_is_refused") {
+    if !have_root_or_skip("pod_holding_a_protected_process_is_refused") {
         return;
     }
     let pod = Pod::start("pod-protected");
@@ -164,7 +156,7 @@ fn pod_holding_a_protected_process_is_refused() {
 
 #[test]
 fn freeze_then_thaw_pod() {
-    if !root_or_skip("freeze_then_thaw_pod") {
+    if !have_root_or_skip("freeze_then_thaw_pod") {
         return;
     }
     let pod = Pod::start("pod-freeze");

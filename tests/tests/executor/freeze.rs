@@ -5,8 +5,8 @@
 use perch_proto::v1::{ActionKind, ActionResult};
 
 use crate::support::{
-    Cgroups, Proc, WAIT, descendants, enter, event, executor, key_of, request, root_or_skip, stat,
-    wait_until,
+    Cgroups, Proc, WAIT, descendants, enter, event, executor, have_root_or_skip, key_of, request,
+    stat, wait_until,
 };
 
 fn tree_of(root: &Proc) -> Vec<u32> {
@@ -22,7 +22,7 @@ fn all_in_state(pids: &[u32], want_stopped: bool) -> bool {
 
 #[test]
 fn freeze_tree_with_its_own_cgroup_uses_cgroup_freeze() {
-    if !root_or_skip("freeze_tree_with_its_own_cgroup_uses_cgroup_freeze") {
+    if !have_root_or_skip("freeze_tree_with_its_own_cgroup_uses_cgroup_freeze") {
         return;
     }
     let mut cgs = Cgroups::new("freeze-own");
@@ -56,7 +56,7 @@ fn freeze_tree_with_its_own_cgroup_uses_cgroup_freeze() {
 
 #[test]
 fn freeze_tree_sharing_its_cgroup_stops_the_tree_only() {
-    if !root_or_skip("freeze_tree_sharing_its_cgroup_stops_the_tree_only") {
+    if !have_root_or_skip("freeze_tree_sharing_its_cgroup_stops_the_tree_only") {
         return;
     }
     let mut cgs = Cgroups::new("freeze-shared");

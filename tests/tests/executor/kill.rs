@@ -5,7 +5,7 @@ use std::process::Command;
 
 use perch_proto::v1::{ActionKind, ActionResult, ProcessOutcome};
 
-use crate::support::{Proc, alive, executor, key_of, request, root_or_skip};
+use crate::support::{Proc, alive, executor, have_root_or_skip, key_of, request};
 
 fn kill_with(signal: i32) -> (perchd::actions::Outcome, Option<i32>) {
     let mut p = Proc::spawn(Command::new("sleep").arg("1000"));
@@ -19,7 +19,7 @@ fn kill_with(signal: i32) -> (perchd::actions::Outcome, Option<i32>) {
 
 #[test]
 fn kill_sends_kill_by_default_and_the_chosen_signal_otherwise() {
-    if !root_or_skip("kill_sends_kill_by_default_and_the_chosen_signal_otherwise") {
+    if !have_root_or_skip("kill_sends_kill_by_default_and_the_chosen_signal_otherwise") {
         return;
     }
     for (asked, delivered) in [(0, 9), (15, 15), (1, 1)] {
@@ -39,7 +39,7 @@ fn kill_sends_kill_by_default_and_the_chosen_signal_otherwise() {
 
 #[test]
 fn dry_run_kill_reports_and_touches_nothing() {
-    if !root_or_skip("dry_run_kill_reports_and_touches_nothing") {
+    if !have_root_or_skip("dry_run_kill_reports_and_touches_nothing") {
         return;
     }
     let p = Proc::spawn(Command::new("sleep").arg("1000"));

@@ -8,13 +8,13 @@ use perch_proto::v1::{ActionKind, ActionResult, ProcessOutcome};
 
 use crate::helpers::helper;
 use crate::support::{
-    Cgroups, Proc, WAIT, alive, descendants, enter, executor, key_of, request, root_or_skip, stat,
-    wait_until,
+    Cgroups, Proc, WAIT, alive, descendants, enter, executor, have_root_or_skip, key_of, request,
+    stat, wait_until,
 };
 
 #[test]
 fn kill_group_kills_the_group_and_only_the_group() {
-    if !root_or_skip("kill_group_kills_the_group_and_only_the_group") {
+    if !have_root_or_skip("kill_group_kills_the_group_and_only_the_group") {
         return;
     }
     let mut cgs = Cgroups::new("group");
