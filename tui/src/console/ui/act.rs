@@ -204,7 +204,12 @@ impl<'a> ActionDialog<'a> {
                 Field::Priority => {
                     let mut v = vec![self.field(&d.priority, focused, 8)];
                     v.push(Span::styled(
-                        format!(" nice now {}; -20 (most CPU) .. 19 (least)", d.nice_now),
+                        format!(
+                            " nice now {}; {} (most CPU) .. {} (least)",
+                            d.nice_now,
+                            act::PRIORITY_RANGE.start(),
+                            act::PRIORITY_RANGE.end()
+                        ),
                         t.label,
                     ));
                     out.push(self.row(d, Some(f), "Priority", v));
