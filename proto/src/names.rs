@@ -65,6 +65,20 @@ pub fn all<T: Named>() -> Vec<String> {
     every::<T>().map(short).collect()
 }
 
+/// `PermissionDenied` -> `permission_denied`: a gRPC status as an audit
+/// record's `code` spells it (perchd's refusals, a console's failed call).
+#[must_use]
+pub fn status_code_name(code: tonic::Code) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +140,19 @@ mod tests {
                 assert!(every::<ProcessOutcome>().any(|x| x == o), "{o:?}");
             }
         }
+    }
+
+    #[test]
+    fn status_codes_are_spelled_like_perchds_result_codes() {
+        assert_eq!(
+            status_code_name(tonic::Code::PermissionDenied),
+            "permission_denied"
+        );
+        assert_eq!(
+            status_code_name(tonic::Code::InvalidArgument),
+            "invalid_argument"
+        );
+        assert_eq!(status_code_name(tonic::Code::Unavailable), "unavailable");
     }
 
     #[test]
