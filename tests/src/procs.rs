@@ -1,6 +1,11 @@
 //! Processes the tests spawn: unique markers to find them by, a guard that
 //! kills and reaps them whatever happens, and running a binary to its end
 //! with a bound on the wait.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     io::Read as _,
     process::{Child, Command, ExitStatus, Stdio},
@@ -31,6 +36,20 @@ pub fn random_hex(n: usize) -> String {
         .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
         .map(char::from)
         .collect()
+}
+
+/// A pod uid as Kubernetes makes them (a UUID), random per call.
+#[must_use]
+pub fn pod_uid() -> String {
+    let h = random_hex(16);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// A spawned child, killed (SIGKILL) and reaped when dropped, so a failed
@@ -98,18 +117,6 @@ pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
     }
-}
-
-/// Whether `pid` still runs (and is not a zombie).
-#[must_use]
-pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
 }
 
 /// What a finished run printed.

@@ -3,14 +3,18 @@
 //! `ListAudit` costs what it returns and shows viewers only their own
 //! requests; a cut at a line boundary is found against the head file and
 //! a running perchd; rotation; logs perchd must not use.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{os::unix::fs::PermissionsExt as _, path::Path, process::Command, time::Duration};
 
 use perch_audit::{AuditLog, ROTATED_CODE};
 use perch_e2e::{
-    Perchd, binary,
+    Perchd, alive, binary,
     fs::Tmpfs,
     have_root_or_skip,
-    procs::{ChildGuard, Finished, alive, run_bounded},
+    procs::{ChildGuard, Finished, run_bounded},
     rss_bytes, start_time_ns,
 };
 use perch_proto::v1::{

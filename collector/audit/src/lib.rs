@@ -12,6 +12,7 @@
 //! is reported with its line number, and the log then refuses appends so
 //! that nothing is acted on without a sound record.  A renamed log
 //! (rotation) is continued in a new file chained to the old (`follow`).
+#![forbid(unsafe_code)]
 mod backward;
 mod chain;
 mod check;
@@ -20,7 +21,7 @@ mod follow;
 pub mod head;
 mod lock;
 mod log;
-pub mod names;
+mod names;
 mod pair;
 mod recover;
 mod scan;

@@ -15,8 +15,11 @@ use std::{
 
 use anyhow::bail;
 use perch::text::clean;
-use perch_audit::{self as audit, Entry, LineError, OldestFirst, names};
-use perch_proto::v1::{ActionKind, ActionMode, AuditRecord};
+use perch_audit::{self as audit, Entry, LineError, OldestFirst};
+use perch_proto::{
+    names::{self, Named},
+    v1::{ActionKind, ActionMode, AuditRecord},
+};
 
 pub use self::{remote::list_from_perchd, verify::verify_with_perchd};
 use crate::cli::AuditListArgs;
@@ -157,8 +160,8 @@ fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
     out
 }
 
-fn enum_name<T: names::Named>(value: i32) -> String {
-    T::from_value(value).map_or_else(|| value.to_string(), names::short)
+fn enum_name<T: Named>(value: i32) -> String {
+    names::short_of::<T>(value).unwrap_or_else(|| value.to_string())
 }
 
 fn actor(r: &AuditRecord) -> String {

@@ -4,7 +4,7 @@
 //! One entry per action either way; the same filters and table.
 use std::io::{BufWriter, Write};
 
-use perch::{client::Target, json};
+use perch_client::{Target, json};
 use perch_proto::v1::{AuditLogStatus, AuditRecord, ListAuditRequest};
 
 use super::{check_times, keep, table};
@@ -30,7 +30,7 @@ pub async fn list_from_perchd(
         args.limit
             .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
     };
-    let mut client = perch::client::connect(target).await?;
+    let mut client = perch_client::connect(target).await?;
     let mut stream = client
         .list_audit(ListAuditRequest { limit })
         .await?

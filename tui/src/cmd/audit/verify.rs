@@ -11,8 +11,8 @@ use std::{
 };
 
 use anyhow::bail;
-use perch::client::Target;
 use perch_audit::{Checkpoint, VerifyError, head};
+use perch_client::Target;
 use perch_proto::v1::GetInfoRequest;
 
 /// How long to wait for perchd before saying it did not answer.
@@ -89,7 +89,7 @@ pub(super) fn check(
 async fn perchd_head(path: &Path, socket: &Path) -> Result<Checkpoint, String> {
     let target = Target::Unix(socket.to_owned());
     let ask = async {
-        let mut client = perch::client::connect(&target)
+        let mut client = perch_client::connect(&target)
             .await
             .map_err(|e| e.to_string())?;
         client
