@@ -70,9 +70,13 @@ pub(super) fn open_file(path: &Path) -> Result<(File, bool), AuditError> {
     Ok((file, !existed))
 }
 
-/// mkdir says "File exists" when a file blocks the way; say which one.
+/// mkdir says "File exists" (or, further down, "Not a directory") when a
+/// file blocks the way; say which one.
 fn in_the_way(dir: &Path, error: io::Error) -> io::Error {
-    if error.kind() != io::ErrorKind::AlreadyExists {
+    if !matches!(
+        error.kind(),
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+    ) {
         return error;
     }
     let blocker = dir

@@ -299,3 +299,21 @@ fn backwards_reads_the_same_records_and_finds_the_same_damage() {
     assert!(matches!(bad[0].problem, Problem::Chain { .. }), "{bad:?}");
     assert_eq!(bad[0].line, 10);
 }
+
+#[test]
+fn a_file_in_the_way_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let path = file.join("lib/perch/audit.log");
+    let e = AuditLog::open(&path).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "audit log {}: cannot create directory {}: {} is in the way: it is a file, not a directory",
+            path.display(),
+            file.join("lib/perch").display(),
+            file.display()
+        )
+    );
+}
