@@ -194,6 +194,28 @@ fn a_rebound_key_works_and_the_old_one_no_longer_does() {
 }
 
 #[test]
+fn screen_keys_are_rebound_like_any_other() {
+    let text = "[keys]\nshow-action-log = [\"L\"]\nnext-screen = [\"Tab\", \"F12\"]\n";
+    let keys = parse(text).expect("valid").console.keys;
+    let list = Focus::Screen(Screen::Processes);
+    assert_eq!(
+        keys.msg_for(ch('L'), list),
+        Some(Msg::Show(Screen::ActionLog))
+    );
+    assert_eq!(keys.msg_for(ch('a'), list), None);
+    let f12 = KeyEvent::new(KeyCode::F(12), KeyModifiers::NONE);
+    assert_eq!(
+        keys.msg_for(f12, Focus::Screen(Screen::ActionLog)),
+        Some(Msg::NextScreen)
+    );
+    // A key the list already uses is refused, by name and line.
+    assert_eq!(
+        err("[keys]\nshow-processes = [\"j\"]\n"),
+        "config perch.toml line 2: keys.show-processes: \"j\" is also bound to down in the process list"
+    );
+}
+
+#[test]
 fn sub_tables_rebind_other_places() {
     let text = "[keys.detail]\ndown = [\"n\", \"Down\"]\n[keys.prompt]\nconfirm = [\"Enter\", \"ctrl-j\"]\n";
     let keys = parse(text).expect("valid").console.keys;

@@ -207,3 +207,6 @@ impl Screen {
         Focus::Screen(self)
     }
 }
+
+#[cfg(test)]
+mod tests;
