@@ -11,7 +11,7 @@ mod common;
 
 use common::{SIZES, app, key_of, run, screen, text, typed};
 use perch::console::{
-    App, HostId, Msg, ProcessKey,
+    App, HostId, Msg, ProcessKey, Screen,
     actions::{Outgoing, Request},
     audit::AuditPage,
 };
@@ -346,7 +346,7 @@ fn audit_page(app: &App) -> AuditPage {
 
 fn action_log() -> App {
     let mut app = app();
-    run(&mut app, &[Msg::NextScreen]);
+    run(&mut app, &[Msg::Show(Screen::ActionLog)]);
     let asked = app.take_outbox();
     assert!(
         matches!(

@@ -52,23 +52,21 @@ fn tab_shift_tab_and_letters_move_between_screens() {
 
     let mut app = app(Instant::now());
     assert_eq!(app.screen(), Screen::Processes);
-    app.update(Msg::NextScreen);
-    assert_eq!(app.screen(), Screen::ActionLog);
-    app.update(Msg::NextScreen);
-    assert_eq!(app.screen(), Screen::Processes, "wraps around");
+    // Tab goes through every screen in tab order and wraps around;
+    // Shift-Tab comes back the same way.
+    for next in Screen::ALL.iter().cycle().skip(1).take(Screen::ALL.len()) {
+        app.update(Msg::NextScreen);
+        assert_eq!(app.screen(), *next);
+    }
     app.update(Msg::PrevScreen);
-    assert_eq!(app.screen(), Screen::ActionLog);
+    assert_eq!(
+        app.screen(),
+        *Screen::ALL.last().unwrap_or(&Screen::Processes)
+    );
     app.update(Msg::Show(Screen::Processes));
     assert_eq!(app.screen(), Screen::Processes);
     app.update(Msg::Show(Screen::ActionLog));
     assert_eq!(app.screen(), Screen::ActionLog);
-    // Every screen is reachable by Tab from every screen.
-    for from in Screen::ALL {
-        let seen: Vec<Screen> = (0..Screen::ALL.len())
-            .map(|i| from.step(isize::try_from(i).unwrap_or(0)))
-            .collect();
-        assert!(Screen::ALL.iter().all(|s| seen.contains(s)), "{seen:?}");
-    }
 }
 
 #[test]

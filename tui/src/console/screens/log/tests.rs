@@ -59,7 +59,7 @@ fn log_app() -> App {
             ..GetInfoResponse::default()
         },
     );
-    app.update(Msg::NextScreen);
+    app.update(Msg::Show(Screen::ActionLog));
     assert_eq!(app.screen(), Screen::ActionLog);
     assert_eq!(app.focus(), Focus::Screen(Screen::ActionLog));
     assert_eq!(
@@ -118,10 +118,10 @@ fn the_log_filters_with_its_own_filter() {
     app.update(Msg::Confirm);
     assert_eq!(shown(&app), ["k1"]);
     // The process list's filter is untouched; Esc in the log clears its own.
-    app.update(Msg::NextScreen);
+    app.update(Msg::Show(Screen::Processes));
     assert!(!app.filter_active());
     assert_eq!(app.filter().0, "");
-    app.update(Msg::NextScreen);
+    app.update(Msg::Show(Screen::ActionLog));
     assert_eq!(app.filter().0, "since:2026-11-23T14:10 host:db");
     app.update(Msg::Cancel);
     assert_eq!(shown(&app).len(), 3);
@@ -174,10 +174,10 @@ fn action_events_go_into_the_log_without_a_refetch() {
     assert_eq!(shown(&app), ["new", "k2", "k1", "r1"]);
     // While the processes show, records still arrive; coming back to the
     // log asks for nothing it already holds whole.
-    app.update(Msg::NextScreen);
+    app.update(Msg::Show(Screen::Processes));
     let older = rec("old", ActionKind::Renice, ActionResult::Success, "bob", T - 60);
     app.ingest_events(H, &[event(7, Kind::Action(older))]);
-    app.update(Msg::NextScreen);
+    app.update(Msg::Show(Screen::ActionLog));
     assert_eq!(app.screen(), Screen::ActionLog);
     assert!(audits(&mut app).is_empty());
     assert_eq!(shown(&app), ["new", "k2", "k1", "r1", "old"]);
@@ -187,8 +187,8 @@ fn action_events_go_into_the_log_without_a_refetch() {
         reason: String::new(),
     });
     app.set_connection(HostId(1), crate::console::ConnectionState::Connected);
-    app.update(Msg::NextScreen);
-    app.update(Msg::NextScreen);
+    app.update(Msg::Show(Screen::Processes));
+    app.update(Msg::Show(Screen::ActionLog));
     assert_eq!(audits(&mut app), [HostId(1)]);
 }
 
