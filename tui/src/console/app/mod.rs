@@ -242,7 +242,7 @@ impl App {
     }
 
     /// Rows a page key moves (1 before the terminal's size is known).
-    pub(super) fn page(&self) -> usize {
+    fn page(&self) -> usize {
         self.list_rows().unwrap_or(1).max(1)
     }
 

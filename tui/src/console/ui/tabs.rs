@@ -24,42 +24,12 @@ impl<'a> Tabs<'a> {
         Tabs { app, theme }
     }
 
-    /// Each screen's spans: ` p Processes `.
-    fn tabs(&self) -> Vec<(Screen, Vec<Span<'static>>)> {
-        let (app, t) = (self.app, self.theme);
-        let current = app.screen();
-        Screen::ALL
-            .iter()
-            .map(|&s| {
-                let key = app
-                    .config()
-                    .keys
-                    .keys_of(Msg::Show(s), current.focus())
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                let style = if s == current {
-                    t.table_title
-                } else {
-                    t.footer_label
-                };
-                let spans = vec![
-                    Span::raw(" "),
-                    Span::styled(key, t.footer_key),
-                    Span::styled(format!(" {} ", s.info().title), style),
-                ];
-                (s, spans)
-            })
-            .collect()
-    }
-
     /// The screen whose tab is at column `x` of the bar drawn in `area`.
     #[must_use]
     pub fn at(app: &App, area: Rect, x: u16) -> Option<Screen> {
-        let theme = Theme::new(false);
         let mut right = area.x;
-        for (s, spans) in (Tabs { app, theme: &theme }).tabs() {
-            let width: usize = spans.iter().map(|s| s.content.width()).sum();
+        for (s, key, title) in tabs(app) {
+            let width = 1 + key.width() + title.width();
             right = right.saturating_add(u16::try_from(width).unwrap_or(u16::MAX));
             if x < right {
                 return Some(s);
@@ -69,9 +39,37 @@ impl<'a> Tabs<'a> {
     }
 }
 
+/// Each screen with its letter and its title, as drawn: ` p` ` Processes `.
+fn tabs(app: &App) -> impl Iterator<Item = (Screen, String, String)> {
+    let focus = app.screen().focus();
+    Screen::ALL.iter().map(move |&s| {
+        let key = app
+            .config()
+            .keys
+            .keys_of(Msg::Show(s), focus)
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        (s, key, format!(" {} ", s.info().title))
+    })
+}
+
 impl Part for Tabs<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let spans: Vec<Span<'static>> = self.tabs().into_iter().flat_map(|(_, s)| s).collect();
+        let (app, t) = (self.app, self.theme);
+        let mut spans = Vec::new();
+        for (s, key, title) in tabs(app) {
+            let style = if s == app.screen() {
+                t.table_title
+            } else {
+                t.footer_label
+            };
+            spans.extend([
+                Span::raw(" "),
+                Span::styled(key, t.footer_key),
+                Span::styled(title, style),
+            ]);
+        }
         put_line(buf, area, 0, 0, &Line::from(spans));
     }
 }
