@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use crate::roles::{Principal, Roles};
 
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
+pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
 /// Allowed ranges, shared by the file and the flags so both say the same.

@@ -4,7 +4,6 @@
 mod act;
 mod listen;
 mod validate;
-pub mod validate_act;
 
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use listen::{Bound, DEFAULT_SOCKET, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use listen::{Bound, ServeError, ServeOptions, TlsFiles, bind, serve};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
 use crate::{

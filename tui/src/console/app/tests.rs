@@ -1,6 +1,6 @@
 //! The reducer and the state through its public API: selection, search,
 //! filter, tree, hosts, and no message or size that panics.
-#![allow(
+#![expect(
     clippy::many_single_char_names,
     clippy::similar_names,
     reason = "short names in tests"

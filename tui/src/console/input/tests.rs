@@ -1,10 +1,5 @@
 //! Keys to messages: htop and vim keys, prompts, the dialog, the toast,
 //! no key bound twice in one place, the mouse.
-#![allow(
-    clippy::many_single_char_names,
-    clippy::similar_names,
-    reason = "short names in tests"
-)]
 use crossterm::event::{KeyCode, KeyEventKind, KeyEventState, MouseEvent};
 
 use super::*;

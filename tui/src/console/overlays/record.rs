@@ -3,7 +3,10 @@
 use std::fmt::Write as _;
 
 use crossterm::event::KeyCode;
-use perch_proto::v1::{ActionMode, AuditRecord, ProcessOutcome, Role};
+use perch_proto::{
+    names,
+    v1::{ActionMode, AuditRecord, ProcessOutcome, Role},
+};
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -105,10 +108,8 @@ impl RecordView<'_> {
 
     fn lines(&self, host: &str, r: &AuditRecord) -> Vec<Line<'static>> {
         let role = match r.actor_role() {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-            Role::Unspecified => "role unknown",
+            Role::Unspecified => "role unknown".to_owned(),
+            known => names::short(known),
         };
         let mode = if r.mode() == ActionMode::DryRun {
             "dry run"

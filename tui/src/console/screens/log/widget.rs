@@ -41,7 +41,7 @@ pub fn actor(r: &AuditRecord) -> String {
 /// When, in local time.
 #[must_use]
 pub fn when(app: &App, r: &AuditRecord) -> String {
-    let secs = i64::try_from(r.time_unix_ns / 1_000_000_000).unwrap_or(i64::MAX);
+    let secs = i64::try_from(r.time_unix_ns / perch_proto::NS_PER_SEC).unwrap_or(i64::MAX);
     format::date_time(secs, app.config().utc_offset_secs)
 }
 
