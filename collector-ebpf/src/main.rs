@@ -35,18 +35,17 @@
 //! constants compiled in here, because they change between kernels.
 #![no_std]
 #![no_main]
-#![allow(
+#![expect(
     clippy::inline_always,
     reason = "helpers stay in the program's frame so the verifier tracks bounds across them"
 )]
-#![allow(
+#![expect(
     clippy::needless_pass_by_value,
     reason = "aya's program macros hand each program its context by value"
 )]
-#![allow(
+#![expect(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
-    clippy::cast_possible_wrap,
     reason = "the BPF target is 64-bit and lengths are bounded by the record's *_MAX constants"
 )]
 

@@ -19,7 +19,7 @@ use crate::{
 mod ebpf;
 pub use ebpf::ring_bytes;
 
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
+pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
 /// Allowed ranges, shared by the file and the flags so both say the same.
@@ -85,10 +85,12 @@ impl Default for Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config {path}: {source}")]
+    // The OS error is part of the message, not a `source`, so that `{:#}`
+    // chains do not print it twice.
+    #[error("config {}: {error}", .path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -155,9 +157,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Settings {
     /// Applies a TOML file on top of `self`.
     pub fn merge_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         self.merge_str(path, &text)
     }

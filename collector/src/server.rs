@@ -4,13 +4,12 @@
 mod act;
 mod listen;
 mod validate;
-pub mod validate_act;
 
 use std::sync::Arc;
 
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
 use perch_proto::v1::{
-    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest, ListAuditResponse,
+    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest,
     ListProcessesRequest, ListProcessesResponse, Process, WatchEventsRequest,
     collector_server::Collector,
 };
@@ -18,7 +17,7 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use listen::{Bound, DEFAULT_SOCKET, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use listen::{Bound, ServeError, ServeOptions, TlsFiles, bind, serve};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
 use crate::{
@@ -150,22 +149,16 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         .map(Response::new)
     }
 
-    type ListAuditStream =
-        futures::stream::Iter<std::vec::IntoIter<Result<ListAuditResponse, Status>>>;
+    type ListAuditStream = act::AuditStream;
 
     async fn list_audit(
         &self,
         request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
+        let who = identify(&request);
+        let readable = act::Readable::of(&who, self.api.roles().role_of(&who));
         let limit = request.get_ref().limit;
-        let api = Arc::clone(&self.api);
-        let chunks = tokio::task::spawn_blocking(move || {
-            let responder = api.responder().ok_or_else(no_actions)?;
-            Ok::<_, Status>(act::list_audit(responder, limit))
-        })
-        .await
-        .map_err(|e| Status::internal(format!("reading the audit log failed: {e}")))??;
-        Ok(Response::new(futures::stream::iter(chunks)))
+        act::list_audit(Arc::clone(&self.api), limit, readable).map(Response::new)
     }
 }
 

@@ -4,6 +4,11 @@
 //! over IPv4 and IPv6), the login uid, and the configured environment
 //! variables.  The same facts are read from /proc for seeded processes,
 //! in both modes.
+#![expect(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     fs,
     io::Read as _,

@@ -2,6 +2,10 @@
 //! with `prctl(PR_SET_NAME)` is updated (`task:task_rename`), and a kernel
 //! thread created after perchd started carries its own name, not
 //! kthreadd's (which every one of them showed before).
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{path::Path, process::Command, time::Duration};
 
 use perch_e2e::{

@@ -3,6 +3,10 @@
 //! client gets an `EVENTS_LOST` notice naming the window and the kinds, and
 //! the process tree heals from /proc (a process started during the loss is
 //! listed with its parent; the storm's exited processes are not live).
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{process::Command, time::Duration};
 
 use perch_e2e::{

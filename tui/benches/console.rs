@@ -6,13 +6,17 @@
 //! same rows; a plain substring scan of the same haystacks).
 //!
 //!     cargo bench -p perch-tui --bench console
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark: a broken fixture should stop it loudly"
+)]
 use std::{
     hint::black_box,
     time::{Duration, Instant},
 };
 
 use criterion::Criterion;
-use perch::console::{Action, App, Config, HostId, Theme, recording::Recording, render};
+use perch::console::{App, Config, HostId, Msg, Theme, recording::Recording, render};
 use perch_proto::v1::{
     self, Event, ProcessKey, ProcessSample, ProcessSamples, ResourceUsage, event::Kind,
 };
@@ -72,7 +76,6 @@ fn synthetic(n: usize) -> Vec<v1::Process> {
         p.parent_start_time_ns = u64::from(parent) * 10_000_000;
         p.exit = None;
         p.usage = Some(ResourceUsage {
-            #[allow(clippy::cast_precision_loss, reason = "synthetic data")]
             cpu_percent: (rng.below(1000) as f64) / 10.0,
             rss_bytes: (rng.next() % 512) << 20,
             ..ResourceUsage::default()
@@ -108,14 +111,14 @@ fn cpu_values(app: &App) -> Vec<(f64, u32)> {
 
 /// Rebuild (a changed sort forces it) and draw one frame.
 fn build_and_render(app: &mut App, theme: &Theme, buf: &mut Buffer) {
-    app.update(Action::InvertSort);
+    app.update(Msg::InvertSort);
     render(app, theme, AREA, buf);
 }
 
 /// One keystroke typed, then erased: a narrowing pass plus a full rescan.
 fn keystroke_pair(app: &mut App) {
-    app.update(Action::Input('x'));
-    app.update(Action::Backspace);
+    app.update(Msg::Input('x'));
+    app.update(Msg::Backspace);
 }
 
 fn substring_scan(app: &App, needle: &str) -> usize {
@@ -157,7 +160,6 @@ fn with_history(app: &mut App, n: usize) {
                         start_time_ns: u64::from(pid) * 10_000_000,
                     }),
                     usage: Some(ResourceUsage {
-                        #[allow(clippy::cast_precision_loss, reason = "synthetic data")]
                         cpu_percent: rng.below(1000) as f64 / 10.0,
                         rss_bytes: (rng.next() % 512) << 20,
                         read_bytes_per_sec: 4096.0,
@@ -208,9 +210,9 @@ fn summary() {
         );
     }
     let mut app = console(100_000);
-    app.update(Action::Search);
+    app.update(Msg::Search);
     for c in "ngi".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
     let t = median(|| keystroke_pair(&mut app), 21);
     let b = median(
@@ -233,7 +235,6 @@ fn summary() {
     let heap: usize = app.store().iter().map(|(_, p)| p.heap_bytes()).sum();
     let points: usize = app.store().iter().map(|(_, p)| p.history.len()).sum();
     let row = std::mem::size_of::<perch::console::model::Proc>() * app.store().capacity();
-    #[allow(clippy::cast_precision_loss, reason = "megabytes for display")]
     let mb = |b: u64| b as f64 / 1_048_576.0;
     println!(
         "console with 10000 processes and 10 min of history ({points} points): RSS grew {:.1} MB \
@@ -265,9 +266,9 @@ fn main() {
     {
         let mut g = c.benchmark_group("search_keystroke_100000");
         let mut app = console(100_000);
-        app.update(Action::Search);
+        app.update(Msg::Search);
         for ch in "ngi".chars() {
-            app.update(Action::Input(ch));
+            app.update(Msg::Input(ch));
         }
         g.bench_function("typed_and_erased", |b| b.iter(|| keystroke_pair(&mut app)));
         g.bench_function("baseline_substring_scan", |b| {

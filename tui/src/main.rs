@@ -8,7 +8,8 @@ use std::{io, process::ExitCode};
 
 use clap::Parser as _;
 use cli::{AuditCommand, Cli, Command};
-use perch::{client::ConnectError, config::Settings};
+use perch::config::Settings;
+use perch_client::ConnectError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -51,7 +52,9 @@ fn main() -> ExitCode {
         ),
         Err(e) => {
             eprintln!("perch: {e:#}");
-            if e.downcast_ref::<ConnectError>().is_some() {
+            if e.downcast_ref::<ConnectError>().is_some()
+                || e.downcast_ref::<perch::live::NoEmbedded>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -66,7 +69,22 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Events(args)) => cmd::events(&cli.conn.target()?, &args).await,
         Some(Command::Act(act)) => cmd::act::run(&cli.conn.target()?, &act).await,
         Some(Command::Audit(AuditCommand::Verify { path })) => {
-            cmd::audit::verify(&path, &mut io::stdout().lock())
+            cmd::audit::verify_with_perchd(
+                &path,
+                &cli.conn.socket,
+                &mut io::stdout().lock(),
+                &mut io::stderr().lock(),
+            )
+            .await
+        }
+        Some(Command::Audit(AuditCommand::List(args))) if args.perchd => {
+            cmd::audit::list_from_perchd(
+                &args,
+                &cli.conn.target()?,
+                &mut io::stdout().lock(),
+                &mut io::stderr().lock(),
+            )
+            .await
         }
         Some(Command::Audit(AuditCommand::List(args))) => {
             cmd::audit::list(&args, &mut io::stdout().lock(), &mut io::stderr().lock())

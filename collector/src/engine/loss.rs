@@ -9,12 +9,13 @@ use std::{
 
 use perch_proto::v1 as pb;
 
-use super::{Shared, info::boot_ns};
+use super::Shared;
 use crate::{
+    clock::now_boot_ns,
     convert,
     ebpf::{EbpfSource, KindCount, LossWindow},
     model::{Scanned, Source},
-    procfs::ProcReader,
+    proc::ProcReader,
 };
 
 /// How often the kernel's counters (a map read per kind) are checked.
@@ -31,7 +32,7 @@ impl LossTracker {
     pub(super) fn new(src: &EbpfSource) -> Self {
         Self {
             checked: Instant::now(),
-            checked_ns: boot_ns(),
+            checked_ns: now_boot_ns(),
             counts: src.counts(),
         }
     }
@@ -43,7 +44,7 @@ impl LossTracker {
     /// Reads the counters, publishes them for `GetInfo`, and returns the
     /// window if records were lost since the last read.
     pub(super) fn check(&mut self, shared: &Shared, src: &EbpfSource) -> Option<LossWindow> {
-        let now_ns = boot_ns();
+        let now_ns = now_boot_ns();
         let counts = src.counts();
         let by_kind: Vec<(&'static str, u64)> = counts
             .iter()
@@ -98,7 +99,7 @@ pub(super) async fn heal(shared: &Shared, reader: ProcReader, window: &LossWindo
         tracing::error!("the /proc re-read after a loss panicked");
         return ProcReader::system();
     };
-    let now = boot_ns();
+    let now = now_boot_ns();
     let events = shared.model().reconcile(&scan, now);
     let healed = u32::try_from(events.len()).unwrap_or(u32::MAX);
     shared.loss_windows.fetch_add(1, Ordering::Relaxed);

@@ -26,11 +26,11 @@ use crate::{
     ebpf::{Decoder, EbpfSource, KindCount, LoadOptions},
     hub::Hub,
     model::{ModelEvent, ProcessModel},
-    procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
+    proc::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
     respond::Responder,
     roles::Roles,
 };
-pub use info::{StaticInfo, boot_ns};
+pub use info::StaticInfo;
 
 /// Where process events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ impl Shared {
 impl crate::server::CollectorApi for Shared {
     fn info(&self) -> pb::GetInfoResponse {
         let (mode, reason) = (self.mode, self.mode_reason.clone());
-        let (audit_log_path, audit_log_status, audit_log_detail) = {
+        let (audit_log_path, audit_log_status, audit_log_detail, records, head) = {
             let log = self
                 .audit()
                 .lock()
@@ -120,6 +120,8 @@ impl crate::server::CollectorApi for Shared {
                 log.path().display().to_string(),
                 log.status(),
                 log.status_detail().to_owned(),
+                log.records(),
+                log.head_hash().to_owned(),
             )
         };
         pb::GetInfoResponse {
@@ -153,6 +155,8 @@ impl crate::server::CollectorApi for Shared {
                     .unwrap_or_else(std::sync::PoisonError::into_inner),
             ),
             loss_windows: self.loss_windows.load(Ordering::Relaxed),
+            audit_log_records: records,
+            audit_log_head_hash: head,
             ..pb::GetInfoResponse::default()
         }
     }

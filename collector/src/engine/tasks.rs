@@ -6,12 +6,14 @@ use std::{
     time::Duration,
 };
 
-use super::{EngineError, Shared, info::boot_ns, loss};
+use super::{EngineError, Shared, loss};
 use crate::{
+    clock::now_boot_ns,
     convert,
     ebpf::{Decoder, EbpfSource},
     model::{ModelEvent, ProcKey, ProcessInfo, Source},
-    procfs::{HostSampler, Poller, ProcReader, ProcessSampler},
+    proc::{Poller, ProcReader},
+    sampler::{HostSampler, ProcessSampler},
 };
 
 /// 20 ms keeps the console live while costing perchd ~50 wake-ups a second;
@@ -122,7 +124,7 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
     loop {
         tick.tick().await;
         let Ok((p, events)) = tokio::task::spawn_blocking(move || {
-            let events = poller.poll(boot_ns());
+            let events = poller.poll(now_boot_ns());
             (poller, events)
         })
         .await
@@ -179,7 +181,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
             return;
         };
         pass = p;
-        let now = boot_ns();
+        let now = now_boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);
         let extra = vec![
             convert::process_samples(now, interval_ns, &samples),

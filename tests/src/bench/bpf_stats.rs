@@ -11,7 +11,7 @@ use aya::{
 };
 
 /// Kernel statistics are collected while this lives.
-pub struct Enabled(#[allow(dead_code, reason = "held for its Drop")] OwnedFd);
+pub struct Enabled(#[expect(dead_code, reason = "held for its Drop")] OwnedFd);
 
 /// Turns the run-time statistics on (for every program on the machine,
 /// until the guard is dropped).

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use perch_e2e::{Perchd, cpu_time_ns, rss_bytes};
 use perch_proto::v1::{self as pb, event::Kind};
 use tokio_stream::StreamExt as _;
@@ -56,36 +56,42 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
 }
 
 /// Spawns `n` `/bin/true` from `loops` threads; returns pids and elapsed time.
-fn storm(n: usize, loops: usize) -> (Vec<u32>, Duration) {
+fn storm(n: usize, loops: usize) -> anyhow::Result<(Vec<u32>, Duration)> {
     let start = Instant::now();
     let per = n.div_ceil(loops);
     let handles: Vec<_> = (0..loops)
         .map(|i| {
             let count = per.min(n.saturating_sub(i * per));
-            std::thread::spawn(move || {
+            std::thread::spawn(move || -> std::io::Result<Vec<u32>> {
                 let mut pids = Vec::with_capacity(count);
                 for _ in 0..count {
-                    let child = std::process::Command::new("/bin/true")
-                        .spawn()
-                        .expect("spawn /bin/true");
+                    let mut child = std::process::Command::new("/bin/true").spawn()?;
                     pids.push(child.id());
-                    let mut child = child;
-                    child.wait().expect("wait");
+                    child.wait()?;
                 }
-                pids
+                Ok(pids)
             })
         })
         .collect();
-    let pids = handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("spawner"))
-        .collect();
-    (pids, start.elapsed())
+    let mut pids = Vec::with_capacity(n);
+    for h in handles {
+        let spawned = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a spawner thread panicked"))?;
+        pids.extend(spawned.context("spawning /bin/true")?);
+    }
+    Ok((pids, start.elapsed()))
 }
 
-#[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
+}
+
+/// A set of pids shared with the reader thread, also after a panic
+/// elsewhere: it only ever grows, so a poisoned lock still holds a usable set.
+fn lock(seen: &Mutex<HashSet<u32>>) -> std::sync::MutexGuard<'_, HashSet<u32>> {
+    seen.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What one round with perchd measured.
@@ -129,7 +135,7 @@ impl Reader {
     }
 
     fn count(&self) -> usize {
-        self.seen.lock().expect("lock").len()
+        lock(&self.seen).len()
     }
 
     /// Stops reading; returns the pids seen and the thread's CPU time (ns).
@@ -139,7 +145,7 @@ impl Reader {
             .thread
             .join()
             .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
-        let seen = std::mem::take(&mut *self.seen.lock().expect("lock"));
+        let seen = std::mem::take(&mut *lock(&self.seen));
         Ok((seen, cpu))
     }
 }
@@ -172,9 +178,7 @@ async fn read(
                 && let Some(p) = x.process
                 && p.ppid == me
             {
-                seen.lock()
-                    .expect("lock")
-                    .insert(p.key.map_or(0, |k| k.pid));
+                lock(seen).insert(p.key.map_or(0, |k| k.pid));
             }
         }
     }
@@ -188,8 +192,6 @@ fn thread_cpu_ns() -> u64 {
             + u64::try_from(t.tv_nsec()).unwrap_or(0)
     })
 }
-
-#[allow(clippy::cast_precision_loss, reason = "ns and counts far below 2^52")]
 fn per(ns: u64, n: usize) -> f64 {
     ns as f64 / 1000.0 / n.max(1) as f64
 }
@@ -210,7 +212,7 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<Round> {
         let (n, l) = (o.processes, o.loops);
         move || storm(n, l)
     })
-    .await?;
+    .await??;
     let kernel1 = bpf_stats::of_process(perchd.pid())?;
     drop(stats);
     // Let the stream catch up (bounded): stop once everything arrived or
@@ -270,7 +272,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let (n, l) = (o.processes, o.loops);
             move || storm(n, l)
         })
-        .await?;
+        .await??;
         base.push(rate(pids.len(), took));
         let r = with_perchd(&o).await?;
         let kernel: f64 = r.kernel_us.iter().map(|(_, us)| us).sum();
@@ -305,7 +307,6 @@ fn report(base: &[f64], rounds: &[Round]) {
     );
     let got: usize = rounds.iter().map(|r| r.got).sum();
     let spawned: usize = rounds.iter().map(|r| r.spawned).sum();
-    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let received = got as f64 / spawned.max(1) as f64;
     let med = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
     println!("without perchd:            {b:.0} execs/s (median)");
@@ -338,7 +339,6 @@ fn report(base: &[f64], rounds: &[Round]) {
     );
     println!("  perchd (user+system)    {:.2} µs", med(&|r| r.perchd_us));
     println!("  reading client          {:.2} µs", med(&|r| r.client_us));
-    #[allow(clippy::cast_precision_loss, reason = "bytes far below 2^52")]
     let mib = rounds.iter().map(|r| r.rss).max().unwrap_or(0) as f64 / 1_048_576.0;
     println!("perchd RSS:                {mib:.1} MiB (max over rounds)");
 }

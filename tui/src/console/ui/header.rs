@@ -9,7 +9,7 @@ use ratatui::{
     text::{Line, Span},
 };
 
-use super::{Part, put, put_line};
+use super::{Part, put, put_line, widget_for_ref};
 use crate::console::{
     App,
     app::{ConnectionState, Host},
@@ -22,6 +22,8 @@ pub struct Header<'a> {
     app: &'a App,
     theme: &'a Theme,
 }
+
+widget_for_ref!(Header);
 
 /// How the CPU bars are arranged.
 struct CpuGrid {
@@ -116,10 +118,9 @@ impl<'a> Header<'a> {
             } else {
                 0.0
             };
-            #[allow(
+            #[expect(
                 clippy::cast_possible_truncation,
                 clippy::cast_sign_loss,
-                clippy::cast_precision_loss,
                 reason = "a bar length in cells"
             )]
             let n = ((frac * inner as f64).round() as usize).min(inner - used);
@@ -187,7 +188,6 @@ impl<'a> Header<'a> {
         let digits = cpus.len().saturating_sub(1).to_string().len();
         let mut y = 1;
         if grid.rows == 0 {
-            #[allow(clippy::cast_precision_loss, reason = "an average for display")]
             let avg = perch_proto::v1::CpuSample {
                 busy_percent: cpus.iter().map(|c| c.busy_percent).sum::<f64>()
                     / cpus.len().max(1) as f64,
@@ -230,7 +230,6 @@ impl<'a> Header<'a> {
                 (s.swap_total_bytes, s.swap_used_bytes),
             )
         });
-        #[allow(clippy::cast_precision_loss, reason = "a bar fraction")]
         let frac = |part: u64, total: u64| {
             if total == 0 {
                 0.0

@@ -1,0 +1,339 @@
+//! The confirmation dialog: what will be hit, the signal or priority, a
+//! required reason, a dry-run toggle and a button that names the action.
+//! Nothing leaves the dialog until its values pass the same checks as
+//! `perch kill …`; then it is queued for the loop to send, and its answer
+//! comes back as a result toast.
+mod keys;
+mod widget;
+
+use std::fmt::Write as _;
+
+use perch_proto::v1::{ActRequest, ActionKind, ActionMode, ProcessKey as WireKey, Signal};
+use ratatui::buffer::Buffer;
+
+use super::{Areas, Next, OverlayState};
+use crate::{
+    act::{self, ClientIdentity, InputError, REASON_MAX_BYTES, SIGNALS},
+    console::{
+        App, Config,
+        actions::{Hits, Request},
+        app::Data,
+        editor::{Edit, LineEditor, Limit},
+        input::{Msg, PlaceInfo},
+        model::{Proc, ProcessKey},
+        theme::Theme,
+        ui::Part as _,
+    },
+};
+
+static INFO: PlaceInfo = PlaceInfo {
+    global: false,
+    text: true,
+    acts: true,
+    ..PlaceInfo::new("the action dialog", "Action dialog", None, keys::KEYS)
+};
+
+/// The priority field's length: `-20` fits, and room to type a mistake.
+const PRIORITY_CHARS: usize = 8;
+
+/// Where the dialog's keys go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Signal,
+    Priority,
+    Reason,
+    DryRun,
+    Confirm,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialog {
+    pub kind: ActionKind,
+    pub target: ProcessKey,
+    /// The target's start time at full precision, as perchd wants it.
+    pub start_time_ns: u64,
+    /// The target as it was when the dialog opened (it may exit meanwhile).
+    pub command: Box<str>,
+    pub exe: Box<str>,
+    pub user: Box<str>,
+    /// `namespace/name`, empty when not in a pod.
+    pub pod: String,
+    pub nice_now: i32,
+    /// Processes hit, by the console's model (target included).
+    pub count: usize,
+    pub signal: Signal,
+    /// The new nice value as typed (renice only).
+    pub priority: LineEditor,
+    pub reason: LineEditor,
+    pub dry_run: bool,
+    pub focus: Field,
+    /// The reason's problem, shown once the user tried to confirm (or
+    /// typed past the limit).
+    pub reason_error: Option<InputError>,
+}
+
+const KILL_FIELDS: &[Field] = &[Field::Signal, Field::Reason, Field::DryRun, Field::Confirm];
+const RENICE_FIELDS: &[Field] = &[
+    Field::Priority,
+    Field::Reason,
+    Field::DryRun,
+    Field::Confirm,
+];
+const PLAIN_FIELDS: &[Field] = &[Field::Reason, Field::DryRun, Field::Confirm];
+
+impl Dialog {
+    /// The dialog for `kind` on `key` (renice starts at `priority`, else
+    /// at the current nice), unless the process is gone or exited, or
+    /// actions on its host are not this console's to take.
+    #[must_use]
+    pub fn open(
+        kind: ActionKind,
+        key: ProcessKey,
+        priority: Option<i32>,
+        data: &Data,
+        config: &Config,
+    ) -> Option<Dialog> {
+        let store = data.store();
+        let p = store.by_key(&key)?;
+        if data.read_only_on(config, key.host) || p.is_exited() {
+            return None;
+        }
+        let count = Hits::of(store, &key).count(kind);
+        Some(Dialog::new(kind, p, count, priority.unwrap_or(p.nice)))
+    }
+
+    /// A dialog for `kind` on `p`, hitting `count` processes; renice starts
+    /// at `priority`.
+    #[must_use]
+    pub fn new(kind: ActionKind, p: &Proc, count: usize, priority: i32) -> Dialog {
+        let pod = if p.pod_name.is_empty() && p.pod_uid.is_empty() {
+            String::new()
+        } else if p.pod_name.is_empty() {
+            p.pod_uid.to_string()
+        } else {
+            format!("{}/{}", p.pod_namespace, p.pod_name)
+        };
+        Dialog {
+            kind,
+            target: p.key,
+            start_time_ns: p.start_time_ns,
+            command: p.command.clone(),
+            exe: p.exe.clone(),
+            user: p.user.clone(),
+            pod,
+            nice_now: p.nice,
+            count: count.max(1),
+            signal: Signal::Kill,
+            priority: LineEditor::with_text(
+                priority
+                    .clamp(*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end())
+                    .to_string(),
+                Limit::Chars(PRIORITY_CHARS),
+            ),
+            reason: LineEditor::new(Limit::Bytes(REASON_MAX_BYTES)),
+            dry_run: false,
+            focus: Field::Reason,
+            reason_error: None,
+        }
+    }
+
+    /// The fields in Tab order.
+    #[must_use]
+    pub fn fields(&self) -> &'static [Field] {
+        if act::takes_signal(self.kind) {
+            KILL_FIELDS
+        } else if self.kind == ActionKind::Renice {
+            RENICE_FIELDS
+        } else {
+            PLAIN_FIELDS
+        }
+    }
+
+    /// Moves the focus by `delta` fields, wrapping around.
+    pub fn move_focus(&mut self, delta: isize) {
+        let fields = self.fields();
+        let n = fields.len();
+        let at = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let step = delta.rem_euclid(isize::try_from(n).unwrap_or(1));
+        let next = (at + usize::try_from(step).unwrap_or(0)) % n;
+        self.focus = fields[next];
+    }
+
+    /// A typed character or Backspace, into the focused field.
+    pub fn edit(&mut self, msg: Msg) {
+        match self.focus {
+            Field::Reason => match self.reason.apply(msg) {
+                Edit::Changed => self.reason_error = None,
+                Edit::Full => {
+                    let typed = self.reason.text().len() + 1;
+                    self.reason_error = Some(InputError::ReasonTooLong(typed));
+                }
+                Edit::Ignored => {}
+            },
+            Field::Priority => {
+                self.priority.apply(msg);
+            }
+            Field::DryRun if msg == Msg::Input(' ') => self.dry_run = !self.dry_run,
+            _ => {}
+        }
+    }
+
+    /// Left/Right: the previous/next signal, or priority -1/+1.
+    pub fn step(&mut self, delta: i32) {
+        match self.focus {
+            Field::Signal => {
+                let n = SIGNALS.len();
+                let at = SIGNALS.iter().position(|s| *s == self.signal).unwrap_or(0);
+                let next = (if delta < 0 { at + n - 1 } else { at + 1 }) % n;
+                self.signal = SIGNALS[next];
+            }
+            Field::Priority => {
+                // From what was typed, brought into the range first (so
+                // Right on "20" gives 19), else from the current nice.
+                let (lo, hi) = (*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end());
+                let now = self
+                    .priority
+                    .text()
+                    .trim()
+                    .parse::<i64>()
+                    .map_or(self.nice_now, |n| {
+                        i32::try_from(n.clamp(i64::from(lo), i64::from(hi)))
+                            .unwrap_or(self.nice_now)
+                    });
+                let next = now.saturating_add(delta).clamp(lo, hi);
+                self.priority = LineEditor::with_text(next.to_string(), Limit::Chars(PRIORITY_CHARS));
+            }
+            Field::DryRun => self.dry_run = !self.dry_run,
+            Field::Reason | Field::Confirm => {}
+        }
+    }
+
+    /// What is wrong with the priority as typed (renice only).
+    #[must_use]
+    pub fn priority_error(&self) -> Option<InputError> {
+        if self.kind != ActionKind::Renice {
+            return None;
+        }
+        act::parse_priority(self.priority.text()).err()
+    }
+
+    /// `YES, KILL TREE (7 PROCESSES)`, `DRY RUN: KILL POD (12 PROCESSES)`.
+    #[must_use]
+    pub fn confirm_label(&self) -> String {
+        let mut what = act::kind_title(self.kind).to_ascii_uppercase();
+        if self.kind == ActionKind::Renice
+            && let Ok(p) = act::parse_priority(self.priority.text())
+        {
+            let _ = write!(what, " TO {p}");
+        }
+        if act::acts_on_many(self.kind) {
+            let n = self.count;
+            let unit = if n == 1 { "PROCESS" } else { "PROCESSES" };
+            let _ = write!(what, " ({n} {unit})");
+        }
+        if self.dry_run {
+            format!("DRY RUN: {what}")
+        } else {
+            format!("YES, {what}")
+        }
+    }
+
+    /// The request, or the field to fix and why.
+    pub fn request(&self, me: &ClientIdentity) -> Result<ActRequest, (Field, InputError)> {
+        let reason = act::check_reason(self.reason.text()).map_err(|e| (Field::Reason, e))?;
+        let priority = if self.kind == ActionKind::Renice {
+            Some(act::parse_priority(self.priority.text()).map_err(|e| (Field::Priority, e))?)
+        } else {
+            None
+        };
+        let signal = if act::takes_signal(self.kind) {
+            self.signal
+        } else {
+            Signal::Unspecified
+        };
+        Ok(ActRequest {
+            action: self.kind.into(),
+            target: Some(WireKey {
+                pid: self.target.pid,
+                start_time_ns: self.start_time_ns,
+            }),
+            reason,
+            mode: if self.dry_run {
+                ActionMode::DryRun
+            } else {
+                ActionMode::Live
+            }
+            .into(),
+            signal: signal.into(),
+            priority,
+            client_origin: me.origin.clone(),
+            client_process: me.key(),
+        })
+    }
+}
+
+impl OverlayState for Dialog {
+    fn info() -> &'static PlaceInfo {
+        &INFO
+    }
+
+    fn update(&mut self, msg: Msg, app: &mut App) -> Next {
+        match msg {
+            Msg::Cancel => return Next::Close,
+            Msg::NextField => self.move_focus(1),
+            Msg::PrevField => self.move_focus(-1),
+            Msg::Decrease => self.step(-1),
+            Msg::Increase => self.step(1),
+            Msg::Input(_) | Msg::Backspace => self.edit(msg),
+            Msg::Confirm if self.focus == Field::Confirm => return self.send(app),
+            Msg::Confirm => self.focus = Field::Confirm,
+            _ => {}
+        }
+        Next::Stay
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, areas: Areas, buf: &mut Buffer) {
+        widget::ActionDialog::new(app, self, theme).render_into(areas.body, buf);
+    }
+}
+
+impl Dialog {
+    /// The button: queue the request if the values pass, else put the
+    /// focus on the field to fix.
+    fn send(&mut self, app: &mut App) -> Next {
+        match self.request(&app.config.client) {
+            Err((field, e)) => {
+                self.focus = field;
+                if field == Field::Reason {
+                    self.reason_error = Some(e);
+                }
+                Next::Stay
+            }
+            Ok(req) => {
+                let dry = if self.dry_run { " (dry run)" } else { "" };
+                let title = format!(
+                    "{} {} ({}){dry}",
+                    act::kind_title(self.kind),
+                    self.target.pid,
+                    program(&self.exe, &self.command)
+                );
+                let host = self.target.host;
+                let id = app.data.queue(host, Request::Act(req));
+                app.view.flash = Some(format!("{title}: sent, waiting for the collector"));
+                app.data.await_answer(id, host, title);
+                Next::Close
+            }
+        }
+    }
+}
+
+/// The program's name for titles: the executable's, else the command's
+/// first word (argv may be anything a process chose).
+fn program<'a>(exe: &'a str, command: &'a str) -> &'a str {
+    let path = if exe.is_empty() {
+        command.split_whitespace().next().unwrap_or("")
+    } else {
+        exe
+    };
+    path.rsplit('/').next().unwrap_or(path)
+}
