@@ -148,6 +148,37 @@ async fn symlinked_deleted_and_memfd_executables() {
     assert_eq!(exe(&p).fs_type, "tmpfs", "{p:?}");
 }
 
+/// A binary deleted after its exec (no tracepoint sees the unlink) is
+/// marked by perchd's periodic re-check, as an update.
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_deleted_while_running_is_updated() {
+    if !have_root_or_skip("binary_deleted_while_running_is_updated") {
+        return;
+    }
+    let (_perchd, mut log) = ebpf_perchd().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("soon-gone");
+    fs::copy("/bin/sleep", &copy).expect("copy");
+    let marker = unique("deleted-later");
+    let child = ChildGuard::spawn(Command::new(&copy).arg0(&marker).arg("30"));
+    let p = exec_of(&mut log, child.pid(), &marker).await;
+    assert!(!exe(&p).deleted && exe(&p).links == 1, "{p:?}");
+    fs::remove_file(&copy).expect("delete");
+    let updated = |ev: &[pb::Event]| {
+        ev.iter().any(|e| match &e.kind {
+            Some(pb::event::Kind::Update(u)) => u.process.as_ref().is_some_and(|q| {
+                pid(q) == child.pid() && q.executable.as_ref().is_some_and(|x| x.deleted)
+            }),
+            _ => false,
+        })
+    };
+    assert!(
+        log.until(WAIT, updated).await,
+        "no update marking {} deleted within {WAIT:?}",
+        child.pid()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn setuid_root_copy_run_by_nobody() {
     if !have_root_or_skip("setuid_root_copy_run_by_nobody") {

@@ -5,6 +5,7 @@
 //! its `snapshot_seq` always agree.
 mod info;
 mod loss;
+mod recheck;
 mod tasks;
 
 use std::{
@@ -317,6 +318,10 @@ impl Engine {
                 interval,
             )));
         }
+        tasks.push(tokio::spawn(recheck::exe_deletions(
+            shared.clone(),
+            "/proc".into(),
+        )));
         let sampler_reader = new_reader(settings)?;
         tasks.push(tokio::spawn(tasks::sample(
             shared.clone(),

@@ -206,6 +206,33 @@ impl ProcessModel {
         Some(p.clone())
     }
 
+    /// Live processes whose executable was not deleted when last looked at.
+    #[must_use]
+    pub fn exe_present_keys(&self) -> Vec<ProcKey> {
+        self.live
+            .values()
+            .filter(|p| {
+                p.facts
+                    .as_deref()
+                    .is_some_and(|f| !f.exe.path.is_empty() && f.exe.nlink > 0)
+            })
+            .map(|p| p.key)
+            .collect()
+    }
+
+    /// Records that the executable of `key` is now deleted (link count 0);
+    /// returns the updated process.
+    pub fn set_exe_deleted(&mut self, key: &ProcKey) -> Option<ProcessInfo> {
+        let p = self.get_key_mut(key)?;
+        let mut facts = ExecFacts::clone(p.facts.as_deref()?);
+        if facts.exe.nlink == 0 {
+            return None;
+        }
+        facts.exe.nlink = 0;
+        p.facts = Some(std::sync::Arc::new(facts));
+        Some(p.clone())
+    }
+
     #[must_use]
     pub fn live_keys(&self) -> Vec<ProcKey> {
         self.live.values().map(|p| p.key).collect()

@@ -20,7 +20,11 @@ use nix::{
 };
 use perch_common::{ENV_MAX, ENV_VARS_SCAN};
 
-use crate::model::{EnvFilter, ExeInfo, ExecFacts, FdFact, FdKind, fd_kind_of_mode};
+use super::stat::parse_stat;
+use crate::{
+    clock::ticks_to_ns,
+    model::{EnvFilter, ExeInfo, ExecFacts, FdFact, FdKind, ProcKey, fd_kind_of_mode},
+};
 
 /// Reads the facts of the process whose /proc directory is `dir`;
 /// `cap_effective` comes from the status file the caller already read.
@@ -39,6 +43,29 @@ pub(crate) fn read(dir: &OwnedFd, env: &EnvFilter, cap_effective: u64) -> ExecFa
         env: env.scan(&env_block, env_truncated),
         env_truncated,
     }
+}
+
+/// The link count of the file process `key` runs, read again (a binary
+/// deleted after its exec drops to 0); `None` when the process is gone, is
+/// another one by now (pid reused), or has no executable.
+#[must_use]
+pub fn exe_links(proc_root: &std::path::Path, key: ProcKey) -> Option<u32> {
+    let dir = nix::fcntl::open(
+        &proc_root.join(key.pid.to_string()),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = small_file(&dir, "stat")?;
+    let (fields, _) = parse_stat(stat.as_bytes())?;
+    if !key.same_as(&ProcKey {
+        pid: key.pid,
+        start_ns: ticks_to_ns(fields.starttime),
+    }) {
+        return None;
+    }
+    let st = fstatat(&dir, "exe", AtFlags::empty()).ok()?;
+    Some(u32::try_from(st.st_nlink).unwrap_or(u32::MAX))
 }
 
 /// `CapEff` and the effective gid from /proc/PID/status.
