@@ -82,6 +82,7 @@ impl LossTracker {
 /// model as events, and publishes the notice after them.  Returns the
 /// reader for reuse.
 pub(super) async fn heal(shared: &Shared, reader: ProcReader, window: &LossWindow) -> ProcReader {
+    let env = reader.env_filter().clone();
     let scanned = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
         let scan: Vec<Scanned> = reader
@@ -97,7 +98,9 @@ pub(super) async fn heal(shared: &Shared, reader: ProcReader, window: &LossWindo
     .await;
     let Ok((reader, scan)) = scanned else {
         tracing::error!("the /proc re-read after a loss panicked");
-        return ProcReader::system();
+        let mut reader = ProcReader::system();
+        reader.set_env_filter(env);
+        return reader;
     };
     let now = now_boot_ns();
     let events = shared.model().reconcile(&scan, now);

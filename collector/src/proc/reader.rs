@@ -78,6 +78,11 @@ impl ProcReader {
         self.env = env;
     }
 
+    #[must_use]
+    pub fn env_filter(&self) -> &EnvFilter {
+        &self.env
+    }
+
     /// Everything /proc says about `pid`.  Fields that cannot be read (exe
     /// of a kernel thread, cwd of a zombie, anything of another user's
     /// process when not root) are left empty; only stat and status are
