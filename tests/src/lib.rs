@@ -10,6 +10,8 @@ use std::{
 use perch_proto::v1::{self as pb, collector_client::CollectorClient};
 use tonic::transport::Channel;
 
+pub mod act;
+pub mod cgroups;
 pub mod events;
 pub mod procs;
 pub mod tmux;

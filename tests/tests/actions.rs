@@ -4,9 +4,10 @@
 use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
-    Perchd, binary, have_root_or_skip,
-    procs::{ChildGuard, run_bounded},
-    start_time_ns,
+    Perchd,
+    act::{alive, key, live, records, sleeper, wait_known},
+    binary, have_root_or_skip,
+    procs::run_bounded,
 };
 use perch_proto::v1::{
     ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, EventKind, ProcessKey, Signal,
@@ -15,70 +16,6 @@ use perch_proto::v1::{
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn sleeper() -> ChildGuard {
-    ChildGuard::spawn(Command::new("/bin/sleep").arg("300"))
-}
-
-fn key(pid: u32) -> ProcessKey {
-    ProcessKey {
-        pid,
-        start_time_ns: start_time_ns(pid),
-    }
-}
-
-/// A live request on `target` with a reason; tests change what they test.
-fn live(action: ActionKind, target: ProcessKey) -> ActRequest {
-    ActRequest {
-        action: action.into(),
-        target: Some(target),
-        reason: "e2e".to_owned(),
-        mode: ActionMode::Live.into(),
-        ..ActRequest::default()
-    }
-}
-
-fn records(perchd: &Perchd) -> Vec<AuditRecord> {
-    perch_audit::read(&perchd.audit_log)
-        .expect("read the audit log")
-        .map(|e| e.expect("every line verifies").record)
-        .collect()
-}
-
-/// Waits (bounded) until perchd's model holds `pid` as the sleeper it
-/// became (its exec seen, not only its fork), as it does for any process a
-/// user would pick from the console.
-async fn wait_known(perchd: &Perchd, pid: u32) {
-    let mut client = perchd.client().await.expect("client");
-    for _ in 0..300 {
-        let mut list = client
-            .list_processes(perch_proto::v1::ListProcessesRequest {
-                pids: vec![pid],
-                ..Default::default()
-            })
-            .await
-            .expect("list")
-            .into_inner();
-        while let Some(chunk) = list.message().await.expect("chunk") {
-            if chunk.processes.iter().any(|p| p.exe == "/bin/sleep") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("perchd never learnt of pid {pid}");
-}
-
-/// Whether `pid` still runs (and is not a zombie).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
-}
 
 #[tokio::test]
 async fn perch_kill_signals_exactly_and_every_console_hears_of_it() {
