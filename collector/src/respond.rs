@@ -104,7 +104,7 @@ impl Responder {
             return Err(Status::permission_denied(why));
         }
         let outcome = match &self.executor {
-            Ok(executor) => executor.execute(&request(&args, who, req)),
+            Ok(executor) => executor.execute(&request(&args, who, role, req)),
             Err(why) => Outcome::not_done("os_error", why.clone()),
         };
         let (done, already_gone) = (outcome.done, outcome.already_gone);
@@ -113,6 +113,11 @@ impl Responder {
         record.detail = outcome.detail;
         record.processes = outcome.processes;
         let record = self.finish(ctx, &record)?;
+        // A process beyond the caller's role, found among those the action
+        // would touch: refused like a target beyond it.
+        if record.code == "permission_denied" {
+            return Err(Status::permission_denied(record.detail));
+        }
         Ok(ActResponse {
             record: Some(record),
             done,
@@ -186,7 +191,10 @@ fn refuse(record: &mut AuditRecord, code: &str, detail: &str) {
 
 /// Whether `role` may run this action on this target.  Viewers may not act;
 /// operators may not act on processes running as root nor raise priority
-/// (negative nice); admins may do everything.
+/// (negative nice); admins may do everything.  The target's uid here is
+/// the model's; the executor applies the root rule again to every process
+/// the action would touch, with real, effective and saved uids
+/// ([`Request::refuse_root`]).
 fn permitted(
     role: Role,
     who: &Identity,
@@ -217,8 +225,9 @@ fn permitted(
 }
 
 /// The executor's request: the caller's own process (the Unix peer, and
-/// the console's own report of itself) is never a target.
-fn request(args: &ActArgs, who: &Identity, req: &ActRequest) -> Request {
+/// the console's own report of itself) is never a target, and an
+/// operator's action touches no process running as root.
+fn request(args: &ActArgs, who: &Identity, role: Role, req: &ActRequest) -> Request {
     let mut protected = Vec::new();
     if let Some(pid) = who.pid {
         protected.push(Protected {
@@ -243,6 +252,12 @@ fn request(args: &ActArgs, who: &Identity, req: &ActRequest) -> Request {
         priority: args.priority,
         dry_run: args.dry_run,
         protected,
+        refuse_root: (role != Role::Admin).then(|| {
+            format!(
+                "{} is an operator: processes running as root need the admin role",
+                who.caller()
+            )
+        }),
     }
 }
 
