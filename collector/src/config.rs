@@ -13,6 +13,9 @@ use toml::Spanned;
 
 use crate::roles::{Principal, Roles};
 
+mod access;
+pub use access::{Access, ConnLimits, ranges as access_ranges};
+
 pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
@@ -31,6 +34,8 @@ pub mod limits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub socket: Option<PathBuf>,
+    /// The socket's group (mode 0660); `None`: `perch` if it exists, else root's.
+    pub socket_group: Option<String>,
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -45,12 +50,15 @@ pub struct Settings {
     pub replay_capacity: usize,
     pub client_queue: usize,
     pub wakeup_bytes: u64,
+    /// Refusal rate limit, connection limits and timeouts (`[access]`).
+    pub access: Access,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             socket: Some(PathBuf::from(DEFAULT_SOCKET)),
+            socket_group: None,
             listen: None,
             tls_cert: None,
             tls_key: None,
@@ -65,6 +73,7 @@ impl Default for Settings {
             // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
             client_queue: 16,
             wakeup_bytes: 256 * 1024,
+            access: Access::default(),
         }
     }
 }
@@ -102,6 +111,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct File {
     socket: Option<PathBuf>,
+    socket_group: Option<String>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -115,6 +125,7 @@ struct File {
     replay_capacity: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+    access: Option<access::AccessFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -166,6 +177,7 @@ impl Settings {
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }
+        self.socket_group = file.socket_group.or(self.socket_group.take());
         self.listen = file.listen.or(self.listen);
         self.tls_cert = file.tls_cert.or(self.tls_cert.take());
         self.tls_key = file.tls_key.or(self.tls_key.take());
@@ -200,6 +212,9 @@ impl Settings {
         }
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
+        }
+        if let Some(access) = &file.access {
+            access.apply(&mut self.access, &ranged)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

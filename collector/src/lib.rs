@@ -12,6 +12,7 @@ pub mod engine;
 pub mod hub;
 pub mod model;
 pub mod procfs;
+pub mod refusals;
 pub mod respond;
 pub mod roles;
 pub mod server;

@@ -1,11 +1,16 @@
 //! `Act`: from a request to an audited result.  Validation, the caller's
 //! role, the audit log's health, then the executor; every request — done,
 //! refused or malformed — ends as one fsynced audit record, published to
-//! every watching console, before the answer goes back.
+//! every watching console, before the answer goes back.  Refusals go
+//! through each caller's rate limit ([`crate::refusals`]): past it they
+//! are counted into one aggregate record instead.
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::{
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Instant,
+};
 
 use perch_proto::{
     same_start_time,
@@ -19,6 +24,7 @@ use tonic::Status;
 use crate::{
     actions::{Executor, Outcome, Protected, Request},
     audit::AuditLog,
+    refusals::{RefusalLimit, Refusals, Verdict},
     roles::Identity,
     server::validate_act::{self, ActArgs},
 };
@@ -33,6 +39,7 @@ pub struct Responder {
     /// request is then refused with that reason, and audited.
     executor: Result<Executor, String>,
     audit: Arc<Mutex<AuditLog>>,
+    refusals: Mutex<Refusals>,
 }
 
 /// What the handler needs from the collector around an action.
@@ -52,7 +59,20 @@ pub trait Context {
 impl Responder {
     #[must_use]
     pub fn new(executor: Result<Executor, String>, audit: Arc<Mutex<AuditLog>>) -> Self {
-        Self { executor, audit }
+        Self {
+            executor,
+            audit,
+            refusals: Mutex::new(Refusals::new(RefusalLimit::default())),
+        }
+    }
+
+    /// The same, with `limit` on each caller's refusals.
+    #[must_use]
+    pub fn with_refusal_limit(self, limit: RefusalLimit) -> Self {
+        Self {
+            refusals: Mutex::new(Refusals::new(limit)),
+            ..self
+        }
     }
 
     #[must_use]
@@ -91,7 +111,7 @@ impl Responder {
             Ok(args) => args,
             Err(invalid) => {
                 refuse(&mut record, "invalid_argument", &invalid.0);
-                self.finish(ctx, &record)?;
+                self.refused(ctx, who, &record)?;
                 return Err(invalid.into());
             }
         };
@@ -100,7 +120,7 @@ impl Responder {
         }
         if let Err(why) = permitted(role, who, &args, record.target.as_ref()) {
             refuse(&mut record, "permission_denied", &why);
-            self.finish(ctx, &record)?;
+            self.refused(ctx, who, &record)?;
             return Err(Status::permission_denied(why));
         }
         let outcome = match &self.executor {
@@ -112,17 +132,72 @@ impl Responder {
         record.code = outcome.code;
         record.detail = outcome.detail;
         record.processes = outcome.processes;
-        let record = self.finish(ctx, &record)?;
         // A process beyond the caller's role, found among those the action
         // would touch: refused like a target beyond it.
         if record.code == "permission_denied" {
+            self.refused(ctx, who, &record)?;
             return Err(Status::permission_denied(record.detail));
         }
+        let record = self.finish(ctx, &record)?;
         Ok(ActResponse {
             record: Some(record),
             done,
             already_gone,
         })
+    }
+
+    /// A request from `who` that never reached [`act`](Self::act): its
+    /// body could not be decoded, or was over the size limit.  Audited as
+    /// `invalid_argument` (rate-limited like every refusal).
+    pub fn malformed(
+        &self,
+        ctx: &dyn Context,
+        who: &Identity,
+        role: Role,
+        detail: &str,
+    ) -> Result<(), Status> {
+        let mut record = base_record(ctx, who, role, &ActRequest::default());
+        refuse(&mut record, "invalid_argument", detail);
+        self.refused(ctx, who, &record)
+    }
+
+    /// A refused request from `who`: its record is written, or held for an
+    /// aggregate once `who` is past its rate limit.
+    pub fn refused(
+        &self,
+        ctx: &dyn Context,
+        who: &Identity,
+        record: &AuditRecord,
+    ) -> Result<(), Status> {
+        let verdict = self
+            .refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(&who.limit_key(), record, Instant::now());
+        match verdict {
+            Verdict::Record => self.finish(ctx, record).map(drop),
+            Verdict::Held => Ok(()),
+        }
+    }
+
+    /// Writes the aggregate records of refusals held back: those due now,
+    /// or, with `all` (at shutdown), every one.
+    pub fn flush_refusals(&self, ctx: &dyn Context, all: bool) {
+        let due = {
+            let mut r = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
+            if all {
+                r.drain()
+            } else {
+                r.due(Instant::now())
+            }
+        };
+        for record in due {
+            // Never lost silently: if the log cannot take it, perchd's own
+            // log says what it was.
+            if let Err(e) = self.finish(ctx, &record) {
+                tracing::error!("{}: {}", e.message(), record.detail);
+            }
+        }
     }
 
     /// Appends (fsynced) and publishes the record.

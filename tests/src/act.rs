@@ -97,14 +97,13 @@ pub fn operator_config(dir: &Path, uid: u32) -> PathBuf {
     path
 }
 
-/// Lets users in group `gid` reach perchd's socket, as an admin would
-/// (perchd, not the file mode, decides what they may do): its directory
-/// becomes traversable and the socket (mode 0660) gets that group.
-pub fn share_socket(perchd: &Perchd, gid: u32) {
+/// Lets other users reach perchd's socket file: its (temp) directory
+/// becomes traversable.  The socket itself stays mode 0660 in the group
+/// perchd gave it (`--socket-group`); perchd, not the file mode, decides
+/// what a caller may do.
+pub fn share_socket(perchd: &Perchd) {
     let dir = perchd.socket.parent().expect("socket dir");
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).expect("chmod dir");
-    nix::unistd::chown(&perchd.socket, None, Some(nix::unistd::Gid::from_raw(gid)))
-        .expect("chgrp socket");
 }
 
 /// `program` run as `uid` with primary group `gid` and no other group.

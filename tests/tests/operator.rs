@@ -25,8 +25,9 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn perchd_with_operator() -> (Perchd, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = operator_config(dir.path(), NOBODY);
-    let perchd = Perchd::start(&["--config", &config.display().to_string()]).await;
-    share_socket(&perchd, NOBODY);
+    let config = config.display().to_string();
+    let perchd = Perchd::start(&["--config", &config, "--socket-group", "nogroup"]).await;
+    share_socket(&perchd);
     (perchd, dir)
 }
 

@@ -269,7 +269,8 @@ impl Engine {
             info,
             events_seen: AtomicU64::new(0),
             events_lost: AtomicU64::new(0),
-            responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
+            responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
+                .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
         });
         let mut tasks = Vec::new();

@@ -1,6 +1,7 @@
 //! Unix socket connections that carry their peer's credentials: read once
 //! at accept (`SO_PEERCRED` and `SO_PEERGROUPS`) and attached to every request
-//! on the connection, where `roles::identify` finds them.
+//! on the connection, where `roles::identify` finds them; and the
+//! connection's place among the socket's connections.
 use std::{
     io,
     pin::Pin,
@@ -13,17 +14,36 @@ use tokio::{
 };
 use tonic::transport::server::Connected;
 
+use super::gate::Slot;
 use crate::roles::UnixPeer;
 
 pub(in crate::server) struct PeerStream {
     inner: UnixStream,
     peer: UnixPeer,
+    /// Given back when the connection is dropped.
+    _slot: Option<Slot>,
 }
 
 impl PeerStream {
     pub(super) fn new(inner: UnixStream) -> io::Result<Self> {
         let peer = UnixPeer::of(&inner)?;
-        Ok(Self { inner, peer })
+        Ok(Self {
+            inner,
+            peer,
+            _slot: None,
+        })
+    }
+
+    pub(super) fn peer(&self) -> &UnixPeer {
+        &self.peer
+    }
+
+    /// Holds `slot` for as long as the connection lives.
+    pub(super) fn hold(self, slot: Slot) -> Self {
+        Self {
+            _slot: Some(slot),
+            ..self
+        }
     }
 }
 
