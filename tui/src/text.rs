@@ -11,10 +11,15 @@ use perch_proto::v1::{
 
 use crate::json;
 
-/// Control characters escaped (`\n`, `\u{1b}`); everything else as is.
+/// Control characters escaped (`\n`, `\u{1b}`), and so are invisible
+/// formatting characters — bidi overrides, zero-width spaces and the like
+/// (`\u{202e}`): the disguise is shown, not dropped.  Everything else as
+/// is.  The console, `perch ps`, `perch events` and `perch audit list` all
+/// print through this.
 #[must_use]
 pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || perch_proto::text::is_invisible(c);
+    if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
@@ -22,6 +27,8 @@ pub fn clean(s: &str) -> Cow<'_, str> {
             .map(|c| {
                 if c.is_control() {
                     c.escape_default().to_string()
+                } else if hidden(c) {
+                    c.escape_unicode().to_string()
                 } else {
                     c.to_string()
                 }
@@ -272,6 +279,20 @@ mod tests {
                         31337    1 1000 sh -c printf '\\u{1b}[2J'\\n  <exited, signal=9>\n";
         assert_eq!(table, expected);
         assert!(!table.contains('\x1b'));
+    }
+
+    #[test]
+    fn disguises_are_shown_not_dropped() {
+        // "gpj.exe" reversed by a right-to-left override reads "exe.jpg".
+        assert_eq!(clean("\u{202e}gpj.exe"), "\\u{202e}gpj.exe");
+        assert_eq!(clean("ad\u{200b}min"), "ad\\u{200b}min");
+        assert_eq!(clean("plain é 日本"), "plain é 日本");
+        let p = proc(7, "bob\u{2066}", &["/tmp/\u{202e}fdp.sh"]);
+        let table = process_table(&[p]);
+        assert!(
+            table.contains("bob\\u{2066}") && table.contains("/tmp/\\u{202e}fdp.sh"),
+            "{table}"
+        );
     }
 
     #[test]
