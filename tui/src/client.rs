@@ -1,6 +1,9 @@
 //! Connecting to a collector: its Unix socket (the default) or, for a
-//! remote host, TCP with TLS.  Failures become one sentence the user can act
-//! on, never a transport error stack.
+//! remote host, TCP with TLS (optionally presenting a client certificate,
+//! which perchd maps to a role).  Every connect is bounded in time: a
+//! collector that accepts but never answers is reported, not waited for.
+//! Failures become one sentence the user can act on, never a transport
+//! error stack.
 use std::{
     io,
     path::{Path, PathBuf},
@@ -10,13 +13,21 @@ use std::{
 use hyper_util::rt::TokioIo;
 use perch_proto::v1::collector_client::CollectorClient;
 use tokio::net::UnixStream;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 
 /// Where perchd listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 
-/// How long to wait for a remote collector to accept the connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connect (and, for commands, a request's answer) may take
+/// unless `--timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client certificate and its key (PEM), presented over TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
 
 /// Which collector to talk to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,10 +35,14 @@ pub enum Target {
     /// perchd's Unix socket on this host.
     Unix(PathBuf),
     /// A remote perchd over TCP with TLS; `ca` signed its certificate.
+    /// With `client`, perch presents that certificate (perchd's roles can
+    /// name its CN).
     Tls {
         host: String,
         port: u16,
         ca: PathBuf,
+        // Boxed: keeps `Target` (and every error that names one) small.
+        client: Option<Box<ClientCert>>,
     },
 }
 
@@ -57,7 +72,11 @@ impl Target {
     }
 
     /// Parses `HOST:PORT` (IPv6 hosts in brackets) for a TLS target.
-    pub fn tls(host_port: &str, ca: PathBuf) -> Result<Target, ConnectError> {
+    pub fn tls(
+        host_port: &str,
+        ca: PathBuf,
+        client: Option<ClientCert>,
+    ) -> Result<Target, ConnectError> {
         let bad = || ConnectError::BadAddress {
             addr: host_port.to_owned(),
         };
@@ -74,6 +93,7 @@ impl Target {
             host: host.to_owned(),
             port,
             ca,
+            client: client.map(Box::new),
         })
     }
 }
@@ -90,6 +110,18 @@ pub enum ConnectError {
     BadAddress { addr: String },
     #[error("TLS CA file {} ({reason})", .path.display())]
     TlsCa { path: PathBuf, reason: String },
+    #[error("TLS client {what} {} ({reason})", .path.display())]
+    TlsClient {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error(
+        "the collector at {target} did not answer within {} s (busy, stuck, or not a \
+         collector); --timeout SECS waits longer",
+        .after.as_secs()
+    )]
+    TimedOut { target: Target, after: Duration },
     #[error(
         "--connect {addr}: a TCP collector needs --tls-ca FILE (a Unix socket path starts with / or .)"
     )]
@@ -100,27 +132,90 @@ pub enum ConnectError {
     OneTarget { count: usize },
 }
 
-/// Connects now (not lazily), so a missing collector is reported at once.
+/// Connects now (not lazily), so a missing collector is reported at once;
+/// within [`DEFAULT_TIMEOUT`].
 pub async fn connect(target: &Target) -> Result<CollectorClient<Channel>, ConnectError> {
-    let channel = match target {
-        Target::Unix(path) => connect_unix(path).await,
-        Target::Tls { host, port, ca } => {
-            let pem = tokio::fs::read(ca).await.map_err(|e| ConnectError::TlsCa {
-                path: ca.clone(),
-                reason: os_reason(&e),
-            })?;
-            connect_tls(host, *port, pem).await
-        }
-    };
-    channel
-        .map(CollectorClient::new)
-        .map_err(|e| classify(target, &e))
+    connect_within(target, DEFAULT_TIMEOUT).await
 }
 
-async fn connect_unix(path: &Path) -> Result<Channel, tonic::transport::Error> {
+/// Connects now, giving up after `timeout` (the socket or TCP connect, the
+/// TLS and HTTP/2 handshakes) with [`ConnectError::TimedOut`].
+pub async fn connect_within(
+    target: &Target,
+    timeout: Duration,
+) -> Result<CollectorClient<Channel>, ConnectError> {
+    let connecting = async {
+        let channel = match target {
+            Target::Unix(path) => connect_unix(path, timeout).await,
+            Target::Tls {
+                host,
+                port,
+                ca,
+                client,
+            } => {
+                let pem = tokio::fs::read(ca).await.map_err(|e| ConnectError::TlsCa {
+                    path: ca.clone(),
+                    reason: os_reason(&e),
+                })?;
+                let identity = match client {
+                    Some(c) => Some(client_identity(c).await?),
+                    None => None,
+                };
+                connect_tls(host, *port, pem, identity, timeout).await
+            }
+        };
+        channel
+            .map(CollectorClient::new)
+            .map_err(|e| classify(target, &e))
+    };
+    tokio::time::timeout(timeout, connecting)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnectError::TimedOut {
+                target: target.clone(),
+                after: timeout,
+            })
+        })
+}
+
+/// The client certificate and key, read and checked: a CA certificate
+/// (what `openssl req -x509` makes by default) is refused by perchd as a
+/// client's, so it is refused here first, with how to make a proper one.
+async fn client_identity(c: &ClientCert) -> Result<Identity, ConnectError> {
+    let read = |what: &'static str, path: &PathBuf| {
+        let path = path.clone();
+        async move {
+            tokio::fs::read(&path)
+                .await
+                .map_err(|e| ConnectError::TlsClient {
+                    what,
+                    path,
+                    reason: os_reason(&e),
+                })
+        }
+    };
+    let cert = read("certificate", &c.cert).await?;
+    let key = read("key", &c.key).await?;
+    if perchd::roles::pem_is_ca(&cert) {
+        return Err(ConnectError::TlsClient {
+            what: "certificate",
+            path: c.cert.clone(),
+            reason: "it is a CA certificate (basicConstraints CA:TRUE, what `openssl req -x509` \
+                     makes unless told otherwise), which perchd refuses as a client's \
+                     (CaUsedAsEndEntity); have the CA in perchd's --tls-client-ca sign a client \
+                     certificate with basicConstraints=CA:FALSE and extendedKeyUsage=clientAuth \
+                     (README, \"Remote access\")"
+                .to_owned(),
+        });
+    }
+    Ok(Identity::from_pem(cert, key))
+}
+
+async fn connect_unix(path: &Path, timeout: Duration) -> Result<Channel, tonic::transport::Error> {
     let path = path.to_owned();
     // The URI is required by tonic but unused: every connection goes to the socket.
     Endpoint::from_static("http://perchd.local")
+        .connect_timeout(timeout)
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let path = path.clone();
             async move { Ok::<_, io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
@@ -132,17 +227,22 @@ async fn connect_tls(
     host: &str,
     port: u16,
     ca_pem: Vec<u8>,
+    identity: Option<Identity>,
+    timeout: Duration,
 ) -> Result<Channel, tonic::transport::Error> {
-    let tls = ClientTlsConfig::new()
+    let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca_pem))
         .domain_name(host);
+    if let Some(identity) = identity {
+        tls = tls.identity(identity);
+    }
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
     Endpoint::from_shared(format!("https://{authority}"))?
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(timeout)
         .tls_config(tls)?
         .connect()
         .await
@@ -181,8 +281,21 @@ fn classify(target: &Target, e: &tonic::transport::Error) -> ConnectError {
         },
         None => ConnectError::Unreachable {
             target,
-            reason: innermost.to_string(),
+            reason: tls_reason(&innermost.to_string()),
         },
+    }
+}
+
+/// rustls' names for certificate problems, said so the user knows what to
+/// change.
+fn tls_reason(reason: &str) -> String {
+    if reason.contains("CaUsedAsEndEntity") {
+        format!(
+            "{reason}: the collector's certificate is a CA certificate (basicConstraints \
+             CA:TRUE); it needs one with CA:FALSE (README, \"Remote access\")"
+        )
+    } else {
+        reason.to_owned()
     }
 }
 
@@ -227,7 +340,8 @@ mod tests {
 
     #[tokio::test]
     async fn tls_target_reports_a_missing_ca_file() {
-        let target = Target::tls("127.0.0.1:1", PathBuf::from("/nonexistent/ca.pem")).unwrap();
+        let target =
+            Target::tls("127.0.0.1:1", PathBuf::from("/nonexistent/ca.pem"), None).unwrap();
         let err = connect(&target).await.unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -238,24 +352,25 @@ mod tests {
     #[test]
     fn parses_host_port() {
         let ca = PathBuf::from("ca.pem");
-        let t = Target::tls("[::1]:7443", ca.clone()).unwrap();
+        let t = Target::tls("[::1]:7443", ca.clone(), None).unwrap();
         assert_eq!(
             t,
             Target::Tls {
                 host: "::1".to_owned(),
                 port: 7443,
-                ca: ca.clone()
+                ca: ca.clone(),
+                client: None,
             }
         );
         assert_eq!(t.to_string(), "[::1]:7443");
         assert_eq!(
-            Target::tls("box.example:7443", ca.clone())
+            Target::tls("box.example:7443", ca.clone(), None)
                 .unwrap()
                 .to_string(),
             "box.example:7443"
         );
         for bad in ["box", "box:", ":7443", "box:http", "box:0", "box:70000"] {
-            assert!(Target::tls(bad, ca.clone()).is_err(), "{bad}");
+            assert!(Target::tls(bad, ca.clone(), None).is_err(), "{bad}");
         }
     }
 }

@@ -133,3 +133,20 @@ pub fn common_name(der: &[u8]) -> Option<String> {
     let cn = cert.subject().iter_common_name().next()?;
     cn.as_str().ok().map(str::to_owned)
 }
+
+/// Whether the first certificate in `pem` is a CA certificate
+/// (basicConstraints CA:TRUE), which TLS peers refuse as an end entity's:
+/// perchd checks its own, `perch` its client certificate.
+#[must_use]
+pub fn pem_is_ca(pem: &[u8]) -> bool {
+    use rustls_pki_types::{CertificateDer, pem::PemObject as _};
+    CertificateDer::pem_slice_iter(pem)
+        .next()
+        .and_then(Result::ok)
+        .and_then(|der| {
+            x509_parser::parse_x509_certificate(der.as_ref())
+                .ok()
+                .map(|(_, c)| c.is_ca())
+        })
+        .unwrap_or(false)
+}

@@ -8,6 +8,7 @@ use std::path::Path;
 use rustls_pki_types::{CertificateDer, pem::PemObject as _};
 
 use super::ServeError;
+use crate::roles::pem_is_ca;
 
 /// How to make a certificate clients accept, for the messages.
 pub const RECIPE: &str = "make one with CA:FALSE and the names clients connect to, e.g. \
@@ -19,14 +20,7 @@ pub const RECIPE: &str = "make one with CA:FALSE and the names clients connect t
 /// Refuses a CA certificate as the server's own, saying why and how to
 /// make a proper one; warns when it names no host.
 pub(super) fn server_certificate(pem: &[u8], path: &Path) -> Result<(), ServeError> {
-    let Some(Ok(first)) = CertificateDer::pem_slice_iter(pem).next() else {
-        return Ok(());
-    };
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(first.as_ref()) else {
-        // rustls reports what is wrong with a certificate it cannot read.
-        return Ok(());
-    };
-    if cert.is_ca() {
+    if pem_is_ca(pem) {
         return Err(ServeError::tls_file(
             path,
             "certificate",
@@ -37,7 +31,14 @@ pub(super) fn server_certificate(pem: &[u8], path: &Path) -> Result<(), ServeErr
             ),
         ));
     }
-    if cert.subject_alternative_name().ok().flatten().is_none() {
+    let names = CertificateDer::pem_slice_iter(pem)
+        .next()
+        .and_then(Result::ok)
+        .and_then(|der| {
+            let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+            Some(cert.subject_alternative_name().ok().flatten().is_some())
+        });
+    if names == Some(false) {
         tracing::warn!(
             path = %path.display(),
             "TLS certificate has no subjectAltName: clients will refuse it (NotValidForName); {RECIPE}"
