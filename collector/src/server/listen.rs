@@ -29,6 +29,7 @@ use super::{CollectorApi, CollectorService, calls::CallLayer};
 use crate::config::ConnLimits;
 
 mod accept;
+mod authority;
 mod error;
 pub(super) mod gate;
 mod peer;
