@@ -11,3 +11,6 @@ echo
 "$bin/perch-bench" console
 echo
 "$bin/perch-bench" kill-latency --kills 1000
+echo
+# Every fuzz target for an hour (PERCH_FUZZ_SECS to change it).
+./.ci/fuzz.sh "${PERCH_FUZZ_SECS:-3600}"

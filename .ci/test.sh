@@ -19,6 +19,9 @@ step "clippy (eBPF programs)"
 step "build binaries"
 cargo build --quiet --bins
 
+step "fuzz (request validation, briefly)"
+./.ci/fuzz.sh "${PERCH_FUZZ_SECS:-20}"
+
 step "tests"
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 status=0

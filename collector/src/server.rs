@@ -4,7 +4,7 @@
 mod act;
 mod calls;
 mod listen;
-mod validate;
+pub mod validate;
 pub mod validate_act;
 
 use std::sync::Arc;
