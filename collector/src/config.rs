@@ -14,9 +14,9 @@ use toml::Spanned;
 use crate::roles::{Principal, Roles};
 
 mod access;
-pub use access::{Access, ConnLimits, ranges as access_ranges};
+pub use access::{Access, ConnLimits};
 
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
+pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
 /// Allowed ranges, shared by the file and the flags so both say the same.

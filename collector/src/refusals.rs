@@ -17,7 +17,10 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use perch_proto::v1::{ActionResult, AuditRecord};
+use perch_proto::{
+    civil::rfc3339_utc,
+    v1::{ActionResult, AuditRecord},
+};
 
 /// A caller whose burst is over: no refusal for this long.
 pub const QUIET: Duration = Duration::from_secs(2);
@@ -195,8 +198,8 @@ fn aggregate(label: &str, held: Held, limit: RefusalLimit) -> AuditRecord {
         "{} refused requests from {label} between {} and {} not recorded one by one \
          (over {} at once, then {} a minute): ",
         held.count,
-        rfc3339(held.first_unix_ns),
-        rfc3339(held.last_unix_ns),
+        rfc3339_utc(held.first_unix_ns),
+        rfc3339_utc(held.last_unix_ns),
         limit.burst,
         limit.per_minute
     );
@@ -225,18 +228,6 @@ fn unix_now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-/// Unix ns as RFC 3339 UTC with milliseconds.
-fn rfc3339(unix_ns: u64) -> String {
-    let ns = i128::from(unix_ns);
-    time::OffsetDateTime::from_unix_timestamp_nanos(ns - ns % 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("unix {unix_ns} ns"))
 }
 
 /// `s` cut to at most `max` bytes on a character boundary.

@@ -7,6 +7,8 @@
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
+pub mod validate;
+
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Instant,
@@ -26,8 +28,8 @@ use crate::{
     audit::AuditLog,
     refusals::{RefusalLimit, Refusals, Verdict},
     roles::Identity,
-    server::validate_act::{self, ActArgs},
 };
+use validate::ActArgs;
 
 /// `actor_uid` of callers without a uid (TLS peers): `(uid_t)-1`, which
 /// no account has.
@@ -107,7 +109,7 @@ impl Responder {
                 )));
             }
         }
-        let args = match validate_act::act(req) {
+        let args = match validate::act(req) {
             Ok(args) => args,
             Err(invalid) => {
                 refuse(&mut record, "invalid_argument", &invalid.0);
@@ -248,7 +250,7 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: clip(req.reason.trim(), validate_act::MAX_REASON_BYTES).to_owned(),
+        reason: clip(req.reason.trim(), perch_proto::limits::REASON_MAX_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }

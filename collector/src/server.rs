@@ -5,7 +5,6 @@ mod act;
 mod calls;
 mod listen;
 pub mod validate;
-pub mod validate_act;
 
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
 pub use listen::{
-    Bound, DEFAULT_SOCKET, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
+    Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
     default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
 };
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};

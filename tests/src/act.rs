@@ -75,12 +75,6 @@ pub async fn wait_known(perchd: &Perchd, pid: u32) {
     panic!("perchd never learnt of pid {pid}");
 }
 
-/// Whether `pid` still runs (and is not a zombie).
-#[must_use]
-pub fn alive(pid: u32) -> bool {
-    state(pid).is_some_and(|s| s != 'Z')
-}
-
 /// The state letter of `pid` in /proc (`S`, `T`, `Z`...), `None` once gone.
 #[must_use]
 pub fn state(pid: u32) -> Option<char> {

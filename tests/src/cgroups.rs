@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use crate::procs::{ChildGuard, random_hex};
+use crate::procs::ChildGuard;
 
 /// Where this machine mounts cgroup2.
 pub const CGROUP2: &str = "/sys/fs/cgroup/unified";
@@ -65,18 +65,4 @@ impl Drop for Cgroups {
 pub fn spawn_into(leaf: &Path) -> ChildGuard {
     let script = format!("echo $$ > {}/cgroup.procs && exec sleep 30", leaf.display());
     ChildGuard::spawn(Command::new("/bin/sh").args(["-c", &script]))
-}
-
-/// A pod uid as Kubernetes makes them (a UUID), random per run.
-#[must_use]
-pub fn pod_uid() -> String {
-    let h = random_hex(16);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
 }

@@ -5,13 +5,16 @@ use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
     Perchd,
-    act::{alive, key, live, records, sleeper, wait_known},
-    binary, have_root_or_skip,
+    act::{key, live, records, sleeper, wait_known},
+    alive, binary, have_root_or_skip,
     procs::run_bounded,
 };
-use perch_proto::v1::{
-    ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, EventKind, ProcessKey, Signal,
-    WatchEventsRequest, event::Kind,
+use perch_proto::{
+    stat,
+    v1::{
+        ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, EventKind, ProcessKey,
+        Signal, WatchEventsRequest, event::Kind,
+    },
 };
 use tonic::Code;
 
@@ -165,24 +168,15 @@ async fn bad_requests_are_refused_by_field_and_audited() {
             "mode",
         ),
     ];
-    let before = std::fs::read_to_string(format!("/proc/{}/stat", k.pid)).expect("stat");
+    let before = stat::read_pid(k.pid).expect("stat");
     for (req, field) in &cases {
         let err = client.act(req.clone()).await.expect_err("refused");
         assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
         assert!(err.message().contains(field), "{field}: {}", err.message());
     }
     // Nothing was touched: same nice value (field 19), still running.
-    let after = std::fs::read_to_string(format!("/proc/{}/stat", k.pid)).expect("stat");
-    let nice = |s: &str| {
-        s.rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .nth(16)
-            .unwrap()
-            .to_owned()
-    };
-    assert_eq!(nice(&before), nice(&after));
+    let after = stat::read_pid(k.pid).expect("stat");
+    assert_eq!(before.nice, after.nice);
     assert!(alive(k.pid));
 
     let log = records(&perchd);

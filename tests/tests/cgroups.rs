@@ -2,14 +2,19 @@
 //! Kubernetes- and Docker-shaped cgroups under the cgroup2 mount, moves a
 //! shell into one, and checks that the exec of its `sleep` (and the process
 //! list) carry the pod uid, container id and runtime read from the path.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::path::Path;
 
 use perch_e2e::{
     Perchd,
-    cgroups::{Cgroups, pod_uid, spawn_into},
+    cgroups::{Cgroups, spawn_into},
     events::{EventLog, WAIT, find_exec, info, list_processes, pid},
     have_root_or_skip,
-    procs::{eventually, random_hex},
+    procs::{eventually, pod_uid, random_hex},
 };
 use perch_proto::v1::Process;
 

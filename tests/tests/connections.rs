@@ -5,6 +5,10 @@
 //! starts, and a TLS connection without a client certificate that makes no
 //! call, are closed after their timeouts; a call in flight keeps its
 //! connection.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     collections::HashMap,
     net::{IpAddr, Ipv4Addr, SocketAddr},

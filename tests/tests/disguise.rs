@@ -110,5 +110,5 @@ async fn disguised_names_and_reasons_are_shown_escaped() {
     assert!(!cli.status.success(), "{cli:?}");
     assert!(cli.stderr.contains("reason"), "{cli:?}");
     assert_eq!(records(&perchd).len(), log.len(), "perch sent nothing");
-    assert!(perch_e2e::act::alive(target.pid()));
+    assert!(perch_e2e::alive(target.pid()));
 }

@@ -5,6 +5,11 @@
 //! perchd stops in the middle of a burst.  And requests too large or not
 //! decodable get `INVALID_ARGUMENT` and one audit record, as the contract
 //! says of malformed requests.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{process::Command, time::Duration};
 
 use perch_e2e::{
@@ -231,7 +236,7 @@ async fn oversized_and_undecodable_requests_are_invalid_argument_and_audited() {
     let rec = log.last().expect("record");
     assert_eq!(rec.code, "invalid_argument");
     assert!(rec.detail.contains("malformed request"), "{rec:?}");
-    assert!(perch_e2e::act::alive(target.pid()));
+    assert!(perch_e2e::alive(target.pid()));
 }
 
 /// A codec that sends bytes as they are and ignores the answer's body.

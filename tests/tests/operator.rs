@@ -3,6 +3,10 @@
 //! Unix socket) may act on its own processes, but not on a group or a pod
 //! with a member running as root, nor on a setuid-root process.  The
 //! refusal names the member, is audited, and nothing is signalled.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     os::unix::process::CommandExt as _,
     path::{Path, PathBuf},
@@ -12,11 +16,11 @@ use std::{
 
 use perch_e2e::{
     Perchd,
-    act::{NOBODY, alive, as_user, operator_config, records, share_socket, state, wait_known},
-    binary,
-    cgroups::{Cgroups, pod_uid},
+    act::{NOBODY, as_user, operator_config, records, share_socket, state, wait_known},
+    alive, binary,
+    cgroups::Cgroups,
     have_root_or_skip,
-    procs::{ChildGuard, Finished, random_hex, run_bounded},
+    procs::{ChildGuard, Finished, pod_uid, random_hex, run_bounded},
 };
 
 const WAIT: Duration = Duration::from_secs(30);

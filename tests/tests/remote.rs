@@ -8,8 +8,8 @@ use std::{path::Path, process::Command, time::Duration};
 
 use perch_e2e::{
     Perchd,
-    act::{NOBODY, alive, as_user, records, wait_known},
-    binary, have_root_or_skip,
+    act::{NOBODY, as_user, records, wait_known},
+    alive, binary, have_root_or_skip,
     procs::{ChildGuard, Finished, run_bounded},
     tls::{Pki, default_self_signed, free_port, openssl},
 };

@@ -11,7 +11,8 @@ use std::{
 };
 
 use anyhow::{anyhow, bail};
-use perch::{client::Target, json, text};
+use perch::text;
+use perch_client::{Target, json};
 use perch_proto::v1::{
     Event, ListProcessesRequest, NoticeKind, Process, WatchEventsRequest, event::Kind,
 };
@@ -57,7 +58,7 @@ async fn fetch_processes(
     timeout: Duration,
     include_exited: bool,
 ) -> anyhow::Result<Vec<Process>> {
-    let mut client = perch::client::connect_within(target, timeout).await?;
+    let mut client = perch_client::connect_within(target, timeout).await?;
     let req = ListProcessesRequest {
         include_exited,
         pids: Vec::new(),
@@ -129,7 +130,7 @@ async fn watch(
     warn: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let mut client = perch::client::connect_within(target, timeout).await?;
+    let mut client = perch_client::connect_within(target, timeout).await?;
     let mut stop = pin!(stop);
     let mut resume = args.resume_after;
     loop {

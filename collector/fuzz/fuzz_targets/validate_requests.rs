@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use perch_proto::v1::{ActRequest, ListProcessesRequest, WatchEventsRequest};
-use perchd::server::{validate, validate_act};
+use perchd::{respond::validate as validate_act, server::validate};
 use prost::Message as _;
 
 fuzz_target!(|data: &[u8]| {

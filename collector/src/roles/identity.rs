@@ -7,7 +7,7 @@ use std::{
 };
 
 use super::{TlsPeer, UnixPeer};
-use crate::{procfs::UserNames, refusals::Caller};
+use crate::{proc::UserNames, refusals::Caller};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -132,21 +132,4 @@ pub fn common_name(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let cn = cert.subject().iter_common_name().next()?;
     cn.as_str().ok().map(str::to_owned)
-}
-
-/// Whether the first certificate in `pem` is a CA certificate
-/// (basicConstraints CA:TRUE), which TLS peers refuse as an end entity's:
-/// perchd checks its own, `perch` its client certificate.
-#[must_use]
-pub fn pem_is_ca(pem: &[u8]) -> bool {
-    use rustls_pki_types::{CertificateDer, pem::PemObject as _};
-    CertificateDer::pem_slice_iter(pem)
-        .next()
-        .and_then(Result::ok)
-        .and_then(|der| {
-            x509_parser::parse_x509_certificate(der.as_ref())
-                .ok()
-                .map(|(_, c)| c.is_ca())
-        })
-        .unwrap_or(false)
 }

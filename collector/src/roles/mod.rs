@@ -17,7 +17,7 @@ mod peer;
 
 use std::fmt;
 
-pub use identity::{Identity, common_name, identify, identify_peer, pem_is_ca};
+pub use identity::{Identity, common_name, identify, identify_peer};
 pub use peer::{TlsPeer, UnixPeer, peer_groups};
 pub use perch_proto::v1::Role;
 

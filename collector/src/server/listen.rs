@@ -44,9 +44,6 @@ pub use tcp::{CallGuard, TcpPeer};
 pub use unix::default_socket_group;
 use unix::{SocketFile, bind_unix};
 
-/// Where perchd listens when not told otherwise.
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
-
 /// How long a connect to an existing socket may take before we conclude
 /// that something is listening there (its backlog is full).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);

@@ -11,10 +11,9 @@ use std::{
 use anyhow::bail;
 use perch::{
     act::{self, ClientIdentity},
-    client::Target,
-    json,
     text::clean,
 };
+use perch_client::{Target, json};
 use perch_proto::v1::{
     ActRequest, ActResponse, ActionMode, ActionResult, AuditRecord, ListProcessesRequest, Process,
     ProcessKey, collector_client::CollectorClient,
@@ -65,7 +64,7 @@ const ACTION_GRACE: Duration = Duration::from_secs(30);
 
 pub async fn run(target: &Target, timeout: Duration, cmd: &ActCommand) -> anyhow::Result<()> {
     let req = cmd.request();
-    let mut client = perch::client::connect_within(target, timeout).await?;
+    let mut client = perch_client::connect_within(target, timeout).await?;
     let (key, source) = match req.target.start_time {
         Some(start_time_ns) => (
             ProcessKey {

@@ -256,11 +256,7 @@ impl Proc {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::many_single_char_names,
-    clippy::similar_names,
-    reason = "short names in tests"
-)]
+#[expect(clippy::similar_names, reason = "short names in tests")]
 pub(crate) mod tests {
     use super::*;
 

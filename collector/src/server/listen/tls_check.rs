@@ -5,10 +5,9 @@
 //! (clients match the host against it, not against the CN).
 use std::path::Path;
 
-use rustls_pki_types::{CertificateDer, pem::PemObject as _};
+use perch_client::tls::{pem_has_alt_names, pem_is_ca};
 
 use super::ServeError;
-use crate::roles::pem_is_ca;
 
 /// How to make a certificate clients accept, for the messages.
 pub const RECIPE: &str = "make one with CA:FALSE and the names clients connect to, e.g. \
@@ -31,14 +30,7 @@ pub(super) fn server_certificate(pem: &[u8], path: &Path) -> Result<(), ServeErr
             ),
         ));
     }
-    let names = CertificateDer::pem_slice_iter(pem)
-        .next()
-        .and_then(Result::ok)
-        .and_then(|der| {
-            let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
-            Some(cert.subject_alternative_name().ok().flatten().is_some())
-        });
-    if names == Some(false) {
+    if pem_has_alt_names(pem) == Some(false) {
         tracing::warn!(
             path = %path.display(),
             "TLS certificate has no subjectAltName: clients will refuse it (NotValidForName); {RECIPE}"

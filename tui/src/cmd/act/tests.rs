@@ -3,7 +3,7 @@
 //! what it prints for constructed answers.  Sending `Act` end to end is
 //! tested once perchd's handler exists (tests/).
 use clap::Parser as _;
-use perch::client::DEFAULT_TIMEOUT;
+use perch_client::DEFAULT_TIMEOUT;
 use perch_proto::v1::{
     ActionKind, ActionTarget, AffectedProcess, AuditRecord, ProcessOutcome, Signal,
 };
@@ -30,7 +30,7 @@ async fn a_pid_without_start_time_is_looked_up() {
         start_time_ns: 81_230_000_000,
     });
     let server = serve(vec![process(7, false), running, process(9, true)], 10).await;
-    let mut client = perch::client::connect(&server.target).await.unwrap();
+    let mut client = perch_client::connect(&server.target).await.unwrap();
     assert_eq!(
         lookup(&mut client, DEFAULT_TIMEOUT, 4242).await.unwrap(),
         ProcessKey {
