@@ -19,7 +19,7 @@ for dir in "${dirs[@]}"; do
       echo "fuzz: $dir $t FAILED (input in $dir/artifacts/$t/)" >&2
       exit 1
     fi
-    runs=$(awk -F: '/stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log")
+    runs=$(awk '/stat::number_of_executed_units/ { print $NF }' "$log")
     corpus=$(find "$dir/corpus/$t" -type f 2>/dev/null | wc -l)
     echo "fuzz: $dir $t: ${runs:-?} runs in ${secs} s, corpus ${corpus} inputs, no crash"
     rm -f "$log"

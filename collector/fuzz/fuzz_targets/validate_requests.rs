@@ -33,7 +33,7 @@ fn act(bytes: &[u8]) {
     };
     if let Ok(args) = validate_act::act(&req) {
         assert!(!perch_proto::text::is_blank(&args.reason));
-        assert!(args.reason.len() <= validate_act::MAX_REASON_BYTES);
+        assert!(args.reason.len() <= perch_proto::limits::REASON_MAX_BYTES);
         assert_eq!(validate_act::act(&round_trip(&req)), Ok(args));
     }
 }
