@@ -177,7 +177,7 @@ pub async fn connect_within(
                     reason: os_reason(&e),
                 })?;
                 let identity = match client {
-                    Some(c) => Some(client_identity(c).await?),
+                    Some(c) => Some(crate::tls::client_identity(c).await?),
                     None => None,
                 };
                 connect_tls(host, *port, pem, identity, timeout).await
@@ -195,39 +195,6 @@ pub async fn connect_within(
                 after: timeout,
             })
         })
-}
-
-/// The client certificate and key, read and checked: a CA certificate
-/// (what `openssl req -x509` makes by default) is refused by perchd as a
-/// client's, so it is refused here first, with how to make a proper one.
-async fn client_identity(c: &ClientCert) -> Result<Identity, ConnectError> {
-    let read = |what: &'static str, path: &PathBuf| {
-        let path = path.clone();
-        async move {
-            tokio::fs::read(&path)
-                .await
-                .map_err(|e| ConnectError::TlsClient {
-                    what,
-                    path,
-                    reason: os_reason(&e),
-                })
-        }
-    };
-    let cert = read("certificate", &c.cert).await?;
-    let key = read("key", &c.key).await?;
-    if crate::tls::pem_is_ca(&cert) {
-        return Err(ConnectError::TlsClient {
-            what: "certificate",
-            path: c.cert.clone(),
-            reason: "it is a CA certificate (basicConstraints CA:TRUE, what `openssl req -x509` \
-                     makes unless told otherwise), which perchd refuses as a client's \
-                     (CaUsedAsEndEntity); have the CA in perchd's --tls-client-ca sign a client \
-                     certificate with basicConstraints=CA:FALSE and extendedKeyUsage=clientAuth \
-                     (README, \"Remote access\")"
-                .to_owned(),
-        });
-    }
-    Ok(Identity::from_pem(cert, key))
 }
 
 async fn connect_unix(path: &Path, timeout: Duration) -> Result<Channel, tonic::transport::Error> {
@@ -300,26 +267,13 @@ fn classify(target: &Target, e: &tonic::transport::Error) -> ConnectError {
         },
         None => ConnectError::Unreachable {
             target,
-            reason: tls_reason(&innermost.to_string()),
+            reason: crate::tls::explain(&innermost.to_string()),
         },
     }
 }
 
-/// rustls' names for certificate problems, said so the user knows what to
-/// change.
-fn tls_reason(reason: &str) -> String {
-    if reason.contains("CaUsedAsEndEntity") {
-        format!(
-            "{reason}: the collector's certificate is a CA certificate (basicConstraints \
-             CA:TRUE); it needs one with CA:FALSE (README, \"Remote access\")"
-        )
-    } else {
-        reason.to_owned()
-    }
-}
-
 /// "No such file or directory", without Rust's " (os error 2)" suffix.
-fn os_reason(e: &io::Error) -> String {
+pub(crate) fn os_reason(e: &io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(i) if text.ends_with(')') => text[..i].to_owned(),
