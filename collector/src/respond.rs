@@ -1,32 +1,38 @@
 //! `Act`: from a request to an audited result.  Validation, the caller's
-//! role, the audit log's health, then the executor; every request — done,
-//! refused or malformed — ends as one fsynced audit record, published to
-//! every watching console, before the answer goes back.  Refusals go
-//! through each caller's rate limit ([`crate::refusals`]): past it they
-//! are counted into one aggregate record instead.
+//! role, the audit log's health, then the executor.  No record, no action:
+//! a live action first writes (and fsyncs) its intent — who, what, target,
+//! reason — and only then touches anything; its result follows as a second
+//! record naming the intent.  If the intent cannot be written (a full disk,
+//! a damaged log) the request is refused with `FAILED_PRECONDITION` and
+//! nothing is done.  Refusals and dry runs touch nothing and are one record
+//! each.  Every record but an intent is published to every watching
+//! console, so a console sees one entry per action.  Refusals go through
+//! each caller's rate limit ([`crate::refusals`]): past it they are
+//! counted into one aggregate record instead (`refused.rs`).
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
+mod refused;
 pub mod validate;
 
 use std::{
+    collections::HashSet,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
-    time::Instant,
 };
 
 use perch_proto::{
     same_start_time,
     v1::{
         self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditLogStatus,
-        AuditRecord, Role,
+        AuditRecord, AuditStage, Role,
     },
 };
 use tonic::Status;
 
 use crate::{
     actions::{Executor, Outcome, Protected, Request},
-    audit::AuditLog,
-    refusals::{RefusalLimit, Refusals, Verdict},
+    audit::{self, AuditError, AuditLog},
+    refusals::{RefusalLimit, Refusals},
     roles::Identity,
 };
 use validate::ActArgs;
@@ -35,12 +41,18 @@ use validate::ActArgs;
 /// no account has.
 pub const NO_UID: u32 = u32::MAX;
 
+/// `code` of an intent record.
+pub const INTENT_CODE: &str = "intent";
+
 /// Executes actions for one collector and records them.
 pub struct Responder {
     /// `Err` when this host cannot act at all (no pidfd, no /proc): every
     /// request is then refused with that reason, and audited.
     executor: Result<Executor, String>,
     audit: Arc<Mutex<AuditLog>>,
+    /// Ids of intents written whose result is not yet: actions under way.
+    in_flight: Mutex<HashSet<String>>,
+    /// Each caller's refusal bucket and held refusals.
     refusals: Mutex<Refusals>,
 }
 
@@ -64,16 +76,8 @@ impl Responder {
         Self {
             executor,
             audit,
+            in_flight: Mutex::new(HashSet::new()),
             refusals: Mutex::new(Refusals::new(RefusalLimit::default())),
-        }
-    }
-
-    /// The same, with `limit` on each caller's refusals.
-    #[must_use]
-    pub fn with_refusal_limit(self, limit: RefusalLimit) -> Self {
-        Self {
-            refusals: Mutex::new(Refusals::new(limit)),
-            ..self
         }
     }
 
@@ -82,15 +86,24 @@ impl Responder {
         &self.audit
     }
 
+    /// Whether the intent `id` is an action this collector is running now.
+    #[must_use]
+    pub fn in_progress(&self, id: &str) -> bool {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(id)
+    }
+
     fn log(&self) -> MutexGuard<'_, AuditLog> {
         self.audit.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// One request from `who` (holding `role`), start to audited finish.
     /// `Err` for malformed requests (`INVALID_ARGUMENT`), callers without
-    /// the role (`PERMISSION_DENIED`) and an unusable audit log
-    /// (`FAILED_PRECONDITION`, nothing done); every other outcome, refused
-    /// or not, is an `ActResponse` carrying its record.
+    /// the role (`PERMISSION_DENIED`) and an audit log that cannot record
+    /// the action (`FAILED_PRECONDITION`, nothing done); every other
+    /// outcome, refused or not, is an `ActResponse` carrying its record.
     pub fn act(
         &self,
         ctx: &dyn Context,
@@ -113,8 +126,7 @@ impl Responder {
             Ok(args) => args,
             Err(invalid) => {
                 refuse(&mut record, "invalid_argument", &invalid.0);
-                self.refused(ctx, who, &record)?;
-                return Err(invalid.into());
+                return Err(self.refused(ctx, who, &record, invalid.into()));
             }
         };
         if let Some(target) = ctx.describe(args.target) {
@@ -122,102 +134,149 @@ impl Responder {
         }
         if let Err(why) = permitted(role, who, &args, record.target.as_ref()) {
             refuse(&mut record, "permission_denied", &why);
-            self.refused(ctx, who, &record)?;
-            return Err(Status::permission_denied(why));
+            return Err(self.refused(ctx, who, &record, Status::permission_denied(why)));
         }
-        let outcome = match &self.executor {
-            Ok(executor) => executor.execute(&request(&args, who, role, req)),
-            Err(why) => Outcome::not_done("os_error", why.clone()),
+        let executor = match &self.executor {
+            Ok(executor) => executor,
+            Err(why) => {
+                let outcome = Outcome::not_done("os_error", why.clone());
+                return self.single(ctx, record, outcome);
+            }
         };
-        let (done, already_gone) = (outcome.done, outcome.already_gone);
-        record.result = outcome.result.into();
-        record.code = outcome.code;
-        record.detail = outcome.detail;
-        record.processes = outcome.processes;
-        // A process beyond the caller's role, found among those the action
-        // would touch: refused like a target beyond it.
-        if record.code == "permission_denied" {
-            self.refused(ctx, who, &record)?;
-            return Err(Status::permission_denied(record.detail));
+        let request = request(&args, who, role, req);
+        // The set the action would touch, resolved as a dry run resolves
+        // it: an operator's action with a process of root's among them is
+        // refused before its intent is written, naming that process.
+        let probe = (request.refuse_root.is_some() || args.dry_run).then(|| {
+            executor.execute(&Request {
+                dry_run: true,
+                ..request.clone()
+            })
+        });
+        if let Some(probe) = probe {
+            if probe.code == BEYOND_ROLE {
+                refuse(&mut record, BEYOND_ROLE, &probe.detail);
+                let status = Status::permission_denied(probe.detail);
+                return Err(self.refused(ctx, who, &record, status));
+            }
+            if args.dry_run {
+                return self.single(ctx, record, probe);
+            }
         }
-        let record = self.finish(ctx, &record)?;
+        let intent = self.write_intent(&record)?;
+        let outcome = executor.execute(&request);
+        Ok(self.write_result(ctx, record, &intent, outcome))
+    }
+
+    /// A request that touches nothing (a dry run, or a host that cannot
+    /// act): one record, written before the answer.
+    fn single(
+        &self,
+        ctx: &dyn Context,
+        mut record: AuditRecord,
+        outcome: Outcome,
+    ) -> Result<ActResponse, Status> {
+        let (done, already_gone) = apply(&mut record, outcome);
+        let written = self.append(&record).map_err(|e| unrecordable(&e))?;
+        publish(ctx, written.clone());
         Ok(ActResponse {
-            record: Some(record),
+            record: Some(written),
             done,
             already_gone,
         })
     }
 
-    /// A request from `who` that never reached [`act`](Self::act): its
-    /// body could not be decoded, or was over the size limit.  Audited as
-    /// `invalid_argument` (rate-limited like every refusal).
-    pub fn malformed(
-        &self,
-        ctx: &dyn Context,
-        who: &Identity,
-        role: Role,
-        detail: &str,
-    ) -> Result<(), Status> {
-        let mut record = base_record(ctx, who, role, &ActRequest::default());
-        refuse(&mut record, "invalid_argument", detail);
-        self.refused(ctx, who, &record)
-    }
-
-    /// A refused request from `who`: its record is written, or held for an
-    /// aggregate once `who` is past its rate limit.
-    pub fn refused(
-        &self,
-        ctx: &dyn Context,
-        who: &Identity,
-        record: &AuditRecord,
-    ) -> Result<(), Status> {
-        let verdict = self
-            .refusals
+    /// The intent of a live action, on disk before anything is touched.
+    fn write_intent(&self, record: &AuditRecord) -> Result<AuditRecord, Status> {
+        let mut intent = record.clone();
+        intent.set_stage(AuditStage::Intent);
+        INTENT_CODE.clone_into(&mut intent.code);
+        let written = self.append(&intent).map_err(|e| unrecordable(&e))?;
+        self.in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .admit(&who.limit_key(), record, Instant::now());
-        match verdict {
-            Verdict::Record => self.finish(ctx, record).map(drop),
-            Verdict::Held => Ok(()),
-        }
-    }
-
-    /// Writes the aggregate records of refusals held back: those due now,
-    /// or, with `all` (at shutdown), every one.
-    pub fn flush_refusals(&self, ctx: &dyn Context, all: bool) {
-        let due = {
-            let mut r = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
-            if all {
-                r.drain()
-            } else {
-                r.due(Instant::now())
-            }
-        };
-        for record in due {
-            // Never lost silently: if the log cannot take it, perchd's own
-            // log says what it was.
-            if let Err(e) = self.finish(ctx, &record) {
-                tracing::error!("{}: {}", e.message(), record.detail);
-            }
-        }
-    }
-
-    /// Appends (fsynced) and publishes the record.
-    fn finish(&self, ctx: &dyn Context, record: &AuditRecord) -> Result<AuditRecord, Status> {
-        let written = self.log().append(record).map_err(|e| {
-            tracing::error!(action = record.action, "audit write failed: {e}");
-            Status::internal(format!(
-                "the action's audit record could not be written ({e}); \
-                 its result is in perchd's log only"
-            ))
-        })?;
-        ctx.publish(pb::Event {
-            seq: 0,
-            time_ns: ctx.now_boot_ns(),
-            kind: Some(pb::event::Kind::Action(written.clone())),
-        });
+            .insert(written.id.clone());
         Ok(written)
     }
+
+    /// The result of the live action whose intent is `intent`.  The action
+    /// has happened: when its result cannot be written, the answer still
+    /// says what was done, and that the log holds only the intent.
+    fn write_result(
+        &self,
+        ctx: &dyn Context,
+        mut record: AuditRecord,
+        intent: &AuditRecord,
+        outcome: Outcome,
+    ) -> ActResponse {
+        record.set_stage(AuditStage::Result);
+        record.intent_id.clone_from(&intent.id);
+        let (done, already_gone) = apply(&mut record, outcome);
+        let written = self.append(&record);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&intent.id);
+        let record = match written {
+            Ok(written) => {
+                publish(ctx, written.clone());
+                written
+            }
+            Err(e) => {
+                tracing::error!(intent = intent.id, "audit result not written: {e}");
+                record.detail = format!(
+                    "{}; its result could not be recorded ({e}): the audit log holds \
+                     only its intent, line {}",
+                    record.detail, intent.line
+                );
+                record
+            }
+        };
+        ActResponse {
+            record: Some(record),
+            done,
+            already_gone,
+        }
+    }
+
+    fn append(&self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
+        self.log().append(record)
+    }
+}
+
+/// Sends a written record to every watching console.
+fn publish(ctx: &dyn Context, record: AuditRecord) {
+    ctx.publish(pb::Event {
+        seq: 0,
+        time_ns: ctx.now_boot_ns(),
+        kind: Some(pb::event::Kind::Action(record)),
+    });
+}
+
+/// Why a request that would need a record is refused when the log cannot
+/// take one.
+fn unrecordable(e: &AuditError) -> Status {
+    tracing::error!("audit write failed, action refused: {e}");
+    Status::failed_precondition(format!(
+        "actions are refused: the audit log cannot record this one ({e}); nothing was done"
+    ))
+}
+
+/// The executor's outcome into the record; `(done, already_gone)`.
+fn apply(record: &mut AuditRecord, outcome: Outcome) -> (u32, u32) {
+    record.result = outcome.result.into();
+    record.code = outcome.code;
+    record.detail = outcome.detail;
+    record.processes = outcome.processes;
+    let dropped = audit::fit_processes(record);
+    if dropped > 0 {
+        record.detail = format!(
+            "{} ({dropped} more processes not listed: one audit record holds at most {} KiB)",
+            record.detail,
+            audit::MAX_LINE_BYTES / 1024
+        );
+    }
+    (outcome.done, outcome.already_gone)
 }
 
 /// Everything known before the request is checked: who, from where, what
@@ -300,6 +359,10 @@ fn permitted(
         )),
     }
 }
+
+/// The result code of an action refused for a process beyond the caller's
+/// role (`Request::refuse_root`).
+const BEYOND_ROLE: &str = "permission_denied";
 
 /// The executor's request: the caller's own process (the Unix peer, and
 /// the console's own report of itself) is never a target, and an

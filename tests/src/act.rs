@@ -5,7 +5,6 @@ use std::{
     os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
     process::Command,
-    time::Duration,
 };
 
 use perch_proto::v1::{ActRequest, ActionKind, ActionMode, AuditRecord, ProcessKey};
@@ -49,30 +48,6 @@ pub fn records(perchd: &Perchd) -> Vec<AuditRecord> {
         .expect("read the audit log")
         .map(|e| e.expect("every line verifies").record)
         .collect()
-}
-
-/// Waits (bounded) until perchd's model holds `pid` as the sleeper it
-/// became (its exec seen, not only its fork), as it does for any process a
-/// user would pick from the console.
-pub async fn wait_known(perchd: &Perchd, pid: u32) {
-    let mut client = perchd.client().await.expect("client");
-    for _ in 0..300 {
-        let mut list = client
-            .list_processes(perch_proto::v1::ListProcessesRequest {
-                pids: vec![pid],
-                ..Default::default()
-            })
-            .await
-            .expect("list")
-            .into_inner();
-        while let Some(chunk) = list.message().await.expect("chunk") {
-            if chunk.processes.iter().any(|p| p.exe == "/bin/sleep") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("perchd never learnt of pid {pid}");
 }
 
 /// The state letter of `pid` in /proc (`S`, `T`, `Z`...), `None` once gone.

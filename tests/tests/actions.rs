@@ -5,7 +5,7 @@ use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
     Perchd,
-    act::{key, live, records, sleeper, wait_known},
+    act::{key, live, records, sleeper},
     alive, binary, have_root_or_skip,
     procs::run_bounded,
 };
@@ -38,7 +38,7 @@ async fn perch_kill_signals_exactly_and_every_console_hears_of_it() {
 
     let mut target = sleeper();
     let pid = target.pid();
-    wait_known(&perchd, pid).await;
+    perchd.wait_known(pid, "/bin/sleep").await;
     let socket = perchd.socket.display().to_string();
     let out = run_bounded(
         Command::new(binary("perch")).args([
@@ -247,7 +247,7 @@ async fn a_viewer_is_refused_and_the_refusal_is_audited() {
     std::fs::set_permissions(&perchd.socket, std::fs::Permissions::from_mode(0o666))
         .expect("chmod socket");
     let target = sleeper();
-    wait_known(&perchd, target.pid()).await;
+    perchd.wait_known(target.pid(), "/bin/sleep").await;
     let pid = target.pid().to_string();
     let socket = perchd.socket.display().to_string();
     let perch = binary("perch");

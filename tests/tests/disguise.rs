@@ -12,7 +12,7 @@ use std::{
 
 use perch_e2e::{
     Perchd,
-    act::{key, live, records, wait_known},
+    act::{key, live, records},
     binary, have_root_or_skip,
     procs::{ChildGuard, run_bounded},
 };
@@ -50,7 +50,7 @@ async fn disguised_names_and_reasons_are_shown_escaped() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let name = format!("x{RLO}gpj.exe");
     let target = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&name).arg("300"));
-    wait_known(&perchd, target.pid()).await;
+    perchd.wait_known(target.pid(), "/bin/sleep").await;
     let escaped = "x\\u{202e}gpj.exe";
 
     let ps = tokio::task::block_in_place(|| {

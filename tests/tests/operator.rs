@@ -16,7 +16,7 @@ use std::{
 
 use perch_e2e::{
     Perchd,
-    act::{NOBODY, as_user, operator_config, records, share_socket, state, wait_known},
+    act::{NOBODY, as_user, operator_config, records, share_socket, state},
     alive, binary,
     cgroups::Cgroups,
     have_root_or_skip,
@@ -122,7 +122,7 @@ async fn an_operators_group_kill_with_a_root_member_is_refused_naming_it() {
             .process_group(0),
     ));
     let leader = group.0.pid();
-    wait_known(&perchd, leader).await;
+    perchd.wait_known(leader, "/bin/sleep").await;
     let member = {
         let mut found = Vec::new();
         for _ in 0..300 {
@@ -185,8 +185,8 @@ async fn an_operators_pod_freeze_with_a_root_member_is_refused() {
     let pod_dir: PathBuf = container.leaf.parent().expect("pod cgroup").to_owned();
     let mine = in_cgroup(&container.leaf, &format!("{} /bin/sleep 300", as_nobody()));
     let roots = in_cgroup(&container.leaf, "/bin/sleep 300");
-    wait_known(&perchd, mine.pid()).await;
-    wait_known(&perchd, roots.pid()).await;
+    perchd.wait_known(mine.pid(), "/bin/sleep").await;
+    perchd.wait_known(roots.pid(), "/bin/sleep").await;
     assert_eq!(uids(mine.pid()), (NOBODY, NOBODY));
 
     let out = perch_as_operator(
@@ -233,8 +233,8 @@ async fn a_setuid_root_process_is_root_to_an_operator() {
             ])
             .args(["--clear-groups", "/bin/sleep", "300"]),
     );
-    wait_known(&perchd, setuid.pid()).await;
-    wait_known(&perchd, own.pid()).await;
+    perchd.wait_known(setuid.pid(), "/bin/sleep").await;
+    perchd.wait_known(own.pid(), "/bin/sleep").await;
     assert_eq!(uids(setuid.pid()), (NOBODY, 0));
 
     let kill = |pid: u32| {

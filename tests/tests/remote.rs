@@ -8,7 +8,7 @@ use std::{path::Path, process::Command, time::Duration};
 
 use perch_e2e::{
     Perchd,
-    act::{NOBODY, as_user, records, wait_known},
+    act::{NOBODY, as_user, records},
     alive, binary, have_root_or_skip,
     procs::{ChildGuard, Finished, run_bounded},
     tls::{Pki, default_self_signed, free_port, openssl},
@@ -51,7 +51,7 @@ async fn a_client_certificate_named_in_roles_acts_remotely() {
     .await;
     // Not root's: an operator may kill it.
     let target = ChildGuard::spawn(as_user(NOBODY, NOBODY, "/bin/sleep").arg("300"));
-    wait_known(&perchd, target.pid()).await;
+    perchd.wait_known(target.pid(), "/bin/sleep").await;
     let pid = target.pid().to_string();
     let ca = s(&pki.ca);
     let kill = |client: &[&str]| {

@@ -156,21 +156,19 @@ where
                 ),
                 _ => return Ok(resp),
             };
-            if let Some(who) = who {
-                let role = api.roles().role_of(&who);
-                let audited = tokio::task::spawn_blocking({
-                    let detail = detail.clone();
-                    move || match api.responder() {
+            let answer = match who {
+                Some(who) => {
+                    let role = api.roles().role_of(&who);
+                    tokio::task::spawn_blocking(move || match api.responder() {
                         Some(r) => r.malformed(&Ctx(&*api), &who, role, &detail),
-                        None => Ok(()),
-                    }
-                })
-                .await;
-                if let Ok(Err(failed)) = audited {
-                    return Ok(failed.into_http());
+                        None => Status::invalid_argument(detail),
+                    })
+                    .await
+                    .unwrap_or_else(|e| Status::internal(format!("auditing the request: {e}")))
                 }
-            }
-            Ok(Status::invalid_argument(detail).into_http())
+                None => Status::invalid_argument(detail),
+            };
+            Ok(answer.into_http())
         })
     }
 }

@@ -3,7 +3,9 @@
 //! (in `crash`) a writer process killed with SIGKILL mid-stream.
 mod chain;
 mod crash;
+mod integrity;
 mod recovery;
+mod seeds;
 
 use std::path::{Path, PathBuf};
 
