@@ -309,6 +309,8 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ProcessSamples(_) => EventKind::ProcessSamples,
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
+        Kind::Flag(_) => EventKind::Flag,
+        Kind::Trace(_) => EventKind::Trace,
         Kind::Notice(_) => return None,
     })
 }

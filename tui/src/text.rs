@@ -150,12 +150,42 @@ pub fn event_line(e: &Event) -> String {
         Some(Kind::HostSample(h)) => host_text(h),
         Some(Kind::Notice(n)) => notice_text(n),
         Some(Kind::Action(r)) => action_text(r),
+        Some(Kind::Flag(f)) => f.flag.as_ref().map_or_else(String::new, flag_text),
+        Some(Kind::Trace(t)) => t.trace.as_ref().map_or_else(String::new, trace_text),
     };
     format!(
         "{:>8} {secs:>6}.{micros:06} {:<15} {}",
         e.seq,
         json::kind_name(e),
         details.trim_end()
+    )
+}
+
+/// `high reverse_shell pid=42 x2 "bash with stdio on a TCP socket..."`.
+pub fn flag_text(f: &perch_proto::v1::Flag) -> String {
+    let sev = names::short_of::<perch_proto::v1::Severity>(f.severity).unwrap_or_default();
+    let excepted = if f.excepted { " excepted" } else { "" };
+    format!(
+        "{sev} {} {} x{}{excepted} {} \"{}\"",
+        clean(&f.short_name),
+        key_text(f.process.as_ref()),
+        f.repeat_count,
+        clean(&f.trace_id),
+        clean(&f.description)
+    )
+}
+
+/// `trace:3 score=56 active root=sshd flags=2 "trace_from_sshd_at_..."`.
+pub fn trace_text(t: &perch_proto::v1::Trace) -> String {
+    let status = names::short_of::<perch_proto::v1::TraceStatus>(t.status).unwrap_or_default();
+    format!(
+        "{} score={} {status} root={} {} flags={} \"{}\"",
+        clean(&t.id),
+        t.score,
+        clean(&t.root_proc_name),
+        key_text(t.root.as_ref()),
+        t.flag_count,
+        clean(&t.name)
     )
 }
 

@@ -94,6 +94,14 @@ pub fn event(ev: &Event) -> Value {
             Value::Object(m) => m,
             _ => Map::new(),
         },
+        Kind::Flag(x) => match x.flag.as_ref().map(detect::flag) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        },
+        Kind::Trace(x) => match x.trace.as_ref().map(detect::trace) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        },
     };
     let name = kind_name(ev);
     out.insert("kind".into(), name.into());
@@ -115,6 +123,8 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::HostSample(_)) => "host_sample",
         Some(Kind::Notice(_)) => "notice",
         Some(Kind::Action(_)) => "action",
+        Some(Kind::Flag(_)) => "flag",
+        Some(Kind::Trace(_)) => "trace",
     }
 }
 
@@ -219,6 +229,7 @@ fn enum_name<T: Named>(raw: i32) -> Value {
 }
 
 pub mod action;
+pub mod detect;
 
 #[cfg(test)]
 mod tests;
