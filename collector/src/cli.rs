@@ -61,6 +61,10 @@ pub struct Args {
     /// [4096..=268435456, default 4194304].
     #[arg(long, value_name = "BYTES", value_parser = ring_bytes_arg)]
     pub ring_buffer_bytes: Option<u32>,
+    /// A directory of detection rule files (`*.yaml`), read after the
+    /// built-in rules and `[detect] rules_dirs`; repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
     /// Log filter (tracing `EnvFilter` syntax) [default: info, or `RUST_LOG`].
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
@@ -105,6 +109,7 @@ impl Args {
         if let Some(v) = self.ring_buffer_bytes {
             s.ring_buffer_bytes = v;
         }
+        s.detect.rule_dirs.extend(self.rules.iter().cloned());
         s.validate()?;
         Ok(s)
     }

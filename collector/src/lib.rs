@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod convert;
+pub mod detect;
 pub mod ebpf;
 pub mod engine;
 pub mod hub;

@@ -3,6 +3,7 @@
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
 mod act;
 mod calls;
+mod detect;
 mod listen;
 pub mod validate;
 
@@ -10,8 +11,9 @@ use std::sync::Arc;
 
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
 use perch_proto::v1::{
-    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest,
-    ListProcessesRequest, ListProcessesResponse, Process, WatchEventsRequest,
+    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest, ListFlagsRequest,
+    ListFlagsResponse, ListProcessesRequest, ListProcessesResponse, ListRulesRequest,
+    ListRulesResponse, ListTracesRequest, ListTracesResponse, Process, WatchEventsRequest,
     collector_server::Collector,
 };
 use prost::Message as _;
@@ -47,6 +49,11 @@ pub trait CollectorApi: Send + Sync + 'static {
     /// takes no actions (`Act` and `ListAudit` then answer
     /// `FAILED_PRECONDITION`).
     fn responder(&self) -> Option<&Responder> {
+        None
+    }
+    /// The detection engine; `None` when detections are off (`ListFlags`,
+    /// `ListTraces` and `ListRules` then answer `FAILED_PRECONDITION`).
+    fn detector(&self) -> Option<&std::sync::Mutex<crate::detect::Detector>> {
         None
     }
 }
@@ -169,6 +176,32 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         let readable = act::Readable::of(&who, self.api.roles().role_of(&who));
         let limit = request.get_ref().limit;
         act::list_audit(Arc::clone(&self.api), limit, readable).map(Response::new)
+    }
+
+    async fn list_flags(
+        &self,
+        request: Request<ListFlagsRequest>,
+    ) -> Result<Response<ListFlagsResponse>, Status> {
+        Reached::mark(request.extensions());
+        let q = validate::flags(request.get_ref())?;
+        detect::with(&*self.api, |d| d.list_flags(&q)).map(Response::new)
+    }
+
+    async fn list_traces(
+        &self,
+        request: Request<ListTracesRequest>,
+    ) -> Result<Response<ListTracesResponse>, Status> {
+        Reached::mark(request.extensions());
+        let q = validate::traces(request.get_ref())?;
+        detect::with(&*self.api, |d| d.list_traces(&q)).map(Response::new)
+    }
+
+    async fn list_rules(
+        &self,
+        request: Request<ListRulesRequest>,
+    ) -> Result<Response<ListRulesResponse>, Status> {
+        Reached::mark(request.extensions());
+        detect::with(&*self.api, |d| ListRulesResponse { rules: d.rules() }).map(Response::new)
     }
 }
 

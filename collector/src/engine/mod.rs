@@ -22,8 +22,10 @@ use tokio::task::JoinHandle;
 use crate::{
     actions::Executor,
     audit::{AuditError, AuditLog},
+    clock::now_boot_ns,
     config::Settings,
     convert,
+    detect::{Detector, RuleSet},
     ebpf::{Decoder, EbpfSource, KindCount, LoadOptions},
     hub::Hub,
     model::{ModelEvent, ProcessModel},
@@ -59,6 +61,8 @@ pub struct Shared {
     /// workers).
     responder: Responder,
     roles: Roles,
+    /// Detection rules, flags and traces; `None` when `[detect]` is off.
+    detector: Option<Mutex<Detector>>,
 }
 
 impl Shared {
@@ -97,11 +101,26 @@ impl Shared {
         }
         let mut model = self.model();
         let mut out = Vec::with_capacity(events.len() + extra.len());
+        // Lock order: model, then detector (the RPCs take the detector alone).
+        let mut detector = self
+            .detector
+            .as_ref()
+            .map(|d| d.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let now = now_boot_ns();
         for e in events {
+            if let Some(d) = detector.as_deref_mut() {
+                d.before(&model, &e);
+            }
             if let Some(applied) = model.apply(e) {
+                let flags = detector
+                    .as_deref_mut()
+                    .map(|d| d.after(&model, &applied, now))
+                    .unwrap_or_default();
                 out.push(convert::event(applied));
+                out.extend(flags);
             }
         }
+        drop(detector);
         out.extend(extra);
         if !out.is_empty() {
             self.hub.publish(out);
@@ -194,6 +213,10 @@ impl crate::server::CollectorApi for Shared {
     fn responder(&self) -> Option<&Responder> {
         Some(&self.responder)
     }
+
+    fn detector(&self) -> Option<&Mutex<Detector>> {
+        self.detector.as_ref()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +227,8 @@ pub enum EngineError {
     Proc(String),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    #[error("detection rules refused:\n{0}")]
+    Rules(String),
 }
 
 /// A running collector; dropping it stops its tasks (and detaches eBPF).
@@ -278,9 +303,28 @@ impl Engine {
             tracing::warn!("response actions unavailable: {e}");
             format!("response actions are unavailable on this host: {e}")
         });
+        let info = StaticInfo::read(settings);
+        let detector = if settings.detect.enabled {
+            let rules = RuleSet::load(&settings.detect.rule_dirs).map_err(|errors| {
+                EngineError::Rules(
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            })?;
+            tracing::info!(rules = rules.rules.len(), "detection rules loaded");
+            Some(Mutex::new(Detector::new(
+                rules,
+                settings.detect.clone(),
+                info.boot_time_unix_ns,
+            )))
+        } else {
+            None
+        };
         release_startup_memory();
         let reader = new_reader(settings)?;
-        let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
             model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
             hub: Hub::new(settings.replay_capacity, settings.client_queue),
@@ -295,6 +339,7 @@ impl Engine {
             responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
+            detector,
         });
         let mut tasks = Vec::new();
         if let Some(mut src) = source {

@@ -1,7 +1,12 @@
 //! Request validation: every bad field becomes `INVALID_ARGUMENT` with a
 //! message naming the field, the allowed range and the value received, so a
 //! client author can fix the call from the message alone.
-use perch_proto::v1::{EventKind, ListProcessesRequest, WatchEventsRequest};
+use perch_proto::v1::{
+    EventKind, ListFlagsRequest, ListProcessesRequest, ListTracesRequest, Severity as PbSeverity,
+    WatchEventsRequest,
+};
+
+use crate::detect::{FlagQuery, Severity, TraceQuery};
 use tonic::Status;
 
 /// Processes per chunk when the request says 0.
@@ -13,7 +18,7 @@ pub const MAX_CHUNK_SIZE: u32 = 10_000;
 /// collector's CPU.
 pub const MAX_PIDS: usize = 10_000;
 
-const KIND_RANGE: &str = "1..=7";
+const KIND_RANGE: &str = "1..=7, 60..=61";
 
 /// A checked `ListProcessesRequest`: the pids sorted without duplicates and
 /// the chunk size to use.
@@ -90,6 +95,78 @@ pub fn watch(req: &WatchEventsRequest, head: u64) -> Result<WatchArgs, Status> {
     })
 }
 
+/// Flags or traces per list when the request says 0, and the most allowed.
+pub const DEFAULT_LIST_LIMIT: usize = 1000;
+pub const MAX_LIST_LIMIT: u32 = 10_000;
+/// Highest `min_score` accepted.
+pub const MAX_MIN_SCORE: u32 = 10_000;
+/// Longest trace id accepted.
+const MAX_ID: usize = 64;
+
+fn limit(raw: u32) -> Result<usize, Status> {
+    if raw > MAX_LIST_LIMIT {
+        return Err(invalid(format!(
+            "limit: must be 0..={MAX_LIST_LIMIT} (got {raw})"
+        )));
+    }
+    Ok(match raw {
+        0 => DEFAULT_LIST_LIMIT,
+        n => usize::try_from(n).unwrap_or(DEFAULT_LIST_LIMIT),
+    })
+}
+
+fn severity(raw: i32) -> Result<Option<Severity>, Status> {
+    Ok(Some(match PbSeverity::try_from(raw) {
+        Ok(PbSeverity::Unspecified) => return Ok(None),
+        Ok(PbSeverity::Info) => Severity::Info,
+        Ok(PbSeverity::Low) => Severity::Low,
+        Ok(PbSeverity::Medium) => Severity::Medium,
+        Ok(PbSeverity::High) => Severity::High,
+        Ok(PbSeverity::Critical) => Severity::Critical,
+        Err(_) => {
+            return Err(invalid(format!(
+                "min_severity: unknown severity {raw} (allowed 0..=5)"
+            )));
+        }
+    }))
+}
+
+fn id(field: &str, raw: &str) -> Result<String, Status> {
+    if raw.len() > MAX_ID {
+        return Err(invalid(format!(
+            "{field}: at most {MAX_ID} bytes (got {})",
+            raw.len()
+        )));
+    }
+    Ok(raw.to_owned())
+}
+
+pub fn flags(req: &ListFlagsRequest) -> Result<FlagQuery, Status> {
+    Ok(FlagQuery {
+        since_ns: req.since_ns,
+        min_severity: severity(req.min_severity)?,
+        limit: limit(req.limit)?,
+        include_excepted: req.include_excepted,
+        trace_id: id("trace_id", &req.trace_id)?,
+    })
+}
+
+pub fn traces(req: &ListTracesRequest) -> Result<TraceQuery, Status> {
+    if req.min_score > MAX_MIN_SCORE {
+        return Err(invalid(format!(
+            "min_score: must be 0..={MAX_MIN_SCORE} (got {})",
+            req.min_score
+        )));
+    }
+    Ok(TraceQuery {
+        since_ns: req.since_ns,
+        min_severity: severity(req.min_severity)?,
+        min_score: req.min_score,
+        limit: limit(req.limit)?,
+        id: id("id", &req.id)?,
+    })
+}
+
 fn invalid(msg: String) -> Status {
     Status::invalid_argument(msg)
 }
@@ -143,6 +220,38 @@ mod tests {
     }
 
     #[test]
+    fn detection_lists_name_bad_fields() {
+        let f = |min_severity, limit| ListFlagsRequest {
+            min_severity,
+            limit,
+            ..ListFlagsRequest::default()
+        };
+        assert_eq!(
+            message(flags(&f(9, 0))),
+            "min_severity: unknown severity 9 (allowed 0..=5)"
+        );
+        assert_eq!(
+            message(flags(&f(0, 10_001))),
+            "limit: must be 0..=10000 (got 10001)"
+        );
+        assert_eq!(flags(&f(4, 0)).unwrap().min_severity, Some(Severity::High));
+        let t = |min_score| ListTracesRequest {
+            min_score,
+            ..ListTracesRequest::default()
+        };
+        assert_eq!(
+            message(traces(&t(20_000))),
+            "min_score: must be 0..=10000 (got 20000)"
+        );
+        assert_eq!(traces(&t(50)).unwrap().limit, DEFAULT_LIST_LIMIT);
+        let long = ListTracesRequest {
+            id: "x".repeat(65),
+            ..ListTracesRequest::default()
+        };
+        assert_eq!(message(traces(&long)), "id: at most 64 bytes (got 65)");
+    }
+
+    #[test]
     fn watch_checks_kinds_and_resume() {
         let req = |kinds: Vec<i32>, resume| WatchEventsRequest {
             resume_after_seq: resume,
@@ -150,7 +259,7 @@ mod tests {
         };
         assert_eq!(
             message(watch(&req(vec![1, 42], None), 0)),
-            "kinds[1]: unknown event kind 42 (allowed 1..=7)"
+            "kinds[1]: unknown event kind 42 (allowed 1..=7, 60..=61)"
         );
         assert!(
             message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")

@@ -1,0 +1,518 @@
+//! Detections: rules (YAML, CEL conditions) evaluated on every exec
+//! against the process model, raising flags that roll up into
+//! Spydertraces.  The engine calls [`Detector::before`] and
+//! [`Detector::after`] for each model event under the model lock, and
+//! publishes what they return with the event.  Network and security
+//! events plug in as further `event.kind`s of the same condition context.
+mod context;
+mod exceptions;
+pub mod rules;
+pub mod score;
+mod store;
+mod template;
+mod traces;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use perch_proto::v1 as pb;
+
+pub use context::base_name;
+pub use rules::{Kind, RuleError, RuleSet, Severity};
+pub use store::FlagQuery;
+pub use traces::{TraceQuery, session_root};
+
+use context::{Subject, bind, placeholder};
+use store::{FlagRec, FlagStore};
+use traces::{Joining, TraceStore};
+
+use crate::{
+    convert,
+    model::{FdKind, ModelEvent, ProcKey, ProcessInfo, ProcessModel},
+};
+
+/// How detections run (perchd.toml `[detect]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetectSettings {
+    pub enabled: bool,
+    /// Directories of rule files, after the built-in rules.
+    pub rule_dirs: Vec<std::path::PathBuf>,
+    pub max_flags: usize,
+    pub max_traces: usize,
+    pub max_age_ns: u64,
+    /// A trace without a new flag for this long closes.
+    pub trace_quiet_ns: u64,
+    pub notable_score: u32,
+    /// Failed runs of one command by one parent are counted over this window.
+    pub restart_window_ns: u64,
+}
+
+impl Default for DetectSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rule_dirs: vec![rules::SYSTEM_DIR.into()],
+            max_flags: 10_000,
+            max_traces: 1_000,
+            max_age_ns: 24 * 3600 * perch_proto::NS_PER_SEC,
+            trace_quiet_ns: 600 * perch_proto::NS_PER_SEC,
+            notable_score: score::NOTABLE,
+            restart_window_ns: 60 * perch_proto::NS_PER_SEC,
+        }
+    }
+}
+
+#[must_use]
+pub fn pb_severity(s: Severity) -> pb::Severity {
+    match s {
+        Severity::Info => pb::Severity::Info,
+        Severity::Low => pb::Severity::Low,
+        Severity::Medium => pb::Severity::Medium,
+        Severity::High => pb::Severity::High,
+        Severity::Critical => pb::Severity::Critical,
+    }
+}
+
+/// Bound of the per-process and pipe indexes before they are pruned.
+const INDEX_MAX: usize = 16_384;
+
+pub struct Detector {
+    rules: RuleSet,
+    root: cel::Context<'static, 'static>,
+    settings: DetectSettings,
+    flags: FlagStore,
+    traces: TraceStore,
+    /// (rule, trace root, excepted) -> flag number: a repeat raises no
+    /// new flag.
+    dedup: HashMap<(usize, ProcKey, bool), u64>,
+    /// (rule, process) already flagged (re-evaluations must not repeat).
+    matched: HashSet<(usize, ProcKey)>,
+    /// Pipe inode -> processes reading it on stdin / writing it on stdout.
+    readers: HashMap<u64, Vec<ProcKey>>,
+    writers: HashMap<u64, Vec<(ProcKey, String)>>,
+    /// (parent, command line hash) -> times of failed exits.
+    failures: HashMap<(ProcKey, u64), VecDeque<u64>>,
+    pub eval_errors: u64,
+    last_tick_ns: u64,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("rules", &self.rules.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn command_hash(p: &ProcessInfo) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    p.exe.hash(&mut h);
+    p.argv.hash(&mut h);
+    h.finish()
+}
+
+fn parent_key(p: &ProcessInfo) -> ProcKey {
+    ProcKey {
+        pid: p.ppid,
+        start_ns: p.parent_start_ns,
+    }
+}
+
+/// The live ancestors of `p`, nearest first.
+fn ancestry<'m>(model: &'m ProcessModel, p: &ProcessInfo) -> Vec<&'m ProcessInfo> {
+    let mut out: Vec<&ProcessInfo> = Vec::new();
+    let (mut ppid, mut pstart) = (p.ppid, p.parent_start_ns);
+    while out.len() < context::MAX_ANCESTORS && ppid != 0 {
+        let Some(q) = model.get(ppid) else { break };
+        if pstart != 0
+            && !q.key.same_as(&ProcKey {
+                pid: ppid,
+                start_ns: pstart,
+            })
+        {
+            break;
+        }
+        if out.iter().any(|a| a.key.pid == q.key.pid) || q.key.pid == p.key.pid {
+            break;
+        }
+        out.push(q);
+        (ppid, pstart) = (q.ppid, q.parent_start_ns);
+    }
+    out
+}
+
+fn event(time_ns: u64, kind: pb::event::Kind) -> pb::Event {
+    pb::Event {
+        seq: 0,
+        time_ns,
+        kind: Some(kind),
+    }
+}
+
+impl Detector {
+    #[must_use]
+    pub fn new(rules: RuleSet, settings: DetectSettings, boot_unix_ns: u64) -> Self {
+        let mut root = cel::Context::default();
+        let lists: HashMap<String, cel::Value> = rules
+            .lists
+            .iter()
+            .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
+            .collect();
+        root.add_variable_from_value("lists", cel::Value::from(lists));
+        let traces = TraceStore::new(
+            settings.notable_score,
+            settings.trace_quiet_ns,
+            boot_unix_ns,
+        );
+        Self {
+            rules,
+            root,
+            settings,
+            flags: FlagStore::default(),
+            traces,
+            dedup: HashMap::new(),
+            matched: HashSet::new(),
+            readers: HashMap::new(),
+            writers: HashMap::new(),
+            failures: HashMap::new(),
+            eval_errors: 0,
+            last_tick_ns: 0,
+        }
+    }
+
+    /// Before `e` is applied: an exit is still in the model, so its command
+    /// line and parent are known (for the restart count).
+    pub fn before(&mut self, model: &ProcessModel, e: &ModelEvent) {
+        let ModelEvent::Exit { time_ns, key, exit } = e else {
+            return;
+        };
+        if exit.code == Some(0) {
+            return;
+        }
+        let Some(p) = model.get_key(key) else { return };
+        if self.failures.len() >= INDEX_MAX {
+            let window = self.settings.restart_window_ns;
+            self.failures.retain(|_, t| {
+                t.back()
+                    .is_some_and(|l| time_ns.saturating_sub(*l) <= window)
+            });
+        }
+        let times = self
+            .failures
+            .entry((parent_key(p), command_hash(p)))
+            .or_default();
+        times.push_back(*time_ns);
+        if times.len() > 64 {
+            times.pop_front();
+        }
+    }
+
+    /// After `e` is applied: the flag and trace events it causes.
+    pub fn after(&mut self, model: &ProcessModel, e: &ModelEvent, now_ns: u64) -> Vec<pb::Event> {
+        let mut out = Vec::new();
+        if let ModelEvent::Exec {
+            time_ns, process, ..
+        } = e
+        {
+            let stdio = process.facts.as_deref().map(|f| f.stdio);
+            if let Some([fd0, fd1, _]) = stdio {
+                self.index_pipes(model, process.key, &process.comm, fd0, fd1);
+                self.evaluate(model, &process.key, *time_ns, &mut out);
+                if fd1.kind == FdKind::Pipe {
+                    let readers = self.readers.get(&fd1.inode).cloned().unwrap_or_default();
+                    for r in readers.iter().filter(|r| **r != process.key) {
+                        self.evaluate(model, r, *time_ns, &mut out);
+                    }
+                }
+            } else {
+                self.evaluate(model, &process.key, *time_ns, &mut out);
+            }
+        }
+        if now_ns.saturating_sub(self.last_tick_ns) >= perch_proto::NS_PER_SEC {
+            self.last_tick_ns = now_ns;
+            let s = &self.settings;
+            self.flags.evict(s.max_flags, s.max_age_ns, now_ns);
+            for t in self.traces.tick(now_ns, s.max_traces, s.max_age_ns) {
+                out.push(event(
+                    now_ns,
+                    pb::event::Kind::Trace(pb::TraceUpdated { trace: Some(t) }),
+                ));
+            }
+        }
+        out
+    }
+
+    fn index_pipes(
+        &mut self,
+        model: &ProcessModel,
+        key: ProcKey,
+        comm: &str,
+        fd0: crate::model::FdFact,
+        fd1: crate::model::FdFact,
+    ) {
+        if self.readers.len() + self.writers.len() >= INDEX_MAX {
+            let live = |k: &ProcKey| model.get_key(k).is_some();
+            self.readers.retain(|_, v| {
+                v.retain(|k| live(k));
+                !v.is_empty()
+            });
+            self.writers.retain(|_, v| {
+                v.retain(|(k, _)| live(k));
+                !v.is_empty()
+            });
+        }
+        if fd0.kind == FdKind::Pipe {
+            self.readers.entry(fd0.inode).or_default().push(key);
+        }
+        if fd1.kind == FdKind::Pipe {
+            self.writers
+                .entry(fd1.inode)
+                .or_default()
+                .push((key, comm.to_owned()));
+        }
+    }
+
+    /// Runs every enabled rule on the process `key`.
+    fn evaluate(
+        &mut self,
+        model: &ProcessModel,
+        key: &ProcKey,
+        time_ns: u64,
+        out: &mut Vec<pb::Event>,
+    ) {
+        let Some(p) = model.get_key(key) else { return };
+        let ancestors = ancestry(model, p);
+        let stdin_writers = p
+            .facts
+            .as_deref()
+            .filter(|f| f.stdio[0].kind == FdKind::Pipe)
+            .and_then(|f| self.writers.get(&f.stdio[0].inode))
+            .map(|w| {
+                w.iter()
+                    .filter(|(k, _)| k != key)
+                    .map(|(_, n)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let failed_runs = self
+            .failures
+            .get(&(parent_key(p), command_hash(p)))
+            .map_or(0, |t| {
+                let w = self.settings.restart_window_ns;
+                u32::try_from(
+                    t.iter()
+                        .filter(|x| time_ns.saturating_sub(**x) <= w)
+                        .count(),
+                )
+                .unwrap_or(u32::MAX)
+            });
+        let sub = Subject {
+            event: "exec",
+            proc: p,
+            ancestors,
+            stdin_writers,
+            failed_runs,
+        };
+        let in_container = p
+            .cgroup
+            .as_deref()
+            .is_some_and(|c| c.container_id.is_some());
+        let mut hits = Vec::new();
+        let mut errors = 0;
+        {
+            let mut scope = self.root.new_inner_scope();
+            bind(&mut scope, &sub);
+            for (i, rule) in self.rules.rules.iter().enumerate() {
+                let scoped = match rule.scope {
+                    rules::Scope::Any => true,
+                    rules::Scope::Container => in_container,
+                    rules::Scope::Host => !in_container,
+                };
+                if !rule.enabled || !scoped || self.matched.contains(&(i, *key)) {
+                    continue;
+                }
+                match rule.program.execute(&scope) {
+                    Ok(cel::Value::Bool(true)) => hits.push(i),
+                    Ok(_) => {}
+                    // A missing key or a type mismatch is "no match".
+                    Err(e) => {
+                        tracing::debug!(rule = %rule.id, "condition failed: {e}");
+                        errors += 1;
+                    }
+                }
+            }
+        }
+        self.eval_errors += errors;
+        for i in hits {
+            if self.matched.len() >= 4 * INDEX_MAX {
+                self.matched.clear();
+            }
+            self.matched.insert((i, *key));
+            self.raise(i, &sub, time_ns, out);
+        }
+    }
+
+    fn raise(&mut self, i: usize, sub: &Subject<'_>, time_ns: u64, out: &mut Vec<pb::Event>) {
+        let rule = &self.rules.rules[i];
+        let excepted = exceptions::excepted(rule, sub);
+        let chain: Vec<&ProcessInfo> = std::iter::once(sub.proc)
+            .chain(sub.ancestors.iter().copied())
+            .collect();
+        let root_at = session_root(&chain);
+        let root = chain[root_at];
+        let dedup_key = (i, root.key, excepted.is_some());
+        if let Some(no) = self.dedup.get(&dedup_key).copied()
+            && let Some(rec) = self.flags.get_mut(no)
+            && rec
+                .trace
+                .is_none_or(|t| self.traces.active_for(&root.key) == Some(t))
+        {
+            rec.flag.repeat_count = rec.flag.repeat_count.saturating_add(1);
+            rec.flag.last_time_ns = time_ns;
+            out.push(event(
+                time_ns,
+                pb::event::Kind::Flag(pb::FlagRaised {
+                    flag: Some(rec.flag.clone()),
+                }),
+            ));
+            if let Some(t) = rec.trace {
+                self.traces.touch(t, time_ns);
+            }
+            return;
+        }
+        let p = sub.proc;
+        let facts = p.facts.as_deref();
+        let lists: HashMap<String, Vec<String>> = self
+            .rules
+            .lists
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut flag = pb::Flag {
+            rule_id: rule.id.clone(),
+            short_name: rule.short_name.clone(),
+            kind: match rule.kind {
+                Kind::Red => pb::FlagKind::Red,
+                Kind::Ops => pb::FlagKind::Ops,
+            }
+            .into(),
+            severity: pb_severity(rule.severity).into(),
+            mitre_mapping: rule
+                .mitre
+                .iter()
+                .map(|m| pb::MitreMapping {
+                    technique: m.technique.clone(),
+                    tactic: m.tactic.clone(),
+                    technique_name: m.technique_name.clone(),
+                    tactic_name: m.tactic_name.clone(),
+                })
+                .collect(),
+            description: rule.description.render(|n| placeholder(sub, n, &lists)),
+            impact: rule.impact.clone(),
+            content: rule.content.clone(),
+            class: rule.class.clone(),
+            process: Some(convert::key(&p.key)),
+            name: p.comm.clone(),
+            args: p.argv.clone(),
+            exe: facts.map_or_else(|| p.exe.clone(), |f| f.exe.path.clone()),
+            euid: p.euid,
+            euser: p.user.as_deref().unwrap_or_default().to_owned(),
+            auser: facts
+                .and_then(|f| f.login_user.as_deref())
+                .unwrap_or_default()
+                .to_owned(),
+            ancestors: sub.ancestors.iter().map(|a| a.comm.clone()).collect(),
+            ancestor_keys: sub.ancestors.iter().map(|a| convert::key(&a.key)).collect(),
+            time_ns,
+            last_time_ns: time_ns,
+            repeat_count: 1,
+            excepted: excepted.is_some(),
+            exception_reason: excepted.unwrap_or_default(),
+            ..pb::Flag::default()
+        };
+        let no = self.flags.push(FlagRec {
+            flag: flag.clone(),
+            severity: rule.severity,
+            trace: None,
+        });
+        flag.id = format!("flag:{no}");
+        let mut trace_event = None;
+        if rule.kind == Kind::Red && !flag.excepted {
+            let interactive = chain
+                .iter()
+                .any(|a| !a.tty.is_empty() || a.comm.starts_with("sshd"));
+            let joining = Joining {
+                flag: &flag,
+                rule_id: &rule.id,
+                severity: rule.severity,
+                chain: &chain[..=root_at],
+                interactive,
+            };
+            let (t_no, trace) = self.traces.join(root, &joining, time_ns);
+            flag.trace_id.clone_from(&trace.id);
+            if let Some(rec) = self.flags.get_mut(no) {
+                rec.trace = Some(t_no);
+                rec.flag.trace_id.clone_from(&trace.id);
+            }
+            trace_event = Some(event(
+                time_ns,
+                pb::event::Kind::Trace(pb::TraceUpdated { trace: Some(trace) }),
+            ));
+        }
+        self.dedup.insert(dedup_key, no);
+        if self.dedup.len() > 4 * self.settings.max_flags.max(1024) {
+            let oldest = no.saturating_sub(self.flags.len() as u64);
+            self.dedup.retain(|_, n| *n >= oldest);
+        }
+        out.push(event(
+            time_ns,
+            pb::event::Kind::Flag(pb::FlagRaised { flag: Some(flag) }),
+        ));
+        out.extend(trace_event);
+    }
+
+    #[must_use]
+    pub fn list_flags(&self, q: &FlagQuery) -> pb::ListFlagsResponse {
+        self.flags.list(q)
+    }
+
+    #[must_use]
+    pub fn list_traces(&self, q: &TraceQuery) -> pb::ListTracesResponse {
+        self.traces.list(q)
+    }
+
+    #[must_use]
+    pub fn rules(&self) -> Vec<pb::RuleInfo> {
+        self.rules.rules.iter().map(rule_info).collect()
+    }
+}
+
+#[must_use]
+pub fn rule_info(r: &rules::Rule) -> pb::RuleInfo {
+    pb::RuleInfo {
+        id: r.id.clone(),
+        short_name: r.short_name.clone(),
+        kind: match r.kind {
+            Kind::Red => pb::FlagKind::Red,
+            Kind::Ops => pb::FlagKind::Ops,
+        }
+        .into(),
+        severity: pb_severity(r.severity).into(),
+        mitre_mapping: r
+            .mitre
+            .iter()
+            .map(|m| pb::MitreMapping {
+                technique: m.technique.clone(),
+                tactic: m.tactic.clone(),
+                technique_name: m.technique_name.clone(),
+                tactic_name: m.tactic_name.clone(),
+            })
+            .collect(),
+        enabled: r.enabled,
+        source: r.source.clone(),
+        condition: r.condition.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
