@@ -5,11 +5,24 @@ use super::{
     rules::{Exception, Rule},
 };
 
+/// A glob where `*` matches any run of characters (`/` included).
 fn like(pattern: &str, value: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => value.starts_with(prefix),
-        None => pattern == value,
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
     }
+    rest.ends_with(last)
 }
 
 /// `chain` is nearest first, `/`-separated: `sh/make` is an `sh` ancestor
@@ -80,5 +93,11 @@ mod tests {
         assert!(!ancestors_match("cargo", &names));
         assert!(like("/tmp/go-build*", "/tmp/go-build123/x"));
         assert!(!like("/usr/bin/sudo", "/usr/bin/sudoedit"));
+        assert!(like(
+            "*/target/*",
+            "/tmp/c/target/debug/build/x/build-script-build"
+        ));
+        assert!(!like("*/target/*", "/tmp/target"));
+        assert!(like("a*b*c", "a-b-c") && !like("a*b*c", "a-c-b"));
     }
 }

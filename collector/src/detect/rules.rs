@@ -58,7 +58,8 @@ pub struct Mitre {
 }
 
 /// When a matched rule is excepted: every criterion given must hold (any
-/// entry of a list may match).  Entries ending in `*` are prefixes.
+/// entry of a list may match).  `*` in an entry matches any run of
+/// characters.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Exception {
