@@ -153,6 +153,10 @@ fn with_login_uid(cmd: &mut Command) -> &mut Command {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one perchd serves every case: benign cases, then the real ones, then the checks"
+)]
 async fn default_rules_on_real_behaviour() {
     if !have_root_or_skip("default_rules_on_real_behaviour") {
         return;

@@ -289,7 +289,7 @@ pub fn placeholder(sub: &Subject<'_>, name: &str, lists: &HashMap<String, Vec<St
             let servers = lists.get("web_db_servers");
             sub.ancestors
                 .iter()
-                .find(|a| servers.is_some_and(|l| l.iter().any(|n| *n == a.comm)))
+                .find(|a| servers.is_some_and(|l| l.contains(&a.comm)))
                 .map_or_else(|| "?".to_owned(), |a| format!("{} ({})", a.comm, a.key.pid))
         }
         _ => String::new(),

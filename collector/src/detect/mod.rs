@@ -6,8 +6,10 @@
 //! events plug in as further `event.kind`s of the same condition context.
 mod context;
 mod exceptions;
+mod flag;
 pub mod rules;
 pub mod score;
+mod settings;
 mod store;
 mod template;
 mod traces;
@@ -17,66 +19,25 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use perch_proto::v1 as pb;
 
 pub use context::base_name;
+pub use flag::rule_info;
 pub use rules::{Kind, RuleError, RuleSet, Severity};
+pub use settings::{DetectSettings, pb_severity};
 pub use store::FlagQuery;
 pub use traces::{TraceQuery, session_root};
 
-use context::{Subject, bind, placeholder};
+use context::{Subject, bind};
 use store::{FlagRec, FlagStore};
 use traces::{Joining, TraceStore};
 
-use crate::{
-    convert,
-    model::{FdKind, ModelEvent, ProcKey, ProcessInfo, ProcessModel},
-};
-
-/// How detections run (perchd.toml `[detect]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DetectSettings {
-    pub enabled: bool,
-    /// Directories of rule files, after the built-in rules.
-    pub rule_dirs: Vec<std::path::PathBuf>,
-    pub max_flags: usize,
-    pub max_traces: usize,
-    pub max_age_ns: u64,
-    /// A trace without a new flag for this long closes.
-    pub trace_quiet_ns: u64,
-    pub notable_score: u32,
-    /// Failed runs of one command by one parent are counted over this window.
-    pub restart_window_ns: u64,
-}
-
-impl Default for DetectSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            rule_dirs: vec![rules::SYSTEM_DIR.into()],
-            max_flags: 10_000,
-            max_traces: 1_000,
-            max_age_ns: 24 * 3600 * perch_proto::NS_PER_SEC,
-            trace_quiet_ns: 600 * perch_proto::NS_PER_SEC,
-            notable_score: score::NOTABLE,
-            restart_window_ns: 60 * perch_proto::NS_PER_SEC,
-        }
-    }
-}
-
-#[must_use]
-pub fn pb_severity(s: Severity) -> pb::Severity {
-    match s {
-        Severity::Info => pb::Severity::Info,
-        Severity::Low => pb::Severity::Low,
-        Severity::Medium => pb::Severity::Medium,
-        Severity::High => pb::Severity::High,
-        Severity::Critical => pb::Severity::Critical,
-    }
-}
+use crate::model::{FdKind, ModelEvent, ProcKey, ProcessInfo, ProcessModel};
 
 /// Bound of the per-process and pipe indexes before they are pruned.
 const INDEX_MAX: usize = 16_384;
 
 pub struct Detector {
     rules: RuleSet,
+    /// The rule files' lists, for description placeholders.
+    lists: HashMap<String, Vec<String>>,
     root: cel::Context<'static, 'static>,
     settings: DetectSettings,
     flags: FlagStore,
@@ -164,8 +125,14 @@ impl Detector {
             settings.trace_quiet_ns,
             boot_unix_ns,
         );
+        let lists = rules
+            .lists
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         Self {
             rules,
+            lists,
             root,
             settings,
             flags: FlagStore::default(),
@@ -380,56 +347,8 @@ impl Detector {
             }
             return;
         }
-        let p = sub.proc;
-        let facts = p.facts.as_deref();
-        let lists: HashMap<String, Vec<String>> = self
-            .rules
-            .lists
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let mut flag = pb::Flag {
-            rule_id: rule.id.clone(),
-            short_name: rule.short_name.clone(),
-            kind: match rule.kind {
-                Kind::Red => pb::FlagKind::Red,
-                Kind::Ops => pb::FlagKind::Ops,
-            }
-            .into(),
-            severity: pb_severity(rule.severity).into(),
-            mitre_mapping: rule
-                .mitre
-                .iter()
-                .map(|m| pb::MitreMapping {
-                    technique: m.technique.clone(),
-                    tactic: m.tactic.clone(),
-                    technique_name: m.technique_name.clone(),
-                    tactic_name: m.tactic_name.clone(),
-                })
-                .collect(),
-            description: rule.description.render(|n| placeholder(sub, n, &lists)),
-            impact: rule.impact.clone(),
-            content: rule.content.clone(),
-            class: rule.class.clone(),
-            process: Some(convert::key(&p.key)),
-            name: p.comm.clone(),
-            args: p.argv.clone(),
-            exe: facts.map_or_else(|| p.exe.clone(), |f| f.exe.path.clone()),
-            euid: p.euid,
-            euser: p.user.as_deref().unwrap_or_default().to_owned(),
-            auser: facts
-                .and_then(|f| f.login_user.as_deref())
-                .unwrap_or_default()
-                .to_owned(),
-            ancestors: sub.ancestors.iter().map(|a| a.comm.clone()).collect(),
-            ancestor_keys: sub.ancestors.iter().map(|a| convert::key(&a.key)).collect(),
-            time_ns,
-            last_time_ns: time_ns,
-            repeat_count: 1,
-            excepted: excepted.is_some(),
-            exception_reason: excepted.unwrap_or_default(),
-            ..pb::Flag::default()
-        };
+        let lists = &self.lists;
+        let mut flag = flag::build(rule, sub, excepted, lists, time_ns);
         let no = self.flags.push(FlagRec {
             flag: flag.clone(),
             severity: rule.severity,
@@ -484,33 +403,6 @@ impl Detector {
     #[must_use]
     pub fn rules(&self) -> Vec<pb::RuleInfo> {
         self.rules.rules.iter().map(rule_info).collect()
-    }
-}
-
-#[must_use]
-pub fn rule_info(r: &rules::Rule) -> pb::RuleInfo {
-    pb::RuleInfo {
-        id: r.id.clone(),
-        short_name: r.short_name.clone(),
-        kind: match r.kind {
-            Kind::Red => pb::FlagKind::Red,
-            Kind::Ops => pb::FlagKind::Ops,
-        }
-        .into(),
-        severity: pb_severity(r.severity).into(),
-        mitre_mapping: r
-            .mitre
-            .iter()
-            .map(|m| pb::MitreMapping {
-                technique: m.technique.clone(),
-                tactic: m.tactic.clone(),
-                technique_name: m.technique_name.clone(),
-                tactic_name: m.tactic_name.clone(),
-            })
-            .collect(),
-        enabled: r.enabled,
-        source: r.source.clone(),
-        condition: r.condition.clone(),
     }
 }
 

