@@ -22,7 +22,7 @@ use std::{
 };
 
 use perch_e2e::{
-    Perchd,
+    Perchd, binary,
     events::Client,
     have_root_or_skip,
     procs::{ChildGuard, unique},
@@ -384,6 +384,38 @@ async fn default_rules_on_real_behaviour() {
     assert_eq!(flag(&flags, "webserver_recon", nginx).repeat_count, 3);
     let rev_trace = &flag(&flags, "reverse_shell", rev.pid()).trace_id;
     assert!(!rev_trace.is_empty() && *rev_trace != web.id);
+
+    // The CLI: the trace as text for a ticket, the flags as JSON lines.
+    let perch = |args: &[&str]| {
+        let out = Command::new(binary("perch"))
+            .arg("--socket")
+            .arg(&perchd.socket)
+            .args(args)
+            .output()
+            .expect("run perch");
+        assert!(
+            out.status.success(),
+            "perch {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let text = perch(&["trace", &web.id]);
+    assert!(
+        text.contains(&format!("root: nginx (pid {nginx})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("└─ sh (") && text.contains("[high webserver_shell]"),
+        "{text}"
+    );
+    assert!(text.contains("[low webserver_recon x3]"), "{text}");
+    let lines = perch(&["flags", "--json", "--min-severity", "critical"]);
+    for line in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(v["severity"], "critical", "{line}");
+    }
+    assert!(lines.contains("\"memfd_exec\""), "{lines}");
 }
 
 /// A cargo build of a fresh crate and an admin's look around raise no flag

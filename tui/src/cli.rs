@@ -1,5 +1,6 @@
 //! The `perch` command line: global connection flags and the subcommands.
 pub mod act;
+pub mod detect;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -157,6 +158,15 @@ pub enum Command {
     /// file itself, not from perchd).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Flags raised by perchd's detection rules, newest first.
+    Flags(detect::FlagsArgs),
+    /// Spydertraces (flags rolled up by ancestry), highest score first.
+    Traces(detect::TracesArgs),
+    /// One trace as text for a ticket: its summary, process tree and flags.
+    Trace(detect::TraceArgs),
+    /// List perchd's detection rules, or check a rule file.
+    #[command(subcommand)]
+    Rules(detect::RulesCommand),
 }
 
 #[derive(Debug, Subcommand)]

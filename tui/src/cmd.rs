@@ -21,6 +21,7 @@ use tonic::Status;
 use crate::cli::{EventsArgs, PsArgs};
 
 pub mod audit;
+pub mod detect;
 
 /// The collector's refusal as one line: its message and the gRPC code.
 fn rpc_error(doing: &str, s: &Status) -> anyhow::Error {

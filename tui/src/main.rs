@@ -7,7 +7,7 @@ mod cmd;
 use std::{io, process::ExitCode};
 
 use clap::Parser as _;
-use cli::{AuditCommand, Cli, Command};
+use cli::{AuditCommand, Cli, Command, detect::RulesCommand};
 use perch::config::Settings;
 use perch_client::ConnectError;
 
@@ -93,6 +93,19 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Audit(AuditCommand::List(args))) => {
             cmd::audit::list(&args, &mut io::stdout().lock(), &mut io::stderr().lock())
         }
+        Some(Command::Flags(args)) => {
+            cmd::detect::flags(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
+        Some(Command::Traces(args)) => {
+            cmd::detect::traces(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
+        Some(Command::Trace(args)) => {
+            cmd::detect::trace(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
+        Some(Command::Rules(RulesCommand::List { json })) => {
+            cmd::detect::rules(&cli.conn.target()?, cli.conn.timeout(), json).await
+        }
+        Some(Command::Rules(RulesCommand::Check { file })) => cmd::detect::check(&file),
         // The console; an embedded collector when none answers locally and
         // the user named no collector.
         None => {

@@ -162,6 +162,7 @@ pub fn event_line(e: &Event) -> String {
 }
 
 /// `high reverse_shell pid=42 x2 "bash with stdio on a TCP socket..."`.
+#[must_use]
 pub fn flag_text(f: &perch_proto::v1::Flag) -> String {
     let sev = names::short_of::<perch_proto::v1::Severity>(f.severity).unwrap_or_default();
     let excepted = if f.excepted { " excepted" } else { "" };
@@ -176,6 +177,7 @@ pub fn flag_text(f: &perch_proto::v1::Flag) -> String {
 }
 
 /// `trace:3 score=56 active root=sshd flags=2 "trace_from_sshd_at_..."`.
+#[must_use]
 pub fn trace_text(t: &perch_proto::v1::Trace) -> String {
     let status = names::short_of::<perch_proto::v1::TraceStatus>(t.status).unwrap_or_default();
     format!(

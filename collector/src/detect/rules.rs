@@ -218,8 +218,8 @@ impl RuleSet {
                 file: file.to_owned(),
                 line,
                 rule: rule_at(text, line),
-                field: field_of(&e.to_string()),
-                message: first_line(&e.to_string()),
+                field: field_of(&e.to_string(), text, line),
+                message: message_of(&e.to_string()),
             }]
         })?;
         let mut errors = Vec::new();
@@ -309,10 +309,31 @@ fn first_line(s: &str) -> String {
         .to_owned()
 }
 
-/// The field a serde message names in backticks (unknown field), else "rule".
-fn field_of(msg: &str) -> String {
-    let ticked = msg.split('`').nth(1).filter(|_| msg.contains("field"));
-    ticked.map_or_else(|| "rule".to_owned(), str::to_owned)
+/// The field a serde message names in backticks (unknown field), else
+/// the key written on the error's line, else "rule".
+fn field_of(msg: &str, text: &str, line: u64) -> String {
+    if msg.contains("unknown field")
+        && let Some(f) = msg.split('`').nth(1)
+    {
+        return f.to_owned();
+    }
+    let at = usize::try_from(line)
+        .ok()
+        .and_then(|l| text.lines().nth(l.checked_sub(1)?));
+    at.and_then(|l| l.trim_start().trim_start_matches("- ").split_once(':'))
+        .map(|(k, _)| k.trim())
+        .filter(|k| is_ident(k))
+        .map_or_else(|| "rule".to_owned(), str::to_owned)
+}
+
+/// The serde message without its "error: line L column C:" preamble.
+fn message_of(msg: &str) -> String {
+    let first = first_line(msg);
+    let rest = first.strip_prefix("error: ").unwrap_or(&first);
+    match rest.split_once(": ") {
+        Some((pos, m)) if pos.starts_with("line ") => m.to_owned(),
+        _ => rest.to_owned(),
+    }
 }
 
 /// The id of the rule whose text holds `line`: the last `id:` at or above it.

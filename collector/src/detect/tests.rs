@@ -25,7 +25,13 @@ fn builtin_rules_load() {
 fn file_errors_name_rule_field_and_line() {
     let e = errors("rules:\n  - id: a\n    short_name: a\n    kind: red\n    severity: hgh\n");
     assert_eq!((e[0].line, e[0].rule.as_deref()), (5, Some("a")), "{e:?}");
-    assert!(e[0].to_string().contains("hgh"), "{}", e[0]);
+    assert_eq!(e[0].field, "severity", "{e:?}");
+    assert!(
+        e[0].to_string()
+            .starts_with("t.yaml line 5: rule a: severity: unknown variant `hgh`"),
+        "{}",
+        e[0]
+    );
 
     let e = errors("rules:\n  - id: b\n    sevrity: high\n");
     assert_eq!(
@@ -381,4 +387,33 @@ fn build_tools_are_excepted_not_silenced() {
         listed.iter().all(|f| !f.excepted),
         "excepted flags are hidden by default"
     );
+}
+
+#[test]
+fn miner_arguments() {
+    let mut rig = Rig::new();
+    rig.exec(process(
+        90,
+        1,
+        &["/bin/true", "-o", "stratum+tcp://127.0.0.1:3333"],
+        "/usr/bin/true",
+        tty(),
+    ));
+    rig.exec(process(
+        91,
+        1,
+        &["xmrig", "-a", "rx/0", "-o", "pool:3333"],
+        "/opt/x/xmrig",
+        tty(),
+    ));
+    rig.exec(process(
+        92,
+        1,
+        &["/bin/true", "-o", "http://127.0.0.1:3333"],
+        "/usr/bin/true",
+        tty(),
+    ));
+    assert_eq!(rig.rules_on(90), ["crypto_miner"]);
+    assert_eq!(rig.rules_on(91), ["crypto_miner"]);
+    assert!(rig.rules_on(92).is_empty());
 }

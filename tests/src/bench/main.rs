@@ -5,10 +5,13 @@
 //! - `console`: perch + perchd against htop with 10k sleeping processes,
 //!   each in its own pty (`console`);
 //! - `kill-latency`: confirm -> target dead through perchd, against
-//!   kill(2) (`kill_latency`).
+//!   kill(2) (`kill_latency`);
+//! - `detect`: the detection rules' cost per exec against the same event
+//!   path without them (`detect`).
 mod args;
 mod bpf_stats;
 mod console;
+mod detect;
 mod exec_storm;
 mod kill_latency;
 
@@ -37,20 +40,23 @@ fn run() -> anyhow::Result<()> {
         // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
+        "detect" => detect::run(rest),
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 console::USAGE,
-                kill_latency::USAGE
+                kill_latency::USAGE,
+                detect::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {}",
             exec_storm::USAGE,
             console::USAGE,
-            kill_latency::USAGE
+            kill_latency::USAGE,
+            detect::USAGE
         ),
     }
 }

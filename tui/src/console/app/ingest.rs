@@ -253,7 +253,9 @@ impl App {
                     _ => {}
                 }
             }
-            None => {}
+            // Flags and traces: the Traces and Flags screens (a later
+            // change) read them; the process table does not change.
+            Some(Kind::Flag(_) | Kind::Trace(_)) | None => {}
         }
         false
     }

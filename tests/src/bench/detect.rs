@@ -1,0 +1,206 @@
+//! `detect`: what the detection rules cost per exec event, in process.
+//! The same exec events go through perchd's event path (model apply and
+//! conversion to `perch.v1`) twice: without detections (the baseline) and
+//! with the default rule set; then, with 10,000 flags held in active
+//! traces, the cost of a flag that joins a trace.  Medians of `--rounds`.
+use std::{sync::Arc, time::Instant};
+
+use perchd::{
+    convert,
+    detect::{DetectSettings, Detector, RuleSet},
+    model::{ExeInfo, ExecFacts, FdFact, FdKind, ModelEvent, ProcKey, ProcessInfo, ProcessModel},
+};
+
+use crate::args::{Opt, median, parse};
+
+pub const USAGE: &str =
+    "perch-bench detect [--events N (1000..=1000000, 20000)] [--rounds N (1..=50, 5)]";
+
+fn process(pid: u32, ppid: u32, sid: u32, argv: &[&str], exe: &str) -> ProcessInfo {
+    let tty = FdFact {
+        kind: FdKind::Tty,
+        inode: 3,
+        local: None,
+        peer: None,
+    };
+    ProcessInfo {
+        key: ProcKey {
+            pid,
+            start_ns: u64::from(pid) * 1_000,
+        },
+        ppid,
+        parent_start_ns: u64::from(ppid) * 1_000,
+        sid,
+        comm: exe
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(15)
+            .collect(),
+        exe: exe.to_owned(),
+        argv: argv.iter().map(|s| (*s).to_owned()).collect(),
+        tty: "pts/1".to_owned(),
+        facts: Some(Arc::new(ExecFacts {
+            exe: ExeInfo {
+                path: exe.to_owned(),
+                nlink: 1,
+                mode: 0o100_755,
+                ..ExeInfo::default()
+            },
+            stdio: [tty; 3],
+            ..ExecFacts::default()
+        })),
+        ..ProcessInfo::default()
+    }
+}
+
+/// A shell session (pid 100) running ordinary commands, as a build or an
+/// admin would: nothing here matches a default rule.
+fn events(n: usize, first_pid: u32) -> Vec<ModelEvent> {
+    const CMDS: &[(&[&str], &str)] = &[
+        (&["ls", "-l"], "/usr/bin/ls"),
+        (&["grep", "-r", "TODO", "src"], "/usr/bin/grep"),
+        (&["cc", "-c", "x.c", "-o", "x.o"], "/usr/bin/cc"),
+        (&["git", "status"], "/usr/bin/git"),
+        (&["sh", "-c", "make -j2"], "/usr/bin/dash"),
+    ];
+    (0..n)
+        .map(|i| {
+            let (argv, exe) = CMDS[i % CMDS.len()];
+            let pid = first_pid + u32::try_from(i).unwrap_or(0);
+            ModelEvent::Exec {
+                time_ns: 1_000_000 + i as u64,
+                process: process(pid, 100, 100, argv, exe),
+                old_pid: 0,
+            }
+        })
+        .collect()
+}
+
+fn base_model() -> ProcessModel {
+    let mut m = ProcessModel::new(1_000_000_000);
+    m.seed([
+        process(1, 0, 1, &["init"], "/sbin/init"),
+        process(100, 1, 100, &["bash"], "/usr/bin/bash"),
+    ]);
+    m
+}
+
+fn detector(max: usize) -> anyhow::Result<Detector> {
+    let rules = RuleSet::builtin().map_err(|e| anyhow::anyhow!("built-in rules: {e:?}"))?;
+    let settings = DetectSettings {
+        max_flags: max,
+        max_traces: max,
+        ..DetectSettings::default()
+    };
+    Ok(Detector::new(rules, settings, 0))
+}
+
+/// µs per event through the event path, with `det` or without.
+fn pass(evs: &[ModelEvent], mut det: Option<&mut Detector>) -> f64 {
+    let mut model = base_model();
+    let start = Instant::now();
+    let mut out = 0usize;
+    for e in evs.iter().cloned() {
+        if let Some(d) = det.as_deref_mut() {
+            d.before(&model, &e);
+        }
+        if let Some(applied) = model.apply(e) {
+            if let Some(d) = det.as_deref_mut() {
+                out += d.after(&model, &applied, 0).len();
+            }
+            out += usize::from(convert::event(applied).kind.is_some());
+        }
+    }
+    std::hint::black_box(out);
+    start.elapsed().as_secs_f64() * 1e6 / evs.len() as f64
+}
+
+pub fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let (mut n, mut rounds) = (20_000, 5);
+    parse(
+        args,
+        &mut [
+            Opt {
+                name: "--events",
+                value: &mut n,
+                range: 1000..=1_000_000,
+            },
+            Opt {
+                name: "--rounds",
+                value: &mut rounds,
+                range: 1..=50,
+            },
+        ],
+        USAGE,
+    )?;
+    let evs = events(n, 1000);
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        off.push(pass(&evs, None));
+        let mut d = detector(10_000)?;
+        on.push(pass(&evs, Some(&mut d)));
+    }
+    let (off, on) = (median(off), median(on));
+    println!(
+        "exec events: {n}, rounds: {rounds}, default rules: {}",
+        RuleSet::builtin().map_or(0, |s| s.rules.len())
+    );
+    println!("event path without detections: {off:.2} us/exec (baseline)");
+    println!(
+        "event path with detections:    {on:.2} us/exec ({:.2} us for the rules; {:.2}x the baseline)",
+        on - off,
+        on / off
+    );
+
+    // 10,000 flags in active traces (a miner in each of 1,000 sessions,
+    // ten processes each), then more flags joining those traces.
+    let mut timings = Vec::new();
+    for _ in 0..rounds {
+        let mut d = detector(20_000)?;
+        let mut model = base_model();
+        let miner = |pid: u32, sid: u32| {
+            process(
+                pid,
+                sid,
+                sid,
+                &["x", "--donate-level=1", &pid.to_string()],
+                "/opt/x",
+            )
+        };
+        let feed = |model: &mut ProcessModel, d: &mut Detector, p: ProcessInfo| {
+            let e = ModelEvent::Exec {
+                time_ns: 2_000_000,
+                process: p,
+                old_pid: 0,
+            };
+            if let Some(applied) = model.apply(e) {
+                std::hint::black_box(d.after(model, &applied, 0));
+            }
+        };
+        for s in 0..1_000u32 {
+            let sid = 100_000 + s * 100;
+            feed(
+                &mut model,
+                &mut d,
+                process(sid, 1, sid, &["sshd"], "/usr/sbin/sshd"),
+            );
+            for k in 1..=10 {
+                feed(&mut model, &mut d, miner(sid + k, sid));
+            }
+        }
+        let start = Instant::now();
+        let extra = 1_000u32;
+        for i in 0..extra {
+            let sid = 100_000 + (i % 1_000) * 100;
+            feed(&mut model, &mut d, miner(sid + 50 + i / 1_000, sid));
+        }
+        timings.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(extra));
+    }
+    println!(
+        "flag joining one of 1,000 active traces with 10,000 flags held: {:.2} us/flag (baseline above: {off:.2} us/exec)",
+        median(timings)
+    );
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! `perch flags`, `perch traces`, `perch trace ID` and `perch rules`:
+//! ask perchd, print a table, JSON lines, or a trace as text for a ticket.
+//! `perch rules check` reads a rule file without perchd.
+use std::{
+    collections::BTreeMap,
+    io::{self, BufWriter, Write},
+    path::Path,
+    time::Duration,
+};
+
+use anyhow::bail;
+use perch_client::{Target, clean, json};
+use perch_proto::{
+    names,
+    v1::{
+        Flag, FlagKind, ListFlagsRequest, ListRulesRequest, ListTracesRequest, Severity, Trace,
+        TraceStatus,
+    },
+};
+
+use super::answered;
+use crate::cli::detect::{FlagsArgs, TraceArgs, TracesArgs};
+
+fn sev(raw: i32) -> String {
+    names::short_of::<Severity>(raw).unwrap_or_else(|| raw.to_string())
+}
+
+fn pid_of(f: &Flag) -> u32 {
+    f.process.map_or(0, |k| k.pid)
+}
+
+pub async fn flags(target: &Target, timeout: Duration, args: &FlagsArgs) -> anyhow::Result<()> {
+    let mut client = perch_client::connect_within(target, timeout).await?;
+    let req = ListFlagsRequest {
+        min_severity: args.min_severity.unwrap_or(0),
+        include_excepted: args.excepted,
+        limit: args.limit.unwrap_or(0),
+        ..ListFlagsRequest::default()
+    };
+    let resp = answered("listing flags", timeout, client.list_flags(req))
+        .await?
+        .into_inner();
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.json {
+        for f in &resp.flags {
+            writeln!(out, "{}", json::detect::flag(f))?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{:<10} {:<8} {:<4} {:>7} {:<6} {:<22} {:>3} DESCRIPTION",
+            "ID", "SEV", "KIND", "PID", "EXCEPT", "SHORT_NAME", "N"
+        )?;
+        for f in &resp.flags {
+            let kind = names::short_of::<FlagKind>(f.kind).unwrap_or_default();
+            writeln!(
+                out,
+                "{:<10} {:<8} {:<4} {:>7} {:<6} {:<22} {:>3} {}",
+                clean(&f.id),
+                sev(f.severity),
+                kind,
+                pid_of(f),
+                if f.excepted { "yes" } else { "" },
+                clean(&f.short_name),
+                f.repeat_count,
+                clean(&f.description)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub async fn traces(target: &Target, timeout: Duration, args: &TracesArgs) -> anyhow::Result<()> {
+    let mut client = perch_client::connect_within(target, timeout).await?;
+    let req = ListTracesRequest {
+        min_score: args.min_score.unwrap_or(0),
+        ..ListTracesRequest::default()
+    };
+    let resp = answered("listing traces", timeout, client.list_traces(req))
+        .await?
+        .into_inner();
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.json {
+        for t in &resp.traces {
+            writeln!(out, "{}", json::detect::trace(t))?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{:<10} {:>5} {:<7} {:<8} {:>5} {:>5} {:<3} {:<22} ROOT",
+            "ID", "SCORE", "STATUS", "MAX_SEV", "FLAGS", "PROCS", "I", "TRIGGER"
+        )?;
+        for t in &resp.traces {
+            let status = names::short_of::<TraceStatus>(t.status).unwrap_or_default();
+            let root = t.root.map_or(0, |k| k.pid);
+            writeln!(
+                out,
+                "{:<10} {:>5} {:<7} {:<8} {:>5} {:>5} {:<3} {:<22} {} ({root})",
+                clean(&t.id),
+                t.score,
+                status,
+                sev(t.max_severity),
+                t.flag_count,
+                t.process_count,
+                if t.interactive { "Y" } else { "N" },
+                clean(&t.trigger_short_name),
+                clean(&t.root_proc_name)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A process of the trace's tree: its name, children and flags.
+#[derive(Default)]
+struct Node {
+    name: String,
+    children: Vec<u32>,
+    labels: Vec<String>,
+}
+
+/// The trace's tree as text: every flagged process under the root, with
+/// the ancestors between them.
+fn tree(trace: &Trace, flags: &[Flag]) -> String {
+    let root = trace.root.map_or(0, |k| k.pid);
+    let mut nodes: BTreeMap<u32, Node> = BTreeMap::new();
+    nodes
+        .entry(root)
+        .or_default()
+        .name
+        .clone_from(&trace.root_proc_name);
+    for f in flags {
+        // Root first, down to the flagged process.
+        let mut path: Vec<(u32, &str)> = Vec::new();
+        for (k, name) in f.ancestor_keys.iter().zip(&f.ancestors) {
+            path.push((k.pid, name));
+            if k.pid == root {
+                break;
+            }
+        }
+        path.reverse();
+        path.push((pid_of(f), &f.name));
+        let start = path.iter().position(|(p, _)| *p == root).unwrap_or(0);
+        let path = &path[start..];
+        for w in path.windows(2) {
+            let parent = nodes.entry(w[0].0).or_default();
+            if !parent.children.contains(&w[1].0) {
+                parent.children.push(w[1].0);
+            }
+        }
+        for (pid, name) in path {
+            (*name).clone_into(&mut nodes.entry(*pid).or_default().name);
+        }
+        let repeats = if f.repeat_count > 1 {
+            format!(" x{}", f.repeat_count)
+        } else {
+            String::new()
+        };
+        let label = format!("[{} {}{repeats}]", sev(f.severity), f.short_name);
+        nodes.entry(pid_of(f)).or_default().labels.push(label);
+    }
+    let mut out = String::new();
+    let mut stack = vec![(root, 0usize)];
+    let mut seen = std::collections::HashSet::new();
+    while let Some((pid, depth)) = stack.pop() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        let Some(n) = nodes.get(&pid) else { continue };
+        let indent = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└─ ", "   ".repeat(depth - 1))
+        };
+        out.push_str(
+            &format!(
+                "{indent}{} ({pid}) {}\n",
+                clean(&n.name),
+                n.labels.join(" ")
+            )
+            .replace(" \n", "\n"),
+        );
+        for c in n.children.iter().rev() {
+            stack.push((*c, depth + 1));
+        }
+    }
+    out
+}
+
+pub async fn trace(target: &Target, timeout: Duration, args: &TraceArgs) -> anyhow::Result<()> {
+    let id = if args.id.starts_with("trace:") {
+        args.id.clone()
+    } else {
+        format!("trace:{}", args.id)
+    };
+    let mut client = perch_client::connect_within(target, timeout).await?;
+    let req = ListTracesRequest {
+        id: id.clone(),
+        ..ListTracesRequest::default()
+    };
+    let resp = answered("reading the trace", timeout, client.list_traces(req))
+        .await?
+        .into_inner();
+    let Some(t) = resp.traces.first() else {
+        bail!(
+            "no trace {id} (perchd keeps {} traces; see `perch traces`)",
+            resp.held
+        )
+    };
+    let req = ListFlagsRequest {
+        trace_id: id.clone(),
+        limit: 10_000,
+        ..ListFlagsRequest::default()
+    };
+    let mut flags = answered("reading its flags", timeout, client.list_flags(req))
+        .await?
+        .into_inner()
+        .flags;
+    flags.reverse();
+    let status = names::short_of::<TraceStatus>(t.status).unwrap_or_default();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let notable = if t.notable { " (notable)" } else { "" };
+    writeln!(
+        out,
+        "{} {}: score {}{notable}, {status}, max severity {}",
+        clean(&t.id),
+        clean(&t.name),
+        t.score,
+        sev(t.max_severity)
+    )?;
+    writeln!(
+        out,
+        "trigger: {} ({})",
+        clean(&t.trigger_short_name),
+        clean(&t.trigger)
+    )?;
+    writeln!(
+        out,
+        "root: {} (pid {}), interactive: {}, users: {}, login users: {}",
+        clean(&t.root_proc_name),
+        t.root.map_or(0, |k| k.pid),
+        if t.interactive { "yes" } else { "no" },
+        clean(&t.users.join(", ")),
+        clean(&t.login_users.join(", "))
+    )?;
+    writeln!(
+        out,
+        "flags: {} ({} distinct), processes: {}, tactics: {}",
+        t.flag_count,
+        t.unique_flag_count,
+        t.process_count,
+        t.mitre_mapping.join(", ")
+    )?;
+    writeln!(out)?;
+    write!(out, "{}", tree(t, &flags))?;
+    writeln!(out)?;
+    for f in &flags {
+        let mitre: Vec<&str> = f
+            .mitre_mapping
+            .iter()
+            .map(|m| m.technique.as_str())
+            .collect();
+        writeln!(
+            out,
+            "- {} {} pid {} [{}]: {}",
+            sev(f.severity),
+            clean(&f.short_name),
+            pid_of(f),
+            mitre.join(","),
+            clean(&f.description)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub async fn rules(target: &Target, timeout: Duration, json_out: bool) -> anyhow::Result<()> {
+    let mut client = perch_client::connect_within(target, timeout).await?;
+    let resp = answered(
+        "listing rules",
+        timeout,
+        client.list_rules(ListRulesRequest {}),
+    )
+    .await?
+    .into_inner();
+    let mut out = BufWriter::new(io::stdout().lock());
+    for r in &resp.rules {
+        let kind = names::short_of::<FlagKind>(r.kind).unwrap_or_default();
+        let mitre: Vec<&str> = r
+            .mitre_mapping
+            .iter()
+            .map(|m| m.technique.as_str())
+            .collect();
+        if json_out {
+            let v = serde_json::json!({
+                "id": r.id, "short_name": r.short_name, "kind": kind, "severity": sev(r.severity),
+                "mitre": mitre, "enabled": r.enabled, "source": r.source, "condition": r.condition,
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            let off = if r.enabled { "" } else { " (disabled)" };
+            writeln!(
+                out,
+                "{:<24} {:<4} {:<8} {:<18} {}{off}",
+                clean(&r.id),
+                kind,
+                sev(r.severity),
+                mitre.join(","),
+                clean(&r.source)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `perch rules check FILE`: the file on top of the built-in rules.
+#[cfg(feature = "embedded")]
+pub fn check(file: &Path) -> anyhow::Result<()> {
+    let mut set = perchd::detect::RuleSet::builtin()
+        .map_err(|e| anyhow::anyhow!("the built-in rules do not load: {e:?}"))?;
+    match set.add_file(file) {
+        Ok(()) => {
+            println!(
+                "ok: {} ({} rules after it)",
+                file.display(),
+                set.rules.len()
+            );
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            bail!("{}: {} error(s)", file.display(), errors.len())
+        }
+    }
+}
+
+#[cfg(not(feature = "embedded"))]
+pub fn check(file: &Path) -> anyhow::Result<()> {
+    bail!(
+        "{}: this perch was built without perchd's rule loader (feature `embedded`)",
+        file.display()
+    )
+}
