@@ -30,12 +30,11 @@ use forward::{forward, notice_response, resync_notice};
 /// catching up on a large backlog gets reasonably sized messages.
 pub const MAX_EVENTS_PER_MESSAGE: usize = 512;
 
-/// A message is closed once its events reach this many encoded bytes: gRPC
-/// clients refuse messages over 4 MiB by default, and exec events with long
-/// command lines can be large.  (A single larger event still goes out alone.)
-/// With the default queue of 16 messages this bounds what one stalled client
-/// can pin in perchd to about 4 MiB.
-pub const MAX_BYTES_PER_MESSAGE: usize = 256 << 10;
+/// A message is closed once its events reach this many encoded bytes (the
+/// contract's chunk size): with every string capped, an event is at most a
+/// few tens of KiB, so a message stays far below what clients accept
+/// (`limits::MAX_MESSAGE_BYTES`).
+pub const MAX_BYTES_PER_MESSAGE: usize = perch_proto::limits::CHUNK_BYTES;
 
 /// At most this many ring entries are examined per lock hold, so a
 /// subscriber filtering out most kinds cannot hold the lock for a whole ring.

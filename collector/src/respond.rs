@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use perch_proto::{
-    same_start_time,
+    limits, same_start_time,
     v1::{
         self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditLogStatus,
         AuditRecord, Role,
@@ -145,7 +145,11 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
     let origin = if client.is_empty() {
         who.origin.clone()
     } else {
-        format!("{} {}", who.origin, clip(client, 256))
+        format!(
+            "{} {}",
+            who.origin,
+            limits::clipped(client, limits::CLIENT_ORIGIN_BYTES)
+        )
     };
     let actor_user = match (&who.user, &who.cert_cn) {
         (Some(user), _) => user.clone(),
@@ -168,7 +172,7 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: clip(req.reason.trim(), validate_act::MAX_REASON_BYTES).to_owned(),
+        reason: limits::clipped(req.reason.trim(), limits::REASON_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }
@@ -260,18 +264,6 @@ fn action_target(p: &pb::Process) -> ActionTarget {
         pod_name: p.pod_name.clone(),
         cgroup_path: p.cgroup_path.clone(),
     }
-}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// The process with `key` among `candidates` (a pid's processes).

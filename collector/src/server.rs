@@ -9,6 +9,7 @@ pub mod validate_act;
 use std::sync::Arc;
 
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
+use perch_proto::limits;
 use perch_proto::v1::{
     ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest, ListAuditResponse,
     ListProcessesRequest, ListProcessesResponse, Process, WatchEventsRequest,
@@ -100,6 +101,8 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         let mut info = self.api.info();
         info.caller_role = self.api.roles().role_of(&caller).into();
         info.caller = caller.caller();
+        // A TLS client chooses its certificate's CN.
+        limits::clip(&mut info.caller, limits::ORIGIN_BYTES);
         Ok(Response::new(info))
     }
 

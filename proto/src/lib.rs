@@ -15,5 +15,6 @@ pub mod v1 {
 }
 
 mod key;
+pub mod limits;
 mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

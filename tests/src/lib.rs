@@ -183,7 +183,7 @@ pub async fn connect_with_window(
             }
         }))
         .await?;
-    Ok(CollectorClient::new(channel))
+    Ok(perch::client::client(channel))
 }
 
 /// CPU time (user + system) of a process, in ns.

@@ -17,8 +17,8 @@ use crate::text::clean;
 /// Nice values perchd accepts (`setpriority`'s range).
 pub const PRIORITY_RANGE: RangeInclusive<i32> = -20..=19;
 
-/// The longest reason perchd accepts, in bytes.
-pub const REASON_MAX_BYTES: usize = 1024;
+/// The longest reason perchd accepts, in bytes (the contract's).
+pub const REASON_MAX_BYTES: usize = perch_proto::limits::REASON_BYTES;
 
 /// The signals a client may choose, in the order the console offers them.
 pub const SIGNALS: [Signal; 9] = [
@@ -48,7 +48,7 @@ pub enum InputError {
     PidOutOfRange(i64),
     #[error("the reason is empty: say why (it goes into the audit log)")]
     EmptyReason,
-    #[error("the reason is {0} bytes long: at most 1024")]
+    #[error("the reason is {0} bytes long: at most {REASON_MAX_BYTES}")]
     ReasonTooLong(usize),
 }
 

@@ -8,7 +8,7 @@ use std::{
 };
 
 use hyper_util::rt::TokioIo;
-use perch_proto::v1::collector_client::CollectorClient;
+use perch_proto::{limits, v1::collector_client::CollectorClient};
 use tokio::net::UnixStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
 
@@ -112,9 +112,16 @@ pub async fn connect(target: &Target) -> Result<CollectorClient<Channel>, Connec
             connect_tls(host, *port, pem).await
         }
     };
-    channel
-        .map(CollectorClient::new)
-        .map_err(|e| classify(target, &e))
+    channel.map(client).map_err(|e| classify(target, &e))
+}
+
+/// A client on `channel` that accepts every message a collector can send:
+/// the contract's `MAX_MESSAGE_BYTES` (16 MiB) instead of gRPC's default
+/// 4 MiB.  perchd keeps its messages far smaller; the explicit limit keeps
+/// that margin from depending on a library default.
+#[must_use]
+pub fn client(channel: Channel) -> CollectorClient<Channel> {
+    CollectorClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
 }
 
 async fn connect_unix(path: &Path) -> Result<Channel, tonic::transport::Error> {

@@ -117,7 +117,11 @@ impl AuditLog {
     /// when unset, `prev_hash` and `hash`; returns when the line is on disk,
     /// with `line` set.
     pub fn append(&mut self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
-        let line = Line::try_from(record)?;
+        // Every string at the contract's cap: a process names itself, and
+        // a line of megabytes would blind every reader of the log.
+        let mut capped = record.clone();
+        perch_proto::limits::cap_record(&mut capped);
+        let line = Line::try_from(&capped)?;
         self.refuse_if_broken()?;
         let _lock = self.lock()?;
         self.catch_up()?;

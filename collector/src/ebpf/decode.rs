@@ -6,7 +6,11 @@ use perch_common::{
     KIND_EXEC, KIND_EXIT, KIND_FORK,
 };
 
-use crate::model::{ExitInfo, ModelEvent, ProcKey, ProcessInfo, Source};
+use crate::model::{Argv, ExitInfo, ModelEvent, ProcKey, ProcessInfo, Source};
+
+// One argv cap on every path: what the kernel programs capture is what
+// the contract allows.
+const _: () = assert!(ARGV_MAX == perch_proto::limits::ARGV_BYTES);
 
 /// Decoded record, before enrichment (user names, cgroup paths).
 pub type RawEvent = ModelEvent;
@@ -23,18 +27,6 @@ fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
 fn cstr(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-/// Splits NUL-separated argv bytes (a trailing NUL does not make an empty arg).
-pub fn split_argv(bytes: &[u8]) -> Vec<String> {
-    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    bytes
-        .split(|&b| b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
 }
 
 /// Decodes one record, or `None` when it is malformed.
@@ -55,8 +47,9 @@ pub fn decode(bytes: &[u8]) -> Option<RawEvent> {
             let filename_len = (ev.filename_len as usize).min(ev.filename.len());
             let mut p = process(&header, &ev.creds);
             p.exe = cstr(&ev.filename[..filename_len]);
-            p.argv = split_argv(argv);
-            p.argv_truncated = ev.flags & EXEC_ARGV_TRUNCATED != 0;
+            let (argv, cut) = Argv::from_cmdline(argv);
+            p.argv = argv;
+            p.argv_truncated = cut || ev.flags & EXEC_ARGV_TRUNCATED != 0;
             Some(ModelEvent::Exec {
                 time_ns: header.ktime_ns,
                 process: p,
@@ -121,9 +114,10 @@ mod tests {
 
     #[test]
     fn argv_splitting() {
-        assert_eq!(split_argv(b"sh\0-c\0echo hi\0"), ["sh", "-c", "echo hi"]);
-        assert_eq!(split_argv(b"a\0\0b\0"), ["a", "", "b"]);
-        assert!(split_argv(b"").is_empty());
+        let split = |b: &[u8]| Argv::from_cmdline(b).0.to_vec();
+        assert_eq!(split(b"sh\0-c\0echo hi\0"), ["sh", "-c", "echo hi"]);
+        assert_eq!(split(b"a\0\0b\0"), ["a", "", "b"]);
+        assert!(split(b"").is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! process holds a pid at a time), and exited ones kept for a retention
 //! window so that a process that lived for a millisecond can still be shown
 //! and inspected.  Events are applied in ring-buffer order.
+mod argv;
 mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -72,7 +73,8 @@ impl ProcessModel {
     pub fn apply(&mut self, event: ModelEvent) -> Option<ModelEvent> {
         match event {
             ModelEvent::Fork { time_ns, mut child } => {
-                // A child inherits exe, argv and cwd until it execs.
+                // A child inherits exe, argv and cwd until it execs (argv
+                // is shared, not copied).
                 if let Some(parent) = self.live.get(&child.ppid) {
                     child.exe.clone_from(&parent.exe);
                     child.argv.clone_from(&parent.argv);

@@ -14,7 +14,7 @@ fn fork_inherits_exec_replaces_exit_retains() {
     let mut m = ProcessModel::new(1_000);
     let mut parent = info(10, 5_000_000_000, 1);
     parent.exe = "/bin/sh".into();
-    parent.argv = vec!["sh".into()];
+    parent.argv = ["sh"].into_iter().collect();
     parent.cwd = "/tmp".into();
     m.seed([parent]);
 
@@ -30,7 +30,7 @@ fn fork_inherits_exec_replaces_exit_retains() {
 
     let mut exec = info(11, 6_000_000_000, 10);
     exec.exe = "/bin/true".into();
-    exec.argv = vec!["true".into()];
+    exec.argv = ["true"].into_iter().collect();
     let Some(ModelEvent::Exec { process, .. }) = m.apply(ModelEvent::Exec {
         time_ns: 2,
         process: exec,

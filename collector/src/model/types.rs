@@ -3,6 +3,8 @@
 //! (history, traces) without touching the contract.
 use std::sync::Arc;
 
+pub use super::argv::Argv;
+
 /// A process's identity: pids are reused, (pid, start time) is not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcKey {
@@ -101,7 +103,8 @@ pub struct ProcessInfo {
     pub user: Option<Arc<str>>,
     pub comm: String,
     pub exe: String,
-    pub argv: Vec<String>,
+    /// Capped at `perch_proto::limits::ARGV_BYTES` (then `argv_truncated`).
+    pub argv: Argv,
     pub argv_truncated: bool,
     pub cwd: String,
     /// e.g. `pts/3`; empty when none.

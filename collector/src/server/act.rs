@@ -1,7 +1,11 @@
 //! The glue between the gRPC handlers and [`crate::respond`]: the
 //! collector seen as an action's context, and the audit log as
 //! `ListAudit` chunks.
-use perch_proto::v1::{self as pb, AuditLogStatus, ListAuditResponse};
+use perch_proto::{
+    limits,
+    v1::{self as pb, AuditLogStatus, ListAuditResponse},
+};
+use prost::Message as _;
 use tonic::Status;
 
 use super::CollectorApi;
@@ -10,8 +14,9 @@ use crate::{
     respond::{self, Context, Responder},
 };
 
-/// Records per `ListAudit` message: a record is at most a few KiB (argv,
-/// reason, up to some hundred affected processes), far under the limit.
+/// Records per `ListAudit` message, at most; a message is also closed once
+/// it holds [`limits::CHUNK_BYTES`] (records are capped, see `perch_audit`,
+/// but a long list of affected processes still makes one large).
 const RECORDS_PER_CHUNK: usize = 200;
 
 /// A collector as the context of an action.
@@ -79,26 +84,37 @@ pub fn list_audit(responder: &Responder, limit: u32) -> Vec<Result<ListAuditResp
         records.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
     let path = path.display().to_string();
-    let mut out = Vec::new();
-    let mut chunks = records.chunks(RECORDS_PER_CHUNK).peekable();
-    if chunks.peek().is_none() {
-        return vec![Ok(ListAuditResponse {
-            records: Vec::new(),
+    limits::clip(&mut detail, limits::DETAIL_BYTES);
+    let mut out: Vec<ListAuditResponse> = Vec::new();
+    let mut bytes = 0;
+    for record in records {
+        let full = out
+            .last()
+            .is_none_or(|c| c.records.len() >= RECORDS_PER_CHUNK || bytes >= limits::CHUNK_BYTES);
+        if full {
+            out.push(ListAuditResponse {
+                status: status.into(),
+                status_detail: detail.clone(),
+                path: path.clone(),
+                ..ListAuditResponse::default()
+            });
+            bytes = 0;
+        }
+        bytes += record.encoded_len();
+        if let Some(chunk) = out.last_mut() {
+            chunk.records.push(record);
+        }
+    }
+    if out.is_empty() {
+        out.push(ListAuditResponse {
             status: status.into(),
             status_detail: detail,
             path,
-            last: true,
-        })];
+            ..ListAuditResponse::default()
+        });
     }
-    while let Some(chunk) = chunks.next() {
-        let last = chunks.peek().is_none();
-        out.push(Ok(ListAuditResponse {
-            records: chunk.to_vec(),
-            status: status.into(),
-            status_detail: detail.clone(),
-            path: path.clone(),
-            last,
-        }));
+    if let Some(chunk) = out.last_mut() {
+        chunk.last = true;
     }
-    out
+    out.into_iter().map(Ok).collect()
 }

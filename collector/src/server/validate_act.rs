@@ -5,7 +5,7 @@ use perch_proto::v1::{ActRequest, ActionKind, ActionMode, ProcessKey, Signal};
 use tonic::Status;
 
 /// Longest reason accepted, in bytes: a sentence or two, not a document.
-pub const MAX_REASON_BYTES: usize = 1024;
+pub const MAX_REASON_BYTES: usize = perch_proto::limits::REASON_BYTES;
 /// Nice values Linux accepts.
 pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -20..=19;
 /// Largest pid Linux can assign (`PID_MAX_LIMIT` on 64-bit).
