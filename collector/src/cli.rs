@@ -56,6 +56,12 @@ pub struct Args {
     /// Events kept for clients resuming after a disconnect [1024..=4194304, default 65536].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_CAPACITY.start()..=*limits::REPLAY_CAPACITY.end()))]
     pub replay_capacity: Option<u64>,
+    /// Bytes the replay ring may hold [1 MiB..=4 GiB, default 16 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_BYTES.start()..=*limits::REPLAY_BYTES.end()))]
+    pub replay_bytes: Option<u64>,
+    /// Bytes exited processes may hold before the oldest go early [64 KiB..=4 GiB, default 8 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(*limits::EXITED_BYTES.start()..=*limits::EXITED_BYTES.end()))]
+    pub exited_bytes: Option<u64>,
     /// Log filter (tracing `EnvFilter` syntax) [default: info, or `RUST_LOG`].
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
@@ -93,6 +99,12 @@ impl Args {
         }
         if let Some(v) = self.replay_capacity {
             s.replay_capacity = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.replay_bytes {
+            s.replay_bytes = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.exited_bytes {
+            s.exited_bytes = usize::try_from(v).unwrap_or(usize::MAX);
         }
         s.validate()?;
         Ok(s)

@@ -37,8 +37,9 @@ pub const SHORT_DETAIL_BYTES: usize = 256;
 /// perchd closes a response message once its content reaches this many
 /// bytes (`ListProcesses`, `WatchEvents` and `ListAudit` chunks); with
 /// the caps above one item is at most a few tens of KiB, so no message
-/// perchd sends comes near [`MAX_MESSAGE_BYTES`].
-pub const CHUNK_BYTES: usize = 256 << 10;
+/// perchd sends comes near [`MAX_MESSAGE_BYTES`].  Small, because every
+/// open stream buffers about a message in perchd while it is sent.
+pub const CHUNK_BYTES: usize = 64 << 10;
 /// The largest message a client must accept (16 MiB; gRPC's default is
 /// 4 MiB).  perchd's messages stay far below it; clients set it
 /// explicitly so that the margin never depends on a library default.

@@ -11,6 +11,7 @@ use perch_proto::v1::{self as pb, collector_client::CollectorClient};
 use tonic::transport::Channel;
 
 pub mod events;
+pub mod memory;
 pub mod procs;
 pub mod tmux;
 

@@ -24,10 +24,11 @@ use crate::{
     convert,
     ebpf::EbpfSource,
     hub::Hub,
-    model::{ModelEvent, ProcessModel},
+    model::{ModelEvent, ProcessInfo, ProcessModel},
     procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
     respond::Responder,
     roles::Roles,
+    server::{Snapshot, StreamLimits},
 };
 pub use info::{StaticInfo, boot_ns};
 
@@ -53,6 +54,7 @@ pub struct Shared {
     /// workers).
     responder: Responder,
     roles: Roles,
+    stream_limits: StreamLimits,
 }
 
 impl Shared {
@@ -84,22 +86,19 @@ impl Shared {
     }
 
     /// Applies `events` to the model and publishes what changed, followed
-    /// by `extra` (samples, notices), as one atomic step.
+    /// by `extra` (samples, notices), as one atomic step.  Each change is
+    /// converted and encoded before the next is applied, so a batch (up to
+    /// a ring buffer's worth) never exists as messages all at once.
     pub fn commit(&self, events: Vec<ModelEvent>, extra: Vec<pb::Event>) {
         if events.is_empty() && extra.is_empty() {
             return;
         }
         let mut model = self.model();
-        let mut out = Vec::with_capacity(events.len() + extra.len());
-        for e in events {
-            if let Some(applied) = model.apply(e) {
-                out.push(convert::event(applied));
-            }
-        }
-        out.extend(extra);
-        if !out.is_empty() {
-            self.hub.publish(out);
-        }
+        let applied = events
+            .into_iter()
+            .filter_map(|e| model.apply(e))
+            .map(convert::event);
+        self.hub.publish_iter(applied.chain(extra));
     }
 }
 
@@ -145,25 +144,22 @@ impl crate::server::CollectorApi for Shared {
         }
     }
 
-    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<pb::Process>, u64) {
+    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Snapshot, u64) {
         let model = self.model();
         let wanted = |pid: u32| pids.is_empty() || pids.contains(&pid);
-        let mut out: Vec<pb::Process> = model
+        // The model's compact copies (argv is shared, not copied); each
+        // becomes a message only as the response is sent.
+        let mut out: Vec<ProcessInfo> = model
             .live()
             .filter(|p| wanted(p.key.pid))
-            .map(convert::process)
+            .cloned()
             .collect();
         if include_exited {
-            out.extend(
-                model
-                    .exited()
-                    .filter(|p| wanted(p.key.pid))
-                    .map(convert::process),
-            );
+            out.extend(model.exited().filter(|p| wanted(p.key.pid)).cloned());
         }
         // Read under the model lock: commit() publishes under it too.
         let seq = self.hub.head_seq();
-        (out, seq)
+        (Box::new(out.into_iter().map(convert::process_owned)), seq)
     }
 
     fn hub(&self) -> &Arc<Hub> {
@@ -176,6 +172,10 @@ impl crate::server::CollectorApi for Shared {
 
     fn responder(&self) -> Option<&Responder> {
         Some(&self.responder)
+    }
+
+    fn stream_limits(&self) -> StreamLimits {
+        self.stream_limits
     }
 }
 
@@ -261,8 +261,11 @@ impl Engine {
         let reader = new_reader()?;
         let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
-            model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
-            hub: Hub::new(settings.replay_capacity, settings.client_queue),
+            model: Mutex::new(ProcessModel::with_bounds(
+                info.exited_retention_ns,
+                settings.exited_bytes,
+            )),
+            hub: Hub::with_limits(settings.hub_limits()),
             mode,
             mode_reason,
             started: Instant::now(),
@@ -271,6 +274,7 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
             roles: settings.roles.clone(),
+            stream_limits: settings.stream_limits,
         });
         let mut tasks = Vec::new();
         if let Some(src) = source {

@@ -119,6 +119,29 @@ pub struct ProcessInfo {
     pub nice: i32,
 }
 
+impl ProcessInfo {
+    /// Bytes this process holds, for the model's bound: the struct, its
+    /// own strings (with the allocator's rounding) and its argv counted in
+    /// full even when shared with a parent or child (an upper bound).  The
+    /// user name and cgroup are shared with the reader's caches.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let string = |s: &String| {
+            if s.capacity() == 0 {
+                0
+            } else {
+                s.capacity() + 16
+            }
+        };
+        size_of::<Self>()
+            + string(&self.comm)
+            + string(&self.exe)
+            + string(&self.cwd)
+            + string(&self.tty)
+            + self.argv.heap_bytes()
+    }
+}
+
 /// Host-wide meters over the last interval.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostSample {

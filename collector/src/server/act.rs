@@ -25,7 +25,7 @@ pub struct Ctx<'a, A: CollectorApi>(pub &'a A);
 impl<A: CollectorApi> Context for Ctx<'_, A> {
     fn describe(&self, key: pb::ProcessKey) -> Option<pb::Process> {
         let (candidates, _) = self.0.snapshot(true, &[key.pid]);
-        respond::find(candidates, key)
+        respond::find(candidates.collect(), key)
     }
 
     fn publish(&self, event: pb::Event) {

@@ -36,6 +36,10 @@ fn run() -> anyhow::Result<()> {
         // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
+        // A client that stops reading, for the memory test and benchmark.
+        "stall-streams" => {
+            tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
+        }
         "-h" | "--help" | "help" => {
             println!(
                 "usage: {}\n       {}\n       {}",
