@@ -14,6 +14,7 @@ use perch_e2e::{
     memory::{ArgvStorm, NOBODY, peak_rss_bytes, reset_peak_rss},
     procs::ChildGuard,
     rss_bytes,
+    tmux::Tmux,
 };
 
 const MIB: u64 = 1 << 20;
@@ -113,4 +114,32 @@ async fn stalled_streams_keep_perchd_under_its_bound() {
         })
     });
     assert!(freed, "slots not given back after the clients left");
+}
+
+/// The console watching an argv-heavy storm keeps its process rows within
+/// `process_memory_mib` (default 48): exited rows leave early, and the
+/// footer says so; the whole console stays under 100 MiB.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_watching_a_storm_stays_under_its_bound() {
+    if !have_root_or_skip("the_console_watching_a_storm_stays_under_its_bound") {
+        return;
+    }
+    let perchd = Perchd::start(&[]).await;
+    let cmd = format!(
+        "{} --socket {}",
+        binary("perch").display(),
+        perchd.socket.display()
+    );
+    let tmux = Tmux::start(&cmd);
+    tmux.wait_for("the process list", |s| s.contains(" processes"));
+    let pid = tmux.program_pid("perch").expect("the console's pid");
+    let idle = rss_bytes(pid);
+    reset_peak_rss(pid);
+    tokio::task::block_in_place(|| ArgvStorm::start(2, 3_000, Some(NOBODY)).wait());
+    // The events still queued reach the console within the wait below.
+    let screen = tmux.wait_for("the storm's end shown", |s| s.contains("dropped early"));
+    let peak = peak_rss_bytes(pid);
+    eprintln!("console: idle {} MiB, peak {} MiB", idle / MIB, peak / MIB);
+    assert!(peak < BOUND, "the console peaked at {} MiB", peak / MIB);
+    assert!(screen.contains("(process_memory_mib)"), "{screen}");
 }

@@ -45,8 +45,13 @@ pub async fn run(
         follow = vec![(Target::Unix(e.socket.clone()), true)];
         embedded = Some(e);
     }
-    let (tx, mut rx) = mpsc::channel(256);
+    // Decoded updates waiting for the loop.  Few: a message of events
+    // decodes to up to ~1 MiB (argv of one-byte arguments), and a loop that
+    // falls behind should leave the backlog in the collector (which bounds
+    // it and says LAGGED), not in this process.
+    let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
     let mut config = settings.console;
+    let budget = config.process_memory_bytes;
     config.utc_offset_secs = utc_offset_secs();
     config.read_only = read_only;
     config.client = crate::act::ClientIdentity::current();
@@ -57,7 +62,7 @@ pub async fn run(
         app.set_connection(host, ConnectionState::Connecting);
         app.set_host_label(host, &target.to_string());
         targets.push(target.clone());
-        tokio::spawn(conn::follow(host, target, is_embedded, tx.clone()));
+        tokio::spawn(conn::follow(host, target, is_embedded, budget, tx.clone()));
     }
     let out = Out { targets, tx };
 
@@ -77,6 +82,9 @@ pub async fn run(
     drop(embedded);
     result
 }
+
+/// Updates queued between the followers and the loop.
+const UPDATE_QUEUE: usize = 16;
 
 /// Where the console's requests go: each host's target, and the channel
 /// their answers come back on.
@@ -157,8 +165,9 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.ingest_info(h, *info);
             false
         }
-        Update::Snapshot(h, procs) => {
+        Update::Snapshot(h, procs, dropped) => {
             app.ingest_snapshot(h, procs);
+            app.note_dropped_early(dropped);
             true
         }
         Update::Events(h, events) => {

@@ -103,7 +103,15 @@ impl App {
         }
         self.store
             .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
+        self.store.shed(self.config.process_memory_bytes);
         self.touch();
+    }
+
+    /// Exited processes the loop left out of a snapshot to stay within
+    /// `process_memory_bytes`: counted with those the store dropped, so the
+    /// footer says so.
+    pub fn note_dropped_early(&mut self, n: u64) {
+        self.store.note_dropped(n);
     }
 
     /// A batch of `WatchEvents` events from one host, in order.
@@ -128,6 +136,7 @@ impl App {
             }
         }
         if changed {
+            self.store.shed(self.config.process_memory_bytes);
             self.touch();
         }
     }

@@ -107,6 +107,13 @@ impl<'a> Footer<'a> {
         } else {
             format!("{} processes", app.store().len())
         });
+        let dropped = app.store().dropped_early();
+        if dropped > 0 {
+            // Never silently: exited rows left early to bound memory.
+            parts.push(format!(
+                "{dropped} exited dropped early (process_memory_mib)"
+            ));
+        }
         if app.hides_kernel_threads() {
             parts.push("kernel threads hidden".to_owned());
         }
