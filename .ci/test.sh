@@ -16,6 +16,23 @@ step "clippy (eBPF programs)"
 ( cd collector-ebpf && cargo "+${PERCH_EBPF_TOOLCHAIN}" clippy --quiet --release \
     --target bpfel-unknown-none -Z build-std=core -- -D warnings )
 
+# Before "build binaries": both write target/debug/perch, and the e2e tests
+# need the default (embedded) one.
+step "console without the collector (--no-default-features)"
+aya=$(cargo tree -p perch-tui --no-default-features -e normal | grep -c aya || true)
+if [ "$aya" -ne 0 ]; then
+  echo "perch-tui --no-default-features still depends on aya ($aya lines of cargo tree)" >&2
+  exit 1
+fi
+cargo build --quiet -p perch-tui --no-default-features
+# With nothing at the socket it must say what it lacks, and exit 2.
+status=0
+out=$(./target/debug/perch --socket /nonexistent/perchd.sock 2>&1 </dev/null) || status=$?
+if [ "$status" -ne 2 ] || ! grep -q "built without an embedded collector" <<<"$out"; then
+  echo "perch --no-default-features with no collector: exit $status, said: $out" >&2
+  exit 1
+fi
+
 step "build binaries"
 cargo build --quiet --bins
 

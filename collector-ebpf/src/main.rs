@@ -9,15 +9,15 @@
 //! buffer holds more than [`WAKEUP_BYTES`], so bursts are drained early.
 #![no_std]
 #![no_main]
-#![allow(
+#![expect(
     clippy::inline_always,
     reason = "helpers stay in the program's frame so the verifier tracks bounds across them"
 )]
-#![allow(
+#![expect(
     clippy::needless_pass_by_value,
     reason = "aya's program macros hand each program its context by value"
 )]
-#![allow(
+#![expect(
     clippy::cast_possible_truncation,
     reason = "the BPF target is 64-bit and lengths are bounded by ARGV_MAX/FILENAME_MAX"
 )]
@@ -135,8 +135,8 @@ fn try_sched_process_exec(ctx: TracePointContext) -> Res {
     fill_creds(&mut ev.creds, task)?;
     ev.flags = 0;
 
-    // SAFETY: offsets from the tracefs format file of this very event.
     let (loc_off, old_pid_off) = (off!(exec_filename_loc), off!(exec_old_pid));
+    // SAFETY: offsets from the tracefs format file of this very event.
     let loc: u32 = unsafe { ctx.read_at(loc_off) }.map_err(i64::from)?;
     // SAFETY: as above.
     let old_pid: i32 = unsafe { ctx.read_at(old_pid_off) }.map_err(i64::from)?;

@@ -10,10 +10,6 @@ use crate::config::{ConfigError, Settings, limits};
 /// serves it over gRPC (perch.v1) on a Unix socket or TLS.
 #[derive(Debug, Parser)]
 #[command(name = "perchd", version)]
-#[allow(
-    clippy::struct_excessive_bools,
-    reason = "independent on/off flags of a CLI"
-)]
 pub struct Args {
     /// Unix socket to serve on (mode 0660) [default: /run/perch/perchd.sock].
     #[arg(long, value_name = "PATH")]

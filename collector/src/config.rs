@@ -18,7 +18,7 @@ use crate::{
     server::StreamLimits,
 };
 
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
+pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
 /// Allowed ranges, shared by the file and the flags so both say the same.

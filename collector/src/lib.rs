@@ -5,13 +5,15 @@ pub mod actions;
 /// list it without linking the collector.
 pub use perch_audit as audit;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod ebpf;
 pub mod engine;
 pub mod hub;
 pub mod model;
-pub mod procfs;
+pub mod proc;
 pub mod respond;
 pub mod roles;
+pub mod sampler;
 pub mod server;

@@ -5,6 +5,8 @@
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
+mod validate;
+
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use perch_proto::{
@@ -20,8 +22,8 @@ use crate::{
     actions::{Executor, Outcome, Protected, Request},
     audit::AuditLog,
     roles::Identity,
-    server::validate_act::{self, ActArgs},
 };
+use validate::ActArgs;
 
 /// `actor_uid` of callers without a uid (TLS peers): `(uid_t)-1`, which
 /// no account has.
@@ -87,7 +89,7 @@ impl Responder {
                 )));
             }
         }
-        let args = match validate_act::act(req) {
+        let args = match validate::act(req) {
             Ok(args) => args,
             Err(invalid) => {
                 refuse(&mut record, "invalid_argument", &invalid.0);
@@ -172,7 +174,7 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: limits::clipped(req.reason.trim(), limits::REASON_BYTES).to_owned(),
+        reason: limits::clipped(req.reason.trim(), limits::REASON_MAX_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }

@@ -5,7 +5,6 @@ mod act;
 mod listen;
 mod slots;
 mod validate;
-pub mod validate_act;
 
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use listen::{Bound, DEFAULT_SOCKET, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use listen::{Bound, ServeError, ServeOptions, TlsFiles, bind, serve};
 pub use slots::{Slotted, StreamLimits, StreamSlots};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 

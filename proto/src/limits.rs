@@ -1,13 +1,51 @@
-//! How large anything in a `perch.v1` message may be.  These are facts of
-//! the contract, decided once here: perchd caps every string it sends or
-//! records (an unprivileged process chooses its own command line, path and
-//! name, and a TLS client its certificate's CN), the audit log caps what it
-//! writes, and clients accept every message perchd can produce.  The
-//! `.proto` comments repeat the numbers.
+//! What a `perch.v1` message may hold, in one place: what perchd accepts
+//! in an `ActRequest` (clients — the console's dialog, `perch kill …` —
+//! check the same values before sending, so both give the same answer with
+//! the same numbers in it), and how large anything perchd sends or records
+//! may be.  Those sizes are facts of the contract too: perchd caps every
+//! string it sends or records (an unprivileged process chooses its own
+//! command line, path and name, and a TLS client its certificate's CN), the
+//! audit log caps what it writes, and clients accept every message perchd
+//! can produce.  The `.proto` comments repeat the numbers.
 //!
 //! Caps are in bytes of UTF-8 and cut on a character boundary; a cut
 //! argv sets `argv_truncated`.
-use crate::v1::{ActionTarget, AffectedProcess, AuditRecord, Process};
+use std::ops::RangeInclusive;
+
+use crate::v1::{ActionKind, ActionTarget, AffectedProcess, AuditRecord, Process, Signal};
+
+/// Nice values Linux accepts (`setpriority`'s range).
+pub const PRIORITY_RANGE: RangeInclusive<i32> = -20..=19;
+
+/// The longest reason accepted, in bytes: a sentence or two, not a document.
+pub const REASON_MAX_BYTES: usize = 1024;
+
+/// The largest pid Linux can assign (`PID_MAX_LIMIT` on 64-bit).
+pub const MAX_PID: u32 = 4_194_304;
+
+/// The signals a client may choose, in the order consoles offer them:
+/// every `Signal` but `SIGNAL_UNSPECIFIED` (which means the action's
+/// default).
+pub const SIGNALS: [Signal; 9] = [
+    Signal::Term,
+    Signal::Kill,
+    Signal::Int,
+    Signal::Hup,
+    Signal::Quit,
+    Signal::Stop,
+    Signal::Cont,
+    Signal::Usr1,
+    Signal::Usr2,
+];
+
+/// The actions that send a signal the client chooses.
+#[must_use]
+pub fn takes_signal(kind: ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::Kill | ActionKind::KillTree | ActionKind::KillGroup
+    )
+}
 
 /// A command line: bytes as `/proc/PID/cmdline` counts them (each argument
 /// plus its NUL).  Equal to the kernel programs' capture size (8 KiB).
@@ -21,8 +59,6 @@ pub const COMM_BYTES: usize = 64;
 pub const NAME_BYTES: usize = 256;
 /// Identifiers: container id, pod uid, record id, hashes.
 pub const ID_BYTES: usize = 128;
-/// An action's reason (after trimming).
-pub const REASON_BYTES: usize = 1024;
 /// Where a request came from (`AuditRecord.origin`, `GetInfo.caller`):
 /// perchd's description of the peer plus the client's own, which it clips.
 pub const ORIGIN_BYTES: usize = 512;
@@ -152,7 +188,7 @@ pub fn cap_record(r: &mut AuditRecord) {
         cap_target(t);
     }
     r.processes.iter_mut().for_each(cap_affected);
-    clip(&mut r.reason, REASON_BYTES);
+    clip(&mut r.reason, REASON_MAX_BYTES);
     clip(&mut r.code, SHORT_DETAIL_BYTES);
     clip(&mut r.detail, DETAIL_BYTES);
 }
@@ -160,6 +196,18 @@ pub fn cap_record(r: &mut AuditRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::every;
+
+    #[test]
+    fn every_signal_but_unspecified_may_be_chosen() {
+        let mut chosen: Vec<Signal> = SIGNALS.to_vec();
+        let mut defined: Vec<Signal> = every::<Signal>()
+            .filter(|s| *s != Signal::Unspecified)
+            .collect();
+        chosen.sort_unstable();
+        defined.sort_unstable();
+        assert_eq!(chosen, defined);
+    }
 
     fn argv(parts: &[&str]) -> Vec<String> {
         parts.iter().map(ToString::to_string).collect()
@@ -232,7 +280,7 @@ mod tests {
             ..AuditRecord::default()
         };
         cap_record(&mut r);
-        assert_eq!(r.reason.len(), REASON_BYTES);
+        assert_eq!(r.reason.len(), REASON_MAX_BYTES);
         assert_eq!(r.origin.len(), ORIGIN_BYTES);
         assert_eq!(
             argv_bytes(

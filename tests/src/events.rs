@@ -2,6 +2,11 @@
 //! snapshot, and a `WatchEvents` stream gathered into a `Vec` until a
 //! condition holds.  Plus small lookups over gathered events, so tests can
 //! pick out the processes they spawned by pid.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::time::Duration;
 
 use perch_proto::v1::{

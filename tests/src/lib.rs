@@ -1,13 +1,21 @@
 //! Helpers for the end-to-end tests and benchmarks: start the real perchd
 //! binary on a private socket, connect real gRPC clients, spawn and watch
 //! real processes.  Nothing here stands in for the kernel or the collector.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
 };
 
-use perch_proto::v1::{self as pb, collector_client::CollectorClient};
+use perch_proto::{
+    stat,
+    v1::{self as pb, collector_client::CollectorClient},
+};
 use tonic::transport::Channel;
 
 pub mod events;
@@ -160,7 +168,7 @@ impl Drop for Perchd {
 
 /// A gRPC client on a Unix socket (the same connector `perch` uses).
 pub async fn connect(socket: &Path) -> anyhow::Result<CollectorClient<Channel>> {
-    Ok(perch::client::connect(&perch::client::Target::Unix(socket.to_path_buf())).await?)
+    Ok(perch_client::connect(&perch_client::Target::Unix(socket.to_path_buf())).await?)
 }
 
 /// A client whose HTTP/2 flow-control windows (stream and connection) are
@@ -184,21 +192,13 @@ pub async fn connect_with_window(
             }
         }))
         .await?;
-    Ok(perch::client::client(channel))
+    Ok(perch_client::client(channel))
 }
 
-/// CPU time (user + system) of a process, in ns.
+/// CPU time (user + system) of a process, in ns; 0 when it is gone.
 #[must_use]
 pub fn cpu_time_ns(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the ")" of comm: state is field 3, utime 14, stime 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    ticks * perch_proto::NS_PER_TICK
+    stat::read_pid(pid).map_or(0, |s| (s.utime + s.stime) * perch_proto::NS_PER_TICK)
 }
 
 /// Resident set size of a process, in bytes.
@@ -216,11 +216,11 @@ pub fn rss_bytes(pid: u32) -> u64 {
 /// clock-tick precision); 0 when it is gone.
 #[must_use]
 pub fn start_time_ns(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Field 22 (starttime) is the 20th after the ")" that ends comm.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    rest.split_whitespace()
-        .nth(19)
-        .and_then(|t| t.parse::<u64>().ok())
-        .map_or(0, |ticks| ticks * perch_proto::NS_PER_TICK)
+    stat::read_pid(pid).map_or(0, |s| s.start_time_ns())
+}
+
+/// Whether `pid` still runs (and is not a zombie).
+#[must_use]
+pub fn alive(pid: u32) -> bool {
+    stat::read_pid(pid).is_some_and(|s| !matches!(s.state, b'Z' | b'X'))
 }

@@ -1,6 +1,11 @@
 //! Processes the tests spawn: unique markers to find them by, a guard that
 //! kills and reaps them whatever happens, and running a binary to its end
 //! with a bound on the wait.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     io::Read as _,
     process::{Child, Command, ExitStatus, Stdio},
@@ -31,6 +36,20 @@ pub fn random_hex(n: usize) -> String {
         .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
         .map(char::from)
         .collect()
+}
+
+/// A pod uid as Kubernetes makes them (a UUID), random per call.
+#[must_use]
+pub fn pod_uid() -> String {
+    let h = random_hex(16);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// A spawned child, killed (SIGKILL) and reaped when dropped, so a failed

@@ -1,5 +1,9 @@
 //! A program in a real terminal: a private tmux server running it, whose
 //! screen the tests read and whose keyboard they type on.
+#![expect(
+    clippy::expect_used,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     process::Command,
     time::{Duration, Instant},

@@ -1,16 +1,24 @@
 //! Response actions end to end: a real perchd, real processes, the real
 //! `perch` binary and raw gRPC requests.  Every request is audited —
 //! done, refused or malformed — and the stream tells every console.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
-    Perchd, binary, have_root_or_skip,
+    Perchd, alive, binary, have_root_or_skip,
     procs::{ChildGuard, run_bounded},
     start_time_ns,
 };
-use perch_proto::v1::{
-    ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, EventKind, ProcessKey, Signal,
-    WatchEventsRequest, event::Kind,
+use perch_proto::{
+    stat,
+    v1::{
+        ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, EventKind, ProcessKey,
+        Signal, WatchEventsRequest, event::Kind,
+    },
 };
 use tonic::Code;
 
@@ -67,17 +75,6 @@ async fn wait_known(perchd: &Perchd, pid: u32) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("perchd never learnt of pid {pid}");
-}
-
-/// Whether `pid` still runs (and is not a zombie).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
 }
 
 #[tokio::test]
@@ -228,24 +225,15 @@ async fn bad_requests_are_refused_by_field_and_audited() {
             "mode",
         ),
     ];
-    let before = std::fs::read_to_string(format!("/proc/{}/stat", k.pid)).expect("stat");
+    let before = stat::read_pid(k.pid).expect("stat");
     for (req, field) in &cases {
         let err = client.act(req.clone()).await.expect_err("refused");
         assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
         assert!(err.message().contains(field), "{field}: {}", err.message());
     }
     // Nothing was touched: same nice value (field 19), still running.
-    let after = std::fs::read_to_string(format!("/proc/{}/stat", k.pid)).expect("stat");
-    let nice = |s: &str| {
-        s.rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .nth(16)
-            .unwrap()
-            .to_owned()
-    };
-    assert_eq!(nice(&before), nice(&after));
+    let after = stat::read_pid(k.pid).expect("stat");
+    assert_eq!(before.nice, after.nice);
     assert!(alive(k.pid));
 
     let log = records(&perchd);

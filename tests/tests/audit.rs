@@ -3,6 +3,10 @@
 //! with a non-zero exit), and perchd opening its log at start-up: reporting
 //! it in `GetInfo`, recovering a torn tail after being killed, and refusing
 //! to start when the log cannot be created.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{path::Path, process::Command, time::Duration};
 
 use perch_audit::{AuditLog, TORN_TAIL_CODE};

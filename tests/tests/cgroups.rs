@@ -2,6 +2,11 @@
 //! Kubernetes- and Docker-shaped cgroups under the cgroup2 mount, moves a
 //! shell into one, and checks that the exec of its `sleep` (and the process
 //! list) carry the pod uid, container id and runtime read from the path.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -12,7 +17,7 @@ use perch_e2e::{
     Perchd,
     events::{EventLog, WAIT, find_exec, info, list_processes, pid},
     have_root_or_skip,
-    procs::{ChildGuard, eventually, random_hex},
+    procs::{ChildGuard, eventually, pod_uid, random_hex},
 };
 use perch_proto::v1::Process;
 
@@ -118,19 +123,6 @@ async fn run_in_cgroup(leaf: &Path, want: &Expected<'_>) {
     .unwrap_or_else(|| panic!("pid {sh_pid} running sleep not listed"));
     check(&listed, want, "ListProcesses");
     drop(sh);
-}
-
-/// A pod uid as Kubernetes makes them (a UUID), random per run.
-fn pod_uid() -> String {
-    let h = random_hex(16);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

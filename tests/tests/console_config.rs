@@ -2,6 +2,10 @@
 //! file stops it before the terminal is set up, with one line naming the
 //! key and its line; a good one takes effect in a real terminal (tmux):
 //! with quit moved to `x`, `q` no longer quits and `x` does.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     path::{Path, PathBuf},
     process::Command,

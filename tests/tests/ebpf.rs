@@ -3,6 +3,11 @@
 //! children, a sleeper killed by SIGKILL) shows up as fork, exec and exit events with
 //! the right parents, argv, exit codes and signals, and stays listed for a
 //! while after it exits.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{os::unix::process::CommandExt as _, process::Command};
 
 use perch_e2e::{

@@ -4,6 +4,11 @@
 //! path (seeding, /proc polling, eBPF) and says so with `argv_truncated`,
 //! so `perch ps`, `perch events`, `perch kill`, `ListAudit` and the console
 //! keep working, and the kill's audit record stays small and verifies.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     io::{BufRead as _, BufReader},
     os::unix::process::CommandExt as _,

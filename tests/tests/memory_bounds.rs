@@ -3,6 +3,10 @@
 //! cap, and event streams opened and never read.  Each test resets
 //! perchd's peak RSS once it is up (start-up parses BTF), then reads the
 //! peak (`VmHWM`) afterwards and asserts on bytes.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     io::{BufRead as _, BufReader},
     os::unix::fs::PermissionsExt as _,

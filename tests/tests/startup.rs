@@ -2,6 +2,10 @@
 //! line on stderr that says what is wrong (naming the socket, key, line,
 //! range, flag or file), never a panic.  Every case fails before eBPF is
 //! loaded, so these run without root.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{path::Path, process::Command, time::Duration};
 
 use perch_e2e::{

@@ -2,6 +2,10 @@
 //! misses and repeats nothing, a `ListProcesses` snapshot joins up with the
 //! stream, a client that stops reading neither delays the others nor loses
 //! events silently, and bad requests are refused with the field named.
+#![expect(
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{os::unix::process::CommandExt as _, process::Command};
 
 use perch_e2e::{

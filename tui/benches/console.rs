@@ -6,6 +6,10 @@
 //! same rows; a plain substring scan of the same haystacks).
 //!
 //!     cargo bench -p perch-tui --bench console
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark: a broken fixture should stop it loudly"
+)]
 use std::{
     hint::black_box,
     time::{Duration, Instant},
@@ -72,7 +76,6 @@ fn synthetic(n: usize) -> Vec<v1::Process> {
         p.parent_start_time_ns = u64::from(parent) * 10_000_000;
         p.exit = None;
         p.usage = Some(ResourceUsage {
-            #[allow(clippy::cast_precision_loss, reason = "synthetic data")]
             cpu_percent: (rng.below(1000) as f64) / 10.0,
             rss_bytes: (rng.next() % 512) << 20,
             ..ResourceUsage::default()
@@ -157,7 +160,6 @@ fn with_history(app: &mut App, n: usize) {
                         start_time_ns: u64::from(pid) * 10_000_000,
                     }),
                     usage: Some(ResourceUsage {
-                        #[allow(clippy::cast_precision_loss, reason = "synthetic data")]
                         cpu_percent: rng.below(1000) as f64 / 10.0,
                         rss_bytes: (rng.next() % 512) << 20,
                         read_bytes_per_sec: 4096.0,
@@ -233,7 +235,6 @@ fn summary() {
     let heap: usize = app.store().iter().map(|(_, p)| p.heap_bytes()).sum();
     let points: usize = app.store().iter().map(|(_, p)| p.history.len()).sum();
     let row = std::mem::size_of::<perch::console::model::Proc>() * app.store().capacity();
-    #[allow(clippy::cast_precision_loss, reason = "megabytes for display")]
     let mb = |b: u64| b as f64 / 1_048_576.0;
     println!(
         "console with 10000 processes and 10 min of history ({points} points): RSS grew {:.1} MB \

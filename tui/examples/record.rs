@@ -12,10 +12,8 @@
 use std::{collections::HashSet, path::PathBuf, time::Duration};
 
 use anyhow::{Context as _, bail};
-use perch::{
-    client::{Target, connect},
-    console::recording::{Frame, header, push_frame},
-};
+use perch::console::recording::{Frame, header, push_frame};
+use perch_client::{Target, connect};
 use perch_proto::v1::{
     Event, GetInfoRequest, ListProcessesRequest, ListProcessesResponse, Process,
     WatchEventsRequest, WatchEventsResponse, event::Kind,

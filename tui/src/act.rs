@@ -3,44 +3,35 @@
 //! choose, the checks on what a user types (pid, signal, priority, reason)
 //! with errors that name the allowed values, and one line describing a
 //! result.  One copy, so the dialog and the command line accept and refuse
-//! exactly the same input.
-mod client;
+//! exactly the same input; the limits themselves are perchd's own
+//! (`perch_proto::limits`).
+use std::fmt::Write as _;
 
-use std::{fmt::Write as _, ops::RangeInclusive};
-
-use perch_proto::v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, Signal};
-
-pub use client::ClientIdentity;
+pub use perch_client::ClientIdentity;
+pub use perch_proto::limits::{PRIORITY_RANGE, REASON_MAX_BYTES, SIGNALS, takes_signal};
+use perch_proto::{
+    names::{self, Named as _},
+    v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, Signal},
+};
 
 use crate::text::clean;
-
-/// Nice values perchd accepts (`setpriority`'s range).
-pub const PRIORITY_RANGE: RangeInclusive<i32> = -20..=19;
-
-/// The longest reason perchd accepts, in bytes (the contract's).
-pub const REASON_MAX_BYTES: usize = perch_proto::limits::REASON_BYTES;
-
-/// The signals a client may choose, in the order the console offers them.
-pub const SIGNALS: [Signal; 9] = [
-    Signal::Term,
-    Signal::Kill,
-    Signal::Int,
-    Signal::Hup,
-    Signal::Quit,
-    Signal::Stop,
-    Signal::Cont,
-    Signal::Usr1,
-    Signal::Usr2,
-];
 
 /// What is wrong with a value the user typed.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
-    #[error("priority `{0}` is not a number: give a nice value in -20..19")]
+    #[error(
+        "priority `{0}` is not a number: give a nice value in {lo}..{hi}",
+        lo = PRIORITY_RANGE.start(),
+        hi = PRIORITY_RANGE.end()
+    )]
     PriorityNotANumber(String),
-    #[error("priority {0} is outside -20..19")]
+    #[error(
+        "priority {0} is outside {lo}..{hi}",
+        lo = PRIORITY_RANGE.start(),
+        hi = PRIORITY_RANGE.end()
+    )]
     PriorityOutOfRange(i64),
-    #[error("unknown signal `{0}`: one of TERM KILL INT HUP QUIT STOP CONT USR1 USR2")]
+    #[error("unknown signal `{0}`: one of {names}", names = signal_names())]
     UnknownSignal(String),
     #[error("pid `{0}` is not a number: give a process id of 1 or more")]
     PidNotANumber(String),
@@ -55,10 +46,16 @@ pub enum InputError {
 /// `KILL` for [`Signal::Kill`]; empty for unspecified.
 #[must_use]
 pub fn signal_name(s: Signal) -> &'static str {
-    let name = s.as_str_name();
-    name.strip_prefix("SIGNAL_")
-        .filter(|_| s != Signal::Unspecified)
-        .unwrap_or("")
+    if s == Signal::Unspecified {
+        ""
+    } else {
+        s.bare_name()
+    }
+}
+
+/// `TERM KILL INT …`: the signals a user may type, in the offered order.
+fn signal_names() -> String {
+    SIGNALS.map(signal_name).join(" ")
 }
 
 /// A signal by name (`kill`, `SIGKILL`, `Term`) or number (`9`); only the
@@ -118,19 +115,8 @@ pub fn check_reason(text: &str) -> Result<String, InputError> {
 
 /// `kill_tree`: the name the audit log and `--json` use.
 #[must_use]
-pub fn kind_name(k: ActionKind) -> &'static str {
-    match k {
-        ActionKind::Unspecified => "unspecified",
-        ActionKind::Kill => "kill",
-        ActionKind::KillTree => "kill_tree",
-        ActionKind::KillGroup => "kill_group",
-        ActionKind::Renice => "renice",
-        ActionKind::KillPod => "kill_pod",
-        ActionKind::FreezeTree => "freeze_tree",
-        ActionKind::ThawTree => "thaw_tree",
-        ActionKind::FreezePod => "freeze_pod",
-        ActionKind::ThawPod => "thaw_pod",
-    }
+pub fn kind_name(k: ActionKind) -> String {
+    names::short(k)
 }
 
 /// `Kill tree`: how menus and messages say it.
@@ -148,15 +134,6 @@ pub fn kind_title(k: ActionKind) -> &'static str {
         ActionKind::FreezePod => "Freeze pod",
         ActionKind::ThawPod => "Thaw pod",
     }
-}
-
-/// The kinds that send a signal the user chooses.
-#[must_use]
-pub fn takes_signal(k: ActionKind) -> bool {
-    matches!(
-        k,
-        ActionKind::Kill | ActionKind::KillTree | ActionKind::KillGroup
-    )
 }
 
 /// The kinds that act on more than the target itself (counted in dialogs).

@@ -4,9 +4,12 @@ pub mod act;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use perch::client::{ConnectError, DEFAULT_SOCKET, Target};
-use perch_audit::{DEFAULT_PATH as DEFAULT_AUDIT_LOG, names};
-use perch_proto::v1::{ActionKind, ActionResult};
+use perch_audit::DEFAULT_PATH as DEFAULT_AUDIT_LOG;
+use perch_client::{ConnectError, DEFAULT_SOCKET, Target};
+use perch_proto::{
+    names,
+    v1::{ActionKind, ActionResult},
+};
 
 use crate::cmd::audit::when;
 
@@ -68,17 +71,7 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(self.connect.len());
         for addr in &self.connect {
-            let addr = addr.trim();
-            let target = if let Some(path) = addr.strip_prefix("unix:") {
-                Target::Unix(path.into())
-            } else if addr.starts_with('/') || addr.starts_with('.') {
-                Target::Unix(addr.into())
-            } else {
-                let ca = self.tls_ca.clone().ok_or_else(|| ConnectError::NeedsCa {
-                    addr: addr.to_owned(),
-                })?;
-                Target::tls(addr, ca)?
-            };
+            let target = Target::parse(addr, self.tls_ca.as_deref())?;
             if !out.contains(&target) {
                 out.push(target);
             }
@@ -163,8 +156,10 @@ pub struct AuditListArgs {
         long,
         value_name = "TIME",
         value_parser = when::parse,
-        help = "Only records at or after TIME: RFC 3339, a date (UTC), @UNIX_SECONDS, \
-                or an age like 30m, 2h, 7d"
+        help = "Only records at or after TIME: 15:04[:05] (today), a date 2026-11-23, \
+                2026-11-23T15:04[:05] (local time unless followed by Z or +hh:mm, so RFC 3339 \
+                works), @UNIX_SECONDS, or an age like 30m, 2h, 7d; the same forms as the \
+                console's since:"
     )]
     pub since: Option<i128>,
     /// Only records before TIME (same forms as --since).

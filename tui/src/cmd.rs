@@ -10,7 +10,8 @@ use std::{
 };
 
 use anyhow::{anyhow, bail};
-use perch::{client::Target, json, text};
+use perch::text;
+use perch_client::{Target, json};
 use perch_proto::v1::{
     Event, ListProcessesRequest, NoticeKind, Process, WatchEventsRequest, event::Kind,
 };
@@ -35,7 +36,7 @@ pub async fn ps(target: &Target, args: &PsArgs) -> anyhow::Result<()> {
 
 /// The whole snapshot, sorted by pid.
 async fn fetch_processes(target: &Target, include_exited: bool) -> anyhow::Result<Vec<Process>> {
-    let mut client = perch::client::connect(target).await?;
+    let mut client = perch_client::connect(target).await?;
     let req = ListProcessesRequest {
         include_exited,
         pids: Vec::new(),
@@ -101,7 +102,7 @@ async fn watch(
     warn: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let mut client = perch::client::connect(target).await?;
+    let mut client = perch_client::connect(target).await?;
     let mut stop = pin!(stop);
     let mut resume = args.resume_after;
     loop {

@@ -1,9 +1,8 @@
 //! perch as a library: connecting to a collector and presenting what it
 //! sends.  The `perch` binary (main.rs) is the command line on top.
 pub mod act;
-pub mod client;
 pub mod config;
 pub mod console;
-pub mod json;
 pub mod live;
 pub mod text;
+pub mod when;

@@ -8,7 +8,8 @@ use std::{io, process::ExitCode};
 
 use clap::Parser as _;
 use cli::{AuditCommand, Cli, Command};
-use perch::{client::ConnectError, config::Settings};
+use perch::config::Settings;
+use perch_client::ConnectError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -51,7 +52,9 @@ fn main() -> ExitCode {
         ),
         Err(e) => {
             eprintln!("perch: {e:#}");
-            if e.downcast_ref::<ConnectError>().is_some() {
+            if e.downcast_ref::<ConnectError>().is_some()
+                || e.downcast_ref::<perch::live::NoEmbedded>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

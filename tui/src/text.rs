@@ -4,31 +4,15 @@
 //! escape sequences to the user's terminal.
 use std::{borrow::Cow, fmt::Write as _};
 
-use perch_proto::v1::{
-    ActionKind, ActionMode, ActionResult, AuditRecord, Event, Exit, HostSample, Notice, Process,
-    ProcessKey, event::Kind,
+pub use perch_client::clean;
+use perch_client::json;
+use perch_proto::{
+    NS_PER_SEC, names,
+    v1::{
+        ActionKind, ActionMode, ActionResult, AuditRecord, Event, Exit, HostSample, Notice,
+        Process, ProcessKey, event::Kind,
+    },
 };
-
-use crate::json;
-
-/// Control characters escaped (`\n`, `\u{1b}`); everything else as is.
-#[must_use]
-pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return Cow::Borrowed(s);
-    }
-    Cow::Owned(
-        s.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
 
 /// What to show as a process's command: its argv, else its executable,
 /// else `[comm]` (kernel threads have neither).
@@ -122,8 +106,8 @@ fn key_text(k: Option<&ProcessKey>) -> String {
 /// One line for an event: sequence, seconds since boot, kind, details.
 #[must_use]
 pub fn event_line(e: &Event) -> String {
-    let secs = e.time_ns / 1_000_000_000;
-    let micros = (e.time_ns % 1_000_000_000) / 1_000;
+    let secs = e.time_ns / NS_PER_SEC;
+    let micros = (e.time_ns % NS_PER_SEC) / 1_000;
     let details = match &e.kind {
         None => String::new(),
         Some(Kind::Exec(x)) => x.process.as_ref().map_or_else(String::new, |p| {
@@ -160,11 +144,7 @@ pub fn event_line(e: &Event) -> String {
             )
         }),
         Some(Kind::ProcessSamples(x)) => {
-            #[allow(
-                clippy::cast_precision_loss,
-                reason = "an interval in seconds for display"
-            )]
-            let secs = x.interval_ns as f64 / 1e9;
+            let secs = x.interval_ns as f64 / NS_PER_SEC as f64;
             format!("{} processes over {secs:.1}s", x.samples.len())
         }
         Some(Kind::HostSample(h)) => host_text(h),
@@ -181,20 +161,8 @@ pub fn event_line(e: &Event) -> String {
 
 /// `kill_tree pid=42 by root: partial (3 done, 1 gone) "reason"`.
 fn action_text(r: &AuditRecord) -> String {
-    let name = |known: Result<&'static str, prost::UnknownEnumValue>, prefix: &str| {
-        known.map_or_else(
-            |_| "?".to_owned(),
-            |n| n.strip_prefix(prefix).unwrap_or(n).to_ascii_lowercase(),
-        )
-    };
-    let action = name(
-        ActionKind::try_from(r.action).map(|k| k.as_str_name()),
-        "ACTION_KIND_",
-    );
-    let result = name(
-        ActionResult::try_from(r.result).map(|k| k.as_str_name()),
-        "ACTION_RESULT_",
-    );
+    let action = names::short_of::<ActionKind>(r.action).unwrap_or_else(|| "?".to_owned());
+    let result = names::short_of::<ActionResult>(r.result).unwrap_or_else(|| "?".to_owned());
     let dry = if r.mode == i32::from(ActionMode::DryRun) {
         " (dry run)"
     } else {
@@ -211,7 +179,6 @@ fn action_text(r: &AuditRecord) -> String {
 }
 
 fn host_text(h: &HostSample) -> String {
-    #[allow(clippy::cast_precision_loss, reason = "averages and GiB for display")]
     let (cpu, used, total) = (
         h.cpus.iter().map(|c| c.busy_percent).sum::<f64>() / h.cpus.len().max(1) as f64,
         h.memory_used_bytes as f64 / f64::from(1u32 << 30),

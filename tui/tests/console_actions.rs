@@ -7,6 +7,12 @@
 //!
 //! Deterministic like the other snapshots: the records carry fixed times
 //! and the fixture's own pids and start times.
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 mod common;
 
 use common::{SIZES, app, key_of, run, screen, text, typed};

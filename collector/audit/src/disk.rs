@@ -4,13 +4,16 @@
 //! `line` left out (it is where the record is, not what it says).  The
 //! member order matters: `hash` is written last so that the hashed bytes
 //! are simply the line without it (see `chain`).
-use perch_proto::v1::{
-    ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord, ProcessKey,
-    ProcessOutcome, Role, Signal,
+use perch_proto::{
+    names::Named,
+    v1::{
+        ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord,
+        ProcessKey, ProcessOutcome, Role, Signal,
+    },
 };
 use serde::{Deserialize, Serialize};
 
-use super::names::{self, Named};
+use super::names;
 
 /// A record the log cannot store: an enum field holds a number that has no
 /// name in `perch.v1` (a newer client, or a bug in the caller).

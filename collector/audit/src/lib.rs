@@ -7,11 +7,12 @@
 //! `PATH.torn-<unix seconds>` and appends a record saying so.  Any other
 //! damage is reported with its line number, and the log then refuses
 //! appends so that nothing is acted on without a sound record.
+#![forbid(unsafe_code)]
 mod chain;
 mod disk;
 mod lock;
 mod log;
-pub mod names;
+mod names;
 mod scan;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::procfs::parse_cgroup_path;
+use crate::proc::parse_cgroup_path;
 
 use super::Executor;
 

@@ -132,7 +132,7 @@ impl Executor {
         pidfd::Pidfd::open(self_pid).map_err(ActionError::NoPidfd)?;
         Ok(Self {
             procfs: ProcFs::new(proc_root),
-            cgroup_root: crate::procfs::find_cgroup2_mount(),
+            cgroup_root: crate::proc::find_cgroup2_mount(),
             self_pid,
         })
     }

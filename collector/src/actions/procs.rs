@@ -2,7 +2,7 @@
 //! ppid, pgid, flags, state), its threads and their states, its exe and
 //! cgroup, and a scan of every process for finding trees and groups.
 //!
-//! The stat parser is the collector's own (`procfs::stat`), so start times
+//! The stat parser is the collector's own (`proc::stat`), so start times
 //! here are computed exactly as in every key perchd hands out.
 //!
 //! Why a full scan instead of /proc/PID/task/TID/children: that file needs
@@ -12,8 +12,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::procfs::stat::{PF_KTHREAD, PidPath, parse_stat, read_into};
-use crate::procfs::ticks_to_ns;
+use crate::clock::ticks_to_ns;
+use crate::proc::stat::{PF_KTHREAD, PidPath, parse_stat, read_into};
 
 /// The stat fields of one process the executor needs.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Unit tests of the executor's pure parts: request validation, pod cgroup
 //! lookup, `cgroup.events` parsing, and how per-process results add up.
 //! The kernel-facing parts are tested against real processes in
-//! `collector/tests/actions/`.
+//! `tests/tests/executor/`.
 use perch_proto::v1::{ActionKind, ActionResult, AffectedProcess, ProcessKey, ProcessOutcome};
 
 use super::cgroup::{Events, parse_events, pod_of};

@@ -26,7 +26,7 @@ impl StaticInfo {
                 .as_ref()
                 .map(|u| u.release().to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            boot_time_unix_ns: crate::procfs::boot_time_unix_ns(),
+            boot_time_unix_ns: crate::clock::boot_time_unix_ns(),
             cpu_count: std::thread::available_parallelism()
                 .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
             memory_total_bytes: procfs::Current::current()
@@ -35,13 +35,4 @@ impl StaticInfo {
             sample_interval_ns: ns(settings.sample_interval),
         }
     }
-}
-
-/// `CLOCK_BOOTTIME` now, in ns: the clock of every event timestamp.
-#[must_use]
-pub fn boot_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).map_or(0, |t| {
-        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
-            + u64::try_from(t.tv_nsec()).unwrap_or(0)
-    })
 }

@@ -25,12 +25,12 @@ use crate::{
     ebpf::EbpfSource,
     hub::Hub,
     model::{ModelEvent, ProcessInfo, ProcessModel},
-    procfs::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
+    proc::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
     respond::Responder,
     roles::Roles,
     server::{Snapshot, StreamLimits},
 };
-pub use info::{StaticInfo, boot_ns};
+pub use info::StaticInfo;
 
 /// Where process events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

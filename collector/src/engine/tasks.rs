@@ -6,12 +6,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{EngineError, Shared, info::boot_ns};
+use super::{EngineError, Shared};
 use crate::{
+    clock::now_boot_ns,
     convert,
     ebpf::{EbpfSource, decode},
     model::{ModelEvent, ProcKey, ProcessInfo, Source},
-    procfs::{HostSampler, Poller, ProcReader, ProcessSampler},
+    proc::{Poller, ProcReader},
+    sampler::{HostSampler, ProcessSampler},
 };
 
 /// 20 ms keeps the console live while costing perchd ~50 wake-ups a second;
@@ -76,7 +78,7 @@ pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut re
                 lost_reported = lost;
                 shared.events_lost.store(lost, Ordering::Relaxed);
                 tracing::warn!("kernel ring buffer full: {lost} events lost since start");
-                extra.push(convert::lost_notice(boot_ns(), lost));
+                extra.push(convert::lost_notice(now_boot_ns(), lost));
             }
         }
         shared.commit(std::mem::take(&mut batch), extra);
@@ -103,7 +105,7 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
     loop {
         tick.tick().await;
         let Ok((p, events)) = tokio::task::spawn_blocking(move || {
-            let events = poller.poll(boot_ns());
+            let events = poller.poll(now_boot_ns());
             (poller, events)
         })
         .await
@@ -160,7 +162,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
             return;
         };
         pass = p;
-        let now = boot_ns();
+        let now = now_boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);
         let extra = vec![
             convert::process_samples(now, interval_ns, &samples),

@@ -134,7 +134,7 @@ pub(super) fn notice_response(notice: Notice) -> WatchEventsResponse {
     WatchEventsResponse {
         events: vec![Event {
             seq: 0,
-            time_ns: boottime_ns(),
+            time_ns: crate::clock::now_boot_ns(),
             kind: Some(Kind::Notice(notice)),
         }],
         encoded: Vec::new(),
@@ -165,20 +165,4 @@ pub(super) fn resync_notice(asked: u64, oldest: u64) -> Notice {
         oldest_seq: oldest,
         lost_events: 0,
     }
-}
-
-/// `CLOCK_BOOTTIME` now, in nanoseconds (0 if the clock cannot be read).
-fn boottime_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
 }

@@ -9,7 +9,7 @@ use std::{
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use super::UnixPeer;
-use crate::procfs::UserNames;
+use crate::proc::UserNames;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identity {

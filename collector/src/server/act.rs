@@ -37,7 +37,7 @@ impl<A: CollectorApi> Context for Ctx<'_, A> {
     }
 
     fn now_boot_ns(&self) -> u64 {
-        crate::procfs::now_boot_ns()
+        crate::clock::now_boot_ns()
     }
 }
 

@@ -29,9 +29,6 @@ pub use error::ServeError;
 use peer::PeerStream;
 use unix::{SocketFile, bind_unix};
 
-/// Where perchd listens when not told otherwise.
-pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
-
 /// How long a connect to an existing socket may take before we conclude
 /// that something is listening there (its backlog is full).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use perch_e2e::{Perchd, cpu_time_ns, rss_bytes};
 use perch_proto::v1::{self as pb, event::Kind};
 use tokio_stream::StreamExt as _;
@@ -53,40 +53,46 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
 }
 
 /// Spawns `n` `/bin/true` from `loops` threads; returns pids and elapsed time.
-fn storm(n: usize, loops: usize) -> (Vec<u32>, Duration) {
+fn storm(n: usize, loops: usize) -> anyhow::Result<(Vec<u32>, Duration)> {
     let start = Instant::now();
     let per = n.div_ceil(loops);
     let handles: Vec<_> = (0..loops)
         .map(|i| {
             let count = per.min(n.saturating_sub(i * per));
-            std::thread::spawn(move || {
+            std::thread::spawn(move || -> std::io::Result<Vec<u32>> {
                 let mut pids = Vec::with_capacity(count);
                 for _ in 0..count {
-                    let child = std::process::Command::new("/bin/true")
-                        .spawn()
-                        .expect("spawn /bin/true");
+                    let mut child = std::process::Command::new("/bin/true").spawn()?;
                     pids.push(child.id());
-                    let mut child = child;
-                    child.wait().expect("wait");
+                    child.wait()?;
                 }
-                pids
+                Ok(pids)
             })
         })
         .collect();
-    let pids = handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("spawner"))
-        .collect();
-    (pids, start.elapsed())
+    let mut pids = Vec::with_capacity(n);
+    for h in handles {
+        let spawned = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a spawner thread panicked"))?;
+        pids.extend(spawned.context("spawning /bin/true")?);
+    }
+    Ok((pids, start.elapsed()))
 }
 
-#[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
 /// Exec events seen by the reading client, keyed by pid, for our children.
 type Seen = Arc<Mutex<HashSet<u32>>>;
+
+/// The set, also after a panic elsewhere: it only ever grows, so a
+/// poisoned lock still holds a usable set.
+fn lock(seen: &Seen) -> std::sync::MutexGuard<'_, HashSet<u32>> {
+    seen.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> {
     let perchd = Perchd::start(&["--log", "warn"]).await;
@@ -112,10 +118,7 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
                     && let Some(p) = x.process
                     && p.ppid == me
                 {
-                    reader_seen
-                        .lock()
-                        .expect("lock")
-                        .insert(p.key.map_or(0, |k| k.pid));
+                    lock(&reader_seen).insert(p.key.map_or(0, |k| k.pid));
                 }
             }
         }
@@ -126,14 +129,14 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
         let (n, l) = (o.processes, o.loops);
         move || storm(n, l)
     })
-    .await?;
+    .await??;
     // Let the stream catch up (bounded): stop once everything arrived or
     // nothing new came for two seconds.
     let mut last = 0;
     let mut quiet = 0;
     while quiet < 20 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let n = seen.lock().expect("lock").len();
+        let n = lock(&seen).len();
         if n >= pids.len() {
             break;
         }
@@ -149,14 +152,7 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
     let events = info.events_seen - seen0;
     let rss = rss_bytes(perchd.pid());
     reader.abort();
-    let got = pids
-        .iter()
-        .filter(|p| seen.lock().expect("lock").contains(p))
-        .count();
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "ns and event counts far below 2^52"
-    )]
+    let got = pids.iter().filter(|p| lock(&seen).contains(p)).count();
     let per_event_us = cpu as f64 / 1000.0 / events.max(1) as f64;
     if info.events_lost > 0 {
         eprintln!("warning: the kernel lost {} events", info.events_lost);
@@ -178,7 +174,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let (n, l) = (o.processes, o.loops);
             move || storm(n, l)
         })
-        .await?;
+        .await??;
         base.push(rate(pids.len(), took));
         let (r, got, spawned, us, bytes) = with_perchd(&o).await?;
         with.push(r);
@@ -193,7 +189,6 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         );
     }
     let (b, w) = (median(base), median(with));
-    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let received = got_all as f64 / spawned_all as f64;
     println!("without perchd:            {b:.0} execs/s (median)");
     println!("with perchd + a client:    {w:.0} execs/s (median)");
@@ -203,7 +198,6 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         "perchd CPU per event:      {:.2} µs (median; target < 5 µs)",
         median(per_ev)
     );
-    #[allow(clippy::cast_precision_loss, reason = "bytes far below 2^52")]
     let mib = rss as f64 / 1_048_576.0;
     println!("perchd RSS:                {mib:.1} MiB (max over rounds)");
     Ok(())

@@ -28,10 +28,9 @@ fn pct(v: &[Duration], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    #[allow(
+    #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
-        clippy::cast_precision_loss,
         reason = "a rank among at most 100k samples"
     )]
     let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;

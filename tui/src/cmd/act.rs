@@ -10,10 +10,9 @@ use std::{
 use anyhow::bail;
 use perch::{
     act::{self, ClientIdentity},
-    client::Target,
-    json,
     text::clean,
 };
+use perch_client::{Target, json};
 use perch_proto::v1::{
     ActRequest, ActResponse, ActionMode, ActionResult, AuditRecord, ListProcessesRequest, Process,
     ProcessKey, collector_client::CollectorClient,
@@ -60,7 +59,7 @@ enum KeySource {
 
 pub async fn run(target: &Target, cmd: &ActCommand) -> anyhow::Result<()> {
     let req = cmd.request();
-    let mut client = perch::client::connect(target).await?;
+    let mut client = perch_client::connect(target).await?;
     let (key, source) = match req.target.start_time {
         Some(start_time_ns) => (
             ProcessKey {

@@ -12,8 +12,11 @@ use std::{
 
 use anyhow::bail;
 use perch::text::clean;
-use perch_audit::{self as audit, Entry, LineError, VerifyError, names};
-use perch_proto::v1::{ActionKind, ActionMode, ActionResult, AuditRecord};
+use perch_audit::{self as audit, Entry, LineError, VerifyError};
+use perch_proto::{
+    names::{self, Named},
+    v1::{ActionKind, ActionMode, ActionResult, AuditRecord},
+};
 
 use crate::cli::AuditListArgs;
 
@@ -151,8 +154,8 @@ fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
     out
 }
 
-fn enum_name<T: names::Named>(value: i32) -> String {
-    T::from_value(value).map_or_else(|| value.to_string(), names::short)
+fn enum_name<T: Named>(value: i32) -> String {
+    names::short_of::<T>(value).unwrap_or_else(|| value.to_string())
 }
 
 fn actor(r: &AuditRecord) -> String {

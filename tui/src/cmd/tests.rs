@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use perch::client::Target;
+use perch_client::Target;
 use perch_proto::v1::{
     Event, Exit, GetInfoResponse, Notice, NoticeKind, Process, ProcessExec, ProcessKey, event::Kind,
 };

@@ -299,10 +299,6 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.to_lowercase().contains(needle)
 }
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "comparing counters with a typed-in number"
-)]
 fn num_value(p: &Proc, col: Num) -> f64 {
     let u = &p.usage;
     match col {
@@ -316,7 +312,7 @@ fn num_value(p: &Proc, col: Num) -> f64 {
         Num::Write => u.write_per_sec,
         Num::Threads => f64::from(p.threads),
         Num::Nice => f64::from(p.nice),
-        Num::Time => u.cpu_time_ns as f64 / 1e9,
+        Num::Time => u.cpu_time_ns as f64 / perch_proto::NS_PER_SEC as f64,
     }
 }
 

@@ -2,10 +2,10 @@
 //! same everywhere (bytes, rates, CPU time, start times, exit statuses).
 use perch_proto::v1::Exit;
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "byte counts shown with 3 significant digits"
-)]
+/// A full date and time for the detail view: `2026-11-23 14:05:09`.
+pub use crate::when::date_time;
+use crate::when::{civil_from_days, local_day};
+
 fn to_f64(n: u64) -> f64 {
     n as f64
 }
@@ -68,7 +68,7 @@ pub fn cpu_time(ns: u64) -> String {
 /// An uptime: `3 days, 04:05:06` or `04:05:06`.
 #[must_use]
 pub fn uptime(ns: u64) -> String {
-    let s = ns / 1_000_000_000;
+    let s = ns / perch_proto::NS_PER_SEC;
     let (days, h, m, s) = (s / 86_400, (s / 3600) % 24, (s / 60) % 60, s % 60);
     match days {
         0 => format!("{h:02}:{m:02}:{s:02}"),
@@ -77,54 +77,22 @@ pub fn uptime(ns: u64) -> String {
     }
 }
 
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (era * 400 + yoe + i64::from(m <= 2), m, d)
-}
-
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Unix seconds plus a UTC offset to (days, seconds of day).
-fn local(unix_secs: i64, utc_offset_secs: i32) -> (i64, i64) {
-    let t = unix_secs + i64::from(utc_offset_secs);
-    (t.div_euclid(86_400), t.rem_euclid(86_400))
-}
-
 /// A start time like htop's START: `HH:MM` the same day as `now`, else `Mon DD`.
 #[must_use]
 pub fn start_time(unix_secs: i64, now_unix_secs: i64, utc_offset_secs: i32) -> String {
-    let (day, sod) = local(unix_secs, utc_offset_secs);
-    let (today, _) = local(now_unix_secs, utc_offset_secs);
+    let (day, sod) = local_day(unix_secs, utc_offset_secs);
+    let (today, _) = local_day(now_unix_secs, utc_offset_secs);
     if day == today {
         format!("{:02}:{:02}", sod / 3600, (sod / 60) % 60)
     } else {
-        let (_, m, d) = civil(day);
+        let (_, m, d) = civil_from_days(day);
         let month = MONTHS.get(m.saturating_sub(1) as usize).unwrap_or(&"???");
         format!("{month}{d:02}")
     }
-}
-
-/// A full date and time for the detail view: `2026-11-23 14:05:09`.
-#[must_use]
-pub fn date_time(unix_secs: i64, utc_offset_secs: i32) -> String {
-    let (day, sod) = local(unix_secs, utc_offset_secs);
-    let (y, m, d) = civil(day);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
 }
 
 /// The conventional name of a signal number (`SIGKILL`), or `SIG42`.

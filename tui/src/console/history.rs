@@ -39,7 +39,7 @@ impl Values {
     /// Quantizes raw usage; out-of-range and NaN values saturate.
     #[must_use]
     pub fn new(cpu_percent: f64, rss_bytes: u64, io_bytes_per_sec: f64) -> Values {
-        #[allow(
+        #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
             reason = "saturating float-to-int casts are the quantization"

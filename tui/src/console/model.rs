@@ -310,11 +310,7 @@ fn alloc_bytes(len: usize) -> usize {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::many_single_char_names,
-    clippy::similar_names,
-    reason = "short names in tests"
-)]
+#[expect(clippy::similar_names, reason = "short names in tests")]
 pub(crate) mod tests {
     use super::*;
 

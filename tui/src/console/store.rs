@@ -227,7 +227,7 @@ impl Store {
 }
 
 #[cfg(test)]
-#[allow(clippy::many_single_char_names, reason = "short names in tests")]
+#[expect(clippy::many_single_char_names, reason = "short names in tests")]
 mod tests {
     use super::*;
     use crate::console::model::tests::proto;

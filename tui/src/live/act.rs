@@ -5,12 +5,11 @@ use perch_proto::v1::{self as pb, ActResponse};
 use tokio::sync::mpsc;
 
 use super::conn::Update;
-use crate::{
-    client::{Target, connect},
-    console::{
-        actions::{Outgoing, Request},
-        audit::AuditPage,
-    },
+use perch_client::{Target, connect};
+
+use crate::console::{
+    actions::{Outgoing, Request},
+    audit::AuditPage,
 };
 
 /// Starts one task per request; `targets[host]` is where each host is.

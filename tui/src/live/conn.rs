@@ -7,10 +7,9 @@ use std::time::Duration;
 use perch_proto::v1::{self as pb, Event, NoticeKind, event::Kind};
 use tokio::sync::mpsc;
 
-use crate::{
-    client::{Target, connect},
-    console::{ConnectionState, HostId, audit::AuditPage},
-};
+use perch_client::{Target, connect};
+
+use crate::console::{ConnectionState, HostId, audit::AuditPage};
 
 /// What a follower tells the console loop.
 #[derive(Debug)]

@@ -7,6 +7,7 @@
 //! to send (actions, the audit log) goes out from here.
 mod act;
 mod conn;
+#[cfg(feature = "embedded")]
 mod embed;
 
 use std::{io::stdout, time::Instant};
@@ -21,8 +22,9 @@ use crossterm::{
 use futures::StreamExt as _;
 use tokio::{sync::mpsc, time::MissedTickBehavior};
 
+use perch_client::{ConnectError, Target, connect};
+
 use crate::{
-    client::{Target, connect},
     config::Settings,
     console::{self, App, ConnectionState, HostId, Theme},
 };
@@ -38,13 +40,9 @@ pub async fn run(
     settings: Settings,
     read_only: bool,
 ) -> anyhow::Result<()> {
-    let mut embedded = None;
-    let mut follow: Vec<(Target, bool)> = targets.into_iter().map(|t| (t, false)).collect();
-    if allow_embedded && follow.len() == 1 && connect(&follow[0].0).await.is_err() {
-        let e = embed::Embedded::start().await?;
-        follow = vec![(Target::Unix(e.socket.clone()), true)];
-        embedded = Some(e);
-    }
+    // An embedded collector runs until this function returns, after the
+    // terminal is restored.
+    let (follow, _embedded) = collectors(targets, allow_embedded).await?;
     // Decoded updates waiting for the loop.  Few: a message of events
     // decodes to up to ~1 MiB (argv of one-byte arguments), and a loop that
     // falls behind should leave the backlog in the collector (which bounds
@@ -52,7 +50,7 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
     let mut config = settings.console;
     let budget = config.process_memory_bytes;
-    config.utc_offset_secs = utc_offset_secs();
+    config.utc_offset_secs = crate::when::local_utc_offset_secs();
     config.read_only = read_only;
     config.client = crate::act::ClientIdentity::current();
     let mut app = App::new(config, Instant::now());
@@ -79,12 +77,51 @@ pub async fn run(
     .await;
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
-    drop(embedded);
     result
 }
 
 /// Updates queued between the followers and the loop.
 const UPDATE_QUEUE: usize = 16;
+
+/// An embedded collector, kept running while the console does.
+#[cfg(feature = "embedded")]
+type Embedded = Option<embed::Embedded>;
+/// This console was built without one (`--no-default-features`).
+#[cfg(not(feature = "embedded"))]
+type Embedded = ();
+
+/// The collectors to follow, each with whether it is embedded.  With a
+/// single default target that does not answer, an embedded collector
+/// stands in — or, in a console built without one, an error says so.
+async fn collectors(
+    targets: Vec<Target>,
+    allow_embedded: bool,
+) -> anyhow::Result<(Vec<(Target, bool)>, Embedded)> {
+    let follow: Vec<(Target, bool)> = targets.into_iter().map(|t| (t, false)).collect();
+    if !allow_embedded || follow.len() != 1 {
+        return Ok((follow, Embedded::default()));
+    }
+    let Err(missing) = connect(&follow[0].0).await else {
+        return Ok((follow, Embedded::default()));
+    };
+    #[cfg(feature = "embedded")]
+    {
+        drop(missing);
+        let e = embed::Embedded::start().await?;
+        Ok((vec![(Target::Unix(e.socket.clone()), true)], Some(e)))
+    }
+    #[cfg(not(feature = "embedded"))]
+    Err(NoEmbedded(missing).into())
+}
+
+/// No collector answers, and this console cannot run one itself.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0}; this perch was built without an embedded collector (cargo feature `embedded`), \
+     so it cannot watch this host by itself: start perchd here, or watch a remote one \
+     with --connect HOST:PORT --tls-ca FILE"
+)]
+pub struct NoEmbedded(pub ConnectError);
 
 /// Where the console's requests go: each host's target, and the channel
 /// their answers come back on.
@@ -190,15 +227,24 @@ fn apply(app: &mut App, update: Update) -> bool {
     }
 }
 
-/// Local time's offset from UTC (the console shows local start times).
-fn utc_offset_secs() -> i32 {
-    // SAFETY: localtime_r only writes into the `tm` we own.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&raw const now, &raw mut tm).is_null() {
-            return 0;
-        }
-        i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_an_embedded_collector_it_says_so_and_how_to_connect() {
+        let e = NoEmbedded(ConnectError::NoCollector {
+            target: Target::default(),
+            reason: "No such file or directory".to_owned(),
+        });
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "no collector at /run/perch/perchd.sock (No such file or directory); start \
+                 perchd or pass --socket PATH; this perch was built without an embedded collector"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("--connect HOST:PORT --tls-ca FILE"), "{text}");
     }
 }

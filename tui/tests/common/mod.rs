@@ -1,6 +1,13 @@
 //! What the snapshot tests share: the recorded fixture, a console fed
 //! with it, and the screen as text.
+// `allow`, not `expect`: each test binary uses a different part of this
+// module, so in some of them nothing is dead.
 #![allow(dead_code, reason = "each test binary uses some of the helpers")]
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a broken fixture or environment should fail the test loudly"
+)]
 use std::{
     fmt::Write as _,
     time::{Duration, Instant},

@@ -310,13 +310,9 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "ns, bytes and counts far below 2^52"
-)]
 fn report(o: &Opts, htop: &Side, perch: &Side, perchd_rss: u64) {
     let mib = |b: u64| b as f64 / 1_048_576.0;
-    let secs = |ns: u64| ns as f64 / 1e9;
+    let secs = |ns: u64| ns as f64 / perch_proto::NS_PER_SEC as f64;
     let (pf, hf) = (
         median(perch.frame_ms.clone()),
         median(htop.frame_ms.clone()),

@@ -29,7 +29,7 @@ async fn a_pid_without_start_time_is_looked_up() {
         start_time_ns: 81_230_000_000,
     });
     let server = serve(vec![process(7, false), running, process(9, true)], 10).await;
-    let mut client = perch::client::connect(&server.target).await.unwrap();
+    let mut client = perch_client::connect(&server.target).await.unwrap();
     assert_eq!(
         lookup(&mut client, 4242).await.unwrap(),
         ProcessKey {

@@ -46,18 +46,6 @@ pub(super) struct ActState {
     defunct: HashSet<ProcessKey, FxBuild>,
 }
 
-/// `PermissionDenied` -> `permission_denied`, like perchd's result codes.
-fn code_name(code: tonic::Code) -> String {
-    let mut out = String::new();
-    for (i, c) in format!("{code:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
 impl App {
     // ------------------------------------------------------------ queries
 
@@ -299,7 +287,7 @@ impl App {
                 let toast = Toast {
                     title: p.title,
                     result: ActionResult::NotSuccessful,
-                    code: code_name(status.code()),
+                    code: perch_proto::names::status_code_name(status.code()),
                     detail: clean(status.message()).into_owned(),
                     until,
                 };

@@ -186,7 +186,7 @@ impl App {
                 }
             }
             Some(Kind::ProcessSamples(batch)) => {
-                let secs = u32::try_from(e.time_ns / 1_000_000_000).unwrap_or(u32::MAX);
+                let secs = u32::try_from(e.time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
                 for sample in &batch.samples {
                     let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
                         continue;
@@ -252,7 +252,6 @@ impl App {
             let since = *h.rate_since.get_or_insert(now);
             let elapsed = now.saturating_duration_since(since);
             if elapsed >= Duration::from_secs(1) {
-                #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
                 let rate = h.events_since as f64 / elapsed.as_secs_f64();
                 h.events_per_sec = rate;
                 h.events_since = 0;

@@ -33,7 +33,9 @@ impl App {
             .or_else(|| {
                 self.log
                     .shown()
-                    .map(|(_, r)| i64::try_from(r.time_unix_ns / 1_000_000_000).unwrap_or(0))
+                    .map(|(_, r)| {
+                        i64::try_from(r.time_unix_ns / perch_proto::NS_PER_SEC).unwrap_or(0)
+                    })
                     .max()
             })
             .unwrap_or(0);

@@ -191,7 +191,7 @@ impl Links {
 }
 
 #[derive(Debug)]
-#[allow(
+#[expect(
     clippy::struct_excessive_bools,
     reason = "independent view toggles (tree, kernel threads, follow) and flags"
 )]

@@ -204,7 +204,7 @@ impl App {
         if boot == 0 {
             return None;
         }
-        i64::try_from(boot.saturating_add(boot_ns) / 1_000_000_000).ok()
+        i64::try_from(boot.saturating_add(boot_ns) / perch_proto::NS_PER_SEC).ok()
     }
 
     #[must_use]

@@ -1,4 +1,4 @@
-#![allow(
+#![expect(
     clippy::many_single_char_names,
     clippy::similar_names,
     reason = "short names in tests"

@@ -1,8 +1,3 @@
-#![allow(
-    clippy::many_single_char_names,
-    clippy::similar_names,
-    reason = "short names in tests"
-)]
 use perch_proto::v1;
 
 use super::*;

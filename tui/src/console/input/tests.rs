@@ -1,8 +1,3 @@
-#![allow(
-    clippy::many_single_char_names,
-    clippy::similar_names,
-    reason = "short names in tests"
-)]
 use crossterm::event::{KeyCode, KeyEventKind, KeyEventState, MouseEvent};
 
 use super::*;

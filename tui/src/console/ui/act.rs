@@ -171,7 +171,7 @@ impl<'a> ActionDialog<'a> {
         let (app, t) = (self.app, self.theme);
         let field_w = usize::from(width.saturating_sub(12));
         let started = app.unix_secs(d.target.host, d.start_time_ns).map_or_else(
-            || format!("{} s after boot", d.start_time_ns / 1_000_000_000),
+            || format!("{} s after boot", d.start_time_ns / perch_proto::NS_PER_SEC),
             |s| format::date_time(s, app.config().utc_offset_secs),
         );
         let text = |s: String| vec![Span::styled(s, t.text)];
@@ -204,7 +204,12 @@ impl<'a> ActionDialog<'a> {
                 Field::Priority => {
                     let mut v = vec![self.field(&d.priority, focused, 8)];
                     v.push(Span::styled(
-                        format!(" nice now {}; -20 (most CPU) .. 19 (least)", d.nice_now),
+                        format!(
+                            " nice now {}; {} (most CPU) .. {} (least)",
+                            d.nice_now,
+                            act::PRIORITY_RANGE.start(),
+                            act::PRIORITY_RANGE.end()
+                        ),
                         t.label,
                     ));
                     out.push(self.row(d, Some(f), "Priority", v));

@@ -74,7 +74,7 @@ impl<'a> DetailView<'a> {
 
     fn when(&self, p: &Proc, boot_ns: u64) -> String {
         self.app.unix_secs(p.key.host, boot_ns).map_or_else(
-            || format!("{} s after boot", boot_ns / 1_000_000_000),
+            || format!("{} s after boot", boot_ns / perch_proto::NS_PER_SEC),
             |s| format::date_time(s, self.app.config().utc_offset_secs),
         )
     }
@@ -159,7 +159,7 @@ impl<'a> DetailView<'a> {
             ));
         }
         for (i, n) in notes.iter().enumerate() {
-            let mut what = act::kind_name(n.action).to_owned();
+            let mut what = act::kind_name(n.action);
             let sig = act::signal_name(n.signal);
             if act::takes_signal(n.action) && !sig.is_empty() {
                 let _ = write!(what, " {sig}");
@@ -182,7 +182,7 @@ impl<'a> DetailView<'a> {
     fn sparklines(&self, p: &Proc, width: usize) -> Vec<Line<'static>> {
         let t = self.theme;
         let now = self.app.host_now_ns(p.key.host).map_or(0, |ns| {
-            u32::try_from(ns / 1_000_000_000).unwrap_or(u32::MAX)
+            u32::try_from(ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX)
         });
         let u = &p.usage;
         let rows: [SparkRow; 3] = [
@@ -191,7 +191,6 @@ impl<'a> DetailView<'a> {
                 |pt| u64::from(pt.cpu_tenths),
                 format!("{}%", format::percent(u.cpu_percent)),
                 |m| {
-                    #[allow(clippy::cast_precision_loss, reason = "tenths of a percent")]
                     let pct = m as f64 / 10.0;
                     format!("{}%", format::percent(pct))
                 },
@@ -207,7 +206,6 @@ impl<'a> DetailView<'a> {
                 |pt| u64::from(pt.io_bytes_per_sec),
                 format::rate(u.read_per_sec + u.write_per_sec),
                 |m| {
-                    #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
                     let r = m as f64;
                     format::rate(r)
                 },

@@ -116,10 +116,9 @@ impl<'a> Header<'a> {
             } else {
                 0.0
             };
-            #[allow(
+            #[expect(
                 clippy::cast_possible_truncation,
                 clippy::cast_sign_loss,
-                clippy::cast_precision_loss,
                 reason = "a bar length in cells"
             )]
             let n = ((frac * inner as f64).round() as usize).min(inner - used);
@@ -187,7 +186,6 @@ impl<'a> Header<'a> {
         let digits = cpus.len().saturating_sub(1).to_string().len();
         let mut y = 1;
         if grid.rows == 0 {
-            #[allow(clippy::cast_precision_loss, reason = "an average for display")]
             let avg = perch_proto::v1::CpuSample {
                 busy_percent: cpus.iter().map(|c| c.busy_percent).sum::<f64>()
                     / cpus.len().max(1) as f64,
@@ -230,7 +228,6 @@ impl<'a> Header<'a> {
                 (s.swap_total_bytes, s.swap_used_bytes),
             )
         });
-        #[allow(clippy::cast_precision_loss, reason = "a bar fraction")]
         let frac = |part: u64, total: u64| {
             if total == 0 {
                 0.0

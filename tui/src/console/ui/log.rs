@@ -2,7 +2,10 @@
 //! columns), its column chooser, and one record in full.
 use std::fmt::Write as _;
 
-use perch_proto::v1::{ActionMode, ActionResult, AuditRecord, ProcessOutcome, Role};
+use perch_proto::{
+    names,
+    v1::{ActionMode, ActionResult, AuditRecord, ProcessOutcome, Role},
+};
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -39,7 +42,7 @@ fn actor(r: &AuditRecord) -> String {
 }
 
 fn when(app: &App, r: &AuditRecord) -> String {
-    let secs = i64::try_from(r.time_unix_ns / 1_000_000_000).unwrap_or(i64::MAX);
+    let secs = i64::try_from(r.time_unix_ns / perch_proto::NS_PER_SEC).unwrap_or(i64::MAX);
     format::date_time(secs, app.config().utc_offset_secs)
 }
 
@@ -208,10 +211,8 @@ impl<'a> RecordView<'a> {
 
     fn lines(&self, host: &str, r: &AuditRecord) -> Vec<Line<'static>> {
         let role = match r.actor_role() {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-            Role::Unspecified => "role unknown",
+            Role::Unspecified => "role unknown".to_owned(),
+            known => names::short(known),
         };
         let mode = if r.mode() == ActionMode::DryRun {
             "dry run"

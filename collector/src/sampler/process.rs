@@ -1,0 +1,201 @@
+//! Per-process resource sampling, once a second for every live process:
+//! CPU (percent of one core), memory and storage I/O, from /proc/PID/stat
+//! and /proc/PID/io.  Built for 100k processes: one reused path and one
+//! reused read buffer, no per-process allocation besides the state map.
+use std::collections::HashMap;
+use std::time::Instant;
+
+use perch_proto::NS_PER_SEC;
+
+use crate::clock::{page_size, ticks_to_ns};
+use crate::model::{ProcKey, Usage};
+use crate::proc::stat::{PidPath, read_into, read_stat};
+
+/// What the previous sample of one process saw.
+#[derive(Debug)]
+struct Prev {
+    at: Instant,
+    cpu_ticks: u64,
+    usage: Usage,
+    threads: u32,
+    /// The `generation` of the last `sample` call that included this key.
+    seen: u64,
+    /// When /proc/PID/io was last read, and its totals then.
+    io_at: Instant,
+    io_read: u64,
+    io_write: u64,
+}
+
+/// How long a quiet process's io file goes unread (see `sample`).
+const IO_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Debug)]
+pub struct ProcessSampler {
+    path: PidPath,
+    buf: Vec<u8>,
+    prev: HashMap<ProcKey, Prev>,
+    generation: u64,
+}
+
+impl ProcessSampler {
+    #[must_use]
+    pub fn new(proc_root: impl AsRef<std::path::Path>) -> Self {
+        Self {
+            path: PidPath::new(proc_root.as_ref()),
+            buf: Vec::with_capacity(1024),
+            prev: HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    /// Samples `keys` and returns `(key, usage, threads)` for those whose
+    /// values changed since the previous call (every key on its first
+    /// sample, with zero rates).  Rates cover the wall time since that
+    /// key's previous sample.  Gone processes and keys whose pid now belongs
+    /// to another process (start time differs) are skipped; state of keys
+    /// not passed any more is forgotten.
+    pub fn sample(&mut self, keys: &[ProcKey], mem_total_bytes: u64) -> Vec<(ProcKey, Usage, u32)> {
+        self.generation = self.generation.wrapping_add(1);
+        let page = page_size();
+        let mut out = Vec::new();
+        for &key in keys {
+            let Ok(st) = read_stat(&mut self.path, key.pid, &mut self.buf) else {
+                continue;
+            };
+            if !key.same_as(&ProcKey {
+                pid: key.pid,
+                start_ns: ticks_to_ns(st.starttime),
+            }) {
+                continue;
+            }
+            let at = Instant::now();
+            let cpu_ticks = st.utime.saturating_add(st.stime);
+            let rss_bytes = st.rss_pages.saturating_mul(page);
+            let prev = self.prev.get_mut(&key);
+            // Storage I/O is submitted by the process itself (or accounted
+            // to it when it dirties pages), which takes CPU time or leaves
+            // it waiting in state D.  A process that did neither since its
+            // last io read most likely has the same totals — and most of
+            // 10k sleeping processes are such: their io file is read only
+            // every IO_REFRESH, which halves the files read per second.
+            // (A little I/O done in under a clock tick of CPU shows up at
+            // the latest then, averaged over the time since the last read.)
+            let quiet = prev.as_ref().is_some_and(|p| {
+                p.cpu_ticks == cpu_ticks
+                    && st.state != b'D'
+                    && at.duration_since(p.io_at) < IO_REFRESH
+            });
+            let io = if quiet {
+                None
+            } else {
+                read_into(self.path.get(key.pid, "io"), &mut self.buf)
+                    .ok()
+                    .and_then(|()| parse_io(&self.buf))
+            };
+            // An unreadable io file (a race with exit, or not root) keeps
+            // the last totals rather than dropping to 0 and back.
+            let (read_bytes, write_bytes) = io
+                .or_else(|| {
+                    prev.as_ref()
+                        .map(|p| (p.usage.read_bytes, p.usage.write_bytes))
+                })
+                .unwrap_or((0, 0));
+            let mut usage = Usage {
+                cpu_time_ns: ticks_to_ns(cpu_ticks),
+                rss_bytes,
+                mem_percent: percent(rss_bytes, mem_total_bytes),
+                read_bytes,
+                write_bytes,
+                ..Usage::default()
+            };
+            let threads = st.num_threads;
+            if let Some(p) = prev {
+                let secs = at.duration_since(p.at).as_secs_f64();
+                if secs > 0.0 {
+                    let cpu_ns = ticks_to_ns(cpu_ticks.saturating_sub(p.cpu_ticks));
+                    usage.cpu_percent = cpu_ns as f64 / NS_PER_SEC as f64 / secs * 100.0;
+                }
+                // I/O rates over the time since the io file was last read.
+                let io_secs = at.duration_since(p.io_at).as_secs_f64();
+                if io.is_some() && io_secs > 0.0 {
+                    usage.read_bytes_per_sec =
+                        (read_bytes.saturating_sub(p.io_read) as f64) / io_secs;
+                    usage.write_bytes_per_sec =
+                        (write_bytes.saturating_sub(p.io_write) as f64) / io_secs;
+                }
+                let changed = usage != p.usage || threads != p.threads;
+                let (io_at, io_read, io_write) = if io.is_some() {
+                    (at, read_bytes, write_bytes)
+                } else {
+                    (p.io_at, p.io_read, p.io_write)
+                };
+                *p = Prev {
+                    at,
+                    cpu_ticks,
+                    usage,
+                    threads,
+                    seen: self.generation,
+                    io_at,
+                    io_read,
+                    io_write,
+                };
+                if changed {
+                    out.push((key, usage, threads));
+                }
+            } else {
+                self.prev.insert(
+                    key,
+                    Prev {
+                        at,
+                        cpu_ticks,
+                        usage,
+                        threads,
+                        seen: self.generation,
+                        io_at: at,
+                        io_read: read_bytes,
+                        io_write: write_bytes,
+                    },
+                );
+                out.push((key, usage, threads));
+            }
+        }
+        let generation = self.generation;
+        self.prev.retain(|_, p| p.seen == generation);
+        out
+    }
+}
+
+/// `read_bytes` and `write_bytes` of /proc/PID/io: bytes this process
+/// caused to be fetched from / sent to storage (not page-cache hits, not
+/// pipes or sockets, which `rchar`/`wchar` include).
+fn parse_io(buf: &[u8]) -> Option<(u64, u64)> {
+    let mut read = None;
+    let mut write = None;
+    for line in buf.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = line.split_at(colon);
+        let value = std::str::from_utf8(&value[1..])
+            .ok()
+            .and_then(|v| v.trim().parse().ok());
+        match name {
+            b"read_bytes" => read = value,
+            b"write_bytes" => write = value,
+            _ => {}
+        }
+    }
+    Some((read?, write?))
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64 * 100.0
+    }
+}
+
+#[cfg(test)]
+#[path = "process_tests.rs"]
+mod tests;

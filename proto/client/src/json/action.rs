@@ -1,0 +1,65 @@
+//! Audit records (actions) as JSON: the same keys as the audit log's lines,
+//! enums as lowercase names without their prefix (`kill_tree`, "partial").
+use perch_proto::v1::{
+    ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord,
+    ProcessOutcome, Role, Signal,
+};
+use serde_json::{Map, Value};
+
+use super::{enum_name, key, put_opt};
+
+/// One audit record, as one JSON object.
+#[must_use]
+pub fn record(r: &AuditRecord) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), r.id.clone().into());
+    m.insert("time_unix_ns".into(), r.time_unix_ns.into());
+    m.insert("host".into(), r.host.clone().into());
+    m.insert("actor_uid".into(), r.actor_uid.into());
+    m.insert("actor_user".into(), r.actor_user.clone().into());
+    m.insert("actor_role".into(), enum_name::<Role>(r.actor_role));
+    m.insert("origin".into(), r.origin.clone().into());
+    m.insert("action".into(), enum_name::<ActionKind>(r.action));
+    m.insert("signal".into(), enum_name::<Signal>(r.signal));
+    put_opt(&mut m, "priority", r.priority.map(Value::from));
+    m.insert("mode".into(), enum_name::<ActionMode>(r.mode));
+    put_opt(&mut m, "target", r.target.as_ref().map(target));
+    m.insert(
+        "processes".into(),
+        r.processes.iter().map(affected).collect(),
+    );
+    m.insert("reason".into(), r.reason.clone().into());
+    m.insert("result".into(), enum_name::<ActionResult>(r.result));
+    m.insert("code".into(), r.code.clone().into());
+    m.insert("detail".into(), r.detail.clone().into());
+    m.insert("prev_hash".into(), r.prev_hash.clone().into());
+    m.insert("hash".into(), r.hash.clone().into());
+    m.insert("line".into(), r.line.into());
+    Value::Object(m)
+}
+
+fn target(t: &ActionTarget) -> Value {
+    let mut m = Map::new();
+    put_opt(&mut m, "key", t.key.as_ref().map(key));
+    m.insert("exe".into(), t.exe.clone().into());
+    m.insert("argv".into(), t.argv.clone().into());
+    m.insert("uid".into(), t.uid.into());
+    m.insert("user".into(), t.user.clone().into());
+    m.insert("container_id".into(), t.container_id.clone().into());
+    m.insert("pod_uid".into(), t.pod_uid.clone().into());
+    m.insert("pod_namespace".into(), t.pod_namespace.clone().into());
+    m.insert("pod_name".into(), t.pod_name.clone().into());
+    m.insert("cgroup_path".into(), t.cgroup_path.clone().into());
+    Value::Object(m)
+}
+
+fn affected(p: &AffectedProcess) -> Value {
+    let mut m = Map::new();
+    put_opt(&mut m, "key", p.key.as_ref().map(key));
+    m.insert("ppid".into(), p.ppid.into());
+    m.insert("comm".into(), p.comm.clone().into());
+    m.insert("exe".into(), p.exe.clone().into());
+    m.insert("outcome".into(), enum_name::<ProcessOutcome>(p.outcome));
+    m.insert("detail".into(), p.detail.clone().into());
+    Value::Object(m)
+}

@@ -1,0 +1,16 @@
+//! A `perch.v1` client, shared by the `perch` console and command line and
+//! by the end-to-end tests: connecting to a collector (its Unix socket, or
+//! TCP with TLS) with failures as one sentence the user can act on, who
+//! is asking (for the audit log and so perchd refuses to act on the
+//! asker), the messages as JSON for `--json`, and escaping what a process
+//! controls before it reaches a terminal.  It links no collector code, so
+//! a console built on it alone runs on a laptop against remote perchds.
+#![forbid(unsafe_code)]
+mod connect;
+mod identity;
+pub mod json;
+mod text;
+
+pub use connect::{ConnectError, DEFAULT_SOCKET, Target, client, connect};
+pub use identity::ClientIdentity;
+pub use text::clean;
