@@ -7,7 +7,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use perch_proto::v1::{WatchEventsRequest, WatchEventsResponse};
+use perch_proto::v1::{EventKind, WatchEventsRequest, WatchEventsResponse};
 use tonic::Streaming;
 
 use crate::procs::ChildGuard;
@@ -93,7 +93,11 @@ pub struct Stalled {
 /// windows are as large as HTTP/2 allows: the worst a client that stops
 /// reading can make perchd buffer.  Keep the result alive for as long as
 /// they should stay open.
-pub async fn stalled_streams(socket: &Path, n: usize) -> anyhow::Result<Stalled> {
+pub async fn stalled_streams(
+    socket: &Path,
+    n: usize,
+    kinds: &[EventKind],
+) -> anyhow::Result<Stalled> {
     let mut out = Stalled {
         streams: Vec::with_capacity(n),
         refused: 0,
@@ -105,7 +109,11 @@ pub async fn stalled_streams(socket: &Path, n: usize) -> anyhow::Result<Stalled>
             client = Some(crate::connect_with_window(socket, (1 << 31) - 1).await?);
         }
         let Some(c) = client.as_mut() else { break };
-        match c.watch_events(WatchEventsRequest::default()).await {
+        let req = WatchEventsRequest {
+            resume_after_seq: None,
+            kinds: kinds.iter().map(|&k| i32::from(k)).collect(),
+        };
+        match c.watch_events(req).await {
             Ok(resp) => out.streams.push(resp.into_inner()),
             Err(status) if status.code() == tonic::Code::ResourceExhausted => {
                 out.refused += 1;
@@ -118,18 +126,22 @@ pub async fn stalled_streams(socket: &Path, n: usize) -> anyhow::Result<Stalled>
     Ok(out)
 }
 
-/// `perch-bench stall-streams SOCKET N`: opens N stalled streams as
-/// [`stalled_streams`] does, prints `opened A refused B` (and the first
-/// refusal) on one line, then holds them until stdin closes.  The memory
-/// test and benchmark run it as other users.
+/// `perch-bench stall-streams SOCKET N [quiet]`: opens N stalled streams
+/// as [`stalled_streams`] does (`quiet`: of action events only, which
+/// nothing sends unless asked, so none ends by lagging), prints `opened A
+/// refused B` (and the first refusal) on one line, then holds them until
+/// stdin closes.  The memory test and benchmark run it as other users.
 pub async fn stall_main(args: Vec<String>) -> anyhow::Result<()> {
-    let [socket, n] = args.as_slice() else {
-        anyhow::bail!("usage: {STALL_USAGE}");
+    let (socket, n, quiet) = match args.as_slice() {
+        [socket, n] => (socket, n, false),
+        [socket, n, q] if q == "quiet" => (socket, n, true),
+        _ => anyhow::bail!("usage: {STALL_USAGE}"),
     };
     let n: usize = n
         .parse()
         .map_err(|_| anyhow::anyhow!("N: not a whole number: {n}"))?;
-    let stalled = stalled_streams(Path::new(socket), n).await?;
+    let kinds: &[EventKind] = if quiet { &[EventKind::Action] } else { &[] };
+    let stalled = stalled_streams(Path::new(socket), n, kinds).await?;
     println!(
         "opened {} refused {}{}",
         stalled.streams.len(),
@@ -146,4 +158,4 @@ pub async fn stall_main(args: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub const STALL_USAGE: &str = "perch-bench stall-streams SOCKET N";
+pub const STALL_USAGE: &str = "perch-bench stall-streams SOCKET N [quiet]";
