@@ -353,7 +353,7 @@ fn looks_like_toml(line: &str) -> bool {
 
 #[test]
 fn process_memory_is_read_and_checked() {
-    assert_eq!(Settings::default().console.process_memory_bytes, 48 << 20);
+    assert_eq!(Settings::default().console.process_memory_bytes, 32 << 20);
     let s = parse("process_memory_mib = 16\n").expect("valid");
     assert_eq!(s.console.process_memory_bytes, 16 << 20);
     assert_eq!(

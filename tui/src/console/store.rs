@@ -118,8 +118,9 @@ impl Store {
         self.bytes
     }
 
-    /// Exited rows dropped so far by [`shed`](Self::shed) (and noted by
-    /// [`note_dropped`](Self::note_dropped)).
+    /// Exited rows dropped so far by [`shed`](Self::shed), plus those
+    /// noted by [`note_dropped`](Self::note_dropped) (which may count a
+    /// process twice: left out of two snapshots).
     #[must_use]
     pub fn dropped_early(&self) -> u64 {
         self.dropped_early

@@ -36,7 +36,7 @@ struct Resume {
 
 /// Follows `target` until the console goes away (the channel closes).
 /// `budget`: bytes the snapshot's exited processes may take once decoded
-/// (the console's `process_memory_mib`).
+/// (a share of the console's `process_memory_mib`).
 pub async fn follow(
     host: HostId,
     target: Target,

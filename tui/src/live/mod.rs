@@ -49,7 +49,10 @@ pub async fn run(
     // it and says LAGGED), not in this process.
     let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
     let mut config = settings.console;
-    let budget = config.process_memory_bytes;
+    // A snapshot arrives while the rows it replaces are still held, and a
+    // decoded process can be several times its row: a quarter of the rows'
+    // memory for the snapshot's exited processes.
+    let budget = config.process_memory_bytes / 4;
     config.utc_offset_secs = crate::when::local_utc_offset_secs();
     config.read_only = read_only;
     config.client = crate::act::ClientIdentity::current();
@@ -81,7 +84,7 @@ pub async fn run(
 }
 
 /// Updates queued between the followers and the loop.
-const UPDATE_QUEUE: usize = 16;
+const UPDATE_QUEUE: usize = 8;
 
 /// An embedded collector, kept running while the console does.
 #[cfg(feature = "embedded")]

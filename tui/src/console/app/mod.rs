@@ -56,7 +56,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             exited_retention: Duration::from_secs(30),
-            process_memory_bytes: 48 << 20,
+            process_memory_bytes: 32 << 20,
             utc_offset_secs: 0,
             color: true,
             read_only: false,

@@ -107,12 +107,11 @@ impl<'a> Footer<'a> {
         } else {
             format!("{} processes", app.store().len())
         });
-        let dropped = app.store().dropped_early();
-        if dropped > 0 {
-            // Never silently: exited rows left early to bound memory.
-            parts.push(format!(
-                "{dropped} exited dropped early (process_memory_mib)"
-            ));
+        if app.store().dropped_early() > 0 {
+            // Never silently: exited rows left early to bound memory.  No
+            // count: a resync's snapshot may leave out processes dropped
+            // (and counted) before.
+            parts.push("exited processes dropped early (process_memory_mib)".to_owned());
         }
         if app.hides_kernel_threads() {
             parts.push("kernel threads hidden".to_owned());
