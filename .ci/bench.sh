@@ -11,3 +11,5 @@ echo
 "$bin/perch-bench" console
 echo
 "$bin/perch-bench" kill-latency --kills 1000
+echo
+"$bin/perch-bench" memory

@@ -71,13 +71,60 @@ impl ArgvStorm {
         Self { loops }
     }
 
-    /// Waits for every loop to finish.
-    pub fn wait(mut self) {
+    /// Waits for every loop to finish; an error if one failed.
+    pub fn wait(mut self) -> anyhow::Result<()> {
         for l in &mut self.loops {
             let status = l.wait();
-            assert!(status.success(), "storm loop: {status}");
+            anyhow::ensure!(status.success(), "storm loop: {status}");
         }
+        Ok(())
     }
+}
+
+/// Lets unprivileged users reach perchd's socket (perchd, not the file
+/// mode, decides what they may do).
+pub fn open_to_all(socket: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Some(dir) = socket.parent() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    }
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666))
+}
+
+/// `perch-bench stall-streams` run as `uid`: `n` streams opened and never
+/// read (`quiet`: of action events only).  Returns the helper (it holds
+/// them until dropped) and its line ("opened A refused B: ...").
+pub fn stall_as(
+    uid: u32,
+    socket: &Path,
+    n: usize,
+    quiet: bool,
+) -> anyhow::Result<(ChildGuard, String)> {
+    use std::io::BufRead as _;
+    let mut helper = ChildGuard::spawn(
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+            ])
+            .arg(crate::binary("perch-bench"))
+            .arg("stall-streams")
+            .arg(socket)
+            .arg(n.to_string())
+            .args(quiet.then_some("quiet"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let mut line = String::new();
+    let stdout = helper
+        .child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the helper's stdout"))?;
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    anyhow::ensure!(line.starts_with("opened "), "the helper said {line:?}");
+    Ok((helper, line))
 }
 
 /// What [`stalled_streams`] got: the streams it holds open, and the

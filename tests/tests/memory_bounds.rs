@@ -7,16 +7,9 @@
     clippy::expect_used,
     reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
 )]
-use std::{
-    io::{BufRead as _, BufReader},
-    os::unix::fs::PermissionsExt as _,
-    process::{Command, Stdio},
-};
-
 use perch_e2e::{
     Perchd, binary, have_root_or_skip,
-    memory::{ArgvStorm, NOBODY, peak_rss_bytes, reset_peak_rss},
-    procs::ChildGuard,
+    memory::{ArgvStorm, NOBODY, open_to_all, peak_rss_bytes, reset_peak_rss, stall_as},
     rss_bytes,
     tmux::Tmux,
 };
@@ -33,35 +26,14 @@ async fn argv_heavy_exec_storm_keeps_perchd_under_its_bound() {
     let perchd = Perchd::start(&[]).await;
     let idle = rss_bytes(perchd.pid());
     reset_peak_rss(perchd.pid());
-    tokio::task::block_in_place(|| ArgvStorm::start(2, 4_000, Some(NOBODY)).wait());
+    tokio::task::block_in_place(|| {
+        ArgvStorm::start(2, 4_000, Some(NOBODY))
+            .wait()
+            .expect("storm");
+    });
     let peak = peak_rss_bytes(perchd.pid());
     eprintln!("perchd: idle {} MiB, peak {} MiB", idle / MIB, peak / MIB);
     assert!(peak < BOUND, "perchd peaked at {} MiB", peak / MIB);
-}
-
-/// `perch-bench stall-streams` as `uid`: `n` streams opened and never
-/// read.  Returns the helper (it holds them until dropped) and its line
-/// ("opened A refused B: ...").
-fn stall_as(uid: u32, socket: &std::path::Path, n: usize, quiet: bool) -> (ChildGuard, String) {
-    let mut helper = ChildGuard::spawn(
-        Command::new("setpriv")
-            .args([
-                &format!("--reuid={uid}"),
-                &format!("--regid={uid}"),
-                "--clear-groups",
-            ])
-            .arg(binary("perch-bench"))
-            .arg("stall-streams")
-            .arg(socket)
-            .arg(n.to_string())
-            .args(quiet.then_some("quiet"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
-    );
-    let mut line = String::new();
-    let stdout = helper.child.stdout.take().expect("stdout");
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    (helper, line)
 }
 
 /// Waits (bounded) until a user can open eight streams again: perchd
@@ -69,7 +41,7 @@ fn stall_as(uid: u32, socket: &std::path::Path, n: usize, quiet: bool) -> (Child
 fn slots_free(perchd: &Perchd) -> bool {
     tokio::task::block_in_place(|| {
         (0..100).any(|_| {
-            let (_helper, line) = stall_as(NOBODY, &perchd.socket, 8, true);
+            let (_helper, line) = stall_as(NOBODY, &perchd.socket, 8, true).expect("helper");
             line.starts_with("opened 8 ") || {
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 false
@@ -84,17 +56,13 @@ async fn stalled_streams_keep_perchd_under_its_bound() {
         return;
     }
     let perchd = Perchd::start(&[]).await;
-    // Unprivileged users may connect (perchd decides what they may do).
-    let dir = perchd.socket.parent().expect("socket dir");
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::set_permissions(&perchd.socket, std::fs::Permissions::from_mode(0o666))
-        .expect("chmod");
+    open_to_all(&perchd.socket).expect("chmod");
     // Five users ask for 100 streams each, 500 in all: eight each are
     // opened (max_streams_per_caller), 32 in all (max_streams), the rest
     // refused naming the limit.  (Quiet streams, so that none ends by
     // lagging and gives its slot back while the others are counted.)
     let quiet: Vec<_> = (0..5)
-        .map(|i| stall_as(NOBODY - i, &perchd.socket, 100, true))
+        .map(|i| stall_as(NOBODY - i, &perchd.socket, 100, true).expect("helper"))
         .collect();
     let opened: Vec<usize> = quiet
         .iter()
@@ -122,9 +90,13 @@ async fn stalled_streams_keep_perchd_under_its_bound() {
     let idle = rss_bytes(perchd.pid());
     reset_peak_rss(perchd.pid());
     let helpers: Vec<_> = (0..5)
-        .map(|i| stall_as(NOBODY - i, &perchd.socket, 100, false))
+        .map(|i| stall_as(NOBODY - i, &perchd.socket, 100, false).expect("helper"))
         .collect();
-    tokio::task::block_in_place(|| ArgvStorm::start(2, 2_000, Some(NOBODY)).wait());
+    tokio::task::block_in_place(|| {
+        ArgvStorm::start(2, 2_000, Some(NOBODY))
+            .wait()
+            .expect("storm");
+    });
     let peak = peak_rss_bytes(perchd.pid());
     eprintln!("perchd: idle {} MiB, peak {} MiB", idle / MIB, peak / MIB);
     assert!(peak < BOUND, "perchd peaked at {} MiB", peak / MIB);
@@ -143,7 +115,7 @@ async fn stalled_streams_keep_perchd_under_its_bound() {
 }
 
 /// The console watching an argv-heavy storm keeps its process rows within
-/// `process_memory_mib` (default 48): exited rows leave early, and the
+/// `process_memory_mib` (default 32): exited rows leave early, and the
 /// footer says so; the whole console stays under 100 MiB.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_watching_a_storm_stays_under_its_bound() {
@@ -161,7 +133,11 @@ async fn the_console_watching_a_storm_stays_under_its_bound() {
     let pid = tmux.program_pid("perch").expect("the console's pid");
     let idle = rss_bytes(pid);
     reset_peak_rss(pid);
-    tokio::task::block_in_place(|| ArgvStorm::start(2, 3_000, Some(NOBODY)).wait());
+    tokio::task::block_in_place(|| {
+        ArgvStorm::start(2, 3_000, Some(NOBODY))
+            .wait()
+            .expect("storm");
+    });
     // The events still queued reach the console within the wait below.
     let screen = tmux.wait_for("the storm's end shown", |s| s.contains("dropped early"));
     let peak = peak_rss_bytes(pid);
