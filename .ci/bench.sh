@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks for BENCHMARKS.md (run via `./x bench`; needs root for eBPF).
 # Arguments go to exec-storm; the console benchmark runs with its defaults
-# (10,000 sleeping processes, 5 start-up rounds, 30 s CPU windows).
+# (10,000 sleeping processes, 5 start-up rounds, 30 s CPU windows).  The
+# fuzz targets run last, PERCH_FUZZ_SECONDS each (default an hour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --bins
@@ -13,3 +14,5 @@ echo
 "$bin/perch-bench" kill-latency --kills 1000
 echo
 "$bin/perch-bench" memory
+echo
+./.ci/fuzz.sh "${PERCH_FUZZ_SECONDS:-3600}"

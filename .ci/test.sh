@@ -43,4 +43,8 @@ cargo test --quiet --workspace --exclude perch-ebpf -- "$@" 2>&1 | tee "$log" ||
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\n%d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+((status == 0)) || exit "$status"
+
+# Briefly: the hour-long run is in .ci/bench.sh.
+step "fuzz (${PERCH_FUZZ_SECONDS:-30} s per target)"
+./.ci/fuzz.sh "${PERCH_FUZZ_SECONDS:-30}"

@@ -109,10 +109,12 @@ impl Default for Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config {path}: {source}")]
+    // The OS error is part of the message, not a `source`, so that `{:#}`
+    // chains do not print it twice.
+    #[error("config {}: {error}", .path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -175,9 +177,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Settings {
     /// Applies a TOML file on top of `self`.
     pub fn merge_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         self.merge_str(path, &text)
     }

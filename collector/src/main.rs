@@ -1,7 +1,10 @@
-//! perchd: parses flags, starts the engine, serves gRPC until SIGINT/SIGTERM.
+//! perchd: parses flags, starts the engine, serves gRPC until SIGINT/SIGTERM;
+//! SIGHUP reopens the audit log (after `mv` for rotation).
+use std::sync::{Arc, Mutex, PoisonError};
+
 use anyhow::Context as _;
 use clap::Parser as _;
-use perchd::{cli::Args, engine::Engine, server};
+use perchd::{audit::AuditLog, cli::Args, engine::Engine, server};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +40,9 @@ async fn async_main() -> std::process::ExitCode {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let settings = args.settings()?;
+    // Before anything slow: an early SIGHUP must not end perchd.
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("handling SIGHUP")?;
     let opts = server::ServeOptions {
         socket: settings.socket.clone(),
         listen: settings.listen,
@@ -55,13 +61,41 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         .await
         .context("starting the collector")?;
     let shared = engine.shared();
+    let hangup = reopen_on_sighup(hup, Arc::clone(shared.audit()));
     tracing::info!(mode = ?shared.mode(), "perchd ready");
     bound
         .serve(shared, shutdown_signal())
         .await
         .context("serving")?;
+    hangup.abort();
     drop(engine);
     Ok(())
+}
+
+/// On SIGHUP, looks at the audit log again: a log renamed away (rotation)
+/// is continued in a new file at its path, chained to the old one.
+fn reopen_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    audit: Arc<Mutex<AuditLog>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let audit = Arc::clone(&audit);
+            let reopened = tokio::task::spawn_blocking(move || {
+                audit
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .reopen()
+            })
+            .await;
+            match reopened {
+                Ok(Ok(true)) => tracing::info!("SIGHUP: the audit log continues in a new file"),
+                Ok(Ok(false)) => tracing::info!("SIGHUP: the audit log is where it was"),
+                Ok(Err(e)) => tracing::error!("SIGHUP: {e}"),
+                Err(e) => tracing::error!("SIGHUP: reopening the audit log failed: {e}"),
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

@@ -1,26 +1,34 @@
 //! `Act`: from a request to an audited result.  Validation, the caller's
-//! role, the audit log's health, then the executor; every request — done,
-//! refused or malformed — ends as one fsynced audit record, published to
-//! every watching console, before the answer goes back.
+//! role, the audit log's health, then the executor.  No record, no action:
+//! a live action first writes (and fsyncs) its intent — who, what, target,
+//! reason — and only then touches anything; its result follows as a second
+//! record naming the intent.  If the intent cannot be written (a full disk,
+//! a damaged log) the request is refused with `FAILED_PRECONDITION` and
+//! nothing is done.  Refusals and dry runs touch nothing and are one record
+//! each.  Every record but an intent is published to every watching
+//! console, so a console sees one entry per action.
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
 mod validate;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
 
 use perch_proto::{
     limits, same_start_time,
     v1::{
         self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditLogStatus,
-        AuditRecord, Role,
+        AuditRecord, AuditStage, Role,
     },
 };
 use tonic::Status;
 
 use crate::{
     actions::{Executor, Outcome, Protected, Request},
-    audit::AuditLog,
+    audit::{self, AuditError, AuditLog},
     roles::Identity,
 };
 use validate::ActArgs;
@@ -29,12 +37,17 @@ use validate::ActArgs;
 /// no account has.
 pub const NO_UID: u32 = u32::MAX;
 
+/// `code` of an intent record.
+pub const INTENT_CODE: &str = "intent";
+
 /// Executes actions for one collector and records them.
 pub struct Responder {
     /// `Err` when this host cannot act at all (no pidfd, no /proc): every
     /// request is then refused with that reason, and audited.
     executor: Result<Executor, String>,
     audit: Arc<Mutex<AuditLog>>,
+    /// Ids of intents written whose result is not yet: actions under way.
+    in_flight: Mutex<HashSet<String>>,
 }
 
 /// What the handler needs from the collector around an action.
@@ -54,12 +67,25 @@ pub trait Context {
 impl Responder {
     #[must_use]
     pub fn new(executor: Result<Executor, String>, audit: Arc<Mutex<AuditLog>>) -> Self {
-        Self { executor, audit }
+        Self {
+            executor,
+            audit,
+            in_flight: Mutex::new(HashSet::new()),
+        }
     }
 
     #[must_use]
     pub fn audit(&self) -> &Arc<Mutex<AuditLog>> {
         &self.audit
+    }
+
+    /// Whether the intent `id` is an action this collector is running now.
+    #[must_use]
+    pub fn in_progress(&self, id: &str) -> bool {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(id)
     }
 
     fn log(&self) -> MutexGuard<'_, AuditLog> {
@@ -68,9 +94,9 @@ impl Responder {
 
     /// One request from `who` (holding `role`), start to audited finish.
     /// `Err` for malformed requests (`INVALID_ARGUMENT`), callers without
-    /// the role (`PERMISSION_DENIED`) and an unusable audit log
-    /// (`FAILED_PRECONDITION`, nothing done); every other outcome, refused
-    /// or not, is an `ActResponse` carrying its record.
+    /// the role (`PERMISSION_DENIED`) and an audit log that cannot record
+    /// the action (`FAILED_PRECONDITION`, nothing done); every other
+    /// outcome, refused or not, is an `ActResponse` carrying its record.
     pub fn act(
         &self,
         ctx: &dyn Context,
@@ -93,8 +119,7 @@ impl Responder {
             Ok(args) => args,
             Err(invalid) => {
                 refuse(&mut record, "invalid_argument", &invalid.0);
-                self.finish(ctx, &record)?;
-                return Err(invalid.into());
+                return Err(self.refused(ctx, &record, invalid.into()));
             }
         };
         if let Some(target) = ctx.describe(args.target) {
@@ -102,42 +127,161 @@ impl Responder {
         }
         if let Err(why) = permitted(role, who, &args, record.target.as_ref()) {
             refuse(&mut record, "permission_denied", &why);
-            self.finish(ctx, &record)?;
-            return Err(Status::permission_denied(why));
+            return Err(self.refused(ctx, &record, Status::permission_denied(why)));
         }
-        let outcome = match &self.executor {
-            Ok(executor) => executor.execute(&request(&args, who, req)),
-            Err(why) => Outcome::not_done("os_error", why.clone()),
+        let executor = match &self.executor {
+            Ok(executor) => executor,
+            Err(why) => {
+                let outcome = Outcome::not_done("os_error", why.clone());
+                return self.single(ctx, record, outcome);
+            }
         };
-        let (done, already_gone) = (outcome.done, outcome.already_gone);
-        record.result = outcome.result.into();
-        record.code = outcome.code;
-        record.detail = outcome.detail;
-        record.processes = outcome.processes;
-        let record = self.finish(ctx, &record)?;
+        let request = request(&args, who, req);
+        if args.dry_run {
+            return self.single(ctx, record, executor.execute(&request));
+        }
+        let intent = self.write_intent(&record)?;
+        let outcome = executor.execute(&request);
+        Ok(self.write_result(ctx, record, &intent, outcome))
+    }
+
+    /// Every refusal's record goes through here (the one place to count,
+    /// rate-limit or aggregate them).  Returns `status`, saying so when the
+    /// refusal could not be recorded (nothing was done either way).
+    fn refused(&self, ctx: &dyn Context, record: &AuditRecord, status: Status) -> Status {
+        match self.append(record) {
+            Ok(written) => {
+                publish(ctx, written);
+                status
+            }
+            Err(e) => {
+                tracing::error!(code = record.code, "refusal not audited: {e}");
+                Status::new(
+                    status.code(),
+                    format!(
+                        "{} (this refusal could not be audited: {e})",
+                        status.message()
+                    ),
+                )
+            }
+        }
+    }
+
+    /// A request that touches nothing (a dry run, or a host that cannot
+    /// act): one record, written before the answer.
+    fn single(
+        &self,
+        ctx: &dyn Context,
+        mut record: AuditRecord,
+        outcome: Outcome,
+    ) -> Result<ActResponse, Status> {
+        let (done, already_gone) = apply(&mut record, outcome);
+        let written = self.append(&record).map_err(|e| unrecordable(&e))?;
+        publish(ctx, written.clone());
         Ok(ActResponse {
-            record: Some(record),
+            record: Some(written),
             done,
             already_gone,
         })
     }
 
-    /// Appends (fsynced) and publishes the record.
-    fn finish(&self, ctx: &dyn Context, record: &AuditRecord) -> Result<AuditRecord, Status> {
-        let written = self.log().append(record).map_err(|e| {
-            tracing::error!(action = record.action, "audit write failed: {e}");
-            Status::internal(format!(
-                "the action's audit record could not be written ({e}); \
-                 its result is in perchd's log only"
-            ))
-        })?;
-        ctx.publish(pb::Event {
-            seq: 0,
-            time_ns: ctx.now_boot_ns(),
-            kind: Some(pb::event::Kind::Action(written.clone())),
-        });
+    /// The intent of a live action, on disk before anything is touched.
+    fn write_intent(&self, record: &AuditRecord) -> Result<AuditRecord, Status> {
+        let mut intent = record.clone();
+        intent.set_stage(AuditStage::Intent);
+        INTENT_CODE.clone_into(&mut intent.code);
+        let written = self.append(&intent).map_err(|e| unrecordable(&e))?;
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(written.id.clone());
         Ok(written)
     }
+
+    /// The result of the live action whose intent is `intent`.  The action
+    /// has happened: when its result cannot be written, the answer still
+    /// says what was done, and that the log holds only the intent.
+    fn write_result(
+        &self,
+        ctx: &dyn Context,
+        mut record: AuditRecord,
+        intent: &AuditRecord,
+        outcome: Outcome,
+    ) -> ActResponse {
+        record.set_stage(AuditStage::Result);
+        record.intent_id.clone_from(&intent.id);
+        let (done, already_gone) = apply(&mut record, outcome);
+        let written = self.append(&record);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&intent.id);
+        let record = match written {
+            Ok(written) => {
+                publish(ctx, written.clone());
+                written
+            }
+            Err(e) => {
+                tracing::error!(intent = intent.id, "audit result not written: {e}");
+                record.detail = format!(
+                    "{}; its result could not be recorded ({e}): the audit log holds \
+                     only its intent, line {}",
+                    record.detail, intent.line
+                );
+                record
+            }
+        };
+        ActResponse {
+            record: Some(record),
+            done,
+            already_gone,
+        }
+    }
+
+    /// Appends `record` with every string at the contract's cap
+    /// (`perch_proto::limits`): a process names itself (argv, exe, comm),
+    /// a client its origin, and a line of megabytes would be refused whole
+    /// (the log's line limit), leaving the action unrecorded.
+    fn append(&self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
+        let mut capped = record.clone();
+        limits::cap_record(&mut capped);
+        self.log().append(&capped)
+    }
+}
+
+/// Sends a written record to every watching console.
+fn publish(ctx: &dyn Context, record: AuditRecord) {
+    ctx.publish(pb::Event {
+        seq: 0,
+        time_ns: ctx.now_boot_ns(),
+        kind: Some(pb::event::Kind::Action(record)),
+    });
+}
+
+/// Why a request that would need a record is refused when the log cannot
+/// take one.
+fn unrecordable(e: &AuditError) -> Status {
+    tracing::error!("audit write failed, action refused: {e}");
+    Status::failed_precondition(format!(
+        "actions are refused: the audit log cannot record this one ({e}); nothing was done"
+    ))
+}
+
+/// The executor's outcome into the record; `(done, already_gone)`.
+fn apply(record: &mut AuditRecord, outcome: Outcome) -> (u32, u32) {
+    record.result = outcome.result.into();
+    record.code = outcome.code;
+    record.detail = outcome.detail;
+    record.processes = outcome.processes;
+    let dropped = audit::fit_processes(record);
+    if dropped > 0 {
+        record.detail = format!(
+            "{} ({dropped} more processes not listed: one audit record holds at most {} KiB)",
+            record.detail,
+            audit::MAX_LINE_BYTES / 1024
+        );
+    }
+    (outcome.done, outcome.already_gone)
 }
 
 /// Everything known before the request is checked: who, from where, what

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
 use perch_proto::limits;
 use perch_proto::v1::{
-    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest, ListAuditResponse,
+    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest,
     ListProcessesRequest, ListProcessesResponse, Process, WatchEventsRequest,
     collector_server::Collector,
 };
@@ -183,26 +183,18 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         .map(Response::new)
     }
 
-    type ListAuditStream =
-        Slotted<futures::stream::Iter<std::vec::IntoIter<Result<ListAuditResponse, Status>>>>;
+    type ListAuditStream = Slotted<act::AuditStream>;
 
     async fn list_audit(
         &self,
         request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
         let slot = self.slot(&request, "ListAudit")?;
+        let who = identify(&request);
+        let readable = act::Readable::of(&who, self.api.roles().role_of(&who));
         let limit = request.get_ref().limit;
-        let api = Arc::clone(&self.api);
-        let chunks = tokio::task::spawn_blocking(move || {
-            let responder = api.responder().ok_or_else(no_actions)?;
-            Ok::<_, Status>(act::list_audit(responder, limit))
-        })
-        .await
-        .map_err(|e| Status::internal(format!("reading the audit log failed: {e}")))??;
-        Ok(Response::new(Slotted::new(
-            futures::stream::iter(chunks),
-            slot,
-        )))
+        act::list_audit(Arc::clone(&self.api), limit, readable)
+            .map(|stream| Response::new(Slotted::new(stream, slot)))
     }
 }
 

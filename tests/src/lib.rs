@@ -19,6 +19,7 @@ use perch_proto::{
 use tonic::transport::Channel;
 
 pub mod events;
+pub mod fs;
 pub mod memory;
 pub mod procs;
 pub mod tmux;
@@ -156,6 +157,30 @@ impl Perchd {
     #[must_use]
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits (bounded) until perchd's model holds `pid` running `exe` (its
+    /// exec seen, not only its fork), as it does for any process a user
+    /// would pick from the console.
+    pub async fn wait_known(&self, pid: u32, exe: &str) {
+        let mut client = self.client().await.expect("client");
+        for _ in 0..300 {
+            let mut list = client
+                .list_processes(pb::ListProcessesRequest {
+                    pids: vec![pid],
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .into_inner();
+            while let Some(chunk) = list.message().await.expect("chunk") {
+                if chunk.processes.iter().any(|p| p.exe == exe) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("perchd never learnt of pid {pid} ({exe})");
     }
 }
 

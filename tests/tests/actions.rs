@@ -3,7 +3,6 @@
 //! done, refused or malformed — and the stream tells every console.
 #![expect(
     clippy::expect_used,
-    clippy::panic,
     reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
 )]
 use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
@@ -53,30 +52,6 @@ fn records(perchd: &Perchd) -> Vec<AuditRecord> {
         .collect()
 }
 
-/// Waits (bounded) until perchd's model holds `pid` as the sleeper it
-/// became (its exec seen, not only its fork), as it does for any process a
-/// user would pick from the console.
-async fn wait_known(perchd: &Perchd, pid: u32) {
-    let mut client = perchd.client().await.expect("client");
-    for _ in 0..300 {
-        let mut list = client
-            .list_processes(perch_proto::v1::ListProcessesRequest {
-                pids: vec![pid],
-                ..Default::default()
-            })
-            .await
-            .expect("list")
-            .into_inner();
-        while let Some(chunk) = list.message().await.expect("chunk") {
-            if chunk.processes.iter().any(|p| p.exe == "/bin/sleep") {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("perchd never learnt of pid {pid}");
-}
-
 #[tokio::test]
 async fn perch_kill_signals_exactly_and_every_console_hears_of_it() {
     if !have_root_or_skip("perch_kill_signals_exactly_and_every_console_hears_of_it") {
@@ -95,7 +70,7 @@ async fn perch_kill_signals_exactly_and_every_console_hears_of_it() {
 
     let mut target = sleeper();
     let pid = target.pid();
-    wait_known(&perchd, pid).await;
+    perchd.wait_known(pid, "/bin/sleep").await;
     let socket = perchd.socket.display().to_string();
     let out = run_bounded(
         Command::new(binary("perch")).args([
@@ -304,7 +279,7 @@ async fn a_viewer_is_refused_and_the_refusal_is_audited() {
     std::fs::set_permissions(&perchd.socket, std::fs::Permissions::from_mode(0o666))
         .expect("chmod socket");
     let target = sleeper();
-    wait_known(&perchd, target.pid()).await;
+    perchd.wait_known(target.pid(), "/bin/sleep").await;
     let pid = target.pid().to_string();
     let socket = perchd.socket.display().to_string();
     let perch = binary("perch");

@@ -16,7 +16,7 @@ use std::{
 };
 
 use criterion::Criterion;
-use perch::console::{Action, App, Config, HostId, Theme, recording::Recording, render};
+use perch::console::{App, Config, HostId, Msg, Theme, recording::Recording, render};
 use perch_proto::v1::{
     self, Event, ProcessKey, ProcessSample, ProcessSamples, ResourceUsage, event::Kind,
 };
@@ -111,14 +111,14 @@ fn cpu_values(app: &App) -> Vec<(f64, u32)> {
 
 /// Rebuild (a changed sort forces it) and draw one frame.
 fn build_and_render(app: &mut App, theme: &Theme, buf: &mut Buffer) {
-    app.update(Action::InvertSort);
+    app.update(Msg::InvertSort);
     render(app, theme, AREA, buf);
 }
 
 /// One keystroke typed, then erased: a narrowing pass plus a full rescan.
 fn keystroke_pair(app: &mut App) {
-    app.update(Action::Input('x'));
-    app.update(Action::Backspace);
+    app.update(Msg::Input('x'));
+    app.update(Msg::Backspace);
 }
 
 fn substring_scan(app: &App, needle: &str) -> usize {
@@ -210,9 +210,9 @@ fn summary() {
         );
     }
     let mut app = console(100_000);
-    app.update(Action::Search);
+    app.update(Msg::Search);
     for c in "ngi".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
     let t = median(|| keystroke_pair(&mut app), 21);
     let b = median(
@@ -266,9 +266,9 @@ fn main() {
     {
         let mut g = c.benchmark_group("search_keystroke_100000");
         let mut app = console(100_000);
-        app.update(Action::Search);
+        app.update(Msg::Search);
         for ch in "ngi".chars() {
-            app.update(Action::Input(ch));
+            app.update(Msg::Input(ch));
         }
         g.bench_function("typed_and_erased", |b| b.iter(|| keystroke_pair(&mut app)));
         g.bench_function("baseline_substring_scan", |b| {

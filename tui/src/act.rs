@@ -11,7 +11,7 @@ pub use perch_client::ClientIdentity;
 pub use perch_proto::limits::{PRIORITY_RANGE, REASON_MAX_BYTES, SIGNALS, takes_signal};
 use perch_proto::{
     names::{self, Named as _},
-    v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, Signal},
+    v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, IntentState, Signal},
 };
 
 use crate::text::clean;
@@ -164,6 +164,30 @@ pub fn result_title(r: ActionResult) -> &'static str {
         ActionResult::Partial => "PARTIAL",
         ActionResult::NotSuccessful => "NOT SUCCESSFUL",
         ActionResult::Unspecified => "UNKNOWN",
+    }
+}
+
+/// A listed record's state: its result, or for an action whose result is
+/// not in the log (only its intent), `IN PROGRESS` or `OUTCOME UNKNOWN`.
+#[must_use]
+pub fn status_title(r: &AuditRecord) -> &'static str {
+    match r.intent_state() {
+        IntentState::InProgress => "IN PROGRESS",
+        IntentState::OutcomeUnknown => "OUTCOME UNKNOWN",
+        IntentState::Unspecified => result_title(r.result()),
+    }
+}
+
+/// A listed record's state as a filter and table word: the result's name
+/// (`success`, `not_successful`, …), `in_progress` or `outcome_unknown`.
+#[must_use]
+pub fn status_name(r: &AuditRecord) -> String {
+    match r.intent_state() {
+        IntentState::InProgress => "in_progress".to_owned(),
+        IntentState::OutcomeUnknown => "outcome_unknown".to_owned(),
+        IntentState::Unspecified => {
+            names::short_of::<ActionResult>(r.result).unwrap_or_else(|| r.result.to_string())
+        }
     }
 }
 

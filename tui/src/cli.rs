@@ -114,15 +114,21 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the hash chain: prints "ok: N records, chain intact", or names
-    /// the first broken line and why (exit status 1).
+    /// the first broken line and why (exit status 1).  Also checks the log
+    /// against its head file (PATH.head) and, when perchd answers on
+    /// --socket and keeps this log, against perchd's head: a log cut at a
+    /// line boundary fails there.  What could not be compared is said on
+    /// stderr.
     Verify {
         /// The audit log.
         #[arg(value_name = "PATH", default_value = DEFAULT_AUDIT_LOG)]
         path: PathBuf,
     },
-    /// Print the records, oldest first: a table, or the log's own JSON lines
-    /// with --json.  Lines that do not verify are left out and reported
-    /// (exit status 1).
+    /// Print the records, oldest first, one entry per action (a live
+    /// action's result stands for its intent; an intent without a result
+    /// shows as outcome unknown): a table, or the log's own JSON lines with
+    /// --json.
+    /// Lines that do not verify are left out and reported (exit status 1).
     List(AuditListArgs),
 }
 
@@ -171,6 +177,12 @@ pub struct AuditListArgs {
     /// Only the newest N matching records.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
+    /// Ask perchd (--socket or --connect) instead of reading the file: for
+    /// users who may not read it.  perchd shows operators and admins every
+    /// record, viewers only their own requests.  --json then prints
+    /// perch's JSON form of each record.
+    #[arg(long)]
+    pub perchd: bool,
 }
 
 /// An enum's lowercase name (as in the log) on the command line.

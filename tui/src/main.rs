@@ -69,7 +69,22 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Events(args)) => cmd::events(&cli.conn.target()?, &args).await,
         Some(Command::Act(act)) => cmd::act::run(&cli.conn.target()?, &act).await,
         Some(Command::Audit(AuditCommand::Verify { path })) => {
-            cmd::audit::verify(&path, &mut io::stdout().lock())
+            cmd::audit::verify_with_perchd(
+                &path,
+                &cli.conn.socket,
+                &mut io::stdout().lock(),
+                &mut io::stderr().lock(),
+            )
+            .await
+        }
+        Some(Command::Audit(AuditCommand::List(args))) if args.perchd => {
+            cmd::audit::list_from_perchd(
+                &args,
+                &cli.conn.target()?,
+                &mut io::stdout().lock(),
+                &mut io::stderr().lock(),
+            )
+            .await
         }
         Some(Command::Audit(AuditCommand::List(args))) => {
             cmd::audit::list(&args, &mut io::stdout().lock(), &mut io::stderr().lock())

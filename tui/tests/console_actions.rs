@@ -17,7 +17,7 @@ mod common;
 
 use common::{SIZES, app, key_of, run, screen, text, typed};
 use perch::console::{
-    Action, App, HostId, ProcessKey,
+    App, HostId, Msg, ProcessKey, Screen,
     actions::{Outgoing, Request},
     audit::AuditPage,
 };
@@ -116,6 +116,7 @@ fn record(
         prev_hash: "9f2c…".into(),
         hash: "41ab…".into(),
         line: 1,
+        ..AuditRecord::default()
     }
 }
 
@@ -123,7 +124,7 @@ fn record(
 fn action_menu() {
     let mut app = app();
     let master = key_of(&app, "nginx: master");
-    run(&mut app, &[Action::Select(master), Action::ActMenu]);
+    run(&mut app, &[Msg::Select(master), Msg::ActMenu]);
     snap("action_menu", &app);
 }
 
@@ -152,9 +153,9 @@ fn action_menu_in_a_pod() {
     let mut app = App::new(perch::console::Config::default(), t0);
     common::feed(&mut app, HostId(0), &rec, "web-1");
     app.tick(t0 + std::time::Duration::from_secs(1));
-    app.update(Action::ToggleKernelThreads);
+    app.update(Msg::ToggleKernelThreads);
     let redis = key_of(&app, "redis");
-    run(&mut app, &[Action::Select(redis), Action::ActMenu]);
+    run(&mut app, &[Msg::Select(redis), Msg::ActMenu]);
     let labels: Vec<ActionKind> = app.menu().unwrap().items.iter().map(|i| i.kind).collect();
     assert!(labels.contains(&ActionKind::KillPod), "{labels:?}");
     snap("action_menu_pod", &app);
@@ -167,24 +168,16 @@ fn kill_tree_dialog_reason_empty_then_filled_dry_run() {
     // Menu: kill process, kill tree (the master and its two workers).
     run(
         &mut app,
-        &[
-            Action::Select(master),
-            Action::ActMenu,
-            Action::Down,
-            Action::Confirm,
-        ],
+        &[Msg::Select(master), Msg::ActMenu, Msg::Down, Msg::Confirm],
     );
     assert_eq!(app.dialog().unwrap().count, 3);
     snap("kill_dialog_empty", &app);
     // Enter on the button with no reason: nothing is sent, the field says why.
-    run(&mut app, &[Action::Confirm, Action::Confirm]);
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
     assert!(app.take_outbox().is_empty());
     snap("kill_dialog_reason_required", &app);
     run(&mut app, &typed("crypto miner spawned by nginx"));
-    run(
-        &mut app,
-        &[Action::NextField, Action::Input(' '), Action::NextField],
-    );
+    run(&mut app, &[Msg::NextField, Msg::Input(' '), Msg::NextField]);
     assert_eq!(
         app.dialog().unwrap().confirm_label(),
         "DRY RUN: KILL TREE (3 PROCESSES)"
@@ -196,9 +189,9 @@ fn kill_tree_dialog_reason_empty_then_filled_dry_run() {
 fn renice_dialog_with_a_range_error() {
     let mut app = app();
     let worker = key_of(&app, "nginx: worker");
-    run(&mut app, &[Action::Select(worker), Action::Renice(1)]);
-    assert_eq!(app.dialog().unwrap().priority, "1");
-    run(&mut app, &[Action::PrevField, Action::Backspace]);
+    run(&mut app, &[Msg::Select(worker), Msg::Renice(1)]);
+    assert_eq!(app.dialog().unwrap().priority.text(), "1");
+    run(&mut app, &[Msg::PrevField, Msg::Backspace]);
     run(&mut app, &typed("20"));
     snap("renice_range_error", &app);
 }
@@ -207,12 +200,9 @@ fn renice_dialog_with_a_range_error() {
 fn kill_worker(answer: impl Fn(&App, &ActRequest, ProcessKey) -> ActResponse) -> App {
     let mut app = app();
     let worker = key_of(&app, "nginx: worker");
-    run(
-        &mut app,
-        &[Action::Select(worker), Action::ActMenu, Action::Confirm],
-    );
+    run(&mut app, &[Msg::Select(worker), Msg::ActMenu, Msg::Confirm]);
     run(&mut app, &typed("unexpected outbound traffic"));
-    run(&mut app, &[Action::Confirm, Action::Confirm]);
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
     let (id, req) = sent(&mut app);
     assert_eq!(req.signal(), Signal::Kill);
     assert_eq!(req.mode(), ActionMode::Live);
@@ -240,7 +230,7 @@ fn result_toast_success_marks_the_row_defunct() {
     // The killed row is dimmed like an exited one until its exit arrives
     // (seen with the selection elsewhere, and the toast gone).
     let mut app = app;
-    run(&mut app, &[Action::Cancel, Action::Home]);
+    run(&mut app, &[Msg::Cancel, Msg::Home]);
     assert!(app.toast().is_none());
     let buf = screen(&app, (160, 48));
     let row = (0..48)
@@ -363,7 +353,7 @@ fn audit_page(app: &App) -> AuditPage {
 
 fn action_log() -> App {
     let mut app = app();
-    run(&mut app, &[Action::SwitchView]);
+    run(&mut app, &[Msg::Show(Screen::ActionLog)]);
     let asked = app.take_outbox();
     assert!(
         matches!(
@@ -385,9 +375,9 @@ fn action_log_with_a_filter() {
     let mut app = action_log();
     assert_eq!(app.action_log().shown_len(), 5);
     snap("action_log", &app);
-    run(&mut app, &[Action::Filter]);
+    run(&mut app, &[Msg::Filter]);
     run(&mut app, &typed("action:kill who:root"));
-    run(&mut app, &[Action::Confirm]);
+    run(&mut app, &[Msg::Confirm]);
     assert_eq!(app.action_log().shown_len(), 2);
     snap("action_log_filter", &app);
 }
@@ -399,14 +389,14 @@ fn action_log_column_chooser_and_record() {
     run(
         &mut app,
         &[
-            Action::Columns,
-            Action::Down,
-            Action::Confirm,
-            Action::Down,
-            Action::Confirm,
+            Msg::Columns,
+            Msg::Down,
+            Msg::Confirm,
+            Msg::Down,
+            Msg::Confirm,
         ],
     );
     snap("column_chooser", &app);
-    run(&mut app, &[Action::Cancel, Action::Down, Action::Confirm]);
+    run(&mut app, &[Msg::Cancel, Msg::Down, Msg::Confirm]);
     snap("audit_record", &app);
 }

@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{SIZES, app, app_with, feed, key_of, recording, run, screen, text, typed};
-use perch::console::{Action, App, Config, ConnectionState, HostId};
+use perch::console::{App, Config, ConnectionState, HostId, Msg};
 use ratatui::style::Modifier;
 
 /// Snapshots `app` at both sizes as `name_WxH`.
@@ -32,7 +32,7 @@ fn tree_view() {
 #[test]
 fn table_view() {
     let mut app = app();
-    run(&mut app, &[Action::ToggleTree]);
+    run(&mut app, &[Msg::ToggleTree]);
     snap("table", &app);
 }
 
@@ -40,37 +40,37 @@ fn table_view() {
 fn collapsed_node_shows_its_subtree_sum() {
     let mut app = app();
     let master = key_of(&app, "nginx: master");
-    run(&mut app, &[Action::Select(master), Action::Collapse]);
-    assert!(app.view().rows.iter().any(|r| r.collapsed));
+    run(&mut app, &[Msg::Select(master), Msg::Collapse]);
+    assert!(app.rows().rows.iter().any(|r| r.collapsed));
     snap("collapsed", &app);
 }
 
 #[test]
 fn search_with_matches() {
     let mut app = app();
-    run(&mut app, &[Action::Search]);
+    run(&mut app, &[Msg::Search]);
     run(&mut app, &typed("ngwk"));
     // Both workers, and the master whose script mentions "worker process".
     assert_eq!(app.search().match_count(), 3);
     snap("search", &app);
     // Enter keeps the highlights, n moves on.
-    run(&mut app, &[Action::Confirm, Action::NextMatch]);
+    run(&mut app, &[Msg::Confirm, Msg::NextMatch]);
     snap("search_next", &app);
 }
 
 #[test]
 fn filter_active() {
     let mut app = app();
-    run(&mut app, &[Action::Filter]);
+    run(&mut app, &[Msg::Filter]);
     run(&mut app, &typed("user:root rss>1500K !is:exited"));
-    run(&mut app, &[Action::Confirm]);
+    run(&mut app, &[Msg::Confirm]);
     snap("filter", &app);
 }
 
 #[test]
 fn filter_parse_error() {
     let mut app = app();
-    run(&mut app, &[Action::Filter]);
+    run(&mut app, &[Msg::Filter]);
     run(&mut app, &typed("usr:root"));
     assert!(app.filter().1.is_some());
     snap("filter_error", &app);
@@ -80,17 +80,17 @@ fn filter_parse_error() {
 fn detail_view() {
     let mut app = app();
     let worker = key_of(&app, "nginx: worker");
-    run(&mut app, &[Action::Select(worker), Action::Confirm]);
+    run(&mut app, &[Msg::Select(worker), Msg::Confirm]);
     snap("detail", &app);
     // Down, Enter: jump to the next link (the worker's grandparent).
-    run(&mut app, &[Action::Down, Action::Confirm]);
+    run(&mut app, &[Msg::Down, Msg::Confirm]);
     snap("detail_jumped", &app);
 }
 
 #[test]
 fn help_overlay() {
     let mut app = app();
-    run(&mut app, &[Action::Help]);
+    run(&mut app, &[Msg::Help]);
     snap("help", &app);
 }
 
@@ -106,18 +106,18 @@ fn configured_columns_and_keys() {
     let mut app = App::new(settings.console, t0);
     feed(&mut app, HostId(0), &recording(), "web-1");
     app.tick(t0 + Duration::from_secs(1));
-    app.update(Action::ToggleKernelThreads);
+    app.update(Msg::ToggleKernelThreads);
     snap("configured_table", &app);
-    run(&mut app, &[Action::Help]);
+    run(&mut app, &[Msg::Help]);
     snap("configured_help", &app);
 }
 
 #[test]
 fn sort_menu() {
     let mut app = app();
-    run(&mut app, &[Action::SortMenu, Action::Down, Action::Down]);
+    run(&mut app, &[Msg::SortMenu, Msg::Down, Msg::Down]);
     snap("sort_menu", &app);
-    run(&mut app, &[Action::Confirm]);
+    run(&mut app, &[Msg::Confirm]);
     assert_eq!(app.sort().column.title(), "CPU%");
 }
 
@@ -134,10 +134,10 @@ fn exited_processes_are_dimmed_with_their_status() {
         Instant::now(),
     );
     feed(&mut app, HostId(0), &recording(), "web-1");
-    app.update(Action::ToggleKernelThreads);
-    run(&mut app, &[Action::ToggleTree, Action::Filter]);
+    app.update(Msg::ToggleKernelThreads);
+    run(&mut app, &[Msg::ToggleTree, Msg::Filter]);
     run(&mut app, &typed("is:exited"));
-    run(&mut app, &[Action::Confirm]);
+    run(&mut app, &[Msg::Confirm]);
     snap("exited", &app);
     let buf = screen(&app, (80, 24));
     let rows: Vec<u16> = (0..24)
@@ -176,7 +176,7 @@ fn several_hosts() {
         },
     );
     app.tick(t0 + Duration::from_secs(1));
-    run(&mut app, &[Action::ToggleKernelThreads, Action::ToggleTree]);
+    run(&mut app, &[Msg::ToggleKernelThreads, Msg::ToggleTree]);
     snap("multi_host", &app);
 }
 
@@ -185,9 +185,9 @@ fn every_size_renders() {
     let mut app = app_with(true);
     for actions in [
         vec![],
-        vec![Action::Help],
-        vec![Action::Cancel, Action::SortMenu],
-        vec![Action::Cancel, Action::Confirm],
+        vec![Msg::Help],
+        vec![Msg::Cancel, Msg::SortMenu],
+        vec![Msg::Cancel, Msg::Confirm],
     ] {
         run(&mut app, &actions);
         for w in [1, 2, 5, 20, 40, 59, 60, 79, 80, 119, 120, 200] {

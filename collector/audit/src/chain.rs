@@ -26,6 +26,11 @@ pub enum Problem {
     TornNul { bytes: u64 },
     #[error("NUL bytes inside the log")]
     Nul,
+    #[error(
+        "the line is longer than {limit} bytes, the limit for one record; \
+         stopped reading there"
+    )]
+    TooLong { limit: usize },
     #[error("the line does not end with ,\"hash\":\"<64 lowercase hex>\"}}")]
     NoHash,
     #[error("hash mismatch: the line says {stored}, its content hashes to {computed}")]
@@ -36,8 +41,46 @@ pub enum Problem {
     Chain { expected: String, found: String },
     #[error("the log shrank from {was} to {now} bytes")]
     Shrank { was: u64, now: u64 },
+    #[error(
+        "the log was rewritten: this line's hash is now {found}, \
+         it was {expected} when it was written"
+    )]
+    Rewritten { expected: String, found: String },
+    #[error(
+        "the log was cut: {who} says it holds {records} records, \
+         the last with hash {last_hash}, but it ends here"
+    )]
+    Cut {
+        /// Who knows the head: "its head file PATH", "perchd (pid N)".
+        who: String,
+        records: u64,
+        last_hash: String,
+    },
+    #[error(
+        "{who} says record {records} has hash {last_hash}, \
+         but this line's hash is {found}: the log was rewritten"
+    )]
+    HeadMismatch {
+        who: String,
+        records: u64,
+        last_hash: String,
+        found: String,
+    },
     #[error("reading failed: {0}")]
     Io(String),
+}
+
+/// What a line's `prev_hash` must be.
+#[derive(Clone, Copy, Debug)]
+pub enum Link<'a> {
+    /// The log's first line: all zeros, or (a log that continues a rotated
+    /// one) the last hash of the predecessor the line names.
+    First,
+    /// The previous line's hash.
+    After(&'a str),
+    /// Not known here (the previous line was unreadable, or is read later):
+    /// the link is checked by the caller or not at all.
+    Unknown,
 }
 
 impl Problem {
@@ -101,9 +144,9 @@ pub fn stored_hash(line: &[u8]) -> Option<&str> {
         .flatten()
 }
 
-/// Checks one line (without its newline) on its own and against the hash
-/// of the line before it (`None`: that line was unreadable, skip the link).
-pub fn check(line: &[u8], prev: Option<&str>) -> Result<Line, Problem> {
+/// Checks one line (without its newline) on its own and against what
+/// comes before it.
+pub fn check(line: &[u8], before: Link<'_>) -> Result<Line, Problem> {
     let stored = stored_hash(line).ok_or(Problem::NoHash)?;
     let body = &line[..line.len() - SUFFIX_LEN];
     let computed = sha256_hex(&[body, b"}"]);
@@ -120,7 +163,25 @@ pub fn check(line: &[u8], prev: Option<&str>) -> Result<Line, Problem> {
         // kept so the invariant does not rest on that.
         return Err(Problem::Malformed("hash member is not the last one".into()));
     }
-    if let Some(expected) = prev
+    let expected = match before {
+        Link::First => {
+            let continues = parsed
+                .predecessor
+                .as_ref()
+                .is_some_and(|p| p.last_hash == parsed.prev_hash);
+            (!continues).then_some(GENESIS)
+        }
+        Link::After(hash) => {
+            if parsed.predecessor.is_some() {
+                return Err(Problem::Malformed(
+                    "only a log's first line may name a predecessor".into(),
+                ));
+            }
+            Some(hash)
+        }
+        Link::Unknown => None,
+    };
+    if let Some(expected) = expected
         && parsed.prev_hash != expected
     {
         return Err(Problem::Chain {

@@ -1,14 +1,17 @@
 //! One audit log line as stored on disk: a JSON object whose members are
-//! the fields of `perch.v1.AuditRecord` in the proto's order, enums as
-//! their lowercase names without the prefix (`"action":"kill_tree"`), and
-//! `line` left out (it is where the record is, not what it says).  The
-//! member order matters: `hash` is written last so that the hashed bytes
-//! are simply the line without it (see `chain`).
+//! the fields of `perch.v1.AuditRecord` in the proto's order (the fields
+//! added later, `stage`, `intent_id` and `predecessor`, just before
+//! `prev_hash`, and only when set, so that older lines keep their exact
+//! bytes), enums as their lowercase names without the prefix
+//! (`"action":"kill_tree"`), and `line` and `intent_state` left out (they
+//! are where the record is and what a listing knows, not what it says).
+//! The member order matters: `hash` is written last so that the hashed
+//! bytes are simply the line without it (see `chain`).
 use perch_proto::{
     names::Named,
     v1::{
-        ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord,
-        ProcessKey, ProcessOutcome, Role, Signal,
+        ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditPredecessor,
+        AuditRecord, AuditStage, ProcessKey, ProcessOutcome, Role, Signal,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -51,10 +54,33 @@ pub struct Line {
     pub result: ActionResult,
     pub code: String,
     pub detail: String,
+    #[serde(default, with = "names", skip_serializing_if = "is_unspecified")]
+    pub stage: AuditStage,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub intent_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predecessor: Option<Predecessor>,
     pub prev_hash: String,
     /// Empty while the line is being hashed, so that it is left out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
+}
+
+/// The log this one continues (on the first line of a rotated log).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predecessor {
+    pub path: String,
+    pub records: u64,
+    pub last_hash: String,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_unspecified(stage: &AuditStage) -> bool {
+    *stage == AuditStage::Unspecified
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +117,43 @@ pub struct Affected {
     #[serde(with = "names")]
     pub outcome: ProcessOutcome,
     pub detail: String,
+}
+
+/// Bytes of a record's line the list of affected processes may take; the
+/// rest of the record (strings capped where they enter) fits in the other
+/// half of [`MAX_LINE_BYTES`](crate::MAX_LINE_BYTES).
+const PROCESSES_BUDGET: usize = crate::MAX_LINE_BYTES / 2;
+
+/// Cuts `record.processes` to what fits in one log line (a pod or a tree
+/// can hold hundred thousand processes), returning how many were left out;
+/// the caller says so in the record.
+pub fn fit_processes(record: &mut AuditRecord) -> usize {
+    // The members' names, a key and an outcome: at most this many bytes.
+    const FRAME: usize = 200;
+    let mut used = 0;
+    let keep = record
+        .processes
+        .iter()
+        .take_while(|p| {
+            used += FRAME + json_len(&p.comm) + json_len(&p.exe) + json_len(&p.detail);
+            used <= PROCESSES_BUDGET
+        })
+        .count();
+    let dropped = record.processes.len() - keep;
+    record.processes.truncate(keep);
+    dropped
+}
+
+/// The length of `s` as a JSON string's content (`serde_json` escapes
+/// control characters as `\uXXXX`, quotes and backslashes with a `\`).
+fn json_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\t' | b'\r' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 fn known<T: Named>(field: &'static str, value: i32) -> Result<T, InvalidRecord> {
@@ -142,6 +205,13 @@ impl TryFrom<&AuditRecord> for Line {
             result: known("result", r.result)?,
             code: r.code.clone(),
             detail: r.detail.clone(),
+            stage: known("stage", r.stage)?,
+            intent_id: r.intent_id.clone(),
+            predecessor: r.predecessor.as_ref().map(|p| Predecessor {
+                path: p.path.clone(),
+                records: p.records,
+                last_hash: p.last_hash.clone(),
+            }),
             prev_hash: r.prev_hash.clone(),
             hash: r.hash.clone(),
         })
@@ -173,6 +243,14 @@ impl Line {
             prev_hash: self.prev_hash.clone(),
             hash: self.hash.clone(),
             line,
+            stage: self.stage.into(),
+            intent_id: self.intent_id.clone(),
+            predecessor: self.predecessor.as_ref().map(|p| AuditPredecessor {
+                path: p.path.clone(),
+                records: p.records,
+                last_hash: p.last_hash.clone(),
+            }),
+            intent_state: 0,
         }
     }
 }

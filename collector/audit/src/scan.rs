@@ -6,14 +6,15 @@
 //! not mistaken for a crash.
 use std::{
     fs::File,
-    io::{self, BufRead as _, BufReader, Seek as _, SeekFrom},
+    io::{self, BufRead as _, BufReader, Read as _, Seek as _, SeekFrom},
     path::{Path, PathBuf},
 };
 
 use perch_proto::v1::AuditRecord;
 
 use super::{
-    chain::{self, GENESIS, Problem},
+    MAX_LINE_BYTES,
+    chain::{self, GENESIS, Link, Problem},
     disk::Line,
     lock::Shared,
 };
@@ -69,6 +70,26 @@ pub struct VerifySummary {
 
 /// Checks the whole chain of the log at `path`.
 pub fn verify(path: &Path) -> Result<VerifySummary, VerifyError> {
+    verify_against(path, &[])
+}
+
+/// What someone else knows of a log's head: it held `records` records,
+/// the last with hash `last_hash`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Who says so, for messages: "its head file /var/lib/perch/audit.log.head".
+    pub who: String,
+    pub records: u64,
+    pub last_hash: String,
+}
+
+/// Checks the whole chain, and that line `records` of every checkpoint
+/// exists and has that checkpoint's hash (a log may have grown since; it
+/// may not have lost or changed lines).
+pub fn verify_against(
+    path: &Path,
+    checkpoints: &[Checkpoint],
+) -> Result<VerifySummary, VerifyError> {
     let mut summary = VerifySummary {
         records: 0,
         bytes: 0,
@@ -76,9 +97,40 @@ pub fn verify(path: &Path) -> Result<VerifySummary, VerifyError> {
     };
     for entry in read(path)? {
         let entry = entry?;
-        summary.records = entry.record.line;
+        let line = entry.record.line;
+        if let Some(cp) = checkpoints
+            .iter()
+            .find(|cp| cp.records == line && cp.last_hash != entry.record.hash)
+        {
+            return Err(VerifyError::Line(LineError {
+                line,
+                offset: entry.offset,
+                problem: Problem::HeadMismatch {
+                    who: cp.who.clone(),
+                    records: cp.records,
+                    last_hash: cp.last_hash.clone(),
+                    found: entry.record.hash,
+                },
+            }));
+        }
+        summary.records = line;
         summary.bytes = entry.offset + entry.raw.len() as u64 + 1;
         summary.last_hash = entry.record.hash;
+    }
+    if let Some(cp) = checkpoints
+        .iter()
+        .filter(|cp| cp.records > summary.records)
+        .max_by_key(|cp| cp.records)
+    {
+        return Err(VerifyError::Line(LineError {
+            line: summary.records + 1,
+            offset: summary.bytes,
+            problem: Problem::Cut {
+                who: cp.who.clone(),
+                records: cp.records,
+                last_hash: cp.last_hash.clone(),
+            },
+        }));
     }
     Ok(summary)
 }
@@ -99,7 +151,8 @@ pub struct Scanner {
     /// Lines read so far.
     lines: u64,
     offset: u64,
-    /// The hash the next line must name; `None` after an unreadable line.
+    /// The hash the next line must name (`None` after an unreadable line);
+    /// unused for the first line, which has its own rule.
     prev: Option<String>,
     /// Whether to wait for the writers' lock before calling a tail torn
     /// (false inside a writer, which holds that lock already).
@@ -140,14 +193,20 @@ impl Scanner {
         }
     }
 
-    /// Reads the next line into `buf`; `Ok(false)` at the end of the file.
+    /// Reads the next line into `buf` (at most one byte more than a line
+    /// may hold, so that endless input stops); `Ok(false)` at the end of
+    /// the file.
     fn read_line(&mut self) -> io::Result<bool> {
         self.buf.clear();
         if self.seek {
             self.reader.seek(SeekFrom::Start(self.offset))?;
             self.seek = false;
         }
-        Ok(self.reader.read_until(b'\n', &mut self.buf)? > 0)
+        let cap = MAX_LINE_BYTES as u64 + 2;
+        Ok((&mut self.reader)
+            .take(cap)
+            .read_until(b'\n', &mut self.buf)?
+            > 0)
     }
 
     fn at_eof(&mut self) -> io::Result<bool> {
@@ -160,7 +219,8 @@ impl Scanner {
             return Ok(None);
         }
         let mut torn = self.torn().map_err(|e| io(self, e))?;
-        if torn.is_some() && self.recheck_torn {
+        let too_long = matches!(torn, Some(Problem::TooLong { .. }));
+        if torn.is_some() && self.recheck_torn && !too_long {
             // An append may be under way: wait until no writer holds the
             // lock, then read the line again.
             let file = self.reader.get_ref().try_clone().map_err(|e| io(self, e))?;
@@ -177,10 +237,15 @@ impl Scanner {
         }
         let len = self.buf.len() as u64;
         let body = &self.buf[..self.buf.len() - 1];
+        let before = match (self.lines, &self.prev) {
+            (0, _) => Link::First,
+            (_, Some(prev)) => Link::After(prev),
+            (_, None) => Link::Unknown,
+        };
         let result = if body.contains(&0) {
             Err(Problem::Nul)
         } else {
-            chain::check(body, self.prev.as_deref())
+            chain::check(body, before)
         };
         let stored = chain::stored_hash(body).map(str::to_owned);
         let out = match result {
@@ -194,9 +259,17 @@ impl Scanner {
     }
 
     /// Whether the line just read is a torn tail: no newline, or NUL bytes
-    /// in the file's last line.
+    /// in the file's last line.  A line longer than any record is not torn
+    /// but damage (or not a log at all), and ends the scan.
     fn torn(&mut self) -> io::Result<Option<Problem>> {
         let bytes = self.buf.len() as u64;
+        if self.buf.len() > MAX_LINE_BYTES + 1
+            || (self.buf.len() > MAX_LINE_BYTES && self.buf.last() != Some(&b'\n'))
+        {
+            return Ok(Some(Problem::TooLong {
+                limit: MAX_LINE_BYTES,
+            }));
+        }
         if self.buf.last() != Some(&b'\n') {
             return Ok(Some(Problem::TornNoNewline { bytes }));
         }

@@ -105,7 +105,7 @@ impl Shared {
 impl crate::server::CollectorApi for Shared {
     fn info(&self) -> pb::GetInfoResponse {
         let (mode, reason) = (self.mode, self.mode_reason.clone());
-        let (audit_log_path, audit_log_status, audit_log_detail) = {
+        let (audit_log_path, audit_log_status, audit_log_detail, records, head) = {
             let log = self
                 .audit()
                 .lock()
@@ -114,6 +114,8 @@ impl crate::server::CollectorApi for Shared {
                 log.path().display().to_string(),
                 log.status(),
                 log.status_detail().to_owned(),
+                log.records(),
+                log.head_hash().to_owned(),
             )
         };
         pb::GetInfoResponse {
@@ -140,6 +142,8 @@ impl crate::server::CollectorApi for Shared {
             audit_log_path,
             audit_log_status: audit_log_status.into(),
             audit_log_detail,
+            audit_log_records: records,
+            audit_log_head_hash: head,
             ..pb::GetInfoResponse::default()
         }
     }

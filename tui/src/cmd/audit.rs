@@ -1,34 +1,35 @@
 //! `perch audit verify` and `perch audit list`: read the audit log file
 //! directly with perchd's own audit library (the same checks perchd makes),
-//! so they work with perchd stopped and trust nothing it says.
+//! so they work with perchd stopped and trust nothing it says.  `verify`
+//! also compares the file with its head file and, when one answers, with
+//! the running perchd's head (`verify`); `list --perchd` asks perchd
+//! instead, for users who may not read the file (`remote`).
+mod remote;
+mod verify;
 pub mod when;
 
 use std::{
-    collections::VecDeque,
     fmt::Write as _,
     io::{BufWriter, Write},
-    path::Path,
 };
 
 use anyhow::bail;
 use perch::text::clean;
-use perch_audit::{self as audit, Entry, LineError, VerifyError};
+use perch_audit::{self as audit, Entry, LineError, OldestFirst};
 use perch_proto::{
     names::{self, Named},
-    v1::{ActionKind, ActionMode, ActionResult, AuditRecord},
+    v1::{ActionKind, ActionMode, AuditRecord},
 };
 
+pub use self::{remote::list_from_perchd, verify::verify_with_perchd};
 use crate::cli::AuditListArgs;
 
-pub fn verify(path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    match audit::verify(path) {
-        Ok(s) => {
-            writeln!(out, "ok: {} records, chain intact", s.records)?;
-            Ok(())
-        }
-        Err(VerifyError::Line(e)) => bail!("audit log {}: broken at {e}", path.display()),
-        Err(e) => Err(e.into()),
-    }
+/// Checks the file's chain and its head file (no perchd asked); prints
+/// the one `ok:` line.  The command asks perchd too
+/// ([`verify_with_perchd`]); the tests check the files alone.
+#[cfg(test)]
+pub fn verify(path: &std::path::Path, out: &mut impl Write) -> anyhow::Result<()> {
+    verify::check(path, Vec::new(), &mut Vec::new(), out, &mut std::io::sink())
 }
 
 pub fn list(
@@ -37,28 +38,23 @@ pub fn list(
     warn: &mut impl Write,
 ) -> anyhow::Result<()> {
     let path = args.path.as_path();
-    if let (Some(since), Some(until)) = (args.since, args.until)
-        && since >= until
-    {
-        bail!("--since must be before --until");
-    }
+    check_times(args)?;
     let limit = args
         .limit
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut kept: VecDeque<Entry> = VecDeque::new();
+    // One entry per action: a result stands for its intent.
+    let mut kept = OldestFirst::new(limit);
     let mut bad: Vec<LineError> = Vec::new();
     for entry in audit::read(path)? {
         match entry {
-            Ok(e) if keep(args, &e) => {
-                if kept.len() == limit {
-                    kept.pop_front();
-                }
-                kept.push_back(e);
+            Ok(e) => {
+                let wanted = keep(args, &e.record, &e.raw);
+                kept.push(e, wanted);
             }
-            Ok(_) => {}
             Err(e) => bad.push(e),
         }
     }
+    let kept: Vec<Entry> = kept.finish();
     let mut out = BufWriter::new(out);
     if args.json {
         for e in &kept {
@@ -82,8 +78,18 @@ pub fn list(
     Ok(())
 }
 
-fn keep(args: &AuditListArgs, e: &Entry) -> bool {
-    let r = &e.record;
+fn check_times(args: &AuditListArgs) -> anyhow::Result<()> {
+    if let (Some(since), Some(until)) = (args.since, args.until)
+        && since >= until
+    {
+        bail!("--since must be before --until");
+    }
+    Ok(())
+}
+
+/// Whether a record passes the filters; `text` is what `--grep` searches
+/// (the log line, or the record as JSON).
+fn keep(args: &AuditListArgs, r: &AuditRecord, text: &str) -> bool {
     let time = i128::from(r.time_unix_ns);
     args.action.is_none_or(|a| r.action == i32::from(a))
         && args.result.is_none_or(|x| r.result == i32::from(x))
@@ -96,7 +102,7 @@ fn keep(args: &AuditListArgs, e: &Entry) -> bool {
         && args
             .grep
             .as_ref()
-            .is_none_or(|g| e.raw.to_lowercase().contains(&g.to_lowercase()))
+            .is_none_or(|g| text.to_lowercase().contains(&g.to_lowercase()))
 }
 
 /// An aligned table, oldest first; every cell has control characters
@@ -120,7 +126,7 @@ fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
                 actor(r),
                 action(r),
                 target(r),
-                enum_name::<ActionResult>(r.result),
+                perch::act::status_name(r),
                 clean(&r.code).into_owned(),
                 clean(&r.reason).into_owned(),
             ]

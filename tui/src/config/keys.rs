@@ -13,7 +13,7 @@ use serde::{
 use toml::Spanned;
 
 use super::{Mistake, in_file_order, mistake};
-use crate::console::input::{Action, KEY_SYNTAX, Key, Keymap, Section, mode_name};
+use crate::console::input::{KEY_SYNTAX, Key, Keymap, Msg, Section};
 
 /// One key, or a list of them.
 #[derive(Debug)]
@@ -102,16 +102,16 @@ pub(super) fn apply(
     for (name, value) in in_file_order(table) {
         match value.get_ref() {
             Value::Keys(list) => {
-                let o = rebind(keymap, Section::Main, name, list, value.span())?;
+                let o = rebind(keymap, Section::MAIN, name, list, value.span())?;
                 origins.push(o);
             }
             Value::Table(actions) => {
-                let section = Section::SUBTABLES
+                let section = Section::subtables()
                     .into_iter()
                     .find(|s| s.name() == name.get_ref().replace('_', "-"))
                     .ok_or_else(|| {
                         let names: Vec<&str> =
-                            Section::SUBTABLES.iter().map(|s| s.name()).collect();
+                            Section::subtables().iter().map(|s| s.name()).collect();
                         mistake(
                             name.span(),
                             format!(
@@ -140,16 +140,12 @@ pub(super) fn apply(
             (None, None) => {
                 return Err(mistake(
                     0..0,
-                    format!(
-                        "keys: \"{}\" does two things in {}",
-                        c.key,
-                        mode_name(c.mode)
-                    ),
+                    format!("keys: \"{}\" does two things in {}", c.key, c.focus.name()),
                 ));
             }
         };
         let other = keymap.entries()[other]
-            .action
+            .msg
             .name()
             .unwrap_or("another action");
         return Err(mistake(
@@ -158,7 +154,7 @@ pub(super) fn apply(
                 "{}: \"{}\" is also bound to {other} in {}",
                 origin.name,
                 c.key,
-                mode_name(c.mode)
+                c.focus.name()
             ),
         ));
     }
@@ -173,13 +169,14 @@ fn rebind(
     list: &KeyList,
     span: Range<usize>,
 ) -> Result<Origin, Mistake> {
-    let full = match section {
-        Section::Main => format!("keys.{}", action.get_ref()),
-        s => format!("keys.{}.{}", s.name(), action.get_ref()),
+    let full = if section == Section::MAIN {
+        format!("keys.{}", action.get_ref())
+    } else {
+        format!("keys.{}.{}", section.name(), action.get_ref())
     };
-    let act = Action::from_name(action.get_ref()).ok_or_else(|| {
-        let hint = if section == Section::Main
-            && Section::SUBTABLES
+    let act = Msg::from_name(action.get_ref()).ok_or_else(|| {
+        let hint = if section == Section::MAIN
+            && Section::subtables()
                 .iter()
                 .any(|s| s.name() == action.get_ref())
         {
@@ -216,5 +213,5 @@ fn rebind(
 }
 
 fn names() -> String {
-    Action::names().collect::<Vec<_>>().join(" ")
+    Msg::names().collect::<Vec<_>>().join(" ")
 }

@@ -5,9 +5,10 @@ use ratatui::style::{Color, Modifier, Style};
 
 use super::*;
 use crate::console::{
-    Action, InputMode,
+    Focus, Msg, Screen,
     columns::{self, Optional},
     input::Section,
+    overlays::OverlayKind,
 };
 
 fn parse(text: &str) -> Result<Settings, ConfigError> {
@@ -176,23 +177,42 @@ fn columns_narrow_the_table() {
 fn a_rebound_key_works_and_the_old_one_no_longer_does() {
     let s = parse("[keys]\nquit = [\"x\", \"F10\"]\nsearch = \"s\"\n").expect("valid");
     let keys = &s.console.keys;
-    let n = InputMode::Normal;
-    assert_eq!(keys.action_for(ch('x'), n), Some(Action::Quit));
-    assert_eq!(keys.action_for(ch('q'), n), None);
-    assert_eq!(keys.action_for(ch('s'), n), Some(Action::Search));
-    assert_eq!(keys.action_for(ch('/'), n), None);
+    let n = Focus::Screen(Screen::Processes);
+    assert_eq!(keys.msg_for(ch('x'), n), Some(Msg::Quit));
+    assert_eq!(keys.msg_for(ch('q'), n), None);
+    assert_eq!(keys.msg_for(ch('s'), n), Some(Msg::Search));
+    assert_eq!(keys.msg_for(ch('/'), n), None);
     // Prompts are a place of their own: ctrl-c still quits there, and x is text.
-    assert_eq!(
-        keys.action_for(ch('x'), InputMode::Search),
-        Some(Action::Input('x'))
-    );
+    assert_eq!(keys.msg_for(ch('x'), Focus::Prompt), Some(Msg::Input('x')));
     // The help shows the keys in effect.
     let quit = keys
         .entries()
         .iter()
-        .find(|e| e.action == Action::Quit)
+        .find(|e| e.msg == Msg::Quit)
         .expect("quit");
     assert_eq!(quit.label, "x F10");
+}
+
+#[test]
+fn screen_keys_are_rebound_like_any_other() {
+    let text = "[keys]\nshow-action-log = [\"L\"]\nnext-screen = [\"Tab\", \"F12\"]\n";
+    let keys = parse(text).expect("valid").console.keys;
+    let list = Focus::Screen(Screen::Processes);
+    assert_eq!(
+        keys.msg_for(ch('L'), list),
+        Some(Msg::Show(Screen::ActionLog))
+    );
+    assert_eq!(keys.msg_for(ch('a'), list), None);
+    let f12 = KeyEvent::new(KeyCode::F(12), KeyModifiers::NONE);
+    assert_eq!(
+        keys.msg_for(f12, Focus::Screen(Screen::ActionLog)),
+        Some(Msg::NextScreen)
+    );
+    // A key the list already uses is refused, by name and line.
+    assert_eq!(
+        err("[keys]\nshow-processes = [\"j\"]\n"),
+        "config perch.toml line 2: keys.show-processes: \"j\" is also bound to down in the process list"
+    );
 }
 
 #[test]
@@ -200,20 +220,20 @@ fn sub_tables_rebind_other_places() {
     let text = "[keys.detail]\ndown = [\"n\", \"Down\"]\n[keys.prompt]\nconfirm = [\"Enter\", \"ctrl-j\"]\n";
     let keys = parse(text).expect("valid").console.keys;
     assert_eq!(
-        keys.action_for(ch('n'), InputMode::Detail),
-        Some(Action::Down)
+        keys.msg_for(ch('n'), Focus::Overlay(OverlayKind::Detail)),
+        Some(Msg::Down)
     );
-    assert_eq!(keys.action_for(ch('j'), InputMode::Detail), None);
+    assert_eq!(
+        keys.msg_for(ch('j'), Focus::Overlay(OverlayKind::Detail)),
+        None
+    );
     // The list keeps its own j.
     assert_eq!(
-        keys.action_for(ch('j'), InputMode::Normal),
-        Some(Action::Down)
+        keys.msg_for(ch('j'), Focus::Screen(Screen::Processes)),
+        Some(Msg::Down)
     );
     let ctrl_j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL);
-    assert_eq!(
-        keys.action_for(ctrl_j, InputMode::Filter),
-        Some(Action::Confirm)
-    );
+    assert_eq!(keys.msg_for(ctrl_j, Focus::Prompt), Some(Msg::Confirm));
 }
 
 #[test]
@@ -239,9 +259,9 @@ fn bad_keys_name_key_and_line() {
         "{e}"
     );
     // An action and a place may not share a name (TOML would refuse both).
-    for a in Action::names() {
+    for a in Msg::names() {
         assert!(
-            Section::SUBTABLES.iter().all(|s| s.name() != a),
+            Section::subtables().iter().all(|s| s.name() != a),
             "{a} is also a table"
         );
     }
@@ -282,8 +302,10 @@ fn a_key_bound_twice_names_the_override_and_its_line() {
     // Moving a key to another action is fine when its old action lets go.
     let s = parse("[keys]\nquit = [\"F10\"]\nsearch = [\"q\", \"/\"]\n").expect("valid");
     assert_eq!(
-        s.console.keys.action_for(ch('q'), InputMode::Normal),
-        Some(Action::Search)
+        s.console
+            .keys
+            .msg_for(ch('q'), Focus::Screen(Screen::Processes)),
+        Some(Msg::Search)
     );
 }
 

@@ -1,14 +1,16 @@
-//! Keys and mouse to [`Action`]s.  One table ([`bindings`], with the
-//! configuration's overrides: [`Keymap`]) drives both the mapping and the
-//! help overlay, so the help cannot drift from what the keys do.  htop's
-//! F-keys and vim's motions both work.
+//! Keys and mouse to messages ([`Msg`]) for the reducer
+//! ([`super::App::update`]).  One table per place keys can go ([`Focus`]:
+//! each screen and overlay brings its own), with the configuration's
+//! overrides ([`Keymap`]), drives both the mapping and the help overlay, so
+//! the help cannot drift from what the keys do.  htop's F-keys and vim's
+//! motions both work.
 use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use super::{columns::Column, model::ProcessKey};
+use super::{columns::Column, model::ProcessKey, screens::Screen};
 
-/// What the user asked for; [`super::App::update`] carries it out.
+/// What the user asked for: the reducer's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Msg {
     Quit,
     Up,
     Down,
@@ -34,7 +36,7 @@ pub enum Action {
     Filter,
     NextMatch,
     PrevMatch,
-    /// A character typed into the search or filter prompt.
+    /// A character typed into a prompt or a dialog field.
     Input(char),
     Backspace,
     /// Enter: open the detail view, confirm a prompt, pick in a menu, jump.
@@ -50,8 +52,11 @@ pub enum Action {
     ActMenu,
     /// F7 / F8: the renice dialog at the current nice value plus this.
     Renice(i8),
-    /// Tab: processes <-> action log.
-    SwitchView,
+    /// Tab / Shift-Tab: the next or previous screen.
+    NextScreen,
+    PrevScreen,
+    /// A screen's letter, or a click on its tab.
+    Show(Screen),
     /// Dialog: the next or previous field.
     NextField,
     PrevField,
@@ -64,146 +69,23 @@ pub enum Action {
     Refresh,
 }
 
-impl Action {
+impl Msg {
     /// True for the keys that start a response action (hidden read-only).
     #[must_use]
     pub fn acts(self) -> bool {
-        matches!(self, Action::ActMenu | Action::Renice(_))
+        matches!(self, Msg::ActMenu | Msg::Renice(_))
     }
 }
 
 mod bindings;
+mod focus;
 mod keymap;
 mod keyname;
 
-pub use bindings::{ACT_BINDINGS, BINDINGS, Binding, Key, bindings};
-pub use keymap::{Clash, Entry, Keymap, RebindError, Section, mode_name};
+pub use bindings::{Binding, GLOBAL_BINDINGS, Key, SCREEN_BINDINGS, bind, code, ctrl, k};
+pub use focus::{Focus, PlaceInfo, Scope};
+pub use keymap::{Clash, Entry, Keymap, RebindError, Section};
 pub use keyname::KEY_SYNTAX;
-
-/// Where keystrokes go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputMode {
-    Normal,
-    /// Typing a search query.
-    Search,
-    /// Typing a filter.
-    Filter,
-    Help,
-    SortMenu,
-    Detail,
-    /// The action log instead of the process list.
-    ActionLog,
-    /// The action menu (`k`).
-    ActMenu,
-    /// The confirmation dialog: typing goes into its fields.
-    Dialog,
-    /// An action's result is showing: any key dismisses it.
-    Toast,
-    /// The action log's column chooser.
-    Columns,
-    /// One audit record in full.
-    Record,
-}
-
-impl InputMode {
-    /// Every mode, for checks that go through all of them.
-    pub const ALL: [InputMode; 12] = [
-        InputMode::Normal,
-        InputMode::Search,
-        InputMode::Filter,
-        InputMode::Help,
-        InputMode::SortMenu,
-        InputMode::Detail,
-        InputMode::ActionLog,
-        InputMode::ActMenu,
-        InputMode::Dialog,
-        InputMode::Toast,
-        InputMode::Columns,
-        InputMode::Record,
-    ];
-}
-
-/// Which group of bindings applies in a mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Every mode except typing in a prompt.
-    Global,
-    /// The process list.
-    Processes,
-    /// Typing a search or filter.
-    Prompt,
-    SortMenu,
-    Detail,
-    Help,
-    ActionLog,
-    ActMenu,
-    Dialog,
-    Toast,
-    Columns,
-    Record,
-}
-
-impl Scope {
-    /// Every scope, in the order the help lists them.
-    pub const ALL: [Scope; 12] = [
-        Scope::Global,
-        Scope::Processes,
-        Scope::Prompt,
-        Scope::SortMenu,
-        Scope::Detail,
-        Scope::ActMenu,
-        Scope::Dialog,
-        Scope::Toast,
-        Scope::ActionLog,
-        Scope::Columns,
-        Scope::Record,
-        Scope::Help,
-    ];
-
-    /// The scopes that exist only to act (hidden read-only).
-    #[must_use]
-    pub fn acts(self) -> bool {
-        matches!(self, Scope::ActMenu | Scope::Dialog | Scope::Toast)
-    }
-
-    #[must_use]
-    pub fn title(self) -> &'static str {
-        match self {
-            Scope::Global => "Everywhere",
-            Scope::Processes => "Process list",
-            Scope::Prompt => "Search and filter prompts",
-            Scope::SortMenu => "Sort menu (F6)",
-            Scope::Detail => "Detail view (Enter)",
-            Scope::Help => "This help",
-            Scope::ActionLog => "Action log (Tab)",
-            Scope::ActMenu => "Action menu (k F9)",
-            Scope::Dialog => "Action dialog",
-            Scope::Toast => "Action result",
-            Scope::Columns => "Action log columns (C F2)",
-            Scope::Record => "Audit record (Enter in the action log)",
-        }
-    }
-
-    fn applies(self, mode: InputMode) -> bool {
-        match (self, mode) {
-            (Scope::Global, m) => !matches!(
-                m,
-                InputMode::Search | InputMode::Filter | InputMode::Dialog | InputMode::Toast
-            ),
-            (Scope::Processes, m) => m == InputMode::Normal,
-            (Scope::Prompt, m) => matches!(m, InputMode::Search | InputMode::Filter),
-            (Scope::SortMenu, m) => m == InputMode::SortMenu,
-            (Scope::Detail, m) => m == InputMode::Detail,
-            (Scope::Help, m) => m == InputMode::Help,
-            (Scope::ActionLog, m) => m == InputMode::ActionLog,
-            (Scope::ActMenu, m) => m == InputMode::ActMenu,
-            (Scope::Dialog, m) => m == InputMode::Dialog,
-            (Scope::Toast, m) => m == InputMode::Toast,
-            (Scope::Columns, m) => m == InputMode::Columns,
-            (Scope::Record, m) => m == InputMode::Record,
-        }
-    }
-}
 
 fn key_of(ev: &KeyEvent) -> Key {
     Key {
@@ -212,35 +94,21 @@ fn key_of(ev: &KeyEvent) -> Key {
     }
 }
 
-/// The action for a key press in `mode` with the default keys (the
-/// console uses its configured [`Keymap`]: [`super::App::action_for`]).
+/// The message for a key press at `focus` with the default keys (the
+/// console uses its configured [`Keymap`]: [`super::App::msg_for`]).
 #[must_use]
-pub fn action_for(key: KeyEvent, mode: &InputMode) -> Option<Action> {
-    Keymap::defaults().action_for(key, *mode)
+pub fn msg_for(key: KeyEvent, focus: Focus) -> Option<Msg> {
+    Keymap::defaults().msg_for(key, focus)
 }
 
-/// Where the table was last drawn, so clicks can be mapped to rows and
-/// columns; recorded by the table widget.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TableGeometry {
-    pub x: u16,
-    /// Screen row of the column titles.
-    pub header_y: u16,
-    /// Screen row of the first process row.
-    pub body_y: u16,
-    pub width: u16,
-    /// Process rows that fit.
-    pub height: u16,
-}
-
-/// The action for a mouse event: wheel scrolls, a click on a row selects
-/// it, on a title sorts by that column (again: inverts), and a double
-/// click is not needed (Enter opens details).
+/// The message for a mouse event: the wheel scrolls, a click selects a
+/// row, sorts by a column title (again: inverts) or shows a tab; Enter, not
+/// a double click, opens details.
 #[must_use]
-pub fn mouse_action(ev: MouseEvent, app: &super::App) -> Option<Action> {
+pub fn mouse_msg(ev: MouseEvent, app: &super::App) -> Option<Msg> {
     match ev.kind {
-        MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
-        MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
+        MouseEventKind::ScrollDown => Some(Msg::Scroll(3)),
+        MouseEventKind::ScrollUp => Some(Msg::Scroll(-3)),
         MouseEventKind::Down(MouseButton::Left) => app.hit(ev.column, ev.row),
         _ => None,
     }

@@ -69,6 +69,10 @@ pub async fn run(
 
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
+    // The state pages and hit-tests at the terminal's size.
+    if let Ok(size) = terminal.size() {
+        app.resize(size.width, size.height);
+    }
     let result = run_loop(
         &mut terminal,
         &mut app,
@@ -182,17 +186,20 @@ async fn run_loop(
 }
 
 /// Applies a terminal event; true when the screen must be drawn again
-/// (an action, or a new size), false for input that changes nothing
+/// (a message, or a new size), false for input that changes nothing
 /// (mouse motion, releases, unbound keys).
 fn on_input(app: &mut App, ev: &TermEvent) -> bool {
-    let action = match ev {
-        TermEvent::Key(k) if k.kind != KeyEventKind::Release => app.action_for(*k),
-        TermEvent::Mouse(m) => console::mouse_action(*m, app),
-        TermEvent::Resize(..) => return true,
+    let msg = match ev {
+        TermEvent::Key(k) if k.kind != KeyEventKind::Release => app.msg_for(*k),
+        TermEvent::Mouse(m) => console::mouse_msg(*m, app),
+        TermEvent::Resize(width, height) => {
+            app.resize(*width, *height);
+            return true;
+        }
         _ => None,
     };
-    let Some(a) = action else { return false };
-    app.update(a);
+    let Some(m) = msg else { return false };
+    app.update(m);
     true
 }
 

@@ -14,7 +14,7 @@ use std::{
 };
 
 use perch::console::{
-    Action, App, Config, ConnectionState, HostId, ProcessKey, draw, recording::Recording,
+    App, Config, ConnectionState, HostId, Msg, ProcessKey, draw, recording::Recording,
 };
 use ratatui::{
     Terminal,
@@ -49,7 +49,7 @@ pub fn app_with(kernel: bool) -> App {
     feed(&mut app, HostId(0), &recording(), "web-1");
     app.tick(t0 + Duration::from_secs(1));
     if !kernel {
-        app.update(Action::ToggleKernelThreads);
+        app.update(Msg::ToggleKernelThreads);
     }
     app
 }
@@ -97,14 +97,14 @@ pub fn text(buf: &Buffer) -> String {
     out + &matches
 }
 
-pub fn run(app: &mut App, actions: &[Action]) {
+pub fn run(app: &mut App, actions: &[Msg]) {
     for a in actions {
         app.update(*a);
     }
 }
 
-pub fn typed(s: &str) -> Vec<Action> {
-    s.chars().map(Action::Input).collect()
+pub fn typed(s: &str) -> Vec<Msg> {
+    s.chars().map(Msg::Input).collect()
 }
 
 /// The key of the first process whose command line starts with `prefix`.

@@ -1,10 +1,11 @@
 //! The audit log against real files in temp dirs: the line format, the
 //! chain, byte flips, torn tails, broken chains, several writers, and
 //! (in `crash`) a writer process killed with SIGKILL mid-stream.
-mod caps;
 mod chain;
 mod crash;
+mod integrity;
 mod recovery;
+mod seeds;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! Audit records (actions) as JSON: the same keys as the audit log's lines,
 //! enums as lowercase names without their prefix (`kill_tree`, "partial").
 use perch_proto::v1::{
-    ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord,
-    ProcessOutcome, Role, Signal,
+    ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord, AuditStage,
+    IntentState, ProcessOutcome, Role, Signal,
 };
 use serde_json::{Map, Value};
 
@@ -32,6 +32,26 @@ pub fn record(r: &AuditRecord) -> Value {
     m.insert("result".into(), enum_name::<ActionResult>(r.result));
     m.insert("code".into(), r.code.clone().into());
     m.insert("detail".into(), r.detail.clone().into());
+    // Only when set, as in the log's own lines.
+    if r.stage != 0 {
+        m.insert("stage".into(), enum_name::<AuditStage>(r.stage));
+    }
+    if !r.intent_id.is_empty() {
+        m.insert("intent_id".into(), r.intent_id.clone().into());
+    }
+    if let Some(p) = &r.predecessor {
+        let mut pm = Map::new();
+        pm.insert("path".into(), p.path.clone().into());
+        pm.insert("records".into(), p.records.into());
+        pm.insert("last_hash".into(), p.last_hash.clone().into());
+        m.insert("predecessor".into(), Value::Object(pm));
+    }
+    if r.intent_state != 0 {
+        m.insert(
+            "intent_state".into(),
+            enum_name::<IntentState>(r.intent_state),
+        );
+    }
     m.insert("prev_hash".into(), r.prev_hash.clone().into());
     m.insert("hash".into(), r.hash.clone().into());
     m.insert("line".into(), r.line.into());

@@ -258,3 +258,64 @@ fn bad_flags_are_clear_errors() {
         Some(Command::Audit(AuditCommand::Verify { path })) if path == Path::new("/var/lib/perch/audit.log")
     ));
 }
+
+#[test]
+fn list_shows_one_entry_per_action() {
+    use perch_proto::v1::AuditStage;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let mut log = AuditLog::open(&path).unwrap();
+    let t = 1_700_000_000;
+    let mut intent = record(
+        ActionKind::Kill,
+        "root",
+        ActionResult::Unspecified,
+        "miner",
+        t,
+    );
+    intent.set_stage(AuditStage::Intent);
+    intent.code = "intent".into();
+    let intent = log.append(&intent).unwrap();
+    let mut done = record(
+        ActionKind::Kill,
+        "root",
+        ActionResult::Success,
+        "miner",
+        t + 1,
+    );
+    done.set_stage(AuditStage::Result);
+    done.intent_id = intent.id;
+    log.append(&done).unwrap();
+    // Its writer stopped before the result: the file alone cannot tell more.
+    let mut open = record(
+        ActionKind::KillTree,
+        "alice",
+        ActionResult::Unspecified,
+        "stuck",
+        t + 2,
+    );
+    open.set_stage(AuditStage::Intent);
+    open.code = "intent".into();
+    log.append(&open).unwrap();
+
+    let (out, _, result) = run_list(&path, &[]);
+    result.unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "one row per action: {out}");
+    assert!(
+        lines[1].starts_with("   2  ") && lines[1].contains("  success  "),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("   3  ") && lines[2].contains("  outcome_unknown  "),
+        "{out}"
+    );
+    let (json, _, result) = run_list(&path, &["--json"]);
+    result.unwrap();
+    let file = std::fs::read_to_string(&path).unwrap();
+    let want: Vec<&str> = file.lines().skip(1).collect();
+    assert_eq!(json.lines().collect::<Vec<_>>(), want);
+    // The limit counts actions, not lines.
+    let (one, _, _) = run_list(&path, &["--json", "--limit", "1"]);
+    assert_eq!(one.lines().collect::<Vec<_>>(), want[1..]);
+}

@@ -1,52 +1,16 @@
-//! Response actions in the console, as plain state: the action menu, the
-//! confirmation dialog, the result toast, what the console asks its loop to
-//! send, and what it remembers about actions taken on each process.
-//! Values the user types are checked with [`crate::act`], the same checks
-//! `perch kill …` uses.
-mod dialog;
+//! Response actions in the console, as plain state: what the console asks
+//! its loop to send, what it remembers about actions taken on each process,
+//! and how many processes each action would hit.  The menu, the dialog and
+//! the result are overlays ([`crate::console::overlays`]).
 mod hits;
-
-use std::time::Instant;
 
 use perch_proto::v1::{
     ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, ListAuditRequest, Signal,
 };
 
-pub use self::{
-    dialog::{Dialog, Field},
-    hits::Hits,
-};
-use super::model::{HostId, ProcessKey};
+pub use self::hits::Hits;
+use super::model::HostId;
 use crate::text::clean;
-
-/// One line of the action menu.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MenuItem {
-    pub kind: ActionKind,
-    /// Processes it would hit, by the console's own model.
-    pub count: usize,
-}
-
-/// The menu `k` / F9 opens on the selected process.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Menu {
-    pub target: ProcessKey,
-    pub items: Vec<MenuItem>,
-    pub cursor: usize,
-}
-
-/// The transient box that reports an action's result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Toast {
-    /// `Kill tree 4242 (nginx)`, with `(dry run)` when it was one.
-    pub title: String,
-    pub result: ActionResult,
-    pub code: String,
-    /// What was done, or why not.
-    pub detail: String,
-    /// Gone after this (or at the next key).
-    pub until: Instant,
-}
 
 /// What the console wants sent to a collector.
 #[derive(Clone, Debug, PartialEq)]

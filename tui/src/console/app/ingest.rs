@@ -1,5 +1,6 @@
-//! Feeding the console: collector answers and events in, rows updated, and
-//! time passing (exited rows expire, event rates refresh).
+//! Feeding the console: collector answers and events into [`super::Data`],
+//! and time passing (exited rows expire, event rates refresh, the toast
+//! goes).
 use std::{
     collections::HashSet,
     time::{Duration, Instant},
@@ -7,9 +8,11 @@ use std::{
 
 use perch_proto::v1::{Event, GetInfoResponse, NoticeKind, Process, event::Kind};
 
-use super::{App, Host};
+use super::{App, ConnectionState, Host};
+use crate::console::screens::ScreenState as _;
 use crate::{
     console::{
+        audit::AuditPage,
         history::Values,
         model::{FxBuild, HostId, Proc, ProcessKey, Usage},
     },
@@ -19,15 +22,16 @@ use crate::{
 impl App {
     fn host_mut(&mut self, id: HostId) -> &mut Host {
         let i = usize::from(id.0);
-        let now = self.now;
-        if self.hosts.len() <= i {
+        let now = self.data.now;
+        let hosts = &mut self.data.hosts;
+        if hosts.len() <= i {
             // The event rate counts from when the host appeared.
-            self.hosts.resize_with(i + 1, || Host {
+            hosts.resize_with(i + 1, || Host {
                 rate_since: Some(now),
                 ..Host::default()
             });
         }
-        &mut self.hosts[i]
+        &mut hosts[i]
     }
 
     /// The collector's `GetInfo` answer (name, mode, boot time, counters).
@@ -36,7 +40,7 @@ impl App {
         h.lost_events = h.lost_events.max(info.events_lost);
         h.info = Some(info);
         self.name_hosts();
-        self.touch();
+        self.data.touch();
     }
 
     /// Where the console reaches a host ("/run/perch/perchd.sock",
@@ -52,6 +56,7 @@ impl App {
     /// column and the filter; the header maps each to its label.
     fn name_hosts(&mut self) {
         let reported: Vec<String> = self
+            .data
             .hosts
             .iter()
             .map(|h| {
@@ -60,7 +65,7 @@ impl App {
                     .map_or_else(String::new, |i| clean(&i.host).into_owned())
             })
             .collect();
-        for (i, h) in self.hosts.iter_mut().enumerate() {
+        for (i, h) in self.data.hosts.iter_mut().enumerate() {
             let name = &reported[i];
             let shared = !name.is_empty() && reported.iter().filter(|n| *n == name).count() > 1;
             h.name = if shared {
@@ -71,17 +76,35 @@ impl App {
         }
     }
 
-    pub fn set_connection(&mut self, host: HostId, state: super::ConnectionState) {
-        self.host_mut(host).connection = state;
+    /// How the console reaches `host` now.  A (re)connection may have
+    /// missed action events: the host's audit log is fetched again when the
+    /// action log next shows.
+    pub fn set_connection(&mut self, host: HostId, state: ConnectionState) {
+        let up = |s: &ConnectionState| {
+            matches!(s, ConnectionState::Connected | ConnectionState::Embedded)
+        };
+        let h = self.host_mut(host);
+        let reconnected = up(&state) && !up(&h.connection);
+        h.connection = state;
+        if reconnected {
+            self.data.audit.mark_stale(host);
+        }
+    }
+
+    /// `host`'s answer to `ListAudit`, or why there is none.
+    pub fn ingest_audit(&mut self, host: HostId, page: Result<AuditPage, String>) {
+        self.data.audit.ingest(host, page);
+        self.refresh_log();
     }
 
     /// When an exit at host boot-clock `exit_ns` happened on the console's clock.
     fn exit_instant(&self, host: HostId, exit_ns: u64) -> Instant {
-        let Some(now_ns) = self.host_now_ns(host) else {
-            return self.now;
+        let now = self.data.now;
+        let Some(now_ns) = self.data.host_now_ns(host) else {
+            return now;
         };
         let age = Duration::from_nanos(now_ns.saturating_sub(exit_ns));
-        self.now.checked_sub(age).unwrap_or(self.now)
+        now.checked_sub(age).unwrap_or(now)
     }
 
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
@@ -90,7 +113,7 @@ impl App {
             row.exited_at = Some(self.exit_instant(host, x.time_ns));
         }
         let key = row.key;
-        self.store.upsert(row);
+        self.data.store.upsert(row);
         key
     }
 
@@ -101,17 +124,18 @@ impl App {
         for p in processes {
             keys.insert(self.upsert(host, &p));
         }
-        self.store
+        self.data
+            .store
             .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
-        self.store.shed(self.config.process_memory_bytes);
-        self.touch();
+        self.data.store.shed(self.config.process_memory_bytes);
+        self.data.touch();
     }
 
     /// Exited processes the loop left out of a snapshot to stay within
     /// `process_memory_bytes`: counted with those the store dropped, so the
     /// footer says so.
     pub fn note_dropped_early(&mut self, n: u64) {
-        self.store.note_dropped(n);
+        self.data.store.note_dropped(n);
     }
 
     /// A batch of `WatchEvents` events from one host, in order.
@@ -119,13 +143,14 @@ impl App {
         if let Some(newest) = events.iter().map(|e| e.time_ns).max()
             && newest > 0
         {
-            let now = self.now;
+            let now = self.data.now;
             let h = self.host_mut(host);
             if h.clock.is_none_or(|(ns, _)| newest >= ns) {
                 h.clock = Some((newest, now));
             }
         }
         let mut changed = false;
+        let records = self.data.audit.generation();
         for e in events {
             changed |= self.ingest_event(host, e);
             if matches!(
@@ -136,21 +161,28 @@ impl App {
             }
         }
         if changed {
-            self.store.shed(self.config.process_memory_bytes);
-            self.touch();
+            self.data.store.shed(self.config.process_memory_bytes);
+            self.data.touch();
         }
+        if self.data.audit.generation() != records {
+            self.refresh_log();
+        }
+    }
+
+    /// The action log's rows point into the records: rebuilt at once when
+    /// those change (rare), not at the next draw like the process rows.
+    pub(super) fn refresh_log(&mut self) {
+        self.view.screens.log.refresh(&self.data, None);
     }
 
     /// One event; true when rows changed.
     fn ingest_event(&mut self, host: HostId, e: &Event) -> bool {
         match &e.kind {
             // Anyone's action (a second console sees ours, we see theirs):
-            // noted on its processes; the action log refetches.
+            // noted on its processes, and into the action log.
             Some(Kind::Action(r)) => {
-                self.note_record(host, r);
-                if self.screen == super::Screen::ActionLog {
-                    self.fetch_audit(host);
-                }
+                self.data.note_record(host, r);
+                self.data.audit.insert(host, r.clone());
                 return true;
             }
             Some(Kind::Exec(x)) => {
@@ -176,7 +208,7 @@ impl App {
                 let key = ProcessKey::new(host, k.pid, k.start_time_ns);
                 let exit = x.exit.unwrap_or_default();
                 let at = self.exit_instant(host, exit.time_ns);
-                if let Some(p) = self.store.by_key_mut(&key) {
+                if let Some(p) = self.data.store.by_key_mut(&key) {
                     p.exit = Some(exit);
                     p.exited_at = Some(at);
                     p.usage.cpu_percent = 0.0;
@@ -192,7 +224,7 @@ impl App {
                         continue;
                     };
                     let key = ProcessKey::new(host, k.pid, k.start_time_ns);
-                    if let Some(p) = self.store.by_key_mut(&key) {
+                    if let Some(p) = self.data.store.by_key_mut(&key) {
                         p.usage = Usage::from_proto(u);
                         p.threads = sample.threads;
                         p.history.push(
@@ -238,17 +270,17 @@ impl App {
     /// Time passes: exited rows past the retention go, event rates are
     /// recomputed each second, and the list is rebuilt if needed.
     pub fn tick(&mut self, now: Instant) {
-        self.now = now;
+        self.data.now = now;
         let retention = self.config.exited_retention;
-        let removed = self.store.remove_where(|p| {
+        let removed = self.data.store.remove_where(|p| {
             p.exited_at
                 .is_some_and(|at| now.saturating_duration_since(at) >= retention)
         });
         if removed > 0 {
-            self.touch();
+            self.data.touch();
         }
         self.act_tick(removed > 0);
-        for h in &mut self.hosts {
+        for h in &mut self.data.hosts {
             let since = *h.rate_since.get_or_insert(now);
             let elapsed = now.saturating_duration_since(since);
             if elapsed >= Duration::from_secs(1) {

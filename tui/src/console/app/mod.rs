@@ -1,33 +1,28 @@
-//! The console's state: hosts, processes, what the list shows, selection,
-//! prompts and overlays.  No terminal types live here: the loop feeds it
-//! perch.v1 messages (`ingest_*`), actions (`update`) and time (`tick`), and
-//! [`crate::console::draw`] renders it.  Requests the console wants sent
-//! (actions, the audit log) wait in an outbox the loop empties
-//! ([`App::take_outbox`]).
+//! The console's state, split like tokio-console's `State` and `View`:
+//! [`Data`] is what the collectors said (hosts, processes, audit records,
+//! actions in flight), [`ViewState`] is what the user looks at (the screen
+//! and every screen's state, the overlay, the result toast, the footer's
+//! message).  No terminal types live here: the loop feeds it perch.v1
+//! messages (`ingest_*`), key and mouse messages ([`App::update`]) and time
+//! ([`App::tick`]), and [`crate::console::render`] draws it.  Requests the
+//! console wants sent (actions, the audit log) wait in an outbox the loop
+//! empties ([`App::take_outbox`]).
 mod act;
+mod data;
 mod ingest;
-mod log;
 mod query;
-mod update;
 
-use std::{
-    cell::Cell,
-    collections::HashSet,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use perch_proto::v1::{GetInfoResponse, HostSample};
-
+pub use self::data::{Acts, ConnectionState, Data, Host};
 use crate::act::ClientIdentity;
 
 use super::{
-    audit::ActionLog,
-    columns::{Column, ColumnSet, Sort},
-    filter::{Filter, FilterError},
-    input::{Keymap, TableGeometry},
-    model::{FxBuild, ProcessKey, RowId, Store},
-    search::Search,
-    view::{self, View},
+    columns::ColumnSet,
+    input::{Focus, Keymap, Msg},
+    overlays::{Next, Overlay, OverlayKind, help::Help, toast::Toast},
+    screens::{Cx, Screen, ScreenState, Screens},
+    ui,
 };
 
 /// Settings the loop chooses (from the configuration file, `crate::config`).
@@ -79,156 +74,27 @@ impl Config {
     }
 }
 
-/// How the console reaches a host's collector, for the header.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum ConnectionState {
-    #[default]
-    Connecting,
-    Connected,
-    Reconnecting {
-        attempt: u32,
-        reason: String,
-    },
-    /// The collector runs inside this console (no perchd was reachable).
-    Embedded,
-    Disconnected {
-        reason: String,
-    },
-}
-
-/// One collector as the header shows it.
-#[derive(Clone, Debug, Default)]
-pub struct Host {
-    /// What the HOST column, the host filter and the header call it.
-    pub name: String,
-    /// How the console reaches it (socket path or address).
-    pub label: String,
-    pub info: Option<GetInfoResponse>,
-    pub sample: Option<HostSample>,
-    pub connection: ConnectionState,
-    /// Kernel events lost, the highest count any message reported.
-    pub lost_events: u64,
-    /// Process events per second (exec, fork, exit, update).
-    pub events_per_sec: f64,
-    /// The last stream notice (lagged, resync), for the footer.
-    pub notice: Option<String>,
-    /// Newest host boot-clock time seen, and when it was ingested.
-    clock: Option<(u64, Instant)>,
-    events_since: u64,
-    rate_since: Option<Instant>,
-}
-
-/// Which overlay is open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overlay {
-    None,
-    Help {
-        scroll: usize,
-    },
-    SortMenu {
-        cursor: usize,
-    },
-    Detail {
-        cursor: usize,
-    },
-    /// The action menu ([`App::menu`]).
-    ActMenu,
-    /// The confirmation dialog ([`App::dialog`]).
-    Dialog,
-    /// The action log's column chooser.
-    Columns {
-        cursor: usize,
-    },
-    /// The selected audit record in full.
-    Record {
-        scroll: usize,
-    },
-}
-
-/// What the body of the screen shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Screen {
-    #[default]
-    Processes,
-    ActionLog,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Prompt {
-    None,
-    Search,
-    Filter,
-}
-
-/// The parent chain and children of the process in the detail view.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Links {
-    /// Nearest first, up to the root (pid 1 on a normal host).
-    pub parents: Vec<ProcessKey>,
-    /// By pid.
-    pub children: Vec<ProcessKey>,
-}
-
-impl Links {
-    /// Parents then children: what the detail cursor moves over.
-    #[must_use]
-    pub fn get(&self, i: usize) -> Option<ProcessKey> {
-        self.parents
-            .get(i)
-            .or_else(|| self.children.get(i.checked_sub(self.parents.len())?))
-            .copied()
-    }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.parents.len() + self.children.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+/// What the user looks at.
+#[derive(Debug, Default)]
+pub struct ViewState {
+    pub screen: Screen,
+    pub screens: Screens,
+    /// The overlay in front of the screen, with its state.
+    pub overlay: Option<Overlay>,
+    /// An action's result, over everything until a key or its time is up.
+    pub toast: Option<Toast>,
+    /// A one-off line for the footer, until the next key.
+    pub flash: Option<String>,
+    /// The terminal's size as the loop last said ((0, 0): not yet).
+    pub size: (u16, u16),
+    pub quit: bool,
 }
 
 #[derive(Debug)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent view toggles (tree, kernel threads, follow) and flags"
-)]
 pub struct App {
-    config: Config,
-    hosts: Vec<Host>,
-    store: Store,
-    /// Bumped on every change to the rows (the search rescans when it moves).
-    generation: u64,
-    view: View,
-    dirty: bool,
-    selected: Option<ProcessKey>,
-    /// Position of the selection in the view.
-    cursor: usize,
-    /// First row on screen; adjusted while drawing to keep the selection
-    /// visible (the only state drawing changes).
-    offset: Cell<usize>,
-    geometry: Cell<TableGeometry>,
-    tree: bool,
-    tree_sort: Sort,
-    table_sort: Sort,
-    hide_kernel: bool,
-    follow: bool,
-    collapsed: HashSet<ProcessKey, FxBuild>,
-    search: Search,
-    filter_text: String,
-    filter: Option<Filter>,
-    filter_error: Option<FilterError>,
-    prompt: Prompt,
-    overlay: Overlay,
-    screen: Screen,
-    act: act::ActState,
-    log: ActionLog,
-    /// A one-off line for the footer, until the next key.
-    flash: Option<String>,
-    now: Instant,
-    quit: bool,
+    pub(crate) config: Config,
+    pub(crate) data: Data,
+    pub(crate) view: ViewState,
 }
 
 impl App {
@@ -237,126 +103,159 @@ impl App {
     pub fn new(config: Config, now: Instant) -> App {
         App {
             config,
-            hosts: Vec::new(),
-            store: Store::default(),
-            generation: 0,
-            view: View::default(),
-            dirty: false,
-            selected: None,
-            cursor: 0,
-            offset: Cell::new(0),
-            geometry: Cell::new(TableGeometry::default()),
-            tree: true,
-            tree_sort: Sort {
-                column: Column::Pid,
-                descending: false,
-            },
-            table_sort: Sort::default(),
-            hide_kernel: false,
-            follow: false,
-            collapsed: HashSet::default(),
-            search: Search::default(),
-            filter_text: String::new(),
-            filter: None,
-            filter_error: None,
-            prompt: Prompt::None,
-            overlay: Overlay::None,
-            screen: Screen::Processes,
-            act: act::ActState::default(),
-            log: ActionLog::default(),
-            flash: None,
-            now,
-            quit: false,
+            data: Data::new(now),
+            view: ViewState::default(),
         }
     }
 
-    // ------------------------------------------------------------ rebuilding
-
-    fn touch(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        self.dirty = true;
-    }
-
-    /// Rebuilds the list if anything changed; `tick` and `update` do this
-    /// themselves, a loop that only ingests calls it before drawing.
-    pub fn refresh(&mut self) {
-        if !self.dirty {
-            return;
+    /// Where keys go now: the screen's prompt while typing; else an
+    /// overlay that takes text (the dialog); else a result on screen;
+    /// else the overlay; else the screen.
+    #[must_use]
+    pub fn focus(&self) -> Focus {
+        let screen = self.view.screen;
+        if self.view.screens.get(screen).typing() {
+            return Focus::Prompt;
         }
-        self.dirty = false;
-        let force = if self.follow {
-            self.unfold_to_selection();
-            self.selected.and_then(|k| self.store.id_of(&k))
-        } else {
-            None
-        };
-        let names: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
-        self.view = View::build(
-            &self.store,
-            &view::Options {
-                tree: self.tree,
-                sort: self.sort(),
-                hide_kernel: self.hide_kernel,
-                collapsed: &self.collapsed,
-                filter: self.filter.as_ref(),
-                host_names: &names,
-                force,
-            },
-        );
-        self.search.refresh(&self.store, self.generation);
-        self.place_cursor();
-    }
-
-    /// Expands the ancestors of the selection (following keeps it in sight).
-    fn unfold_to_selection(&mut self) {
-        if self.collapsed.is_empty() {
-            return;
-        }
-        for k in self.links().parents {
-            self.collapsed.remove(&k);
-        }
-    }
-
-    /// Puts the cursor on the selected process; when it is gone, keeps the
-    /// cursor's position and selects what is there now.
-    fn place_cursor(&mut self) {
-        if let Some(id) = self.selected.and_then(|k| self.store.id_of(&k))
-            && let Some(pos) = self.view.position(id)
+        let front = self.view.overlay.as_ref().map(Overlay::kind);
+        if let Some(kind) = front
+            && kind.info().text
         {
-            self.cursor = pos;
-            return;
+            return Focus::Overlay(kind);
         }
-        let in_store = self
-            .selected
-            .is_some_and(|k| self.store.id_of(&k).is_some());
-        if self.follow && !in_store {
-            self.follow = false;
+        if self.view.toast.is_some() {
+            return Focus::Toast;
         }
-        // The detail view may show a process the list filters out: keep it.
-        if in_store && matches!(self.overlay, Overlay::Detail { .. }) {
-            return;
-        }
-        self.cursor = self.cursor.min(self.view.len().saturating_sub(1));
-        self.selected = self.key_at_cursor();
+        front.map_or(Focus::Screen(screen), Focus::Overlay)
     }
 
-    fn select_pos(&mut self, pos: usize) {
-        if self.view.is_empty() {
+    /// Carries out a message, then rebuilds what changed.  Every message is
+    /// valid in every state (at worst it does nothing).
+    pub fn update(&mut self, msg: Msg) {
+        if msg == Msg::Quit {
+            self.view.quit = true;
             return;
         }
-        self.cursor = pos.min(self.view.len() - 1);
-        self.selected = self.key_at_cursor();
+        self.view.flash = None;
+        match self.focus() {
+            Focus::Toast => self.view.toast = None,
+            Focus::Overlay(kind) => self.update_overlay(kind, msg),
+            Focus::Prompt => self.update_screen(msg),
+            Focus::Screen(screen) => match msg {
+                Msg::Help => self.view.overlay = Some(Overlay::Help(Help::default())),
+                Msg::NextScreen => self.switch(screen.step(1)),
+                Msg::PrevScreen => self.switch(screen.step(-1)),
+                Msg::Show(to) => self.switch(to),
+                _ => self.update_screen(msg),
+            },
+        }
+        self.refresh();
     }
 
-    fn key_at_cursor(&self) -> Option<ProcessKey> {
-        let row = self.view.rows.get(self.cursor)?;
-        self.store.get(row.id).map(|p| p.key)
+    fn update_overlay(&mut self, kind: OverlayKind, msg: Msg) {
+        let Some(mut overlay) = self.view.overlay.take() else {
+            return;
+        };
+        // The help key opens the help over any overlay that takes the
+        // global keys, and closes the help itself.
+        if msg == Msg::Help && kind.info().global {
+            if kind != OverlayKind::Help {
+                self.view.overlay = Some(Overlay::Help(Help::default()));
+            }
+            return;
+        }
+        match overlay.state_mut().update(msg, self) {
+            Next::Stay => self.view.overlay = Some(overlay),
+            Next::Close => {}
+            Next::Open(next) => self.view.overlay = Some(next),
+        }
     }
 
-    fn row_id_at(&self, pos: usize) -> Option<RowId> {
-        self.view.rows.get(pos).map(|r| r.id)
+    fn update_screen(&mut self, msg: Msg) {
+        let screen = self.view.screen;
+        self.with_screen(screen, |s, cx| s.update(msg, cx));
+    }
+
+    /// Shows another screen (entering it may fetch what it shows).
+    fn switch(&mut self, to: Screen) {
+        if to != self.view.screen {
+            self.view.screen = to;
+            self.with_screen(to, |s, cx| s.enter(cx));
+        }
+    }
+
+    /// Runs `f` on a screen's state with what it may touch besides.
+    fn with_screen(&mut self, screen: Screen, f: impl FnOnce(&mut dyn ScreenState, &mut Cx<'_>)) {
+        let page = self.page();
+        let focus_host = self.focus_host();
+        let width = self.view.size.0;
+        let ViewState {
+            screens,
+            overlay,
+            flash,
+            ..
+        } = &mut self.view;
+        let mut cx = Cx {
+            data: &mut self.data,
+            config: &self.config,
+            overlay,
+            flash,
+            page,
+            width,
+            focus_host,
+        };
+        f(screens.get_mut(screen), &mut cx);
+    }
+
+    /// Rebuilds what the screens derive from the data, if anything changed,
+    /// and keeps their cursors in view.  `tick` and `update` do this
+    /// themselves; a loop that only ingests calls it before drawing.
+    pub fn refresh(&mut self) {
+        let ViewState {
+            screens, overlay, ..
+        } = &mut self.view;
+        let data = &self.data;
+        screens.for_each(|s| s.refresh(data, overlay.as_ref()));
+        if let Some(rows) = self.list_rows() {
+            self.view.screens.for_each(|s| s.fit(rows));
+        }
+    }
+
+    /// The terminal's size changed (the loop says so once at start).
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.view.size = (width, height);
+        self.refresh();
+    }
+
+    /// The terminal's size as last said ((0, 0) before).
+    #[must_use]
+    pub fn size(&self) -> (u16, u16) {
+        self.view.size
+    }
+
+    /// Rows of a screen's list (the body under its title row) at the
+    /// terminal's size, if known.
+    fn list_rows(&self) -> Option<usize> {
+        let (width, height) = self.view.size;
+        if width == 0 || height == 0 {
+            return None;
+        }
+        let body = ui::layout(self, ratatui::layout::Rect::new(0, 0, width, height)).body;
+        Some(usize::from(body.height.saturating_sub(1)))
+    }
+
+    /// Rows a page key moves (1 before the terminal's size is known).
+    fn page(&self) -> usize {
+        self.list_rows().unwrap_or(1).max(1)
+    }
+
+    /// The message for a click at a screen position (see
+    /// [`super::input::mouse_msg`]).
+    #[must_use]
+    pub fn hit(&self, x: u16, y: u16) -> Option<Msg> {
+        ui::hit(self, x, y)
     }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

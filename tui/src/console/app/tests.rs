@@ -1,3 +1,5 @@
+//! The reducer and the state through its public API: selection, search,
+//! filter, tree, hosts, and no message or size that panics.
 #![expect(
     clippy::many_single_char_names,
     clippy::similar_names,
@@ -13,14 +15,16 @@ use ratatui::{Terminal, backend::TestBackend};
 
 use super::*;
 use crate::console::{
+    Screen,
+    columns::Column,
     draw,
-    input::{Action, InputMode},
-    model::HostId,
+    input::{Focus, Msg},
+    model::{HostId, ProcessKey},
 };
 
-pub(super) const H: HostId = HostId(0);
+pub(crate) const H: HostId = HostId(0);
 
-pub(super) fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
+pub(crate) fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
     v1::Process {
         key: Some(v1::ProcessKey {
             pid,
@@ -39,11 +43,11 @@ pub(super) fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process 
     }
 }
 
-pub(super) fn key(pid: u32) -> ProcessKey {
+pub(crate) fn key(pid: u32) -> ProcessKey {
     ProcessKey::new(H, pid, u64::from(pid) * 1_000_000_000)
 }
 
-pub(super) fn app(t0: Instant) -> App {
+pub(crate) fn app(t0: Instant) -> App {
     let mut app = App::new(Config::default(), t0);
     app.ingest_info(
         H,
@@ -69,7 +73,7 @@ pub(super) fn app(t0: Instant) -> App {
 }
 
 fn pids(app: &App) -> Vec<u32> {
-    app.view()
+    app.rows()
         .rows
         .iter()
         .map(|r| app.store().get(r.id).unwrap().key.pid)
@@ -80,7 +84,7 @@ fn selected_pid(app: &App) -> u32 {
     app.selected().unwrap().key.pid
 }
 
-pub(super) fn event(time_s: u64, kind: Kind) -> Event {
+pub(crate) fn event(time_s: u64, kind: Kind) -> Event {
     Event {
         seq: 1,
         time_ns: time_s * 1_000_000_000,
@@ -93,18 +97,18 @@ fn selection_follows_the_process_not_the_row() {
     let t0 = Instant::now();
     let mut app = app(t0);
     assert_eq!(pids(&app), [1, 10, 11, 12, 20, 21]);
-    app.update(Action::Down);
-    app.update(Action::Down);
+    app.update(Msg::Down);
+    app.update(Msg::Down);
     assert_eq!(selected_pid(&app), 11);
-    app.update(Action::ToggleTree);
+    app.update(Msg::ToggleTree);
     // The table sorts by CPU: bash moved, and is still selected.
     assert_eq!(pids(&app), [21, 12, 20, 10, 1, 11]);
     assert_eq!(selected_pid(&app), 11);
     assert_eq!(app.cursor(), 5);
-    app.update(Action::SortBy(Column::Pid));
+    app.update(Msg::SortBy(Column::Pid));
     assert_eq!(selected_pid(&app), 11);
     assert_eq!(app.cursor(), 2);
-    app.update(Action::InvertSort);
+    app.update(Msg::InvertSort);
     assert_eq!(pids(&app), [21, 20, 12, 11, 10, 1]);
     assert_eq!(selected_pid(&app), 11);
     // A new process arriving above keeps the selection on bash.
@@ -206,22 +210,22 @@ fn samples_update_usage_history_and_event_rates() {
 fn search_jumps_between_matches_and_esc_clears() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    app.update(Action::Search);
-    assert_eq!(app.input_mode(), InputMode::Search);
+    app.update(Msg::Search);
+    assert_eq!(app.focus(), Focus::Prompt);
     for c in "ngx".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
     assert_eq!(app.search().match_count(), 2);
     assert_eq!(selected_pid(&app), 20);
-    app.update(Action::NextMatch);
+    app.update(Msg::NextMatch);
     assert_eq!(selected_pid(&app), 21);
-    app.update(Action::NextMatch);
+    app.update(Msg::NextMatch);
     assert_eq!(selected_pid(&app), 20, "wraps around");
-    app.update(Action::Confirm);
-    assert_eq!(app.input_mode(), InputMode::Normal);
-    app.update(Action::PrevMatch);
+    app.update(Msg::Confirm);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
+    app.update(Msg::PrevMatch);
     assert_eq!(selected_pid(&app), 21);
-    app.update(Action::Cancel);
+    app.update(Msg::Cancel);
     assert!(!app.search().is_active());
 }
 
@@ -229,27 +233,27 @@ fn search_jumps_between_matches_and_esc_clears() {
 fn filter_applies_while_typing_and_errors_keep_the_last_good_one() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    app.update(Action::Filter);
+    app.update(Msg::Filter);
     for c in "cpu>4".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
     // Tree mode keeps the ancestors of matches.
     assert_eq!(pids(&app), [1, 10, 11, 12, 20, 21]);
     // Keys are text while typing; Enter returns to the list.
-    app.update(Action::ToggleTree);
+    app.update(Msg::ToggleTree);
     assert!(app.is_tree());
-    app.update(Action::Confirm);
-    app.update(Action::ToggleTree);
+    app.update(Msg::Confirm);
+    app.update(Msg::ToggleTree);
     assert_eq!(pids(&app), [21, 12]);
-    app.update(Action::Filter);
-    app.update(Action::Input('x'));
+    app.update(Msg::Filter);
+    app.update(Msg::Input('x'));
     assert!(app.filter().1.is_some());
     assert_eq!(pids(&app), [21, 12]);
-    app.update(Action::Backspace);
+    app.update(Msg::Backspace);
     assert!(app.filter().1.is_none());
-    app.update(Action::Confirm);
+    app.update(Msg::Confirm);
     assert!(app.filter_active());
-    app.update(Action::Cancel);
+    app.update(Msg::Cancel);
     assert!(!app.filter_active());
     assert_eq!(pids(&app).len(), 6);
 }
@@ -258,24 +262,24 @@ fn filter_applies_while_typing_and_errors_keep_the_last_good_one() {
 fn collapse_expand_and_all() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    app.update(Action::Select(key(10)));
-    app.update(Action::Collapse);
+    app.update(Msg::Select(key(10)));
+    app.update(Msg::Collapse);
     assert_eq!(pids(&app), [1, 10, 20, 21]);
-    let row = &app.view().rows[1];
+    let row = &app.rows().rows[1];
     assert!(row.collapsed);
     assert!((row.subtree.as_ref().unwrap().cpu_percent - 6.0).abs() < 1e-9);
-    app.update(Action::Collapse);
+    app.update(Msg::Collapse);
     assert_eq!(
         selected_pid(&app),
         1,
         "collapsing a collapsed node goes to its parent"
     );
-    app.update(Action::Select(key(10)));
-    app.update(Action::Expand);
+    app.update(Msg::Select(key(10)));
+    app.update(Msg::Expand);
     assert_eq!(pids(&app).len(), 6);
-    app.update(Action::ToggleAll);
+    app.update(Msg::ToggleAll);
     assert_eq!(pids(&app), [1]);
-    app.update(Action::ToggleAll);
+    app.update(Msg::ToggleAll);
     assert_eq!(pids(&app).len(), 6);
 }
 
@@ -283,29 +287,29 @@ fn collapse_expand_and_all() {
 fn detail_view_jumps_along_the_parent_chain() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    app.update(Action::Select(key(12)));
-    app.update(Action::Confirm);
-    assert_eq!(app.input_mode(), InputMode::Detail);
+    app.update(Msg::Select(key(12)));
+    app.update(Msg::Confirm);
+    assert_eq!(app.focus(), Focus::Overlay(OverlayKind::Detail));
     let links = app.links();
     assert_eq!(links.parents, [key(11), key(10), key(1)]);
     assert!(links.children.is_empty());
-    app.update(Action::Down);
-    app.update(Action::Confirm);
+    app.update(Msg::Down);
+    app.update(Msg::Confirm);
     assert_eq!(selected_pid(&app), 10);
     assert_eq!(app.links().children, [key(11)]);
-    app.update(Action::Cancel);
-    assert_eq!(app.input_mode(), InputMode::Normal);
+    app.update(Msg::Cancel);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
 }
 
 #[test]
 fn follow_unfolds_and_drops_when_the_process_goes() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    app.update(Action::Select(key(12)));
-    app.update(Action::ToggleFollow);
+    app.update(Msg::Select(key(12)));
+    app.update(Msg::ToggleFollow);
     assert!(app.follows());
-    app.collapsed.insert(key(10));
-    app.touch();
+    app.view.screens.processes.collapsed.insert(key(10));
+    app.data.touch();
     app.refresh();
     assert_eq!(selected_pid(&app), 12, "ancestors unfold while following");
     app.ingest_snapshot(H, vec![proc(1, 0, &["init"], 0.0)]);
@@ -340,13 +344,13 @@ fn several_hosts_keep_their_rows_apart() {
     app.tick(t0);
     assert_eq!(app.store().len(), 8);
     assert!(app.optional_columns().host);
-    app.update(Action::Filter);
+    app.update(Msg::Filter);
     for c in "host:db".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
     assert_eq!(pids(&app), [1, 10]);
     assert!(
-        app.view()
+        app.rows()
             .rows
             .iter()
             .all(|r| app.store().get(r.id).unwrap().key.host == other)
@@ -371,49 +375,52 @@ fn no_action_sequence_or_size_panics() {
     let t0 = Instant::now();
     let mut app = app(t0);
     let actions = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Home,
-        Action::End,
-        Action::Collapse,
-        Action::Expand,
-        Action::ToggleAll,
-        Action::ToggleTree,
-        Action::SortMenu,
-        Action::SortPrev,
-        Action::SortNext,
-        Action::InvertSort,
-        Action::SortBy(Column::Rss),
-        Action::ToggleKernelThreads,
-        Action::ToggleFollow,
-        Action::Search,
-        Action::Filter,
-        Action::NextMatch,
-        Action::PrevMatch,
-        Action::Input('n'),
-        Action::Input(':'),
-        Action::Input('!'),
-        Action::Input('>'),
-        Action::Backspace,
-        Action::Confirm,
-        Action::Cancel,
-        Action::Help,
-        Action::Scroll(-3),
-        Action::Scroll(3),
-        Action::Select(key(999)),
-        Action::ActMenu,
-        Action::Renice(-1),
-        Action::Renice(1),
-        Action::SwitchView,
-        Action::NextField,
-        Action::PrevField,
-        Action::Decrease,
-        Action::Increase,
-        Action::Columns,
-        Action::Refresh,
-        Action::Input(' '),
+        Msg::Up,
+        Msg::Down,
+        Msg::PageUp,
+        Msg::PageDown,
+        Msg::Home,
+        Msg::End,
+        Msg::Collapse,
+        Msg::Expand,
+        Msg::ToggleAll,
+        Msg::ToggleTree,
+        Msg::SortMenu,
+        Msg::SortPrev,
+        Msg::SortNext,
+        Msg::InvertSort,
+        Msg::SortBy(Column::Rss),
+        Msg::ToggleKernelThreads,
+        Msg::ToggleFollow,
+        Msg::Search,
+        Msg::Filter,
+        Msg::NextMatch,
+        Msg::PrevMatch,
+        Msg::Input('n'),
+        Msg::Input(':'),
+        Msg::Input('!'),
+        Msg::Input('>'),
+        Msg::Backspace,
+        Msg::Confirm,
+        Msg::Cancel,
+        Msg::Help,
+        Msg::Scroll(-3),
+        Msg::Scroll(3),
+        Msg::Select(key(999)),
+        Msg::ActMenu,
+        Msg::Renice(-1),
+        Msg::Renice(1),
+        Msg::NextScreen,
+        Msg::PrevScreen,
+        Msg::Show(Screen::ActionLog),
+        Msg::Show(Screen::Processes),
+        Msg::NextField,
+        Msg::PrevField,
+        Msg::Decrease,
+        Msg::Increase,
+        Msg::Columns,
+        Msg::Refresh,
+        Msg::Input(' '),
     ];
     let mut rng = Lcg(7);
     let sizes = [
@@ -479,12 +486,12 @@ fn hosts_with_one_name_are_told_apart_and_filtered() {
     assert_eq!(names, ["box#1", "box#2"]);
     assert_eq!(app.hosts()[1].label, "/run/b.sock");
 
-    app.update(Action::Filter);
+    app.update(Msg::Filter);
     for c in "host:box#2".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
-    app.update(Action::Confirm);
-    app.update(Action::ToggleTree);
+    app.update(Msg::Confirm);
+    app.update(Msg::ToggleTree);
     assert_eq!(pids(&app), [7]);
 
     // A host that reports its own name again is called by it.
@@ -503,20 +510,20 @@ fn hosts_with_one_name_are_told_apart_and_filtered() {
 fn search_counts_only_the_rows_the_filter_shows() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    app.update(Action::Search);
+    app.update(Msg::Search);
     for c in "sshd".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
     assert_eq!(
         (app.search().match_count(), app.shown_match_count()),
         (1, 1)
     );
-    app.update(Action::Confirm);
-    app.update(Action::Filter);
+    app.update(Msg::Confirm);
+    app.update(Msg::Filter);
     for c in "comm:nginx".chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
-    app.update(Action::Confirm);
+    app.update(Msg::Confirm);
     // sshd still matches, but the filter hides it: n/N cannot reach it.
     assert_eq!(
         (app.search().match_count(), app.shown_match_count()),

@@ -119,7 +119,7 @@ fn text(r: &AuditRecord, t: Text, host: &str) -> String {
     let target = r.target.clone().unwrap_or_default();
     match t {
         Text::Action => short(r.action()),
-        Text::Result => short(r.result()),
+        Text::Result => crate::act::status_name(r),
         Text::Mode => short(r.mode()),
         Text::Who => format!("{} uid {} {}", r.actor_user, r.actor_uid, r.origin),
         Text::Code => r.code.clone(),

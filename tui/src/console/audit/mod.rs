@@ -1,16 +1,17 @@
-//! The action log view's state: each collector's audit records (from
-//! `ListAudit`), the filtered list newest first, the cursor, the chosen
-//! columns and the filter.
+//! The audit records the console holds, per collector: what `ListAudit`
+//! returned, plus the records streamed since (`Event.action`), newest
+//! first.  What the action log shows of them (filter, order across hosts,
+//! cursor, columns) is the screen's ([`crate::console::screens::log`]).
 pub mod columns;
 pub mod filter;
 
-use perch_proto::v1::{AuditLogStatus, AuditRecord};
+use perch_proto::v1::{AuditLogStatus, AuditRecord, ListAuditRequest};
 
 pub use self::{
     columns::LogColumn,
     filter::{Clock, LogFilter},
 };
-use super::{filter::FilterError, model::HostId};
+use super::model::HostId;
 
 /// The newest records asked for (a long log is cut, and the footer says so).
 pub const FETCH_LIMIT: u32 = 5_000;
@@ -29,99 +30,117 @@ pub struct AuditPage {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostLog {
     pub loading: bool,
+    /// The last answer, with the records streamed since inserted.
     pub page: Option<AuditPage>,
     /// Why the last fetch failed.
     pub error: Option<String>,
+    /// The page is complete: fetched, and nothing missed since.
+    fresh: bool,
+    /// Records streamed while a fetch was under way: its answer may have
+    /// been read before they were written.
+    in_flight: Vec<AuditRecord>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActionLog {
-    pub hosts: Vec<HostLog>,
-    /// The records the list shows, newest first: (host, index in its page).
-    shown: Vec<(HostId, usize)>,
-    pub cursor: usize,
-    /// Visible columns, by [`LogColumn::ALL`] position.
-    pub columns: [bool; 7],
-    pub filter_text: String,
-    pub filter: Option<LogFilter>,
-    pub filter_error: Option<FilterError>,
+/// Newest first: by time, then by line in the log.
+fn newer(a: &AuditRecord, b: &AuditRecord) -> bool {
+    (a.time_unix_ns, a.line) > (b.time_unix_ns, b.line)
 }
 
-impl Default for ActionLog {
-    fn default() -> Self {
-        ActionLog {
-            hosts: Vec::new(),
-            shown: Vec::new(),
-            cursor: 0,
-            columns: [true; 7],
-            filter_text: String::new(),
-            filter: None,
-            filter_error: None,
+impl HostLog {
+    /// Inserts `r` in time order unless a record with its id is there.
+    fn insert(page: &mut AuditPage, r: AuditRecord) -> bool {
+        if !r.id.is_empty() && page.records.iter().any(|x| x.id == r.id) {
+            return false;
         }
+        let at = page
+            .records
+            .iter()
+            .position(|x| newer(&r, x))
+            .unwrap_or(page.records.len());
+        page.records.insert(at, r);
+        true
     }
 }
 
-impl ActionLog {
+/// Every collector's audit records.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditLog {
+    pub hosts: Vec<HostLog>,
+    /// Bumped on every change (the action log rebuilds when it moves).
+    generation: u64,
+}
+
+impl AuditLog {
     fn host_mut(&mut self, host: HostId) -> &mut HostLog {
         let i = usize::from(host.0);
         if self.hosts.len() <= i {
             self.hosts.resize_with(i + 1, HostLog::default);
         }
+        self.generation = self.generation.wrapping_add(1);
         &mut self.hosts[i]
+    }
+
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn set_loading(&mut self, host: HostId) {
         self.host_mut(host).loading = true;
     }
 
-    /// A fetch finished; call [`ActionLog::rebuild`] after.
+    /// Marks a fetch of `host`'s log under way; returns the request.
+    pub fn fetch(&mut self, host: HostId) -> ListAuditRequest {
+        self.set_loading(host);
+        ListAuditRequest { limit: FETCH_LIMIT }
+    }
+
+    /// True when `host`'s log was never fetched whole, or may have missed
+    /// records since (a reconnect), and no fetch is under way.
+    #[must_use]
+    pub fn needs_fetch(&self, host: HostId) -> bool {
+        self.hosts
+            .get(usize::from(host.0))
+            .is_none_or(|h| !h.fresh && !h.loading)
+    }
+
+    /// `host`'s stream broke: records may have been missed.
+    pub fn mark_stale(&mut self, host: HostId) {
+        self.host_mut(host).fresh = false;
+    }
+
+    /// A fetch finished: its answer replaces the page (keeping records
+    /// streamed while it was under way), or says why there is none.
     pub fn ingest(&mut self, host: HostId, page: Result<AuditPage, String>) {
         let h = self.host_mut(host);
         h.loading = false;
+        let streamed = std::mem::take(&mut h.in_flight);
         match page {
-            Ok(p) => {
+            Ok(mut p) => {
+                for r in streamed {
+                    HostLog::insert(&mut p, r);
+                }
                 h.page = Some(p);
                 h.error = None;
+                h.fresh = true;
             }
             Err(e) => h.error = Some(e),
         }
     }
 
-    /// Re-applies the filter and the order (newest first across hosts),
-    /// keeping the cursor on the same record when it is still shown.
-    pub fn rebuild(&mut self, host_names: &[String]) {
-        let keep = self.selected().map(|(h, r)| (h, r.id.clone(), r.line));
-        let mut shown: Vec<(HostId, usize)> = Vec::new();
-        for (i, h) in self.hosts.iter().enumerate() {
-            let host = HostId(u16::try_from(i).unwrap_or(u16::MAX));
-            let name = host_names.get(i).map_or("", String::as_str);
-            let Some(page) = &h.page else { continue };
-            for (j, r) in page.records.iter().enumerate() {
-                if self.filter.as_ref().is_none_or(|f| f.matches(r, name)) {
-                    shown.push((host, j));
-                }
-            }
+    /// A record from the event stream (or an action's answer): inserted in
+    /// time order, once per id.
+    pub fn insert(&mut self, host: HostId, r: AuditRecord) {
+        let h = self.host_mut(host);
+        if h.loading {
+            h.in_flight.push(r.clone());
         }
-        shown.sort_by(|a, b| {
-            let (ra, rb) = (self.record(*a), self.record(*b));
-            let k = |r: Option<&AuditRecord>| r.map(|r| (r.time_unix_ns, r.line));
-            k(rb).cmp(&k(ra)).then(a.cmp(b))
-        });
-        self.shown = shown;
-        if let Some((host, id, line)) = keep
-            && let Some(pos) = self.shown.iter().position(|&at| {
-                at.0 == host
-                    && self
-                        .record(at)
-                        .is_some_and(|r| r.id == id && r.line == line)
-            })
-        {
-            self.cursor = pos;
-        }
-        self.cursor = self.cursor.min(self.shown.len().saturating_sub(1));
+        HostLog::insert(h.page.get_or_insert_default(), r);
     }
 
-    fn record(&self, (host, i): (HostId, usize)) -> Option<&AuditRecord> {
+    /// The `i`th record of `host`'s page.
+    #[must_use]
+    pub fn record(&self, (host, i): (HostId, usize)) -> Option<&AuditRecord> {
         self.hosts
             .get(usize::from(host.0))?
             .page
@@ -130,19 +149,7 @@ impl ActionLog {
             .get(i)
     }
 
-    /// The shown records, newest first.
-    pub fn shown(&self) -> impl Iterator<Item = (HostId, &AuditRecord)> {
-        self.shown
-            .iter()
-            .filter_map(|&at| self.record(at).map(|r| (at.0, r)))
-    }
-
-    #[must_use]
-    pub fn shown_len(&self) -> usize {
-        self.shown.len()
-    }
-
-    /// Records fetched, before filtering.
+    /// Records held, before filtering.
     #[must_use]
     pub fn total(&self) -> usize {
         self.hosts
@@ -156,29 +163,7 @@ impl ActionLog {
     pub fn loading(&self) -> bool {
         self.hosts.iter().any(|h| h.loading)
     }
-
-    /// The record under the cursor.
-    #[must_use]
-    pub fn selected(&self) -> Option<(HostId, &AuditRecord)> {
-        let at = *self.shown.get(self.cursor)?;
-        self.record(at).map(|r| (at.0, r))
-    }
-
-    pub fn move_by(&mut self, delta: isize) {
-        let last = self.shown.len().saturating_sub(1);
-        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
-    }
-
-    /// Shows or hides a column; the last visible one stays.
-    pub fn toggle_column(&mut self, i: usize) {
-        let visible = self.columns.iter().filter(|c| **c).count();
-        if let Some(c) = self.columns.get_mut(i)
-            && !(*c && visible == 1)
-        {
-            *c = !*c;
-        }
-    }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,9 +1,10 @@
-//! The action log's state: merging hosts newest first, keeping the cursor.
+//! The audit records the console holds: fetched pages, streamed records
+//! inserted in order once, and records streamed during a fetch kept.
 use perch_proto::v1::AuditRecord;
 
 use super::*;
 
-fn rec(id: &str, secs: u64, line: u64) -> AuditRecord {
+pub(crate) fn rec(id: &str, secs: u64, line: u64) -> AuditRecord {
     AuditRecord {
         id: id.into(),
         time_unix_ns: secs * 1_000_000_000,
@@ -13,68 +14,71 @@ fn rec(id: &str, secs: u64, line: u64) -> AuditRecord {
     }
 }
 
-fn page(records: Vec<AuditRecord>) -> AuditPage {
+pub(crate) fn page(records: Vec<AuditRecord>) -> AuditPage {
     AuditPage {
         records,
         ..AuditPage::default()
     }
 }
 
-fn ids(log: &ActionLog) -> Vec<String> {
-    log.shown().map(|(_, r)| r.id.clone()).collect()
+fn ids(log: &AuditLog, host: u16) -> Vec<String> {
+    log.hosts[usize::from(host)]
+        .page
+        .iter()
+        .flat_map(|p| &p.records)
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 #[test]
-fn hosts_merge_newest_first_and_the_cursor_stays_on_its_record() {
-    let mut log = ActionLog::default();
-    let names = ["a".to_owned(), "b".to_owned()];
-    log.set_loading(HostId(0));
-    assert!(log.loading());
+fn streamed_records_go_in_time_order_once() {
+    let mut log = AuditLog::default();
+    assert!(log.needs_fetch(HostId(0)));
+    let asked = log.fetch(HostId(0));
+    assert_eq!(asked.limit, FETCH_LIMIT);
+    assert!(log.loading() && !log.needs_fetch(HostId(0)));
     log.ingest(
         HostId(0),
-        Ok(page(vec![rec("a2", 20, 2), rec("a1", 10, 1)])),
+        Ok(page(vec![rec("a3", 30, 3), rec("a1", 10, 1)])),
     );
-    log.ingest(HostId(1), Ok(page(vec![rec("b1", 15, 1)])));
-    log.rebuild(&names);
-    assert!(!log.loading());
-    assert_eq!(ids(&log), ["a2", "b1", "a1"]);
-    log.move_by(1);
-    assert_eq!(
-        log.selected().map(|(h, r)| (h, r.id.as_str())),
-        Some((HostId(1), "b1"))
-    );
-    // A newer record arrives on top: the cursor follows b1.
-    log.ingest(
-        HostId(0),
-        Ok(page(vec![
-            rec("a3", 30, 3),
-            rec("a2", 20, 2),
-            rec("a1", 10, 1),
-        ])),
-    );
-    log.rebuild(&names);
-    assert_eq!(ids(&log), ["a3", "a2", "b1", "a1"]);
-    assert_eq!(log.selected().unwrap().1.id, "b1");
-    // A failed refetch keeps what was there and says why.
-    log.ingest(HostId(1), Err("audit: not reachable".into()));
-    log.rebuild(&names);
+    assert!(!log.needs_fetch(HostId(0)));
+    let before = log.generation();
+    log.insert(HostId(0), rec("a2", 20, 2));
+    log.insert(HostId(0), rec("a4", 40, 4));
+    // The same record again (our answer, then the event stream): once.
+    log.insert(HostId(0), rec("a4", 40, 4));
+    assert_eq!(ids(&log, 0), ["a4", "a3", "a2", "a1"]);
+    assert_ne!(log.generation(), before);
     assert_eq!(log.total(), 4);
-    assert_eq!(log.hosts[1].error.as_deref(), Some("audit: not reachable"));
-    log.move_by(isize::MAX);
-    assert_eq!(log.cursor, 3);
-    log.move_by(-100);
-    assert_eq!(log.cursor, 0);
+    // A host never fetched keeps what streams in, and still wants a fetch.
+    log.insert(HostId(1), rec("b1", 15, 1));
+    assert_eq!(ids(&log, 1), ["b1"]);
+    assert!(log.needs_fetch(HostId(1)));
+    // A reconnect may have missed records: fetch again.
+    log.mark_stale(HostId(0));
+    assert!(log.needs_fetch(HostId(0)));
 }
 
 #[test]
-fn the_last_visible_column_stays() {
-    let mut log = ActionLog::default();
-    for i in 0..7 {
-        log.toggle_column(i);
-    }
-    assert_eq!(log.columns.iter().filter(|c| **c).count(), 1);
-    assert!(log.columns[6]);
-    log.toggle_column(0);
-    assert!(log.columns[0]);
-    log.toggle_column(99);
+fn records_streamed_during_a_fetch_survive_its_answer() {
+    let mut log = AuditLog::default();
+    log.ingest(HostId(0), Ok(page(vec![rec("old", 5, 1)])));
+    log.fetch(HostId(0));
+    // Written after perchd read the log for the answer below.
+    log.insert(HostId(0), rec("new", 50, 3));
+    log.ingest(
+        HostId(0),
+        Ok(page(vec![rec("mid", 20, 2), rec("old", 5, 1)])),
+    );
+    assert_eq!(ids(&log, 0), ["new", "mid", "old"]);
+    // A refetch replaces the page: nothing streamed meanwhile, nothing kept.
+    log.fetch(HostId(0));
+    log.ingest(HostId(0), Ok(page(vec![rec("mid", 20, 2)])));
+    assert_eq!(ids(&log, 0), ["mid"]);
+    // A failed fetch keeps what was there and says why.
+    log.fetch(HostId(0));
+    log.ingest(HostId(0), Err("audit: not reachable".into()));
+    assert_eq!(ids(&log, 0), ["mid"]);
+    assert_eq!(log.hosts[0].error.as_deref(), Some("audit: not reachable"));
+    assert!(!log.loading());
 }

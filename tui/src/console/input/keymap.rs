@@ -1,112 +1,128 @@
-//! The keys in effect: the default table ([`BINDINGS`]) with the
-//! configuration file's overrides applied.  Both the key mapping and the
-//! help overlay read it, so the help shows the keys that really work.
+//! The keys in effect: every place's key table ([`super::PlaceInfo::keys`],
+//! with the global keys and the screens' tabs) and the configuration file's
+//! overrides applied.  Both the key mapping and the help overlay read it, so
+//! the help shows the keys that really work.
 use std::{borrow::Cow, sync::LazyLock};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use super::{Action, InputMode, Key, Scope, bindings, key_of};
+use super::{Binding, Focus, GLOBAL_BINDINGS, Key, Msg, SCREEN_BINDINGS, Scope, key_of};
+use crate::console::screens::Screen;
 
-/// The name of each rebindable action in the configuration file.
-const ACTION_NAMES: &[(Action, &str)] = &[
-    (Action::Help, "help"),
-    (Action::Quit, "quit"),
-    (Action::Cancel, "cancel"),
-    (Action::Confirm, "confirm"),
-    (Action::Backspace, "backspace"),
-    (Action::Down, "down"),
-    (Action::Up, "up"),
-    (Action::PageDown, "page-down"),
-    (Action::PageUp, "page-up"),
-    (Action::Home, "home"),
-    (Action::End, "end"),
-    (Action::ToggleTree, "tree"),
-    (Action::Collapse, "collapse"),
-    (Action::Expand, "expand"),
-    (Action::ToggleAll, "toggle-all"),
-    (Action::SortMenu, "sort-by"),
-    (Action::SortPrev, "sort-prev"),
-    (Action::SortNext, "sort-next"),
-    (Action::InvertSort, "invert-sort"),
-    (Action::Search, "search"),
-    (Action::Filter, "filter"),
-    (Action::NextMatch, "next-match"),
-    (Action::PrevMatch, "prev-match"),
-    (Action::ToggleKernelThreads, "kernel-threads"),
-    (Action::ToggleFollow, "follow"),
-    (Action::ActMenu, "act"),
-    (Action::Renice(-1), "nice-down"),
-    (Action::Renice(1), "nice-up"),
-    (Action::SwitchView, "action-log"),
+/// The name of each rebindable message in the configuration file (each
+/// screen's letter is named by its registration: `show-processes`).
+const MSG_NAMES: &[(Msg, &str)] = &[
+    (Msg::Help, "help"),
+    (Msg::Quit, "quit"),
+    (Msg::Cancel, "cancel"),
+    (Msg::Confirm, "confirm"),
+    (Msg::Backspace, "backspace"),
+    (Msg::Down, "down"),
+    (Msg::Up, "up"),
+    (Msg::PageDown, "page-down"),
+    (Msg::PageUp, "page-up"),
+    (Msg::Home, "home"),
+    (Msg::End, "end"),
+    (Msg::ToggleTree, "tree"),
+    (Msg::Collapse, "collapse"),
+    (Msg::Expand, "expand"),
+    (Msg::ToggleAll, "toggle-all"),
+    (Msg::SortMenu, "sort-by"),
+    (Msg::SortPrev, "sort-prev"),
+    (Msg::SortNext, "sort-next"),
+    (Msg::InvertSort, "invert-sort"),
+    (Msg::Search, "search"),
+    (Msg::Filter, "filter"),
+    (Msg::NextMatch, "next-match"),
+    (Msg::PrevMatch, "prev-match"),
+    (Msg::ToggleKernelThreads, "kernel-threads"),
+    (Msg::ToggleFollow, "follow"),
+    (Msg::ActMenu, "act"),
+    (Msg::Renice(-1), "nice-down"),
+    (Msg::Renice(1), "nice-up"),
+    (Msg::NextScreen, "next-screen"),
+    (Msg::PrevScreen, "prev-screen"),
 ];
 
-impl Action {
-    /// The action a configuration file names (`page-down` or `page_down`).
+impl Msg {
+    /// The message a configuration file names (`page-down` or `page_down`).
     #[must_use]
-    pub fn from_name(name: &str) -> Option<Action> {
+    pub fn from_name(name: &str) -> Option<Msg> {
         let name = name.replace('_', "-");
-        ACTION_NAMES
+        MSG_NAMES
             .iter()
             .find(|(_, n)| *n == name)
-            .map(|(a, _)| *a)
+            .map(|(m, _)| *m)
+            .or_else(|| {
+                Screen::ALL
+                    .iter()
+                    .find(|s| s.info().show == name)
+                    .map(|s| Msg::Show(*s))
+            })
     }
 
     /// Every name a configuration file may use, in help order.
     pub fn names() -> impl Iterator<Item = &'static str> {
-        ACTION_NAMES.iter().map(|(_, n)| *n)
+        MSG_NAMES
+            .iter()
+            .map(|(_, n)| *n)
+            .chain(Screen::ALL.iter().map(|s| s.info().show))
     }
 
-    /// The configuration file's name for the action, if it has keys.
+    /// The configuration file's name for the message, if it has keys.
     #[must_use]
     pub fn name(self) -> Option<&'static str> {
-        ACTION_NAMES
-            .iter()
-            .find(|(a, _)| *a == self)
-            .map(|(_, n)| *n)
+        if let Msg::Show(s) = self {
+            return Some(s.info().show);
+        }
+        MSG_NAMES.iter().find(|(m, _)| *m == self).map(|(_, n)| *n)
     }
 }
 
 /// A group of keys the configuration file rebinds as one table: `[keys]`
-/// is the process list and everywhere else; the others are sub-tables,
-/// named so they differ from every action (`sort-by` opens the
-/// `sort-menu`, `help` opens the `help-screen`): TOML cannot have both.
+/// ([`Section::MAIN`]) is the process list, the tabs and everywhere else;
+/// the others are sub-tables named by the places that have one
+/// ([`super::PlaceInfo::section`]), named so they differ from every
+/// message (`sort-by` opens the `sort-menu`, `help` opens the
+/// `help-screen`): TOML cannot have both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
-    Main,
-    Prompt,
-    SortMenu,
-    Detail,
-    Help,
-}
+pub struct Section(&'static str);
 
 impl Section {
-    pub const SUBTABLES: [Section; 4] = [
-        Section::Prompt,
-        Section::SortMenu,
-        Section::Detail,
-        Section::Help,
-    ];
+    pub const MAIN: Section = Section("");
+
+    /// The sub-tables, in help order.
+    #[must_use]
+    pub fn subtables() -> Vec<Section> {
+        let mut out: Vec<Section> = Vec::new();
+        for name in Focus::all().filter_map(|f| f.info().section) {
+            if !name.is_empty() && !out.iter().any(|s| s.0 == name) {
+                out.push(Section(name));
+            }
+        }
+        out
+    }
+
+    /// The table of a place's keys, if they are rebindable.
+    #[must_use]
+    pub fn of(focus: Focus) -> Option<Section> {
+        focus.info().section.map(Section)
+    }
 
     /// The sub-table's name under `[keys]` (`""` for `[keys]` itself).
     #[must_use]
     pub fn name(self) -> &'static str {
-        match self {
-            Section::Main => "",
-            Section::Prompt => "prompt",
-            Section::SortMenu => "sort-menu",
-            Section::Detail => "detail",
-            Section::Help => "help-screen",
-        }
+        self.0
     }
 
-    fn scopes(self) -> &'static [Scope] {
-        match self {
-            Section::Main => &[Scope::Global, Scope::Processes],
-            Section::Prompt => &[Scope::Prompt],
-            Section::SortMenu => &[Scope::SortMenu],
-            Section::Detail => &[Scope::Detail],
-            Section::Help => &[Scope::Help],
-        }
+    fn covers(self, scope: Scope) -> bool {
+        scope.section() == Some(self.0)
+    }
+
+    /// True when the section's places take typed text (a plain character
+    /// there would be text, not a key).
+    fn takes_text(self) -> bool {
+        Focus::all().any(|f| f.info().section == Some(self.0) && f.info().text)
     }
 }
 
@@ -114,11 +130,23 @@ impl Section {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub scope: Scope,
-    pub action: Action,
+    pub msg: Msg,
     pub keys: Vec<Key>,
     /// How the help overlay writes the keys.
     pub label: Cow<'static, str>,
     pub help: &'static str,
+}
+
+impl Entry {
+    fn of(scope: Scope, b: &Binding) -> Entry {
+        Entry {
+            scope,
+            msg: b.msg,
+            keys: b.keys.to_vec(),
+            label: Cow::Borrowed(b.label),
+            help: b.help,
+        }
+    }
 }
 
 /// Why an override cannot be applied.
@@ -132,14 +160,14 @@ pub enum RebindError {
     TextInPrompt(Key),
 }
 
-/// A key bound to two actions where both apply.
+/// A key bound to two messages where both apply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Clash {
     pub key: Key,
     /// The entries (indexes into [`Keymap::entries`]), earlier first.
     pub first: usize,
     pub second: usize,
-    pub mode: InputMode,
+    pub focus: Focus,
 }
 
 /// The keys in effect, in the order the help lists them.
@@ -150,17 +178,26 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        Keymap {
-            entries: bindings()
-                .map(|b| Entry {
-                    scope: b.scope,
-                    action: b.action,
-                    keys: b.keys.to_vec(),
-                    label: Cow::Borrowed(b.label),
-                    help: b.help,
-                })
-                .collect(),
+        let mut entries: Vec<Entry> = GLOBAL_BINDINGS
+            .iter()
+            .map(|b| Entry::of(Scope::Global, b))
+            .collect();
+        entries.extend(SCREEN_BINDINGS.iter().map(|b| Entry::of(Scope::Screens, b)));
+        entries.extend(Screen::ALL.iter().map(|s| {
+            let info = s.info();
+            Entry {
+                scope: Scope::Screens,
+                msg: Msg::Show(*s),
+                keys: vec![info.key],
+                label: Cow::Owned(info.key.to_string()),
+                help: "the screen with that letter (tab bar)",
+            }
+        }));
+        for focus in Focus::all() {
+            let keys = focus.info().keys;
+            entries.extend(keys.iter().map(|b| Entry::of(Scope::At(focus), b)));
         }
+        Keymap { entries }
     }
 }
 
@@ -177,11 +214,11 @@ impl Keymap {
         &self.entries
     }
 
-    /// The action for a key press in `mode`, if any.  Releases are ignored;
-    /// in a prompt, unbound characters are text; in the help, any unbound
-    /// key closes it, like htop.
+    /// The message for a key press at `focus`, if any.  Releases are
+    /// ignored; where text is typed, unbound characters are text; in the
+    /// help and on a result, any unbound key closes it, like htop.
     #[must_use]
-    pub fn action_for(&self, key: KeyEvent, mode: InputMode) -> Option<Action> {
+    pub fn msg_for(&self, key: KeyEvent, focus: Focus) -> Option<Msg> {
         if key.kind == KeyEventKind::Release {
             return None;
         }
@@ -189,45 +226,41 @@ impl Keymap {
         let bound = self
             .entries
             .iter()
-            .filter(|e| e.scope.applies(mode))
+            .filter(|e| e.scope.applies(focus))
             .find(|e| e.keys.contains(&pressed))
-            .map(|e| e.action);
+            .map(|e| e.msg);
         if bound.is_some() {
             return bound;
         }
-        match (mode, pressed) {
-            (
-                InputMode::Search | InputMode::Filter | InputMode::Dialog,
-                Key {
-                    code: KeyCode::Char(c),
-                    ctrl: false,
-                },
-            ) => Some(Action::Input(c)),
-            // Any other key closes the help, like htop, and dismisses a result.
-            (InputMode::Help | InputMode::Toast, _) => Some(Action::Cancel),
+        let info = focus.info();
+        match pressed {
+            Key {
+                code: KeyCode::Char(c),
+                ctrl: false,
+            } if info.text => Some(Msg::Input(c)),
+            _ if info.any_key => Some(Msg::Cancel),
             _ => None,
         }
     }
 
-    /// Replaces the keys of `action` in `section` (duplicates collapse);
+    /// Replaces the keys of `msg` in `section` (duplicates collapse);
     /// returns the index of the entry changed.
     pub fn rebind(
         &mut self,
         section: Section,
-        action: Action,
+        msg: Msg,
         keys: &[Key],
     ) -> Result<usize, RebindError> {
-        let name = action.name().unwrap_or("this action");
+        let name = msg.name().unwrap_or("this action");
         let index = self
             .entries
             .iter()
-            .position(|e| e.action == action && section.scopes().contains(&e.scope))
+            .position(|e| e.msg == msg && section.covers(e.scope))
             .ok_or(RebindError::NotHere(name))?;
-        let entry = &mut self.entries[index];
         if keys.is_empty() {
             return Err(RebindError::Empty);
         }
-        if section == Section::Prompt
+        if section.takes_text()
             && let Some(k) = keys
                 .iter()
                 .find(|k| !k.ctrl && matches!(k.code, KeyCode::Char(_)))
@@ -240,6 +273,7 @@ impl Keymap {
                 unique.push(*k);
             }
         }
+        let entry = &mut self.entries[index];
         entry.label = Cow::Owned(
             unique
                 .iter()
@@ -251,17 +285,17 @@ impl Keymap {
         Ok(index)
     }
 
-    /// The first key bound to two different actions in a mode, if any.
+    /// The first key bound to two different messages in one place, if any.
     #[must_use]
     pub fn clash(&self) -> Option<Clash> {
-        for mode in InputMode::ALL {
+        for focus in Focus::all() {
             let live: Vec<usize> = (0..self.entries.len())
-                .filter(|&i| self.entries[i].scope.applies(mode))
+                .filter(|&i| self.entries[i].scope.applies(focus))
                 .collect();
             for (n, &i) in live.iter().enumerate() {
                 for &j in &live[n + 1..] {
                     let (a, b) = (&self.entries[i], &self.entries[j]);
-                    if a.action == b.action {
+                    if a.msg == b.msg {
                         continue;
                     }
                     if let Some(key) = b.keys.iter().find(|k| a.keys.contains(k)) {
@@ -269,7 +303,7 @@ impl Keymap {
                             key: *key,
                             first: i,
                             second: j,
-                            mode,
+                            focus,
                         });
                     }
                 }
@@ -278,36 +312,24 @@ impl Keymap {
         None
     }
 
-    /// The key the footer shows for `action` on the process list:
-    /// `preferred` while it still does that, else the first key that does.
+    /// The keys of `msg` at `focus`, in the order given.
     #[must_use]
-    pub fn footer_key(&self, action: Action, preferred: Key) -> Option<Key> {
-        let entry = self
-            .entries
+    pub fn keys_of(&self, msg: Msg, focus: Focus) -> &[Key] {
+        self.entries
             .iter()
-            .find(|e| e.action == action && Section::Main.scopes().contains(&e.scope))?;
-        if entry.keys.contains(&preferred) {
+            .find(|e| e.msg == msg && e.scope.applies(focus))
+            .map_or(&[], |e| e.keys.as_slice())
+    }
+
+    /// The key the footer shows for `msg` at `focus`: `preferred` while it
+    /// still does that, else the first key that does.
+    #[must_use]
+    pub fn footer_key(&self, msg: Msg, preferred: Key, focus: Focus) -> Option<Key> {
+        let keys = self.keys_of(msg, focus);
+        if keys.contains(&preferred) {
             Some(preferred)
         } else {
-            entry.keys.first().copied()
+            keys.first().copied()
         }
-    }
-}
-
-/// How an error message names the place a mode's keys work.
-#[must_use]
-pub fn mode_name(mode: InputMode) -> &'static str {
-    match mode {
-        InputMode::Normal => "the process list",
-        InputMode::Search | InputMode::Filter => "the search and filter prompts",
-        InputMode::Help => "the help",
-        InputMode::SortMenu => "the sort menu",
-        InputMode::Detail => "the detail view",
-        InputMode::ActionLog => "the action log",
-        InputMode::ActMenu => "the action menu",
-        InputMode::Dialog => "the action dialog",
-        InputMode::Toast => "an action's result",
-        InputMode::Columns => "the column chooser",
-        InputMode::Record => "an audit record",
     }
 }

@@ -9,7 +9,7 @@ use ratatui::{
     text::{Line, Span},
 };
 
-use super::{Part, put, put_line};
+use super::{Part, put, put_line, widget_for_ref};
 use crate::console::{
     App,
     app::{ConnectionState, Host},
@@ -22,6 +22,8 @@ pub struct Header<'a> {
     app: &'a App,
     theme: &'a Theme,
 }
+
+widget_for_ref!(Header);
 
 /// How the CPU bars are arranged.
 struct CpuGrid {

@@ -14,12 +14,12 @@ use super::super::tests::{H, app, event, key, proc};
 use crate::{
     act::{ClientIdentity, InputError},
     console::{
-        App, Config,
-        actions::{Field, Request},
+        App, Config, Screen,
+        actions::Request,
         draw,
-        input::{Action, InputMode, Keymap, action_for},
+        input::{Focus, Keymap, Msg, msg_for},
+        overlays::{OverlayKind, dialog::Field, help::HelpOverlay},
         theme::Theme,
-        ui::HelpOverlay,
     },
 };
 
@@ -34,7 +34,7 @@ fn console(t0: Instant) -> App {
     a
 }
 
-fn run(app: &mut App, actions: &[Action]) {
+fn run(app: &mut App, actions: &[Msg]) {
     for a in actions {
         app.update(*a);
     }
@@ -42,7 +42,7 @@ fn run(app: &mut App, actions: &[Action]) {
 
 fn typed(app: &mut App, s: &str) {
     for c in s.chars() {
-        app.update(Action::Input(c));
+        app.update(Msg::Input(c));
     }
 }
 
@@ -68,33 +68,21 @@ fn screen_text(app: &App, w: u16, h: u16) -> String {
 
 #[test]
 fn k_and_f9_open_the_menu_but_k_no_longer_moves_up() {
-    let n = &InputMode::Normal;
+    let n = Focus::Screen(Screen::Processes);
     let key_ev = |c| KeyEvent::new(c, KeyModifiers::NONE);
-    assert_eq!(
-        action_for(key_ev(KeyCode::Char('k')), n),
-        Some(Action::ActMenu)
-    );
-    assert_eq!(action_for(key_ev(KeyCode::F(9)), n), Some(Action::ActMenu));
-    assert_eq!(
-        action_for(key_ev(KeyCode::F(7)), n),
-        Some(Action::Renice(-1))
-    );
-    assert_eq!(
-        action_for(key_ev(KeyCode::F(8)), n),
-        Some(Action::Renice(1))
-    );
-    assert_eq!(action_for(key_ev(KeyCode::Up), n), Some(Action::Up));
+    assert_eq!(msg_for(key_ev(KeyCode::Char('k')), n), Some(Msg::ActMenu));
+    assert_eq!(msg_for(key_ev(KeyCode::F(9)), n), Some(Msg::ActMenu));
+    assert_eq!(msg_for(key_ev(KeyCode::F(7)), n), Some(Msg::Renice(-1)));
+    assert_eq!(msg_for(key_ev(KeyCode::F(8)), n), Some(Msg::Renice(1)));
+    assert_eq!(msg_for(key_ev(KeyCode::Up), n), Some(Msg::Up));
     let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
-    assert_eq!(action_for(ctrl('p'), n), Some(Action::Up));
-    assert_eq!(action_for(ctrl('n'), n), Some(Action::Down));
-    assert_eq!(
-        action_for(key_ev(KeyCode::Char('j')), n),
-        Some(Action::Down)
-    );
+    assert_eq!(msg_for(ctrl('p'), n), Some(Msg::Up));
+    assert_eq!(msg_for(ctrl('n'), n), Some(Msg::Down));
+    assert_eq!(msg_for(key_ev(KeyCode::Char('j')), n), Some(Msg::Down));
 
     let mut app = console(Instant::now());
-    run(&mut app, &[Action::Select(key(20)), Action::ActMenu]);
-    assert_eq!(app.input_mode(), InputMode::ActMenu);
+    run(&mut app, &[Msg::Select(key(20)), Msg::ActMenu]);
+    assert_eq!(app.focus(), Focus::Overlay(OverlayKind::ActMenu));
     let menu = app.menu().unwrap();
     assert_eq!(menu.target, key(20));
     let kinds: Vec<_> = menu.items.iter().map(|i| (i.kind, i.count)).collect();
@@ -110,8 +98,8 @@ fn k_and_f9_open_the_menu_but_k_no_longer_moves_up() {
             (ActionKind::ThawTree, 2),
         ]
     );
-    app.update(Action::Cancel);
-    assert_eq!(app.input_mode(), InputMode::Normal);
+    app.update(Msg::Cancel);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
 }
 
 #[test]
@@ -138,9 +126,13 @@ fn read_only_hides_every_action() {
     for app in [&mut flagged, &mut viewer] {
         app.tick(t0);
         assert!(app.read_only());
-        run(app, &[Action::Down, Action::ActMenu]);
-        assert_eq!(app.input_mode(), InputMode::Normal, "the menu never opens");
-        run(app, &[Action::Renice(1), Action::Renice(-1)]);
+        run(app, &[Msg::Down, Msg::ActMenu]);
+        assert_eq!(
+            app.focus(),
+            Focus::Screen(Screen::Processes),
+            "the menu never opens"
+        );
+        run(app, &[Msg::Renice(1), Msg::Renice(-1)]);
         assert!(app.dialog().is_none());
         assert!(app.take_outbox().is_empty());
         let text = screen_text(app, 100, 30);
@@ -162,8 +154,8 @@ fn read_only_hides_every_action() {
     }
     // An operator (or an older perchd that says nothing) may act.
     let mut op = console(t0);
-    run(&mut op, &[Action::ActMenu]);
-    assert_eq!(op.input_mode(), InputMode::ActMenu);
+    run(&mut op, &[Msg::ActMenu]);
+    assert_eq!(op.focus(), Focus::Overlay(OverlayKind::ActMenu));
 }
 
 #[test]
@@ -171,15 +163,15 @@ fn esc_cancels_and_nothing_is_sent() {
     let mut app = console(Instant::now());
     run(
         &mut app,
-        &[Action::Select(key(21)), Action::ActMenu, Action::Confirm],
+        &[Msg::Select(key(21)), Msg::ActMenu, Msg::Confirm],
     );
-    assert_eq!(app.input_mode(), InputMode::Dialog);
+    assert_eq!(app.focus(), Focus::Overlay(OverlayKind::Dialog));
     typed(&mut app, "q?jk"); // text, not keys, in the dialog
-    assert_eq!(app.dialog().unwrap().reason, "q?jk");
+    assert_eq!(app.dialog().unwrap().reason.text(), "q?jk");
     assert!(!app.should_quit());
-    run(&mut app, &[Action::Cancel]);
+    run(&mut app, &[Msg::Cancel]);
     assert!(app.dialog().is_none());
-    assert_eq!(app.input_mode(), InputMode::Normal);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
     assert!(app.take_outbox().is_empty());
 }
 
@@ -188,22 +180,22 @@ fn an_empty_reason_blocks_the_button() {
     let mut app = console(Instant::now());
     run(
         &mut app,
-        &[Action::Select(key(21)), Action::ActMenu, Action::Confirm],
+        &[Msg::Select(key(21)), Msg::ActMenu, Msg::Confirm],
     );
     // Enter on the reason goes to the button; Enter there tries to send.
-    run(&mut app, &[Action::Confirm]);
+    run(&mut app, &[Msg::Confirm]);
     assert_eq!(app.dialog().unwrap().focus, Field::Confirm);
     typed(&mut app, "");
-    run(&mut app, &[Action::Confirm]);
+    run(&mut app, &[Msg::Confirm]);
     let d = app.dialog().unwrap();
     assert_eq!(d.focus, Field::Reason, "the field to fill is highlighted");
     assert_eq!(d.reason_error, Some(InputError::EmptyReason));
     assert!(app.take_outbox().is_empty());
     // Blanks are no reason either.
     typed(&mut app, "   ");
-    run(&mut app, &[Action::Confirm, Action::Confirm]);
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
     assert!(app.take_outbox().is_empty());
-    assert_eq!(app.input_mode(), InputMode::Dialog);
+    assert_eq!(app.focus(), Focus::Overlay(OverlayKind::Dialog));
 }
 
 #[test]
@@ -211,23 +203,18 @@ fn the_request_carries_signal_dry_run_reason_and_client() {
     let mut app = console(Instant::now());
     run(
         &mut app,
-        &[
-            Action::Select(key(20)),
-            Action::ActMenu,
-            Action::Down,
-            Action::Confirm,
-        ],
+        &[Msg::Select(key(20)), Msg::ActMenu, Msg::Down, Msg::Confirm],
     );
     // Signal: KILL by default; Left twice: TERM then USR2 (wraps).
-    run(&mut app, &[Action::PrevField, Action::Decrease]);
+    run(&mut app, &[Msg::PrevField, Msg::Decrease]);
     assert_eq!(app.dialog().unwrap().signal, Signal::Term);
-    run(&mut app, &[Action::NextField]);
+    run(&mut app, &[Msg::NextField]);
     typed(&mut app, "  miner  ");
-    run(&mut app, &[Action::NextField, Action::Input(' ')]);
+    run(&mut app, &[Msg::NextField, Msg::Input(' ')]);
     let d = app.dialog().unwrap();
     assert!(d.dry_run);
     assert_eq!(d.confirm_label(), "DRY RUN: KILL TREE (2 PROCESSES)");
-    run(&mut app, &[Action::NextField, Action::Confirm]);
+    run(&mut app, &[Msg::NextField, Msg::Confirm]);
     let sent = acts(&mut app);
     let [(_, r)] = &sent[..] else {
         panic!("{sent:?}")
@@ -252,24 +239,24 @@ fn the_request_carries_signal_dry_run_reason_and_client() {
 #[test]
 fn renice_names_the_range_and_f7_f8_start_from_the_current_nice() {
     let mut app = console(Instant::now());
-    run(&mut app, &[Action::Select(key(12)), Action::Renice(-1)]);
+    run(&mut app, &[Msg::Select(key(12)), Msg::Renice(-1)]);
     let d = app.dialog().unwrap();
-    assert_eq!((d.kind, d.priority.as_str()), (ActionKind::Renice, "-1"));
-    run(&mut app, &[Action::Cancel, Action::Renice(1)]);
-    assert_eq!(app.dialog().unwrap().priority, "1");
-    run(&mut app, &[Action::PrevField, Action::Backspace]);
+    assert_eq!((d.kind, d.priority.text()), (ActionKind::Renice, "-1"));
+    run(&mut app, &[Msg::Cancel, Msg::Renice(1)]);
+    assert_eq!(app.dialog().unwrap().priority.text(), "1");
+    run(&mut app, &[Msg::PrevField, Msg::Backspace]);
     typed(&mut app, "20");
     let e = app.dialog().unwrap().priority_error().unwrap();
     assert_eq!(e.to_string(), "priority 20 is outside -20..19");
-    run(&mut app, &[Action::NextField]);
+    run(&mut app, &[Msg::NextField]);
     typed(&mut app, "hog");
-    run(&mut app, &[Action::Confirm, Action::Confirm]);
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
     assert!(app.take_outbox().is_empty(), "out of range: not sent");
     assert_eq!(app.dialog().unwrap().focus, Field::Priority);
     // Right steps back into the range; then it goes.
-    run(&mut app, &[Action::Increase]);
-    assert_eq!(app.dialog().unwrap().priority, "19");
-    run(&mut app, &[Action::Confirm, Action::Confirm]);
+    run(&mut app, &[Msg::Increase]);
+    assert_eq!(app.dialog().unwrap().priority.text(), "19");
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
     let sent = acts(&mut app);
     assert_eq!(sent[0].1.priority, Some(19));
     assert_eq!(sent[0].1.signal(), Signal::Unspecified);
@@ -304,12 +291,9 @@ fn answer(req: &ActRequest, outcome: ProcessOutcome, result: ActionResult) -> Ac
 
 /// Kills pid 21 from the menu; returns the request's id and itself.
 fn kill_21(app: &mut App) -> (u64, ActRequest) {
-    run(
-        app,
-        &[Action::Select(key(21)), Action::ActMenu, Action::Confirm],
-    );
+    run(app, &[Msg::Select(key(21)), Msg::ActMenu, Msg::Confirm]);
     typed(app, "why");
-    run(app, &[Action::Confirm, Action::Confirm]);
+    run(app, &[Msg::Confirm, Msg::Confirm]);
     acts(app).pop().unwrap()
 }
 
@@ -332,7 +316,7 @@ fn a_result_shows_a_toast_and_marks_the_row_until_it_exits() {
     );
     assert!(app.is_defunct(&key(21)));
     assert_eq!(app.notes(&key(21)).len(), 1);
-    assert_eq!(app.input_mode(), InputMode::Toast);
+    assert_eq!(app.focus(), Focus::Toast);
     assert!(screen_text(&app, 100, 30).contains("[defunct]"));
     // The same record from the event stream is not noted twice.
     app.ingest_events(
@@ -393,13 +377,13 @@ fn failures_toast_without_marking_and_any_key_dismisses() {
     // Any key: gone, and the key does nothing else.
     let before = app.cursor();
     assert_eq!(
-        action_for(
+        msg_for(
             KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE),
-            &app.input_mode()
+            app.focus()
         ),
-        Some(Action::Cancel)
+        Some(Msg::Cancel)
     );
-    app.update(Action::Down);
+    app.update(Msg::Down);
     assert!(app.toast().is_none());
     assert_eq!(app.cursor(), before);
     // A refused RPC is a result too.
@@ -418,7 +402,7 @@ fn failures_toast_without_marking_and_any_key_dismisses() {
         )
     );
     // Answers to unknown ids are ignored.
-    app.update(Action::Cancel);
+    app.update(Msg::Cancel);
     app.ingest_act_result(999, Err(tonic::Status::internal("?")));
     assert!(app.toast().is_none());
 }
@@ -456,7 +440,7 @@ fn action_events_from_the_stream_show_in_the_detail_view() {
     app.ingest_events(H, &[event(9, Kind::Action(record))]);
     assert!(app.toast().is_none(), "someone else's action: no toast");
     assert!(app.is_defunct(&key(20)) && app.is_defunct(&key(21)));
-    run(&mut app, &[Action::Select(key(21)), Action::Confirm]);
+    run(&mut app, &[Msg::Select(key(21)), Msg::Confirm]);
     let text = screen_text(&app, 100, 40);
     assert!(
         text.contains("kill_tree by alice: PARTIAL partial \"lateral movement\""),
@@ -483,7 +467,7 @@ fn exited_processes_get_no_menu() {
         )],
     );
     app.tick(t0);
-    run(&mut app, &[Action::Select(key(12)), Action::ActMenu]);
-    assert_eq!(app.input_mode(), InputMode::Normal);
+    run(&mut app, &[Msg::Select(key(12)), Msg::ActMenu]);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
     assert_eq!(app.flash(), Some("12 has exited: nothing to act on"));
 }

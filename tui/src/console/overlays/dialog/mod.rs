@@ -1,15 +1,40 @@
 //! The confirmation dialog: what will be hit, the signal or priority, a
 //! required reason, a dry-run toggle and a button that names the action.
 //! Nothing leaves the dialog until its values pass the same checks as
-//! `perch kill …`.
+//! `perch kill …`; then it is queued for the loop to send, and its answer
+//! comes back as a result toast.
+mod keys;
+mod widget;
+
 use std::fmt::Write as _;
 
 use perch_proto::v1::{ActRequest, ActionKind, ActionMode, ProcessKey as WireKey, Signal};
+use ratatui::buffer::Buffer;
 
+use super::{Areas, Next, OverlayState};
 use crate::{
     act::{self, ClientIdentity, InputError, REASON_MAX_BYTES, SIGNALS},
-    console::model::{Proc, ProcessKey},
+    console::{
+        App, Config,
+        actions::{Hits, Request},
+        app::Data,
+        editor::{Edit, LineEditor, Limit},
+        input::{Msg, PlaceInfo},
+        model::{Proc, ProcessKey},
+        theme::Theme,
+        ui::Part as _,
+    },
 };
+
+static INFO: PlaceInfo = PlaceInfo {
+    global: false,
+    text: true,
+    acts: true,
+    ..PlaceInfo::new("the action dialog", "Action dialog", None, keys::KEYS)
+};
+
+/// The priority field's length: `-20` fits, and room to type a mistake.
+const PRIORITY_CHARS: usize = 8;
 
 /// Where the dialog's keys go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +63,8 @@ pub struct Dialog {
     pub count: usize,
     pub signal: Signal,
     /// The new nice value as typed (renice only).
-    pub priority: String,
-    pub reason: String,
+    pub priority: LineEditor,
+    pub reason: LineEditor,
     pub dry_run: bool,
     pub focus: Field,
     /// The reason's problem, shown once the user tried to confirm (or
@@ -57,6 +82,26 @@ const RENICE_FIELDS: &[Field] = &[
 const PLAIN_FIELDS: &[Field] = &[Field::Reason, Field::DryRun, Field::Confirm];
 
 impl Dialog {
+    /// The dialog for `kind` on `key` (renice starts at `priority`, else
+    /// at the current nice), unless the process is gone or exited, or
+    /// actions on its host are not this console's to take.
+    #[must_use]
+    pub fn open(
+        kind: ActionKind,
+        key: ProcessKey,
+        priority: Option<i32>,
+        data: &Data,
+        config: &Config,
+    ) -> Option<Dialog> {
+        let store = data.store();
+        let p = store.by_key(&key)?;
+        if data.read_only_on(config, key.host) || p.is_exited() {
+            return None;
+        }
+        let count = Hits::of(store, &key).count(kind);
+        Some(Dialog::new(kind, p, count, priority.unwrap_or(p.nice)))
+    }
+
     /// A dialog for `kind` on `p`, hitting `count` processes; renice starts
     /// at `priority`.
     #[must_use]
@@ -79,10 +124,13 @@ impl Dialog {
             nice_now: p.nice,
             count: count.max(1),
             signal: Signal::Kill,
-            priority: priority
-                .clamp(*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end())
-                .to_string(),
-            reason: String::new(),
+            priority: LineEditor::with_text(
+                priority
+                    .clamp(*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end())
+                    .to_string(),
+                Limit::Chars(PRIORITY_CHARS),
+            ),
+            reason: LineEditor::new(Limit::Bytes(REASON_MAX_BYTES)),
             dry_run: false,
             focus: Field::Reason,
             reason_error: None,
@@ -111,35 +159,21 @@ impl Dialog {
         self.focus = fields[next];
     }
 
-    /// A typed character, into the focused field.
-    pub fn input(&mut self, c: char) {
-        if c.is_control() {
-            return;
-        }
+    /// A typed character or Backspace, into the focused field.
+    pub fn edit(&mut self, msg: Msg) {
         match self.focus {
-            Field::Reason => {
-                if self.reason.len() + c.len_utf8() > REASON_MAX_BYTES {
-                    self.reason_error = Some(InputError::ReasonTooLong(self.reason.len() + 1));
-                } else {
-                    self.reason.push(c);
-                    self.reason_error = None;
+            Field::Reason => match self.reason.apply(msg) {
+                Edit::Changed => self.reason_error = None,
+                Edit::Full => {
+                    let typed = self.reason.text().len() + 1;
+                    self.reason_error = Some(InputError::ReasonTooLong(typed));
                 }
-            }
-            Field::Priority if self.priority.chars().count() < 8 => self.priority.push(c),
-            Field::DryRun if c == ' ' => self.dry_run = !self.dry_run,
-            _ => {}
-        }
-    }
-
-    pub fn backspace(&mut self) {
-        match self.focus {
-            Field::Reason => {
-                self.reason.pop();
-                self.reason_error = None;
-            }
+                Edit::Ignored => {}
+            },
             Field::Priority => {
-                self.priority.pop();
+                self.priority.apply(msg);
             }
+            Field::DryRun if msg == Msg::Input(' ') => self.dry_run = !self.dry_run,
             _ => {}
         }
     }
@@ -159,6 +193,7 @@ impl Dialog {
                 let (lo, hi) = (*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end());
                 let now = self
                     .priority
+                    .text()
                     .trim()
                     .parse::<i64>()
                     .map_or(self.nice_now, |n| {
@@ -166,7 +201,7 @@ impl Dialog {
                             .unwrap_or(self.nice_now)
                     });
                 let next = now.saturating_add(delta).clamp(lo, hi);
-                self.priority = next.to_string();
+                self.priority = LineEditor::with_text(next.to_string(), Limit::Chars(PRIORITY_CHARS));
             }
             Field::DryRun => self.dry_run = !self.dry_run,
             Field::Reason | Field::Confirm => {}
@@ -179,7 +214,7 @@ impl Dialog {
         if self.kind != ActionKind::Renice {
             return None;
         }
-        act::parse_priority(&self.priority).err()
+        act::parse_priority(self.priority.text()).err()
     }
 
     /// `YES, KILL TREE (7 PROCESSES)`, `DRY RUN: KILL POD (12 PROCESSES)`.
@@ -187,7 +222,7 @@ impl Dialog {
     pub fn confirm_label(&self) -> String {
         let mut what = act::kind_title(self.kind).to_ascii_uppercase();
         if self.kind == ActionKind::Renice
-            && let Ok(p) = act::parse_priority(&self.priority)
+            && let Ok(p) = act::parse_priority(self.priority.text())
         {
             let _ = write!(what, " TO {p}");
         }
@@ -205,9 +240,9 @@ impl Dialog {
 
     /// The request, or the field to fix and why.
     pub fn request(&self, me: &ClientIdentity) -> Result<ActRequest, (Field, InputError)> {
-        let reason = act::check_reason(&self.reason).map_err(|e| (Field::Reason, e))?;
+        let reason = act::check_reason(self.reason.text()).map_err(|e| (Field::Reason, e))?;
         let priority = if self.kind == ActionKind::Renice {
-            Some(act::parse_priority(&self.priority).map_err(|e| (Field::Priority, e))?)
+            Some(act::parse_priority(self.priority.text()).map_err(|e| (Field::Priority, e))?)
         } else {
             None
         };
@@ -235,4 +270,70 @@ impl Dialog {
             client_process: me.key(),
         })
     }
+}
+
+impl OverlayState for Dialog {
+    fn info() -> &'static PlaceInfo {
+        &INFO
+    }
+
+    fn update(&mut self, msg: Msg, app: &mut App) -> Next {
+        match msg {
+            Msg::Cancel => return Next::Close,
+            Msg::NextField => self.move_focus(1),
+            Msg::PrevField => self.move_focus(-1),
+            Msg::Decrease => self.step(-1),
+            Msg::Increase => self.step(1),
+            Msg::Input(_) | Msg::Backspace => self.edit(msg),
+            Msg::Confirm if self.focus == Field::Confirm => return self.send(app),
+            Msg::Confirm => self.focus = Field::Confirm,
+            _ => {}
+        }
+        Next::Stay
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, areas: Areas, buf: &mut Buffer) {
+        widget::ActionDialog::new(app, self, theme).render_into(areas.body, buf);
+    }
+}
+
+impl Dialog {
+    /// The button: queue the request if the values pass, else put the
+    /// focus on the field to fix.
+    fn send(&mut self, app: &mut App) -> Next {
+        match self.request(&app.config.client) {
+            Err((field, e)) => {
+                self.focus = field;
+                if field == Field::Reason {
+                    self.reason_error = Some(e);
+                }
+                Next::Stay
+            }
+            Ok(req) => {
+                let dry = if self.dry_run { " (dry run)" } else { "" };
+                let title = format!(
+                    "{} {} ({}){dry}",
+                    act::kind_title(self.kind),
+                    self.target.pid,
+                    program(&self.exe, &self.command)
+                );
+                let host = self.target.host;
+                let id = app.data.queue(host, Request::Act(req));
+                app.view.flash = Some(format!("{title}: sent, waiting for the collector"));
+                app.data.await_answer(id, host, title);
+                Next::Close
+            }
+        }
+    }
+}
+
+/// The program's name for titles: the executable's, else the command's
+/// first word (argv may be anything a process chose).
+fn program<'a>(exe: &'a str, command: &'a str) -> &'a str {
+    let path = if exe.is_empty() {
+        command.split_whitespace().next().unwrap_or("")
+    } else {
+        exe
+    };
+    path.rsplit('/').next().unwrap_or(path)
 }

@@ -1,5 +1,6 @@
-//! The list the table shows: the process tree in depth-first order (or a
-//! flat sorted list), after hiding kernel threads, filtering and collapsing.
+//! The rows the process table shows, derived from the store: the process
+//! tree in depth-first order (or a flat sorted list), after hiding kernel
+//! threads, filtering and collapsing.
 //!
 //! Built from scratch on every change: linear passes over flat arrays plus
 //! one sort, which stays within a few milliseconds at 100k processes and
@@ -17,13 +18,13 @@ const NONE: u32 = u32::MAX;
 
 /// One line of the process list.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ViewRow {
+pub struct Row {
     pub id: RowId,
     /// Tree depth (0 in the flat table).
     pub depth: u16,
     /// Last of its parent's visible children (for the tree guides).
     pub last: bool,
-    /// Index in [`View::rows`] of the visible parent, if any.
+    /// Index in [`RowList::rows`] of the visible parent, if any.
     pub parent: Option<u32>,
     /// Has children, shown or collapsed.
     pub has_children: bool,
@@ -33,8 +34,8 @@ pub struct ViewRow {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct View {
-    pub rows: Vec<ViewRow>,
+pub struct RowList {
+    pub rows: Vec<Row>,
 }
 
 /// What to show.
@@ -54,9 +55,9 @@ fn host_name(names: &[String], h: HostId) -> &str {
     names.get(usize::from(h.0)).map_or("", String::as_str)
 }
 
-impl View {
+impl RowList {
     #[must_use]
-    pub fn build(store: &Store, opt: &Options<'_>) -> View {
+    pub fn build(store: &Store, opt: &Options<'_>) -> RowList {
         let n = store.capacity();
         // Per slab id: shown at all (kernel threads hidden), matches the filter.
         let mut present = vec![false; n];
@@ -83,7 +84,7 @@ impl View {
             ids.sort_unstable_by(by_cmp);
             let rows = ids
                 .into_iter()
-                .map(|id| ViewRow {
+                .map(|id| Row {
                     id,
                     depth: 0,
                     last: false,
@@ -93,7 +94,7 @@ impl View {
                     subtree: None,
                 })
                 .collect();
-            return View { rows };
+            return RowList { rows };
         }
         Self::tree(store, opt, &present, &matched, by_cmp)
     }
@@ -104,7 +105,7 @@ impl View {
         present: &[bool],
         matched: &[bool],
         by_cmp: impl Fn(&RowId, &RowId) -> std::cmp::Ordering,
-    ) -> View {
+    ) -> RowList {
         let n = present.len();
         let Forest {
             parent,
@@ -175,7 +176,7 @@ impl View {
         }
 
         // Emit, skipping unkept rows and collapsed subtrees.
-        let mut rows: Vec<ViewRow> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         let mut pos = vec![NONE; n];
         let mut skip_deeper_than: Option<u16> = None;
         for &(id, depth) in &order {
@@ -200,7 +201,7 @@ impl View {
             }
             pos[i] = u32::try_from(rows.len()).unwrap_or(NONE);
             let vp = parent[i];
-            rows.push(ViewRow {
+            rows.push(Row {
                 id,
                 depth,
                 last: false,
@@ -211,7 +212,7 @@ impl View {
             });
         }
         mark_last_children(&mut rows);
-        View { rows }
+        RowList { rows }
     }
 
     /// Index of the row showing `id`.
@@ -299,7 +300,7 @@ impl Forest {
 
 /// Sets `last` on the last visible child of each parent (roots count as
 /// children of one invisible parent).
-fn mark_last_children(rows: &mut [ViewRow]) {
+fn mark_last_children(rows: &mut [Row]) {
     let mut seen = vec![false; rows.len() + 1];
     let no_parent = rows.len();
     for r in rows.iter_mut().rev() {

@@ -1,111 +1,37 @@
-//! The response-action widgets: the menu (`k` / F9), the confirmation
-//! dialog and the result toast.  The focused field carries a `▸` as well as
-//! a style, so it shows without colour (and in text snapshots).
-use perch_proto::v1::{ActionKind, ActionResult};
+//! The confirmation dialog's drawing.  The focused field carries a `▸` as
+//! well as a style, so it shows without colour (and in text snapshots).
+use perch_proto::v1::ActionKind;
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
-    style::Style,
     text::{Line, Span},
 };
 
-use super::{
-    Part, ellipsize,
-    overlays::{centred, frame},
-    put_line,
-};
+use super::{Dialog, Field};
 use crate::{
     act,
     console::{
         App,
-        actions::{Dialog, Field, MenuItem},
+        editor::LineEditor,
         format,
+        overlays::processes,
         theme::Theme,
+        ui::{Part, centred, frame, full, put_line, widget_for_ref},
     },
 };
 
-/// `1 process`, `7 processes`.
-fn processes(n: usize) -> String {
-    format!("{n} {}", if n == 1 { "process" } else { "processes" })
-}
-
-/// A line padded (or cut) to exactly `width` columns, in `style`.
-fn full(text: &str, width: u16, style: Style) -> Line<'static> {
-    let w = usize::from(width);
-    Line::styled(format!("{:<w$}", ellipsize(text, w)), style)
-}
-
-pub struct ActionMenu<'a> {
-    app: &'a App,
-    theme: &'a Theme,
-}
-
-impl<'a> ActionMenu<'a> {
-    #[must_use]
-    pub fn new(app: &'a App, theme: &'a Theme) -> ActionMenu<'a> {
-        ActionMenu { app, theme }
-    }
-
-    fn label(item: &MenuItem, nice: i32, pod: &str) -> String {
-        let title = act::kind_title(item.kind);
-        match item.kind {
-            ActionKind::Kill => format!("{title}… (choose the signal)"),
-            ActionKind::Renice => format!("{title}… (nice now {nice})     F7 F8"),
-            ActionKind::KillPod | ActionKind::FreezePod | ActionKind::ThawPod => {
-                format!("{title} {pod}… ({})", processes(item.count))
-            }
-            _ => format!("{title}… ({})", processes(item.count)),
-        }
-    }
-}
-
-impl Part for ActionMenu<'_> {
-    fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let (app, t) = (self.app, self.theme);
-        let Some(menu) = app.menu() else { return };
-        let p = app.store().by_key(&menu.target);
-        let (nice, pod, name) = p.map_or((0, String::new(), String::new()), |p| {
-            (
-                p.nice,
-                format!("{}/{}", p.pod_namespace, p.pod_name),
-                p.comm.to_string(),
-            )
-        });
-        let h = u16::try_from(menu.items.len() + 4).unwrap_or(u16::MAX);
-        let rect = centred(area, 56, h);
-        if rect.width < 3 || rect.height < 3 {
-            return;
-        }
-        let title = format!("Act on {} {name}", menu.target.pid);
-        let inner = frame(
-            buf,
-            rect,
-            &ellipsize(&title, usize::from(rect.width) - 4),
-            t,
-        );
-        for (i, item) in menu.items.iter().enumerate() {
-            let selected = i == menu.cursor;
-            let marker = if selected { "▸ " } else { "  " };
-            let text = format!("{marker}{}", Self::label(item, nice, &pod));
-            let style = if selected { t.menu_cursor } else { t.text };
-            let dy = u16::try_from(i).unwrap_or(u16::MAX);
-            put_line(buf, inner, 0, dy, &full(&text, inner.width, style));
-        }
-        let hint = "Enter opens the dialog · Esc closes";
-        let dy = inner.height.saturating_sub(1);
-        put_line(buf, inner, 0, dy, &full(hint, inner.width, t.label));
-    }
-}
-
 pub struct ActionDialog<'a> {
     app: &'a App,
+    dialog: &'a Dialog,
     theme: &'a Theme,
 }
+
+widget_for_ref!(ActionDialog);
 
 impl<'a> ActionDialog<'a> {
     #[must_use]
-    pub fn new(app: &'a App, theme: &'a Theme) -> ActionDialog<'a> {
-        ActionDialog { app, theme }
+    pub fn new(app: &'a App, dialog: &'a Dialog, theme: &'a Theme) -> ActionDialog<'a> {
+        ActionDialog { app, dialog, theme }
     }
 
     /// A labelled line, with `▸` when `field` has the focus.
@@ -149,16 +75,9 @@ impl<'a> ActionDialog<'a> {
     }
 
     /// `[text_    ]` with the tail showing when the text is longer.
-    fn field(&self, text: &str, focused: bool, width: usize) -> Span<'static> {
+    fn field(&self, text: &LineEditor, focused: bool, width: usize) -> Span<'static> {
         let room = width.saturating_sub(3).max(1);
-        let mut shown: String = {
-            let chars: Vec<char> = text.chars().collect();
-            let skip = chars.len().saturating_sub(room - usize::from(focused));
-            chars[skip..].iter().collect()
-        };
-        if focused {
-            shown.push('_');
-        }
+        let shown = text.tail(room, focused);
         let style = if focused {
             self.theme.field_focus
         } else {
@@ -266,7 +185,7 @@ impl<'a> ActionDialog<'a> {
 impl Part for ActionDialog<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let Some(d) = self.app.dialog() else { return };
+        let d = self.dialog;
         let inner_w = area.width.min(76).saturating_sub(2);
         let lines = self.lines(d, inner_w);
         let h = u16::try_from(lines.len() + 3).unwrap_or(u16::MAX);
@@ -288,55 +207,3 @@ impl Part for ActionDialog<'_> {
     }
 }
 
-pub struct ResultToast<'a> {
-    app: &'a App,
-    theme: &'a Theme,
-}
-
-impl<'a> ResultToast<'a> {
-    #[must_use]
-    pub fn new(app: &'a App, theme: &'a Theme) -> ResultToast<'a> {
-        ResultToast { app, theme }
-    }
-}
-
-impl Part for ResultToast<'_> {
-    fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let t = self.theme;
-        let Some(toast) = self.app.toast() else {
-            return;
-        };
-        let w = area.width.min(76);
-        let h = 5.min(area.height);
-        if w < 3 || h < 3 {
-            return;
-        }
-        let rect = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + area.height - h,
-            width: w,
-            height: h,
-        };
-        let style = match toast.result {
-            ActionResult::Success => t.toast_ok,
-            ActionResult::Partial => t.toast_partial,
-            _ => t.toast_failed,
-        };
-        let inner = frame(buf, rect, "Action result", t);
-        let head = format!(" {}  {}", act::result_title(toast.result), toast.title);
-        put_line(buf, inner, 0, 0, &full(&head, inner.width, style));
-        let detail = match (toast.code.is_empty(), toast.detail.is_empty()) {
-            (false, false) => format!(" {} — {}", toast.code, toast.detail),
-            (false, true) => format!(" {}", toast.code),
-            _ => format!(" {}", toast.detail),
-        };
-        put_line(buf, inner, 0, 1, &full(&detail, inner.width, t.text));
-        put_line(
-            buf,
-            inner,
-            0,
-            2,
-            &full(" any key dismisses", inner.width, t.label),
-        );
-    }
-}

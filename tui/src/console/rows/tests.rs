@@ -72,7 +72,7 @@ impl Default for Opts {
 
 /// "pid:depth" per row, with `+` on collapsed rows and `'` on last children.
 fn render(s: &Store, o: &Opts) -> Vec<String> {
-    let view = View::build(
+    let view = RowList::build(
         s,
         &Options {
             tree: o.tree,
@@ -142,7 +142,7 @@ fn collapsed_nodes_sum_their_subtree() {
             .key,
     );
     assert_eq!(render(&s, &o), ["1:0'", "10:1+", "20:1'", "21:2", "22:2'"]);
-    let view = View::build(
+    let view = RowList::build(
         &s,
         &Options {
             tree: true,

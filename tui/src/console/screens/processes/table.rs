@@ -10,26 +10,52 @@ use ratatui::{
     text::{Line, Span},
 };
 
-use super::{Part, ellipsize, put, put_line};
+use super::Processes;
 use crate::console::{
     App,
     columns::{self, Column},
     format,
-    input::TableGeometry,
+    input::Msg,
     model::{Proc, Usage},
+    rows::{Row, RowList},
     theme::Theme,
-    view::{View, ViewRow},
+    ui::{Part, ellipsize, put, put_line, widget_for_ref},
 };
 
 pub struct ProcessTable<'a> {
     app: &'a App,
+    state: &'a Processes,
     theme: &'a Theme,
+}
+
+widget_for_ref!(ProcessTable);
+
+/// The columns at `width`, the title row and the body rows of `area`.
+fn parts(app: &App, area: Rect) -> (Vec<(Column, u16)>, u16) {
+    let cols = columns::fit(area.width, app.optional_columns(), app.config().columns);
+    (cols, area.height.saturating_sub(1))
+}
+
+/// The message for a click in the table drawn in `area`: a column title
+/// sorts by it, a row selects its process.
+pub(super) fn hit(state: &Processes, app: &App, area: Rect, x: u16, y: u16) -> Option<Msg> {
+    let (cols, body_h) = parts(app, area);
+    if y == area.y {
+        return columns::at(&cols, x.checked_sub(area.x)?).map(Msg::SortBy);
+    }
+    let dy = y.checked_sub(area.y + 1)?;
+    if dy >= body_h {
+        return None;
+    }
+    let pos = state.offset_for(usize::from(body_h)) + usize::from(dy);
+    let row = state.rows().rows.get(pos)?;
+    app.store().get(row.id).map(|p| Msg::Select(p.key))
 }
 
 impl<'a> ProcessTable<'a> {
     #[must_use]
-    pub fn new(app: &'a App, theme: &'a Theme) -> ProcessTable<'a> {
-        ProcessTable { app, theme }
+    pub fn new(app: &'a App, state: &'a Processes, theme: &'a Theme) -> ProcessTable<'a> {
+        ProcessTable { app, state, theme }
     }
 
     fn cell(&self, col: Column, p: &Proc, u: &Usage) -> String {
@@ -64,7 +90,7 @@ impl<'a> ProcessTable<'a> {
 
     /// Tree guides for a row: `│ ` or `  ` per ancestor level below the
     /// root, then `├─`/`└─` (`├+`/`└+` when collapsed).
-    fn guides(view: &View, r: &ViewRow) -> String {
+    fn guides(view: &RowList, r: &Row) -> String {
         let mut lasts = Vec::new();
         let mut cur = r.parent;
         while let Some(pi) = cur {
@@ -93,11 +119,11 @@ impl<'a> ProcessTable<'a> {
         s
     }
 
-    fn command_line(&self, r: &ViewRow, p: &Proc, width: usize, base: Style) -> Line<'static> {
+    fn command_line(&self, r: &Row, p: &Proc, width: usize, base: Style) -> Line<'static> {
         let t = self.theme;
         let mut spans = Vec::new();
-        if self.app.is_tree() {
-            let mut g = Self::guides(self.app.view(), r);
+        if self.state.is_tree() {
+            let mut g = Self::guides(self.state.rows(), r);
             let chars = g.chars().count();
             // Deep trees keep the innermost levels and at least half the width for the command.
             if chars > width / 2 {
@@ -112,7 +138,7 @@ impl<'a> ProcessTable<'a> {
         } else if self.app.is_defunct(&p.key) {
             spans.push(Span::styled("[defunct] ".to_owned(), base));
         }
-        let search = self.app.search();
+        let search = self.state.search();
         let cmd: &str = &p.command;
         if search.is_active() && search.is_match(r.id) {
             let pos = search.positions(&p.haystack, cmd.chars().count());
@@ -140,7 +166,7 @@ impl<'a> ProcessTable<'a> {
     }
 
     /// One process row at line `dy` of `area`.
-    fn draw_row(&self, r: &ViewRow, cols: &[(Column, u16)], area: Rect, dy: u16, buf: &mut Buffer) {
+    fn draw_row(&self, r: &Row, cols: &[(Column, u16)], area: Rect, dy: u16, buf: &mut Buffer) {
         let t = self.theme;
         let Some(p) = self.app.store().get(r.id) else {
             return;
@@ -191,19 +217,11 @@ impl<'a> ProcessTable<'a> {
 
 impl Part for ProcessTable<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
-        let (app, t) = (self.app, self.theme);
-        let cols = columns::fit(area.width, app.optional_columns(), app.config().columns);
-        let body_h = area.height.saturating_sub(1);
-        app.set_geometry(TableGeometry {
-            x: area.x,
-            header_y: area.y,
-            body_y: area.y + 1,
-            width: area.width,
-            height: body_h,
-        });
+        let (app, state, t) = (self.app, self.state, self.theme);
+        let (cols, body_h) = parts(app, area);
         // Titles.
         buf.set_style(Rect { height: 1, ..area }, t.table_title);
-        let sort = app.sort();
+        let sort = state.sort();
         let mut x = 0u16;
         for &(col, w) in &cols {
             let mut title = col.title().to_owned();
@@ -224,9 +242,9 @@ impl Part for ProcessTable<'_> {
             put(buf, area, x, 0, &text, w, style);
             x = x.saturating_add(w + 1);
         }
-        let view = app.view();
+        let view = state.rows();
         if view.is_empty() {
-            let msg = if app.filter_active() {
+            let msg = if state.filter_active() {
                 "no process matches the filter (Esc clears it)"
             } else if app.hosts().is_empty() {
                 "waiting for the collector…"
@@ -236,7 +254,7 @@ impl Part for ProcessTable<'_> {
             put(buf, area, 1, 1, msg, area.width, t.label);
             return;
         }
-        let off = app.scroll_offset(usize::from(body_h));
+        let off = state.offset_for(usize::from(body_h));
         for (i, r) in view
             .rows
             .iter()
@@ -246,7 +264,7 @@ impl Part for ProcessTable<'_> {
         {
             let dy = u16::try_from(i + 1).unwrap_or(u16::MAX);
             self.draw_row(r, &cols, area, dy, buf);
-            if off + i == app.cursor() && dy < area.height {
+            if off + i == state.cursor() && dy < area.height {
                 buf.set_style(
                     Rect {
                         y: area.y + dy,

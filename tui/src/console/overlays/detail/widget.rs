@@ -1,25 +1,25 @@
-//! The detail view of the selected process: every field the collector
-//! knows, ten-minute sparklines of CPU, RSS and I/O, and its parent chain
-//! and children, which the cursor moves over (Enter jumps to one), and the
-//! actions taken on it.
+//! The detail view's drawing: the selected process's fields, ten-minute
+//! sparklines of CPU, RSS and I/O, the actions taken on it, and its parent
+//! chain and children with the cursor.
 use std::fmt::Write as _;
 
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
     text::{Line, Span},
+    widgets::{Clear, Widget as _},
 };
 
-use super::{Part, ellipsize, put_line};
 use crate::{
     act,
     console::{
-        App,
-        app::Links,
-        format,
+        App, format,
         history::{Point, WINDOW_SECS},
+        list::ScrollList,
         model::{Proc, ProcessKey},
+        screens::processes::Links,
         theme::Theme,
+        ui::{Part, ellipsize, put_line, widget_for_ref},
     },
 };
 
@@ -28,6 +28,8 @@ pub struct DetailView<'a> {
     theme: &'a Theme,
     cursor: usize,
 }
+
+widget_for_ref!(DetailView);
 
 /// A sparkline's name, value picker, current value and max formatter.
 type SparkRow = (&'static str, fn(&Point) -> u64, String, fn(u64) -> String);
@@ -285,7 +287,7 @@ impl<'a> DetailView<'a> {
 /// Draws `lines` in `area`, scrolled so line `keep` is visible.
 fn draw_scrolled(buf: &mut Buffer, area: Rect, lines: &[Line<'_>], keep: usize) {
     let h = usize::from(area.height);
-    let skip = if keep >= h { keep + 1 - h } else { 0 };
+    let skip = ScrollList::at(lines.len(), keep).offset_for(h);
     for (i, line) in lines.iter().skip(skip).take(h).enumerate() {
         put_line(buf, area, 0, u16::try_from(i).unwrap_or(u16::MAX), line);
     }
@@ -293,6 +295,8 @@ fn draw_scrolled(buf: &mut Buffer, area: Rect, lines: &[Line<'_>], keep: usize) 
 
 impl Part for DetailView<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
+        // It covers the list behind.
+        Clear.render(area, buf);
         let Some(p) = self.app.selected() else {
             put_line(buf, area, 0, 0, &Line::raw("the process is gone (Esc)"));
             return;

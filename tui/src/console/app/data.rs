@@ -1,0 +1,250 @@
+//! What the console holds from its collectors: the hosts, their processes,
+//! their audit records, and the actions in flight.  Screens derive what
+//! they show from it; nothing here knows what is on screen.
+use std::{
+    collections::{HashMap, HashSet},
+    time::Instant,
+};
+
+use perch_proto::v1::{
+    ActionMode, ActionResult, AuditRecord, GetInfoResponse, HostSample, ProcessOutcome, Role,
+};
+
+use super::Config;
+use crate::{
+    act,
+    console::{
+        actions::{Note, Outgoing, Request},
+        audit::AuditLog,
+        columns::Optional,
+        model::{FxBuild, HostId, ProcessKey, Store},
+    },
+};
+
+/// How the console reaches a host's collector, for the header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ConnectionState {
+    #[default]
+    Connecting,
+    Connected,
+    Reconnecting {
+        attempt: u32,
+        reason: String,
+    },
+    /// The collector runs inside this console (no perchd was reachable).
+    Embedded,
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// One collector as the header shows it.
+#[derive(Clone, Debug, Default)]
+pub struct Host {
+    /// What the HOST column, the host filter and the header call it.
+    pub name: String,
+    /// How the console reaches it (socket path or address).
+    pub label: String,
+    pub info: Option<GetInfoResponse>,
+    pub sample: Option<HostSample>,
+    pub connection: ConnectionState,
+    /// Kernel events lost, the highest count any message reported.
+    pub lost_events: u64,
+    /// Process events per second (exec, fork, exit, update).
+    pub events_per_sec: f64,
+    /// The last stream notice (lagged, resync), for the footer.
+    pub notice: Option<String>,
+    /// Newest host boot-clock time seen, and when it was ingested.
+    pub(super) clock: Option<(u64, Instant)>,
+    pub(super) events_since: u64,
+    pub(super) rate_since: Option<Instant>,
+}
+
+/// A request sent and not yet answered.
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) host: HostId,
+    pub(super) title: String,
+}
+
+/// Actions: what waits to be sent, what waits for an answer, and what
+/// is remembered about each process.
+#[derive(Debug, Default)]
+pub struct Acts {
+    pub(super) outbox: Vec<Outgoing>,
+    pub(super) pending: HashMap<u64, Pending>,
+    next_id: u64,
+    pub(super) notes: HashMap<ProcessKey, Vec<Note>, FxBuild>,
+    /// Killed (by us or, via the event stream, anyone) and not yet exited.
+    pub(super) defunct: HashSet<ProcessKey, FxBuild>,
+}
+
+#[derive(Debug)]
+pub struct Data {
+    pub(super) hosts: Vec<Host>,
+    pub(super) store: Store,
+    /// Bumped on every change to the processes (screens rebuild when it moves).
+    pub(super) generation: u64,
+    pub(super) audit: AuditLog,
+    pub(super) acts: Acts,
+    pub(super) now: Instant,
+}
+
+impl Data {
+    pub(super) fn new(now: Instant) -> Data {
+        Data {
+            hosts: Vec::new(),
+            store: Store::default(),
+            generation: 0,
+            audit: AuditLog::default(),
+            acts: Acts::default(),
+            now,
+        }
+    }
+
+    /// The processes changed.
+    pub(super) fn touch(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    #[must_use]
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    #[must_use]
+    pub fn host(&self, id: HostId) -> Option<&Host> {
+        self.hosts.get(usize::from(id.0))
+    }
+
+    #[must_use]
+    pub fn host_name(&self, id: HostId) -> &str {
+        self.host(id).map_or("", |h| h.name.as_str())
+    }
+
+    /// Every host's name by [`HostId`], for `host:` filters.
+    #[must_use]
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.iter().map(|h| h.name.clone()).collect()
+    }
+
+    #[must_use]
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The host's boot-clock time now, extrapolated from the newest event.
+    #[must_use]
+    pub fn host_now_ns(&self, id: HostId) -> Option<u64> {
+        let (ns, at) = self.host(id)?.clock?;
+        let since = self.now.saturating_duration_since(at);
+        Some(ns.saturating_add(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)))
+    }
+
+    /// Unix time of a host boot-clock stamp, if the host's boot time is known.
+    #[must_use]
+    pub fn unix_secs(&self, id: HostId, boot_ns: u64) -> Option<i64> {
+        let boot = self.host(id)?.info.as_ref()?.boot_time_unix_ns;
+        if boot == 0 {
+            return None;
+        }
+        i64::try_from(boot.saturating_add(boot_ns) / perch_proto::NS_PER_SEC).ok()
+    }
+
+    /// The optional columns that have something to show.
+    #[must_use]
+    pub fn optional_columns(&self) -> Optional {
+        Optional {
+            container: self
+                .store
+                .iter()
+                .any(|(_, p)| !p.container_id.is_empty() || !p.pod_name.is_empty()),
+            host: self.hosts.len() > 1,
+        }
+    }
+
+    fn viewer_on(&self, host: HostId) -> bool {
+        self.host(host)
+            .and_then(|h| h.info.as_ref())
+            .is_some_and(|info| info.caller_role() == Role::Viewer)
+    }
+
+    /// True when no action may be offered anywhere: `--read-only`, or
+    /// every collector said this caller is a viewer.
+    #[must_use]
+    pub fn read_only(&self, config: &Config) -> bool {
+        config.read_only
+            || (!self.hosts.is_empty()
+                && (0..self.hosts.len())
+                    .all(|i| self.viewer_on(HostId(u16::try_from(i).unwrap_or(u16::MAX)))))
+    }
+
+    /// True when actions on `host`'s processes are hidden.
+    #[must_use]
+    pub fn read_only_on(&self, config: &Config, host: HostId) -> bool {
+        config.read_only || self.viewer_on(host)
+    }
+
+    /// Queues a request for the loop to send; returns its id.
+    pub fn queue(&mut self, host: HostId, request: Request) -> u64 {
+        self.acts.next_id += 1;
+        let id = self.acts.next_id;
+        self.acts.outbox.push(Outgoing { id, host, request });
+        id
+    }
+
+    /// Asks `host`'s collector for its audit log.
+    pub fn fetch_audit(&mut self, host: HostId) {
+        let request = self.audit.fetch(host);
+        self.queue(host, Request::ListAudit(request));
+    }
+
+    /// Remembers a request sent, to title its answer.
+    pub fn await_answer(&mut self, id: u64, host: HostId, title: String) {
+        self.acts.pending.insert(id, Pending { host, title });
+    }
+
+    /// An audit record (our answer, or an action event from the stream):
+    /// noted on every process it names; live kills that worked mark their
+    /// processes defunct until the exit arrives.
+    pub(super) fn note_record(&mut self, host: HostId, r: &AuditRecord) {
+        let key = |k: &perch_proto::v1::ProcessKey| ProcessKey::new(host, k.pid, k.start_time_ns);
+        let target = r.target.as_ref().and_then(|t| t.key.as_ref()).map(key);
+        let mut keys: Vec<ProcessKey> = target.into_iter().collect();
+        keys.extend(r.processes.iter().filter_map(|p| p.key.as_ref()).map(key));
+        keys.sort_unstable();
+        keys.dedup();
+        let note = Note::from_record(r);
+        for k in keys.into_iter().filter(|k| self.store.id_of(k).is_some()) {
+            let notes = self.acts.notes.entry(k).or_default();
+            if note.id.is_empty() || !notes.iter().any(|n| n.id == note.id) {
+                notes.push(note.clone());
+            }
+        }
+        let worked = matches!(r.result(), ActionResult::Success | ActionResult::Partial);
+        if r.mode() == ActionMode::Live && worked && act::ends_processes(r.action(), r.signal()) {
+            let done: Vec<ProcessKey> = r
+                .processes
+                .iter()
+                .filter(|p| p.outcome() == ProcessOutcome::Done)
+                .filter_map(|p| p.key.as_ref())
+                .map(key)
+                .collect();
+            if done.is_empty() {
+                self.acts.defunct.extend(target);
+            } else {
+                self.acts.defunct.extend(done);
+            }
+        }
+    }
+}

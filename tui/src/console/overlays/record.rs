@@ -1,0 +1,224 @@
+//! One audit record in full (Enter in the action log): who, from where,
+//! what, the target, every process it touched and the hash chain.
+use std::fmt::Write as _;
+
+use crossterm::event::KeyCode;
+use perch_proto::{
+    names,
+    v1::{ActionMode, AuditRecord, ProcessOutcome, Role},
+};
+use ratatui::{
+    buffer::Buffer,
+    layout::Rect,
+    text::{Line, Span},
+};
+
+use super::{Areas, Next, OverlayState};
+use crate::{
+    act,
+    console::{
+        App,
+        input::{Binding, Msg, PlaceInfo, bind, code, ctrl, k},
+        list::ScrollList,
+        screens::log::{actor, when},
+        theme::Theme,
+        ui::{Part, frame, put_line, widget_for_ref},
+    },
+    text::clean,
+};
+
+static INFO: PlaceInfo = PlaceInfo::new(
+    "an audit record",
+    "Audit record (Enter in the action log)",
+    None,
+    KEYS,
+);
+
+static KEYS: &[Binding] = &[
+    bind(
+        &[k('j'), code(KeyCode::Down), ctrl('n')],
+        "j Down ^N",
+        Msg::Down,
+        "scroll down",
+    ),
+    bind(
+        &[k('k'), code(KeyCode::Up), ctrl('p')],
+        "k Up ^P",
+        Msg::Up,
+        "scroll up",
+    ),
+];
+
+/// Lines the record may scroll by.
+const MAX_SCROLL: usize = 500;
+
+/// The first line shown (a pager: the cursor is the top line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub list: ScrollList,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            list: ScrollList::new(MAX_SCROLL + 1),
+        }
+    }
+}
+
+impl OverlayState for Record {
+    fn info() -> &'static PlaceInfo {
+        &INFO
+    }
+
+    fn update(&mut self, msg: Msg, _app: &mut App) -> Next {
+        if matches!(msg, Msg::Up | Msg::Down) {
+            self.list.apply(msg, 1);
+            Next::Stay
+        } else {
+            Next::Close
+        }
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, areas: Areas, buf: &mut Buffer) {
+        RecordView {
+            app,
+            theme,
+            scroll: self.list.cursor(),
+        }
+        .render_into(areas.body, buf);
+    }
+}
+
+pub struct RecordView<'a> {
+    app: &'a App,
+    theme: &'a Theme,
+    scroll: usize,
+}
+
+widget_for_ref!(RecordView);
+
+impl RecordView<'_> {
+    fn kv(&self, k: &str, v: String) -> Line<'static> {
+        Line::from(vec![
+            Span::styled(format!("{k:<10}"), self.theme.label),
+            Span::styled(v, self.theme.text),
+        ])
+    }
+
+    fn lines(&self, host: &str, r: &AuditRecord) -> Vec<Line<'static>> {
+        let role = match r.actor_role() {
+            Role::Unspecified => "role unknown".to_owned(),
+            known => names::short(known),
+        };
+        let mode = if r.mode() == ActionMode::DryRun {
+            "dry run"
+        } else {
+            "live"
+        };
+        let mut how = format!("{} ({mode})", act::kind_name(r.action()));
+        let sig = act::signal_name(r.signal());
+        if !sig.is_empty() {
+            let _ = write!(how, ", signal {sig}");
+        }
+        if let Some(p) = r.priority {
+            let _ = write!(how, ", priority {p}");
+        }
+        let mut result = format!("{} {}", act::status_title(r), clean(&r.code));
+        if !r.detail.is_empty() {
+            let _ = write!(result, " — {}", clean(&r.detail));
+        }
+        let tg = r.target.clone().unwrap_or_default();
+        let key = tg.key.unwrap_or_default();
+        let mut out = vec![
+            self.kv("Record", format!("{} (line {})", clean(&r.id), r.line)),
+            self.kv("Time", when(self.app, r)),
+            self.kv(
+                "Host",
+                if host.is_empty() {
+                    clean(&r.host).into_owned()
+                } else {
+                    host.to_owned()
+                },
+            ),
+            self.kv(
+                "Actor",
+                format!("{} (uid {}, {role})", actor(r), r.actor_uid),
+            ),
+            self.kv("Origin", clean(&r.origin).into_owned()),
+            self.kv("Action", how),
+            self.kv(
+                "Target",
+                format!(
+                    "{} {} (start {}, {})",
+                    key.pid,
+                    clean(&tg.exe),
+                    key.start_time_ns,
+                    clean(&tg.user)
+                ),
+            ),
+            self.kv(
+                "Argv",
+                tg.argv
+                    .iter()
+                    .map(|a| clean(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            self.kv("Cgroup", clean(&tg.cgroup_path).into_owned()),
+        ];
+        if !tg.pod_uid.is_empty() {
+            out.push(self.kv(
+                "Pod",
+                format!(
+                    "{}/{} ({})",
+                    clean(&tg.pod_namespace),
+                    clean(&tg.pod_name),
+                    clean(&tg.pod_uid)
+                ),
+            ));
+        }
+        out.extend([
+            self.kv("Reason", clean(&r.reason).into_owned()),
+            self.kv("Result", result),
+            Line::styled(
+                format!("Processes ({})", r.processes.len()),
+                self.theme.label,
+            ),
+        ]);
+        for p in &r.processes {
+            let outcome = match p.outcome() {
+                ProcessOutcome::WouldAct => "would act",
+                ProcessOutcome::Done => "done",
+                ProcessOutcome::Gone => "gone",
+                ProcessOutcome::Failed => "failed",
+                ProcessOutcome::Unspecified => "?",
+            };
+            let pid = p.key.map_or(0, |k| k.pid);
+            out.push(Line::raw(format!(
+                "  {pid:>7} {:<9} {} {}",
+                outcome,
+                clean(&p.exe),
+                clean(&p.detail)
+            )));
+        }
+        out.push(self.kv("Prev hash", clean(&r.prev_hash).into_owned()));
+        out.push(self.kv("Hash", clean(&r.hash).into_owned()));
+        out
+    }
+}
+
+impl Part for RecordView<'_> {
+    fn draw(&self, area: Rect, buf: &mut Buffer) {
+        let Some((host, r)) = self.app.action_log().selected() else {
+            return;
+        };
+        let inner = frame(buf, area, "Audit record (Esc closes)", self.theme);
+        let lines = self.lines(self.app.host_name(host), r);
+        let h = usize::from(inner.height);
+        let scroll = self.scroll.min(lines.len().saturating_sub(h));
+        for (i, line) in lines.iter().skip(scroll).take(h).enumerate() {
+            put_line(buf, inner, 0, u16::try_from(i).unwrap_or(u16::MAX), line);
+        }
+    }
+}
