@@ -58,6 +58,10 @@ pub struct Args {
     /// Bytes exited processes may hold before the oldest go early [64 KiB..=4 GiB, default 8 MiB].
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(*limits::EXITED_BYTES.start()..=*limits::EXITED_BYTES.end()))]
     pub exited_bytes: Option<u64>,
+    /// Size of the kernel's ring buffer in bytes: a power of two in
+    /// [4096..=268435456, default 4194304].
+    #[arg(long, value_name = "BYTES", value_parser = ring_bytes_arg)]
+    pub ring_buffer_bytes: Option<u32>,
     /// Log filter (tracing `EnvFilter` syntax) [default: info, or `RUST_LOG`].
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
@@ -102,7 +106,16 @@ impl Args {
         if let Some(v) = self.exited_bytes {
             s.exited_bytes = usize::try_from(v).unwrap_or(usize::MAX);
         }
+        if let Some(v) = self.ring_buffer_bytes {
+            s.ring_buffer_bytes = v;
+        }
         s.validate()?;
         Ok(s)
     }
+}
+
+/// `--ring-buffer-bytes`: the configuration file's rule, the same message.
+fn ring_bytes_arg(v: &str) -> Result<u32, String> {
+    let n: u64 = v.parse().map_err(|e| format!("{v:?}: {e}"))?;
+    crate::config::ring_bytes(n)
 }

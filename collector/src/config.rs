@@ -13,10 +13,13 @@ use toml::Spanned;
 
 use crate::{
     hub::HubLimits,
-    model::DEFAULT_EXITED_BYTES,
+    model::{DEFAULT_EXITED_BYTES, EnvFilter},
     roles::{Principal, Roles},
     server::StreamLimits,
 };
+
+mod ebpf;
+pub use ebpf::ring_bytes;
 
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -38,6 +41,8 @@ pub mod limits {
     pub const MAX_STREAMS: RangeInclusive<u64> = 1..=65_536;
     pub const MAX_STREAMS_PER_CALLER: RangeInclusive<u64> = 1..=65_536;
     pub const WAKEUP_BYTES: RangeInclusive<u64> = 4_096..=4_194_304;
+    /// A power of two in this range (the kernel's rule for ring buffers).
+    pub const RING_BUFFER_BYTES: RangeInclusive<u64> = 4_096..=268_435_456;
 }
 
 /// The resolved settings perchd runs with.
@@ -66,6 +71,10 @@ pub struct Settings {
     /// Streaming calls open at once, in all and per caller.
     pub stream_limits: StreamLimits,
     pub wakeup_bytes: u64,
+    /// Size of the kernel's ring buffer.
+    pub ring_buffer_bytes: u32,
+    /// Environment variables reported from each exec.
+    pub exec_env: EnvFilter,
 }
 
 impl Settings {
@@ -103,6 +112,8 @@ impl Default for Settings {
             exited_bytes: DEFAULT_EXITED_BYTES,
             stream_limits: StreamLimits::default(),
             wakeup_bytes: 256 * 1024,
+            ring_buffer_bytes: 4 * 1024 * 1024,
+            exec_env: EnvFilter::default(),
         }
     }
 }
@@ -128,6 +139,13 @@ pub enum ConfigError {
     },
     #[error("config {path} line {line}: {key}: {message}")]
     Role {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
+    #[error("config {path} line {line}: {key}: {message}")]
+    Value {
         path: PathBuf,
         line: usize,
         key: &'static str,
@@ -160,6 +178,8 @@ struct File {
     max_streams: Option<Spanned<u64>>,
     max_streams_per_caller: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+    ring_buffer_bytes: Option<Spanned<u64>>,
+    exec_env: Option<Vec<Spanned<String>>>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -209,6 +229,7 @@ impl Settings {
             }
         };
         self.merge_bounds(&file, &ranged)?;
+        ebpf::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }

@@ -64,6 +64,8 @@ pub const ID_BYTES: usize = 128;
 pub const ORIGIN_BYTES: usize = 512;
 /// A client's own description of where it runs (`client_origin`).
 pub const CLIENT_ORIGIN_BYTES: usize = 256;
+/// An environment variable's value (`Process.env`).
+pub const ENV_VALUE_BYTES: usize = 256;
 /// Sentences perchd writes: a record's detail, a notice's message, a
 /// status detail.
 pub const DETAIL_BYTES: usize = 4096;
@@ -156,6 +158,19 @@ pub fn cap_process(p: &mut Process) {
     }
     clip(&mut p.container_id, ID_BYTES);
     clip(&mut p.pod_uid, ID_BYTES);
+    if let Some(x) = &mut p.executable {
+        x.path_truncated |= clip(&mut x.path, PATH_BYTES);
+        clip(&mut x.fs_type, NAME_BYTES);
+    }
+    for fd in &mut p.stdio {
+        clip(&mut fd.local_address, NAME_BYTES);
+        clip(&mut fd.peer_address, NAME_BYTES);
+    }
+    clip(&mut p.login_user, NAME_BYTES);
+    for var in &mut p.env {
+        clip(&mut var.name, NAME_BYTES);
+        var.value_truncated |= clip(&mut var.value, ENV_VALUE_BYTES);
+    }
 }
 
 fn cap_target(t: &mut ActionTarget) {

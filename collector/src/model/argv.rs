@@ -45,6 +45,12 @@ impl Argv {
         self.0.as_deref().unwrap_or_default().split_terminator('\0')
     }
 
+    /// The first argument (the program as its caller named it).
+    #[must_use]
+    pub fn first(&self) -> Option<&str> {
+        self.iter().next()
+    }
+
     /// The arguments as the wire carries them.
     #[must_use]
     pub fn to_vec(&self) -> Vec<String> {

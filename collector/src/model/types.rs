@@ -3,6 +3,7 @@
 //! (history, traces) without touching the contract.
 use std::sync::Arc;
 
+use super::ExecFacts;
 pub use super::argv::Argv;
 
 /// A process's identity: pids are reused, (pid, start time) is not.
@@ -99,9 +100,12 @@ pub struct ProcessInfo {
     pub uid: u32,
     pub euid: u32,
     pub gid: u32,
+    pub egid: u32,
     /// Name of `uid`; `None` when it has no passwd entry.
     pub user: Option<Arc<str>>,
     pub comm: String,
+    /// The path given to execve for eBPF execs; /proc's resolved path for
+    /// seeded and polled processes (see `facts.exe` for the mapped file).
     pub exe: String,
     /// Capped at `perch_proto::limits::ARGV_BYTES` (then `argv_truncated`).
     pub argv: Argv,
@@ -117,13 +121,17 @@ pub struct ProcessInfo {
     pub usage: Usage,
     pub threads: u32,
     pub nice: i32,
+    /// What the last exec says (executable, stdio, environment...);
+    /// `None` for kernel threads and when it could not be read.
+    pub facts: Option<Arc<ExecFacts>>,
 }
 
 impl ProcessInfo {
     /// Bytes this process holds, for the model's bound: the struct, its
-    /// own strings (with the allocator's rounding) and its argv counted in
-    /// full even when shared with a parent or child (an upper bound).  The
-    /// user name and cgroup are shared with the reader's caches.
+    /// own strings (with the allocator's rounding), and its argv and exec
+    /// facts counted in full even when shared with a parent or child (an
+    /// upper bound).  The user name and cgroup are shared with the
+    /// reader's caches.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         let string = |s: &String| {
@@ -133,12 +141,21 @@ impl ProcessInfo {
                 s.capacity() + 16
             }
         };
+        let facts = self.facts.as_deref().map_or(0, |f| {
+            size_of::<ExecFacts>()
+                + string(&f.exe.path)
+                + f.env
+                    .iter()
+                    .map(|v| size_of_val(v) + string(&v.name) + string(&v.value))
+                    .sum::<usize>()
+        });
         size_of::<Self>()
             + string(&self.comm)
             + string(&self.exe)
             + string(&self.cwd)
             + string(&self.tty)
             + self.argv.heap_bytes()
+            + facts
     }
 }
 
@@ -194,5 +211,12 @@ pub enum ModelEvent {
     Update {
         time_ns: u64,
         process: ProcessInfo,
+    },
+    /// The process's name changed outside exec (prctl, a kernel thread
+    /// named after its fork).  The model turns it into an `Update`.
+    Rename {
+        time_ns: u64,
+        key: ProcKey,
+        comm: String,
     },
 }

@@ -9,6 +9,7 @@
 //! - `memory`: perchd's and the console's peak RSS under an argv-heavy
 //!   storm and stalled streams, against their idle peaks (`memory`).
 mod args;
+mod bpf_stats;
 mod console;
 mod exec_storm;
 mod kill_latency;
