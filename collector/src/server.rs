@@ -2,9 +2,10 @@
 //! /proc: whatever runs the collector hands it a [`CollectorApi`], and
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
 mod act;
+mod calls;
 mod listen;
 mod slots;
-mod validate;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -19,10 +20,14 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use listen::{Bound, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use listen::{
+    Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
+    default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
+};
 pub use slots::{Slotted, StreamLimits, StreamSlots};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
+use self::calls::Reached;
 use crate::{
     hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription},
     respond::Responder,
@@ -119,6 +124,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<GetInfoRequest>,
     ) -> Result<Response<GetInfoResponse>, Status> {
+        Reached::mark(request.extensions());
         let caller = identify(&request);
         let mut info = self.api.info();
         info.caller_role = self.api.roles().role_of(&caller).into();
@@ -134,6 +140,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<ListProcessesRequest>,
     ) -> Result<Response<ListStream>, Status> {
+        Reached::mark(request.extensions());
         let args = validate::list(request.get_ref())?;
         let slot = self.slot(&request, "ListProcesses")?;
         let req = request.into_inner();
@@ -157,6 +164,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<WatchEventsRequest>,
     ) -> Result<Response<WatchStream>, Status> {
+        Reached::mark(request.extensions());
         let hub = self.api.hub();
         let args = validate::watch(request.get_ref(), hub.head_seq())?;
         let slot = self.slot(&request, "WatchEvents")?;
@@ -168,6 +176,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
     }
 
     async fn act(&self, request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
+        Reached::mark(request.extensions());
         // Who is asking comes from the transport, never from the request.
         let who = identify(&request);
         let role = self.api.roles().role_of(&who);
@@ -189,6 +198,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
+        Reached::mark(request.extensions());
         let slot = self.slot(&request, "ListAudit")?;
         let who = identify(&request);
         let readable = act::Readable::of(&who, self.api.roles().role_of(&who));

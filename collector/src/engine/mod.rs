@@ -295,7 +295,8 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             kind_counts: Mutex::new(Vec::new()),
             loss_windows: AtomicU32::new(0),
-            responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
+            responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
+                .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
             stream_limits: settings.stream_limits,
         });
