@@ -58,7 +58,7 @@ pub fn base_name(name: &str) -> &str {
 
 #[must_use]
 pub fn cmdline(p: &ProcessInfo) -> String {
-    p.argv.join(" ")
+    p.argv.iter().collect::<Vec<_>>().join(" ")
 }
 
 pub fn fd_type(k: FdKind) -> &'static str {
@@ -143,7 +143,7 @@ fn relative(p: Option<&ProcessInfo>) -> Value {
         ("name", s(&p.comm)),
         ("exe", s(exe_path)),
         ("cmdline", s(&cmdline(p))),
-        ("argv", strings(&p.argv)),
+        ("argv", strings(&p.argv.to_vec())),
         ("uid", int(p.uid)),
         ("euid", int(p.euid)),
         ("env", env_of(p)),
@@ -172,8 +172,8 @@ pub fn bind(ctx: &mut cel::Context<'_, '_>, sub: &Subject<'_>) {
             ("ppid", int(p.ppid)),
             ("name", s(&p.comm)),
             ("exe", s(&p.exe)),
-            ("argv", strings(&p.argv)),
-            ("argc", int(i64::try_from(p.argv.len()).unwrap_or(i64::MAX))),
+            ("argv", strings(&p.argv.to_vec())),
+            ("argc", int(i64::try_from(p.argv.iter().count()).unwrap_or(i64::MAX))),
             ("cmdline", s(&cmdline(p))),
             ("cwd", s(&p.cwd)),
             ("tty", s(&p.tty)),

@@ -51,7 +51,7 @@ pub fn build(
         class: rule.class.clone(),
         process: Some(convert::key(&p.key)),
         name: p.comm.clone(),
-        args: p.argv.clone(),
+        args: p.argv.to_vec(),
         exe: facts.map_or_else(|| p.exe.clone(), |f| f.exe.path.clone()),
         euid: p.euid,
         euser: p.user.as_deref().unwrap_or_default().to_owned(),

@@ -68,7 +68,9 @@ fn command_hash(p: &ProcessInfo) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     p.exe.hash(&mut h);
-    p.argv.hash(&mut h);
+    for a in p.argv.iter() {
+        a.hash(&mut h);
+    }
     h.finish()
 }
 

@@ -6,6 +6,8 @@
 //!   each in its own pty (`console`);
 //! - `kill-latency`: confirm -> target dead through perchd, against
 //!   kill(2) (`kill_latency`);
+//! - `memory`: perchd's and the console's peak RSS under an argv-heavy
+//!   storm and stalled streams, against their idle peaks (`memory`);
 //! - `detect`: the detection rules' cost per exec against the same event
 //!   path without them (`detect`).
 mod args;
@@ -14,6 +16,7 @@ mod console;
 mod detect;
 mod exec_storm;
 mod kill_latency;
+mod memory;
 
 use std::process::ExitCode;
 
@@ -41,22 +44,29 @@ fn run() -> anyhow::Result<()> {
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
         "detect" => detect::run(rest),
+        "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
+        // A client that stops reading, for the memory test and benchmark.
+        "stall-streams" => {
+            tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
+        }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 console::USAGE,
                 kill_latency::USAGE,
-                detect::USAGE
+                detect::USAGE,
+                memory::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {}",
             exec_storm::USAGE,
             console::USAGE,
             kill_latency::USAGE,
-            detect::USAGE
+            detect::USAGE,
+            memory::USAGE
         ),
     }
 }
