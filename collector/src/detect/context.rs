@@ -120,7 +120,23 @@ fn user_name(p: &ProcessInfo) -> String {
         .map_or_else(|| p.uid.to_string(), str::to_owned)
 }
 
-/// An ancestor (or the parent) as a condition sees it.
+/// An ancestor as a condition sees it: identity only (a deep tree of long
+/// command lines would otherwise be copied on every exec).
+fn ancestor(p: &ProcessInfo) -> Value {
+    let exe_path = p
+        .facts
+        .as_deref()
+        .map_or(p.exe.as_str(), |f| f.exe.path.as_str());
+    map(vec![
+        ("pid", int(p.key.pid)),
+        ("name", s(&p.comm)),
+        ("exe", s(exe_path)),
+        ("uid", int(p.uid)),
+        ("euid", int(p.euid)),
+    ])
+}
+
+/// The parent as a condition sees it: also its command line and environment.
 fn relative(p: Option<&ProcessInfo>) -> Value {
     let Some(p) = p else {
         return map(vec![
@@ -173,7 +189,10 @@ pub fn bind(ctx: &mut cel::Context<'_, '_>, sub: &Subject<'_>) {
             ("name", s(&p.comm)),
             ("exe", s(&p.exe)),
             ("argv", strings(&p.argv.to_vec())),
-            ("argc", int(i64::try_from(p.argv.iter().count()).unwrap_or(i64::MAX))),
+            (
+                "argc",
+                int(i64::try_from(p.argv.iter().count()).unwrap_or(i64::MAX)),
+            ),
             ("cmdline", s(&cmdline(p))),
             ("cwd", s(&p.cwd)),
             ("tty", s(&p.tty)),
@@ -235,7 +254,7 @@ pub fn bind(ctx: &mut cel::Context<'_, '_>, sub: &Subject<'_>) {
     ctx.add_variable_from_value("stdio", Value::List(Arc::new(stdio)));
     ctx.add_variable_from_value("env", env_of(p));
     ctx.add_variable_from_value("parent", relative(sub.ancestors.first().copied()));
-    let ancestors: Vec<Value> = sub.ancestors.iter().map(|a| relative(Some(a))).collect();
+    let ancestors: Vec<Value> = sub.ancestors.iter().map(|a| ancestor(a)).collect();
     ctx.add_variable_from_value("ancestors", Value::List(Arc::new(ancestors)));
     let anames: Vec<Value> = sub.ancestors.iter().map(|a| s(&a.comm)).collect();
     ctx.add_variable_from_value("anames", Value::List(Arc::new(anames)));
