@@ -16,7 +16,7 @@ use crate::args::{Opt, median, parse};
 pub const USAGE: &str =
     "perch-bench detect [--events N (1000..=1000000, 20000)] [--rounds N (1..=50, 5)]";
 
-fn process(pid: u32, ppid: u32, sid: u32, argv: &[&str], exe: &str) -> ProcessInfo {
+fn process(pid: u32, parent: u32, sid: u32, argv: &[&str], exe: &str) -> ProcessInfo {
     let tty = FdFact {
         kind: FdKind::Tty,
         inode: 3,
@@ -28,8 +28,8 @@ fn process(pid: u32, ppid: u32, sid: u32, argv: &[&str], exe: &str) -> ProcessIn
             pid,
             start_ns: u64::from(pid) * 1_000,
         },
-        ppid,
-        parent_start_ns: u64::from(ppid) * 1_000,
+        ppid: parent,
+        parent_start_ns: u64::from(parent) * 1_000,
         sid,
         comm: exe
             .rsplit('/')
