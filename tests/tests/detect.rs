@@ -4,7 +4,7 @@
 //! web-server incident rolls up into one notable trace, separate incidents
 //! into separate traces; a cargo build and an admin's ps/ss/df stay quiet.
 //! One perchd serves every case (CI time); each case runs in its own
-//! session (`setsid`), so each is its own trace root.
+//! session (setsid before exec), so each is its own trace root.
 #![expect(
     clippy::panic,
     clippy::expect_used,
@@ -32,11 +32,23 @@ use perch_proto::v1::{self as pb, Severity};
 const PYTHON: &str = "/usr/bin/python3";
 const WAIT: Duration = Duration::from_secs(20);
 
+/// `cmd` in a new session, made before its exec (the setsid binary would
+/// exec first with the same argv, still in our session).
+fn new_session(cmd: &mut Command) -> &mut Command {
+    // SAFETY: setsid(2) is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        })
+    }
+}
+
 /// Spawns `argv` in a new session (so it roots its own trace).
 fn session(argv: &[&str]) -> ChildGuard {
     ChildGuard::spawn(
-        Command::new("/usr/bin/setsid")
-            .args(argv)
+        new_session(&mut Command::new(argv[0]))
+            .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
@@ -242,8 +254,8 @@ async fn default_rules_on_real_behaviour() {
         "0",
     ]);
     let mut su = ChildGuard::spawn(
-        with_login_uid(&mut Command::new("/usr/bin/setsid"))
-            .args(["su", "root", "-s", "/bin/sh", "-c", "sleep 0; true"])
+        with_login_uid(new_session(&mut Command::new("su")))
+            .args(["root", "-s", "/bin/sh", "-c", "sleep 0; true"])
             .stdin(Stdio::null())
             .stdout(Stdio::null()),
     );
