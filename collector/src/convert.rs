@@ -89,6 +89,7 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         usage: Some(usage(&p.usage)),
         threads: p.threads,
         nice: p.nice,
+        ..pb::Process::default()
     }
 }
 
@@ -161,6 +162,7 @@ pub fn process_samples(
             key: Some(key(k)),
             usage: Some(usage(u)),
             threads: *threads,
+            ..pb::ProcessSample::default()
         })
         .collect();
     pb::Event {

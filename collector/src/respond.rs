@@ -182,6 +182,7 @@ impl Responder {
             record: Some(written),
             done,
             already_gone,
+            ..ActResponse::default()
         })
     }
 
@@ -235,6 +236,7 @@ impl Responder {
             record: Some(record),
             done,
             already_gone,
+            ..ActResponse::default()
         }
     }
 

@@ -107,6 +107,7 @@ fn record(
                 exe: "/usr/bin/sleep".into(),
                 outcome: outcome.into(),
                 detail: String::new(),
+                ..AffectedProcess::default()
             })
             .collect(),
         reason: req.reason.clone(),
@@ -225,6 +226,7 @@ fn result_toast_success_marks_the_row_defunct() {
         )),
         done: 1,
         already_gone: 0,
+        ..ActResponse::default()
     });
     snap("toast_success", &app);
     // The killed row is dimmed like an exited one until its exit arrives
@@ -256,6 +258,7 @@ fn result_toast_not_successful() {
         )),
         done: 0,
         already_gone: 0,
+        ..ActResponse::default()
     });
     snap("toast_not_successful", &app);
 }

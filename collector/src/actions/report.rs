@@ -31,6 +31,7 @@ pub(super) fn affected(
         exe: p.exe.clone(),
         outcome: outcome.into(),
         detail: detail.into(),
+        ..AffectedProcess::default()
     }
 }
 

@@ -110,6 +110,7 @@ fn answer(result: ActionResult, code: &str, detail: &str, done: u32) -> ActRespo
         }),
         done,
         already_gone: 0,
+        ..ActResponse::default()
     }
 }
 

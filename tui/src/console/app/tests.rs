@@ -178,6 +178,7 @@ fn samples_update_usage_history_and_event_rates() {
                         ..ResourceUsage::default()
                     }),
                     threads: 2,
+                    ..ProcessSample::default()
                 }],
                 interval_ns: 1_000_000_000,
             }),

@@ -192,6 +192,9 @@ impl RecordView<'_> {
                 ProcessOutcome::Done => "done",
                 ProcessOutcome::Gone => "gone",
                 ProcessOutcome::Failed => "failed",
+                ProcessOutcome::Exited => "exited",
+                ProcessOutcome::StillRunning => "running",
+                ProcessOutcome::Stopped => "stopped",
                 ProcessOutcome::Unspecified => "?",
             };
             let pid = p.key.map_or(0, |k| k.pid);

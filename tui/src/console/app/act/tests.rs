@@ -286,6 +286,7 @@ fn answer(req: &ActRequest, outcome: ProcessOutcome, result: ActionResult) -> Ac
         }),
         done: 1,
         already_gone: 0,
+        ..ActResponse::default()
     }
 }
 
