@@ -34,6 +34,7 @@ pub fn usage(u: &Usage) -> pb::ResourceUsage {
         read_bytes_per_sec: u.read_bytes_per_sec,
         write_bytes_per_sec: u.write_bytes_per_sec,
         mem_percent: u.mem_percent,
+        ..pb::ResourceUsage::default()
     }
 }
 

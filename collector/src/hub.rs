@@ -309,6 +309,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ProcessSamples(_) => EventKind::ProcessSamples,
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
+        Kind::ThreadSamples(_) => EventKind::ThreadSamples,
         Kind::Notice(_) => return None,
     })
 }

@@ -109,6 +109,7 @@ async fn watch(
         let req = WatchEventsRequest {
             resume_after_seq: resume,
             kinds: Vec::new(),
+            threads: false,
         };
         let mut stream = client
             .watch_events(req)

@@ -148,6 +148,10 @@ pub fn event_line(e: &Event) -> String {
             format!("{} processes over {secs:.1}s", x.samples.len())
         }
         Some(Kind::HostSample(h)) => host_text(h),
+        Some(Kind::ThreadSamples(x)) => {
+            let threads: usize = x.processes.iter().map(|p| p.threads.len()).sum();
+            format!("{threads} threads of {} processes", x.processes.len())
+        }
         Some(Kind::Notice(n)) => notice_text(n),
         Some(Kind::Action(r)) => action_text(r),
     };

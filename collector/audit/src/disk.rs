@@ -12,7 +12,7 @@ use perch_proto::{
     names::Named,
     v1::{
         ActionKind, ActionMode, ActionOutcome, ActionResult, ActionTarget, AffectedProcess,
-        AuditPredecessor, AuditRecord, AuditStage, Exit, ProcessKey, ProcessOutcome, Role, Signal,
+        AuditPredecessor, AuditRecord, AuditStage, Exit, ProcessKey, ProcessOutcome, Role,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -41,8 +41,9 @@ pub struct Line {
     pub origin: String,
     #[serde(with = "names")]
     pub action: ActionKind,
-    #[serde(with = "names")]
-    pub signal: Signal,
+    /// A `perch.v1.Signal`, or another signal number (see `names::signal`).
+    #[serde(with = "names::signal")]
+    pub signal: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
     #[serde(with = "names")]
@@ -247,7 +248,14 @@ impl TryFrom<&AuditRecord> for Line {
             actor_role: known("actor_role", r.actor_role)?,
             origin: r.origin.clone(),
             action: known("action", r.action)?,
-            signal: known("signal", r.signal)?,
+            signal: if names::signal::valid(r.signal) {
+                r.signal
+            } else {
+                return Err(InvalidRecord {
+                    field: "signal",
+                    value: r.signal,
+                });
+            },
             priority: r.priority,
             mode: known("mode", r.mode)?,
             target: r.target.as_ref().map(Target::from),
@@ -288,7 +296,7 @@ impl Line {
             actor_role: self.actor_role.into(),
             origin: self.origin.clone(),
             action: self.action.into(),
-            signal: self.signal.into(),
+            signal: self.signal,
             priority: self.priority,
             mode: self.mode.into(),
             target: self.target.as_ref().map(Target::to_proto),

@@ -87,7 +87,7 @@ pub(super) fn note(reason: &str, code: &str, detail: &str) -> Line {
         actor_role: Role::Unspecified,
         origin: format!("{} pid {}", program_name(), std::process::id()),
         action: ActionKind::Unspecified,
-        signal: Signal::Unspecified,
+        signal: Signal::Unspecified.into(),
         priority: None,
         mode: ActionMode::Unspecified,
         target: None,

@@ -107,6 +107,7 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
         .watch_events(pb::WatchEventsRequest {
             resume_after_seq: Some(info.head_seq),
             kinds: vec![],
+            threads: false,
         })
         .await?
         .into_inner();

@@ -101,6 +101,7 @@ async fn session(
         .watch_events(pb::WatchEventsRequest {
             resume_after_seq: resume.seq,
             kinds: Vec::new(),
+            threads: false,
         })
         .await
         .map_err(|e| e.message().to_owned())?

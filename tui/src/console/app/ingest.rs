@@ -235,6 +235,8 @@ impl App {
                 h.lost_events = h.lost_events.max(s.events_lost);
                 h.sample = Some(s.clone());
             }
+            // Shown by a later commit (threads as rows).
+            Some(Kind::ThreadSamples(_)) => {}
             Some(Kind::Notice(n)) => {
                 let h = self.host_mut(host);
                 match NoticeKind::try_from(n.kind) {
