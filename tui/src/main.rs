@@ -54,6 +54,8 @@ fn main() -> ExitCode {
             eprintln!("perch: {e:#}");
             if e.downcast_ref::<ConnectError>().is_some()
                 || e.downcast_ref::<perch::live::NoEmbedded>().is_some()
+                || e.downcast_ref::<perch::live::NoTerminal>().is_some()
+                || e.downcast_ref::<perch::live::NoAccess>().is_some()
             {
                 ExitCode::from(2)
             } else {

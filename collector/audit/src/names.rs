@@ -36,6 +36,10 @@ pub mod signal {
         Signal::try_from(raw).is_ok() || signal_allowed(raw)
     }
 
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `with` calls serialize(&field, serializer)"
+    )]
     pub fn serialize<S: Serializer>(raw: &i32, s: S) -> Result<S::Ok, S::Error> {
         match Signal::try_from(*raw) {
             Ok(named) => s.serialize_str(&short(named)),

@@ -22,6 +22,8 @@ pub enum Update {
     ActResult(u64, Box<Result<pb::ActResponse, tonic::Status>>),
     /// A host's audit log, or why it could not be read.
     Audit(HostId, Result<AuditPage, String>),
+    /// The columns were saved (where), or why not.
+    Saved(Result<String, String>),
 }
 
 /// Where a session stopped and how to continue.

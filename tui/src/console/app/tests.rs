@@ -105,12 +105,20 @@ fn selection_follows_the_process_not_the_row() {
     assert_eq!(pids(&app), [21, 12, 20, 10, 1, 11]);
     assert_eq!(selected_pid(&app), 11);
     assert_eq!(app.cursor(), 5);
+    // A sort shows the top of the new order (htop): the first row.
     app.update(Msg::SortBy(Column::Pid));
-    assert_eq!(selected_pid(&app), 11);
-    assert_eq!(app.cursor(), 2);
+    assert_eq!(selected_pid(&app), 1);
+    assert_eq!(app.cursor(), 0);
     app.update(Msg::InvertSort);
     assert_eq!(pids(&app), [21, 20, 12, 11, 10, 1]);
+    assert_eq!(selected_pid(&app), 21);
+    // Following a process, a sort keeps it.
+    app.update(Msg::Select(key(11)));
+    app.update(Msg::ToggleFollow);
+    app.update(Msg::InvertSort);
+    app.update(Msg::InvertSort);
     assert_eq!(selected_pid(&app), 11);
+    app.update(Msg::ToggleFollow);
     // A new process arriving above keeps the selection on bash.
     app.ingest_events(
         H,

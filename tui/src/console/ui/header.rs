@@ -174,15 +174,12 @@ impl<'a> Header<'a> {
 
     fn draw_left(&self, s: Option<&HostSample>, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        put(
-            buf,
-            area,
-            0,
-            0,
-            "CPU% per core (100% = one core)",
-            area.width,
-            t.label,
-        );
+        let title = if s.is_some() {
+            "CPU% per core (100% = one core)"
+        } else {
+            "CPU% per core: waiting for the first sample"
+        };
+        put(buf, area, 0, 0, title, area.width, t.label);
         let cpus = s.map_or(&[][..], |s| s.cpus.as_slice());
         let grid = cpu_grid(cpus.len(), area.width, area.height);
         let digits = cpus.len().saturating_sub(1).to_string().len();
@@ -237,23 +234,53 @@ impl<'a> Header<'a> {
                 part as f64 / total as f64
             }
         };
+        // Before the first sample: what GetInfo knows, the rest pending
+        // (not 0/0, which reads as an empty machine).
+        let (mem_text, swap_text) = if s.is_some() {
+            (
+                format!("{}/{}", format::memory(mem.1), format::memory(mem.0)),
+                format!("{}/{}", format::memory(swap.1), format::memory(swap.0)),
+            )
+        } else {
+            let total = self
+                .host()
+                .and_then(|(_, h)| h.info.as_ref())
+                .map_or(0, |i| i.memory_total_bytes);
+            let total = if total == 0 {
+                "?".to_owned()
+            } else {
+                format::memory(total)
+            };
+            (format!("pending/{total}"), "pending".to_owned())
+        };
         let mem_line = self.bar(
             "Mem",
             &[
                 (frac(mem.1, mem.0), t.mem_used),
                 (frac(mem.2, mem.0), t.mem_cache),
             ],
-            &format!("{}/{}", format::bytes(mem.1), format::bytes(mem.0)),
+            &mem_text,
             area.width.saturating_sub(1),
         );
         put_line(buf, area, 0, y, &mem_line);
         let swap_line = self.bar(
             "Swp",
             &[(frac(swap.1, swap.0), t.swap_used)],
-            &format!("{}/{}", format::bytes(swap.1), format::bytes(swap.0)),
+            &swap_text,
             area.width.saturating_sub(1),
         );
         put_line(buf, area, 0, y + 1, &swap_line);
+    }
+
+    /// Live kernel threads on `host`, as the model has them.
+    fn kernel_threads(&self, host: HostId) -> u32 {
+        let n = self
+            .app
+            .store()
+            .iter()
+            .filter(|(_, p)| p.key.host == host && p.kernel_thread && !p.is_exited())
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     fn info_lines(&self) -> Vec<Line<'static>> {
@@ -292,11 +319,16 @@ impl<'a> Header<'a> {
         first.push(Span::styled(conn, if bad { t.warn } else { t.label }));
         lines.push(Line::from(first));
         if let Some(s) = &h.sample {
+            // As htop counts: userland processes, their other threads,
+            // kernel threads (every pid is a process, every task a thread).
+            let kthr = self.kernel_threads(id);
             lines.push(kv(
                 "Tasks",
                 format!(
-                    "{}, {} thr; {} running",
-                    s.tasks_total, s.threads_total, s.tasks_running
+                    "{}, {} thr, {kthr} kthr; {} running",
+                    s.tasks_total.saturating_sub(kthr),
+                    s.threads_total.saturating_sub(s.tasks_total),
+                    s.tasks_running
                 ),
             ));
             lines.push(kv(
@@ -359,6 +391,12 @@ impl<'a> Header<'a> {
 impl Part for Header<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
         let sample = self.host().and_then(|(_, h)| h.sample.as_ref());
+        let up = self.host().is_some_and(|(_, h)| {
+            matches!(
+                h.connection,
+                ConnectionState::Connected | ConnectionState::Embedded
+            )
+        });
         let lines = self.info_lines();
         let (left, right) = if area.width < 60 {
             let left_h = area
@@ -388,6 +426,10 @@ impl Part for Header<'_> {
         };
         if !left.is_empty() {
             self.draw_left(sample, left, buf);
+            // Greyed while the collector is away: old figures, not news.
+            if !up && sample.is_some() {
+                buf.set_style(left, self.theme.exited);
+            }
         }
         for (i, line) in lines.iter().enumerate() {
             let Ok(dy) = u16::try_from(i) else { break };

@@ -19,6 +19,7 @@ use crate::{
         actions::{Hits, Request},
         app::Data,
         editor::{Edit, LineEditor, Limit},
+        list::ScrollList,
         input::{Msg, PlaceInfo},
         model::{Proc, ProcessKey},
         theme::Theme,
@@ -46,6 +47,28 @@ pub enum Field {
     Confirm,
 }
 
+/// One process the action will hit, as the console knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub pid: u32,
+    pub user: Box<str>,
+    pub command: Box<str>,
+    /// Runs as root (uid or euid 0).
+    pub root: bool,
+}
+
+impl Member {
+    #[must_use]
+    pub fn of(p: &Proc) -> Member {
+        Member {
+            pid: p.key.pid,
+            user: p.user.clone(),
+            command: p.command.clone(),
+            root: p.uid == 0 || p.euid == 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialog {
     pub kind: ActionKind,
@@ -61,7 +84,14 @@ pub struct Dialog {
     pub nice_now: i32,
     /// Processes hit, by the console's model (target included).
     pub count: usize,
+    /// Who they are: pid, user, command (target first), and the list's
+    /// cursor (PgUp/PgDn scroll it when it is long).
+    pub members: Vec<Member>,
+    pub members_list: ScrollList,
+    /// A named signal (Left/Right go through them)...
     pub signal: Signal,
+    /// ...or the number typed in the signal field (1..64), which wins.
+    pub number: LineEditor,
     /// The new nice value as typed (renice only).
     pub priority: LineEditor,
     pub reason: LineEditor,
@@ -98,8 +128,18 @@ impl Dialog {
         if data.read_only_on(config, key.host) || p.is_exited() {
             return None;
         }
-        let count = Hits::of(store, &key).count(kind);
-        Some(Dialog::new(kind, p, count, priority.unwrap_or(p.nice)))
+        let hits = Hits::of(store, &key);
+        let mut d = Dialog::new(kind, p, hits.count(kind), priority.unwrap_or(p.nice));
+        if act::acts_on_many(kind) {
+            d.members = hits
+                .members(kind)
+                .iter()
+                .filter_map(|id| store.get(*id))
+                .map(Member::of)
+                .collect();
+            d.members_list = ScrollList::new(d.members.len());
+        }
+        Some(d)
     }
 
     /// A dialog for `kind` on `p`, hitting `count` processes; renice starts
@@ -123,7 +163,11 @@ impl Dialog {
             pod,
             nice_now: p.nice,
             count: count.max(1),
-            signal: Signal::Kill,
+            members: Vec::new(),
+            members_list: ScrollList::default(),
+            // The polite request first; KILL is one Right away.
+            signal: Signal::Term,
+            number: LineEditor::new(Limit::Chars(2)),
             priority: LineEditor::with_text(
                 priority
                     .clamp(*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end())
@@ -159,9 +203,15 @@ impl Dialog {
         self.focus = fields[next];
     }
 
-    /// A typed character or Backspace, into the focused field.
+    /// A typed character or an editing key, into the focused field.
     pub fn edit(&mut self, msg: Msg) {
         match self.focus {
+            Field::Signal => {
+                let digit = matches!(msg, Msg::Input(c) if c.is_ascii_digit());
+                if digit || !matches!(msg, Msg::Input(_)) {
+                    self.number.apply(msg);
+                }
+            }
             Field::Reason => match self.reason.apply(msg) {
                 Edit::Changed => self.reason_error = None,
                 Edit::Full => {
@@ -178,14 +228,38 @@ impl Dialog {
         }
     }
 
-    /// Left/Right: the previous/next signal, or priority -1/+1.
+    /// The signal as sent: the number typed, else the named one.
+    pub fn signal_number(&self) -> Result<i32, InputError> {
+        if self.number.is_empty() {
+            return Ok(i32::from(self.signal));
+        }
+        act::parse_signal_number(self.number.text())
+    }
+
+    fn next_signal(&mut self, delta: i32) {
+        let n = SIGNALS.len();
+        let at = SIGNALS.iter().position(|s| *s == self.signal).unwrap_or(0);
+        let next = (if delta < 0 { at + n - 1 } else { at + 1 }) % n;
+        self.signal = SIGNALS[next];
+        self.number.clear();
+    }
+
+    /// Left/Right: the previous/next signal from any field of a signal's
+    /// dialog (in the reason once it holds text, they move its cursor),
+    /// or priority -1/+1.
     pub fn step(&mut self, delta: i32) {
+        let signals = act::takes_signal(self.kind);
         match self.focus {
-            Field::Signal => {
-                let n = SIGNALS.len();
-                let at = SIGNALS.iter().position(|s| *s == self.signal).unwrap_or(0);
-                let next = (if delta < 0 { at + n - 1 } else { at + 1 }) % n;
-                self.signal = SIGNALS[next];
+            Field::Reason if !self.reason.is_empty() || !signals => {
+                let motion = if delta < 0 {
+                    Msg::CursorLeft
+                } else {
+                    Msg::CursorRight
+                };
+                self.reason.apply(motion);
+            }
+            Field::Signal | Field::Reason | Field::DryRun | Field::Confirm if signals => {
+                self.next_signal(delta);
             }
             Field::Priority => {
                 // From what was typed, brought into the range first (so
@@ -203,8 +277,7 @@ impl Dialog {
                 let next = now.saturating_add(delta).clamp(lo, hi);
                 self.priority = LineEditor::with_text(next.to_string(), Limit::Chars(PRIORITY_CHARS));
             }
-            Field::DryRun => self.dry_run = !self.dry_run,
-            Field::Reason | Field::Confirm => {}
+            Field::Signal | Field::Reason | Field::DryRun | Field::Confirm => {}
         }
     }
 
@@ -247,9 +320,9 @@ impl Dialog {
             None
         };
         let signal = if act::takes_signal(self.kind) {
-            self.signal
+            self.signal_number().map_err(|e| (Field::Signal, e))?
         } else {
-            Signal::Unspecified
+            Signal::Unspecified.into()
         };
         Ok(ActRequest {
             action: self.kind.into(),
@@ -264,7 +337,7 @@ impl Dialog {
                 ActionMode::Live
             }
             .into(),
-            signal: signal.into(),
+            signal,
             priority,
             client_origin: me.origin.clone(),
             client_process: me.key(),
@@ -284,9 +357,12 @@ impl OverlayState for Dialog {
             Msg::PrevField => self.move_focus(-1),
             Msg::Decrease => self.step(-1),
             Msg::Increase => self.step(1),
-            Msg::Input(_) | Msg::Backspace => self.edit(msg),
+            m if m.edits() => self.edit(msg),
             Msg::Confirm if self.focus == Field::Confirm => return self.send(app),
             Msg::Confirm => self.focus = Field::Confirm,
+            Msg::PageUp | Msg::PageDown => {
+                self.members_list.apply(msg, 5);
+            }
             _ => {}
         }
         Next::Stay
@@ -318,9 +394,10 @@ impl Dialog {
                     program(&self.exe, &self.command)
                 );
                 let host = self.target.host;
-                let id = app.data.queue(host, Request::Act(req));
+                app.data.last_reason = Some(req.reason.clone());
+                let id = app.data.queue(host, Request::Act(req.clone()));
                 app.view.flash = Some(format!("{title}: sent, waiting for the collector"));
-                app.data.await_answer(id, host, title);
+                app.data.await_answer(id, host, title, Some(req));
                 Next::Close
             }
         }

@@ -2,9 +2,10 @@
 //! selection, sort, collapsed nodes, fuzzy search and filter.  The rows are
 //! derived from the store ([`RowList`]) and rebuilt when the data or a
 //! setting changes; the selection follows the process, not the row.
+mod cells;
 mod keys;
 mod status;
-mod table;
+pub(crate) mod table;
 mod update;
 
 use std::collections::HashSet;
@@ -15,7 +16,7 @@ use super::{Cx, ScreenInfo, ScreenState};
 use crate::console::{
     App,
     app::Data,
-    columns::{self, Column, Sort},
+    columns::{self, Column, Columns, Sort},
     editor::LineEditor,
     filter::{Filter, FilterError},
     input::{Key, Msg, PlaceInfo, k},
@@ -43,13 +44,29 @@ enum Prompt {
     Filter,
 }
 
+/// How a chain of parents ends above its last known member.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Above {
+    /// At a root: pid 1, kthreadd, a process without a parent.
+    #[default]
+    Root,
+    /// perchd did not see it start and found it under a reaper (this pid):
+    /// who forked it is not known.
+    Unknown { found_under: Option<u32> },
+    /// The parent (this pid) is not in the console's model any more.
+    Gone { pid: u32 },
+}
+
 /// The parent chain and children of the process in the detail view.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Links {
-    /// Nearest first, up to the root (pid 1 on a normal host).
+    /// Nearest first, up to the root (pid 1 on a normal host), through
+    /// exited ancestors perchd keeps while their descendants live.
     pub parents: Vec<ProcessKey>,
     /// By pid.
     pub children: Vec<ProcessKey>,
+    /// How the chain ends above the last parent.
+    pub above: Above,
 }
 
 impl Links {
@@ -91,6 +108,10 @@ pub struct Processes {
     tree_sort: Sort,
     table_sort: Sort,
     hide_kernel: bool,
+    /// Exited processes are left out (still shown as ancestors in the tree).
+    hide_exited: bool,
+    /// The sort changed: show the top of the new order at the next rebuild.
+    to_top: bool,
     follow: bool,
     pub(crate) collapsed: HashSet<ProcessKey, FxBuild>,
     search: Search,
@@ -99,6 +120,8 @@ pub struct Processes {
     filter: Option<Filter>,
     filter_error: Option<FilterError>,
     typing: Option<Prompt>,
+    /// The columns shown, in order (see [`crate::console::Config::columns`]).
+    pub(crate) columns: Columns,
 }
 
 impl Default for Processes {
@@ -115,7 +138,10 @@ impl Default for Processes {
                 descending: false,
             },
             table_sort: Sort::default(),
-            hide_kernel: false,
+            // htop hides kernel threads until K.
+            hide_kernel: true,
+            hide_exited: false,
+            to_top: false,
             follow: false,
             collapsed: HashSet::default(),
             search: Search::default(),
@@ -124,6 +150,7 @@ impl Default for Processes {
             filter: None,
             filter_error: None,
             typing: None,
+            columns: Columns::default(),
         }
     }
 }
@@ -182,6 +209,11 @@ impl Processes {
     }
 
     #[must_use]
+    pub fn hides_exited(&self) -> bool {
+        self.hide_exited
+    }
+
+    #[must_use]
     pub fn follows(&self) -> bool {
         self.follow
     }
@@ -234,6 +266,15 @@ impl Processes {
             parents.push(p.key);
             cur = p;
         }
+        let above = if cur.parent_unknown {
+            Above::Unknown {
+                found_under: cur.reaper.map(|k| k.pid),
+            }
+        } else if cur.ppid != 0 && cur.ppid != cur.key.pid && store.parent_of(cur, &live).is_none() {
+            Above::Gone { pid: cur.ppid }
+        } else {
+            Above::Root
+        };
         let sel_id = store.id_of(&sel.key);
         let mut children: Vec<ProcessKey> = store
             .iter()
@@ -241,7 +282,11 @@ impl Processes {
             .map(|(_, p)| p.key)
             .collect();
         children.sort_unstable_by_key(|k| (k.pid, k.start_tick));
-        Links { parents, children }
+        Links {
+            parents,
+            children,
+            above,
+        }
     }
 
     /// The detail view jumped to `key`: select it and unfold its parents so
@@ -255,9 +300,20 @@ impl Processes {
     }
 
     /// The columns shown at `width` (all when never drawn).
-    fn columns(data: &Data, config: &crate::console::Config, width: u16) -> Vec<(Column, u16)> {
+    fn fitted(&self, data: &Data, width: u16) -> Vec<(Column, u16)> {
         let width = if width == 0 { u16::MAX } else { width };
-        columns::fit(width, data.optional_columns(), config.columns)
+        columns::fit(width, data.optional_columns(), &self.columns)
+    }
+
+    /// Rebuild at the next refresh (the column setup changed the columns).
+    pub fn touch(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The columns chosen, in order (the configuration's, or the setup's).
+    #[must_use]
+    pub fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// Expands the ancestors of the selection (following keeps it in sight).
@@ -342,6 +398,7 @@ impl ScreenState for Processes {
                 tree: self.tree,
                 sort: self.sort(),
                 hide_kernel: self.hide_kernel,
+                hide_exited: self.hide_exited,
                 collapsed: &self.collapsed,
                 filter: self.filter.as_ref(),
                 host_names: &names,
@@ -350,6 +407,11 @@ impl ScreenState for Processes {
         );
         self.search.refresh(store, data.generation());
         self.place_cursor(store, matches!(front, Some(Overlay::Detail(_))));
+        // After a sort, the top of the new order (htop), unless following.
+        if std::mem::take(&mut self.to_top) && !self.follow {
+            self.select_pos(0, store);
+            self.list.fit(usize::MAX, false);
+        }
     }
 
     fn fit(&mut self, rows: usize) {
