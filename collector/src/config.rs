@@ -11,7 +11,16 @@ use std::{
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::roles::{Principal, Roles};
+use crate::{
+    model::EnvFilter,
+    roles::{Principal, Roles},
+};
+
+mod ebpf;
+pub use ebpf::ring_bytes;
+
+mod access;
+pub use access::{Access, ConnLimits};
 
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -25,12 +34,16 @@ pub mod limits {
     pub const REPLAY_CAPACITY: RangeInclusive<u64> = 1_024..=4_194_304;
     pub const CLIENT_QUEUE: RangeInclusive<u64> = 1..=65_536;
     pub const WAKEUP_BYTES: RangeInclusive<u64> = 4_096..=4_194_304;
+    /// A power of two in this range (the kernel's rule for ring buffers).
+    pub const RING_BUFFER_BYTES: RangeInclusive<u64> = 4_096..=268_435_456;
 }
 
 /// The resolved settings perchd runs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub socket: Option<PathBuf>,
+    /// The socket's group (mode 0660); `None`: `perch` if it exists, else root's.
+    pub socket_group: Option<String>,
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -45,12 +58,19 @@ pub struct Settings {
     pub replay_capacity: usize,
     pub client_queue: usize,
     pub wakeup_bytes: u64,
+    /// Size of the kernel's ring buffer.
+    pub ring_buffer_bytes: u32,
+    /// Environment variables reported from each exec.
+    pub exec_env: EnvFilter,
+    /// Refusal rate limit, connection limits and timeouts (`[access]`).
+    pub access: Access,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             socket: Some(PathBuf::from(DEFAULT_SOCKET)),
+            socket_group: None,
             listen: None,
             tls_cert: None,
             tls_key: None,
@@ -65,6 +85,9 @@ impl Default for Settings {
             // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
             client_queue: 16,
             wakeup_bytes: 256 * 1024,
+            ring_buffer_bytes: 4 * 1024 * 1024,
+            exec_env: EnvFilter::default(),
+            access: Access::default(),
         }
     }
 }
@@ -95,6 +118,13 @@ pub enum ConfigError {
         key: &'static str,
         message: String,
     },
+    #[error("config {path} line {line}: {key}: {message}")]
+    Value {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -104,6 +134,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct File {
     socket: Option<PathBuf>,
+    socket_group: Option<String>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -117,6 +148,9 @@ struct File {
     replay_capacity: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+    ring_buffer_bytes: Option<Spanned<u64>>,
+    exec_env: Option<Vec<Spanned<String>>>,
+    access: Option<access::AccessFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -165,9 +199,11 @@ impl Settings {
                 })
             }
         };
+        ebpf::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }
+        self.socket_group = file.socket_group.or(self.socket_group.take());
         self.listen = file.listen.or(self.listen);
         self.tls_cert = file.tls_cert.or(self.tls_cert.take());
         self.tls_key = file.tls_key.or(self.tls_key.take());
@@ -202,6 +238,9 @@ impl Settings {
         }
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
+        }
+        if let Some(access) = &file.access {
+            access.apply(&mut self.access, &ranged)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::fcntl::{OFlag, open, openat, readlinkat};
 use nix::sys::stat::Mode;
@@ -19,7 +20,7 @@ use super::stat::{PF_KTHREAD, PidPath, StatFields, parse_stat, read_stat};
 use super::tty::tty_name;
 use super::users::UserNames;
 use crate::clock::{page_size, ticks_to_ns};
-use crate::model::{ProcKey, ProcessInfo, Source, Usage};
+use crate::model::{EnvFilter, ProcKey, ProcessInfo, Source, Usage};
 
 /// Reads process records; owns the cgroup and user-name caches they use.
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub struct ProcReader {
     users: UserNames,
     buf: Vec<u8>,
     path: PidPath,
+    /// Environment variables reported in each process's exec facts.
+    env: EnvFilter,
 }
 
 impl ProcReader {
@@ -41,6 +44,7 @@ impl ProcReader {
             users,
             buf: Vec::with_capacity(4096),
             path,
+            env: EnvFilter::default(),
         }
     }
 
@@ -68,6 +72,17 @@ impl ProcReader {
         &mut self.users
     }
 
+    /// Which environment variables process records report (the default
+    /// list until set).
+    pub fn set_env_filter(&mut self, env: EnvFilter) {
+        self.env = env;
+    }
+
+    #[must_use]
+    pub fn env_filter(&self) -> &EnvFilter {
+        &self.env
+    }
+
     /// Everything /proc says about `pid`.  Fields that cannot be read (exe
     /// of a kernel thread, cwd of a zombie, anything of another user's
     /// process when not root) are left empty; only stat and status are
@@ -90,6 +105,7 @@ impl ProcReader {
         let Some((uid, euid, gid)) = parse_ids(&self.buf) else {
             return Err(self.malformed(pid, "status", "no Uid/Gid lines"));
         };
+        let (cap_effective, eff_gid) = super::facts::parse_status(&self.buf);
 
         let argv = match self.read_rel(&dir, pid, "cmdline") {
             Ok(()) => split_cmdline(&self.buf),
@@ -108,6 +124,12 @@ impl ProcReader {
             Err(_) => (None, 0),
         };
 
+        let kernel_thread = st.flags & PF_KTHREAD != 0;
+        let facts = (!kernel_thread).then(|| {
+            let mut f = super::facts::read(&dir, &self.env, cap_effective);
+            f.login_user = f.loginuid.and_then(|uid| self.users.name(uid));
+            Arc::new(f)
+        });
         Ok(ProcessInfo {
             key: ProcKey {
                 pid,
@@ -120,6 +142,7 @@ impl ProcReader {
             uid,
             euid,
             gid,
+            egid: eff_gid,
             user: self.users.name(uid),
             comm,
             exe: readlink_rel(&dir, "exe").unwrap_or_default(),
@@ -129,7 +152,7 @@ impl ProcReader {
             tty: tty_name(st.tty_nr),
             cgroup_id,
             cgroup,
-            kernel_thread: st.flags & PF_KTHREAD != 0,
+            kernel_thread,
             source,
             exit: None,
             usage: Usage {
@@ -138,6 +161,7 @@ impl ProcReader {
             },
             threads: st.num_threads,
             nice: st.nice,
+            facts,
         })
     }
 
