@@ -130,7 +130,18 @@ pub struct Proc {
     /// The login user (audit loginuid), empty when none or unknown.
     pub login_user: Box<str>,
     pub comm: Box<str>,
+    /// The path given to execve (or /proc/PID/exe when seeded).
     pub exe: Box<str>,
+    /// The file actually mapped (symlinks resolved), empty when unknown.
+    pub binary: Box<str>,
+    /// The binary was deleted (before or while it ran).
+    pub binary_deleted: bool,
+    /// Run from an unlinked memfd (`memfd_create` + `fexecve`).
+    pub binary_memfd: bool,
+    /// Set-user-id or set-group-id binary.
+    pub binary_setid: bool,
+    /// comm, argv[0] and the binary's name do not all agree.
+    pub names_disagree: bool,
     pub argv: Box<[Box<str>]>,
     pub argv_truncated: bool,
     /// What the COMMAND column shows (see [`crate::text::command`]).
@@ -194,9 +205,20 @@ impl Proc {
             euid: p.euid,
             gid: p.gid,
             user,
-            login_user: Box::default(),
+            login_user: boxed(&p.login_user),
             comm: boxed(&p.comm),
             exe: boxed(&p.exe),
+            binary: p
+                .executable
+                .as_ref()
+                .map_or_else(Box::default, |x| boxed(&x.path)),
+            binary_deleted: p.executable.as_ref().is_some_and(|x| x.deleted),
+            binary_memfd: p.executable.as_ref().is_some_and(|x| x.from_memfd),
+            binary_setid: p
+                .executable
+                .as_ref()
+                .is_some_and(|x| x.setuid || x.setgid),
+            names_disagree: p.names_disagree,
             argv: p.argv.iter().map(|a| boxed(a)).collect(),
             argv_truncated: p.argv_truncated,
             command: crate::text::command(p).into(),
@@ -258,10 +280,27 @@ impl Proc {
         }
     }
 
-    /// The executable as the EXE column and sorting show it.
+    /// The executable as the EXE column and sorting show it: the file
+    /// actually mapped when perchd knows it, else the path run.
     #[must_use]
     pub fn exe_shown(&self) -> &str {
-        &self.exe
+        if self.binary.is_empty() {
+            &self.exe
+        } else {
+            &self.binary
+        }
+    }
+
+    /// `(deleted)`, `(memfd)` after the binary's path, or nothing.
+    #[must_use]
+    pub fn binary_mark(&self) -> &'static str {
+        if self.binary_memfd {
+            " (memfd)"
+        } else if self.binary_deleted {
+            " (deleted)"
+        } else {
+            ""
+        }
     }
 
     /// Stopped by a signal or a tracer (`T`, `t`).
@@ -294,6 +333,8 @@ impl Proc {
             &self.user,
             &self.comm,
             &self.exe,
+            &self.binary,
+            &self.login_user,
             &self.command,
             &self.cwd,
             &self.tty,

@@ -84,6 +84,10 @@ impl<'a> DetailView<'a> {
         DetailView { app, theme, cursor }
     }
 
+    pub(super) fn theme(&self) -> &Theme {
+        self.theme
+    }
+
     pub(super) fn kv(&self, k: &str, v: String) -> Line<'static> {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), self.theme.label),

@@ -59,7 +59,7 @@ pub(super) fn cell(app: &App, col: Column, p: &Proc, u: &Usage) -> String {
         Column::Sid => p.sid.to_string(),
         Column::Tty if p.tty.is_empty() => "?".to_owned(),
         Column::Tty => p.tty.to_string(),
-        Column::Exe => p.exe_shown().to_owned(),
+        Column::Exe => format!("{}{}", p.exe_shown(), p.binary_mark()),
         Column::Container => p.container_label().to_owned(),
         Column::Host => app.host_name(host).to_owned(),
         Column::Command => String::new(),

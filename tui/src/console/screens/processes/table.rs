@@ -135,6 +135,14 @@ impl<'a> ProcessTable<'a> {
             let style = if p.is_exited() { base } else { base.patch(t.warn) };
             spans.push(Span::styled(format!("[{marker}] "), style));
         }
+        // A disguise, stated plainly: the detail view shows all three names.
+        if p.names_disagree {
+            spans.push(Span::styled("[names differ] ".to_owned(), base.patch(t.warn)));
+        }
+        if p.binary_deleted || p.binary_memfd {
+            let what = if p.binary_memfd { "memfd" } else { "deleted exe" };
+            spans.push(Span::styled(format!("[{what}] "), base.patch(t.warn)));
+        }
         let search = self.state.search();
         let cmd: &str = &p.command;
         if search.is_active() && search.is_match(r.id) {
