@@ -214,10 +214,7 @@ impl Proc {
                 .map_or_else(Box::default, |x| boxed(&x.path)),
             binary_deleted: p.executable.as_ref().is_some_and(|x| x.deleted),
             binary_memfd: p.executable.as_ref().is_some_and(|x| x.from_memfd),
-            binary_setid: p
-                .executable
-                .as_ref()
-                .is_some_and(|x| x.setuid || x.setgid),
+            binary_setid: p.executable.as_ref().is_some_and(|x| x.setuid || x.setgid),
             names_disagree: p.names_disagree,
             argv: p.argv.iter().map(|a| boxed(a)).collect(),
             argv_truncated: p.argv_truncated,

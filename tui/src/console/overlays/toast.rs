@@ -131,7 +131,7 @@ impl Part for ResultToast<'_> {
             y += 1;
         }
         let hint = if toast.escalate.is_some() {
-            " k: send KILL (the dialog opens, same target and reason) · any other key dismisses"
+            " k: KILL it (the dialog opens, same reason) · any other key dismisses"
         } else {
             " any key dismisses"
         };

@@ -489,3 +489,43 @@ fn exited_processes_get_no_menu() {
     assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
     assert_eq!(app.flash(), Some("12 has exited: nothing to act on"));
 }
+
+#[test]
+fn quick_renice_asks_once_then_acts_at_once_with_the_last_reason() {
+    let mut app = console(Instant::now());
+    // No reason given yet in this console: F8 opens the dialog.
+    run(&mut app, &[Msg::Select(key(12)), Msg::Renice(1)]);
+    assert_eq!(app.focus(), Focus::Overlay(OverlayKind::Dialog));
+    assert_eq!(app.dialog().unwrap().priority.text(), "1");
+    typed(&mut app, "vim hogs the box");
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
+    assert_eq!(acts(&mut app).len(), 1);
+    // From now on F7/F8 act at once, recording the reason as a quick renice.
+    run(&mut app, &[Msg::Select(key(21)), Msg::Renice(1)]);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
+    let sent = acts(&mut app);
+    let [(_, r)] = &sent[..] else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(r.action(), ActionKind::Renice);
+    assert_eq!(r.priority, Some(1));
+    assert_eq!(r.reason, "quick renice: vim hogs the box");
+    assert_eq!(r.mode(), ActionMode::Live);
+    assert!(app.flash().unwrap_or("").contains("quick renice"));
+}
+
+#[test]
+fn esc_clears_the_prompt_it_is_in_only() {
+    let mut app = console(Instant::now());
+    run(&mut app, &[Msg::Filter]);
+    typed(&mut app, "nginx");
+    run(&mut app, &[Msg::Confirm, Msg::Search]);
+    typed(&mut app, "wor");
+    // Ctrl-W in the prompt, then Esc: the search goes, the filter stays.
+    run(&mut app, &[Msg::DeleteWord, Msg::Cancel]);
+    assert!(!app.search().is_active());
+    assert_eq!(app.filter().0, "nginx");
+    // In the list, Esc clears what the footer shows: now the filter.
+    run(&mut app, &[Msg::Cancel]);
+    assert_eq!(app.filter().0, "");
+}

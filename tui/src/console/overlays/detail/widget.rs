@@ -177,9 +177,16 @@ impl<'a> DetailView<'a> {
         }
         out.push(self.kv("Started", self.when(p, p.start_time_ns)));
         let mut more = format!(
-            "pgrp {}, sid {}, {} threads, nice {}",
-            p.pgid, p.sid, p.threads, p.nice
+            "pgrp {}, sid {}, {} thread{}, nice {}",
+            p.pgid,
+            p.sid,
+            p.threads,
+            if p.threads == 1 { "" } else { "s" },
+            p.nice
         );
+        if let (Some(r), false) = (p.reaper, p.parent_unknown) {
+            let _ = write!(more, ", reparented to {} (its parent exited)", r.pid);
+        }
         if !p.tty.is_empty() {
             more.push_str(", tty ");
             more.push_str(&p.tty);
