@@ -3,6 +3,7 @@
 //! children, which the cursor moves over (Enter jumps to one).  It covers
 //! the body; the list behind keeps its place.
 mod identity;
+mod links;
 mod widget;
 
 use crossterm::event::KeyCode;
