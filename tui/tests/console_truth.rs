@@ -348,7 +348,11 @@ fn term_ignored_then_kill_then_killed() {
     assert_eq!(kill.reason, req.reason);
     app.ingest_act_result(
         id,
-        Ok(answer(&kill, ProcessOutcome::Exited, "exited (signal 9)")),
+        Ok(answer(
+            &kill,
+            ProcessOutcome::Exited,
+            "KILL delivered; exited (signal 9)",
+        )),
     );
     app.update(Msg::Cancel);
     // Still running until its exit arrives: signalled, not dimmed.

@@ -97,7 +97,11 @@ pub fn describe(resp: &ActResponse) -> Described {
                     _ => "delivered".to_owned(),
                 }
             } else {
-                clean(&one.detail).into_owned()
+                // perchd says "TERM delivered; still running after 2 s":
+                // the first half is this line's start already.
+                let d = clean(&one.detail).into_owned();
+                d.split_once("; ")
+                    .map_or(d.clone(), |(_, seen)| seen.to_owned())
             };
             format!(
                 "{sig} delivered to {} {}: {what}",
