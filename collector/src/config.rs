@@ -11,7 +11,12 @@ use std::{
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::roles::{Principal, Roles};
+use crate::{
+    actions::SignalWatch,
+    roles::{Principal, Roles},
+};
+
+mod watch;
 
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -45,6 +50,8 @@ pub struct Settings {
     pub replay_capacity: usize,
     pub client_queue: usize,
     pub wakeup_bytes: u64,
+    /// How long processes are watched after each signal an action sends.
+    pub signal_watch: SignalWatch,
 }
 
 impl Default for Settings {
@@ -65,6 +72,7 @@ impl Default for Settings {
             // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
             client_queue: 16,
             wakeup_bytes: 256 * 1024,
+            signal_watch: SignalWatch::default(),
         }
     }
 }
@@ -95,6 +103,13 @@ pub enum ConfigError {
         key: &'static str,
         message: String,
     },
+    /// A value at a line, with a sentence naming its key.
+    #[error("config {path} line {line}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -117,6 +132,7 @@ struct File {
     replay_capacity: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+    signal_watch_ms: Option<watch::SignalWatchFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -202,6 +218,9 @@ impl Settings {
         }
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
+        }
+        if let Some(table) = &file.signal_watch_ms {
+            watch::merge(&mut self.signal_watch, table, path, text)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

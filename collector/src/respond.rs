@@ -175,15 +175,11 @@ impl Responder {
         mut record: AuditRecord,
         outcome: Outcome,
     ) -> Result<ActResponse, Status> {
-        let (done, already_gone) = apply(&mut record, outcome);
+        let mut response = apply(&mut record, outcome);
         let written = self.append(&record).map_err(|e| unrecordable(&e))?;
         publish(ctx, written.clone());
-        Ok(ActResponse {
-            record: Some(written),
-            done,
-            already_gone,
-            ..ActResponse::default()
-        })
+        response.record = Some(written);
+        Ok(response)
     }
 
     /// The intent of a live action, on disk before anything is touched.
@@ -211,7 +207,7 @@ impl Responder {
     ) -> ActResponse {
         record.set_stage(AuditStage::Result);
         record.intent_id.clone_from(&intent.id);
-        let (done, already_gone) = apply(&mut record, outcome);
+        let mut response = apply(&mut record, outcome);
         let written = self.append(&record);
         self.in_flight
             .lock()
@@ -232,12 +228,8 @@ impl Responder {
                 record
             }
         };
-        ActResponse {
-            record: Some(record),
-            done,
-            already_gone,
-            ..ActResponse::default()
-        }
+        response.record = Some(record);
+        response
     }
 
     fn append(&self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
@@ -263,12 +255,16 @@ fn unrecordable(e: &AuditError) -> Status {
     ))
 }
 
-/// The executor's outcome into the record; `(done, already_gone)`.
-fn apply(record: &mut AuditRecord, outcome: Outcome) -> (u32, u32) {
+/// The executor's outcome into the record; the response's counts (its
+/// record still to be set).
+fn apply(record: &mut AuditRecord, outcome: Outcome) -> ActResponse {
+    let effect = outcome.effect;
     record.result = outcome.result.into();
     record.code = outcome.code;
     record.detail = outcome.detail;
     record.processes = outcome.processes;
+    record.outcome = effect.outcome.into();
+    record.watch_ns = u64::try_from(effect.watched.as_nanos()).unwrap_or(u64::MAX);
     let dropped = audit::fit_processes(record);
     if dropped > 0 {
         record.detail = format!(
@@ -277,7 +273,15 @@ fn apply(record: &mut AuditRecord, outcome: Outcome) -> (u32, u32) {
             audit::MAX_LINE_BYTES / 1024
         );
     }
-    (outcome.done, outcome.already_gone)
+    ActResponse {
+        record: None,
+        done: outcome.done,
+        already_gone: outcome.already_gone,
+        outcome: effect.outcome.into(),
+        exited: effect.exited,
+        still_running: effect.still_running,
+        stopped: effect.stopped,
+    }
 }
 
 /// Everything known before the request is checked: who, from where, what

@@ -257,10 +257,12 @@ impl Engine {
         };
         // Without pidfds or /proc this host cannot act; viewing still works,
         // and every action is refused (and audited) with the reason.
-        let executor = Executor::system().map_err(|e| {
-            tracing::warn!("response actions unavailable: {e}");
-            format!("response actions are unavailable on this host: {e}")
-        });
+        let executor = Executor::system()
+            .map(|e| e.watching(settings.signal_watch.clone()))
+            .map_err(|e| {
+                tracing::warn!("response actions unavailable: {e}");
+                format!("response actions are unavailable on this host: {e}")
+            });
         release_startup_memory();
         let reader = new_reader()?;
         let info = StaticInfo::read(settings);

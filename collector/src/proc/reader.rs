@@ -245,7 +245,8 @@ fn readlink_rel(dir: &OwnedFd, name: &str) -> Option<String> {
 /// any process can give itself with prctl), which would hide exactly the
 /// processes a security tool should see.  The kernel escapes `\n` in the
 /// name, so a crafted name cannot inject a fake `Uid:` line.
-fn parse_ids(buf: &[u8]) -> Option<(u32, u32, u32)> {
+/// (uid, euid, gid) from /proc/PID/status.
+pub(crate) fn parse_ids(buf: &[u8]) -> Option<(u32, u32, u32)> {
     let mut uids = None;
     let mut gid = None;
     for line in buf.split(|&b| b == b'\n') {
@@ -272,7 +273,7 @@ fn numbers(field: &[u8]) -> impl Iterator<Item = u32> + '_ {
 
 /// argv from cmdline: NUL-separated, with a final NUL.  Empty arguments in
 /// the middle are kept (they are real: `sh -c ''`).
-fn split_cmdline(buf: &[u8]) -> Vec<String> {
+pub(crate) fn split_cmdline(buf: &[u8]) -> Vec<String> {
     if buf.is_empty() {
         return Vec::new();
     }

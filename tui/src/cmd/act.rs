@@ -1,7 +1,8 @@
 //! `perch kill | kill-tree | kill-group | renice | kill-pod | freeze | thaw`:
 //! find the target's key (unless `--start-time` gives it), send one `Act`,
 //! print the result — one line, or the audit record as JSON — and exit with
-//! it: 0 success, 3 partial, 1 not successful (see main.rs).
+//! it: 0 success, 4 delivered but still running, 3 partial, 1 not
+//! successful (see main.rs).
 use std::{
     fmt,
     io::{self, Write},
@@ -14,8 +15,8 @@ use perch::{
 };
 use perch_client::{Target, json};
 use perch_proto::v1::{
-    ActRequest, ActResponse, ActionMode, ActionResult, AuditRecord, ListProcessesRequest, Process,
-    ProcessKey, collector_client::CollectorClient,
+    ActRequest, ActResponse, ActionMode, ActionOutcome, ActionResult, AuditRecord,
+    ListProcessesRequest, Process, ProcessKey, collector_client::CollectorClient,
 };
 use serde_json::Value;
 use tonic::transport::Channel;
@@ -23,27 +24,46 @@ use tonic::transport::Channel;
 use super::rpc_error;
 use crate::cli::act::{ActCommand, Request};
 
-/// The action ran but was not (fully) successful; main.rs turns this into
-/// the exit status without printing more (the result is already out).
+/// The action ran but was not (fully) successful, or its signal left a
+/// process running; main.rs turns this into the exit status without
+/// printing more (the result is already out).
 #[derive(Debug)]
 pub struct Unsuccessful {
     pub result: ActionResult,
+    pub outcome: ActionOutcome,
 }
 
 impl Unsuccessful {
-    /// 3 for partial, 1 for everything else.
+    /// What the command exits with for this response, `None` for 0.
+    #[must_use]
+    pub fn of(resp: &ActResponse) -> Option<Self> {
+        let result = resp
+            .record
+            .as_ref()
+            .map_or(ActionResult::NotSuccessful, AuditRecord::result);
+        let outcome = resp.outcome();
+        let contained = outcome != ActionOutcome::StillRunning;
+        (result != ActionResult::Success || !contained).then_some(Self { result, outcome })
+    }
+
+    /// 4 when a signalled process is still running (delivered but not
+    /// contained, whether or not others were gone), 3 for partial, 1 for
+    /// everything else.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
-        if self.result == ActionResult::Partial {
-            3
-        } else {
-            1
+        match (self.result, self.outcome) {
+            (ActionResult::Success | ActionResult::Partial, ActionOutcome::StillRunning) => 4,
+            (ActionResult::Partial, _) => 3,
+            _ => 1,
         }
     }
 }
 
 impl fmt::Display for Unsuccessful {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.exit_code() == 4 {
+            return f.write_str("the signal was delivered but a process is still running");
+        }
         write!(f, "the action was {}", act::result_title(self.result))
     }
 }
@@ -83,14 +103,9 @@ pub async fn run(target: &Target, cmd: &ActCommand) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     write_result(&req, key, source, &resp, &mut out)?;
     out.flush()?;
-    let result = resp
-        .record
-        .as_ref()
-        .map_or(ActionResult::NotSuccessful, AuditRecord::result);
-    if result == ActionResult::Success {
-        Ok(())
-    } else {
-        Err(Unsuccessful { result }.into())
+    match Unsuccessful::of(&resp) {
+        None => Ok(()),
+        Some(u) => Err(u.into()),
     }
 }
 

@@ -154,8 +154,32 @@ fn one_line_or_the_record_as_json() {
 
 #[test]
 fn exit_status_follows_the_result() {
-    let code = |result| Unsuccessful { result }.exit_code();
+    let code = |result| {
+        Unsuccessful {
+            result,
+            outcome: ActionOutcome::Unspecified,
+        }
+        .exit_code()
+    };
     assert_eq!(code(ActionResult::Partial), 3);
     assert_eq!(code(ActionResult::NotSuccessful), 1);
     assert_eq!(code(ActionResult::Unspecified), 1);
+}
+
+#[test]
+fn exit_status_says_still_running() {
+    use ActionOutcome as O;
+    use ActionResult as R;
+    let status = |result, outcome| {
+        let mut resp = answer(result, "", "", 1);
+        resp.set_outcome(outcome);
+        Unsuccessful::of(&resp).map_or(0, |u| u.exit_code())
+    };
+    assert_eq!(status(R::Success, O::Exited), 0);
+    assert_eq!(status(R::Success, O::Done), 0);
+    assert_eq!(status(R::Success, O::Stopped), 0);
+    assert_eq!(status(R::Success, O::StillRunning), 4);
+    assert_eq!(status(R::Partial, O::StillRunning), 4);
+    assert_eq!(status(R::Partial, O::Exited), 3);
+    assert_eq!(status(R::NotSuccessful, O::Unspecified), 1);
 }

@@ -187,16 +187,7 @@ impl RecordView<'_> {
             ),
         ]);
         for p in &r.processes {
-            let outcome = match p.outcome() {
-                ProcessOutcome::WouldAct => "would act",
-                ProcessOutcome::Done => "done",
-                ProcessOutcome::Gone => "gone",
-                ProcessOutcome::Failed => "failed",
-                ProcessOutcome::Exited => "exited",
-                ProcessOutcome::StillRunning => "running",
-                ProcessOutcome::Stopped => "stopped",
-                ProcessOutcome::Unspecified => "?",
-            };
+            let outcome = outcome_word(p.outcome());
             let pid = p.key.map_or(0, |k| k.pid);
             out.push(Line::raw(format!(
                 "  {pid:>7} {:<9} {} {}",
@@ -208,6 +199,20 @@ impl RecordView<'_> {
         out.push(self.kv("Prev hash", clean(&r.prev_hash).into_owned()));
         out.push(self.kv("Hash", clean(&r.hash).into_owned()));
         out
+    }
+}
+
+/// One affected process's outcome, in at most 9 columns.
+fn outcome_word(o: ProcessOutcome) -> &'static str {
+    match o {
+        ProcessOutcome::WouldAct => "would act",
+        ProcessOutcome::Done => "done",
+        ProcessOutcome::Gone => "gone",
+        ProcessOutcome::Failed => "failed",
+        ProcessOutcome::Exited => "exited",
+        ProcessOutcome::StillRunning => "running",
+        ProcessOutcome::Stopped => "stopped",
+        ProcessOutcome::Unspecified => "?",
     }
 }
 

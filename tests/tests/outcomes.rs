@@ -1,0 +1,151 @@
+//! Outcomes, not intentions: after a signal perchd watches the processes it
+//! signalled and says what they did — a process that ignores TERM is
+//! "still running", one that dies "exited (signal 15)" — in the result, the
+//! audit record and `perch`'s exit status.  Real perchd, real processes,
+//! the real `perch` binary.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
+use std::{process::Command, time::Duration};
+
+use perch_e2e::{
+    Perchd, alive, binary, have_root_or_skip,
+    procs::{ChildGuard, Finished, run_bounded},
+};
+use perch_proto::v1::{ActionOutcome, ActionResult, AuditRecord, AuditStage, ProcessOutcome};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// perchd watching TERM for 300 ms and KILL and STOP for 2 s (both are
+/// quick; the bound only matters on a loaded machine).
+async fn perchd_watching(dir: &tempfile::TempDir) -> Perchd {
+    let config = dir.path().join("perchd.toml");
+    std::fs::write(
+        &config,
+        "[signal_watch_ms]\nTERM = 300\nKILL = 2000\nSTOP = 2000\n",
+    )
+    .expect("write config");
+    Perchd::start(&["--config", config.to_str().expect("utf-8 path")]).await
+}
+
+/// `perch kill --signal SIG` on `pid`.
+fn perch_kill(perchd: &Perchd, pid: u32, signal: &str) -> Finished {
+    let socket = perchd.socket.display().to_string();
+    run_bounded(
+        Command::new(binary("perch")).args([
+            "kill",
+            "--socket",
+            &socket,
+            "--pid",
+            &pid.to_string(),
+            "--signal",
+            signal,
+            "--reason",
+            "e2e: outcomes",
+        ]),
+        WAIT,
+    )
+}
+
+/// The last record of the log: the result of the last action.
+fn last_result(perchd: &Perchd) -> AuditRecord {
+    let rec = perch_audit::read(&perchd.audit_log)
+        .expect("read the audit log")
+        .map(|e| e.expect("every line verifies").record)
+        .last()
+        .expect("a record");
+    assert_eq!(rec.stage(), AuditStage::Result, "{rec:?}");
+    rec
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ignored_term_is_still_running_and_kill_exits_it() {
+    if !have_root_or_skip("ignored_term_is_still_running_and_kill_exits_it") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let perchd = perchd_watching(&dir).await;
+    // TERM ignored, then exec: the disposition survives exec.
+    let mut stubborn = ChildGuard::spawn(
+        Command::new("/bin/sh").args(["-c", "trap '' TERM; exec /bin/sleep 300"]),
+    );
+    let pid = stubborn.pid();
+    perchd.wait_known(pid, "/bin/sleep").await;
+
+    let out = tokio::task::block_in_place(|| perch_kill(&perchd, pid, "TERM"));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "delivered, still running: {out:?}"
+    );
+    assert!(out.stdout.contains("still_running"), "{out:?}");
+    assert!(alive(pid), "pid {pid} ignores TERM");
+    let rec = last_result(&perchd);
+    assert_eq!(
+        (rec.result(), rec.outcome(), rec.code.as_str()),
+        (
+            ActionResult::Success,
+            ActionOutcome::StillRunning,
+            "still_running"
+        ),
+        "{rec:?}"
+    );
+    assert_eq!(rec.watch_ns, 300_000_000, "{rec:?}");
+    let p = &rec.processes[0];
+    assert_eq!(p.outcome(), ProcessOutcome::StillRunning, "{p:?}");
+    assert_eq!(
+        p.detail, "TERM delivered; still running after 300 ms",
+        "{p:?}"
+    );
+    assert!(
+        rec.detail.ends_with("still running after 300 ms"),
+        "{}",
+        rec.detail
+    );
+
+    // Escalate: KILL exits it, and the record says how.
+    let out = tokio::task::block_in_place(|| perch_kill(&perchd, pid, "KILL"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rec = last_result(&perchd);
+    assert_eq!(rec.outcome(), ActionOutcome::Exited, "{rec:?}");
+    let p = &rec.processes[0];
+    assert_eq!(p.outcome(), ProcessOutcome::Exited, "{p:?}");
+    assert_eq!(p.exit.and_then(|e| e.signal), Some(9), "{p:?}");
+    assert_eq!(p.detail, "KILL delivered; exited (signal 9)", "{p:?}");
+    let status = stubborn.wait();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn term_that_ends_the_process_is_exited_signal_15() {
+    if !have_root_or_skip("term_that_ends_the_process_is_exited_signal_15") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let perchd = perchd_watching(&dir).await;
+    let mut sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg("300"));
+    let pid = sleeper.pid();
+    perchd.wait_known(pid, "/bin/sleep").await;
+
+    let out = tokio::task::block_in_place(|| perch_kill(&perchd, pid, "TERM"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rec = last_result(&perchd);
+    assert_eq!(
+        (rec.result(), rec.outcome(), rec.code.as_str()),
+        (ActionResult::Success, ActionOutcome::Exited, "ok"),
+        "{rec:?}"
+    );
+    let p = &rec.processes[0];
+    assert_eq!(p.outcome(), ProcessOutcome::Exited, "{p:?}");
+    assert_eq!(p.exit.and_then(|e| e.signal), Some(15), "{p:?}");
+    assert!(rec.detail.ends_with("exited (signal 15)"), "{}", rec.detail);
+    let status = sleeper.wait();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15)
+    );
+}
