@@ -1,13 +1,14 @@
 //! Outcomes, not intentions: after a signal perchd watches the processes it
 //! signalled and says what they did — a process that ignores TERM is
 //! "still running", one that dies "exited (signal 15)" — in the result, the
-//! audit record and `perch`'s exit status.  Real perchd, real processes,
-//! the real `perch` binary.
+//! audit record and `perch`'s exit status.  And the blast radius is a list:
+//! a dry run names every process it would hit, who runs it and its command.
+//! Real perchd, real processes, the real `perch` binary.
 #![expect(
     clippy::expect_used,
     reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
 )]
-use std::{process::Command, time::Duration};
+use std::{os::unix::process::CommandExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
     Perchd, alive, binary, have_root_or_skip,
@@ -148,4 +149,95 @@ async fn term_that_ends_the_process_is_exited_signal_15() {
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(15)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_lists_the_group_with_users_and_root_marked() {
+    if !have_root_or_skip("dry_run_lists_the_group_with_users_and_root_marked") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let perchd = perchd_watching(&dir).await;
+    // One process group: a root leader and a member running as nobody.
+    let leader = ChildGuard::spawn(Command::new("/bin/sleep").arg("301").process_group(0));
+    let lpid = leader.pid();
+    let member = ChildGuard::spawn(
+        Command::new("/bin/sleep")
+            .arg("302")
+            .process_group(i32::try_from(lpid).expect("pid"))
+            .uid(65534)
+            .gid(65534),
+    );
+    let mpid = member.pid();
+    perchd.wait_known(lpid, "/bin/sleep").await;
+    perchd.wait_known(mpid, "/bin/sleep").await;
+
+    let socket = perchd.socket.display().to_string();
+    let out = tokio::task::block_in_place(|| {
+        run_bounded(
+            Command::new(binary("perch")).args([
+                "kill-group",
+                "--socket",
+                &socket,
+                "--pid",
+                &lpid.to_string(),
+                "--dry-run",
+                "--reason",
+                "e2e: who would this hit",
+            ]),
+            WAIT,
+        )
+    });
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let row = |pid: u32| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(&pid.to_string()))
+            .unwrap_or_else(|| panic!("pid {pid} not listed: {}", out.stdout))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // PID USER ROOT COMMAND: the root column says "yes" for root only.
+    let (l, m) = (lpid.to_string(), mpid.to_string());
+    assert_eq!(row(lpid), [l.as_str(), "root", "yes", "/bin/sleep", "301"]);
+    assert_eq!(row(mpid), [m.as_str(), "nobody", "/bin/sleep", "302"]);
+
+    let rec = perch_audit::read(&perchd.audit_log)
+        .expect("read the audit log")
+        .map(|e| e.expect("every line verifies").record)
+        .last()
+        .expect("the dry run's record");
+    assert_eq!(rec.processes.len(), 2, "{rec:?}");
+    let hit = |pid: u32| {
+        rec.processes
+            .iter()
+            .find(|p| p.key.is_some_and(|k| k.pid == pid))
+            .unwrap_or_else(|| panic!("pid {pid} not in {rec:?}"))
+    };
+    let (l, m) = (hit(lpid), hit(mpid));
+    assert_eq!(
+        (l.uid, l.user.as_str(), l.root, l.argv.clone()),
+        (
+            Some(0),
+            "root",
+            true,
+            vec!["/bin/sleep".to_owned(), "301".to_owned()]
+        )
+    );
+    assert_eq!(
+        (m.uid, m.euid, m.user.as_str(), m.root, m.argv.clone()),
+        (
+            Some(65534),
+            Some(65534),
+            "nobody",
+            false,
+            vec!["/bin/sleep".to_owned(), "302".to_owned()]
+        )
+    );
+    assert_eq!(
+        l.key.map(|k| k.start_time_ns),
+        Some(perch_e2e::start_time_ns(lpid))
+    );
+    assert!(alive(lpid) && alive(mpid), "a dry run touches nothing");
 }

@@ -4,7 +4,7 @@
 //! it: 0 success, 4 delivered but still running, 3 partial, 1 not
 //! successful (see main.rs).
 use std::{
-    fmt,
+    fmt::{self, Write as _},
     io::{self, Write},
 };
 
@@ -15,7 +15,7 @@ use perch::{
 };
 use perch_client::{Target, json};
 use perch_proto::v1::{
-    ActRequest, ActResponse, ActionMode, ActionOutcome, ActionResult, AuditRecord,
+    ActRequest, ActResponse, ActionMode, ActionOutcome, ActionResult, AffectedProcess, AuditRecord,
     ListProcessesRequest, Process, ProcessKey, collector_client::CollectorClient,
 };
 use serde_json::Value;
@@ -188,7 +188,62 @@ fn write_result(
         serde_json::to_writer(&mut *out, &v)?;
         return out.write_all(b"\n");
     }
-    writeln!(out, "{}", line(req, key, source, resp))
+    writeln!(out, "{}", line(req, key, source, resp))?;
+    if req.target.dry_run
+        && let Some(r) = &resp.record
+        && !r.processes.is_empty()
+    {
+        out.write_all(blast_radius(&r.processes).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A dry run's blast radius: every process the action would hit, one per
+/// line (pid, user, root or not, command), so that a group's curl loops
+/// are seen before the web server's group is killed.
+fn blast_radius(processes: &[AffectedProcess]) -> String {
+    let pid = |p: &AffectedProcess| p.key.map_or(0, |k| k.pid).to_string();
+    let user = |p: &AffectedProcess| match (p.user.as_str(), p.uid) {
+        ("", Some(uid)) => uid.to_string(),
+        ("", None) => "?".to_owned(),
+        (name, _) => clean(name).into_owned(),
+    };
+    let command = |p: &AffectedProcess| {
+        let cmd = if p.argv.is_empty() {
+            format!("[{}]", clean(&p.comm))
+        } else {
+            p.argv
+                .iter()
+                .map(|a| clean(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if p.argv_truncated {
+            format!("{cmd}...")
+        } else {
+            cmd
+        }
+    };
+    let width_pid = processes.iter().map(|p| pid(p).len()).fold(7, usize::max);
+    let width_user = processes
+        .iter()
+        .map(|p| user(p).chars().count())
+        .fold(4, usize::max);
+    let mut out = format!(
+        "{:>width_pid$} {:<width_user$} ROOT COMMAND\n",
+        "PID", "USER"
+    );
+    for p in processes {
+        let root = if p.root { "yes" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:>width_pid$} {:<width_user$} {root:<4} {}",
+            pid(p),
+            user(p),
+            command(p)
+        );
+    }
+    out
 }
 
 /// `kill pid 4242 (/usr/bin/python3, start 81230000000): SUCCESS ok — 1
