@@ -45,6 +45,16 @@ fn source(s: Source) -> pb::ProcessSource {
     }
 }
 
+/// A stat state letter as text; empty when not sampled yet.
+#[must_use]
+pub fn state(letter: u8) -> String {
+    if letter.is_ascii_alphabetic() {
+        char::from(letter).to_string()
+    } else {
+        String::new()
+    }
+}
+
 #[must_use]
 pub fn process(p: &ProcessInfo) -> pb::Process {
     process_owned(p.clone())
@@ -89,7 +99,16 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         usage: Some(usage(&p.usage)),
         threads: p.threads,
         nice: p.nice,
-        ..pb::Process::default()
+        // A sampled state only while it runs: an exited process has none.
+        state: if p.exit.is_none() {
+            state(p.state)
+        } else {
+            String::new()
+        },
+        frozen: p.frozen,
+        reaper: p.reaper.as_ref().map(key),
+        original_parent_unknown: p.parent_unknown,
+        retained_ancestor: p.retained_ancestor,
     }
 }
 
@@ -150,21 +169,24 @@ pub fn event(e: ModelEvent) -> pb::Event {
     }
 }
 
+/// One live process's sample: usage, threads, state and freeze.
+#[must_use]
+pub fn process_sample(p: &ProcessInfo) -> pb::ProcessSample {
+    pb::ProcessSample {
+        key: Some(key(&p.key)),
+        usage: Some(usage(&p.usage)),
+        threads: p.threads,
+        state: state(p.state),
+        frozen: p.frozen,
+    }
+}
+
 #[must_use]
 pub fn process_samples(
     time_ns: u64,
     interval_ns: u64,
-    samples: &[(ProcKey, Usage, u32)],
+    samples: Vec<pb::ProcessSample>,
 ) -> pb::Event {
-    let samples = samples
-        .iter()
-        .map(|(k, u, threads)| pb::ProcessSample {
-            key: Some(key(k)),
-            usage: Some(usage(u)),
-            threads: *threads,
-            ..pb::ProcessSample::default()
-        })
-        .collect();
     pb::Event {
         seq: 0,
         time_ns,

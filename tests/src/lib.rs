@@ -18,6 +18,7 @@ use perch_proto::{
 };
 use tonic::transport::Channel;
 
+pub mod cgroups;
 pub mod events;
 pub mod fs;
 pub mod procs;

@@ -11,10 +11,15 @@
 use std::{os::unix::process::CommandExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
-    Perchd, alive, binary, have_root_or_skip,
-    procs::{ChildGuard, Finished, run_bounded},
+    Perchd, alive, binary,
+    cgroups::{Cgroups, enter},
+    events::list_processes,
+    have_root_or_skip,
+    procs::{ChildGuard, Finished, eventually, run_bounded},
 };
-use perch_proto::v1::{ActionOutcome, ActionResult, AuditRecord, AuditStage, ProcessOutcome};
+use perch_proto::v1::{
+    ActionOutcome, ActionResult, AuditRecord, AuditStage, Process, ProcessOutcome,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -32,21 +37,36 @@ async fn perchd_watching(dir: &tempfile::TempDir) -> Perchd {
 
 /// `perch kill --signal SIG` on `pid`.
 fn perch_kill(perchd: &Perchd, pid: u32, signal: &str) -> Finished {
+    perch(
+        perchd,
+        &["kill", "--pid", &pid.to_string(), "--signal", signal],
+    )
+}
+
+/// `perch ACTION ARGS --reason ...` against `perchd`.
+fn perch(perchd: &Perchd, args: &[&str]) -> Finished {
     let socket = perchd.socket.display().to_string();
     run_bounded(
-        Command::new(binary("perch")).args([
-            "kill",
+        Command::new(binary("perch")).args(args).args([
             "--socket",
             &socket,
-            "--pid",
-            &pid.to_string(),
-            "--signal",
-            signal,
             "--reason",
             "e2e: outcomes",
         ]),
         WAIT,
     )
+}
+
+/// Waits until perchd's model says `check` of `pid` (state, freeze).
+async fn until_listed(perchd: &Perchd, pid: u32, what: &str, check: impl Fn(&Process) -> bool) {
+    let mut client = perchd.client().await.expect("client");
+    let seen = eventually(WAIT, async || {
+        let (all, _) = list_processes(&mut client, false, &[pid]).await.ok()?;
+        all.into_iter()
+            .find(|p| p.key.is_some_and(|k| k.pid == pid) && check(p))
+    })
+    .await;
+    assert!(seen.is_some(), "pid {pid} never {what} in the model");
 }
 
 /// The last record of the log: the result of the last action.
@@ -240,4 +260,44 @@ async fn dry_run_lists_the_group_with_users_and_root_marked() {
         Some(perch_e2e::start_time_ns(lpid))
     );
     assert!(alive(lpid) && alive(mpid), "a dry run touches nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopped_and_frozen_processes_show_as_such() {
+    if !have_root_or_skip("stopped_and_frozen_processes_show_as_such") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let perchd = perchd_watching(&dir).await;
+
+    // STOP: the outcome says stopped, the model's state is T; CONT ends it.
+    let sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg("300"));
+    let pid = sleeper.pid();
+    perchd.wait_known(pid, "/bin/sleep").await;
+    let out = tokio::task::block_in_place(|| perch_kill(&perchd, pid, "STOP"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rec = last_result(&perchd);
+    assert_eq!(rec.outcome(), ActionOutcome::Stopped, "{rec:?}");
+    assert_eq!(rec.processes[0].detail, "STOP delivered; stopped");
+    until_listed(&perchd, pid, "stopped", |p| p.state == "T").await;
+    let out = tokio::task::block_in_place(|| perch_kill(&perchd, pid, "CONT"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    until_listed(&perchd, pid, "continued", |p| p.state == "S").await;
+
+    // Freeze by its own cgroup: frozen, although its state stays S; thaw.
+    let mut cgs = Cgroups::new("truth-freeze");
+    let cg = cgs.make("t");
+    let frozen = ChildGuard::spawn(
+        Command::new("/bin/sh").args(["-c", &format!("{}; exec /bin/sleep 300", enter(&cg))]),
+    );
+    let fpid = frozen.pid();
+    perchd.wait_known(fpid, "/bin/sleep").await;
+    until_listed(&perchd, fpid, "running unfrozen", |p| !p.frozen).await;
+    let out =
+        tokio::task::block_in_place(|| perch(&perchd, &["freeze", "--pid", &fpid.to_string()]));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    until_listed(&perchd, fpid, "frozen", |p| p.frozen && p.state == "S").await;
+    let out = tokio::task::block_in_place(|| perch(&perchd, &["thaw", "--pid", &fpid.to_string()]));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    until_listed(&perchd, fpid, "thawed", |p| !p.frozen).await;
 }

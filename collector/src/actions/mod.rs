@@ -26,7 +26,8 @@ mod watch;
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use perch_proto::v1::{ActionKind, ActionOutcome, ActionResult, AffectedProcess, ProcessKey};
@@ -141,6 +142,8 @@ pub struct Executor {
     watch: SignalWatch,
     /// The user names of affected processes.
     users: Mutex<UserNames>,
+    /// Set after an action that may have frozen or thawed a cgroup.
+    freezes: Option<Arc<AtomicBool>>,
 }
 
 impl Executor {
@@ -161,7 +164,16 @@ impl Executor {
             self_pid,
             watch: SignalWatch::none(),
             users: Mutex::new(UserNames::new()),
+            freezes: None,
         })
+    }
+
+    /// Sets `flag` after every live action that may have frozen or thawed
+    /// a cgroup (freeze, thaw, pod kills, which freeze the pod meanwhile).
+    #[must_use]
+    pub fn notifying_freezes(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.freezes = Some(flag);
+        self
     }
 
     /// Watches what each signal does for as long as `watch` says.
@@ -184,6 +196,20 @@ impl Executor {
         };
         let mut outcome = self.run(req, target);
         self.name_users(&mut outcome.processes);
+        let freezes = matches!(
+            req.kind,
+            ActionKind::FreezeTree
+                | ActionKind::ThawTree
+                | ActionKind::FreezePod
+                | ActionKind::ThawPod
+                | ActionKind::KillPod
+        );
+        if freezes
+            && !req.dry_run
+            && let Some(flag) = &self.freezes
+        {
+            flag.store(true, Ordering::Relaxed);
+        }
         outcome
     }
 

@@ -7,9 +7,10 @@ mod info;
 mod tasks;
 
 use std::{
+    path::PathBuf,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Instant,
 };
@@ -53,6 +54,11 @@ pub struct Shared {
     /// workers).
     responder: Responder,
     roles: Roles,
+    /// The cgroup2 mount (frozen cgroups are read below it).
+    cgroup_root: PathBuf,
+    /// Set by the executor when an action froze or thawed something: the
+    /// next sample looks at every cgroup's freeze.
+    freezes: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -257,14 +263,19 @@ impl Engine {
         };
         // Without pidfds or /proc this host cannot act; viewing still works,
         // and every action is refused (and audited) with the reason.
+        let freezes = Arc::new(AtomicBool::new(false));
         let executor = Executor::system()
-            .map(|e| e.watching(settings.signal_watch.clone()))
+            .map(|e| {
+                e.watching(settings.signal_watch.clone())
+                    .notifying_freezes(Arc::clone(&freezes))
+            })
             .map_err(|e| {
                 tracing::warn!("response actions unavailable: {e}");
                 format!("response actions are unavailable on this host: {e}")
             });
         release_startup_memory();
         let reader = new_reader()?;
+        let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
             model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
@@ -277,6 +288,8 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
             roles: settings.roles.clone(),
+            cgroup_root,
+            freezes,
         });
         let mut tasks = Vec::new();
         if let Some(src) = source {
