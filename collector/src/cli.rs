@@ -52,6 +52,10 @@ pub struct Args {
     /// Events kept for clients resuming after a disconnect [1024..=4194304, default 65536].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_CAPACITY.start()..=*limits::REPLAY_CAPACITY.end()))]
     pub replay_capacity: Option<u64>,
+    /// Size of the kernel's ring buffer in bytes: a power of two in
+    /// [4096..=268435456, default 4194304].
+    #[arg(long, value_name = "BYTES", value_parser = ring_bytes_arg)]
+    pub ring_buffer_bytes: Option<u32>,
     /// Log filter (tracing `EnvFilter` syntax) [default: info, or `RUST_LOG`].
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
@@ -90,7 +94,16 @@ impl Args {
         if let Some(v) = self.replay_capacity {
             s.replay_capacity = usize::try_from(v).unwrap_or(usize::MAX);
         }
+        if let Some(v) = self.ring_buffer_bytes {
+            s.ring_buffer_bytes = v;
+        }
         s.validate()?;
         Ok(s)
     }
+}
+
+/// `--ring-buffer-bytes`: the configuration file's rule, the same message.
+fn ring_bytes_arg(v: &str) -> Result<u32, String> {
+    let n: u64 = v.parse().map_err(|e| format!("{v:?}: {e}"))?;
+    crate::config::ring_bytes(n)
 }

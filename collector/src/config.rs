@@ -13,10 +13,13 @@ use toml::Spanned;
 
 use crate::{
     actions::SignalWatch,
+    model::EnvFilter,
     roles::{Principal, Roles},
 };
 
+mod ebpf;
 mod watch;
+pub use ebpf::ring_bytes;
 
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -30,6 +33,8 @@ pub mod limits {
     pub const REPLAY_CAPACITY: RangeInclusive<u64> = 1_024..=4_194_304;
     pub const CLIENT_QUEUE: RangeInclusive<u64> = 1..=65_536;
     pub const WAKEUP_BYTES: RangeInclusive<u64> = 4_096..=4_194_304;
+    /// A power of two in this range (the kernel's rule for ring buffers).
+    pub const RING_BUFFER_BYTES: RangeInclusive<u64> = 4_096..=268_435_456;
 }
 
 /// The resolved settings perchd runs with.
@@ -50,6 +55,10 @@ pub struct Settings {
     pub replay_capacity: usize,
     pub client_queue: usize,
     pub wakeup_bytes: u64,
+    /// Size of the kernel's ring buffer.
+    pub ring_buffer_bytes: u32,
+    /// Environment variables reported from each exec.
+    pub exec_env: EnvFilter,
     /// How long processes are watched after each signal an action sends.
     pub signal_watch: SignalWatch,
 }
@@ -72,6 +81,8 @@ impl Default for Settings {
             // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
             client_queue: 16,
             wakeup_bytes: 256 * 1024,
+            ring_buffer_bytes: 4 * 1024 * 1024,
+            exec_env: EnvFilter::default(),
             signal_watch: SignalWatch::default(),
         }
     }
@@ -110,6 +121,13 @@ pub enum ConfigError {
         line: usize,
         message: String,
     },
+    #[error("config {path} line {line}: {key}: {message}")]
+    Value {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -132,6 +150,8 @@ struct File {
     replay_capacity: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
+    ring_buffer_bytes: Option<Spanned<u64>>,
+    exec_env: Option<Vec<Spanned<String>>>,
     signal_watch_ms: Option<watch::SignalWatchFile>,
 }
 
@@ -181,6 +201,7 @@ impl Settings {
                 })
             }
         };
+        ebpf::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }

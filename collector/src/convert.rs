@@ -1,6 +1,11 @@
 //! Model types to `perch.v1` messages.  The only place that knows both.
 use perch_proto::v1 as pb;
 
+use crate::ebpf::{KindCount, LossWindow};
+
+mod facts;
+use facts::{executable, names_disagree, stdio};
+
 use crate::model::{
     CgroupInfo, CpuSample, ExitInfo, HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage,
 };
@@ -69,6 +74,8 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         .as_deref()
         .cloned()
         .unwrap_or_else(CgroupInfo::default);
+    let names_disagree = names_disagree(&p);
+    let facts = p.facts.as_deref();
     pb::Process {
         key: Some(key(&p.key)),
         ppid: p.ppid,
@@ -109,6 +116,33 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         reaper: p.reaper.as_ref().map(key),
         original_parent_unknown: p.parent_unknown,
         retained_ancestor: p.retained_ancestor,
+        executable: facts
+            .filter(|f| !f.exe.path.is_empty())
+            .map(|f| executable(&f.exe)),
+        names_disagree,
+        stdio: facts.map(stdio).unwrap_or_default(),
+        loginuid: facts.and_then(|f| f.loginuid),
+        login_user: facts
+            .and_then(|f| f.login_user.as_deref())
+            .unwrap_or_default()
+            .to_owned(),
+        cap_effective: facts.map_or(0, |f| f.cap_effective),
+        mnt_ns: facts.map_or(0, |f| f.mnt_ns),
+        pid_ns: facts.map_or(0, |f| f.pid_ns),
+        env: facts
+            .map(|f| {
+                f.env
+                    .iter()
+                    .map(|v| pb::EnvVar {
+                        name: v.name.clone(),
+                        value: v.value.clone(),
+                        value_truncated: v.value_truncated,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        env_truncated: facts.is_some_and(|f| f.env_truncated),
+        egid: p.egid,
     }
 }
 
@@ -128,7 +162,10 @@ pub fn event(e: ModelEvent) -> pb::Event {
                 old_pid,
             }),
         ),
-        ModelEvent::Fork { time_ns, child } => {
+        ModelEvent::Fork { time_ns, mut child } => {
+            // Exec facts are the parent's until the child execs: not sent
+            // again with every fork (see ProcessFork in collector.proto).
+            child.facts = None;
             let parent = pb::ProcessKey {
                 pid: child.ppid,
                 start_time_ns: child.parent_start_ns,
@@ -159,6 +196,22 @@ pub fn event(e: ModelEvent) -> pb::Event {
             time_ns,
             Kind::Update(pb::ProcessUpdate {
                 process: Some(process_owned(p)),
+            }),
+        ),
+        // The model turns renames into updates of the whole process; one
+        // that reaches here unapplied says only the new name.
+        ModelEvent::Rename {
+            time_ns,
+            key: k,
+            comm,
+        } => (
+            time_ns,
+            Kind::Update(pb::ProcessUpdate {
+                process: Some(pb::Process {
+                    key: Some(key(&k)),
+                    comm,
+                    ..pb::Process::default()
+                }),
             }),
         ),
     };
@@ -237,19 +290,62 @@ pub fn host_sample(time_ns: u64, h: &HostSample, events_lost: u64) -> pb::Event 
     }
 }
 
-/// A global notice (kernel lost events), delivered to every client.
+/// The `EVENTS_LOST` notice for a loss `window`, after a /proc re-read
+/// changed `healed` processes; delivered to every client.
 #[must_use]
-pub fn lost_notice(time_ns: u64, lost_total: u64) -> pb::Event {
+pub fn lost_notice(time_ns: u64, window: &LossWindow, healed: u32) -> pb::Event {
+    let in_window: u64 = window.by_kind.iter().map(|(_, n)| n).sum();
+    let kinds = window
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     pb::Event {
         seq: 0,
         time_ns,
         kind: Some(pb::event::Kind::Notice(pb::Notice {
             kind: pb::NoticeKind::EventsLost.into(),
             message: format!(
-                "the kernel dropped events: {lost_total} lost since start (ring buffer full)"
+                "the kernel dropped {in_window} events ({kinds}; ring buffer full) between \
+                 {:.3} s and {:.3} s after boot, {} lost since start; /proc re-read, \
+                 {healed} processes fixed up",
+                secs(window.from_ns),
+                secs(window.until_ns),
+                window.total
             ),
-            lost_events: lost_total,
+            lost_events: window.total,
+            lost_from_ns: window.from_ns,
+            lost_until_ns: window.until_ns,
+            lost_by_kind: window
+                .by_kind
+                .iter()
+                .map(|&(kind, lost)| pb::KindCount {
+                    kind: kind.to_owned(),
+                    sent: 0,
+                    lost,
+                })
+                .collect(),
+            healed,
             ..pb::Notice::default()
         })),
     }
+}
+
+#[expect(clippy::cast_precision_loss, reason = "a time shown with ms precision")]
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// Per-kind kernel record counters for `GetInfo`.
+#[must_use]
+pub fn kind_counts(counts: &[KindCount]) -> Vec<pb::KindCount> {
+    counts
+        .iter()
+        .map(|c| pb::KindCount {
+            kind: c.name.to_owned(),
+            sent: c.sent,
+            lost: c.lost,
+        })
+        .collect()
 }

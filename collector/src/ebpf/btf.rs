@@ -20,21 +20,54 @@ impl KernelBtf {
     /// Byte offset of `field` in `struct name`, looking through anonymous
     /// struct and union members (`mm_struct` keeps `arg_start` in one).
     pub fn offset(&self, name: &str, field: &str) -> Result<u32, EbpfError> {
+        let bits = self.bit_offset(name, field)?;
+        u32::try_from(bits / 8)
+            .map_err(|_| EbpfError::Btf(format!("{name}.{field}: offset too large")))
+    }
+
+    /// Like [`offset`](Self::offset), `None` when the field does not exist
+    /// (a kernel built without the option that adds it).
+    pub fn offset_opt(&self, name: &str, field: &str) -> Result<Option<u32>, EbpfError> {
+        match self.offset(name, field) {
+            Ok(o) => Ok(Some(o)),
+            Err(EbpfError::Btf(m)) if m.ends_with(&format!("has no field {field}")) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Offset of `field` in bits: for bitfields (`task_struct.in_execve`).
+    pub fn bit_offset(&self, name: &str, field: &str) -> Result<u64, EbpfError> {
         let types = self
             .btf
             .resolve_types_by_name(name)
             .map_err(|e| EbpfError::Btf(format!("struct {name}: {e}")))?;
-        for t in types {
-            if let Type::Struct(s) = t
-                && let Some(bits) = self.find(&s, field, 0)
-            {
-                return u32::try_from(bits / 8)
-                    .map_err(|_| EbpfError::Btf(format!("{name}.{field}: offset too large")));
-            }
-        }
-        Err(EbpfError::Btf(format!(
-            "struct {name} has no field {field}"
-        )))
+        types
+            .into_iter()
+            .find_map(|t| match t {
+                Type::Struct(s) => self.find(&s, field, 0),
+                _ => None,
+            })
+            .ok_or_else(|| EbpfError::Btf(format!("struct {name} has no field {field}")))
+    }
+
+    /// `sizeof(struct name)`.
+    pub fn size(&self, name: &str) -> Result<u32, EbpfError> {
+        let s = self.struct_named(name)?;
+        u32::try_from(s.size()).map_err(|_| EbpfError::Btf(format!("struct {name}: too large")))
+    }
+
+    fn struct_named(&self, name: &str) -> Result<btf_rs::Struct, EbpfError> {
+        let types = self
+            .btf
+            .resolve_types_by_name(name)
+            .map_err(|e| EbpfError::Btf(format!("struct {name}: {e}")))?;
+        types
+            .into_iter()
+            .find_map(|t| match t {
+                Type::Struct(s) => Some(s),
+                _ => None,
+            })
+            .ok_or_else(|| EbpfError::Btf(format!("struct {name}: not a struct")))
     }
 
     fn find(&self, s: &btf_rs::Struct, field: &str, base_bits: u64) -> Option<u64> {

@@ -1,12 +1,22 @@
 //! Turns ring-buffer records (perch-common's `#[repr(C)]` structs) into
 //! model events.  Records are validated by size; a malformed one is skipped
 //! and counted by the caller, never trusted.
-use perch_common::{
-    ARGV_MAX, Creds, EXEC_ARGV_TRUNCATED, EXEC_FIXED_LEN, ExecEvent, ExitEvent, ForkEvent, Header,
-    KIND_EXEC, KIND_EXIT, KIND_FORK,
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
 };
 
-use crate::model::{ExitInfo, ModelEvent, ProcKey, ProcessInfo, Source};
+use perch_common::{
+    ARGV_MAX, Creds, DATA_MAX, ENV_MAX, EXE_PATH_MAX, EXEC_ARGV_TRUNCATED, EXEC_ENV_TRUNCATED,
+    EXEC_EXE_PATH_TRUNCATED, EXEC_EXE_PSEUDO, EXEC_EXE_UNKNOWN, EXEC_FIXED_LEN, EXEC_LOGINUID,
+    ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header, PF_KTHREAD,
+    RenameEvent, kind,
+};
+
+use crate::model::{
+    EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey, ProcessInfo,
+    Source, fd_kind_of_mode,
+};
 
 /// Decoded record, before enrichment (user names, cgroup paths).
 pub type RawEvent = ModelEvent;
@@ -37,60 +47,186 @@ pub fn split_argv(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Decodes one record, or `None` when it is malformed.
-#[must_use]
-pub fn decode(bytes: &[u8]) -> Option<RawEvent> {
-    let header: Header = read(bytes)?;
-    match header.kind {
-        KIND_EXEC => {
-            if bytes.len() < EXEC_FIXED_LEN {
-                return None;
+/// Decodes records with perchd's settings (which environment variables to
+/// keep).
+#[derive(Clone, Debug, Default)]
+pub struct Decoder {
+    env: EnvFilter,
+}
+
+impl Decoder {
+    #[must_use]
+    pub fn new(env: EnvFilter) -> Self {
+        Self { env }
+    }
+
+    /// Decodes one record, or `None` when it is malformed.
+    #[must_use]
+    pub fn decode(&self, bytes: &[u8]) -> Option<RawEvent> {
+        let header: Header = read(bytes)?;
+        match header.kind {
+            kind::EXEC => self.exec(&header, bytes),
+            kind::FORK => {
+                let ev: ForkEvent = read(bytes)?;
+                let mut child = process(&header, &ev.creds);
+                child.kernel_thread = ev.task_flags & PF_KTHREAD != 0;
+                Some(ModelEvent::Fork {
+                    time_ns: header.ktime_ns,
+                    child,
+                })
             }
-            // Read the fixed part, then the argv bytes actually sent.
-            let mut fixed = [0u8; size_of::<ExecEvent>()];
-            fixed[..EXEC_FIXED_LEN].copy_from_slice(&bytes[..EXEC_FIXED_LEN]);
-            let ev: ExecEvent = read(&fixed)?;
-            let argv_len = (ev.argv_len as usize).min(ARGV_MAX);
-            let argv = bytes.get(EXEC_FIXED_LEN..EXEC_FIXED_LEN + argv_len)?;
-            let filename_len = (ev.filename_len as usize).min(ev.filename.len());
-            let mut p = process(&header, &ev.creds);
-            p.exe = cstr(&ev.filename[..filename_len]);
-            p.argv = split_argv(argv);
-            p.argv_truncated = ev.flags & EXEC_ARGV_TRUNCATED != 0;
-            Some(ModelEvent::Exec {
-                time_ns: header.ktime_ns,
-                process: p,
-                old_pid: ev.old_pid,
-            })
+            kind::EXIT => {
+                let ev: ExitEvent = read(bytes)?;
+                Some(ModelEvent::Exit {
+                    time_ns: header.ktime_ns,
+                    key: key(&header),
+                    exit: ExitInfo::from_wait_status(header.ktime_ns, ev.exit_code),
+                })
+            }
+            kind::RENAME => {
+                let ev: RenameEvent = read(bytes)?;
+                Some(ModelEvent::Rename {
+                    time_ns: header.ktime_ns,
+                    key: key(&header),
+                    comm: cstr(&ev.comm),
+                })
+            }
+            _ => None,
         }
-        KIND_FORK => {
-            let ev: ForkEvent = read(bytes)?;
-            Some(ModelEvent::Fork {
-                time_ns: header.ktime_ns,
-                child: process(&header, &ev.creds),
-            })
+    }
+
+    fn exec(&self, header: &Header, bytes: &[u8]) -> Option<RawEvent> {
+        // The fixed part, then the tail's segments actually sent.
+        let ev: ExecEvent = read(bytes)?;
+        let lens = [
+            (ev.filename_len as usize).min(FILENAME_MAX),
+            (ev.exe_len as usize).min(EXE_PATH_MAX),
+            (ev.env_len as usize).min(ENV_MAX),
+            (ev.argv_len as usize).min(ARGV_MAX),
+        ];
+        let tail = bytes.get(EXEC_FIXED_LEN..)?;
+        if lens.iter().sum::<usize>() > tail.len().min(DATA_MAX) {
+            return None;
         }
-        KIND_EXIT => {
-            let ev: ExitEvent = read(bytes)?;
-            Some(ModelEvent::Exit {
-                time_ns: header.ktime_ns,
-                key: ProcKey {
-                    pid: header.tgid,
-                    start_ns: header.start_time_ns,
-                },
-                exit: ExitInfo::from_wait_status(header.ktime_ns, ev.exit_code),
-            })
+        let (filename, rest) = tail.split_at(lens[0]);
+        let (exe, rest) = rest.split_at(lens[1]);
+        let (env, rest) = rest.split_at(lens[2]);
+        let argv = &rest[..lens[3]];
+
+        let mut p = process(header, &ev.creds);
+        p.exe = cstr(filename);
+        p.argv = split_argv(argv);
+        p.argv_truncated = ev.flags & EXEC_ARGV_TRUNCATED != 0;
+        let exe = exe_info(&ev.exe, exe, ev.flags);
+        p.facts = Some(Arc::new(ExecFacts {
+            exe,
+            stdio: ev.stdio.map(|fd| fd_fact(&fd)),
+            loginuid: (ev.flags & EXEC_LOGINUID != 0 && ev.loginuid != u32::MAX)
+                .then_some(ev.loginuid),
+            login_user: None,
+            cap_effective: ev.cap_effective,
+            mnt_ns: ev.mnt_ns,
+            pid_ns: ev.pid_ns,
+            // The kernel sends whole entries only.
+            env: self.env.scan(env, false),
+            env_truncated: ev.flags & EXEC_ENV_TRUNCATED != 0,
+        }));
+        Some(ModelEvent::Exec {
+            time_ns: header.ktime_ns,
+            process: p,
+            old_pid: ev.old_pid,
+        })
+    }
+}
+
+fn key(h: &Header) -> ProcKey {
+    ProcKey {
+        pid: h.tgid,
+        start_ns: h.start_time_ns,
+    }
+}
+
+/// The kernel's `dev_t`: major in the top 12 bits, minor in the low 20.
+fn dev_split(dev: u32) -> (u32, u32) {
+    (dev >> 20, dev & 0xf_ffff)
+}
+
+/// The mapped file: its inode facts and its path from the names the
+/// kernel sent leaf first.
+fn exe_info(f: &ExeFile, names: &[u8], flags: u32) -> ExeInfo {
+    if flags & EXEC_EXE_UNKNOWN != 0 {
+        return ExeInfo::default();
+    }
+    let names = names.strip_suffix(&[0]).unwrap_or(names);
+    let mut path = String::with_capacity(names.len() + 1);
+    for name in names.rsplit(|&b| b == 0) {
+        path.push('/');
+        path.push_str(&String::from_utf8_lossy(name));
+    }
+    let (dev_major, dev_minor) = dev_split(f.dev);
+    let from_memfd = flags & EXEC_EXE_PSEUDO != 0 && path.starts_with("/memfd:");
+    ExeInfo {
+        path,
+        path_truncated: flags & EXEC_EXE_PATH_TRUNCATED != 0,
+        ino: f.ino,
+        dev_major,
+        dev_minor,
+        nlink: f.nlink,
+        mode: f.mode,
+        uid: f.uid,
+        gid: f.gid,
+        fs_magic: f.fs_magic,
+        from_memfd,
+    }
+}
+
+const AF_UNIX: u16 = 1;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+const IPPROTO_TCP: u16 = 6;
+const IPPROTO_UDP: u16 = 17;
+
+fn fd_fact(fd: &FdInfo) -> FdFact {
+    if fd.mode == 0 {
+        return FdFact {
+            kind: FdKind::Closed,
+            ..FdFact::default()
+        };
+    }
+    let mut kind = fd_kind_of_mode(fd.mode, dev_split(fd.rdev).0);
+    let (mut local, mut peer) = (None, None);
+    if kind == FdKind::Socket {
+        let ip = |a: &[u8; 16]| -> Option<IpAddr> {
+            match fd.family {
+                AF_INET => Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()),
+                AF_INET6 => Some(Ipv6Addr::from(*a).into()),
+                _ => None,
+            }
+        };
+        kind = match (fd.family, fd.protocol) {
+            (AF_UNIX, _) => FdKind::Unix,
+            (AF_INET | AF_INET6, IPPROTO_TCP) => FdKind::Tcp,
+            (AF_INET | AF_INET6, IPPROTO_UDP) => FdKind::Udp,
+            _ => FdKind::Socket,
+        };
+        if matches!(kind, FdKind::Tcp | FdKind::Udp) {
+            local = ip(&fd.local_addr).map(|a| SocketAddr::new(a, fd.local_port));
+            peer = ip(&fd.peer_addr)
+                .filter(|_| fd.peer_port != 0)
+                .map(|a| SocketAddr::new(a, fd.peer_port));
         }
-        _ => None,
+    }
+    FdFact {
+        kind,
+        inode: fd.ino,
+        local,
+        peer,
     }
 }
 
 fn process(h: &Header, c: &Creds) -> ProcessInfo {
     ProcessInfo {
-        key: ProcKey {
-            pid: h.tgid,
-            start_ns: h.start_time_ns,
-        },
+        key: key(h),
         ppid: h.ppid,
         parent_start_ns: h.parent_start_time_ns,
         pgid: c.pgid,
@@ -98,6 +234,7 @@ fn process(h: &Header, c: &Creds) -> ProcessInfo {
         uid: c.uid,
         euid: c.euid,
         gid: c.gid,
+        egid: c.egid,
         comm: cstr(&c.comm),
         tty: tty_name(&cstr(&c.tty)),
         cgroup_id: c.cgroup_id,
@@ -116,49 +253,5 @@ fn tty_name(raw: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argv_splitting() {
-        assert_eq!(split_argv(b"sh\0-c\0echo hi\0"), ["sh", "-c", "echo hi"]);
-        assert_eq!(split_argv(b"a\0\0b\0"), ["a", "", "b"]);
-        assert!(split_argv(b"").is_empty());
-    }
-
-    #[test]
-    fn short_or_unknown_records_are_rejected() {
-        assert!(decode(&[1, 0, 0]).is_none());
-        let h = Header {
-            kind: 99,
-            ..Header::default()
-        };
-        // SAFETY: Header is plain data.
-        let bytes =
-            unsafe { std::slice::from_raw_parts((&raw const h).cast::<u8>(), size_of::<Header>()) };
-        assert!(decode(bytes).is_none());
-    }
-
-    #[test]
-    fn exit_status_is_decoded() {
-        let ev = ExitEvent {
-            header: Header {
-                kind: KIND_EXIT,
-                tgid: 7,
-                ..Header::default()
-            },
-            exit_code: 3 << 8,
-            ..ExitEvent::default()
-        };
-        // SAFETY: ExitEvent is plain data.
-        let bytes = unsafe {
-            std::slice::from_raw_parts((&raw const ev).cast::<u8>(), size_of::<ExitEvent>())
-        };
-        let Some(ModelEvent::Exit { key, exit, .. }) = decode(bytes) else {
-            panic!("not an exit")
-        };
-        assert_eq!((key.pid, exit.code, exit.signal), (7, Some(3), None));
-        assert_eq!(tty_name("pts12"), "pts/12");
-        assert_eq!(tty_name("ttyS0"), "ttyS0");
-    }
-}
+#[path = "decode_tests.rs"]
+mod tests;

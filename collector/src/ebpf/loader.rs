@@ -5,54 +5,98 @@ use aya::{
     maps::{MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, TracePoint},
 };
-use perch_common::Offsets;
+use perch_common::{EnvSelect, Offsets, kind};
 use tokio::io::unix::AsyncFd;
 
-use super::{EbpfError, btf::KernelBtf, tracefs};
+use super::{EbpfError, offsets::resolve_offsets};
+use crate::model::EnvFilter;
 
 /// The object built by collector/build.rs from collector-ebpf.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/perch-ebpf"));
 
-/// Reads every layout the programs need; fails if any is missing.
-pub fn resolve_offsets() -> Result<Offsets, EbpfError> {
-    let root = tracefs::tracefs_root()?;
-    let exec = tracefs::read_format(&root, "sched", "sched_process_exec")?;
-    let exit = tracefs::read_format(&root, "sched", "sched_process_exit")?;
-    let field = |map: &std::collections::HashMap<String, tracefs::Field>, ev: &str, name: &str| {
-        map.get(name)
-            .map(|f| f.offset)
-            .ok_or_else(|| EbpfError::Tracefs(format!("{ev} has no field {name}")))
-    };
-    let b = KernelBtf::load()?;
-    Ok(Offsets {
-        valid: 1,
-        exec_filename_loc: field(&exec, "sched_process_exec", "filename")?,
-        exec_old_pid: field(&exec, "sched_process_exec", "old_pid")?,
-        // Absent before Linux 6.16: the program then reports group leaders.
-        exit_group_dead: exit.get("group_dead").map_or(0, |f| f.offset),
-        task_pid: b.offset("task_struct", "pid")?,
-        task_tgid: b.offset("task_struct", "tgid")?,
-        task_flags: b.offset("task_struct", "flags")?,
-        task_real_parent: b.offset("task_struct", "real_parent")?,
-        task_group_leader: b.offset("task_struct", "group_leader")?,
-        task_start_boottime: b.offset("task_struct", "start_boottime")?,
-        task_real_cred: b.offset("task_struct", "real_cred")?,
-        task_mm: b.offset("task_struct", "mm")?,
-        task_signal: b.offset("task_struct", "signal")?,
-        task_exit_code: b.offset("task_struct", "exit_code")?,
-        cred_uid: b.offset("cred", "uid")?,
-        cred_gid: b.offset("cred", "gid")?,
-        cred_euid: b.offset("cred", "euid")?,
-        mm_arg_start: b.offset("mm_struct", "arg_start")?,
-        mm_arg_end: b.offset("mm_struct", "arg_end")?,
-        signal_pids: b.offset("signal_struct", "pids")?,
-        signal_tty: b.offset("signal_struct", "tty")?,
-        pidtype_pgid: b.enum_value("pid_type", "PIDTYPE_PGID")?,
-        pidtype_sid: b.enum_value("pid_type", "PIDTYPE_SID")?,
-        pid_numbers: b.offset("pid", "numbers")?,
-        upid_nr: b.offset("upid", "nr")?,
-        tty_name: b.offset("tty_struct", "name")?,
-    })
+/// How a program is attached.
+enum Hook {
+    /// A classic tracepoint: `category:name`.
+    Tracepoint(&'static str, &'static str),
+    /// A BTF tracepoint (`tp_btf`) on this kernel function's tracepoint.
+    Btf(&'static str),
+}
+
+/// Every program in the object, where it attaches, and whether this
+/// kernel wants it (some have a fallback for older kernels).  Programs
+/// added to collector-ebpf are listed here.  Their names start with
+/// `perch_` and differ in the 15 bytes the kernel keeps, so `bpftool prog`
+/// and perch-bench can tell them apart.
+const PROGRAMS: &[(&str, Hook, Wanted)] = &[
+    ("perch_exec", Hook::Btf("sched_process_exec"), always),
+    ("perch_fork", Hook::Btf("sched_process_fork"), always),
+    // The tp_btf exit needs the tracepoint's group_dead (Linux 6.16+).
+    (
+        "perch_exit",
+        Hook::Btf("sched_process_exit"),
+        has_group_dead,
+    ),
+    (
+        "perch_exit_tp",
+        Hook::Tracepoint("sched", "sched_process_exit"),
+        |o| !has_group_dead(o),
+    ),
+    ("perch_rename", Hook::Btf("task_rename"), always),
+];
+
+/// Whether this kernel (by its layouts) wants a program.
+type Wanted = fn(&Offsets) -> bool;
+
+fn always(_: &Offsets) -> bool {
+    true
+}
+
+fn has_group_dead(o: &Offsets) -> bool {
+    o.tracepoints.exit_group_dead != 0
+}
+
+/// What perchd's settings change in the programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The ring buffer's size: a power of two, a multiple of the page size.
+    pub ring_bytes: u32,
+    /// The fill level at which the kernel wakes the reader early (below
+    /// it the reader polls).
+    pub wakeup_bytes: u64,
+    /// Which environment entries exec records carry.
+    pub env: EnvSelect,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            ring_bytes: 4 * 1024 * 1024,
+            wakeup_bytes: 256 * 1024,
+            env: EnvFilter::default().kernel_select(),
+        }
+    }
+}
+
+/// Records of one kind sent and lost since the programs were loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KindCount {
+    pub kind: u32,
+    pub name: &'static str,
+    pub sent: u64,
+    pub lost: u64,
+}
+
+/// What was lost between two counter reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LossWindow {
+    /// `CLOCK_BOOTTIME` of the read before (nothing new was lost then) and
+    /// of the read that saw the loss.
+    pub from_ns: u64,
+    pub until_ns: u64,
+    /// Records lost in the window, per kind name.
+    pub by_kind: Vec<(&'static str, u64)>,
+    /// Lost since start, all kinds.
+    pub total: u64,
 }
 
 /// The attached programs and their maps.
@@ -64,46 +108,42 @@ pub struct EbpfSource {
 }
 
 impl EbpfSource {
-    /// Loads and attaches; `wakeup_bytes` is the fill level at which the
-    /// kernel wakes the reader early (below it the reader polls).
-    pub fn start(wakeup_bytes: u64) -> Result<Self, EbpfError> {
+    /// Loads and attaches every program.
+    pub fn start(options: LoadOptions) -> Result<Self, EbpfError> {
         let offsets = resolve_offsets()?;
         let load = |e: &dyn std::fmt::Display| EbpfError::Load(e.to_string());
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
-            .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
+            .override_global("WAKEUP_BYTES", &options.wakeup_bytes, true)
+            .override_global("ENV_SELECT", &options.env, true)
+            .map_max_entries("EVENTS", options.ring_bytes)
             .load(OBJECT)
             .map_err(|e| load(&e))?;
-        for (prog, category, name) in [
-            ("sched_process_exec", "sched", "sched_process_exec"),
-            ("sched_process_exit", "sched", "sched_process_exit"),
-        ] {
+        let btf = aya::Btf::from_sys_fs().map_err(|e| EbpfError::Btf(e.to_string()))?;
+        for (prog, hook, wanted) in PROGRAMS {
+            if !wanted(&offsets) {
+                continue;
+            }
             let attach = |e: &dyn std::fmt::Display| EbpfError::Attach {
                 program: prog,
                 detail: e.to_string(),
             };
-            let p: &mut TracePoint = ebpf
+            let p = ebpf
                 .program_mut(prog)
-                .ok_or_else(|| load(&format!("program {prog} missing from the object")))?
-                .try_into()
-                .map_err(|e| attach(&e))?;
-            p.load().map_err(|e| attach(&e))?;
-            p.attach(category, name).map_err(|e| attach(&e))?;
+                .ok_or_else(|| load(&format!("program {prog} missing from the object")))?;
+            match hook {
+                Hook::Tracepoint(category, name) => {
+                    let p: &mut TracePoint = p.try_into().map_err(|e| attach(&e))?;
+                    p.load().map_err(|e| attach(&e))?;
+                    p.attach(category, name).map_err(|e| attach(&e))?;
+                }
+                Hook::Btf(function) => {
+                    let p: &mut BtfTracePoint = p.try_into().map_err(|e| attach(&e))?;
+                    p.load(function, &btf).map_err(|e| attach(&e))?;
+                    p.attach().map_err(|e| attach(&e))?;
+                }
+            }
         }
-        let btf = aya::Btf::from_sys_fs().map_err(|e| EbpfError::Btf(e.to_string()))?;
-        let attach = |e: &dyn std::fmt::Display| EbpfError::Attach {
-            program: "sched_process_fork",
-            detail: e.to_string(),
-        };
-        let fork: &mut BtfTracePoint = ebpf
-            .program_mut("sched_process_fork")
-            .ok_or_else(|| load(&"program sched_process_fork missing from the object"))?
-            .try_into()
-            .map_err(|e| attach(&e))?;
-        fork.load("sched_process_fork", &btf)
-            .map_err(|e| attach(&e))?;
-        fork.attach().map_err(|e| attach(&e))?;
-
         let ring = ebpf
             .take_map("EVENTS")
             .ok_or_else(|| load(&"map EVENTS missing"))?;
@@ -141,16 +181,30 @@ impl EbpfSource {
         n
     }
 
-    /// Records the kernel could not queue, summed over CPUs.
+    /// Records the kernel could not queue, summed over CPUs and kinds.
     #[must_use]
     pub fn lost(&self) -> u64 {
-        self.counter(0)
+        self.counts().iter().map(|c| c.lost).sum()
     }
 
-    /// Records queued by the kernel, summed over CPUs.
+    /// Records queued by the kernel, summed over CPUs and kinds.
     #[must_use]
     pub fn sent(&self) -> u64 {
-        self.counter(1)
+        self.counts().iter().map(|c| c.sent).sum()
+    }
+
+    /// Sent and lost records of every kind, summed over CPUs.
+    #[must_use]
+    pub fn counts(&self) -> Vec<KindCount> {
+        kind::NAMES
+            .iter()
+            .map(|&(kind, name)| KindCount {
+                kind,
+                name,
+                sent: self.counter(kind::sent_slot(kind)),
+                lost: self.counter(kind::lost_slot(kind)),
+            })
+            .collect()
     }
 
     fn counter(&self, index: u32) -> u64 {

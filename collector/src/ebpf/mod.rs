@@ -4,10 +4,12 @@
 mod btf;
 mod decode;
 mod loader;
+mod offsets;
 mod tracefs;
 
-pub use decode::{RawEvent, decode};
-pub use loader::{EbpfSource, resolve_offsets};
+pub use decode::{Decoder, RawEvent};
+pub use loader::{EbpfSource, KindCount, LoadOptions, LossWindow};
+pub use offsets::resolve_offsets;
 
 /// Why the eBPF source could not start; perchd then falls back to /proc.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +38,12 @@ mod tests {
     /// fork with the right parent, exit with the right status.
     #[tokio::test]
     async fn sees_fork_exec_exit_of_a_child() {
-        let mut src = EbpfSource::start(64 * 1024).expect("eBPF loads (run as root)");
+        let mut src = EbpfSource::start(LoadOptions {
+            wakeup_bytes: 64 * 1024,
+            ..LoadOptions::default()
+        })
+        .expect("eBPF loads (run as root)");
+        let decoder = Decoder::default();
         let child = std::process::Command::new("/bin/sh")
             .args(["-c", "exit 7", "perch-ebpf-test-arg"])
             .spawn()
@@ -47,7 +54,7 @@ mod tests {
         let (mut fork, mut exec, mut exit) = (None, None, None);
         for _ in 0..200 {
             src.wait(Duration::from_millis(10)).await;
-            src.drain(|bytes| match decode(bytes) {
+            src.drain(|bytes| match decoder.decode(bytes) {
                 Some(ModelEvent::Fork { child, .. }) if child.key.pid == pid => fork = Some(child),
                 Some(ModelEvent::Exec { process, .. }) if process.key.pid == pid => {
                     exec = Some(process);

@@ -4,13 +4,15 @@
 //! which publishes them to the hub under the model lock, so a snapshot and
 //! its `snapshot_seq` always agree.
 mod info;
+mod loss;
+mod recheck;
 mod tasks;
 
 use std::{
     path::PathBuf,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
     time::Instant,
 };
@@ -23,7 +25,7 @@ use crate::{
     audit::{AuditError, AuditLog},
     config::Settings,
     convert,
-    ebpf::EbpfSource,
+    ebpf::{Decoder, EbpfSource, KindCount, LoadOptions},
     hub::Hub,
     model::{ModelEvent, ProcessModel},
     proc::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
@@ -49,6 +51,10 @@ pub struct Shared {
     info: StaticInfo,
     events_seen: AtomicU64,
     events_lost: AtomicU64,
+    /// Kernel records sent and lost per kind, as last read.
+    kind_counts: Mutex<Vec<KindCount>>,
+    /// Loss windows healed by a /proc re-read.
+    loss_windows: AtomicU32,
     /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
@@ -149,6 +155,13 @@ impl crate::server::CollectorApi for Shared {
             audit_log_path,
             audit_log_status: audit_log_status.into(),
             audit_log_detail,
+            events_by_kind: convert::kind_counts(
+                &self
+                    .kind_counts
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            loss_windows: self.loss_windows.load(Ordering::Relaxed),
             audit_log_records: records,
             audit_log_head_hash: head,
             ..pb::GetInfoResponse::default()
@@ -249,7 +262,11 @@ impl Engine {
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
-            match EbpfSource::start(settings.wakeup_bytes) {
+            match EbpfSource::start(LoadOptions {
+                ring_bytes: settings.ring_buffer_bytes,
+                wakeup_bytes: settings.wakeup_bytes,
+                env: settings.exec_env.kernel_select(),
+            }) {
                 Ok(src) => (
                     Some(src),
                     Mode::Ebpf,
@@ -274,7 +291,7 @@ impl Engine {
                 format!("response actions are unavailable on this host: {e}")
             });
         release_startup_memory();
-        let reader = new_reader()?;
+        let reader = new_reader(settings)?;
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
@@ -286,19 +303,26 @@ impl Engine {
             info,
             events_seen: AtomicU64::new(0),
             events_lost: AtomicU64::new(0),
+            kind_counts: Mutex::new(Vec::new()),
+            loss_windows: AtomicU32::new(0),
             responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
             roles: settings.roles.clone(),
             cgroup_root,
             freezes,
         });
         let mut tasks = Vec::new();
-        if let Some(src) = source {
-            let (reader, seeded) = tasks::seed(reader).await?;
+        if let Some(mut src) = source {
+            let decoder = Decoder::new(settings.exec_env.clone());
+            // The ring is drained while /proc is scanned (a big host takes
+            // seconds); what it held is applied after the seed, in order.
+            let (reader, seeded, pending) = tasks::seed(reader, &mut src, &decoder).await?;
             shared.model().seed(seeded);
             tasks.push(tokio::spawn(tasks::ebpf_events(
                 shared.clone(),
                 src,
                 reader,
+                decoder,
+                pending,
             )));
         } else {
             let poller = tasks::prime_poller(&shared, reader).await?;
@@ -309,7 +333,11 @@ impl Engine {
                 interval,
             )));
         }
-        let sampler_reader = new_reader()?;
+        tasks.push(tokio::spawn(recheck::exe_deletions(
+            shared.clone(),
+            "/proc".into(),
+        )));
+        let sampler_reader = new_reader(settings)?;
         tasks.push(tokio::spawn(tasks::sample(
             shared.clone(),
             sampler_reader,
@@ -335,11 +363,9 @@ fn release_startup_memory() {
     }
 }
 
-fn new_reader() -> Result<ProcReader, EngineError> {
+fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError> {
     let root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
-    Ok(ProcReader::new(
-        "/proc".into(),
-        CgroupResolver::new(&root),
-        UserNames::new(),
-    ))
+    let mut reader = ProcReader::new("/proc".into(), CgroupResolver::new(&root), UserNames::new());
+    reader.set_env_filter(settings.exec_env.clone());
+    Ok(reader)
 }

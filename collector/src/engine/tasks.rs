@@ -4,16 +4,16 @@
 use std::{
     collections::HashSet,
     sync::{Arc, atomic::Ordering},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use perch_proto::v1::ProcessSample;
 
-use super::{EngineError, Shared};
+use super::{EngineError, Shared, loss};
 use crate::{
     clock::now_boot_ns,
     convert,
-    ebpf::{EbpfSource, decode},
+    ebpf::{Decoder, EbpfSource},
     model::{HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage},
     proc::{Poller, ProcReader},
     sampler::{FrozenCgroups, HostSampler, ProcessSampler},
@@ -22,19 +22,30 @@ use crate::{
 /// 20 ms keeps the console live while costing perchd ~50 wake-ups a second;
 /// bursts past the ring's wake-up threshold are drained at once anyway.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
-/// How often the kernel's lost-event counters (a map read) are checked.
-const LOST_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Scans /proc once (on the blocking pool), returning the reader for reuse.
+/// Scans /proc once (on the blocking pool), returning the reader for
+/// reuse; meanwhile drains the ring into the returned events, so a long
+/// scan does not overflow it.
 pub(super) async fn seed(
     mut reader: ProcReader,
-) -> Result<(ProcReader, Vec<ProcessInfo>), EngineError> {
-    tokio::task::spawn_blocking(move || {
+    src: &mut EbpfSource,
+    decoder: &Decoder,
+) -> Result<(ProcReader, Vec<ProcessInfo>, Vec<ModelEvent>), EngineError> {
+    let mut scan = tokio::task::spawn_blocking(move || {
         let procs = reader.scan(Source::Seeded);
         (reader, procs)
-    })
-    .await
-    .map_err(|e| EngineError::Proc(e.to_string()))
+    });
+    let mut pending = Vec::new();
+    let (reader, procs) = loop {
+        tokio::select! {
+            done = &mut scan => break done.map_err(|e| EngineError::Proc(e.to_string()))?,
+            () = src.wait(DRAIN_INTERVAL) => {
+                src.drain(|bytes| pending.extend(decoder.decode(bytes)));
+            }
+        }
+    };
+    src.drain(|bytes| pending.extend(decoder.decode(bytes)));
+    Ok((reader, procs, pending))
 }
 
 pub(super) async fn prime_poller(
@@ -52,15 +63,23 @@ pub(super) async fn prime_poller(
     Ok(poller)
 }
 
-/// Drains the eBPF ring buffer, enriches and commits every batch.
-pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut reader: ProcReader) {
-    let mut batch = Vec::new();
-    let mut lost_reported = 0;
-    let mut lost_checked = Instant::now();
+/// Drains the eBPF ring buffer, enriches and commits every batch; after a
+/// loss, heals the model from /proc (see `loss`).
+pub(super) async fn ebpf_events(
+    shared: Arc<Shared>,
+    mut src: EbpfSource,
+    mut reader: ProcReader,
+    decoder: Decoder,
+    pending: Vec<ModelEvent>,
+) {
+    let mut batch = pending;
+    let mut losses = loss::LossTracker::new(&src);
     loop {
-        src.wait(DRAIN_INTERVAL).await;
+        if batch.is_empty() {
+            src.wait(DRAIN_INTERVAL).await;
+        }
         let mut malformed = 0u64;
-        src.drain(|bytes| match decode(bytes) {
+        src.drain(|bytes| match decoder.decode(bytes) {
             Some(e) => batch.push(e),
             None => malformed += 1,
         });
@@ -73,32 +92,32 @@ pub(super) async fn ebpf_events(shared: Arc<Shared>, mut src: EbpfSource, mut re
         for e in &mut batch {
             enrich(&mut reader, e);
         }
-        let mut extra = Vec::new();
-        if lost_checked.elapsed() >= LOST_CHECK_INTERVAL {
-            lost_checked = Instant::now();
-            let lost = src.lost();
-            if lost > lost_reported {
-                lost_reported = lost;
-                shared.events_lost.store(lost, Ordering::Relaxed);
-                tracing::warn!("kernel ring buffer full: {lost} events lost since start");
-                extra.push(convert::lost_notice(now_boot_ns(), lost));
-            }
+        shared.commit(std::mem::take(&mut batch), Vec::new());
+        if losses.due()
+            && let Some(window) = losses.check(&shared, &src)
+        {
+            // What the ring held is applied; now the tree heals from /proc.
+            reader = loss::heal(&shared, reader, &window).await;
         }
-        shared.commit(std::mem::take(&mut batch), extra);
     }
 }
 
-/// Fills what the kernel record lacks from caches: user name and cgroup
+/// Fills what the kernel record lacks from caches: user names and cgroup
 /// path.  No /proc reads here: one costs more than the whole event (cwd is
 /// inherited in the model and re-read by the sample pass instead).
 fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
     let p = match e {
         ModelEvent::Exec { process, .. } => process,
         ModelEvent::Fork { child, .. } => child,
-        ModelEvent::Exit { .. } | ModelEvent::Update { .. } => return,
+        ModelEvent::Exit { .. } | ModelEvent::Update { .. } | ModelEvent::Rename { .. } => return,
     };
     p.user = reader.users_mut().name(p.uid);
     p.cgroup = reader.cgroups_mut().resolve_id(p.cgroup_id);
+    if let Some(facts) = p.facts.as_mut().and_then(Arc::get_mut)
+        && let Some(uid) = facts.loginuid
+    {
+        facts.login_user = reader.users_mut().name(uid);
+    }
 }
 
 /// /proc polling fallback: diff the process list every `interval`.

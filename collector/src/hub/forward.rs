@@ -133,6 +133,7 @@ fn lagged_notice(last_given: u64, oldest: u64) -> Notice {
         resume_after_seq: last_given,
         oldest_seq: oldest,
         lost_events: 0,
+        ..Notice::default()
     }
 }
 
@@ -146,5 +147,6 @@ pub(super) fn resync_notice(asked: u64, oldest: u64) -> Notice {
         resume_after_seq: 0,
         oldest_seq: oldest,
         lost_events: 0,
+        ..Notice::default()
     }
 }

@@ -4,11 +4,15 @@
 //! and inspected — and past it while processes descend from them, so that
 //! lineage survives (see `lineage`).  Events are applied in ring-buffer
 //! order; the sampler adds each process's state, freeze and reaper.
+mod facts;
+mod heal;
 mod lineage;
 mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+pub use facts::*;
+pub use heal::Scanned;
 pub use types::*;
 
 #[derive(Debug, Default)]
@@ -86,6 +90,7 @@ impl ProcessModel {
                     child.argv.clone_from(&parent.argv);
                     child.argv_truncated = parent.argv_truncated;
                     child.cwd.clone_from(&parent.cwd);
+                    child.facts.clone_from(&parent.facts);
                     if child.cgroup.is_none() && child.cgroup_id == parent.cgroup_id {
                         child.cgroup.clone_from(&parent.cgroup);
                     }
@@ -149,6 +154,17 @@ impl ProcessModel {
                 let slot = self.get_key_mut(&process.key)?;
                 *slot = process.clone();
                 Some(ModelEvent::Update { time_ns, process })
+            }
+            ModelEvent::Rename { time_ns, key, comm } => {
+                let slot = self.get_key_mut(&key)?;
+                if slot.comm == comm {
+                    return None;
+                }
+                slot.comm = comm;
+                Some(ModelEvent::Update {
+                    time_ns,
+                    process: slot.clone(),
+                })
             }
         }
     }
@@ -247,6 +263,33 @@ impl ProcessModel {
             return None;
         }
         p.cwd = cwd;
+        Some(p.clone())
+    }
+
+    /// Live processes whose executable was not deleted when last looked at.
+    #[must_use]
+    pub fn exe_present_keys(&self) -> Vec<ProcKey> {
+        self.live
+            .values()
+            .filter(|p| {
+                p.facts
+                    .as_deref()
+                    .is_some_and(|f| !f.exe.path.is_empty() && f.exe.nlink > 0)
+            })
+            .map(|p| p.key)
+            .collect()
+    }
+
+    /// Records that the executable of `key` is now deleted (link count 0);
+    /// returns the updated process.
+    pub fn set_exe_deleted(&mut self, key: &ProcKey) -> Option<ProcessInfo> {
+        let p = self.get_key_mut(key)?;
+        let mut facts = ExecFacts::clone(p.facts.as_deref()?);
+        if facts.exe.nlink == 0 {
+            return None;
+        }
+        facts.exe.nlink = 0;
+        p.facts = Some(std::sync::Arc::new(facts));
         Some(p.clone())
     }
 

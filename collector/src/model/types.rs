@@ -3,6 +3,8 @@
 //! (history, traces) without touching the contract.
 use std::sync::Arc;
 
+use super::ExecFacts;
+
 /// A process's identity: pids are reused, (pid, start time) is not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcKey {
@@ -111,9 +113,12 @@ pub struct ProcessInfo {
     pub uid: u32,
     pub euid: u32,
     pub gid: u32,
+    pub egid: u32,
     /// Name of `uid`; `None` when it has no passwd entry.
     pub user: Option<Arc<str>>,
     pub comm: String,
+    /// The path given to execve for eBPF execs; /proc's resolved path for
+    /// seeded and polled processes (see `facts.exe` for the mapped file).
     pub exe: String,
     pub argv: Vec<String>,
     pub argv_truncated: bool,
@@ -128,6 +133,9 @@ pub struct ProcessInfo {
     pub usage: Usage,
     pub threads: u32,
     pub nice: i32,
+    /// What the last exec says (executable, stdio, environment...);
+    /// `None` for kernel threads and when it could not be read.
+    pub facts: Option<Arc<ExecFacts>>,
     /// The /proc stat state letter as last sampled (`b'R'`, `b'S'`,
     /// `b'T'`...); 0 before the first sample.
     pub state: u8,
@@ -190,5 +198,12 @@ pub enum ModelEvent {
     Update {
         time_ns: u64,
         process: ProcessInfo,
+    },
+    /// The process's name changed outside exec (prctl, a kernel thread
+    /// named after its fork).  The model turns it into an `Update`.
+    Rename {
+        time_ns: u64,
+        key: ProcKey,
+        comm: String,
     },
 }

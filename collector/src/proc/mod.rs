@@ -7,6 +7,7 @@
 //! never an error worth logging.
 pub mod cgroup;
 mod error;
+mod facts;
 pub mod poll;
 pub mod reader;
 pub(crate) mod stat;
@@ -15,6 +16,7 @@ pub mod users;
 
 pub use cgroup::{CgroupResolver, find_cgroup2_mount, parse_cgroup_path};
 pub use error::ProcError;
+pub use facts::exe_links;
 pub use poll::Poller;
 pub use reader::ProcReader;
 pub use users::UserNames;

@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::fcntl::{OFlag, open, openat, readlinkat};
 use nix::sys::stat::Mode;
@@ -20,7 +21,7 @@ use super::stat::{PF_KTHREAD, PidPath, StatFields, parse_stat, read_stat};
 use super::tty::tty_name;
 use super::users::UserNames;
 use crate::clock::{page_size, ticks_to_ns};
-use crate::model::{ProcKey, ProcessInfo, Source, Usage};
+use crate::model::{EnvFilter, ProcKey, ProcessInfo, Source, Usage};
 
 /// Reads process records; owns the cgroup and user-name caches they use.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub struct ProcReader {
     users: UserNames,
     buf: Vec<u8>,
     path: PidPath,
+    /// Environment variables reported in each process's exec facts.
+    env: EnvFilter,
     /// Whether a process (pid, start) is a pid namespace's init, a reaper.
     ns_inits: HashMap<(u32, u64), bool>,
 }
@@ -52,6 +55,7 @@ impl ProcReader {
             users,
             buf: Vec::with_capacity(4096),
             path,
+            env: EnvFilter::default(),
             ns_inits: HashMap::new(),
         }
     }
@@ -80,6 +84,17 @@ impl ProcReader {
         &mut self.users
     }
 
+    /// Which environment variables process records report (the default
+    /// list until set).
+    pub fn set_env_filter(&mut self, env: EnvFilter) {
+        self.env = env;
+    }
+
+    #[must_use]
+    pub fn env_filter(&self) -> &EnvFilter {
+        &self.env
+    }
+
     /// Everything /proc says about `pid`.  Fields that cannot be read (exe
     /// of a kernel thread, cwd of a zombie, anything of another user's
     /// process when not root) are left empty; only stat and status are
@@ -102,6 +117,7 @@ impl ProcReader {
         let Some((uid, euid, gid)) = parse_ids(&self.buf) else {
             return Err(self.malformed(pid, "status", "no Uid/Gid lines"));
         };
+        let (cap_effective, eff_gid) = super::facts::parse_status(&self.buf);
 
         let argv = match self.read_rel(&dir, pid, "cmdline") {
             Ok(()) => split_cmdline(&self.buf),
@@ -122,6 +138,12 @@ impl ProcReader {
 
         let start_ns = ticks_to_ns(st.starttime);
         let parent = self.parentage(st.ppid, start_ns);
+        let kernel_thread = st.flags & PF_KTHREAD != 0;
+        let facts = (!kernel_thread).then(|| {
+            let mut f = super::facts::read(&dir, &self.env, cap_effective);
+            f.login_user = f.loginuid.and_then(|uid| self.users.name(uid));
+            Arc::new(f)
+        });
         Ok(ProcessInfo {
             key: ProcKey { pid, start_ns },
             ppid: parent.ppid,
@@ -133,6 +155,7 @@ impl ProcReader {
             uid,
             euid,
             gid,
+            egid: eff_gid,
             user: self.users.name(uid),
             comm,
             exe: readlink_rel(&dir, "exe").unwrap_or_default(),
@@ -142,7 +165,7 @@ impl ProcReader {
             tty: tty_name(st.tty_nr),
             cgroup_id,
             cgroup,
-            kernel_thread: st.flags & PF_KTHREAD != 0,
+            kernel_thread,
             source,
             exit: None,
             usage: Usage {
@@ -154,6 +177,7 @@ impl ProcReader {
             state: st.state,
             frozen: false,
             retained_ancestor: false,
+            facts,
         })
     }
 

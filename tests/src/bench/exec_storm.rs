@@ -12,7 +12,10 @@ use perch_e2e::{Perchd, cpu_time_ns, rss_bytes};
 use perch_proto::v1::{self as pb, event::Kind};
 use tokio_stream::StreamExt as _;
 
-use crate::args::{self, Opt, median};
+use crate::{
+    args::{self, Opt, median},
+    bpf_stats,
+};
 
 struct Opts {
     processes: usize,
@@ -84,45 +87,125 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-/// Exec events seen by the reading client, keyed by pid, for our children.
-type Seen = Arc<Mutex<HashSet<u32>>>;
-
-/// The set, also after a panic elsewhere: it only ever grows, so a
-/// poisoned lock still holds a usable set.
-fn lock(seen: &Seen) -> std::sync::MutexGuard<'_, HashSet<u32>> {
+/// A set of pids shared with the reader thread, also after a panic
+/// elsewhere: it only ever grows, so a poisoned lock still holds a usable set.
+fn lock(seen: &Mutex<HashSet<u32>>) -> std::sync::MutexGuard<'_, HashSet<u32>> {
     seen.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> {
+/// What one round with perchd measured.
+struct Round {
+    rate: f64,
+    got: usize,
+    spawned: usize,
+    /// perchd's CPU per kernel event, µs.
+    per_event_us: f64,
+    rss: u64,
+    /// CPU per spawned process, µs: perchd, the reading client, and each
+    /// kernel program (by name) with their sum.
+    perchd_us: f64,
+    client_us: f64,
+    kernel_us: Vec<(String, f64)>,
+    lost: u64,
+}
+
+/// A client reading the whole event stream on a thread of its own, so its
+/// CPU time can be told apart from the spawn loops'.
+struct Reader {
+    seen: Arc<Mutex<HashSet<u32>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<anyhow::Result<u64>>,
+}
+
+impl Reader {
+    /// Watches from `after` and records the pids of exec events whose
+    /// parent is this process.
+    fn start(socket: std::path::PathBuf, after: u64) -> Self {
+        let seen: Arc<Mutex<HashSet<u32>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(read(&socket, after, &seen2, &stop2))
+        });
+        Self { seen, stop, thread }
+    }
+
+    fn count(&self) -> usize {
+        lock(&self.seen).len()
+    }
+
+    /// Stops reading; returns the pids seen and the thread's CPU time (ns).
+    fn finish(self) -> anyhow::Result<(HashSet<u32>, u64)> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let cpu = self
+            .thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+        let seen = std::mem::take(&mut *lock(&self.seen));
+        Ok((seen, cpu))
+    }
+}
+
+/// The reader thread's body: returns its CPU time.
+async fn read(
+    socket: &std::path::Path,
+    after: u64,
+    seen: &Mutex<HashSet<u32>>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<u64> {
+    let cpu0 = thread_cpu_ns();
+    let me = std::process::id();
+    let mut client = perch_e2e::connect(socket).await?;
+    let mut stream = client
+        .watch_events(pb::WatchEventsRequest {
+            resume_after_seq: Some(after),
+            kinds: vec![],
+        })
+        .await?
+        .into_inner();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let Ok(Some(Ok(msg))) =
+            tokio::time::timeout(Duration::from_millis(100), stream.next()).await
+        else {
+            continue;
+        };
+        for e in msg.events {
+            if let Some(Kind::Exec(x)) = e.kind
+                && let Some(p) = x.process
+                && p.ppid == me
+            {
+                lock(seen).insert(p.key.map_or(0, |k| k.pid));
+            }
+        }
+    }
+    Ok(thread_cpu_ns() - cpu0)
+}
+
+/// CPU time of the calling thread, ns.
+fn thread_cpu_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| {
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
+            + u64::try_from(t.tv_nsec()).unwrap_or(0)
+    })
+}
+fn per(ns: u64, n: usize) -> f64 {
+    ns as f64 / 1000.0 / n.max(1) as f64
+}
+
+async fn with_perchd(o: &Opts) -> anyhow::Result<Round> {
     let perchd = Perchd::start(&["--log", "warn"]).await;
     let mut client = perchd.client().await?;
     let info = client.get_info(pb::GetInfoRequest {}).await?.into_inner();
     if info.mode != pb::CollectorMode::Ebpf as i32 {
         bail!("perchd is not in eBPF mode: {}", info.mode_reason);
     }
-    let me = std::process::id();
-    let seen: Seen = Arc::default();
-    let mut stream = client
-        .watch_events(pb::WatchEventsRequest {
-            resume_after_seq: Some(info.head_seq),
-            kinds: vec![],
-        })
-        .await?
-        .into_inner();
-    let reader_seen = seen.clone();
-    let reader = tokio::spawn(async move {
-        while let Some(Ok(msg)) = stream.next().await {
-            for e in msg.events {
-                if let Some(Kind::Exec(x)) = e.kind
-                    && let Some(p) = x.process
-                    && p.ppid == me
-                {
-                    lock(&reader_seen).insert(p.key.map_or(0, |k| k.pid));
-                }
-            }
-        }
-    });
+    let reader = Reader::start(perchd.socket.clone(), info.head_seq);
+    let stats = bpf_stats::enable()?;
+    let kernel0 = bpf_stats::of_process(perchd.pid())?;
     let cpu0 = cpu_time_ns(perchd.pid());
     let seen0 = info.events_seen;
     let (pids, took) = tokio::task::spawn_blocking({
@@ -130,13 +213,15 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
         move || storm(n, l)
     })
     .await??;
+    let kernel1 = bpf_stats::of_process(perchd.pid())?;
+    drop(stats);
     // Let the stream catch up (bounded): stop once everything arrived or
     // nothing new came for two seconds.
     let mut last = 0;
     let mut quiet = 0;
     while quiet < 20 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let n = lock(&seen).len();
+        let n = reader.count();
         if n >= pids.len() {
             break;
         }
@@ -151,13 +236,27 @@ async fn with_perchd(o: &Opts) -> anyhow::Result<(f64, usize, usize, f64, u64)> 
     let cpu = cpu_time_ns(perchd.pid()) - cpu0;
     let events = info.events_seen - seen0;
     let rss = rss_bytes(perchd.pid());
-    reader.abort();
-    let got = pids.iter().filter(|p| lock(&seen).contains(p)).count();
-    let per_event_us = cpu as f64 / 1000.0 / events.max(1) as f64;
-    if info.events_lost > 0 {
-        eprintln!("warning: the kernel lost {} events", info.events_lost);
-    }
-    Ok((rate(pids.len(), took), got, pids.len(), per_event_us, rss))
+    let (seen, client_cpu) = reader.finish()?;
+    let got = pids.iter().filter(|p| seen.contains(p)).count();
+    let mut kernel_us: Vec<(String, f64)> = kernel1
+        .iter()
+        .map(|(name, r)| {
+            let before = kernel0.get(name).copied().unwrap_or_default();
+            (name.clone(), per(r.ns - before.ns, pids.len()))
+        })
+        .collect();
+    kernel_us.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Round {
+        rate: rate(pids.len(), took),
+        got,
+        spawned: pids.len(),
+        per_event_us: per(cpu, usize::try_from(events).unwrap_or(usize::MAX)),
+        rss,
+        perchd_us: per(cpu, pids.len()),
+        client_us: per(client_cpu, pids.len()),
+        kernel_us,
+        lost: info.events_lost,
+    })
 }
 
 /// Runs the benchmark with the options in `args` and prints its report.
@@ -167,8 +266,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         "exec storm: {} processes per round, {} rounds, {} spawn loops",
         o.processes, o.rounds, o.loops
     );
-    let (mut base, mut with, mut per_ev, mut rss) = (Vec::new(), Vec::new(), Vec::new(), 0);
-    let (mut got_all, mut spawned_all) = (0, 0);
+    let (mut base, mut rounds) = (Vec::new(), Vec::new());
     for round in 1..=o.rounds {
         let (pids, took) = tokio::task::spawn_blocking({
             let (n, l) = (o.processes, o.loops);
@@ -176,29 +274,71 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         })
         .await??;
         base.push(rate(pids.len(), took));
-        let (r, got, spawned, us, bytes) = with_perchd(&o).await?;
-        with.push(r);
-        per_ev.push(us);
-        rss = rss.max(bytes);
-        got_all += got;
-        spawned_all += spawned;
+        let r = with_perchd(&o).await?;
+        let kernel: f64 = r.kernel_us.iter().map(|(_, us)| us).sum();
         println!(
-            "  round {round}: without {:.0} execs/s, with {:.0} execs/s, received {got}/{spawned}, perchd {us:.2} µs CPU/event",
+            "  round {round}: without {:.0} execs/s, with {:.0} execs/s, received {}/{}, \
+             perchd {:.2} µs CPU/event; per exec: kernel {kernel:.2} µs, perchd {:.2} µs, \
+             client {:.2} µs{}",
             base[round - 1],
-            r
+            r.rate,
+            r.got,
+            r.spawned,
+            r.per_event_us,
+            r.perchd_us,
+            r.client_us,
+            if r.lost > 0 {
+                format!(", {} kernel records lost", r.lost)
+            } else {
+                String::new()
+            }
         );
+        rounds.push(r);
     }
-    let (b, w) = (median(base), median(with));
-    let received = got_all as f64 / spawned_all as f64;
+    report(&base, &rounds);
+    Ok(())
+}
+
+/// The summary: medians over rounds.
+fn report(base: &[f64], rounds: &[Round]) {
+    let (b, w) = (
+        median(base.to_vec()),
+        median(rounds.iter().map(|r| r.rate).collect()),
+    );
+    let got: usize = rounds.iter().map(|r| r.got).sum();
+    let spawned: usize = rounds.iter().map(|r| r.spawned).sum();
+    let received = got as f64 / spawned.max(1) as f64;
+    let med = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
     println!("without perchd:            {b:.0} execs/s (median)");
     println!("with perchd + a client:    {w:.0} execs/s (median)");
     println!("throughput with/without:   {:.3} (target >= 0.97)", w / b);
-    println!("events received/spawned:   {received:.4} ({got_all}/{spawned_all}) (target 1.0000)");
+    println!("events received/spawned:   {received:.4} ({got}/{spawned}) (target 1.0000)");
     println!(
         "perchd CPU per event:      {:.2} µs (median; target < 5 µs)",
-        median(per_ev)
+        med(&|r| r.per_event_us)
     );
-    let mib = rss as f64 / 1_048_576.0;
+    println!("CPU per exec (median):");
+    let mut names: Vec<&str> = rounds
+        .iter()
+        .flat_map(|r| r.kernel_us.iter().map(|(n, _)| n.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let us = med(&|r| {
+            r.kernel_us
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0.0, |(_, us)| *us)
+        });
+        println!("  kernel program {name:<8} {us:.2} µs");
+    }
+    println!(
+        "  kernel programs, total  {:.2} µs",
+        med(&|r| r.kernel_us.iter().map(|(_, us)| us).sum())
+    );
+    println!("  perchd (user+system)    {:.2} µs", med(&|r| r.perchd_us));
+    println!("  reading client          {:.2} µs", med(&|r| r.client_us));
+    let mib = rounds.iter().map(|r| r.rss).max().unwrap_or(0) as f64 / 1_048_576.0;
     println!("perchd RSS:                {mib:.1} MiB (max over rounds)");
-    Ok(())
 }

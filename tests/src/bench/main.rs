@@ -7,6 +7,7 @@
 //! - `kill-latency`: confirm -> target dead through perchd, against
 //!   kill(2) (`kill_latency`).
 mod args;
+mod bpf_stats;
 mod console;
 mod exec_storm;
 mod kill_latency;
