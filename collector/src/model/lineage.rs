@@ -6,52 +6,70 @@
 //! the model descends from it.  A process keeps its original parent (ppid
 //! is who forked it); where it was reparented to is `reaper`, learnt from
 //! /proc by the sampler.
-use std::collections::HashMap;
-
 use perch_proto::NS_PER_TICK;
 
 use super::{ProcKey, ProcessInfo, ProcessModel};
 
 /// A key as parent links name it: start times compare at clock-tick
 /// granularity (see `ProcKey::same_as`), so index by the tick.
-fn link(pid: u32, start_ns: u64) -> (u32, u64) {
+pub(super) fn link(pid: u32, start_ns: u64) -> (u32, u64) {
     (pid, start_ns / NS_PER_TICK)
 }
 
 impl ProcessModel {
-    /// Settles exited processes whose retention ended: those an ancestor
-    /// of anything still in the model are kept (`retained_ancestor`), the
-    /// others dropped.  Retained ancestors no longer needed go too.
+    /// Counts `p` as a child of its parent (it entered the model).
+    pub(super) fn link(&mut self, p: &ProcessInfo) {
+        if p.ppid != 0 {
+            *self
+                .children
+                .entry(link(p.ppid, p.parent_start_ns))
+                .or_insert(0) += 1;
+        }
+    }
+
+    /// Uncounts `p` (it left the model); its parent's count, after.
+    pub(super) fn unlink(&mut self, p: &ProcessInfo) -> u32 {
+        if p.ppid == 0 {
+            return 0;
+        }
+        let up = link(p.ppid, p.parent_start_ns);
+        let Some(n) = self.children.get_mut(&up) else {
+            return 0;
+        };
+        *n = n.saturating_sub(1);
+        let left = *n;
+        if left == 0 {
+            self.children.remove(&up);
+        }
+        left
+    }
+
+    /// Settles exited processes whose retention ended (oldest first): one
+    /// that processes in the model still name as parent is kept
+    /// (`retained_ancestor`), the others leave — and an ancestor kept for
+    /// them leaves with its last child, and so on up the chain.  Costs a
+    /// few map operations per process settled, whatever the host's size.
     pub(super) fn settle(&mut self, expired: Vec<ProcessInfo>) {
-        if expired.is_empty() && self.retained.is_empty() {
-            return;
-        }
-        let mut candidates: Vec<ProcessInfo> = expired;
-        candidates.extend(self.retained.drain().map(|(_, p)| p));
-        let index: HashMap<(u32, u64), usize> = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (link(p.key.pid, p.key.start_ns), i))
-            .collect();
-        let mut needed = vec![false; candidates.len()];
-        let sources = self.live.values().chain(self.exited.iter());
-        for p in sources {
-            // Up the chain while it runs through candidates; a marked one's
-            // ancestors are marked already.
-            let mut up = link(p.ppid, p.parent_start_ns);
-            while let Some(&i) = index.get(&up) {
-                if needed[i] {
-                    break;
-                }
-                needed[i] = true;
-                up = link(candidates[i].ppid, candidates[i].parent_start_ns);
-            }
-        }
-        for (mut p, keep) in candidates.into_iter().zip(needed) {
-            if keep {
+        for mut p in expired {
+            let own = link(p.key.pid, p.key.start_ns);
+            if self.children.contains_key(&own) {
                 p.retained_ancestor = true;
-                self.retained.insert(p.key, p);
+                self.retained.insert(own, p);
+            } else {
+                self.release(p);
             }
+        }
+    }
+
+    /// `p` leaves the model, and with it every retained ancestor it was
+    /// the last child of.
+    fn release(&mut self, mut p: ProcessInfo) {
+        // Bounded: each step removes a retained process.
+        while self.unlink(&p) == 0 {
+            let Some(parent) = self.retained.remove(&link(p.ppid, p.parent_start_ns)) else {
+                return;
+            };
+            p = parent;
         }
     }
 
@@ -104,6 +122,8 @@ impl ProcessModel {
         p.ppid = parent.pid;
         p.parent_start_ns = parent.start_ns;
         p.parent_unknown = false;
-        Some(p.clone())
+        let p = p.clone();
+        self.link(&p);
+        Some(p)
     }
 }

@@ -21,8 +21,11 @@ pub struct ProcessModel {
     /// Exited processes, oldest exit first.
     exited: VecDeque<ProcessInfo>,
     /// Exited processes past their retention, kept as ancestors of
-    /// processes still in the model.
-    retained: HashMap<ProcKey, ProcessInfo>,
+    /// processes still in the model; by parent link (`lineage::link`).
+    retained: HashMap<(u32, u64), ProcessInfo>,
+    /// How many processes in the model (live, exited, retained) name each
+    /// parent link: an exited process with children is kept.
+    children: HashMap<(u32, u64), u32>,
     retention_ns: u64,
     /// Pids whose cwd may be stale: new processes (they inherited their
     /// parent's last known cwd) and parents that forked (a shell that ran
@@ -44,7 +47,10 @@ impl ProcessModel {
     /// already reported (it raced the scan) keeps the kernel's version.
     pub fn seed(&mut self, processes: impl IntoIterator<Item = ProcessInfo>) {
         for p in processes {
-            self.live.entry(p.key.pid).or_insert(p);
+            if !self.live.contains_key(&p.key.pid) {
+                self.link(&p);
+                self.live.insert(p.key.pid, p);
+            }
         }
     }
 
@@ -152,7 +158,9 @@ impl ProcessModel {
             }
             ModelEvent::Update { time_ns, process } => {
                 let slot = self.get_key_mut(&process.key)?;
-                *slot = process.clone();
+                let old = std::mem::replace(slot, process.clone());
+                self.unlink(&old);
+                self.link(&process);
                 Some(ModelEvent::Update { time_ns, process })
             }
             ModelEvent::Rename { time_ns, key, comm } => {
@@ -173,14 +181,20 @@ impl ProcessModel {
     /// (its exit was missed) is retired as exited with an unknown status.
     fn replace_live(&mut self, p: ProcessInfo, time_ns: u64) {
         let key = p.key;
-        if let Some(mut old) = self.live.insert(key.pid, p)
-            && !old.key.same_as(&key)
-        {
-            old.exit = Some(ExitInfo {
-                time_ns,
-                ..ExitInfo::default()
-            });
-            self.exited.push_back(old);
+        self.link(&p);
+        match self.live.insert(key.pid, p) {
+            Some(mut old) if !old.key.same_as(&key) => {
+                old.exit = Some(ExitInfo {
+                    time_ns,
+                    ..ExitInfo::default()
+                });
+                self.exited.push_back(old);
+            }
+            // The same process (an exec): it was counted once already.
+            Some(old) => {
+                self.unlink(&old);
+            }
+            None => {}
         }
     }
 
