@@ -14,6 +14,11 @@ pub struct Args {
     /// Unix socket to serve on (mode 0660) [default: /run/perch/perchd.sock].
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Group of the Unix socket (mode 0660): its members may connect, as
+    /// viewers unless `[roles]` says more [default: `perch` if that group
+    /// exists, else root's group].
+    #[arg(long, value_name = "NAME")]
+    pub socket_group: Option<String>,
     /// Do not serve on a Unix socket (only with --listen).
     #[arg(long, conflicts_with = "socket")]
     pub no_socket: bool,
@@ -70,6 +75,9 @@ impl Args {
         }
         if let Some(p) = &self.socket {
             s.socket = Some(p.clone());
+        }
+        if let Some(g) = &self.socket_group {
+            s.socket_group = Some(g.clone());
         }
         if self.no_socket {
             s.socket = None;

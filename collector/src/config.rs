@@ -21,6 +21,9 @@ mod ebpf;
 mod watch;
 pub use ebpf::ring_bytes;
 
+mod access;
+pub use access::{Access, ConnLimits};
+
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
@@ -41,6 +44,8 @@ pub mod limits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub socket: Option<PathBuf>,
+    /// The socket's group (mode 0660); `None`: `perch` if it exists, else root's.
+    pub socket_group: Option<String>,
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -59,6 +64,8 @@ pub struct Settings {
     pub ring_buffer_bytes: u32,
     /// Environment variables reported from each exec.
     pub exec_env: EnvFilter,
+    /// Refusal rate limit, connection limits and timeouts (`[access]`).
+    pub access: Access,
     /// How long processes are watched after each signal an action sends.
     pub signal_watch: SignalWatch,
 }
@@ -67,6 +74,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             socket: Some(PathBuf::from(DEFAULT_SOCKET)),
+            socket_group: None,
             listen: None,
             tls_cert: None,
             tls_key: None,
@@ -83,6 +91,7 @@ impl Default for Settings {
             wakeup_bytes: 256 * 1024,
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
+            access: Access::default(),
             signal_watch: SignalWatch::default(),
         }
     }
@@ -137,6 +146,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct File {
     socket: Option<PathBuf>,
+    socket_group: Option<String>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -152,6 +162,7 @@ struct File {
     ring_wakeup_bytes: Option<Spanned<u64>>,
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
+    access: Option<access::AccessFile>,
     signal_watch_ms: Option<watch::SignalWatchFile>,
 }
 
@@ -205,6 +216,7 @@ impl Settings {
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }
+        self.socket_group = file.socket_group.or(self.socket_group.take());
         self.listen = file.listen.or(self.listen);
         self.tls_cert = file.tls_cert.or(self.tls_cert.take());
         self.tls_key = file.tls_key.or(self.tls_key.take());
@@ -239,6 +251,9 @@ impl Settings {
         }
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
+        }
+        if let Some(access) = &file.access {
+            access.apply(&mut self.access, &ranged)?;
         }
         if let Some(table) = &file.signal_watch_ms {
             watch::merge(&mut self.signal_watch, table, path, text)?;

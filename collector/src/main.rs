@@ -46,8 +46,20 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     // Before anything slow: an early SIGHUP must not end perchd.
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("handling SIGHUP")?;
+    // One descriptor per connection: take what the system allows, then
+    // keep TCP below it so the Unix socket always has room.
+    let nofile = server::raise_fd_limit().context("raising RLIMIT_NOFILE")?;
+    let (limits, lowered) = server::fit_to_fd_limit(settings.access.connections, nofile);
+    if let Some(why) = lowered {
+        tracing::warn!("{why}");
+    }
     let opts = server::ServeOptions {
         socket: settings.socket.clone(),
+        socket_group: settings
+            .socket_group
+            .clone()
+            .or_else(server::default_socket_group),
+        limits,
         listen: settings.listen,
         tls: match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => Some(server::TlsFiles {

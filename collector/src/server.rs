@@ -2,8 +2,9 @@
 //! /proc: whatever runs the collector hands it a [`CollectorApi`], and
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
 mod act;
+mod calls;
 mod listen;
-mod validate;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -17,9 +18,13 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use listen::{Bound, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use listen::{
+    Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
+    default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
+};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
+use self::calls::Reached;
 use crate::{
     hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription},
     respond::Responder,
@@ -95,6 +100,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<GetInfoRequest>,
     ) -> Result<Response<GetInfoResponse>, Status> {
+        Reached::mark(request.extensions());
         let caller = identify(&request);
         let mut info = self.api.info();
         info.caller_role = self.api.roles().role_of(&caller).into();
@@ -108,6 +114,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<ListProcessesRequest>,
     ) -> Result<Response<ListStream>, Status> {
+        Reached::mark(request.extensions());
         let req = request.into_inner();
         let args = validate::list(&req)?;
         let api = Arc::clone(&self.api);
@@ -127,6 +134,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<WatchEventsRequest>,
     ) -> Result<Response<WatchStream>, Status> {
+        Reached::mark(request.extensions());
         let hub = self.api.hub();
         let args = validate::watch(request.get_ref(), hub.head_seq())?;
         let stream = hub.subscribe(args.resume_after, args.kinds);
@@ -134,6 +142,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
     }
 
     async fn act(&self, request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
+        Reached::mark(request.extensions());
         // Who is asking comes from the transport, never from the request.
         let who = identify(&request);
         let role = self.api.roles().role_of(&who);
@@ -155,6 +164,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
+        Reached::mark(request.extensions());
         let who = identify(&request);
         let readable = act::Readable::of(&who, self.api.roles().role_of(&who));
         let limit = request.get_ref().limit;

@@ -30,9 +30,11 @@ pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 /// Nanoseconds per second: every time and duration in `perch.v1` is in ns.
 pub const NS_PER_SEC: u64 = 1_000_000_000;
 
+pub mod civil;
 mod key;
 pub mod limits;
 pub mod names;
 pub mod stat;
+pub mod text;
 mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

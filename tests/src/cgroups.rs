@@ -1,105 +1,57 @@
-//! cgroups a test makes under the cgroup2 mount: a guard that kills what
-//! runs in them and removes them (also when an assertion fails), and the
-//! shell line and files the tests read them with.
-#![expect(
-    clippy::panic,
-    reason = "test support: a broken fixture or environment should fail the test loudly"
-)]
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+//! Cgroups the tests make under the cgroup2 mount (Kubernetes- and
+//! Docker-shaped paths), removed again whatever happens.
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
 
-use crate::procs::unique;
+use crate::procs::ChildGuard;
 
-/// How long a dropped guard waits for its cgroups to empty.
-const WAIT: Duration = Duration::from_secs(20);
+/// Where this machine mounts cgroup2.
+pub const CGROUP2: &str = "/sys/fs/cgroup/unified";
 
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-/// Cgroups made under the cgroup2 mount for one test.  On drop every
-/// process in them is killed (cgroup.kill) and the directories removed,
-/// deepest first.
-#[derive(Debug)]
+/// Cgroup directories made for one test, removed deepest first on drop
+/// after killing whatever still runs in them.  Directories that existed
+/// before are left alone, and so is a shared parent another run still uses.
 pub struct Cgroups {
-    root: PathBuf,
     created: Vec<PathBuf>,
+    pub leaf: PathBuf,
 }
 
 impl Cgroups {
-    /// A fresh top-level cgroup `perch-act-<tag>-...`.
+    /// Makes `rel` (and its missing parents) under the cgroup2 mount.
     #[must_use]
-    pub fn new(tag: &str) -> Self {
-        let mount =
-            perchd::proc::find_cgroup2_mount().unwrap_or_else(|| panic!("no cgroup2 mount"));
-        let root = mount.join(unique(tag));
-        fs::create_dir(&root).unwrap_or_else(|e| panic!("mkdir {}: {e}", root.display()));
-        Self {
-            created: vec![root.clone()],
-            root,
-        }
-    }
-
-    /// Makes `rel` (and missing parents) below this test's cgroup.
-    pub fn make(&mut self, rel: &str) -> PathBuf {
-        let mut dir = self.root.clone();
+    pub fn make(rel: &str) -> Self {
+        let mut created = Vec::new();
+        let mut dir = PathBuf::from(CGROUP2);
         for comp in rel.split('/') {
             dir.push(comp);
-            if !dir.exists() {
-                fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-                self.created.push(dir.clone());
+            match std::fs::create_dir(&dir) {
+                Ok(()) => created.push(dir.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => panic!("mkdir {}: {e}", dir.display()),
             }
         }
-        dir
+        Self { created, leaf: dir }
     }
-
-    #[must_use]
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-}
-
-/// `key` of `cgroup.events` in `dir` is 1.
-#[must_use]
-pub fn event(dir: &Path, key: &str) -> bool {
-    fs::read_to_string(dir.join("cgroup.events"))
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l == format!("{key} 1"))
-}
-
-/// The pids directly in `dir`.
-#[must_use]
-pub fn procs_in(dir: &Path) -> Vec<u32> {
-    let mut v: Vec<u32> = fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 impl Drop for Cgroups {
     fn drop(&mut self) {
-        let _ = fs::write(self.root.join("cgroup.freeze"), "0");
-        let _ = fs::write(self.root.join("cgroup.kill"), "1");
-        wait_until(WAIT, || !event(&self.root, "populated"));
+        // A frozen cgroup's processes cannot die: thaw it first.
+        let _ = std::fs::write(self.leaf.join("cgroup.freeze"), "0");
+        let procs = std::fs::read_to_string(self.leaf.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+        }
         for dir in self.created.iter().rev() {
             // A cgroup whose last process just died can be busy briefly.
-            for _ in 0..200 {
-                match fs::remove_dir(dir) {
+            for _ in 0..100 {
+                match std::fs::remove_dir(dir) {
                     Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-                        sleep(Duration::from_millis(25));
+                        std::thread::sleep(Duration::from_millis(50));
                     }
                     _ => break,
                 }
@@ -108,9 +60,9 @@ impl Drop for Cgroups {
     }
 }
 
-/// A shell line that moves the shell into `dir`, so that it and all it
-/// starts live there.
+/// A shell that moves itself into `leaf`, then execs `sleep 30`.
 #[must_use]
-pub fn enter(dir: &Path) -> String {
-    format!("echo $$ > {}/cgroup.procs", dir.display())
+pub fn spawn_into(leaf: &Path) -> ChildGuard {
+    let script = format!("echo $$ > {}/cgroup.procs && exec sleep 30", leaf.display());
+    ChildGuard::spawn(Command::new("/bin/sh").args(["-c", &script]))
 }

@@ -11,11 +11,13 @@
 use std::{os::unix::process::CommandExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
-    Perchd, alive, binary,
-    cgroups::{Cgroups, enter},
+    Perchd,
+    act::{records, sleeper},
+    alive, binary,
+    cgroups::Cgroups,
     events::list_processes,
     have_root_or_skip,
-    procs::{ChildGuard, Finished, eventually, run_bounded},
+    procs::{ChildGuard, Finished, eventually, run_bounded, unique},
 };
 use perch_proto::v1::{
     ActionOutcome, ActionResult, AuditRecord, AuditStage, Process, ProcessOutcome,
@@ -71,11 +73,7 @@ async fn until_listed(perchd: &Perchd, pid: u32, what: &str, check: impl Fn(&Pro
 
 /// The last record of the log: the result of the last action.
 fn last_result(perchd: &Perchd) -> AuditRecord {
-    let rec = perch_audit::read(&perchd.audit_log)
-        .expect("read the audit log")
-        .map(|e| e.expect("every line verifies").record)
-        .last()
-        .expect("a record");
+    let rec = records(perchd).pop().expect("a record");
     assert_eq!(rec.stage(), AuditStage::Result, "{rec:?}");
     rec
 }
@@ -148,7 +146,7 @@ async fn term_that_ends_the_process_is_exited_signal_15() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let perchd = perchd_watching(&dir).await;
-    let mut sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg("300"));
+    let mut sleeper = sleeper();
     let pid = sleeper.pid();
     perchd.wait_known(pid, "/bin/sleep").await;
 
@@ -223,11 +221,7 @@ async fn dry_run_lists_the_group_with_users_and_root_marked() {
     assert_eq!(row(lpid), [l.as_str(), "root", "yes", "/bin/sleep", "301"]);
     assert_eq!(row(mpid), [m.as_str(), "nobody", "/bin/sleep", "302"]);
 
-    let rec = perch_audit::read(&perchd.audit_log)
-        .expect("read the audit log")
-        .map(|e| e.expect("every line verifies").record)
-        .last()
-        .expect("the dry run's record");
+    let rec = records(&perchd).pop().expect("the dry run's record");
     assert_eq!(rec.processes.len(), 2, "{rec:?}");
     let hit = |pid: u32| {
         rec.processes
@@ -271,7 +265,7 @@ async fn stopped_and_frozen_processes_show_as_such() {
     let perchd = perchd_watching(&dir).await;
 
     // STOP: the outcome says stopped, the model's state is T; CONT ends it.
-    let sleeper = ChildGuard::spawn(Command::new("/bin/sleep").arg("300"));
+    let sleeper = sleeper();
     let pid = sleeper.pid();
     perchd.wait_known(pid, "/bin/sleep").await;
     let out = tokio::task::block_in_place(|| perch_kill(&perchd, pid, "STOP"));
@@ -285,11 +279,14 @@ async fn stopped_and_frozen_processes_show_as_such() {
     until_listed(&perchd, pid, "continued", |p| p.state == "S").await;
 
     // Freeze by its own cgroup: frozen, although its state stays S; thaw.
-    let mut cgs = Cgroups::new("truth-freeze");
-    let cg = cgs.make("t");
-    let frozen = ChildGuard::spawn(
-        Command::new("/bin/sh").args(["-c", &format!("{}; exec /bin/sleep 300", enter(&cg))]),
-    );
+    let cg = Cgroups::make(&unique("truth-freeze"));
+    let frozen = ChildGuard::spawn(Command::new("/bin/sh").args([
+        "-c",
+        &format!(
+            "echo $$ > {}/cgroup.procs && exec /bin/sleep 300",
+            cg.leaf.display()
+        ),
+    ]));
     let fpid = frozen.pid();
     perchd.wait_known(fpid, "/bin/sleep").await;
     until_listed(&perchd, fpid, "running unfrozen", |p| !p.frozen).await;

@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::clock::ticks_to_ns;
-use crate::proc::reader::{parse_ids, split_cmdline};
+use crate::proc::reader::split_cmdline;
 use crate::proc::stat::{PF_KTHREAD, PidPath, parse_stat, read_into};
 
 /// The stat fields of one process the executor needs.
@@ -43,6 +43,14 @@ impl ProcStat {
     pub fn is_stopped(&self) -> bool {
         matches!(self.state, b'T' | b't')
     }
+}
+
+/// A process's user ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Uids {
+    pub real: u32,
+    pub effective: u32,
+    pub saved: u32,
 }
 
 /// /proc (a root other than /proc only for reading a test tree).
@@ -93,10 +101,25 @@ impl ProcFs {
             .and_then(|v| v.trim().parse().ok())
     }
 
-    /// Real and effective uid (/proc/PID/status), `None` once it is gone.
-    pub fn ids(&self, pid: u32) -> Option<(u32, u32)> {
-        let buf = fs::read(self.path(pid, "status")).ok()?;
-        parse_ids(&buf).map(|(uid, euid, _)| (uid, euid))
+    /// Real, effective and saved uid (the `Uid:` line of /proc/PID/status).
+    pub fn uids(&self, pid: u32) -> io::Result<Uids> {
+        let text = fs::read_to_string(self.path(pid, "status")).map_err(gone_as_esrch)?;
+        let line = text.lines().find_map(|l| l.strip_prefix("Uid:"));
+        let mut ids = line
+            .into_iter()
+            .flat_map(str::split_whitespace)
+            .map(str::parse::<u32>);
+        match (ids.next(), ids.next(), ids.next()) {
+            (Some(Ok(real)), Some(Ok(effective)), Some(Ok(saved))) => Ok(Uids {
+                real,
+                effective,
+                saved,
+            }),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("/proc/{pid}/status has no readable Uid: line"),
+            )),
+        }
     }
 
     /// The command line, empty when unreadable (kernel threads, zombies).

@@ -100,7 +100,7 @@ impl Pinned {
         Self {
             fd,
             exe: procfs.exe(pid),
-            ids: procfs.ids(pid),
+            ids: procfs.uids(pid).ok().map(|u| (u.real, u.effective)),
             argv: procfs.cmdline(pid),
             stat,
         }

@@ -278,18 +278,8 @@ impl Engine {
                 }
             }
         };
-        // Without pidfds or /proc this host cannot act; viewing still works,
-        // and every action is refused (and audited) with the reason.
         let freezes = Arc::new(AtomicBool::new(false));
-        let executor = Executor::system()
-            .map(|e| {
-                e.watching(settings.signal_watch.clone())
-                    .notifying_freezes(Arc::clone(&freezes))
-            })
-            .map_err(|e| {
-                tracing::warn!("response actions unavailable: {e}");
-                format!("response actions are unavailable on this host: {e}")
-            });
+        let executor = executor(settings, &freezes);
         release_startup_memory();
         let reader = new_reader(settings)?;
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
@@ -305,7 +295,8 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             kind_counts: Mutex::new(Vec::new()),
             loss_windows: AtomicU32::new(0),
-            responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
+            responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
+                .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
             cgroup_root,
             freezes,
@@ -361,6 +352,21 @@ fn release_startup_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The action executor: without pidfds or /proc this host cannot act;
+/// viewing still works, and every action is refused (and audited) with the
+/// reason.  It sets `freezes` after actions that freeze or thaw.
+fn executor(settings: &Settings, freezes: &Arc<AtomicBool>) -> Result<Executor, String> {
+    Executor::system()
+        .map(|e| {
+            e.watching(settings.signal_watch.clone())
+                .notifying_freezes(Arc::clone(freezes))
+        })
+        .map_err(|e| {
+            tracing::warn!("response actions unavailable: {e}");
+            format!("response actions are unavailable on this host: {e}")
+        })
 }
 
 fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError> {

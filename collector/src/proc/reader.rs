@@ -330,7 +330,7 @@ fn readlink_rel(dir: &OwnedFd, name: &str) -> Option<String> {
 /// any process can give itself with prctl), which would hide exactly the
 /// processes a security tool should see.  The kernel escapes `\n` in the
 /// name, so a crafted name cannot inject a fake `Uid:` line.
-pub(crate) fn parse_ids(buf: &[u8]) -> Option<(u32, u32, u32)> {
+fn parse_ids(buf: &[u8]) -> Option<(u32, u32, u32)> {
     let mut uids = None;
     let mut gid = None;
     for line in buf.split(|&b| b == b'\n') {

@@ -10,7 +10,10 @@ mod connect;
 mod identity;
 pub mod json;
 mod text;
+pub mod tls;
 
-pub use connect::{ConnectError, DEFAULT_SOCKET, Target, connect};
+pub use connect::{
+    ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, connect, connect_within,
+};
 pub use identity::ClientIdentity;
 pub use text::clean;

@@ -1,17 +1,17 @@
 //! What the executor tests share beyond `perch_e2e`'s helpers (the root
-//! check, random ids, pod uids, `alive`, the cgroup guard): guards that
-//! kill and reap every process they start (also when an assertion fails),
-//! and /proc readers to check the outcome independently of the executor.
+//! check, unique names, random ids, pod uids, `alive`): guards that kill
+//! and reap every process and remove every cgroup they create (also when
+//! an assertion fails), and /proc readers to check the outcome
+//! independently of the executor.
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 pub use perch_e2e::{
-    alive,
-    cgroups::{Cgroups, enter, event, procs_in},
-    have_root_or_skip,
-    procs::{pod_uid, random_hex},
+    alive, have_root_or_skip,
+    procs::{pod_uid, random_hex, unique},
 };
 use perch_proto::{
     stat as proc_stat,
@@ -35,6 +35,7 @@ pub fn request(kind: ActionKind, key: ProcessKey) -> Request {
         priority: None,
         dry_run: false,
         protected: Vec::new(),
+        refuse_root: None,
     }
 }
 
@@ -160,4 +161,87 @@ impl Drop for Proc {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Cgroups made under the cgroup2 mount for one test.  On drop every
+/// process in them is killed (cgroup.kill) and the directories removed,
+/// deepest first.
+#[derive(Debug)]
+pub struct Cgroups {
+    root: PathBuf,
+    created: Vec<PathBuf>,
+}
+
+impl Cgroups {
+    /// A fresh top-level cgroup `perch-act-<tag>-...`.
+    pub fn new(tag: &str) -> Self {
+        let mount = perchd::proc::find_cgroup2_mount().expect("a cgroup2 mount");
+        let root = mount.join(unique(tag));
+        fs::create_dir(&root).unwrap_or_else(|e| panic!("mkdir {}: {e}", root.display()));
+        Self {
+            created: vec![root.clone()],
+            root,
+        }
+    }
+
+    /// Makes `rel` (and missing parents) below this test's cgroup.
+    pub fn make(&mut self, rel: &str) -> PathBuf {
+        let mut dir = self.root.clone();
+        for comp in rel.split('/') {
+            dir.push(comp);
+            if !dir.exists() {
+                fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+                self.created.push(dir.clone());
+            }
+        }
+        dir
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// `key` of `cgroup.events` in `dir` is 1.
+pub fn event(dir: &Path, key: &str) -> bool {
+    fs::read_to_string(dir.join("cgroup.events"))
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l == format!("{key} 1"))
+}
+
+/// The pids directly in `dir`.
+pub fn procs_in(dir: &Path) -> Vec<u32> {
+    let mut v: Vec<u32> = fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        let _ = fs::write(self.root.join("cgroup.freeze"), "0");
+        let _ = fs::write(self.root.join("cgroup.kill"), "1");
+        wait_until(WAIT, || !event(&self.root, "populated"));
+        for dir in self.created.iter().rev() {
+            // A cgroup whose last process just died can be busy briefly.
+            for _ in 0..200 {
+                match fs::remove_dir(dir) {
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                        sleep(Duration::from_millis(25));
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+}
+
+/// A shell line that moves the shell into `dir`, so that it and all it
+/// starts live there.
+pub fn enter(dir: &Path) -> String {
+    format!("echo $$ > {}/cgroup.procs", dir.display())
 }

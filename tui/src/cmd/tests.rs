@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use perch_client::Target;
+use perch_client::{DEFAULT_TIMEOUT, Target};
 use perch_proto::v1::{
     Event, Exit, GetInfoResponse, Notice, NoticeKind, Process, ProcessExec, ProcessKey, event::Kind,
 };
@@ -141,7 +141,9 @@ async fn ps_prints_sorted_json_lines() {
         10,
     )
     .await;
-    let live = fetch_processes(&server.target, false).await.unwrap();
+    let live = fetch_processes(&server.target, DEFAULT_TIMEOUT, false)
+        .await
+        .unwrap();
     let mut out = Vec::new();
     write_processes(&live, true, &mut out).unwrap();
     let lines: Vec<serde_json::Value> = String::from_utf8(out)
@@ -154,7 +156,9 @@ async fn ps_prints_sorted_json_lines() {
         .map(|v| v["key"]["pid"].as_u64().unwrap())
         .collect();
     assert_eq!(pids, [4, 30]);
-    let all = fetch_processes(&server.target, true).await.unwrap();
+    let all = fetch_processes(&server.target, DEFAULT_TIMEOUT, true)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
 }
 
@@ -185,7 +189,10 @@ async fn events_recover_from_resync_and_print_ndjson() {
         let _ = stop_rx.await;
     };
     let (mut o, mut w) = (out.clone(), warn.clone());
-    let (result, ()) = tokio::join!(watch(&server.target, &args, &mut o, &mut w, stop), driver);
+    let (result, ()) = tokio::join!(
+        watch(&server.target, DEFAULT_TIMEOUT, &args, &mut o, &mut w, stop),
+        driver
+    );
     result.unwrap();
     assert!(
         // The driver may already have published one more (oldest 16 or 17).
@@ -221,6 +228,7 @@ async fn resume_ahead_of_the_collector_is_a_clear_error() {
     };
     let err = watch(
         &server.target,
+        DEFAULT_TIMEOUT,
         &args,
         &mut Vec::new(),
         &mut Vec::new(),
