@@ -12,11 +12,13 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::{
+    actions::SignalWatch,
     model::EnvFilter,
     roles::{Principal, Roles},
 };
 
 mod ebpf;
+mod watch;
 pub use ebpf::ring_bytes;
 
 mod access;
@@ -64,6 +66,8 @@ pub struct Settings {
     pub exec_env: EnvFilter,
     /// Refusal rate limit, connection limits and timeouts (`[access]`).
     pub access: Access,
+    /// How long processes are watched after each signal an action sends.
+    pub signal_watch: SignalWatch,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
             access: Access::default(),
+            signal_watch: SignalWatch::default(),
         }
     }
 }
@@ -116,6 +121,13 @@ pub enum ConfigError {
         path: PathBuf,
         line: usize,
         key: &'static str,
+        message: String,
+    },
+    /// A value at a line, with a sentence naming its key.
+    #[error("config {path} line {line}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
         message: String,
     },
     #[error("config {path} line {line}: {key}: {message}")]
@@ -151,6 +163,7 @@ struct File {
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
     access: Option<access::AccessFile>,
+    signal_watch_ms: Option<watch::SignalWatchFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -241,6 +254,9 @@ impl Settings {
         }
         if let Some(access) = &file.access {
             access.apply(&mut self.access, &ranged)?;
+        }
+        if let Some(table) = &file.signal_watch_ms {
+            watch::merge(&mut self.signal_watch, table, path, text)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

@@ -53,10 +53,58 @@ pub fn takes_signal(kind: ActionKind) -> bool {
     )
 }
 
+/// An affected process's command line in an action's result
+/// (`AffectedProcess.argv`), counted as `/proc/PID/cmdline` counts it:
+/// enough to tell a web server from the curl loop beside it, small enough
+/// that a record can list hundreds of processes.
+pub const AFFECTED_ARGV_BYTES: usize = 1024;
+
+/// Cuts `argv` to at most `max` bytes counted as `/proc/PID/cmdline`
+/// counts them (each argument plus its NUL): whole arguments while they
+/// fit, then what fits of the next (on a character boundary); true if
+/// anything was cut.
+pub fn clip_argv_to(argv: &mut Vec<String>, max: usize) -> bool {
+    let mut used = 0;
+    for i in 0..argv.len() {
+        let room = max.saturating_sub(used);
+        if argv[i].len() < room {
+            used += argv[i].len() + 1;
+            continue;
+        }
+        // This argument and its NUL do not fit: keep what does, if anything.
+        let mut end = room.saturating_sub(1).min(argv[i].len());
+        while !argv[i].is_char_boundary(end) {
+            end -= 1;
+        }
+        argv[i].truncate(end);
+        let keep = if end > 0 { i + 1 } else { i };
+        argv.truncate(keep);
+        return true;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::names::every;
+
+    #[test]
+    fn argv_is_clipped_as_cmdline_counts_it() {
+        let v = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let mut a = v(&["sleep", "10"]);
+        assert!(!clip_argv_to(&mut a, 9));
+        assert_eq!(a, v(&["sleep", "10"]));
+        let mut a = v(&["sleep", "1000"]);
+        assert!(clip_argv_to(&mut a, 9));
+        assert_eq!(a, v(&["sleep", "10"]));
+        let mut a = v(&["sleep", "1000"]);
+        assert!(clip_argv_to(&mut a, 6));
+        assert_eq!(a, v(&["sleep"]));
+        let mut a = v(&["é", "x"]);
+        assert!(clip_argv_to(&mut a, 2));
+        assert!(a.is_empty(), "{a:?}");
+    }
 
     #[test]
     fn every_signal_but_unspecified_may_be_chosen() {

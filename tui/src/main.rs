@@ -1,6 +1,8 @@
 //! `perch`: the command-line client.  Exit status 0 on success, 2 when no
 //! collector answers, 1 for anything else; errors are one line on stderr.
-//! Actions (`perch kill` …) exit 3 when only partly successful.
+//! Actions (`perch kill` …) exit 3 when only partly successful, and 4 when
+//! their signal was delivered but a process still runs after perchd
+//! watched it.
 mod cli;
 mod cmd;
 

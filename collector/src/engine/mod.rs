@@ -9,9 +9,10 @@ mod recheck;
 mod tasks;
 
 use std::{
+    path::PathBuf,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
     time::Instant,
 };
@@ -59,6 +60,11 @@ pub struct Shared {
     /// workers).
     responder: Responder,
     roles: Roles,
+    /// The cgroup2 mount (frozen cgroups are read below it).
+    cgroup_root: PathBuf,
+    /// Set by the executor when an action froze or thawed something: the
+    /// next sample looks at every cgroup's freeze.
+    freezes: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -272,14 +278,11 @@ impl Engine {
                 }
             }
         };
-        // Without pidfds or /proc this host cannot act; viewing still works,
-        // and every action is refused (and audited) with the reason.
-        let executor = Executor::system().map_err(|e| {
-            tracing::warn!("response actions unavailable: {e}");
-            format!("response actions are unavailable on this host: {e}")
-        });
+        let freezes = Arc::new(AtomicBool::new(false));
+        let executor = executor(settings, &freezes);
         release_startup_memory();
         let reader = new_reader(settings)?;
+        let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
             model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
@@ -295,6 +298,8 @@ impl Engine {
             responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
+            cgroup_root,
+            freezes,
         });
         let mut tasks = Vec::new();
         if let Some(mut src) = source {
@@ -347,6 +352,21 @@ fn release_startup_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The action executor: without pidfds or /proc this host cannot act;
+/// viewing still works, and every action is refused (and audited) with the
+/// reason.  It sets `freezes` after actions that freeze or thaw.
+fn executor(settings: &Settings, freezes: &Arc<AtomicBool>) -> Result<Executor, String> {
+    Executor::system()
+        .map(|e| {
+            e.watching(settings.signal_watch.clone())
+                .notifying_freezes(Arc::clone(freezes))
+        })
+        .map_err(|e| {
+            tracing::warn!("response actions unavailable: {e}");
+            format!("response actions are unavailable on this host: {e}")
+        })
 }
 
 fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError> {

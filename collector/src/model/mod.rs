@@ -1,9 +1,12 @@
 //! The process model: every live process keyed by pid (at most one live
 //! process holds a pid at a time), and exited ones kept for a retention
 //! window so that a process that lived for a millisecond can still be shown
-//! and inspected.  Events are applied in ring-buffer order.
+//! and inspected — and past it while processes descend from them, so that
+//! lineage survives (see `lineage`).  Events are applied in ring-buffer
+//! order; the sampler adds each process's state, freeze and reaper.
 mod facts;
 mod heal;
+mod lineage;
 mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -17,6 +20,12 @@ pub struct ProcessModel {
     live: HashMap<u32, ProcessInfo>,
     /// Exited processes, oldest exit first.
     exited: VecDeque<ProcessInfo>,
+    /// Exited processes past their retention, kept as ancestors of
+    /// processes still in the model; by parent link (`lineage::link`).
+    retained: HashMap<(u32, u64), ProcessInfo>,
+    /// How many processes in the model (live, exited, retained) name each
+    /// parent link: an exited process with children is kept.
+    children: HashMap<(u32, u64), u32>,
     retention_ns: u64,
     /// Pids whose cwd may be stale: new processes (they inherited their
     /// parent's last known cwd) and parents that forked (a shell that ran
@@ -38,7 +47,10 @@ impl ProcessModel {
     /// already reported (it raced the scan) keeps the kernel's version.
     pub fn seed(&mut self, processes: impl IntoIterator<Item = ProcessInfo>) {
         for p in processes {
-            self.live.entry(p.key.pid).or_insert(p);
+            if !self.live.contains_key(&p.key.pid) {
+                self.link(&p);
+                self.live.insert(p.key.pid, p);
+            }
         }
     }
 
@@ -66,8 +78,10 @@ impl ProcessModel {
         self.live.values()
     }
 
+    /// Exited processes: within their retention, then the ancestors kept
+    /// past it.
     pub fn exited(&self) -> impl Iterator<Item = &ProcessInfo> {
-        self.exited.iter()
+        self.exited.iter().chain(self.retained.values())
     }
 
     /// Applies one event.  Returns the event as the model now sees it
@@ -89,6 +103,8 @@ impl ProcessModel {
                     if child.tty.is_empty() {
                         child.tty.clone_from(&parent.tty);
                     }
+                    // Frozen with its parent (same cgroup) until sampled.
+                    child.frozen = parent.frozen && child.cgroup_id == parent.cgroup_id;
                 }
                 self.cwd_stale.insert(child.ppid);
                 self.cwd_stale.insert(child.key.pid);
@@ -110,6 +126,14 @@ impl ProcessModel {
                     }
                     process.usage = prev.usage;
                     process.nice = prev.nice;
+                    process.state = prev.state;
+                    process.frozen = prev.frozen;
+                    // exec changes no parent: who forked it, and where it
+                    // went since, stay (the kernel's ppid is today's).
+                    process.ppid = prev.ppid;
+                    process.parent_start_ns = prev.parent_start_ns;
+                    process.reaper = prev.reaper;
+                    process.parent_unknown = prev.parent_unknown;
                     if process.source == Source::Ebpf && prev.source == Source::Seeded {
                         // Precise start time from the kernel replaces /proc's ticks.
                         process.source = Source::Ebpf;
@@ -134,7 +158,9 @@ impl ProcessModel {
             }
             ModelEvent::Update { time_ns, process } => {
                 let slot = self.get_key_mut(&process.key)?;
-                *slot = process.clone();
+                let old = std::mem::replace(slot, process.clone());
+                self.unlink(&old);
+                self.link(&process);
                 Some(ModelEvent::Update { time_ns, process })
             }
             ModelEvent::Rename { time_ns, key, comm } => {
@@ -155,26 +181,35 @@ impl ProcessModel {
     /// (its exit was missed) is retired as exited with an unknown status.
     fn replace_live(&mut self, p: ProcessInfo, time_ns: u64) {
         let key = p.key;
-        if let Some(mut old) = self.live.insert(key.pid, p)
-            && !old.key.same_as(&key)
-        {
-            old.exit = Some(ExitInfo {
-                time_ns,
-                ..ExitInfo::default()
-            });
-            self.exited.push_back(old);
+        self.link(&p);
+        match self.live.insert(key.pid, p) {
+            Some(mut old) if !old.key.same_as(&key) => {
+                old.exit = Some(ExitInfo {
+                    time_ns,
+                    ..ExitInfo::default()
+                });
+                self.exited.push_back(old);
+            }
+            // The same process (an exec): it was counted once already.
+            Some(old) => {
+                self.unlink(&old);
+            }
+            None => {}
         }
     }
 
-    /// Drops exited processes older than the retention window.
+    /// Drops exited processes older than the retention window, except the
+    /// ancestors of processes still in the model (see `lineage`).
     pub fn expire(&mut self, now_ns: u64) {
+        let mut expired = Vec::new();
         while let Some(front) = self.exited.front() {
             let exited_at = front.exit.map_or(0, |e| e.time_ns);
             if now_ns.saturating_sub(exited_at) <= self.retention_ns {
                 break;
             }
-            self.exited.pop_front();
+            expired.extend(self.exited.pop_front());
         }
+        self.settle(expired);
     }
 
     /// Applies resource samples to the live processes they name.
@@ -185,6 +220,45 @@ impl ProcessModel {
                 p.threads = *threads;
             }
         }
+    }
+
+    /// Applies sampled state letters; returns the keys whose state changed.
+    pub fn set_states(&mut self, states: &[(ProcKey, u8)]) -> Vec<ProcKey> {
+        let mut changed = Vec::new();
+        for &(key, state) in states {
+            if let Some(p) = self.get_key_mut(&key)
+                && p.state != state
+            {
+                p.state = state;
+                changed.push(p.key);
+            }
+        }
+        changed
+    }
+
+    /// Marks live processes frozen whose cgroup path `frozen` says is;
+    /// returns the keys whose flag changed.
+    pub fn set_frozen(&mut self, frozen: impl Fn(&str) -> bool) -> Vec<ProcKey> {
+        let mut changed = Vec::new();
+        for p in self.live.values_mut() {
+            let now = p.cgroup.as_deref().is_some_and(|cg| frozen(&cg.path));
+            if p.frozen != now {
+                p.frozen = now;
+                changed.push(p.key);
+            }
+        }
+        changed
+    }
+
+    /// The cgroup paths of live processes, each once.
+    #[must_use]
+    pub fn cgroup_paths(&self) -> Vec<String> {
+        let paths: HashSet<&str> = self
+            .live
+            .values()
+            .filter_map(|p| p.cgroup.as_deref().map(|cg| cg.path.as_str()))
+            .collect();
+        paths.into_iter().map(str::to_owned).collect()
     }
 
     /// The live processes whose cwd should be re-read, clearing the set.

@@ -97,16 +97,7 @@ impl OverlayState for Record {
 /// One process of the record: `#` for root, pid, outcome, user, command
 /// line (the exe when perchd did not record one), perchd's detail.
 fn process_line(p: &perch_proto::v1::AffectedProcess) -> Line<'static> {
-    let outcome = match p.outcome() {
-        ProcessOutcome::WouldAct => "would act",
-        ProcessOutcome::Done => "done",
-        ProcessOutcome::Gone => "gone",
-        ProcessOutcome::Failed => "failed",
-        ProcessOutcome::Exited => "exited",
-        ProcessOutcome::StillRunning => "running",
-        ProcessOutcome::Stopped => "stopped",
-        ProcessOutcome::Unspecified => "?",
-    };
+    let outcome = outcome_word(p.outcome());
     let pid = p.key.map_or(0, |k| k.pid);
     let user = if p.user.is_empty() {
         p.uid.map(|u| u.to_string()).unwrap_or_default()
@@ -235,6 +226,20 @@ impl RecordView<'_> {
         out.push(self.kv("Prev hash", clean(&r.prev_hash).into_owned()));
         out.push(self.kv("Hash", clean(&r.hash).into_owned()));
         out
+    }
+}
+
+/// One affected process's outcome, in at most 9 columns.
+fn outcome_word(o: ProcessOutcome) -> &'static str {
+    match o {
+        ProcessOutcome::WouldAct => "would act",
+        ProcessOutcome::Done => "done",
+        ProcessOutcome::Gone => "gone",
+        ProcessOutcome::Failed => "failed",
+        ProcessOutcome::Exited => "exited",
+        ProcessOutcome::StillRunning => "running",
+        ProcessOutcome::Stopped => "stopped",
+        ProcessOutcome::Unspecified => "?",
     }
 }
 
