@@ -243,7 +243,7 @@ fn until(
 }
 
 /// Marks `line` EXITED with how `p` ended, as far as it can be known.
-fn exited(ex: &Executor, p: &Pinned, line: &mut AffectedProcess) {
+pub(super) fn exited(ex: &Executor, p: &Pinned, line: &mut AffectedProcess) {
     let exit = exit_of(ex, p);
     let how = match (exit.code, exit.signal) {
         (Some(code), _) => format!("exited (code {code})"),
