@@ -289,12 +289,9 @@ fn a_double_forked_hog_keeps_its_ancestry_and_shows_its_disguise() {
         &mut app,
         &[
             Msg::ToggleTree,
-            Msg::SortBy(perch::console::columns::Column::Cpu),
+            Msg::End,
+            Msg::SortOn(perch::console::columns::Column::Cpu),
         ],
-    );
-    run(
-        &mut app,
-        &[Msg::SortBy(perch::console::columns::Column::Cpu)],
     );
     assert_eq!(app.selected().map(|p| p.key.pid), Some(4002));
     run(&mut app, &[Msg::Confirm]);
@@ -446,14 +443,14 @@ fn htop_keys_and_new_columns() {
         &mut app,
         &[
             Msg::ToggleTree,
-            Msg::SortBy(perch::console::columns::Column::Mem),
+            Msg::SortOn(perch::console::columns::Column::Mem),
         ],
     );
     snap("columns_sorted_by_memory", &app);
     // T: by CPU time, the top of the new order selected.
     run(
         &mut app,
-        &[Msg::End, Msg::SortBy(perch::console::columns::Column::Time)],
+        &[Msg::End, Msg::SortOn(perch::console::columns::Column::Time)],
     );
     assert_eq!(app.cursor(), 0);
     assert_eq!(app.selected().map(|p| p.key.pid), Some(4100));

@@ -29,7 +29,11 @@ pub enum Msg {
     SortPrev,
     SortNext,
     InvertSort,
+    /// A header click: sort by this column, or invert when it already is.
     SortBy(Column),
+    /// htop's P, M, T: sort by this column in its usual direction (again:
+    /// no change; `I` inverts).
+    SortOn(Column),
     ToggleKernelThreads,
     ToggleFollow,
     Search,

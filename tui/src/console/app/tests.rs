@@ -93,6 +93,32 @@ pub(crate) fn event(time_s: u64, kind: Kind) -> Event {
 }
 
 #[test]
+fn p_m_t_sort_in_their_usual_direction_and_i_inverts() {
+    let mut app = app(Instant::now());
+    app.update(Msg::ToggleTree);
+    app.update(Msg::End);
+    // P on a table already sorted by CPU: still descending (htop), at the top.
+    app.update(Msg::SortOn(Column::Cpu));
+    assert_eq!(
+        (app.sort().column, app.sort().descending),
+        (Column::Cpu, true)
+    );
+    assert_eq!(app.cursor(), 0);
+    app.update(Msg::SortOn(Column::Cpu));
+    assert!(app.sort().descending, "P again does not invert");
+    app.update(Msg::InvertSort);
+    assert!(!app.sort().descending);
+    app.update(Msg::SortOn(Column::Mem));
+    assert_eq!(
+        (app.sort().column, app.sort().descending),
+        (Column::Mem, true)
+    );
+    // A click on the sorted column's title inverts (SortBy).
+    app.update(Msg::SortBy(Column::Mem));
+    assert!(!app.sort().descending);
+}
+
+#[test]
 fn selection_follows_the_process_not_the_row() {
     let t0 = Instant::now();
     let mut app = app(t0);

@@ -85,9 +85,9 @@ pub(super) static KEYS: &[Binding] = &[
         "sort by the column to the right",
     ),
     bind(&[k('I')], "I", Msg::InvertSort, "invert the sort order"),
-    bind(&[k('P')], "P", Msg::SortBy(Column::Cpu), "sort by CPU% (again: invert)"),
-    bind(&[k('M')], "M", Msg::SortBy(Column::Mem), "sort by memory (again: invert)"),
-    bind(&[k('T')], "T", Msg::SortBy(Column::Time), "sort by CPU time (again: invert)"),
+    bind(&[k('P')], "P", Msg::SortOn(Column::Cpu), "sort by CPU%"),
+    bind(&[k('M')], "M", Msg::SortOn(Column::Mem), "sort by memory"),
+    bind(&[k('T')], "T", Msg::SortOn(Column::Time), "sort by CPU time"),
     bind(&[code(KeyCode::F(2))], "F2", Msg::ColumnSetup, "column setup"),
     bind(
         &[k('/'), code(KeyCode::F(3))],

@@ -80,6 +80,10 @@ impl Processes {
             }
             Msg::InvertSort => self.invert_sort(),
             Msg::SortBy(c) => self.sort_by(c),
+            Msg::SortOn(c) => self.set_sort(Sort {
+                column: c,
+                descending: c.descending_by_default(),
+            }),
             Msg::ToggleKernelThreads => {
                 self.hide_kernel = !self.hide_kernel;
                 self.dirty = true;
