@@ -1,7 +1,7 @@
 //! Issue 10's "done when", in a real terminal (tmux) against a real perchd
 //! and real processes, as a new user would do it: a CPU hog that ignores
 //! TERM, started through a double fork under a symlinked name (`sshd` ->
-//! dash); found with a filter and `P` (at the top); its detail says its
+//! dash); found with a filter on the name and `P` (at the top); its detail says its
 //! real binary, its three names and its whole ancestry (the two shells
 //! that forked it, exited); TERM through the dialog with a reason: "still
 //! running"; `k` on the result: KILL, the same reason, confirmed; it is
@@ -71,8 +71,13 @@ async fn term_ignored_escalate_to_kill_and_the_audit_log_says_so() {
     if !have_root_or_skip("term_ignored_escalate_to_kill_and_the_audit_log_says_so") {
         return;
     }
-    let perchd = Perchd::start(&[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
+    // KILL is not watched by default (it cannot be ignored): watching it
+    // here lets the result, and the audit log, say how the hog ended.
+    // TERM keeps its default watch (2 s).
+    let config = dir.path().join("perchd.toml");
+    std::fs::write(&config, "[signal_watch_ms]\nKILL = 2000\n").expect("write config");
+    let perchd = Perchd::start(&["--config", config.to_str().expect("utf-8 path")]).await;
     let sshd = dir.path().join("sshd");
     symlink("/usr/bin/dash", &sshd).expect("symlink");
     let marker = format!("zqxj-hog-{}", random_hex(6));
@@ -99,9 +104,11 @@ async fn term_ignored_escalate_to_kill_and_the_audit_log_says_so() {
     tmux.wait_for("the console", |s| {
         s.contains("CPU%") && s.contains("connected")
     });
-    // The suspicious sshd: filter on the name, then P puts the busiest first.
-    tmux.keys(&["\\"]);
-    tmux.keys(&["-l", "sshd cpu>20"]);
+    // The suspicious sshd: the flat table (the console starts in the
+    // tree, where P sorts siblings), a filter on the name, then P puts the
+    // busiest first (the exited shells sort below live processes).
+    tmux.keys(&["t", "\\"]);
+    tmux.keys(&["-l", "sshd"]);
     tmux.keys(&["Enter", "P"]);
     let screen = tmux.wait_for("the hog at the top, sorted by CPU", |s| {
         let mut rows = s.lines().skip_while(|l| !l.contains("PID"));
@@ -113,7 +120,12 @@ async fn term_ignored_escalate_to_kill_and_the_audit_log_says_so() {
     check_detail(&tmux, &sshd);
 
     // TERM through the dialog, with a reason: still running.
-    tmux.keys(&["Escape", "k"]);
+    // Esc and k sent together would read as Alt-k: wait for the table.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the table again", |s| {
+        !s.contains("Parents (Enter jumps)") && s.contains("CPU%▼")
+    });
+    tmux.keys(&["k"]);
     tmux.wait_for("the action menu", |s| s.contains(&format!("Act on {pid}")));
     tmux.keys(&["Enter"]);
     tmux.wait_for("the dialog at TERM", |s| {
@@ -145,6 +157,7 @@ async fn term_ignored_escalate_to_kill_and_the_audit_log_says_so() {
         assert!(Instant::now() < deadline, "still alive after KILL");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The row stays, exited, and says how it ended.
     tmux.keys(&["Escape"]);
     tmux.wait_for("the row says killed", |s| {
         s.lines()
