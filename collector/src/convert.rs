@@ -39,7 +39,9 @@ pub fn usage(u: &Usage) -> pb::ResourceUsage {
         read_bytes_per_sec: u.read_bytes_per_sec,
         write_bytes_per_sec: u.write_bytes_per_sec,
         mem_percent: u.mem_percent,
-        ..pb::ResourceUsage::default()
+        virtual_bytes: u.virtual_bytes,
+        shared_bytes: u.shared_bytes,
+        priority: u.priority,
     }
 }
 
@@ -232,7 +234,7 @@ pub fn process_sample(p: &ProcessInfo) -> pb::ProcessSample {
         threads: p.threads,
         state: state(p.state),
         frozen: p.frozen,
-        nice: None,
+        nice: Some(p.nice),
     }
 }
 

@@ -218,6 +218,7 @@ impl ProcessModel {
             if let Some(p) = self.get_key_mut(key) {
                 p.usage = *usage;
                 p.threads = *threads;
+                p.nice = usage.nice;
             }
         }
     }

@@ -86,6 +86,14 @@ pub struct Usage {
     pub write_bytes: u64,
     pub read_bytes_per_sec: f64,
     pub write_bytes_per_sec: f64,
+    /// Virtual size, and resident memory shared with others (htop's VIRT
+    /// and SHR).
+    pub virtual_bytes: u64,
+    pub shared_bytes: u64,
+    /// Scheduling as sampled from the same stat line (htop's PRI and NI):
+    /// a renice by anyone shows within a sample.
+    pub priority: i32,
+    pub nice: i32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -170,6 +170,9 @@ impl ProcReader {
             exit: None,
             usage: Usage {
                 rss_bytes: st.rss_pages.saturating_mul(page_size()),
+                virtual_bytes: st.vsize,
+                priority: st.priority,
+                nice: st.nice,
                 ..Usage::default()
             },
             threads: st.num_threads,

@@ -1,8 +1,9 @@
 //! Per-process resource sampling, once a second for every live process:
-//! CPU (percent of one core), memory and storage I/O, from /proc/PID/stat
-//! and /proc/PID/io — and, from the same stat line, the state letter (a
-//! stopped process shows `T`) and the current parent (where a process went
-//! when its parent exited).  Built for 100k processes: one reused path and one
+//! CPU (percent of one core), memory and storage I/O, from /proc/PID/stat,
+//! /proc/PID/io and /proc/PID/statm (shared memory) — and, from the same
+//! stat line, virtual size, priority and nice, the state letter (a stopped
+//! process shows `T`) and the current parent (where a process went when its
+//! parent exited).  Built for 100k processes: one reused path and one
 //! reused read buffer, no per-process allocation besides the state map.
 use std::collections::HashMap;
 use std::time::Instant;
@@ -128,12 +129,12 @@ impl ProcessSampler {
         let quiet = prev.as_ref().is_some_and(|p| {
             p.cpu_ticks == cpu_ticks && st.state != b'D' && at.duration_since(p.io_at) < IO_REFRESH
         });
-        let io = if quiet {
-            None
+        // Shared pages (statm's third field) move with what the process
+        // itself does too: read on the same schedule.
+        let (io, shared) = if quiet {
+            (None, None)
         } else {
-            read_into(self.path.get(key.pid, "io"), &mut self.buf)
-                .ok()
-                .and_then(|()| parse_io(&self.buf))
+            io_and_shared(&mut self.path, &mut self.buf, key.pid, page)
         };
         // An unreadable io file (a race with exit, or not root) keeps
         // the last totals rather than dropping to 0 and back.
@@ -143,12 +144,19 @@ impl ProcessSampler {
                     .map(|p| (p.usage.read_bytes, p.usage.write_bytes))
             })
             .unwrap_or((0, 0));
+        let shared_bytes = shared
+            .or_else(|| prev.as_ref().map(|p| p.usage.shared_bytes))
+            .unwrap_or(0);
         let mut usage = Usage {
             cpu_time_ns: ticks_to_ns(cpu_ticks),
             rss_bytes,
             mem_percent: percent(rss_bytes, mem_total_bytes),
             read_bytes,
             write_bytes,
+            virtual_bytes: st.vsize,
+            shared_bytes,
+            priority: st.priority,
+            nice: st.nice,
             ..Usage::default()
         };
         let threads = st.num_threads;
@@ -226,6 +234,31 @@ fn parse_io(buf: &[u8]) -> Option<(u64, u64)> {
         }
     }
     Some((read?, write?))
+}
+
+/// /proc/PID/io's storage totals and the resident bytes shared with others
+/// (/proc/PID/statm); `None` for a file that could not be read.
+fn io_and_shared(
+    path: &mut PidPath,
+    buf: &mut Vec<u8>,
+    pid: u32,
+    page: u64,
+) -> (Option<(u64, u64)>, Option<u64>) {
+    let io = read_into(path.get(pid, "io"), buf)
+        .ok()
+        .and_then(|()| parse_io(buf));
+    let shared = read_into(path.get(pid, "statm"), buf)
+        .ok()
+        .and_then(|()| parse_statm_shared(buf))
+        .map(|pages| pages.saturating_mul(page));
+    (io, shared)
+}
+
+/// The third field of /proc/PID/statm: resident pages shared with others
+/// (file-backed and shared memory).
+fn parse_statm_shared(buf: &[u8]) -> Option<u64> {
+    let field = buf.split(|&b| b == b' ').nth(2)?;
+    std::str::from_utf8(field).ok()?.trim().parse().ok()
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
