@@ -8,13 +8,17 @@ mod cmd;
 
 use std::{io, process::ExitCode};
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 use cli::{AuditCommand, Cli, Command};
 use perch::config::Settings;
 use perch_client::ConnectError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Built by `cli::help` so each subcommand's help lists what it uses.
+    let cli = match Cli::from_arg_matches(&cli::help::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // The console's settings are read and checked before anything else
     // (runtime, collector, terminal): a bad file stops here, one line.
     let settings = if cli.command.is_none() {
@@ -76,6 +80,11 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Act(act)) => {
             cmd::act::run(&cli.conn.target()?, cli.conn.timeout(), &act).await
         }
+        Some(Command::Completions { shell }) => {
+            cmd::docs::completions(shell, &mut io::stdout().lock());
+            Ok(())
+        }
+        Some(Command::Man) => Ok(cmd::docs::man(&mut io::stdout().lock())?),
         Some(Command::Audit(AuditCommand::Verify { path })) => {
             cmd::audit::verify_with_perchd(
                 &path,
