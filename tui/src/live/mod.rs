@@ -43,14 +43,11 @@ pub async fn run(
     settings: Settings,
     read_only: bool,
 ) -> anyhow::Result<()> {
-    // Before anything touches the terminal (or starts a collector): a
-    // script's `perch < /dev/null` gets one line, not a panic and escapes.
-    if !std::io::stdin().is_terminal() || !stdout().is_terminal() {
-        return Err(NoTerminal.into());
-    }
     // An embedded collector runs until this function returns, after the
-    // terminal is restored.
+    // terminal is restored.  (Finding the collector touches no terminal,
+    // and its errors — no access, no embedded collector — come first.)
     let (follow, _embedded) = collectors(targets, allow_embedded).await?;
+    need_terminal()?;
     let (tx, mut rx) = mpsc::channel(256);
     let mut config = settings.console;
     config.utc_offset_secs = crate::when::local_utc_offset_secs();
@@ -91,6 +88,16 @@ pub async fn run(
     result
 }
 
+/// Before anything touches the terminal: a script's `perch < /dev/null`
+/// gets one line, not a panic and escape sequences.
+fn need_terminal() -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() && stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(NoTerminal.into())
+    }
+}
+
 /// An embedded collector, kept running while the console does.
 #[cfg(feature = "embedded")]
 type Embedded = Option<embed::Embedded>;
@@ -123,6 +130,8 @@ async fn collectors(
     #[cfg(feature = "embedded")]
     {
         drop(missing);
+        // Not worth loading eBPF programs for a console that cannot run.
+        need_terminal()?;
         let e = embed::Embedded::start().await?;
         Ok((vec![(Target::Unix(e.socket.clone()), true)], Some(e)))
     }
