@@ -22,7 +22,7 @@ use std::{
 };
 
 use perch_proto::{
-    same_start_time,
+    limits, same_start_time,
     v1::{
         self as pb, ActRequest, ActResponse, ActionTarget, AuditLogStatus, AuditRecord, AuditStage,
         Role,
@@ -235,8 +235,14 @@ impl Responder {
         response
     }
 
+    /// Appends `record` with every string at the contract's cap
+    /// (`perch_proto::limits`): a process names itself (argv, exe, comm),
+    /// a client its origin, and a line of megabytes would be refused whole
+    /// (the log's line limit), leaving the action unrecorded.
     fn append(&self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
-        self.log().append(record)
+        let mut capped = record.clone();
+        limits::cap_record(&mut capped);
+        self.log().append(&capped)
     }
 }
 

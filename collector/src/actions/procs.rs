@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::clock::ticks_to_ns;
-use crate::proc::reader::split_cmdline;
+use crate::model::Argv;
 use crate::proc::stat::{PF_KTHREAD, PidPath, parse_stat, read_into};
 
 /// The stat fields of one process the executor needs.
@@ -122,9 +122,20 @@ impl ProcFs {
         }
     }
 
-    /// The command line, empty when unreadable (kernel threads, zombies).
+    /// The command line, empty when unreadable (kernel threads, zombies);
+    /// read up to the contract's cap (any user can give a process
+    /// megabytes of arguments).
     pub fn cmdline(&self, pid: u32) -> Vec<String> {
-        fs::read(self.path(pid, "cmdline")).map_or_else(|_| Vec::new(), |b| split_cmdline(&b))
+        use std::io::Read as _;
+        let mut buf = Vec::new();
+        let read = fs::File::open(self.path(pid, "cmdline")).and_then(|f| {
+            f.take(perch_proto::limits::ARGV_BYTES as u64)
+                .read_to_end(&mut buf)
+        });
+        match read {
+            Ok(_) => Argv::from_cmdline(&buf).0.to_vec(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The executable's path, empty when unreadable (kernel threads, gone).

@@ -1,8 +1,9 @@
 //! The audit record of one request: what was asked and by whom (before
 //! anything is checked), what the target was, and what the executor did —
 //! its outcome, the processes it touched and what their signals achieved.
-use perch_proto::v1::{
-    self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditRecord, Role,
+use perch_proto::{
+    limits,
+    v1::{self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditRecord, Role},
 };
 
 use super::{Context, NO_UID};
@@ -49,7 +50,11 @@ pub(super) fn base_record(
     let origin = if client.is_empty() {
         who.origin.clone()
     } else {
-        format!("{} {}", who.origin, clip(client, 256))
+        format!(
+            "{} {}",
+            who.origin,
+            limits::clipped(client, limits::CLIENT_ORIGIN_BYTES)
+        )
     };
     let actor_user = match (&who.user, &who.cert_cn) {
         (Some(user), _) => user.clone(),
@@ -72,7 +77,7 @@ pub(super) fn base_record(
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: clip(req.reason.trim(), perch_proto::limits::REASON_MAX_BYTES).to_owned(),
+        reason: limits::clipped(req.reason.trim(), limits::REASON_MAX_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }
@@ -102,16 +107,4 @@ pub(super) fn action_target(p: &pb::Process) -> ActionTarget {
         pod_name: p.pod_name.clone(),
         cgroup_path: p.cgroup_path.clone(),
     }
-}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
