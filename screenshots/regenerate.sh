@@ -172,7 +172,7 @@ keys F4 # the filter prompt (also \)
 keys -l "$SHOP_FILTER"
 keys Enter
 wait_screen "the demo's tree" \
-  "Filter: $SHOP_FILTER" 'CONTAINER' 'shop-supervisor' 'www-data +[0-9.]*[1-9][0-9.]* .*shop-web' \
+  "Filter: $SHOP_FILTER" 'CONTAINER' 'shop-supervisor' 'www-data +[A-Z] +[0-9.]*[1-9][0-9.]* .*shop-web' \
   'shop-worker' '\[exit 0\] gzip' 'containerd-shim' 'nginx: master' '2x:nginx: worker process' \
   "${CONTAINER_ID:0:12}"
 keys j

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::{
+    actions::SignalWatch,
     hub::HubLimits,
     model::{DEFAULT_EXITED_BYTES, EnvFilter},
     roles::{Principal, Roles},
@@ -19,6 +20,7 @@ use crate::{
 };
 
 mod ebpf;
+mod watch;
 pub use ebpf::ring_bytes;
 
 mod access;
@@ -86,6 +88,8 @@ pub struct Settings {
     pub access: Access,
     /// Detection rules, flags and traces (`[detect]`).
     pub detect: crate::detect::DetectSettings,
+    /// How long processes are watched after each signal an action sends.
+    pub signal_watch: SignalWatch,
 }
 
 impl Settings {
@@ -128,6 +132,7 @@ impl Default for Settings {
             exec_env: EnvFilter::default(),
             access: Access::default(),
             detect: crate::detect::DetectSettings::default(),
+            signal_watch: SignalWatch::default(),
         }
     }
 }
@@ -156,6 +161,13 @@ pub enum ConfigError {
         path: PathBuf,
         line: usize,
         key: &'static str,
+        message: String,
+    },
+    /// A value at a line, with a sentence naming its key.
+    #[error("config {path} line {line}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
         message: String,
     },
     #[error("config {path} line {line}: {key}: {message}")]
@@ -197,6 +209,7 @@ struct File {
     exec_env: Option<Vec<Spanned<String>>>,
     access: Option<access::AccessFile>,
     detect: Option<detect::DetectFile>,
+    signal_watch_ms: Option<watch::SignalWatchFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -291,6 +304,9 @@ impl Settings {
         }
         if let Some(detect) = &file.detect {
             detect.apply(&mut self.detect, &ranged)?;
+        }
+        if let Some(table) = &file.signal_watch_ms {
+            watch::merge(&mut self.signal_watch, table, path, text)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

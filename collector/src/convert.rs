@@ -39,6 +39,9 @@ pub fn usage(u: &Usage) -> pb::ResourceUsage {
         read_bytes_per_sec: u.read_bytes_per_sec,
         write_bytes_per_sec: u.write_bytes_per_sec,
         mem_percent: u.mem_percent,
+        virtual_bytes: u.virtual_bytes,
+        shared_bytes: u.shared_bytes,
+        priority: u.priority,
     }
 }
 
@@ -47,6 +50,16 @@ fn source(s: Source) -> pb::ProcessSource {
         Source::Seeded => pb::ProcessSource::Seeded,
         Source::Ebpf => pb::ProcessSource::Ebpf,
         Source::Procfs => pb::ProcessSource::Procfs,
+    }
+}
+
+/// A stat state letter as text; empty when not sampled yet.
+#[must_use]
+pub fn state(letter: u8) -> String {
+    if letter.is_ascii_alphabetic() {
+        char::from(letter).to_string()
+    } else {
+        String::new()
     }
 }
 
@@ -97,6 +110,16 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         usage: Some(usage(&p.usage)),
         threads: p.threads,
         nice: p.nice,
+        // A sampled state only while it runs: an exited process has none.
+        state: if p.exit.is_none() {
+            state(p.state)
+        } else {
+            String::new()
+        },
+        frozen: p.frozen,
+        reaper: p.reaper.as_ref().map(key),
+        original_parent_unknown: p.parent_unknown,
+        retained_ancestor: p.retained_ancestor,
         executable: facts
             .filter(|f| !f.exe.path.is_empty())
             .map(|f| executable(&f.exe)),
@@ -205,20 +228,25 @@ pub fn event(e: ModelEvent) -> pb::Event {
     }
 }
 
+/// One live process's sample: usage, threads, state and freeze.
+#[must_use]
+pub fn process_sample(p: &ProcessInfo) -> pb::ProcessSample {
+    pb::ProcessSample {
+        key: Some(key(&p.key)),
+        usage: Some(usage(&p.usage)),
+        threads: p.threads,
+        state: state(p.state),
+        frozen: p.frozen,
+        nice: Some(p.nice),
+    }
+}
+
 #[must_use]
 pub fn process_samples(
     time_ns: u64,
     interval_ns: u64,
-    samples: &[(ProcKey, Usage, u32)],
+    samples: Vec<pb::ProcessSample>,
 ) -> pb::Event {
-    let samples = samples
-        .iter()
-        .map(|(k, u, threads)| pb::ProcessSample {
-            key: Some(key(k)),
-            usage: Some(usage(u)),
-            threads: *threads,
-        })
-        .collect();
     pb::Event {
         seq: 0,
         time_ns,

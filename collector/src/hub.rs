@@ -328,6 +328,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ProcessSamples(_) => EventKind::ProcessSamples,
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
+        Kind::ThreadSamples(_) => EventKind::ThreadSamples,
         Kind::Flag(_) => EventKind::Flag,
         Kind::Trace(_) => EventKind::Trace,
         Kind::Notice(_) => return None,

@@ -1,6 +1,9 @@
 //! perchd: parses flags, starts the engine, serves gRPC until SIGINT/SIGTERM;
 //! SIGHUP reopens the audit log (after `mv` for rotation).
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    io::IsTerminal as _,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -27,6 +30,10 @@ async fn async_main() -> std::process::ExitCode {
     );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
         .with_writer(std::io::stderr)
         .init();
     match run(&args).await {
@@ -36,6 +43,13 @@ async fn async_main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Colour codes only for a terminal, and not when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>): a log file or a
+/// journal shows escape sequences as they are.
+fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
@@ -124,4 +138,17 @@ async fn shutdown_signal() {
         _ = int.recv() => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+    }
 }

@@ -12,6 +12,7 @@
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
+mod record;
 mod refused;
 pub mod validate;
 
@@ -23,18 +24,19 @@ use std::{
 use perch_proto::{
     limits, same_start_time,
     v1::{
-        self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditLogStatus,
-        AuditRecord, AuditStage, Role,
+        self as pb, ActRequest, ActResponse, ActionTarget, AuditLogStatus, AuditRecord, AuditStage,
+        Role,
     },
 };
 use tonic::Status;
 
 use crate::{
     actions::{Executor, Outcome, Protected, Request},
-    audit::{self, AuditError, AuditLog},
+    audit::{AuditError, AuditLog},
     refusals::{RefusalLimit, Refusals},
     roles::Identity,
 };
+use record::{action_target, apply, base_record, refuse};
 use validate::ActArgs;
 
 /// `actor_uid` of callers without a uid (TLS peers): `(uid_t)-1`, which
@@ -176,14 +178,11 @@ impl Responder {
         mut record: AuditRecord,
         outcome: Outcome,
     ) -> Result<ActResponse, Status> {
-        let (done, already_gone) = apply(&mut record, outcome);
+        let mut response = apply(&mut record, outcome);
         let written = self.append(&record).map_err(|e| unrecordable(&e))?;
         publish(ctx, written.clone());
-        Ok(ActResponse {
-            record: Some(written),
-            done,
-            already_gone,
-        })
+        response.record = Some(written);
+        Ok(response)
     }
 
     /// The intent of a live action, on disk before anything is touched.
@@ -211,7 +210,7 @@ impl Responder {
     ) -> ActResponse {
         record.set_stage(AuditStage::Result);
         record.intent_id.clone_from(&intent.id);
-        let (done, already_gone) = apply(&mut record, outcome);
+        let mut response = apply(&mut record, outcome);
         let written = self.append(&record);
         self.in_flight
             .lock()
@@ -232,11 +231,8 @@ impl Responder {
                 record
             }
         };
-        ActResponse {
-            record: Some(record),
-            done,
-            already_gone,
-        }
+        response.record = Some(record);
+        response
     }
 
     /// Appends `record` with every string at the contract's cap
@@ -266,73 +262,6 @@ fn unrecordable(e: &AuditError) -> Status {
     Status::failed_precondition(format!(
         "actions are refused: the audit log cannot record this one ({e}); nothing was done"
     ))
-}
-
-/// The executor's outcome into the record; `(done, already_gone)`.
-fn apply(record: &mut AuditRecord, outcome: Outcome) -> (u32, u32) {
-    record.result = outcome.result.into();
-    record.code = outcome.code;
-    record.detail = outcome.detail;
-    record.processes = outcome.processes;
-    let dropped = audit::fit_processes(record);
-    if dropped > 0 {
-        record.detail = format!(
-            "{} ({dropped} more processes not listed: one audit record holds at most {} KiB)",
-            record.detail,
-            audit::MAX_LINE_BYTES / 1024
-        );
-    }
-    (outcome.done, outcome.already_gone)
-}
-
-/// Everything known before the request is checked: who, from where, what
-/// they asked for.
-fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) -> AuditRecord {
-    let client = req.client_origin.trim();
-    let origin = if client.is_empty() {
-        who.origin.clone()
-    } else {
-        format!(
-            "{} {}",
-            who.origin,
-            limits::clipped(client, limits::CLIENT_ORIGIN_BYTES)
-        )
-    };
-    let actor_user = match (&who.user, &who.cert_cn) {
-        (Some(user), _) => user.clone(),
-        (None, Some(cn)) => format!("cert:{cn}"),
-        (None, None) => who.uid.map_or_else(String::new, |u| u.to_string()),
-    };
-    AuditRecord {
-        host: ctx.host(),
-        actor_uid: who.uid.unwrap_or(NO_UID),
-        actor_user,
-        actor_role: role.into(),
-        origin,
-        // Values outside the contract are recorded as UNSPECIFIED; the
-        // refusal's detail quotes them.
-        action: known::<pb::ActionKind>(req.action),
-        signal: known::<pb::Signal>(req.signal),
-        priority: req.priority,
-        mode: known::<pb::ActionMode>(req.mode),
-        target: req.target.map(|key| ActionTarget {
-            key: Some(key),
-            ..ActionTarget::default()
-        }),
-        reason: limits::clipped(req.reason.trim(), limits::REASON_MAX_BYTES).to_owned(),
-        ..AuditRecord::default()
-    }
-}
-
-/// `raw` when it is a value of enum `E`, else 0 (UNSPECIFIED).
-fn known<E: TryFrom<i32>>(raw: i32) -> i32 {
-    if E::try_from(raw).is_ok() { raw } else { 0 }
-}
-
-fn refuse(record: &mut AuditRecord, code: &str, detail: &str) {
-    record.result = ActionResult::NotSuccessful.into();
-    code.clone_into(&mut record.code);
-    detail.clone_into(&mut record.detail);
 }
 
 /// Whether `role` may run this action on this target.  Viewers may not act;
@@ -408,22 +337,6 @@ fn request(args: &ActArgs, who: &Identity, role: Role, req: &ActRequest) -> Requ
                 who.caller()
             )
         }),
-    }
-}
-
-/// The audit record's view of the target.
-fn action_target(p: &pb::Process) -> ActionTarget {
-    ActionTarget {
-        key: p.key,
-        exe: p.exe.clone(),
-        argv: p.argv.clone(),
-        uid: p.uid,
-        user: p.user.clone(),
-        container_id: p.container_id.clone(),
-        pod_uid: p.pod_uid.clone(),
-        pod_namespace: p.pod_namespace.clone(),
-        pod_name: p.pod_name.clone(),
-        cgroup_path: p.cgroup_path.clone(),
     }
 }
 

@@ -23,20 +23,34 @@ pub const REASON_MAX_BYTES: usize = 1024;
 /// The largest pid Linux can assign (`PID_MAX_LIMIT` on 64-bit).
 pub const MAX_PID: u32 = 4_194_304;
 
-/// The signals a client may choose, in the order consoles offer them:
-/// every `Signal` but `SIGNAL_UNSPECIFIED` (which means the action's
-/// default).
-pub const SIGNALS: [Signal; 9] = [
+/// The signals a client may choose by name, in the order consoles offer
+/// them: every `Signal` but `SIGNAL_UNSPECIFIED` (which means the action's
+/// default).  TERM first and KILL next to it: the polite request, and the
+/// one that cannot be ignored one step away.
+pub const SIGNALS: [Signal; 10] = [
     Signal::Term,
     Signal::Kill,
     Signal::Int,
     Signal::Hup,
     Signal::Quit,
+    Signal::Abrt,
     Signal::Stop,
     Signal::Cont,
     Signal::Usr1,
     Signal::Usr2,
 ];
+
+/// Every signal number a client may send, named in `Signal` or not (Linux's
+/// 1..=SIGRTMAX): a console's numeric entry offers these, perchd accepts
+/// them.
+pub const SIGNAL_NUMBERS: RangeInclusive<i32> = 1..=64;
+
+/// True when `raw` (an `ActRequest.signal`) is a signal a client may send:
+/// a named one or a number in [`SIGNAL_NUMBERS`].
+#[must_use]
+pub fn signal_allowed(raw: i32) -> bool {
+    SIGNAL_NUMBERS.contains(&raw)
+}
 
 /// The actions that send a signal the client chooses.
 #[must_use]
@@ -50,6 +64,11 @@ pub fn takes_signal(kind: ActionKind) -> bool {
 /// A command line: bytes as `/proc/PID/cmdline` counts them (each argument
 /// plus its NUL).  Equal to the kernel programs' capture size (8 KiB).
 pub const ARGV_BYTES: usize = 8192;
+/// An affected process's command line in an action's result
+/// (`AffectedProcess.argv`), counted as `/proc/PID/cmdline` counts it:
+/// enough to tell a web server from the curl loop beside it, small enough
+/// that a record can list hundreds of processes.
+pub const AFFECTED_ARGV_BYTES: usize = 1024;
 /// Paths: `exe`, `cwd`, `cgroup_path` (`PATH_MAX`).
 pub const PATH_BYTES: usize = 4096;
 /// `comm`: the kernel keeps 15 bytes; non-UTF-8 bytes become U+FFFD (3
@@ -118,21 +137,34 @@ pub fn argv_bytes(argv: &[String]) -> usize {
 /// Cuts `argv` to [`ARGV_BYTES`]: whole arguments while they fit, then
 /// what fits of the next; true if anything was cut.
 pub fn clip_argv(argv: &mut Vec<String>) -> bool {
+    clip_argv_to(argv, ARGV_BYTES)
+}
+
+/// Cuts `argv` to at most `max` bytes counted as `/proc/PID/cmdline`
+/// counts them (each argument plus its NUL): whole arguments while they
+/// fit, then what fits of the next (on a character boundary); true if
+/// anything was cut.
+pub fn clip_argv_to(argv: &mut Vec<String>, max: usize) -> bool {
     let mut used = 0;
     for i in 0..argv.len() {
         let need = argv[i].len() + 1;
-        if used + need <= ARGV_BYTES {
+        if used + need <= max {
             used += need;
             continue;
         }
-        let room = ARGV_BYTES - used;
+        let room = max - used;
         // A part of the argument needs at least one byte besides its NUL.
+        // A part of the argument is kept only if some of it fits (a
+        // character may need more bytes than are left).
         if room >= 2 {
             clip(&mut argv[i], room - 1);
-            argv.truncate(i + 1);
-        } else {
-            argv.truncate(i);
         }
+        let keep = if room >= 2 && !argv[i].is_empty() {
+            i + 1
+        } else {
+            i
+        };
+        argv.truncate(keep);
         return true;
     }
     false
@@ -185,6 +217,10 @@ fn cap_target(t: &mut ActionTarget) {
 }
 
 fn cap_affected(p: &mut AffectedProcess) {
+    if clip_argv_to(&mut p.argv, AFFECTED_ARGV_BYTES) {
+        p.argv_truncated = true;
+    }
+    clip(&mut p.user, NAME_BYTES);
     clip(&mut p.comm, COMM_BYTES);
     clip(&mut p.exe, PATH_BYTES);
     clip(&mut p.detail, SHORT_DETAIL_BYTES);
@@ -214,6 +250,23 @@ mod tests {
     use crate::names::every;
 
     #[test]
+    fn argv_is_clipped_as_cmdline_counts_it() {
+        let v = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let mut a = v(&["sleep", "10"]);
+        assert!(!clip_argv_to(&mut a, 9));
+        assert_eq!(a, v(&["sleep", "10"]));
+        let mut a = v(&["sleep", "1000"]);
+        assert!(clip_argv_to(&mut a, 9));
+        assert_eq!(a, v(&["sleep", "10"]));
+        let mut a = v(&["sleep", "1000"]);
+        assert!(clip_argv_to(&mut a, 6));
+        assert_eq!(a, v(&["sleep"]));
+        let mut a = v(&["é", "x"]);
+        assert!(clip_argv_to(&mut a, 2));
+        assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
     fn every_signal_but_unspecified_may_be_chosen() {
         let mut chosen: Vec<Signal> = SIGNALS.to_vec();
         let mut defined: Vec<Signal> = every::<Signal>()
@@ -222,6 +275,13 @@ mod tests {
         chosen.sort_unstable();
         defined.sort_unstable();
         assert_eq!(chosen, defined);
+    }
+
+    #[test]
+    fn named_signals_are_numbers_a_client_may_send() {
+        assert!(SIGNALS.iter().all(|s| signal_allowed(i32::from(*s))));
+        assert!(signal_allowed(34) && signal_allowed(64));
+        assert!(!signal_allowed(0) && !signal_allowed(65) && !signal_allowed(-9));
     }
 
     fn argv(parts: &[&str]) -> Vec<String> {

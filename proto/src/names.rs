@@ -83,8 +83,8 @@ pub fn status_code_name(code: tonic::Code) -> String {
 mod tests {
     use super::*;
     use crate::v1::{
-        ActionKind, ActionMode, ActionResult, AuditLogStatus, CollectorMode, EventKind, NoticeKind,
-        ProcessOutcome, ProcessSource, Role, Signal,
+        ActionKind, ActionMode, ActionOutcome, ActionResult, AuditLogStatus, CollectorMode,
+        EventKind, NoticeKind, ProcessOutcome, ProcessSource, Role, Signal,
     };
 
     fn round_trip<T: Named + PartialEq + std::fmt::Debug>(count: usize) {
@@ -106,13 +106,15 @@ mod tests {
         // The counts are the proto enums' sizes.
         round_trip::<Role>(4);
         round_trip::<ActionKind>(10);
-        round_trip::<Signal>(10);
+        round_trip::<Signal>(11);
         round_trip::<ActionMode>(3);
         round_trip::<ActionResult>(4);
-        round_trip::<ProcessOutcome>(5);
+        // EXITED, STILL_RUNNING and STOPPED: what the watch after a signal saw.
+        round_trip::<ProcessOutcome>(8);
+        round_trip::<ActionOutcome>(5);
         round_trip::<AuditLogStatus>(4);
         round_trip::<CollectorMode>(3);
-        round_trip::<EventKind>(8);
+        round_trip::<EventKind>(9);
         round_trip::<NoticeKind>(4);
         round_trip::<ProcessSource>(4);
         assert_eq!(short(ActionKind::KillTree), "kill_tree");

@@ -25,9 +25,14 @@ pub struct StatFields {
     pub flags: u32,
     pub utime: u64,
     pub stime: u64,
+    /// The kernel's priority as printed (20 + nice; -1 - rtprio for
+    /// real-time tasks): htop's PRI.
+    pub priority: i32,
     pub nice: i32,
     pub num_threads: u32,
     pub starttime: u64,
+    /// Virtual memory size in bytes (htop's VIRT).
+    pub vsize: u64,
     pub rss_pages: u64,
     /// Raw wait status of a zombie; `None` on kernels before 3.5.
     pub exit_code: Option<i32>,
@@ -79,9 +84,11 @@ pub fn parse_stat(buf: &[u8]) -> Option<(StatFields, &[u8])> {
             6 => s.flags = num(f)?,
             11 => s.utime = num(f)?,
             12 => s.stime = num(f)?,
+            15 => s.priority = num(f)?,
             16 => s.nice = num(f)?,
             17 => s.num_threads = num(f)?,
             19 => s.starttime = num(f)?,
+            20 => s.vsize = num(f)?,
             21 => s.rss_pages = num::<i64>(f).map_or(0, |v| u64::try_from(v).unwrap_or(0)),
             49 => {
                 s.exit_code = num(f);
@@ -131,6 +138,7 @@ mod tests {
         assert_eq!(s.flags, 4_194_304);
         assert_eq!((s.utime, s.stime, s.nice, s.num_threads), (7, 3, -5, 1));
         assert_eq!((s.starttime, s.rss_pages), (201_288_208, 225));
+        assert_eq!((s.priority, s.vsize), (20, 5_738_496));
         assert_eq!(s.exit_code, Some(256));
     }
 

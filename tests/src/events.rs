@@ -94,6 +94,7 @@ impl EventLog {
             .watch_events(pb::WatchEventsRequest {
                 resume_after_seq,
                 kinds: kinds.iter().map(|k| i32::from(*k)).collect(),
+                threads: false,
             })
             .await?
             .into_inner();

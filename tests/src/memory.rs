@@ -159,6 +159,7 @@ pub async fn stalled_streams(
         let req = WatchEventsRequest {
             resume_after_seq: None,
             kinds: kinds.iter().map(|&k| i32::from(k)).collect(),
+            threads: false,
         };
         match c.watch_events(req).await {
             Ok(resp) => out.streams.push(resp.into_inner()),

@@ -155,7 +155,8 @@ async fn bad_requests_are_refused_by_field_and_audited() {
             ActRequest {
                 action: ActionKind::Kill.into(),
                 priority: None,
-                signal: 7,
+                // 1..=64 are signal numbers a client may send: 65 is none.
+                signal: 65,
                 ..good.clone()
             },
             "signal",

@@ -60,6 +60,9 @@ async fn kill_through_the_dialog() {
         sleeper.child.try_wait().expect("try_wait").is_none(),
         "killed without a reason"
     );
+    // The dialog starts at TERM (issue 10); KILL is one Right away.
+    tmux.keys(&["Right"]);
+    tmux.wait_for("KILL chosen", |s| s.contains("◀ KILL ▶"));
     tmux.keys(&["-l", "e2e: the dialog kills it"]);
     tmux.keys(&["Enter"]);
     tmux.keys(&["Enter"]);

@@ -137,7 +137,7 @@ async fn the_console_watching_a_storm_stays_under_its_bound() {
         perchd.socket.display()
     );
     let tmux = Tmux::start(&cmd);
-    tmux.wait_for("the process list", |s| s.contains(" processes"));
+    tmux.wait_for("the process list", |s| s.contains(" live"));
     let pid = tmux.program_pid("perch").expect("the console's pid");
     let idle = rss_bytes(pid);
     reset_peak_rss(pid);

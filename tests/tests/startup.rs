@@ -6,7 +6,12 @@
     clippy::expect_used,
     reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
 )]
-use std::{path::Path, process::Command, time::Duration};
+use std::{
+    io::Read as _,
+    path::Path,
+    process::{Command, Stdio},
+    time::Duration,
+};
 
 use perch_e2e::{
     Perchd, binary,
@@ -68,6 +73,31 @@ async fn second_perchd_on_a_busy_socket() {
     c.get_info(perch_proto::v1::GetInfoRequest {})
         .await
         .expect("GetInfo");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_to_a_pipe_has_no_colour_codes() {
+    // NO_COLOR unset: only the pipe decides (a terminal would get colour).
+    let mut cmd = Command::new(binary("perchd"));
+    cmd.env_remove("NO_COLOR").stderr(Stdio::piped());
+    let mut perchd = Perchd::start_with(cmd, &["--procfs"]).await;
+    let mut stderr = perchd.child.stderr.take().expect("piped stderr");
+    // SIGTERM: a clean shutdown logs once more, then closes the pipe.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(perchd.pid()).expect("pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM perchd");
+    let mut log = String::new();
+    tokio::task::block_in_place(|| stderr.read_to_string(&mut log)).expect("read stderr");
+    assert!(
+        log.contains("perchd ready") && log.contains("shutting down"),
+        "{log}"
+    );
+    assert!(
+        !log.contains('\x1b'),
+        "escape sequences in a piped log: {log:?}"
+    );
 }
 
 #[test]

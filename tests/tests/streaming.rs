@@ -263,6 +263,7 @@ async fn bad_requests_name_the_field() {
     let watch = |resume_after_seq, kinds: Vec<i32>| pb::WatchEventsRequest {
         resume_after_seq,
         kinds,
+        threads: false,
     };
     assert_invalid(client.list_processes(list(vec![0], 0)).await, "pids").await;
     assert_invalid(

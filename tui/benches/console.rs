@@ -166,6 +166,7 @@ fn with_history(app: &mut App, n: usize) {
                         ..ResourceUsage::default()
                     }),
                     threads: 1,
+                    ..ProcessSample::default()
                 }
             })
             .collect();

@@ -153,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         .watch_events(WatchEventsRequest {
             resume_after_seq: Some(seq),
             kinds: Vec::new(),
+            threads: false,
         })
         .await?
         .into_inner();

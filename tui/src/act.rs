@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 
 pub use perch_client::ClientIdentity;
-pub use perch_proto::limits::{PRIORITY_RANGE, REASON_MAX_BYTES, SIGNALS, takes_signal};
+pub use perch_proto::limits::{
+    PRIORITY_RANGE, REASON_MAX_BYTES, SIGNAL_NUMBERS, SIGNALS, takes_signal,
+};
 use perch_proto::{
     names::{self, Named as _},
     v1::{ActResponse, ActionKind, ActionMode, ActionResult, AuditRecord, IntentState, Signal},
@@ -33,6 +35,12 @@ pub enum InputError {
     PriorityOutOfRange(i64),
     #[error("unknown signal `{0}`: one of {names}", names = signal_names())]
     UnknownSignal(String),
+    #[error(
+        "signal {0} is not a signal number: give {lo}..{hi}",
+        lo = SIGNAL_NUMBERS.start(),
+        hi = SIGNAL_NUMBERS.end()
+    )]
+    SignalOutOfRange(String),
     #[error("pid `{0}` is not a number: give a process id of 1 or more")]
     PidNotANumber(String),
     #[error("pid {0} is not a process id: give 1 or more")]
@@ -75,6 +83,16 @@ pub fn parse_signal(text: &str) -> Result<Signal, InputError> {
         .into_iter()
         .find(|s| signal_name(*s) == bare)
         .ok_or_else(unknown)
+}
+
+/// A signal number as typed in the dialog's numeric entry: 1..64.
+pub fn parse_signal_number(text: &str) -> Result<i32, InputError> {
+    let out = || InputError::SignalOutOfRange(clean(text).into_owned());
+    text.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| SIGNAL_NUMBERS.contains(n))
+        .ok_or_else(out)
 }
 
 /// A nice value in -20..19.
@@ -155,6 +173,19 @@ pub fn ends_processes(k: ActionKind, signal: Signal) -> bool {
         ActionKind::KillPod => true,
         k if takes_signal(k) => !matches!(signal, Signal::Stop | Signal::Cont),
         _ => false,
+    }
+}
+
+/// The signal number a live action of `kind` sends: `signal` (a request's
+/// or a record's raw value), or the action's default (KILL) when unset.
+#[must_use]
+pub fn signal_number(kind: ActionKind, signal: i32) -> i32 {
+    if signal != 0 {
+        signal
+    } else if takes_signal(kind) || kind == ActionKind::KillPod {
+        i32::from(Signal::Kill)
+    } else {
+        0
     }
 }
 

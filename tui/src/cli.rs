@@ -1,18 +1,18 @@
 //! The `perch` command line: global connection flags and the subcommands.
 pub mod act;
+pub mod audit;
 pub mod detect;
+pub mod help;
+pub mod query;
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
-use perch_audit::DEFAULT_PATH as DEFAULT_AUDIT_LOG;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use perch_client::{ClientCert, ConnectError, DEFAULT_SOCKET, Target};
-use perch_proto::{
-    names,
-    v1::{ActionKind, ActionResult},
-};
+use perch_proto::names;
 
-use crate::cmd::audit::when;
+pub use audit::{AuditCommand, AuditListArgs};
+pub use query::{EventsArgs, PsArgs};
 
 /// Perch: processes and process events from a perchd collector.
 #[derive(Debug, Parser)]
@@ -167,84 +167,27 @@ pub enum Command {
     /// List perchd's detection rules, or check a rule file.
     #[command(subcommand)]
     Rules(detect::RulesCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check the hash chain: prints "ok: N records, chain intact", or names
-    /// the first broken line and why (exit status 1).  Also checks the log
-    /// against its head file (PATH.head) and, when perchd answers on
-    /// --socket and keeps this log, against perchd's head: a log cut at a
-    /// line boundary fails there.  What could not be compared is said on
-    /// stderr.
-    Verify {
-        /// The audit log.
-        #[arg(value_name = "PATH", default_value = DEFAULT_AUDIT_LOG)]
-        path: PathBuf,
+    /// Print a shell completion script: `perch completions bash >
+    /// /usr/local/share/bash-completion/completions/perch` (`./x install`
+    /// puts them and the man page in place).
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
     },
-    /// Print the records, oldest first, one entry per action (a live
-    /// action's result stands for its intent; an intent without a result
-    /// shows as outcome unknown): a table, or the log's own JSON lines with
-    /// --json.
-    /// Lines that do not verify are left out and reported (exit status 1).
-    List(AuditListArgs),
+    /// Print perch's manual page (roff): `perch man | man -l -`.
+    Man,
 }
 
-#[derive(Debug, Args)]
-pub struct AuditListArgs {
-    /// The audit log.
-    #[arg(value_name = "PATH", default_value = DEFAULT_AUDIT_LOG)]
-    pub path: PathBuf,
-    /// The log's JSON lines (one record per line) instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    #[arg(
-        long,
-        value_name = "ACTION",
-        value_parser = enum_arg::<ActionKind>,
-        help = "Only this action (kill, kill_tree, kill_group, renice, kill_pod, \
-                freeze_tree, thaw_tree, freeze_pod, thaw_pod)"
-    )]
-    pub action: Option<ActionKind>,
-    #[arg(
-        long,
-        value_name = "RESULT",
-        value_parser = enum_arg::<ActionResult>,
-        help = "Only this result (success, partial, not_successful)"
-    )]
-    pub result: Option<ActionResult>,
-    /// Only actions by this user name or uid.
-    #[arg(long, value_name = "USER")]
-    pub actor: Option<String>,
-    #[arg(
-        long,
-        value_name = "TIME",
-        value_parser = when::parse,
-        help = "Only records at or after TIME: 15:04[:05] (today), a date 2026-11-23, \
-                2026-11-23T15:04[:05] (local time unless followed by Z or +hh:mm, so RFC 3339 \
-                works), @UNIX_SECONDS, or an age like 30m, 2h, 7d; the same forms as the \
-                console's since:"
-    )]
-    pub since: Option<i128>,
-    /// Only records before TIME (same forms as --since).
-    #[arg(long, value_name = "TIME", value_parser = when::parse)]
-    pub until: Option<i128>,
-    /// Only records whose line contains TEXT (any case).
-    #[arg(long, value_name = "TEXT")]
-    pub grep: Option<String>,
-    /// Only the newest N matching records.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub limit: Option<u64>,
-    /// Ask perchd (--socket or --connect) instead of reading the file: for
-    /// users who may not read it.  perchd shows operators and admins every
-    /// record, viewers only their own requests.  --json then prints
-    /// perch's JSON form of each record.
-    #[arg(long)]
-    pub perchd: bool,
+/// The shells `perch completions` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// An enum's lowercase name (as in the log) on the command line.
-fn enum_arg<T: names::Named>(s: &str) -> Result<T, String> {
+pub(crate) fn enum_arg<T: names::Named>(s: &str) -> Result<T, String> {
     names::parse(s).ok_or_else(|| {
         format!(
             "unknown value {s:?} (one of: {})",
@@ -255,27 +198,6 @@ fn enum_arg<T: names::Named>(s: &str) -> Result<T, String> {
                 .join(", ")
         )
     })
-}
-
-#[derive(Debug, Default, Args)]
-pub struct PsArgs {
-    /// One JSON object per process per line, instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Include processes that exited recently (within the collector's retention).
-    #[arg(long, short = 'a')]
-    pub all: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct EventsArgs {
-    /// One JSON object per event per line (NDJSON).
-    #[arg(long)]
-    pub json: bool,
-    /// Start after this sequence number (the last one seen) instead of with
-    /// the next new event.
-    #[arg(long, value_name = "SEQ")]
-    pub resume_after: Option<u64>,
 }
 
 #[cfg(test)]
@@ -307,7 +229,8 @@ mod tests {
             cli.command,
             Some(Command::Ps(PsArgs {
                 json: true,
-                all: true
+                all: true,
+                ..
             }))
         ));
         let cli = Cli::try_parse_from(["perch", "events", "--resume-after", "7"]).unwrap();

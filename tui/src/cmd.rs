@@ -1,24 +1,29 @@
 //! `perch ps` and `perch events`: ask the collector, print what it says.
 //! Output goes to any writer so the tests can read it.  The action commands
-//! live in [`act`].
+//! live in [`act`], `ps`'s filter, sort and columns in [`ps`], the event
+//! stream's printing in [`events`], completions and the man page in
+//! [`docs`].
 pub mod act;
+pub mod docs;
+pub mod events;
+pub mod ps;
 
 use std::{
     future::Future,
     io::{self, BufWriter, Write},
-    pin::pin,
     time::Duration,
 };
 
 use anyhow::{anyhow, bail};
 use perch::text;
 use perch_client::{Target, json};
-use perch_proto::v1::{
-    Event, ListProcessesRequest, NoticeKind, Process, WatchEventsRequest, event::Kind,
-};
+use perch_proto::v1::{GetInfoRequest, ListProcessesRequest, Process};
 use tonic::Status;
 
-use crate::cli::{EventsArgs, PsArgs};
+use crate::cli::PsArgs;
+pub use events::events;
+#[cfg(test)]
+use events::{print_events, watch};
 
 pub mod audit;
 pub mod detect;
@@ -45,9 +50,35 @@ async fn answered<T>(
 }
 
 pub async fn ps(target: &Target, timeout: Duration, args: &PsArgs) -> anyhow::Result<()> {
+    // A bad filter stops before the collector is asked.
+    let filter = ps::filter(&args.filter)?;
     let processes = fetch_processes(target, timeout, args.all).await?;
+    let rows = ps::select(processes, &filter, args.sort, args.reverse);
+    let clock = if args.fields.contains(&ps::Field::Start) {
+        let mut client = perch_client::connect_within(target, timeout).await?;
+        let info = answered(
+            "asking the collector",
+            timeout,
+            client.get_info(GetInfoRequest {}),
+        )
+        .await?
+        .into_inner();
+        let now = perch::when::Clock::system();
+        ps::Clock {
+            boot_time_unix_ns: info.boot_time_unix_ns,
+            utc_offset_secs: now.utc_offset_secs,
+            now_unix_secs: now.now_unix_secs,
+        }
+    } else {
+        ps::Clock::default()
+    };
     let mut out = BufWriter::new(io::stdout().lock());
-    write_processes(&processes, args.json, &mut out)?;
+    if args.fields.is_empty() || args.json {
+        let processes: Vec<Process> = rows.into_iter().map(|r| r.process).collect();
+        write_processes(&processes, args.json, &mut out)?;
+    } else {
+        out.write_all(ps::table(&rows, &args.fields, clock).as_bytes())?;
+    }
     out.flush()?;
     Ok(())
 }
@@ -94,119 +125,6 @@ fn write_processes(processes: &[Process], as_json: bool, out: &mut impl Write) -
     } else {
         out.write_all(text::process_table(processes).as_bytes())
     }
-}
-
-/// Prints events until Ctrl-C; only connecting is bounded by `timeout`.
-pub async fn events(target: &Target, timeout: Duration, args: &EventsArgs) -> anyhow::Result<()> {
-    let ctrl_c = async {
-        // If the handler cannot be installed, Ctrl-C still kills us.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    watch(
-        target,
-        timeout,
-        args,
-        &mut io::stdout(),
-        &mut io::stderr(),
-        ctrl_c,
-    )
-    .await
-}
-
-/// A per-client notice ended the stream: watch again after this sequence
-/// (`None`: from the newest event).
-struct Restart {
-    after: Option<u64>,
-}
-
-/// Prints events until `stop` completes, reconnecting the stream on
-/// `LAGGED` and `RESYNC_REQUIRED`; warnings go to `warn`.
-async fn watch(
-    target: &Target,
-    timeout: Duration,
-    args: &EventsArgs,
-    out: &mut impl Write,
-    warn: &mut impl Write,
-    stop: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let mut client = perch_client::connect_within(target, timeout).await?;
-    let mut stop = pin!(stop);
-    let mut resume = args.resume_after;
-    loop {
-        let req = WatchEventsRequest {
-            resume_after_seq: resume,
-            kinds: Vec::new(),
-        };
-        // The stream's start is bounded; its events come when they come.
-        let mut stream = answered("watching events", timeout, client.watch_events(req))
-            .await?
-            .into_inner();
-        let Restart { after } = loop {
-            let msg = tokio::select! {
-                msg = stream.message() => msg,
-                () = &mut stop => return Ok(()),
-            };
-            let Some(msg) = msg.map_err(|s| rpc_error("watching events", &s))? else {
-                bail!("the collector closed the event stream (shutting down?)");
-            };
-            if let Some(restart) = print_events(&msg.events, args.json, &mut resume, out, warn)? {
-                break restart;
-            }
-        };
-        resume = after;
-    }
-}
-
-/// Prints a batch, keeping `resume` at the newest sequence printed.  A
-/// per-client notice (sequence 0) ends the stream: `LAGGED` resumes where it
-/// says, `RESYNC_REQUIRED` warns and continues with the newest events.
-fn print_events(
-    events: &[Event],
-    as_json: bool,
-    resume: &mut Option<u64>,
-    out: &mut impl Write,
-    warn: &mut impl Write,
-) -> io::Result<Option<Restart>> {
-    for e in events {
-        if e.seq == 0
-            && let Some(Kind::Notice(n)) = &e.kind
-        {
-            match NoticeKind::try_from(n.kind) {
-                Ok(NoticeKind::Lagged) => {
-                    out.flush()?;
-                    return Ok(Some(Restart {
-                        after: Some(n.resume_after_seq),
-                    }));
-                }
-                Ok(NoticeKind::ResyncRequired) => {
-                    out.flush()?;
-                    let asked = resume.map_or_else(|| "?".to_owned(), |s| s.to_string());
-                    writeln!(
-                        warn,
-                        "perch: warning: events after seq {asked} are no longer kept by the \
-                         collector (oldest is {}); some were missed, continuing with the newest",
-                        n.oldest_seq
-                    )?;
-                    return Ok(Some(Restart { after: None }));
-                }
-                _ => {}
-            }
-        }
-        if as_json {
-            serde_json::to_writer(&mut *out, &json::event(e))?;
-            out.write_all(b"\n")?;
-        } else {
-            writeln!(out, "{}", text::event_line(e))?;
-        }
-        if e.seq > 0 {
-            *resume = Some(e.seq);
-        }
-    }
-    // Someone may be piping this into another tool: hand each batch over now.
-    out.flush()?;
-    Ok(None)
 }
 
 #[cfg(test)]

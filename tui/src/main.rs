@@ -1,18 +1,24 @@
 //! `perch`: the command-line client.  Exit status 0 on success, 2 when no
 //! collector answers, 1 for anything else; errors are one line on stderr.
-//! Actions (`perch kill` …) exit 3 when only partly successful.
+//! Actions (`perch kill` …) exit 3 when only partly successful, and 4 when
+//! their signal was delivered but a process still runs after perchd
+//! watched it.
 mod cli;
 mod cmd;
 
 use std::{io, process::ExitCode};
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 use cli::{AuditCommand, Cli, Command, detect::RulesCommand};
 use perch::config::Settings;
 use perch_client::ConnectError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Built by `cli::help` so each subcommand's help lists what it uses.
+    let cli = match Cli::from_arg_matches(&cli::help::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // The console's settings are read and checked before anything else
     // (runtime, collector, terminal): a bad file stops here, one line.
     let settings = if cli.command.is_none() {
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
             eprintln!("perch: {e:#}");
             if e.downcast_ref::<ConnectError>().is_some()
                 || e.downcast_ref::<perch::live::NoEmbedded>().is_some()
+                || e.downcast_ref::<perch::live::NoTerminal>().is_some()
+                || e.downcast_ref::<perch::live::NoAccess>().is_some()
             {
                 ExitCode::from(2)
             } else {
@@ -72,6 +80,11 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Act(act)) => {
             cmd::act::run(&cli.conn.target()?, cli.conn.timeout(), &act).await
         }
+        Some(Command::Completions { shell }) => {
+            cmd::docs::completions(shell, &mut io::stdout().lock());
+            Ok(())
+        }
+        Some(Command::Man) => Ok(cmd::docs::man(&mut io::stdout().lock())?),
         Some(Command::Audit(AuditCommand::Verify { path })) => {
             cmd::audit::verify_with_perchd(
                 &path,

@@ -108,6 +108,14 @@ fn key_text(k: Option<&ProcessKey>) -> String {
 pub fn event_line(e: &Event) -> String {
     let secs = e.time_ns / NS_PER_SEC;
     let micros = (e.time_ns % NS_PER_SEC) / 1_000;
+    event_line_at(e, &format!("{secs:>6}.{micros:06}"), None)
+}
+
+/// One line for an event with its time already written (`perch events`
+/// writes wall-clock time) and, for an exit, the command name of the
+/// process that exited (the exit event carries only its key).
+#[must_use]
+pub fn event_line_at(e: &Event, time: &str, exit_comm: Option<&str>) -> String {
     let details = match &e.kind {
         None => String::new(),
         Some(Kind::Exec(x)) => x.process.as_ref().map_or_else(String::new, |p| {
@@ -132,7 +140,8 @@ pub fn event_line(e: &Event) -> String {
         }
         Some(Kind::Exit(x)) => {
             let status = x.exit.as_ref().map_or_else(String::new, exit_text);
-            format!("{} {status}", key_text(x.key.as_ref()))
+            let comm = exit_comm.map_or_else(String::new, |c| format!(" comm={}", clean(c)));
+            format!("{}{comm} {status}", key_text(x.key.as_ref()))
         }
         Some(Kind::Update(x)) => x.process.as_ref().map_or_else(String::new, |p| {
             format!(
@@ -148,13 +157,17 @@ pub fn event_line(e: &Event) -> String {
             format!("{} processes over {secs:.1}s", x.samples.len())
         }
         Some(Kind::HostSample(h)) => host_text(h),
+        Some(Kind::ThreadSamples(x)) => {
+            let threads: usize = x.processes.iter().map(|p| p.threads.len()).sum();
+            format!("{threads} threads of {} processes", x.processes.len())
+        }
         Some(Kind::Notice(n)) => notice_text(n),
         Some(Kind::Action(r)) => action_text(r),
         Some(Kind::Flag(f)) => f.flag.as_ref().map_or_else(String::new, flag_text),
         Some(Kind::Trace(t)) => t.trace.as_ref().map_or_else(String::new, trace_text),
     };
     format!(
-        "{:>8} {secs:>6}.{micros:06} {:<15} {}",
+        "{:>8} {time} {:<15} {}",
         e.seq,
         json::kind_name(e),
         details.trim_end()

@@ -107,6 +107,7 @@ fn record(
                 exe: "/usr/bin/sleep".into(),
                 outcome: outcome.into(),
                 detail: String::new(),
+                ..AffectedProcess::default()
             })
             .collect(),
         reason: req.reason.clone(),
@@ -153,7 +154,6 @@ fn action_menu_in_a_pod() {
     let mut app = App::new(perch::console::Config::default(), t0);
     common::feed(&mut app, HostId(0), &rec, "web-1");
     app.tick(t0 + std::time::Duration::from_secs(1));
-    app.update(Msg::ToggleKernelThreads);
     let redis = key_of(&app, "redis");
     run(&mut app, &[Msg::Select(redis), Msg::ActMenu]);
     let labels: Vec<ActionKind> = app.menu().unwrap().items.iter().map(|i| i.kind).collect();
@@ -201,6 +201,8 @@ fn kill_worker(answer: impl Fn(&App, &ActRequest, ProcessKey) -> ActResponse) ->
     let mut app = app();
     let worker = key_of(&app, "nginx: worker");
     run(&mut app, &[Msg::Select(worker), Msg::ActMenu, Msg::Confirm]);
+    // TERM by default; Right (the reason still empty): KILL.
+    run(&mut app, &[Msg::Increase]);
     run(&mut app, &typed("unexpected outbound traffic"));
     run(&mut app, &[Msg::Confirm, Msg::Confirm]);
     let (id, req) = sent(&mut app);
@@ -212,7 +214,7 @@ fn kill_worker(answer: impl Fn(&App, &ActRequest, ProcessKey) -> ActResponse) ->
 }
 
 #[test]
-fn result_toast_success_marks_the_row_defunct() {
+fn result_toast_success_marks_the_row_signalled() {
     let app = kill_worker(|app, req, worker| ActResponse {
         record: Some(record(
             app,
@@ -225,10 +227,12 @@ fn result_toast_success_marks_the_row_defunct() {
         )),
         done: 1,
         already_gone: 0,
+        ..ActResponse::default()
     });
     snap("toast_success", &app);
-    // The killed row is dimmed like an exited one until its exit arrives
-    // (seen with the selection elsewhere, and the toast gone).
+    // Signalled is not exited: the row is not dimmed, it says
+    // `[signalled]` until its exit arrives — never `[defunct]` (seen with
+    // the selection elsewhere, and the toast gone).
     let mut app = app;
     run(&mut app, &[Msg::Cancel, Msg::Home]);
     assert!(app.toast().is_none());
@@ -236,10 +240,11 @@ fn result_toast_success_marks_the_row_defunct() {
     let row = (0..48)
         .find(|&y| {
             let line: String = (0..160).map(|x| buf[(x, y)].symbol()).collect();
-            line.contains("[defunct]")
+            assert!(!line.contains("[defunct]"), "{line}");
+            line.contains("[signalled]")
         })
-        .expect("a defunct row");
-    assert_eq!(buf[(3, row)].fg, Color::DarkGray);
+        .expect("a signalled row");
+    assert_ne!(buf[(3, row)].fg, Color::DarkGray);
 }
 
 #[test]
@@ -256,6 +261,7 @@ fn result_toast_not_successful() {
         )),
         done: 0,
         already_gone: 0,
+        ..ActResponse::default()
     });
     snap("toast_not_successful", &app);
 }

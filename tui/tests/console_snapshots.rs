@@ -106,7 +106,6 @@ fn configured_columns_and_keys() {
     let mut app = App::new(settings.console, t0);
     feed(&mut app, HostId(0), &recording(), "web-1");
     app.tick(t0 + Duration::from_secs(1));
-    app.update(Msg::ToggleKernelThreads);
     snap("configured_table", &app);
     run(&mut app, &[Msg::Help]);
     snap("configured_help", &app);
@@ -115,7 +114,9 @@ fn configured_columns_and_keys() {
 #[test]
 fn sort_menu() {
     let mut app = app();
-    run(&mut app, &[Msg::SortMenu, Msg::Down, Msg::Down]);
+    // PID, USER, AUSER, S, PRI, NI, then CPU%.
+    run(&mut app, &[Msg::SortMenu]);
+    run(&mut app, &[Msg::Down; 6]);
     snap("sort_menu", &app);
     run(&mut app, &[Msg::Confirm]);
     assert_eq!(app.sort().column.title(), "CPU%");
@@ -134,7 +135,6 @@ fn exited_processes_are_dimmed_with_their_status() {
         Instant::now(),
     );
     feed(&mut app, HostId(0), &recording(), "web-1");
-    app.update(Msg::ToggleKernelThreads);
     run(&mut app, &[Msg::ToggleTree, Msg::Filter]);
     run(&mut app, &typed("is:exited"));
     run(&mut app, &[Msg::Confirm]);
@@ -176,7 +176,7 @@ fn several_hosts() {
         },
     );
     app.tick(t0 + Duration::from_secs(1));
-    run(&mut app, &[Msg::ToggleKernelThreads, Msg::ToggleTree]);
+    run(&mut app, &[Msg::ToggleTree]);
     snap("multi_host", &app);
 }
 

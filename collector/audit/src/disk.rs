@@ -1,8 +1,9 @@
 //! One audit log line as stored on disk: a JSON object whose members are
 //! the fields of `perch.v1.AuditRecord` in the proto's order (the fields
-//! added later, `stage`, `intent_id` and `predecessor`, just before
-//! `prev_hash`, and only when set, so that older lines keep their exact
-//! bytes), enums as their lowercase names without the prefix
+//! added later, `stage`, `intent_id`, `predecessor`, `outcome` and
+//! `watch_ns`, just before `prev_hash`, and only when set, so that older
+//! lines keep their exact bytes; likewise an affected process's later
+//! fields, after `detail`), enums as their lowercase names without the prefix
 //! (`"action":"kill_tree"`), and `line` and `intent_state` left out (they
 //! are where the record is and what a listing knows, not what it says).
 //! The member order matters: `hash` is written last so that the hashed
@@ -10,8 +11,8 @@
 use perch_proto::{
     names::Named,
     v1::{
-        ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditPredecessor,
-        AuditRecord, AuditStage, ProcessKey, ProcessOutcome, Role, Signal,
+        ActionKind, ActionMode, ActionOutcome, ActionResult, ActionTarget, AffectedProcess,
+        AuditPredecessor, AuditRecord, AuditStage, Exit, ProcessKey, ProcessOutcome, Role,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -40,8 +41,9 @@ pub struct Line {
     pub origin: String,
     #[serde(with = "names")]
     pub action: ActionKind,
-    #[serde(with = "names")]
-    pub signal: Signal,
+    /// A `perch.v1.Signal`, or another signal number (see `names::signal`).
+    #[serde(with = "names::signal")]
+    pub signal: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
     #[serde(with = "names")]
@@ -60,6 +62,10 @@ pub struct Line {
     pub intent_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predecessor: Option<Predecessor>,
+    #[serde(default, with = "names", skip_serializing_if = "no_outcome")]
+    pub outcome: ActionOutcome,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub watch_ns: u64,
     pub prev_hash: String,
     /// Empty while the line is being hashed, so that it is left out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -81,6 +87,22 @@ pub struct Predecessor {
 )]
 fn is_unspecified(stage: &AuditStage) -> bool {
     *stage == AuditStage::Unspecified
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn no_outcome(outcome: &ActionOutcome) -> bool {
+    *outcome == ActionOutcome::Unspecified
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +139,33 @@ pub struct Affected {
     #[serde(with = "names")]
     pub outcome: ProcessOutcome,
     pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub euid: Option<u32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argv: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub argv_truncated: bool,
+}
+
+/// How a process the action watched ended (`perch.v1.Exit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExitLine {
+    pub time_ns: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub core_dumped: bool,
 }
 
 /// Bytes of a record's line the list of affected processes may take; the
@@ -128,14 +177,21 @@ const PROCESSES_BUDGET: usize = crate::MAX_LINE_BYTES / 2;
 /// can hold hundred thousand processes), returning how many were left out;
 /// the caller says so in the record.
 pub fn fit_processes(record: &mut AuditRecord) -> usize {
-    // The members' names, a key and an outcome: at most this many bytes.
-    const FRAME: usize = 200;
+    // The members' names, a key, ids, an exit and an outcome: at most
+    // this many bytes.
+    const FRAME: usize = 400;
     let mut used = 0;
     let keep = record
         .processes
         .iter()
         .take_while(|p| {
-            used += FRAME + json_len(&p.comm) + json_len(&p.exe) + json_len(&p.detail);
+            used += FRAME
+                + json_len(&p.comm)
+                + json_len(&p.exe)
+                + json_len(&p.detail)
+                + json_len(&p.user)
+                // Each argument's quotes and comma.
+                + p.argv.iter().map(|a| json_len(a) + 3).sum::<usize>();
             used <= PROCESSES_BUDGET
         })
         .count();
@@ -192,7 +248,14 @@ impl TryFrom<&AuditRecord> for Line {
             actor_role: known("actor_role", r.actor_role)?,
             origin: r.origin.clone(),
             action: known("action", r.action)?,
-            signal: known("signal", r.signal)?,
+            signal: if names::signal::valid(r.signal) {
+                r.signal
+            } else {
+                return Err(InvalidRecord {
+                    field: "signal",
+                    value: r.signal,
+                });
+            },
             priority: r.priority,
             mode: known("mode", r.mode)?,
             target: r.target.as_ref().map(Target::from),
@@ -212,6 +275,8 @@ impl TryFrom<&AuditRecord> for Line {
                 records: p.records,
                 last_hash: p.last_hash.clone(),
             }),
+            outcome: known("outcome", r.outcome)?,
+            watch_ns: r.watch_ns,
             prev_hash: r.prev_hash.clone(),
             hash: r.hash.clone(),
         })
@@ -231,7 +296,7 @@ impl Line {
             actor_role: self.actor_role.into(),
             origin: self.origin.clone(),
             action: self.action.into(),
-            signal: self.signal.into(),
+            signal: self.signal,
             priority: self.priority,
             mode: self.mode.into(),
             target: self.target.as_ref().map(Target::to_proto),
@@ -251,6 +316,8 @@ impl Line {
                 last_hash: p.last_hash.clone(),
             }),
             intent_state: 0,
+            outcome: self.outcome.into(),
+            watch_ns: self.watch_ns,
         }
     }
 }
@@ -300,6 +367,18 @@ impl TryFrom<&AffectedProcess> for Affected {
             exe: p.exe.clone(),
             outcome: known("processes.outcome", p.outcome)?,
             detail: p.detail.clone(),
+            exit: p.exit.map(|e| ExitLine {
+                time_ns: e.time_ns,
+                code: e.code,
+                signal: e.signal,
+                core_dumped: e.core_dumped,
+            }),
+            uid: p.uid,
+            euid: p.euid,
+            user: p.user.clone(),
+            root: p.root,
+            argv: p.argv.clone(),
+            argv_truncated: p.argv_truncated,
         })
     }
 }
@@ -313,6 +392,18 @@ impl Affected {
             exe: self.exe.clone(),
             outcome: self.outcome.into(),
             detail: self.detail.clone(),
+            exit: self.exit.map(|e| Exit {
+                time_ns: e.time_ns,
+                code: e.code,
+                signal: e.signal,
+                core_dumped: e.core_dumped,
+            }),
+            uid: self.uid,
+            euid: self.euid,
+            user: self.user.clone(),
+            root: self.root,
+            argv: self.argv.clone(),
+            argv_truncated: self.argv_truncated,
         }
     }
 }

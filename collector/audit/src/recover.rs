@@ -12,7 +12,7 @@ use std::{
 };
 
 use perch_proto::v1::{
-    ActionKind, ActionMode, ActionResult, AuditLogStatus, AuditStage, Role, Signal,
+    ActionKind, ActionMode, ActionOutcome, ActionResult, AuditLogStatus, AuditStage, Role, Signal,
 };
 
 use super::{AuditError, AuditLog, disk::Line, log::create_new, scan::LineError};
@@ -87,7 +87,7 @@ pub(super) fn note(reason: &str, code: &str, detail: &str) -> Line {
         actor_role: Role::Unspecified,
         origin: format!("{} pid {}", program_name(), std::process::id()),
         action: ActionKind::Unspecified,
-        signal: Signal::Unspecified,
+        signal: Signal::Unspecified.into(),
         priority: None,
         mode: ActionMode::Unspecified,
         target: None,
@@ -99,6 +99,8 @@ pub(super) fn note(reason: &str, code: &str, detail: &str) -> Line {
         stage: AuditStage::Unspecified,
         intent_id: String::new(),
         predecessor: None,
+        outcome: ActionOutcome::Unspecified,
+        watch_ns: 0,
         prev_hash: String::new(),
         hash: String::new(),
     }

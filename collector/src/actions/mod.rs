@@ -23,14 +23,20 @@ mod report;
 mod sweep;
 mod target;
 mod tree;
+mod watch;
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use perch_proto::v1::{ActionKind, ActionResult, AffectedProcess, ProcessKey};
+use perch_proto::v1::{ActionKind, ActionOutcome, ActionResult, AffectedProcess, ProcessKey};
 
 use self::procs::ProcFs;
 use self::target::Target;
+pub use self::watch::SignalWatch;
+use crate::proc::UserNames;
 
 /// Signal numbers the executor uses itself.
 pub(crate) const SIGKILL: i32 = 9;
@@ -85,8 +91,22 @@ pub struct Outcome {
     pub detail: String,
     /// Every process acted on (or that would be, in a dry run).
     pub processes: Vec<AffectedProcess>,
+    /// Processes acted on (whatever they did next) and already gone.
     pub done: u32,
     pub already_gone: u32,
+    /// What the signals achieved, seen by watching the processes.
+    pub effect: Effect,
+}
+
+/// What the processes acted on did next, over all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    pub outcome: ActionOutcome,
+    /// How long they were watched (zero: not watched).
+    pub watched: Duration,
+    pub exited: u32,
+    pub still_running: u32,
+    pub stopped: u32,
 }
 
 impl Outcome {
@@ -99,6 +119,7 @@ impl Outcome {
             processes: Vec::new(),
             done: 0,
             already_gone: 0,
+            effect: Effect::default(),
         }
     }
 }
@@ -125,10 +146,17 @@ pub struct Executor {
     cgroup_root: Option<PathBuf>,
     /// perchd's own pid, never a target.
     self_pid: u32,
+    /// How long signalled processes are watched, per signal.
+    watch: SignalWatch,
+    /// The user names of affected processes.
+    users: Mutex<UserNames>,
+    /// Set after an action that may have frozen or thawed a cgroup.
+    freezes: Option<Arc<AtomicBool>>,
 }
 
 impl Executor {
-    /// /proc, the cgroup2 mount from mountinfo, and this process as perchd.
+    /// /proc, the cgroup2 mount from mountinfo, and this process as perchd,
+    /// watching no signal's effect (see [`Executor::watching`]).
     /// Fails if /proc is unreadable or the kernel has no `pidfd_open`.
     pub fn system() -> Result<Self, ActionError> {
         let proc_root = PathBuf::from("/proc");
@@ -142,7 +170,25 @@ impl Executor {
             procfs: ProcFs::new(proc_root),
             cgroup_root: crate::proc::find_cgroup2_mount(),
             self_pid,
+            watch: SignalWatch::none(),
+            users: Mutex::new(UserNames::new()),
+            freezes: None,
         })
+    }
+
+    /// Sets `flag` after every live action that may have frozen or thawed
+    /// a cgroup (freeze, thaw, pod kills, which freeze the pod meanwhile).
+    #[must_use]
+    pub fn notifying_freezes(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.freezes = Some(flag);
+        self
+    }
+
+    /// Watches what each signal does for as long as `watch` says.
+    #[must_use]
+    pub fn watching(mut self, watch: SignalWatch) -> Self {
+        self.watch = watch;
+        self
     }
 
     /// Runs one request to its end (blocking: up to a few seconds while
@@ -156,6 +202,26 @@ impl Executor {
             Ok(t) => t,
             Err(outcome) => return outcome,
         };
+        let mut outcome = self.run(req, target);
+        self.name_users(&mut outcome.processes);
+        let freezes = matches!(
+            req.kind,
+            ActionKind::FreezeTree
+                | ActionKind::ThawTree
+                | ActionKind::FreezePod
+                | ActionKind::ThawPod
+                | ActionKind::KillPod
+        );
+        if freezes
+            && !req.dry_run
+            && let Some(flag) = &self.freezes
+        {
+            flag.store(true, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    fn run(&self, req: &Request, target: Target) -> Outcome {
         match req.kind {
             ActionKind::Kill => tree::kill_one(self, req, &target),
             ActionKind::KillTree => tree::kill_tree(self, req, target),
@@ -169,6 +235,21 @@ impl Executor {
             // Rejected by `invalid` above.
             ActionKind::Unspecified => {
                 Outcome::not_done("invalid_argument", "action is unspecified")
+            }
+        }
+    }
+
+    /// Fills in the user name of every affected process's uid.
+    fn name_users(&self, processes: &mut [AffectedProcess]) {
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for p in processes {
+            if let Some(uid) = p.uid
+                && let Some(name) = users.name(uid)
+            {
+                name.as_ref().clone_into(&mut p.user);
             }
         }
     }

@@ -4,8 +4,10 @@
 //!
 //! rustix (already in the tree through procfs) wraps both syscalls; nix
 //! 0.31 has neither, and raw `libc::syscall` would need unsafe code here.
+//! The one ioctl (`PIDFD_GET_INFO`, for the exit status of a process
+//! already reaped) has no safe wrapper and goes through libc.
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, OwnedFd};
 
 use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 
@@ -29,6 +31,26 @@ impl Pidfd {
     pub fn signal(&self, sig: i32) -> io::Result<()> {
         let s = signal_from_raw(sig).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
         pidfd_send_signal(&self.fd, s).map_err(io::Error::from)
+    }
+
+    /// The raw wait status of the process once it has been reaped
+    /// (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15 and later);
+    /// `None` before it is reaped and on older kernels.
+    pub fn exit_status(&self) -> Option<i32> {
+        // SAFETY: pidfd_info is plain integers, for which all zeros is valid.
+        let mut info: libc::pidfd_info = unsafe { std::mem::zeroed() };
+        info.mask = u64::from(libc::PIDFD_INFO_EXIT);
+        // SAFETY: the fd is a pidfd this struct owns; the ioctl writes at
+        // most size_of::<pidfd_info>() bytes (the size PIDFD_GET_INFO
+        // encodes) into `info`, which lives across the call.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::PIDFD_GET_INFO, &raw mut info) };
+        (r == 0 && info.mask & u64::from(libc::PIDFD_INFO_EXIT) != 0).then_some(info.exit_code)
+    }
+}
+
+impl AsFd for Pidfd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 use perch_proto::v1::{AffectedProcess, ProcessOutcome};
 
 use super::cgroup::{Cgroup, pod_of};
-use super::report::{Verb, affected, summarize};
+use super::report::{Verb, affected, summarize, summarize_watched};
 use super::target::{Pinned, Target};
+use super::watch::exited;
 use super::{Executor, Outcome, Request};
 
 /// Bounds on waiting for `cgroup.events` to confirm.
@@ -129,6 +130,8 @@ pub(super) fn kill_pod(ex: &Executor, req: &Request, target: &Target) -> Outcome
     }
     let drained = pod.wait(KILL_WAIT, |e| !e.populated);
     thaw(&pod);
+    // The wait for the cgroup to empty is the watch: each member exited
+    // (and how) or is still running.
     let lines = members
         .iter()
         .zip(alive)
@@ -136,10 +139,12 @@ pub(super) fn kill_pod(ex: &Executor, req: &Request, target: &Target) -> Outcome
             if !was_alive {
                 affected(p, ProcessOutcome::Gone, "exited before the kill")
             } else if p.now(&ex.procfs).is_none() {
-                affected(p, ProcessOutcome::Done, "killed (cgroup.kill)")
+                let mut line = affected(p, ProcessOutcome::Done, "killed (cgroup.kill)");
+                exited(ex, p, &mut line);
+                line
             } else {
                 let d = format!("still running {} s after cgroup.kill", KILL_WAIT.as_secs());
-                affected(p, ProcessOutcome::Failed, d)
+                affected(p, ProcessOutcome::StillRunning, d)
             }
         })
         .collect();
@@ -151,7 +156,7 @@ pub(super) fn kill_pod(ex: &Executor, req: &Request, target: &Target) -> Outcome
             KILL_WAIT.as_secs()
         )
     };
-    summarize(lines, verb, Some(&note))
+    summarize_watched(lines, verb, Some(&note), KILL_WAIT)
 }
 
 /// Freeze (`freeze`) or thaw the pod, waiting for `cgroup.events` to agree.

@@ -1,6 +1,7 @@
 //! What the executor reads from /proc: one process's stat (start time,
-//! ppid, pgid, flags, state), its threads and their states, its exe and
-//! cgroup, and a scan of every process for finding trees and groups.
+//! ppid, pgid, flags, state, a zombie's exit status), its threads and their
+//! states, its exe, ids, command line and cgroup, and a scan of every
+//! process for finding trees and groups.
 //!
 //! The stat parser is the collector's own (`proc::stat`), so start times
 //! here are computed exactly as in every key perchd hands out.
@@ -13,6 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::clock::ticks_to_ns;
+use crate::model::Argv;
 use crate::proc::stat::{PF_KTHREAD, PidPath, parse_stat, read_into};
 
 /// The stat fields of one process the executor needs.
@@ -27,6 +29,8 @@ pub(super) struct ProcStat {
     pub start_ns: u64,
     /// Thread-group leader is a zombie and no thread is left: it has exited.
     pub exited: bool,
+    /// A zombie's raw wait status (stat field 52).
+    pub exit_code: Option<i32>,
     pub comm: String,
 }
 
@@ -118,6 +122,22 @@ impl ProcFs {
         }
     }
 
+    /// The command line, empty when unreadable (kernel threads, zombies);
+    /// read up to the contract's cap (any user can give a process
+    /// megabytes of arguments).
+    pub fn cmdline(&self, pid: u32) -> Vec<String> {
+        use std::io::Read as _;
+        let mut buf = Vec::new();
+        let read = fs::File::open(self.path(pid, "cmdline")).and_then(|f| {
+            f.take(perch_proto::limits::ARGV_BYTES as u64)
+                .read_to_end(&mut buf)
+        });
+        match read {
+            Ok(_) => Argv::from_cmdline(&buf).0.to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The executable's path, empty when unreadable (kernel threads, gone).
     pub fn exe(&self, pid: u32) -> String {
         fs::read_link(self.path(pid, "exe"))
@@ -165,6 +185,7 @@ fn parse(pid: u32, buf: &[u8]) -> Option<ProcStat> {
         state: s.state,
         start_ns: ticks_to_ns(s.starttime),
         exited: s.is_exited_zombie(),
+        exit_code: s.exit_code,
         comm: String::from_utf8_lossy(comm).into_owned(),
     })
 }

@@ -16,6 +16,10 @@ pub(super) struct Pinned {
     pub stat: ProcStat,
     /// Read when pinned: after a kill the link is gone.
     pub exe: String,
+    /// Who it runs as and its command line, read when pinned, for the
+    /// blast radius an analyst judges.
+    pub ids: Option<(u32, u32)>,
+    pub argv: Vec<String>,
 }
 
 /// The request's target.
@@ -87,8 +91,19 @@ impl Pinned {
         if let Some((code, why)) = ex.refusal(&stat, req) {
             return Err(Outcome::not_done(code, format!("refused: {why}")));
         }
-        let exe = ex.procfs.exe(pid);
-        Ok(Self { fd, stat, exe })
+        Ok(Self::read(&ex.procfs, fd, stat))
+    }
+
+    /// The rest of what is reported about a pinned process.
+    fn read(procfs: &ProcFs, fd: Pidfd, stat: ProcStat) -> Self {
+        let pid = stat.pid;
+        Self {
+            fd,
+            exe: procfs.exe(pid),
+            ids: procfs.uids(pid).ok().map(|u| (u.real, u.effective)),
+            argv: procfs.cmdline(pid),
+            stat,
+        }
     }
 
     /// Pins a process seen in a scan; `None` if it is gone or its pid now
@@ -99,8 +114,7 @@ impl Pinned {
         if stat.start_ns != seen.start_ns || stat.exited {
             return None;
         }
-        let exe = procfs.exe(seen.pid);
-        Some(Self { fd, stat, exe })
+        Some(Self::read(procfs, fd, stat))
     }
 
     /// Its stat now, or `None` once it has exited (or its pid was reused).

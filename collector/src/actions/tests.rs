@@ -188,3 +188,97 @@ fn executor_can_be_shared_with_blocking_tasks() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<super::Executor>();
 }
+
+#[test]
+fn watched_outcomes_say_what_happened() {
+    use super::report::{span, summarize_watched};
+    use ProcessOutcome::{Exited, Gone, StillRunning, Stopped};
+    use perch_proto::v1::ActionOutcome;
+    use std::time::Duration;
+    let seen = |pid, o, detail: &str| AffectedProcess {
+        detail: detail.to_owned(),
+        ..line(pid, o)
+    };
+    let two = Duration::from_secs(2);
+    let o = summarize_watched(
+        vec![seen(
+            5,
+            StillRunning,
+            "TERM delivered; still running after 2 s",
+        )],
+        KILL,
+        None,
+        two,
+    );
+    assert_eq!(
+        (o.result, o.code.as_str(), o.effect.outcome, o.done),
+        (
+            ActionResult::Success,
+            "still_running",
+            ActionOutcome::StillRunning,
+            1
+        )
+    );
+    assert_eq!(
+        o.detail,
+        "sent KILL to pid 5 (sleep): still running after 2 s"
+    );
+
+    let o = summarize_watched(
+        vec![
+            seen(5, Exited, "TERM delivered; exited (signal 15)"),
+            seen(6, Exited, "TERM delivered; exited (code 0)"),
+            seen(7, StillRunning, "TERM delivered; still running after 2 s"),
+            seen(8, Gone, "exited before TERM"),
+        ],
+        KILL,
+        None,
+        two,
+    );
+    assert_eq!(
+        (o.result, o.effect.outcome, o.done, o.already_gone),
+        (ActionResult::Partial, ActionOutcome::StillRunning, 3, 1)
+    );
+    assert_eq!(
+        (o.effect.exited, o.effect.still_running, o.effect.watched),
+        (2, 1, two)
+    );
+    assert_eq!(
+        o.detail,
+        "sent KILL to 3 of 4 processes: 2 exited, 1 still running after 2 s; 1 had already exited"
+    );
+
+    let o = summarize_watched(
+        vec![seen(5, Exited, "KILL delivered; exited (signal 9)")],
+        KILL,
+        None,
+        two,
+    );
+    assert_eq!(
+        (o.code.as_str(), o.effect.outcome),
+        ("ok", ActionOutcome::Exited)
+    );
+    assert_eq!(o.detail, "sent KILL to pid 5 (sleep): exited (signal 9)");
+
+    let o = summarize_watched(
+        vec![seen(5, Stopped, "STOP delivered; stopped")],
+        KILL,
+        None,
+        two,
+    );
+    assert_eq!(o.effect.outcome, ActionOutcome::Stopped);
+
+    let o = summarize(vec![line(5, ProcessOutcome::Done)], KILL, None);
+    assert_eq!(
+        (o.effect.outcome, o.effect.watched),
+        (ActionOutcome::Done, Duration::ZERO)
+    );
+    assert_eq!(
+        [
+            span(two),
+            span(Duration::from_millis(300)),
+            span(Duration::from_millis(1500))
+        ],
+        ["2 s", "300 ms", "1.5 s"]
+    );
+}

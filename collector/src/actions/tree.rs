@@ -2,16 +2,17 @@
 use perch_proto::v1::ProcessOutcome;
 
 use super::pidfd::{is_gone, signal_name};
-use super::report::{Verb, affected, summarize};
+use super::report::{Verb, affected, summarize_watched};
 use super::sweep::{Scope, Sweep};
 use super::target::Target;
+use super::watch::watch;
 use super::{Executor, Outcome, Request, kill_signal};
 
-/// Signals the target alone, through its pidfd.
-pub(super) fn kill_one(_ex: &Executor, req: &Request, target: &Target) -> Outcome {
+/// Signals the target alone, through its pidfd, and watches what it does.
+pub(super) fn kill_one(ex: &Executor, req: &Request, target: &Target) -> Outcome {
     let sig = kill_signal(req);
     let name = signal_name(sig);
-    let line = if req.dry_run {
+    let mut line = if req.dry_run {
         affected(
             target,
             ProcessOutcome::WouldAct,
@@ -28,14 +29,16 @@ pub(super) fn kill_one(_ex: &Executor, req: &Request, target: &Target) -> Outcom
             Err(e) => affected(target, ProcessOutcome::Failed, format!("{name}: {e}")),
         }
     };
+    let watched = watch(ex, sig, &[target], std::slice::from_mut(&mut line));
     let (present, past) = (format!("send {name} to"), format!("sent {name} to"));
-    summarize(
+    summarize_watched(
         vec![line],
         Verb {
             present: &present,
             past: &past,
         },
         None,
+        watched,
     )
 }
 
@@ -56,15 +59,18 @@ pub(super) fn sweep_and_signal(
     if let Err(refused) = sweep.collect(!req.dry_run) {
         return refused;
     }
-    let lines = sweep.finish(sig);
+    let mut lines = sweep.finish(sig);
+    let members: Vec<_> = sweep.members().collect();
+    let watched = watch(ex, sig, &members, &mut lines);
     let name = signal_name(sig);
     let (present, past) = (format!("send {name} to"), format!("sent {name} to"));
-    summarize(
+    summarize_watched(
         lines,
         Verb {
             present: &present,
             past: &past,
         },
         sweep.note(sig).as_deref(),
+        watched,
     )
 }

@@ -9,9 +9,10 @@ mod recheck;
 mod tasks;
 
 use std::{
+    path::PathBuf,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
     time::Instant,
 };
@@ -64,6 +65,11 @@ pub struct Shared {
     roles: Roles,
     /// Detection rules, flags and traces; `None` when `[detect]` is off.
     detector: Option<Mutex<Detector>>,
+    /// The cgroup2 mount (frozen cgroups are read below it).
+    cgroup_root: PathBuf,
+    /// Set by the executor when an action froze or thawed something: the
+    /// next sample looks at every cgroup's freeze.
+    freezes: Arc<AtomicBool>,
     stream_limits: StreamLimits,
 }
 
@@ -301,16 +307,13 @@ impl Engine {
                 }
             }
         };
-        // Without pidfds or /proc this host cannot act; viewing still works,
-        // and every action is refused (and audited) with the reason.
-        let executor = Executor::system().map_err(|e| {
-            tracing::warn!("response actions unavailable: {e}");
-            format!("response actions are unavailable on this host: {e}")
-        });
-        let info = StaticInfo::read(settings);
-        let detector = new_detector(settings, info.boot_time_unix_ns)?;
+        let freezes = Arc::new(AtomicBool::new(false));
+        let executor = executor(settings, &freezes);
         release_startup_memory();
         let reader = new_reader(settings)?;
+        let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
+        let info = StaticInfo::read(settings);
+        let detector = new_detector(settings, info.boot_time_unix_ns)?;
         let shared = Arc::new(Shared {
             model: Mutex::new(ProcessModel::with_bounds(
                 info.exited_retention_ns,
@@ -329,6 +332,8 @@ impl Engine {
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
             detector,
+            cgroup_root,
+            freezes,
             stream_limits: settings.stream_limits,
         });
         let mut tasks = Vec::new();
@@ -408,6 +413,21 @@ fn new_detector(
         settings.detect.clone(),
         boot_time_unix_ns,
     ))))
+}
+
+/// The action executor: without pidfds or /proc this host cannot act;
+/// viewing still works, and every action is refused (and audited) with the
+/// reason.  It sets `freezes` after actions that freeze or thaw.
+fn executor(settings: &Settings, freezes: &Arc<AtomicBool>) -> Result<Executor, String> {
+    Executor::system()
+        .map(|e| {
+            e.watching(settings.signal_watch.clone())
+                .notifying_freezes(Arc::clone(freezes))
+        })
+        .map_err(|e| {
+            tracing::warn!("response actions unavailable: {e}");
+            format!("response actions are unavailable on this host: {e}")
+        })
 }
 
 /// Tunes glibc's allocator for a daemon whose large buffers come and go

@@ -2,18 +2,21 @@
 //! at 100k processes a sampling pass takes long enough to delay the
 //! ring-buffer drain if it shared its thread.
 use std::{
+    collections::HashSet,
     sync::{Arc, atomic::Ordering},
     time::Duration,
 };
+
+use perch_proto::v1::ProcessSample;
 
 use super::{EngineError, Shared, loss};
 use crate::{
     clock::now_boot_ns,
     convert,
     ebpf::{Decoder, EbpfSource},
-    model::{ModelEvent, ProcKey, ProcessInfo, Source},
+    model::{HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage},
     proc::{Poller, ProcReader},
-    sampler::{HostSampler, ProcessSampler},
+    sampler::{FrozenCgroups, HostSampler, ProcessSampler},
 };
 
 /// 20 ms keeps the console live while costing perchd ~50 wake-ups a second;
@@ -145,9 +148,21 @@ struct Pass {
     procs: ProcessSampler,
     host: HostSampler,
     reader: ProcReader,
+    frozen: FrozenCgroups,
 }
 
-/// Samples per-process and host usage every `interval`, re-reads the cwd of
+/// What a pass read, for the model.
+struct Read {
+    samples: Vec<(ProcKey, Usage, u32)>,
+    states: Vec<(ProcKey, u8)>,
+    parents: Vec<(ProcKey, u32)>,
+    frozen: HashSet<String>,
+    host: HostSample,
+    cwds: Vec<(ProcKey, String)>,
+}
+
+/// Samples per-process and host usage every `interval` (with each
+/// process's state, freeze and current parent), re-reads the cwd of
 /// processes that may have a stale one, and retires exited processes past
 /// their retention window.
 pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Duration) {
@@ -155,6 +170,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         procs: ProcessSampler::new("/proc"),
         host: HostSampler::new("/proc"),
         reader,
+        frozen: FrozenCgroups::new(shared.cgroup_root.clone()),
     };
     let mem_total = shared.info.memory_total_bytes;
     let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
@@ -162,18 +178,29 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let (keys, stale) = {
+        if shared.freezes.swap(false, Ordering::Relaxed) {
+            pass.frozen.look_again();
+        }
+        let full = pass.frozen.full_pass();
+        let (keys, stale, cgroups) = {
             let mut model = shared.model();
-            (model.live_keys(), model.take_cwd_stale())
+            let cgroups = full.then(|| model.cgroup_paths());
+            (model.live_keys(), model.take_cwd_stale(), cgroups)
         };
-        let Ok((p, samples, host_sample, cwds)) = tokio::task::spawn_blocking(move || {
+        let Ok((p, read)) = tokio::task::spawn_blocking(move || {
             let samples = pass.procs.sample(&keys, mem_total);
-            let host_sample = pass.host.sample();
-            let cwds: Vec<(ProcKey, String)> = stale
-                .into_iter()
-                .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
-                .collect();
-            (pass, samples, host_sample, cwds)
+            let read = Read {
+                samples,
+                states: pass.procs.states().to_vec(),
+                parents: pass.procs.parents().to_vec(),
+                frozen: pass.frozen.read(cgroups.as_deref()).clone(),
+                host: pass.host.sample(),
+                cwds: stale
+                    .into_iter()
+                    .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
+                    .collect(),
+            };
+            (pass, read)
         })
         .await
         else {
@@ -183,22 +210,47 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         pass = p;
         let now = now_boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);
+        let (updates, samples) = apply(&shared, read.samples.as_slice(), &read, now);
         let extra = vec![
-            convert::process_samples(now, interval_ns, &samples),
-            convert::host_sample(now, &host_sample, lost),
+            convert::process_samples(now, interval_ns, samples),
+            convert::host_sample(now, &read.host, lost),
         ];
-        let updates = {
-            let mut model = shared.model();
-            model.apply_usage(&samples);
-            model.expire(now);
-            cwds.into_iter()
-                .filter_map(|(k, cwd)| model.set_cwd(&k, cwd))
-                .map(|process| ModelEvent::Update {
-                    time_ns: now,
-                    process,
-                })
-                .collect()
-        };
         shared.commit(updates, extra);
     }
+}
+
+/// A pass's readings into the model: the updates to publish (new cwds,
+/// reapers) and the samples (every process whose usage, state or freeze
+/// changed).
+fn apply(
+    shared: &Shared,
+    usage: &[(ProcKey, Usage, u32)],
+    read: &Read,
+    now: u64,
+) -> (Vec<ModelEvent>, Vec<ProcessSample>) {
+    let mut model = shared.model();
+    model.apply_usage(usage);
+    let mut changed: HashSet<ProcKey> = usage.iter().map(|(k, ..)| *k).collect();
+    changed.extend(model.set_states(&read.states));
+    changed.extend(model.set_frozen(|path| read.frozen.contains(path)));
+    let reparented = model.set_parents(&read.parents);
+    model.expire(now);
+    let samples = changed
+        .into_iter()
+        .filter_map(|k| model.get_key(&k).map(convert::process_sample))
+        .collect();
+    let cwds: Vec<ProcessInfo> = read
+        .cwds
+        .iter()
+        .filter_map(|(k, cwd)| model.set_cwd(k, cwd.clone()))
+        .collect();
+    let updates = reparented
+        .into_iter()
+        .chain(cwds)
+        .map(|process| ModelEvent::Update {
+            time_ns: now,
+            process,
+        })
+        .collect();
+    (updates, samples)
 }

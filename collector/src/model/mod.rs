@@ -1,15 +1,19 @@
 //! The process model: every live process keyed by pid (at most one live
 //! process holds a pid at a time), and exited ones kept for a retention
 //! window so that a process that lived for a millisecond can still be shown
-//! and inspected.  Events are applied in ring-buffer order.
+//! and inspected — and past it while processes descend from them, so that
+//! lineage survives (see `lineage`).  Events are applied in ring-buffer
+//! order; the sampler adds each process's state, freeze and reaper.
 //!
 //! Exited processes are also bounded in bytes: an exec storm of long
 //! command lines would otherwise keep a retention window's worth of them
-//! (30 s at thousands a second).  Past the bound the oldest exits go first;
-//! clients still have their events (the hub's ring).
+//! (30 s at thousands a second).  Past the bound the oldest exits go first
+//! (still kept as ancestors while a descendant lives); clients still have
+//! their events (the hub's ring).
 mod argv;
 mod facts;
 mod heal;
+mod lineage;
 mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -26,6 +30,12 @@ pub struct ProcessModel {
     live: HashMap<u32, ProcessInfo>,
     /// Exited processes, oldest exit first.
     exited: VecDeque<ProcessInfo>,
+    /// Exited processes past their retention, kept as ancestors of
+    /// processes still in the model; by parent link (`lineage::link`).
+    retained: HashMap<(u32, u64), ProcessInfo>,
+    /// How many processes in the model (live, exited, retained) name each
+    /// parent link: an exited process with children is kept.
+    children: HashMap<(u32, u64), u32>,
     retention_ns: u64,
     /// Bytes `exited` holds ([`ProcessInfo::heap_bytes`]) and may hold.
     exited_bytes: usize,
@@ -73,7 +83,10 @@ impl ProcessModel {
     /// already reported (it raced the scan) keeps the kernel's version.
     pub fn seed(&mut self, processes: impl IntoIterator<Item = ProcessInfo>) {
         for p in processes {
-            self.live.entry(p.key.pid).or_insert(p);
+            if !self.live.contains_key(&p.key.pid) {
+                self.link(&p);
+                self.live.insert(p.key.pid, p);
+            }
         }
     }
 
@@ -101,8 +114,10 @@ impl ProcessModel {
         self.live.values()
     }
 
+    /// Exited processes: within their retention, then the ancestors kept
+    /// past it.
     pub fn exited(&self) -> impl Iterator<Item = &ProcessInfo> {
-        self.exited.iter()
+        self.exited.iter().chain(self.retained.values())
     }
 
     /// Applies one event.  Returns the event as the model now sees it
@@ -125,6 +140,8 @@ impl ProcessModel {
                     if child.tty.is_empty() {
                         child.tty.clone_from(&parent.tty);
                     }
+                    // Frozen with its parent (same cgroup) until sampled.
+                    child.frozen = parent.frozen && child.cgroup_id == parent.cgroup_id;
                 }
                 self.cwd_stale.insert(child.ppid);
                 self.cwd_stale.insert(child.key.pid);
@@ -146,6 +163,14 @@ impl ProcessModel {
                     }
                     process.usage = prev.usage;
                     process.nice = prev.nice;
+                    process.state = prev.state;
+                    process.frozen = prev.frozen;
+                    // exec changes no parent: who forked it, and where it
+                    // went since, stay (the kernel's ppid is today's).
+                    process.ppid = prev.ppid;
+                    process.parent_start_ns = prev.parent_start_ns;
+                    process.reaper = prev.reaper;
+                    process.parent_unknown = prev.parent_unknown;
                     if process.source == Source::Ebpf && prev.source == Source::Seeded {
                         // Precise start time from the kernel replaces /proc's ticks.
                         process.source = Source::Ebpf;
@@ -170,7 +195,9 @@ impl ProcessModel {
             }
             ModelEvent::Update { time_ns, process } => {
                 let slot = self.get_key_mut(&process.key)?;
-                *slot = process.clone();
+                let old = std::mem::replace(slot, process.clone());
+                self.unlink(&old);
+                self.link(&process);
                 Some(ModelEvent::Update { time_ns, process })
             }
             ModelEvent::Rename { time_ns, key, comm } => {
@@ -191,32 +218,44 @@ impl ProcessModel {
     /// (its exit was missed) is retired as exited with an unknown status.
     fn replace_live(&mut self, p: ProcessInfo, time_ns: u64) {
         let key = p.key;
-        if let Some(mut old) = self.live.insert(key.pid, p)
-            && !old.key.same_as(&key)
-        {
-            old.exit = Some(ExitInfo {
-                time_ns,
-                ..ExitInfo::default()
-            });
-            self.retire(old);
+        self.link(&p);
+        match self.live.insert(key.pid, p) {
+            Some(mut old) if !old.key.same_as(&key) => {
+                old.exit = Some(ExitInfo {
+                    time_ns,
+                    ..ExitInfo::default()
+                });
+                self.retire(old);
+            }
+            // The same process (an exec): it was counted once already.
+            Some(old) => {
+                self.unlink(&old);
+            }
+            None => {}
         }
     }
 
-    /// Keeps an exited process, dropping the oldest ones past the bound.
+    /// Keeps an exited process, dropping the oldest ones past the bound
+    /// (those with descendants in the model stay as ancestors).
     fn retire(&mut self, p: ProcessInfo) {
         self.exited_bytes += p.heap_bytes();
         self.exited.push_back(p);
+        let mut dropped = Vec::new();
         while self.exited_bytes > self.max_exited_bytes && self.exited.len() > 1 {
             let Some(old) = self.exited.pop_front() else {
                 break;
             };
             self.exited_bytes = self.exited_bytes.saturating_sub(old.heap_bytes());
             self.dropped_early += 1;
+            dropped.push(old);
         }
+        self.settle(dropped);
     }
 
-    /// Drops exited processes older than the retention window.
+    /// Drops exited processes older than the retention window, except the
+    /// ancestors of processes still in the model (see `lineage`).
     pub fn expire(&mut self, now_ns: u64) {
+        let mut expired = Vec::new();
         while let Some(front) = self.exited.front() {
             let exited_at = front.exit.map_or(0, |e| e.time_ns);
             if now_ns.saturating_sub(exited_at) <= self.retention_ns {
@@ -224,8 +263,10 @@ impl ProcessModel {
             }
             if let Some(old) = self.exited.pop_front() {
                 self.exited_bytes = self.exited_bytes.saturating_sub(old.heap_bytes());
+                expired.push(old);
             }
         }
+        self.settle(expired);
     }
 
     /// Applies resource samples to the live processes they name.
@@ -234,8 +275,48 @@ impl ProcessModel {
             if let Some(p) = self.get_key_mut(key) {
                 p.usage = *usage;
                 p.threads = *threads;
+                p.nice = usage.nice;
             }
         }
+    }
+
+    /// Applies sampled state letters; returns the keys whose state changed.
+    pub fn set_states(&mut self, states: &[(ProcKey, u8)]) -> Vec<ProcKey> {
+        let mut changed = Vec::new();
+        for &(key, state) in states {
+            if let Some(p) = self.get_key_mut(&key)
+                && p.state != state
+            {
+                p.state = state;
+                changed.push(p.key);
+            }
+        }
+        changed
+    }
+
+    /// Marks live processes frozen whose cgroup path `frozen` says is;
+    /// returns the keys whose flag changed.
+    pub fn set_frozen(&mut self, frozen: impl Fn(&str) -> bool) -> Vec<ProcKey> {
+        let mut changed = Vec::new();
+        for p in self.live.values_mut() {
+            let now = p.cgroup.as_deref().is_some_and(|cg| frozen(&cg.path));
+            if p.frozen != now {
+                p.frozen = now;
+                changed.push(p.key);
+            }
+        }
+        changed
+    }
+
+    /// The cgroup paths of live processes, each once.
+    #[must_use]
+    pub fn cgroup_paths(&self) -> Vec<String> {
+        let paths: HashSet<&str> = self
+            .live
+            .values()
+            .filter_map(|p| p.cgroup.as_deref().map(|cg| cg.path.as_str()))
+            .collect();
+        paths.into_iter().map(str::to_owned).collect()
     }
 
     /// The live processes whose cwd should be re-read, clearing the set.

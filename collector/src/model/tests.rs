@@ -112,6 +112,147 @@ fn seeded_tick_precision_matches_kernel_nanoseconds() {
     );
 }
 
+/// A process forked by `parent` (its key as the link).
+fn child_of(pid: u32, start_ns: u64, parent: &ProcessInfo) -> ProcessInfo {
+    ProcessInfo {
+        key: ProcKey { pid, start_ns },
+        ppid: parent.key.pid,
+        parent_start_ns: parent.key.start_ns,
+        ..ProcessInfo::default()
+    }
+}
+
+fn exit(m: &mut ProcessModel, p: &ProcessInfo, time_ns: u64) {
+    let exit = ExitInfo {
+        time_ns,
+        ..ExitInfo::default()
+    };
+    assert!(
+        m.apply(ModelEvent::Exit {
+            time_ns,
+            key: p.key,
+            exit
+        })
+        .is_some()
+    );
+}
+
+fn exited_pids(m: &ProcessModel) -> Vec<(u32, bool)> {
+    let mut v: Vec<(u32, bool)> = m
+        .exited()
+        .map(|p| (p.key.pid, p.retained_ancestor))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn ancestors_of_a_live_process_outlive_the_retention_then_go() {
+    let mut m = ProcessModel::new(1_000);
+    let init = info(1, 10_000_000, 0);
+    let shell = child_of(100, 1_000_000_000, &init);
+    // The double fork: shell -> subshell -> daemon; both parents exit.
+    let sub = child_of(101, 2_000_000_000, &shell);
+    let daemon = child_of(102, 3_000_000_000, &sub);
+    let other = child_of(103, 4_000_000_000, &shell);
+    m.seed([init, shell.clone()]);
+    for c in [&sub, &daemon, &other] {
+        m.apply(ModelEvent::Fork {
+            time_ns: 1,
+            child: c.clone(),
+        });
+    }
+    exit(&mut m, &sub, 10);
+    exit(&mut m, &other, 11);
+    exit(&mut m, &shell, 20);
+    m.expire(100_000);
+    // other had no descendants: gone; sub and shell are the daemon's chain.
+    assert_eq!(exited_pids(&m), [(100, true), (101, true)]);
+    let kept = m.retained().find(|p| p.key.pid == 101).expect("subshell");
+    assert!(kept.exit.is_some());
+    // The daemon exits: its chain stays for its own retention, then goes.
+    exit(&mut m, &daemon, 200_000);
+    m.expire(200_500);
+    assert_eq!(exited_pids(&m), [(100, true), (101, true), (102, false)]);
+    m.expire(201_500);
+    assert!(exited_pids(&m).is_empty(), "{:?}", exited_pids(&m));
+}
+
+#[test]
+fn exec_keeps_who_forked_it_and_where_it_went() {
+    let mut m = ProcessModel::new(1_000);
+    let mut p = info(50, 5_000_000_000, 0);
+    p.parent_unknown = true;
+    p.reaper = Some(ProcKey {
+        pid: 1,
+        start_ns: 10_000_000,
+    });
+    p.state = b'S';
+    m.seed([p]);
+    // The kernel's exec record names today's parent, pid 1.
+    let exec = info(50, 5_000_000_000, 1);
+    let Some(ModelEvent::Exec { process, .. }) = m.apply(ModelEvent::Exec {
+        time_ns: 2,
+        process: exec,
+        old_pid: 0,
+    }) else {
+        panic!("exec not applied")
+    };
+    assert_eq!((process.ppid, process.parent_unknown), (0, true));
+    assert_eq!(process.reaper.map(|r| r.pid), Some(1));
+    assert_eq!(process.state, b'S');
+}
+
+#[test]
+fn reparenting_names_the_reaper_once() {
+    let mut m = ProcessModel::new(1_000);
+    let init = info(1, 10_000_000, 0);
+    let parent = child_of(60, 1_000_000_000, &init);
+    let child = child_of(61, 2_000_000_000, &parent);
+    m.seed([init, parent.clone(), child.clone()]);
+    assert!(m.set_parents(&[(child.key, 60)]).is_empty(), "not moved");
+    exit(&mut m, &parent, 5);
+    let moved = m.set_parents(&[(child.key, 1)]);
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].ppid, 60, "the original parent stays");
+    assert_eq!(
+        moved[0].reaper,
+        Some(ProcKey {
+            pid: 1,
+            start_ns: 10_000_000
+        })
+    );
+    assert!(m.set_parents(&[(child.key, 1)]).is_empty(), "once");
+    // A history store names the original parent of an unknown one.
+    let mut orphan = info(70, 3_000_000_000, 0);
+    orphan.parent_unknown = true;
+    m.seed([orphan.clone()]);
+    let found = ProcKey {
+        pid: 69,
+        start_ns: 2_500_000_000,
+    };
+    let p = m.recover_parent(&orphan.key, found).expect("recovered");
+    assert_eq!((p.ppid, p.parent_unknown), (69, false));
+    assert!(m.recover_parent(&orphan.key, found).is_none(), "known now");
+}
+
+#[test]
+fn states_and_freezes_are_reported_when_they_change() {
+    let mut m = ProcessModel::new(1_000);
+    let mut p = info(80, 1_000_000_000, 1);
+    p.cgroup = Some(std::sync::Arc::new(CgroupInfo {
+        path: "/box".into(),
+        ..CgroupInfo::default()
+    }));
+    m.seed([p.clone()]);
+    assert_eq!(m.set_states(&[(p.key, b'S')]), [p.key]);
+    assert!(m.set_states(&[(p.key, b'S')]).is_empty());
+    assert_eq!(m.set_frozen(|path| path == "/box"), [p.key]);
+    assert!(m.set_frozen(|path| path == "/box").is_empty());
+    assert_eq!(m.cgroup_paths(), ["/box"]);
+    assert_eq!(m.set_frozen(|_| false), [p.key]);
+}
+
 /// An exec storm of long command lines: exited processes stay within the
 /// byte bound (the oldest go first, counted), whatever the retention says.
 #[test]

@@ -87,14 +87,36 @@ pub struct Usage {
     pub write_bytes: u64,
     pub read_bytes_per_sec: f64,
     pub write_bytes_per_sec: f64,
+    /// Virtual size, and resident memory shared with others (htop's VIRT
+    /// and SHR).
+    pub virtual_bytes: u64,
+    pub shared_bytes: u64,
+    /// Scheduling as sampled from the same stat line (htop's PRI and NI):
+    /// a renice by anyone shows within a sample.
+    pub priority: i32,
+    pub nice: i32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of a process (truncated argv, kernel thread, unknown parent, \
+              frozen, kept as an ancestor), not a state machine"
+)]
 pub struct ProcessInfo {
     pub key: ProcKey,
+    /// The original parent, the process that forked this one (kept after
+    /// it exits and this one is reparented); 0 when unknown.
     pub ppid: u32,
     /// 0 when unknown.
     pub parent_start_ns: u64,
+    /// Where it was reparented to once its original parent exited (or,
+    /// with `parent_unknown`, the reaper it was found under).
+    pub reaper: Option<ProcKey>,
+    /// perchd did not see it start and found it under a reaper: who forked
+    /// it is not known (`ppid` is 0).  A history store may tell later (see
+    /// `ProcessModel::recover_parent`).
+    pub parent_unknown: bool,
     pub pgid: u32,
     pub sid: u32,
     pub uid: u32,
@@ -124,6 +146,14 @@ pub struct ProcessInfo {
     /// What the last exec says (executable, stdio, environment...);
     /// `None` for kernel threads and when it could not be read.
     pub facts: Option<Arc<ExecFacts>>,
+    /// The /proc stat state letter as last sampled (`b'R'`, `b'S'`,
+    /// `b'T'`...); 0 before the first sample.
+    pub state: u8,
+    /// Its cgroup (or an ancestor cgroup) is frozen, as last sampled.
+    pub frozen: bool,
+    /// Exited, and kept past the retention window because processes in the
+    /// model descend from it.
+    pub retained_ancestor: bool,
 }
 
 impl ProcessInfo {

@@ -5,6 +5,7 @@
 //! All files of one process are opened relative to an `O_PATH` fd of its
 //! /proc directory: if the process dies and its pid is reused meanwhile,
 //! reads fail with ESRCH instead of silently mixing two processes.
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
@@ -33,6 +34,16 @@ pub struct ProcReader {
     path: PidPath,
     /// Environment variables reported in each process's exec facts.
     env: EnvFilter,
+    /// Whether a process (pid, start) is a pid namespace's init, a reaper.
+    ns_inits: HashMap<(u32, u64), bool>,
+}
+
+/// Who forked a process, as far as /proc can tell.
+struct Parentage {
+    ppid: u32,
+    parent_start_ns: u64,
+    /// The reaper it was found under, when that may not be who forked it.
+    reaper: Option<ProcKey>,
 }
 
 impl ProcReader {
@@ -46,6 +57,7 @@ impl ProcReader {
             buf: Vec::with_capacity(4096),
             path,
             env: EnvFilter::default(),
+            ns_inits: HashMap::new(),
         }
     }
 
@@ -133,6 +145,8 @@ impl ProcReader {
             Err(_) => (None, 0),
         };
 
+        let start_ns = ticks_to_ns(st.starttime);
+        let parent = self.parentage(st.ppid, start_ns);
         let kernel_thread = st.flags & PF_KTHREAD != 0;
         let facts = (!kernel_thread).then(|| {
             let mut f = super::facts::read(&dir, &self.env, cap_effective);
@@ -140,12 +154,11 @@ impl ProcReader {
             Arc::new(f)
         });
         Ok(ProcessInfo {
-            key: ProcKey {
-                pid,
-                start_ns: ticks_to_ns(st.starttime),
-            },
-            ppid: st.ppid,
-            parent_start_ns: self.start_ns(st.ppid).unwrap_or(0),
+            key: ProcKey { pid, start_ns },
+            ppid: parent.ppid,
+            parent_start_ns: parent.parent_start_ns,
+            reaper: parent.reaper,
+            parent_unknown: parent.reaper.is_some(),
             pgid: st.pgrp,
             sid: st.session,
             uid,
@@ -166,10 +179,16 @@ impl ProcReader {
             exit: None,
             usage: Usage {
                 rss_bytes: st.rss_pages.saturating_mul(page_size()),
+                virtual_bytes: st.vsize,
+                priority: st.priority,
+                nice: st.nice,
                 ..Usage::default()
             },
             threads: st.num_threads,
             nice: st.nice,
+            state: st.state,
+            frozen: false,
+            retained_ancestor: false,
             facts,
         })
     }
@@ -226,6 +245,51 @@ impl ProcReader {
     /// stat of `pid` with the reader's reused buffers (for the poller).
     pub(crate) fn stat(&mut self, pid: u32) -> io::Result<StatFields> {
         read_stat(&mut self.path, pid, &mut self.buf)
+    }
+
+    /// The parent of a process started at `start_ns` whose /proc parent is
+    /// `ppid`.  A reaper — pid 1, a pid namespace's init, or a parent that
+    /// started after it (it was certainly reparented) — may have adopted
+    /// it, so then who forked it is unknown and the reaper is named
+    /// instead.  (A child subreaper that is none of these, such as a
+    /// container runtime's shim, is not recognised from /proc.)
+    fn parentage(&mut self, ppid: u32, start_ns: u64) -> Parentage {
+        let parent_start_ns = self.start_ns(ppid).unwrap_or(0);
+        let reaper = ppid == 1
+            || parent_start_ns > start_ns
+            || (ppid != 0 && self.is_ns_init(ppid, parent_start_ns));
+        if reaper {
+            Parentage {
+                ppid: 0,
+                parent_start_ns: 0,
+                reaper: Some(ProcKey {
+                    pid: ppid,
+                    start_ns: parent_start_ns,
+                }),
+            }
+        } else {
+            Parentage {
+                ppid,
+                parent_start_ns,
+                reaper: None,
+            }
+        }
+    }
+
+    /// Whether `pid` (started at `start_ns`) is pid 1 of a pid namespace
+    /// below perchd's (the last `NSpid` of its status is 1); cached.
+    fn is_ns_init(&mut self, pid: u32, start_ns: u64) -> bool {
+        if let Some(&known) = self.ns_inits.get(&(pid, start_ns)) {
+            return known;
+        }
+        let status = fs::read(self.proc_root.join(pid.to_string()).join("status"));
+        let init = status.is_ok_and(|s| ns_init(&s));
+        // Parents are few; a long-lived reader still forgets now and then.
+        if self.ns_inits.len() >= 4096 {
+            self.ns_inits.clear();
+        }
+        self.ns_inits.insert((pid, start_ns), init);
+        init
     }
 
     /// Start time of `pid`, for parent keys; `None` for pid 0 or if gone.
@@ -312,6 +376,21 @@ fn numbers(field: &[u8]) -> impl Iterator<Item = u32> + '_ {
         .split(u8::is_ascii_whitespace)
         .filter(|f| !f.is_empty())
         .map_while(|f| std::str::from_utf8(f).ok()?.parse().ok())
+}
+
+/// The `NSpid:` line of a status says pid 1 in the innermost of several
+/// pid namespaces.
+fn ns_init(status: &[u8]) -> bool {
+    status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"NSpid:"))
+        .is_some_and(|ids| {
+            let ids: Vec<&[u8]> = ids
+                .split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty())
+                .collect();
+            ids.len() > 1 && ids.last() == Some(&&b"1"[..])
+        })
 }
 
 /// The cgroup v2 path from /proc/PID/cgroup (the `0::` line).

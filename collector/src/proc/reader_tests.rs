@@ -220,3 +220,53 @@ fn process_in_hand_made_container_cgroup() {
     let by_id = r.cgroups_mut().resolve_id(p.cgroup_id).expect("id known");
     assert_eq!(by_id.container_id.as_deref(), Some(id));
 }
+
+#[test]
+fn ns_init_is_pid_1_of_an_inner_namespace() {
+    assert!(ns_init(b"Name:\tsh\nNSpid:\t4242\t1\nNSpgid:\t1\n"));
+    assert!(ns_init(b"NSpid:\t9\t4242\t1"));
+    assert!(!ns_init(b"NSpid:\t1\n"), "the host's init is pid 1 anyway");
+    assert!(!ns_init(b"NSpid:\t4242\t7\n"));
+    assert!(!ns_init(b"Name:\tsh\n"));
+}
+
+#[test]
+fn an_orphan_found_under_init_has_an_unknown_parent() {
+    // sh forks sleep and exits: sleep is reparented (to init, as nothing
+    // between here and init is a subreaper in the test environment).
+    let sh = Command::new("sh")
+        .args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh");
+    let pid: u32 = String::from_utf8_lossy(&sh.stdout)
+        .trim()
+        .parse()
+        .expect("pid");
+    let _guard = killed_on_drop(pid);
+    let mut r = ProcReader::system();
+    let p = wait_exec(&mut r, pid, "sleep");
+    let reaper = p.reaper.expect("reaper named");
+    assert!(p.parent_unknown, "{p:?}");
+    assert_eq!((p.ppid, p.parent_start_ns), (0, 0), "{p:?}");
+    assert_eq!(reaper.pid, 1, "{p:?}");
+    // And a child whose parent lives keeps it.
+    let me = r
+        .read_process(std::process::id(), Source::Seeded)
+        .expect("self");
+    assert!(!me.parent_unknown && me.reaper.is_none(), "{me:?}");
+}
+
+/// Kills `pid` (not our child: init reaps it) when dropped.
+fn killed_on_drop(pid: u32) -> impl Drop {
+    struct Kill(u32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(i32::try_from(self.0).unwrap_or(i32::MAX)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    Kill(pid)
+}

@@ -2,7 +2,9 @@
 //! anything is looked up or signalled; the message names the field, the
 //! allowed values and what was received.  (The handler audits the refusal.)
 use perch_proto::{
-    limits::{MAX_PID, PRIORITY_RANGE, REASON_MAX_BYTES, takes_signal},
+    limits::{
+        MAX_PID, PRIORITY_RANGE, REASON_MAX_BYTES, SIGNAL_NUMBERS, signal_allowed, takes_signal,
+    },
     names::{Named, every},
     v1::{ActRequest, ActionKind, ActionMode, ProcessKey, Signal},
 };
@@ -21,13 +23,19 @@ fn actions() -> String {
     format!("{} ({first}..={last})", names.join(", "))
 }
 
-/// `HUP(1), INT(2), …, STOP(19)`: the signals, for messages.
+/// `HUP(1), INT(2), …, STOP(19), or a number in 1..=64`: the signals, for
+/// messages.
 fn signals() -> String {
-    every::<Signal>()
+    let named: Vec<String> = every::<Signal>()
         .filter(|s| *s != Signal::Unspecified)
         .map(|s| format!("{}({})", s.bare_name(), i32::from(s)))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    format!(
+        "{}, or any signal number in {}..={}",
+        named.join(", "),
+        SIGNAL_NUMBERS.start(),
+        SIGNAL_NUMBERS.end()
+    )
 }
 
 /// `-20..19`, as the messages say it.
@@ -130,20 +138,25 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
     })
 }
 
-/// The signal number for the kill actions (0: their default, KILL).
+/// The signal number for the kill actions (0: their default, KILL): a
+/// named one, or any number in `SIGNAL_NUMBERS`.
 fn signal(kind: ActionKind, raw: i32) -> Result<i32, Invalid> {
-    match Signal::try_from(raw) {
-        Ok(Signal::Unspecified) => Ok(0),
-        Ok(s) if takes_signal(kind) => Ok(i32::from(s)),
-        Ok(_) => Err(Invalid(format!(
-            "signal: only for KILL, KILL_TREE and KILL_GROUP (got {raw} for {})",
-            kind.as_str_name()
-        ))),
-        Err(_) => Err(Invalid(format!(
+    if raw == i32::from(Signal::Unspecified) {
+        return Ok(0);
+    }
+    if !signal_allowed(raw) {
+        return Err(Invalid(format!(
             "signal: unknown signal {raw} (allowed {})",
             signals()
-        ))),
+        )));
     }
+    if !takes_signal(kind) {
+        return Err(Invalid(format!(
+            "signal: only for KILL, KILL_TREE and KILL_GROUP (got {raw} for {})",
+            kind.as_str_name()
+        )));
+    }
+    Ok(raw)
 }
 
 /// The nice value: required for RENICE, refused for everything else.
@@ -198,6 +211,12 @@ mod tests {
         r.mode = ActionMode::DryRun.into();
         let a = act(&r).unwrap();
         assert_eq!((a.signal, a.dry_run), (15, true));
+        // ABRT by name, and a real-time signal by number (the console's
+        // numeric entry): both accepted as the numbers they are.
+        r.signal = Signal::Abrt.into();
+        assert_eq!(act(&r).unwrap().signal, 6);
+        r.signal = 34;
+        assert_eq!(act(&r).unwrap().signal, 34);
     }
 
     #[test]
@@ -234,7 +253,8 @@ mod tests {
                 Box::new(|r| r.mode = 0),
                 "mode: must be DRY_RUN (1) or LIVE (2) (got 0)",
             ),
-            (Box::new(|r| r.signal = 7), "signal: unknown signal 7"),
+            (Box::new(|r| r.signal = 65), "signal: unknown signal 65"),
+            (Box::new(|r| r.signal = -9), "signal: unknown signal -9"),
             (
                 Box::new(|r| r.priority = Some(3)),
                 "priority: only for RENICE",
@@ -282,7 +302,8 @@ mod tests {
         );
         assert_eq!(
             signals(),
-            "HUP(1), INT(2), QUIT(3), KILL(9), USR1(10), USR2(12), TERM(15), CONT(18), STOP(19)"
+            "HUP(1), INT(2), QUIT(3), ABRT(6), KILL(9), USR1(10), USR2(12), TERM(15), CONT(18), \
+             STOP(19), or any signal number in 1..=64"
         );
         assert_eq!(priorities(), "-20..19");
     }

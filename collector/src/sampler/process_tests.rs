@@ -134,3 +134,48 @@ fn skips_reused_and_gone_pids_and_forgets_old_keys() {
         "new again after being forgotten"
     );
 }
+
+#[test]
+fn parses_statm_shared() {
+    assert_eq!(parse_statm_shared(b"2453 225 198 5 0 120 0\n"), Some(198));
+    assert_eq!(parse_statm_shared(b"2453 225"), None);
+    assert_eq!(parse_statm_shared(b""), None);
+}
+
+#[test]
+fn virt_shr_pri_and_a_renice_show_in_the_next_sample() {
+    let child = Reaped(Command::new("sleep").arg("30").spawn().expect("spawn"));
+    let pid = child.0.id();
+    // Until it has exec'd, the child is a copy of this test's fork.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "sleep\n" {
+        assert!(std::time::Instant::now() < deadline, "sleep never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let key = key_of(pid);
+    let mut s = ProcessSampler::new("/proc");
+    let first = s.sample(&[key], 1 << 30);
+    let u = first[0].1;
+    assert!(
+        u.virtual_bytes >= u.rss_bytes && u.virtual_bytes > 0,
+        "{u:?}"
+    );
+    // sleep maps libc: some of its resident pages are file-backed.  (Not
+    // compared with RSS: stat's and statm's counters may lag each other.)
+    assert!(u.shared_bytes > 0, "{u:?}");
+    assert_eq!((u.nice, u.priority), (0, 20), "{u:?}");
+    let renice = Command::new("renice")
+        .args(["-n", "7", "-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .expect("renice");
+    assert!(renice.success());
+    let next = s.sample(&[key], 1 << 30);
+    assert_eq!(next.len(), 1, "a renice is a change");
+    assert_eq!(
+        (next[0].1.nice, next[0].1.priority),
+        (7, 27),
+        "{:?}",
+        next[0].1
+    );
+}

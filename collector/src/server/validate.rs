@@ -18,7 +18,7 @@ pub const MAX_CHUNK_SIZE: u32 = 10_000;
 /// collector's CPU.
 pub const MAX_PIDS: usize = 10_000;
 
-const KIND_RANGE: &str = "1..=7, 60..=61";
+const KIND_RANGE: &str = "1..=8, 60..=61";
 
 /// A checked `ListProcessesRequest`: the pids sorted without duplicates and
 /// the chunk size to use.
@@ -256,10 +256,11 @@ mod tests {
         let req = |kinds: Vec<i32>, resume| WatchEventsRequest {
             resume_after_seq: resume,
             kinds,
+            threads: false,
         };
         assert_eq!(
             message(watch(&req(vec![1, 42], None), 0)),
-            "kinds[1]: unknown event kind 42 (allowed 1..=7, 60..=61)"
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 60..=61)"
         );
         assert!(
             message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")

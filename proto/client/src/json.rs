@@ -6,7 +6,7 @@
 use perch_proto::names::{self, Named};
 use perch_proto::v1::{
     CpuSample, Event, Exit, HostSample, Notice, NoticeKind, Process, ProcessKey, ProcessSample,
-    ProcessSource, ResourceUsage, event::Kind,
+    ProcessSource, ResourceUsage, ThreadSample, event::Kind,
 };
 use serde_json::{Map, Value, json};
 
@@ -89,6 +89,18 @@ pub fn event(ev: &Event) -> Value {
             obj
         }
         Kind::HostSample(x) => host_sample(x),
+        Kind::ThreadSamples(x) => {
+            let mut obj = Map::new();
+            let procs = x.processes.iter().map(|p| {
+                json!({
+                    "key": p.key.as_ref().map(key),
+                    "threads": p.threads.iter().map(thread).collect::<Vec<_>>(),
+                })
+            });
+            obj.insert("processes".into(), procs.collect());
+            obj.insert("interval_ns".into(), x.interval_ns.into());
+            obj
+        }
         Kind::Notice(x) => notice(x),
         Kind::Action(x) => match action::record(x) {
             Value::Object(m) => m,
@@ -121,6 +133,7 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::Update(_)) => "update",
         Some(Kind::ProcessSamples(_)) => "process_samples",
         Some(Kind::HostSample(_)) => "host_sample",
+        Some(Kind::ThreadSamples(_)) => "thread_samples",
         Some(Kind::Notice(_)) => "notice",
         Some(Kind::Action(_)) => "action",
         Some(Kind::Flag(_)) => "flag",
@@ -167,6 +180,21 @@ fn usage(u: &ResourceUsage) -> Value {
         "read_bytes_per_sec": u.read_bytes_per_sec,
         "write_bytes_per_sec": u.write_bytes_per_sec,
         "mem_percent": u.mem_percent,
+        "virtual_bytes": u.virtual_bytes,
+        "shared_bytes": u.shared_bytes,
+        "priority": u.priority,
+    })
+}
+
+fn thread(t: &ThreadSample) -> Value {
+    json!({
+        "tid": t.tid,
+        "comm": t.comm,
+        "state": t.state,
+        "cpu_percent": t.cpu_percent,
+        "cpu_time_ns": t.cpu_time_ns,
+        "nice": t.nice,
+        "priority": t.priority,
     })
 }
 
@@ -175,6 +203,7 @@ fn sample(s: &ProcessSample) -> Value {
     put_opt(&mut o, "key", s.key.as_ref().map(key));
     put_opt(&mut o, "usage", s.usage.as_ref().map(usage));
     o.insert("threads".into(), s.threads.into());
+    put_opt(&mut o, "nice", s.nice.map(Value::from));
     Value::Object(o)
 }
 

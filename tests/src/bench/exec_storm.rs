@@ -164,6 +164,7 @@ async fn read(
         .watch_events(pb::WatchEventsRequest {
             resume_after_seq: Some(after),
             kinds: vec![],
+            threads: false,
         })
         .await?
         .into_inner();

@@ -102,6 +102,21 @@ fn kill_pod_kills_every_process_of_the_pod_and_nothing_else() {
     );
     assert_eq!(pids(&o), members, "{o:?}");
     assert!(o.detail.contains(&pod.uid), "{}", o.detail);
+    // The wait for the pod to empty is the watch: every member is seen to
+    // exit, and the one this test is the parent of (a zombie until it is
+    // waited for) says how.
+    assert!(
+        o.processes
+            .iter()
+            .all(|p| p.outcome == i32::from(ProcessOutcome::Exited)),
+        "{o:?}"
+    );
+    let single = o
+        .processes
+        .iter()
+        .find(|p| p.key.is_some_and(|k| k.pid == pod.single.pid()))
+        .and_then(|p| p.exit);
+    assert_eq!(single.and_then(|e| e.signal), Some(9), "{o:?}");
     assert!(wait_until(WAIT, || !event(&pod.dir, "populated")));
     assert_eq!(pod.multi.wait().and_then(|s| s.signal()), Some(9));
     assert_eq!(pod.single.wait().and_then(|s| s.signal()), Some(9));

@@ -118,6 +118,7 @@ fn result_lines() {
         record: Some(r),
         done,
         already_gone: gone,
+        ..ActResponse::default()
     };
     let live = ActionMode::Live;
     assert_eq!(

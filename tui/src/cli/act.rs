@@ -6,21 +6,35 @@ use clap::{Args, Subcommand};
 use perch::act;
 use perch_proto::v1::{ActionKind, Signal};
 
+/// What every action's exit status means (its `--help` ends with this).
+const EXIT_STATUS: &str = "Exit status: 0 done (a signalled process exited, or \
+    nothing was left to watch), 4 the signal was delivered but a process is still \
+    running after perchd watched it (it ignores or handles the signal: escalate to \
+    KILL), 3 partly done (some processes were already gone), 1 not done (refused, \
+    gone, or the kernel said no), 2 no collector answered.";
+
 #[derive(Debug, Subcommand)]
 pub enum ActCommand {
     /// Signal one process (SIGKILL unless --signal says otherwise).
+    #[command(after_help = EXIT_STATUS)]
     Kill(KillArgs),
     /// Signal a process and every descendant (none escapes by forking).
+    #[command(after_help = EXIT_STATUS)]
     KillTree(KillArgs),
     /// Signal every process in the target's process group.
+    #[command(after_help = EXIT_STATUS)]
     KillGroup(KillArgs),
     /// Set the nice value of every thread of a process.
+    #[command(after_help = EXIT_STATUS)]
     Renice(ReniceArgs),
     /// Kill every process in the target's pod (cgroup.kill).
+    #[command(after_help = EXIT_STATUS)]
     KillPod(TargetArgs),
     /// Freeze the target's tree (or, with --pod, its pod) for inspection.
+    #[command(after_help = EXIT_STATUS)]
     Freeze(ScopeArgs),
     /// Thaw what `perch freeze` froze.
+    #[command(after_help = EXIT_STATUS)]
     Thaw(ScopeArgs),
 }
 

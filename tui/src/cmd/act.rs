@@ -1,9 +1,10 @@
 //! `perch kill | kill-tree | kill-group | renice | kill-pod | freeze | thaw`:
 //! find the target's key (unless `--start-time` gives it), send one `Act`,
 //! print the result — one line, or the audit record as JSON — and exit with
-//! it: 0 success, 3 partial, 1 not successful (see main.rs).
+//! it: 0 success, 4 delivered but still running, 3 partial, 1 not
+//! successful (see main.rs).
 use std::{
-    fmt,
+    fmt::{self, Write as _},
     io::{self, Write},
     time::Duration,
 };
@@ -15,8 +16,8 @@ use perch::{
 };
 use perch_client::{Target, json};
 use perch_proto::v1::{
-    ActRequest, ActResponse, ActionMode, ActionResult, AuditRecord, ListProcessesRequest, Process,
-    ProcessKey, collector_client::CollectorClient,
+    ActRequest, ActResponse, ActionMode, ActionOutcome, ActionResult, AffectedProcess, AuditRecord,
+    ListProcessesRequest, Process, ProcessKey, collector_client::CollectorClient,
 };
 use serde_json::Value;
 use tonic::transport::Channel;
@@ -24,27 +25,46 @@ use tonic::transport::Channel;
 use super::answered;
 use crate::cli::act::{ActCommand, Request};
 
-/// The action ran but was not (fully) successful; main.rs turns this into
-/// the exit status without printing more (the result is already out).
+/// The action ran but was not (fully) successful, or its signal left a
+/// process running; main.rs turns this into the exit status without
+/// printing more (the result is already out).
 #[derive(Debug)]
 pub struct Unsuccessful {
     pub result: ActionResult,
+    pub outcome: ActionOutcome,
 }
 
 impl Unsuccessful {
-    /// 3 for partial, 1 for everything else.
+    /// What the command exits with for this response, `None` for 0.
+    #[must_use]
+    pub fn of(resp: &ActResponse) -> Option<Self> {
+        let result = resp
+            .record
+            .as_ref()
+            .map_or(ActionResult::NotSuccessful, AuditRecord::result);
+        let outcome = resp.outcome();
+        let contained = outcome != ActionOutcome::StillRunning;
+        (result != ActionResult::Success || !contained).then_some(Self { result, outcome })
+    }
+
+    /// 4 when a signalled process is still running (delivered but not
+    /// contained, whether or not others were gone), 3 for partial, 1 for
+    /// everything else.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
-        if self.result == ActionResult::Partial {
-            3
-        } else {
-            1
+        match (self.result, self.outcome) {
+            (ActionResult::Success | ActionResult::Partial, ActionOutcome::StillRunning) => 4,
+            (ActionResult::Partial, _) => 3,
+            _ => 1,
         }
     }
 }
 
 impl fmt::Display for Unsuccessful {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.exit_code() == 4 {
+            return f.write_str("the signal was delivered but a process is still running");
+        }
         write!(f, "the action was {}", act::result_title(self.result))
     }
 }
@@ -86,14 +106,9 @@ pub async fn run(target: &Target, timeout: Duration, cmd: &ActCommand) -> anyhow
     let mut out = io::stdout().lock();
     write_result(&req, key, source, &resp, &mut out)?;
     out.flush()?;
-    let result = resp
-        .record
-        .as_ref()
-        .map_or(ActionResult::NotSuccessful, AuditRecord::result);
-    if result == ActionResult::Success {
-        Ok(())
-    } else {
-        Err(Unsuccessful { result }.into())
+    match Unsuccessful::of(&resp) {
+        None => Ok(()),
+        Some(u) => Err(u.into()),
     }
 }
 
@@ -178,7 +193,62 @@ fn write_result(
         serde_json::to_writer(&mut *out, &v)?;
         return out.write_all(b"\n");
     }
-    writeln!(out, "{}", line(req, key, source, resp))
+    writeln!(out, "{}", line(req, key, source, resp))?;
+    if req.target.dry_run
+        && let Some(r) = &resp.record
+        && !r.processes.is_empty()
+    {
+        out.write_all(blast_radius(&r.processes).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A dry run's blast radius: every process the action would hit, one per
+/// line (pid, user, root or not, command), so that a group's curl loops
+/// are seen before the web server's group is killed.
+fn blast_radius(processes: &[AffectedProcess]) -> String {
+    let pid = |p: &AffectedProcess| p.key.map_or(0, |k| k.pid).to_string();
+    let user = |p: &AffectedProcess| match (p.user.as_str(), p.uid) {
+        ("", Some(uid)) => uid.to_string(),
+        ("", None) => "?".to_owned(),
+        (name, _) => clean(name).into_owned(),
+    };
+    let command = |p: &AffectedProcess| {
+        let cmd = if p.argv.is_empty() {
+            format!("[{}]", clean(&p.comm))
+        } else {
+            p.argv
+                .iter()
+                .map(|a| clean(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if p.argv_truncated {
+            format!("{cmd}...")
+        } else {
+            cmd
+        }
+    };
+    let width_pid = processes.iter().map(|p| pid(p).len()).fold(7, usize::max);
+    let width_user = processes
+        .iter()
+        .map(|p| user(p).chars().count())
+        .fold(4, usize::max);
+    let mut out = format!(
+        "{:>width_pid$} {:<width_user$} ROOT COMMAND\n",
+        "PID", "USER"
+    );
+    for p in processes {
+        let root = if p.root { "yes" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:>width_pid$} {:<width_user$} {root:<4} {}",
+            pid(p),
+            user(p),
+            command(p)
+        );
+    }
+    out
 }
 
 /// `kill pid 4242 (/usr/bin/python3, start 81230000000): SUCCESS ok — 1

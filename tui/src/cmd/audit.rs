@@ -61,7 +61,7 @@ pub fn list(
             writeln!(out, "{}", e.raw)?;
         }
     } else {
-        out.write_all(table(kept.iter().map(|e| &e.record)).as_bytes())?;
+        out.write_all(table(kept.iter().map(|e| &e.record), when::offset(args.utc)).as_bytes())?;
     }
     out.flush()?;
     if let Some(first) = bad.first() {
@@ -105,12 +105,17 @@ fn keep(args: &AuditListArgs, r: &AuditRecord, text: &str) -> bool {
             .is_none_or(|g| text.to_lowercase().contains(&g.to_lowercase()))
 }
 
-/// An aligned table, oldest first; every cell has control characters
-/// escaped (a reason is whatever the client sent).
-fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
-    const HEAD: [&str; 8] = [
+/// An aligned table, oldest first, times `utc_offset_secs` east of UTC
+/// (local time, as the console shows it; UTC with --utc); every cell has
+/// control characters escaped (a reason is whatever the client sent).
+fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>, utc_offset_secs: i32) -> String {
+    let head = [
         "LINE",
-        "TIME (UTC)",
+        if utc_offset_secs == 0 {
+            "TIME (UTC)"
+        } else {
+            "TIME"
+        },
         "ACTOR",
         "ACTION",
         "TARGET",
@@ -122,7 +127,7 @@ fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
         .map(|r| {
             [
                 r.line.to_string(),
-                when::format(r.time_unix_ns),
+                when::format_at(r.time_unix_ns, utc_offset_secs),
                 actor(r),
                 action(r),
                 target(r),
@@ -132,7 +137,7 @@ fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
             ]
         })
         .collect();
-    let mut widths = HEAD.map(str::len);
+    let mut widths = head.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -153,7 +158,7 @@ fn table<'a>(records: impl Iterator<Item = &'a AuditRecord>) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(HEAD);
+    line(head);
     for row in &rows {
         line(row.each_ref().map(String::as_str));
     }

@@ -17,7 +17,7 @@ use perchd::{
 };
 use tokio::sync::oneshot;
 
-use super::{fetch_processes, print_events, watch, write_processes};
+use super::{events::Printer, fetch_processes, print_events, watch, write_processes};
 use crate::cli::EventsArgs;
 
 struct TestApi {
@@ -53,7 +53,7 @@ impl CollectorApi for TestApi {
 pub(super) struct Server {
     _dir: tempfile::TempDir,
     pub(super) target: Target,
-    hub: Arc<Hub>,
+    pub(super) hub: Arc<Hub>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -114,7 +114,7 @@ fn exec(pid: u32) -> Event {
 
 /// A writer the test can read while `watch` still holds it.
 #[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
+pub(super) struct Sink(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -127,7 +127,7 @@ impl Write for Sink {
 }
 
 impl Sink {
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
@@ -167,6 +167,7 @@ async fn events_recover_from_resync_and_print_ndjson() {
     let args = EventsArgs {
         json: true,
         resume_after: Some(2),
+        ..EventsArgs::default()
     };
     let (out, warn) = (Sink::default(), Sink::default());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -223,6 +224,7 @@ async fn resume_ahead_of_the_collector_is_a_clear_error() {
     let args = EventsArgs {
         json: false,
         resume_after: Some(900),
+        ..EventsArgs::default()
     };
     let err = watch(
         &server.target,
@@ -258,7 +260,14 @@ fn lagged_restarts_after_the_seq_it_names() {
         },
     ];
     let (mut out, mut warn, mut resume) = (Vec::new(), Vec::new(), None);
-    let restart = print_events(&batch, false, &mut resume, &mut out, &mut warn).unwrap();
+    let restart = print_events(
+        &batch,
+        &mut Printer::new(&EventsArgs::default(), 0),
+        &mut resume,
+        &mut out,
+        &mut warn,
+    )
+    .unwrap();
     assert_eq!(restart.map(|r| r.after), Some(Some(41)));
     assert_eq!(resume, Some(41));
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1);

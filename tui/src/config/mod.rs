@@ -7,6 +7,7 @@
 //! `tui/config.example.toml` documents every key.
 mod colors;
 mod keys;
+pub mod save;
 
 use std::{
     collections::BTreeMap,
@@ -21,7 +22,7 @@ use toml::Spanned;
 
 use crate::console::{
     Config, Theme,
-    columns::{Column, ColumnSet},
+    columns::{Column, Columns},
 };
 
 /// Allowed ranges.
@@ -41,6 +42,9 @@ pub struct Settings {
     /// How often collector data is redrawn (input is drawn at once).
     pub refresh: Duration,
     pub theme: Theme,
+    /// The file the settings come from, or would (the column setup saves
+    /// there); `None` when there is no home to put one in.
+    pub path: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -49,6 +53,7 @@ impl Default for Settings {
             console: Config::default(),
             refresh: Duration::from_secs(1),
             theme: Theme::new(true),
+            path: None,
         }
     }
 }
@@ -133,13 +138,17 @@ pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Settings, ConfigError>
             None => return parse_text(Path::new(""), "", env.no_color),
         },
     };
-    match std::fs::read_to_string(&path) {
+    let settings = match std::fs::read_to_string(&path) {
         Ok(text) => parse_text(&path, &text, env.no_color),
         Err(e) if !required && e.kind() == io::ErrorKind::NotFound => {
             parse_text(&path, "", env.no_color)
         }
-        Err(source) => Err(ConfigError::Read { path, source }),
-    }
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    settings.map(|s| Settings {
+        path: Some(path),
+        ..s
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -260,8 +269,8 @@ fn apply(file: &File, no_color: bool) -> Result<Settings, Mistake> {
     Ok(s)
 }
 
-fn columns(names: &[Spanned<String>]) -> Result<ColumnSet, Mistake> {
-    let mut set = ColumnSet::NONE;
+fn columns(names: &[Spanned<String>]) -> Result<Columns, Mistake> {
+    let mut set = Vec::with_capacity(names.len());
     for name in names {
         let col = Column::from_name(name.get_ref()).ok_or_else(|| {
             let known: Vec<&str> = Column::ALL.iter().map(|c| c.title()).collect();
@@ -274,9 +283,9 @@ fn columns(names: &[Spanned<String>]) -> Result<ColumnSet, Mistake> {
                 ),
             )
         })?;
-        set = set.with(col);
+        set.push(col);
     }
-    Ok(set)
+    Ok(Columns::new(set))
 }
 
 /// Entries of a map in the order they appear in the file, so the first

@@ -29,7 +29,7 @@ fn an_empty_file_is_the_defaults() {
     assert_eq!(s, Settings::default());
     assert_eq!(s.refresh, Duration::from_secs(1));
     assert_eq!(s.console.exited_retention, Duration::from_secs(30));
-    assert_eq!(s.console.columns, ColumnSet::ALL);
+    assert_eq!(s.console.columns, Columns::default());
     assert_eq!(s.theme, Theme::new(true));
 }
 
@@ -161,11 +161,14 @@ fn bad_colours_name_key_and_line() {
 #[test]
 fn columns_narrow_the_table() {
     let s = parse("columns = [\"PID\", \"cpu\", \"MEM%\"]").expect("valid");
-    let cols: Vec<_> = columns::fit(200, Optional::default(), s.console.columns)
+    let cols: Vec<_> = columns::fit(200, Optional::default(), &s.console.columns)
         .into_iter()
         .map(|c| c.0.title())
         .collect();
     assert_eq!(cols, ["PID", "CPU%", "MEM%", "COMMAND"]);
+    // Any column by name, in the order given.
+    let s = parse("columns = [\"exe\", \"PID\", \"s\", \"ppid\"]").expect("valid");
+    assert_eq!(s.console.columns.names(), ["EXE", "PID", "S", "PPID"]);
     let e = err("columns = [\n  \"PID\",\n  \"CPU\",\n  \"FOO\",\n]\n");
     assert!(
         e.starts_with("config perch.toml line 4: columns: unknown column \"FOO\""),
@@ -321,7 +324,19 @@ fn the_default_file_is_optional_but_a_named_one_is_not() {
         env.default_path(),
         Some(dir.path().join("perch/config.toml"))
     );
-    assert_eq!(load(None, &env).expect("defaults"), Settings::default());
+    let loaded = load(None, &env).expect("defaults");
+    assert_eq!(
+        loaded.path,
+        env.default_path(),
+        "where the setup would save"
+    );
+    assert_eq!(
+        Settings {
+            path: None,
+            ..loaded
+        },
+        Settings::default()
+    );
     let missing = dir.path().join("nope.toml");
     let e = load(Some(&missing), &env).expect_err("missing").to_string();
     assert!(

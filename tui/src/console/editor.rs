@@ -1,10 +1,12 @@
 //! A one-line text editor: what every prompt types into (the search, the
 //! process and action-log filters, the dialog's reason and priority).
 //!
-//! The editing keys are handled here and nowhere else: a new one (Ctrl-U,
-//! Ctrl-W, a cursor that moves with Left and Right) is a [`Msg`] bound in
-//! the places that type, plus a case in [`LineEditor::apply`]; how the
-//! cursor is drawn is [`LineEditor::tail`].
+//! The editing keys are handled here and nowhere else — typing, Backspace,
+//! Left/Right, Ctrl-A/Ctrl-E (start, end), Ctrl-W (the word before the
+//! cursor), Ctrl-U (everything before it) — each a [`Msg`] bound in the
+//! places that type; how the cursor is drawn is [`LineEditor::spans`].
+use ratatui::{style::Style, text::Span};
+
 use super::input::Msg;
 
 /// How much an editor holds.
@@ -72,15 +74,76 @@ impl LineEditor {
         self.cursor = 0;
     }
 
-    /// Applies an editing message: a typed character, Backspace.
+    /// The cursor's position in characters.
+    #[must_use]
+    pub fn cursor_chars(&self) -> usize {
+        self.text[..self.cursor].chars().count()
+    }
+
+    /// True when the cursor is after the last character.
+    #[must_use]
+    pub fn at_end(&self) -> bool {
+        self.cursor == self.text.len()
+    }
+
+    fn prev_boundary(&self) -> Option<usize> {
+        self.text[..self.cursor]
+            .char_indices()
+            .next_back()
+            .map(|(i, _)| i)
+    }
+
+    fn next_boundary(&self) -> Option<usize> {
+        self.text[self.cursor..]
+            .chars()
+            .next()
+            .map(|c| self.cursor + c.len_utf8())
+    }
+
+    /// Applies an editing message: a typed character, Backspace, a cursor
+    /// motion, Ctrl-W, Ctrl-U.  Motions report [`Edit::Ignored`]: the text
+    /// did not change.
     pub fn apply(&mut self, msg: Msg) -> Edit {
         match msg {
             Msg::Input(c) => self.insert(c),
             Msg::Backspace => {
-                if let Some((at, _)) = self.text[..self.cursor].char_indices().next_back() {
+                if let Some(at) = self.prev_boundary() {
                     self.text.remove(at);
                     self.cursor = at;
                 }
+                Edit::Changed
+            }
+            Msg::CursorLeft => {
+                self.cursor = self.prev_boundary().unwrap_or(self.cursor);
+                Edit::Ignored
+            }
+            Msg::CursorRight => {
+                self.cursor = self.next_boundary().unwrap_or(self.cursor);
+                Edit::Ignored
+            }
+            Msg::LineStart => {
+                self.cursor = 0;
+                Edit::Ignored
+            }
+            Msg::LineEnd => {
+                self.cursor = self.text.len();
+                Edit::Ignored
+            }
+            Msg::DeleteWord => {
+                let before = &self.text[..self.cursor];
+                let trimmed = before.trim_end();
+                let start = trimmed
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| c.is_whitespace())
+                    .map_or(0, |(i, c)| i + c.len_utf8());
+                self.text.replace_range(start..self.cursor, "");
+                self.cursor = start;
+                Edit::Changed
+            }
+            Msg::DeleteLine => {
+                self.text.replace_range(..self.cursor, "");
+                self.cursor = 0;
                 Edit::Changed
             }
             _ => Edit::Ignored,
@@ -105,16 +168,60 @@ impl LineEditor {
     }
 
     /// The text as a prompt shows it in `width` characters: its end when
-    /// it is longer, and `_` for the cursor while `focused`.
+    /// it is longer, and `_` for the cursor while `focused` (at the end; a
+    /// cursor inside the text is drawn by [`LineEditor::spans`]).
     #[must_use]
     pub fn tail(&self, width: usize, focused: bool) -> String {
         let room = width.saturating_sub(usize::from(focused));
         let skip = self.text.chars().count().saturating_sub(room);
         let mut shown: String = self.text.chars().skip(skip).collect();
-        if focused {
+        if focused && self.at_end() {
             shown.push('_');
         }
         shown
+    }
+
+    /// The text as spans in at most `width` characters, keeping the cursor
+    /// in view: `cursor` styles the character under it (or a `_` after the
+    /// end) while `focused`.
+    #[must_use]
+    pub fn spans(
+        &self,
+        width: usize,
+        focused: bool,
+        style: Style,
+        cursor: Style,
+    ) -> Vec<Span<'static>> {
+        let chars: Vec<char> = self.text.chars().collect();
+        let at = self.cursor_chars();
+        let room = width.max(1);
+        let last = if focused {
+            at
+        } else {
+            chars.len().saturating_sub(1)
+        };
+        let skip = (last + 1).saturating_sub(room).min(chars.len());
+        let take = room;
+        let mut out = Vec::new();
+        let shown: Vec<char> = chars.iter().copied().skip(skip).take(take).collect();
+        let rel = at.saturating_sub(skip);
+        if !focused {
+            out.push(Span::styled(shown.iter().collect::<String>(), style));
+            return out;
+        }
+        let before: String = shown.iter().take(rel).collect();
+        out.push(Span::styled(before, style));
+        match shown.get(rel) {
+            Some(c) => {
+                out.push(Span::styled(c.to_string(), cursor));
+                out.push(Span::styled(
+                    shown.iter().skip(rel + 1).collect::<String>(),
+                    style,
+                ));
+            }
+            None => out.push(Span::styled("_", style)),
+        }
+        out
     }
 }
 
@@ -153,6 +260,55 @@ mod tests {
         let mut chars = LineEditor::with_text("-1".into(), Limit::Chars(3));
         assert_eq!(typed(&mut chars, "23"), [Edit::Changed, Edit::Full]);
         assert_eq!(chars.text(), "-12");
+    }
+
+    #[test]
+    fn readline_keys_move_and_delete() {
+        let mut ed = LineEditor::default();
+        typed(&mut ed, "kill the miner");
+        assert_eq!(ed.apply(Msg::DeleteWord), Edit::Changed);
+        assert_eq!(ed.text(), "kill the ");
+        ed.apply(Msg::DeleteWord);
+        assert_eq!(ed.text(), "kill ");
+        ed.apply(Msg::LineStart);
+        typed(&mut ed, "é ");
+        assert_eq!(ed.text(), "é kill ");
+        assert_eq!(ed.cursor_chars(), 2);
+        ed.apply(Msg::CursorRight);
+        ed.apply(Msg::CursorRight);
+        ed.apply(Msg::CursorLeft);
+        assert_eq!(ed.cursor_chars(), 3);
+        ed.apply(Msg::Backspace);
+        assert_eq!(ed.text(), "é ill ");
+        ed.apply(Msg::LineEnd);
+        assert!(ed.at_end());
+        ed.apply(Msg::CursorLeft);
+        ed.apply(Msg::DeleteLine);
+        assert_eq!(ed.text(), " ");
+        assert_eq!(ed.cursor_chars(), 0);
+        // Motions at the edges stay put.
+        ed.apply(Msg::CursorLeft);
+        assert_eq!(ed.cursor_chars(), 0);
+        ed.apply(Msg::LineEnd);
+        ed.apply(Msg::CursorRight);
+        assert_eq!(ed.cursor_chars(), 1);
+        let spans = LineEditor::with_text("abc".into(), Limit::None);
+        let mut mid = spans.clone();
+        mid.apply(Msg::CursorLeft);
+        let text =
+            |v: Vec<Span<'static>>| v.iter().map(|s| s.content.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            text(mid.spans(10, true, Style::default(), Style::default())),
+            ["ab", "c", ""]
+        );
+        assert_eq!(
+            text(spans.spans(10, true, Style::default(), Style::default())),
+            ["abc", "_"]
+        );
+        assert_eq!(
+            text(spans.spans(2, false, Style::default(), Style::default())),
+            ["bc"]
+        );
     }
 
     #[test]

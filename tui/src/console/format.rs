@@ -65,6 +65,37 @@ pub fn cpu_time(ns: u64) -> String {
     }
 }
 
+/// Time since a start, like ps's ELAPSED: `MM:SS`, `HH:MM:SS`, `D-HH:MM:SS`.
+#[must_use]
+pub fn elapsed(ns: u64) -> String {
+    let s = ns / perch_proto::NS_PER_SEC;
+    let (days, h, m, s) = (s / 86_400, (s / 3600) % 24, (s / 60) % 60, s % 60);
+    match (days, h) {
+        (0, 0) => format!("{m:02}:{s:02}"),
+        (0, h) => format!("{h:02}:{m:02}:{s:02}"),
+        (d, h) => format!("{d}-{h:02}:{m:02}:{s:02}"),
+    }
+}
+
+/// Memory as htop's meters say it: in K at least, one decimal from G up
+/// (`23.5G`), none below (`812M`, `0K`).
+#[must_use]
+pub fn memory(n: u64) -> String {
+    let mut v = to_f64(n) / 1024.0;
+    let mut unit = 'K';
+    for u in ['M', 'G', 'T', 'P'] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    match unit {
+        'K' | 'M' => format!("{v:.0}{unit}"),
+        _ => format!("{v:.1}{unit}"),
+    }
+}
+
 /// An uptime: `3 days, 04:05:06` or `04:05:06`.
 #[must_use]
 pub fn uptime(ns: u64) -> String {
@@ -177,6 +208,12 @@ mod tests {
         assert_eq!(cpu_time(61_230_000_000), "1:01.23");
         assert_eq!(cpu_time(3_725_000_000_000), "1h02:05");
         assert_eq!(uptime(90_061_000_000_000), "1 day, 01:01:01");
+        assert_eq!(elapsed(61_000_000_000), "01:01");
+        assert_eq!(elapsed(3_661_000_000_000), "01:01:01");
+        assert_eq!(elapsed(90_061_000_000_000), "1-01:01:01");
+        assert_eq!(memory(23_500 << 20), "22.9G");
+        assert_eq!(memory(812 << 20), "812M");
+        assert_eq!(memory(0), "0K");
         // 2026-11-23 14:05:09 UTC.
         let t = 1_795_442_709;
         assert_eq!(date_time(t, 0), "2026-11-23 14:05:09");

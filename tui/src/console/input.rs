@@ -29,7 +29,11 @@ pub enum Msg {
     SortPrev,
     SortNext,
     InvertSort,
+    /// A header click: sort by this column, or invert when it already is.
     SortBy(Column),
+    /// htop's P, M, T: sort by this column in its usual direction (again:
+    /// no change; `I` inverts).
+    SortOn(Column),
     ToggleKernelThreads,
     ToggleFollow,
     Search,
@@ -67,13 +71,50 @@ pub enum Msg {
     Columns,
     /// Action log: fetch it again.
     Refresh,
+    /// Show or hide exited processes.
+    ToggleExited,
+    /// `#`: show or hide the header's meters.
+    ToggleMeters,
+    /// `Z`: stop applying collector data to the screen (kept, applied on resume).
+    TogglePause,
+    /// F2: the process table's column setup.
+    ColumnSetup,
+    /// Column setup: move the column left (-1) or right (+1).
+    MoveColumn(i8),
+    /// Prompts: move the cursor, to the start or end, delete the word
+    /// before it, delete everything before it.
+    CursorLeft,
+    CursorRight,
+    LineStart,
+    LineEnd,
+    DeleteWord,
+    DeleteLine,
+    /// The result of an action that left a process running: KILL it (the
+    /// dialog opens pre-filled, so the reason is still confirmed).
+    Escalate,
 }
 
 impl Msg {
+    /// True for the messages a [`super::editor::LineEditor`] takes.
+    #[must_use]
+    pub fn edits(self) -> bool {
+        matches!(
+            self,
+            Msg::Input(_)
+                | Msg::Backspace
+                | Msg::CursorLeft
+                | Msg::CursorRight
+                | Msg::LineStart
+                | Msg::LineEnd
+                | Msg::DeleteWord
+                | Msg::DeleteLine
+        )
+    }
+
     /// True for the keys that start a response action (hidden read-only).
     #[must_use]
     pub fn acts(self) -> bool {
-        matches!(self, Msg::ActMenu | Msg::Renice(_))
+        matches!(self, Msg::ActMenu | Msg::Renice(_) | Msg::Escalate)
     }
 }
 

@@ -57,6 +57,11 @@ pub struct Usage {
     pub mem_percent: f64,
     pub read_per_sec: f64,
     pub write_per_sec: f64,
+    pub virtual_bytes: u64,
+    pub shared_bytes: u64,
+    /// The kernel's priority (htop's PRI); 0 from a perchd that does not
+    /// sample it.
+    pub priority: i32,
 }
 
 impl Usage {
@@ -69,6 +74,9 @@ impl Usage {
             mem_percent: u.mem_percent,
             read_per_sec: u.read_bytes_per_sec,
             write_per_sec: u.write_bytes_per_sec,
+            virtual_bytes: u.virtual_bytes,
+            shared_bytes: u.shared_bytes,
+            priority: u.priority,
         }
     }
 
@@ -80,27 +88,60 @@ impl Usage {
         self.mem_percent += o.mem_percent;
         self.read_per_sec += o.read_per_sec;
         self.write_per_sec += o.write_per_sec;
+        self.virtual_bytes = self.virtual_bytes.saturating_add(o.virtual_bytes);
+        self.shared_bytes = self.shared_bytes.saturating_add(o.shared_bytes);
     }
 }
 
 /// One process as the console keeps it.
 #[derive(Clone, Debug, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about a process as perchd reports them"
+)]
 pub struct Proc {
     pub key: ProcessKey,
     pub start_time_ns: u64,
+    /// The original parent (perchd keeps it after it exits); 0 when unknown.
     pub ppid: u32,
     /// The parent's start time, 0 when unknown (then the live process with
     /// pid `ppid` is the parent).
     pub parent_start_ns: u64,
+    /// Where it was reparented once its original parent exited (or, with
+    /// `parent_unknown`, the process it was found under).
+    pub reaper: Option<ProcessKey>,
+    /// perchd did not see it start and found it under a reaper: who forked
+    /// it is not known, and its chain of parents ends here.
+    pub parent_unknown: bool,
+    /// Exited, kept because live processes descend from it.
+    pub retained_ancestor: bool,
     /// Process group (kill group acts on all of it).
     pub pgid: u32,
+    pub sid: u32,
+    /// The /proc state letter as last sampled (`b'R'`, `b'T'`...), 0 unknown.
+    pub state: u8,
+    /// Its cgroup (or one above) is frozen.
+    pub frozen: bool,
     pub uid: u32,
     pub euid: u32,
     pub gid: u32,
     /// User name, or the uid when it has none.
     pub user: Box<str>,
+    /// The login user (audit loginuid), empty when none or unknown.
+    pub login_user: Box<str>,
     pub comm: Box<str>,
+    /// The path given to execve (or /proc/PID/exe when seeded).
     pub exe: Box<str>,
+    /// The file actually mapped (symlinks resolved), empty when unknown.
+    pub binary: Box<str>,
+    /// The binary was deleted (before or while it ran).
+    pub binary_deleted: bool,
+    /// Run from an unlinked memfd (`memfd_create` + `fexecve`).
+    pub binary_memfd: bool,
+    /// Set-user-id or set-group-id binary.
+    pub binary_setid: bool,
+    /// comm, argv[0] and the binary's name do not all agree.
+    pub names_disagree: bool,
     pub argv: Args,
     pub argv_truncated: bool,
     /// What the COMMAND column shows (see [`crate::text::command`]).
@@ -151,13 +192,30 @@ impl Proc {
             start_time_ns: p.key.map_or(0, |k| k.start_time_ns),
             ppid: p.ppid,
             parent_start_ns: p.parent_start_time_ns,
+            reaper: p
+                .reaper
+                .map(|k| ProcessKey::new(host, k.pid, k.start_time_ns)),
+            parent_unknown: p.original_parent_unknown,
+            retained_ancestor: p.retained_ancestor,
             pgid: p.pgid,
+            sid: p.sid,
+            state: p.state.bytes().next().unwrap_or(0),
+            frozen: p.frozen,
             uid: p.uid,
             euid: p.euid,
             gid: p.gid,
             user,
+            login_user: boxed(&p.login_user),
             comm: boxed(&p.comm),
             exe: boxed(&p.exe),
+            binary: p
+                .executable
+                .as_ref()
+                .map_or_else(Box::default, |x| boxed(&x.path)),
+            binary_deleted: p.executable.as_ref().is_some_and(|x| x.deleted),
+            binary_memfd: p.executable.as_ref().is_some_and(|x| x.from_memfd),
+            binary_setid: p.executable.as_ref().is_some_and(|x| x.setuid || x.setgid),
+            names_disagree: p.names_disagree,
             argv: Args::new(&p.argv),
             argv_truncated: p.argv_truncated,
             command: crate::text::command(p).into(),
@@ -202,16 +260,50 @@ impl Proc {
     }
 
     /// Takes a newer description of the same process, keeping what the
-    /// console accumulated (history, exit).
+    /// console accumulated (history, exit, the last sampled state when the
+    /// newer one was not sampled: a fork or an exec).
     pub fn update_from(&mut self, newer: Proc) {
         let history = std::mem::take(&mut self.history);
         let (exit, exited_at) = (self.exit.take(), self.exited_at);
+        let state = self.state;
         *self = newer;
         self.history = history;
         if self.exit.is_none() {
             self.exit = exit;
             self.exited_at = exited_at;
         }
+        if self.state == 0 {
+            self.state = state;
+        }
+    }
+
+    /// The executable as the EXE column and sorting show it: the file
+    /// actually mapped when perchd knows it, else the path run.
+    #[must_use]
+    pub fn exe_shown(&self) -> &str {
+        if self.binary.is_empty() {
+            &self.exe
+        } else {
+            &self.binary
+        }
+    }
+
+    /// `(deleted)`, `(memfd)` after the binary's path, or nothing.
+    #[must_use]
+    pub fn binary_mark(&self) -> &'static str {
+        if self.binary_memfd {
+            " (memfd)"
+        } else if self.binary_deleted {
+            " (deleted)"
+        } else {
+            ""
+        }
+    }
+
+    /// Stopped by a signal or a tracer (`T`, `t`).
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.state, b'T' | b't')
     }
 
     /// Container, else pod name, else empty: the CONTAINER/POD column.
@@ -240,6 +332,8 @@ impl Proc {
             &self.user,
             &self.comm,
             &self.exe,
+            &self.binary,
+            &self.login_user,
             &self.command,
             &self.cwd,
             &self.tty,

@@ -23,7 +23,7 @@ static KEYS: &[Binding] = &[
         &[code(KeyCode::Esc)],
         "Esc",
         Msg::Cancel,
-        "cancel and clear",
+        "clear this prompt (only this one) and close it",
     ),
     bind(
         &[code(KeyCode::Enter)],
@@ -36,6 +36,42 @@ static KEYS: &[Binding] = &[
         "Backspace",
         Msg::Backspace,
         "delete a character",
+    ),
+    bind(
+        &[code(KeyCode::Left), ctrl('b')],
+        "Left ^B",
+        Msg::CursorLeft,
+        "cursor left",
+    ),
+    bind(
+        &[code(KeyCode::Right), ctrl('f')],
+        "Right ^F",
+        Msg::CursorRight,
+        "cursor right",
+    ),
+    bind(
+        &[ctrl('a'), code(KeyCode::Home)],
+        "^A Home",
+        Msg::LineStart,
+        "to the start",
+    ),
+    bind(
+        &[ctrl('e'), code(KeyCode::End)],
+        "^E End",
+        Msg::LineEnd,
+        "to the end",
+    ),
+    bind(
+        &[ctrl('w')],
+        "^W",
+        Msg::DeleteWord,
+        "delete the word before",
+    ),
+    bind(
+        &[ctrl('u')],
+        "^U",
+        Msg::DeleteLine,
+        "delete everything before",
     ),
     bind(
         &[code(KeyCode::Down), code(KeyCode::F(3))],

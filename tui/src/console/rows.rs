@@ -43,6 +43,8 @@ pub struct Options<'a> {
     pub tree: bool,
     pub sort: Sort,
     pub hide_kernel: bool,
+    /// Exited rows only as the ancestors of shown ones (in the tree).
+    pub hide_exited: bool,
     pub collapsed: &'a HashSet<ProcessKey, FxBuild>,
     pub filter: Option<&'a Filter>,
     /// Host names by [`HostId`], for `host:` filters.
@@ -66,6 +68,7 @@ impl RowList {
             let i = id as usize;
             present[i] = !(opt.hide_kernel && p.kernel_thread);
             matched[i] = present[i]
+                && !(opt.hide_exited && p.is_exited() && opt.force != Some(id))
                 && (opt.force == Some(id)
                     || opt
                         .filter

@@ -12,9 +12,29 @@ use crate::console::{
     audit::AuditPage,
 };
 
-/// Starts one task per request; `targets[host]` is where each host is.
-pub fn send(outgoing: Vec<Outgoing>, targets: &[Target], tx: &mpsc::Sender<Update>) {
+/// Starts one task per request; `targets[host]` is where each host is;
+/// the column setup's choice goes into the configuration file at `config`.
+pub fn send(
+    outgoing: Vec<Outgoing>,
+    targets: &[Target],
+    config: Option<&std::path::Path>,
+    tx: &mpsc::Sender<Update>,
+) {
     for out in outgoing {
+        if let Request::SaveColumns(names) = &out.request {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let result = match config {
+                Some(path) => crate::config::save::save_columns(path, &names)
+                    .map(|()| path.display().to_string())
+                    .map_err(|e| e.to_string()),
+                None => Err("no configuration file (no HOME): columns not saved".to_owned()),
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(Update::Saved(result)).await;
+            });
+            continue;
+        }
         let Some(target) = targets.get(usize::from(out.host.0)).cloned() else {
             continue;
         };
@@ -32,6 +52,7 @@ pub fn send(outgoing: Vec<Outgoing>, targets: &[Target], tx: &mpsc::Sender<Updat
                     let _ = tx.send(Update::Audit(out.host, page)).await;
                 });
             }
+            Request::SaveColumns(_) => {}
         }
     }
 }

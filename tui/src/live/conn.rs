@@ -24,6 +24,8 @@ pub enum Update {
     ActResult(u64, Box<Result<pb::ActResponse, tonic::Status>>),
     /// A host's audit log, or why it could not be read.
     Audit(HostId, Result<AuditPage, String>),
+    /// The columns were saved (where), or why not.
+    Saved(Result<String, String>),
 }
 
 /// Where a session stopped and how to continue.
@@ -127,6 +129,7 @@ async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Res
         .watch_events(pb::WatchEventsRequest {
             resume_after_seq: resume.seq,
             kinds: Vec::new(),
+            threads: false,
         })
         .await
         .map_err(|e| e.message().to_owned())?

@@ -10,7 +10,10 @@ mod conn;
 #[cfg(feature = "embedded")]
 mod embed;
 
-use std::{io::stdout, time::Instant};
+use std::{
+    io::{IsTerminal as _, stdout},
+    time::Instant,
+};
 
 use anyhow::Context as _;
 use crossterm::{
@@ -41,8 +44,10 @@ pub async fn run(
     read_only: bool,
 ) -> anyhow::Result<()> {
     // An embedded collector runs until this function returns, after the
-    // terminal is restored.
+    // terminal is restored.  (Finding the collector touches no terminal,
+    // and its errors — no access, no embedded collector — come first.)
     let (follow, _embedded) = collectors(targets, allow_embedded).await?;
+    need_terminal()?;
     // Decoded updates waiting for the loop.  Few: a message of events
     // decodes to up to ~1 MiB (argv of one-byte arguments), and a loop that
     // falls behind should leave the backlog in the collector (which bounds
@@ -65,7 +70,11 @@ pub async fn run(
         targets.push(target.clone());
         tokio::spawn(conn::follow(host, target, is_embedded, budget, tx.clone()));
     }
-    let out = Out { targets, tx };
+    let out = Out {
+        targets,
+        config: settings.path.clone(),
+        tx,
+    };
 
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
@@ -85,6 +94,16 @@ pub async fn run(
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result
+}
+
+/// Before anything touches the terminal: a script's `perch < /dev/null`
+/// gets one line, not a panic and escape sequences.
+fn need_terminal() -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() && stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(NoTerminal.into())
+    }
 }
 
 /// Updates queued between the followers and the loop.
@@ -111,9 +130,19 @@ async fn collectors(
     let Err(missing) = connect(&follow[0].0).await else {
         return Ok((follow, Embedded::default()));
     };
+    // perchd is there, but this user may not talk to it: say so (an
+    // embedded collector would fail on the audit log, which is not the
+    // problem).
+    if let ConnectError::Unreachable { target, reason } = &missing
+        && reason.to_ascii_lowercase().contains("permission denied")
+    {
+        return Err(NoAccess(target.to_string()).into());
+    }
     #[cfg(feature = "embedded")]
     {
         drop(missing);
+        // Not worth loading eBPF programs for a console that cannot run.
+        need_terminal()?;
         let e = embed::Embedded::start().await?;
         Ok((vec![(Target::Unix(e.socket.clone()), true)], Some(e)))
     }
@@ -130,10 +159,25 @@ async fn collectors(
 )]
 pub struct NoEmbedded(pub ConnectError);
 
+/// The console was started without a terminal (a script, a pipe).
+#[derive(Debug, thiserror::Error)]
+#[error("the console needs a terminal; use `perch ps` or `perch events` in scripts")]
+pub struct NoTerminal;
+
+/// perchd's socket refused this user.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot connect to the collector at {0}: permission denied. Its socket is open to root \
+     and to one group (perchd --socket-group, by default `perch`): join that group \
+     (`sudo usermod -aG perch $USER`, then log in again) or run perch as root"
+)]
+pub struct NoAccess(pub String);
+
 /// Where the console's requests go: each host's target, and the channel
 /// their answers come back on.
 struct Out {
     targets: Vec<Target>,
+    config: Option<std::path::PathBuf>,
     tx: mpsc::Sender<Update>,
 }
 
@@ -181,7 +225,12 @@ async fn run_loop(
         if app.should_quit() {
             return Ok(());
         }
-        act::send(app.take_outbox(), &out.targets, &out.tx);
+        act::send(
+            app.take_outbox(),
+            &out.targets,
+            out.config.as_deref(),
+            &out.tx,
+        );
     }
 }
 
@@ -232,6 +281,10 @@ fn apply(app: &mut App, update: Update) -> bool {
         }
         Update::Audit(h, page) => {
             app.ingest_audit(h, page);
+            true
+        }
+        Update::Saved(result) => {
+            app.saved(result);
             true
         }
     }

@@ -41,14 +41,15 @@ pub fn feed(app: &mut App, host: HostId, rec: &Recording, name: &str) {
 }
 
 /// The console after the whole recording, one second later (so events/s
-/// has a value), kernel threads hidden unless `kernel`.  Coloured, so the
+/// has a value), kernel threads shown when `kernel`.  Coloured, so the
 /// snapshot can tell the selection and the search highlights.
 pub fn app_with(kernel: bool) -> App {
     let t0 = Instant::now();
     let mut app = App::new(Config::default(), t0);
     feed(&mut app, HostId(0), &recording(), "web-1");
     app.tick(t0 + Duration::from_secs(1));
-    if !kernel {
+    // Kernel threads are hidden until K, as in htop.
+    if kernel {
         app.update(Msg::ToggleKernelThreads);
     }
     app

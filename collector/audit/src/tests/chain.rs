@@ -264,3 +264,36 @@ fn unusable_paths_are_one_clear_error() {
     assert_eq!(e.line(), None);
     assert!(e.to_string().contains("No such file"), "{e}");
 }
+
+/// A signal without a name in `perch.v1` (a real-time signal the console's
+/// numeric entry sends) is stored as its number and read back as it was;
+/// a number no signal has is refused before anything is written.
+#[test]
+fn unnamed_signals_are_stored_as_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(dir.path());
+    let mut log = AuditLog::open(&path).unwrap();
+    let mut rt = sample(0, 1);
+    rt.signal = 34;
+    let written = log.append(&rt).unwrap();
+    let mut abrt = sample(1, 1);
+    abrt.signal = perch_proto::v1::Signal::Abrt.into();
+    log.append(&abrt).unwrap();
+    let mut bad = sample(2, 1);
+    bad.signal = 65;
+    assert!(log.append(&bad).is_err(), "65 is no signal");
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["signal"], 34);
+    assert_eq!(lines[1]["signal"], "abrt");
+    let back: Vec<_> = read(&path).unwrap().map(Result::unwrap).collect();
+    assert_eq!(back[0].record, written);
+    assert_eq!(back[0].record.signal, 34);
+    assert_eq!(back[1].record.signal, 6);
+    verify(&path).unwrap();
+}

@@ -54,6 +54,7 @@ pub(super) fn sample(n: u32, procs: u32) -> AuditRecord {
                 exe: "/usr/bin/sleep".into(),
                 outcome: ProcessOutcome::Done.into(),
                 detail: String::new(),
+                ..AffectedProcess::default()
             })
             .collect(),
         reason: format!("incident {n}: miner"),

@@ -156,7 +156,7 @@ async fn bad_arguments_are_invalid_argument_naming_the_field() {
                 ..Default::default()
             })
             .await,
-            "kinds[1]: unknown event kind 42 (allowed 1..=7, 60..=61)",
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 60..=61)",
         ),
         (
             watch_err(WatchEventsRequest {
@@ -164,7 +164,7 @@ async fn bad_arguments_are_invalid_argument_naming_the_field() {
                 ..Default::default()
             })
             .await,
-            "kinds[0]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch (allowed 1..=7, 60..=61)",
+            "kinds[0]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch (allowed 1..=8, 60..=61)",
         ),
         (
             watch_err(WatchEventsRequest {
@@ -194,6 +194,7 @@ async fn watch_events_resumes_and_ends_at_shutdown() {
     let req = WatchEventsRequest {
         resume_after_seq: Some(1),
         kinds: vec![EventKind::Exec.into()],
+        threads: false,
     };
     let mut stream = client.watch_events(req).await.unwrap().into_inner();
     let mut seqs = Vec::new();

@@ -1,12 +1,12 @@
 //! Audit records (actions) as JSON: the same keys as the audit log's lines,
 //! enums as lowercase names without their prefix (`kill_tree`, "partial").
 use perch_proto::v1::{
-    ActionKind, ActionMode, ActionResult, ActionTarget, AffectedProcess, AuditRecord, AuditStage,
-    IntentState, ProcessOutcome, Role, Signal,
+    ActionKind, ActionMode, ActionOutcome, ActionResult, ActionTarget, AffectedProcess,
+    AuditRecord, AuditStage, IntentState, ProcessOutcome, Role, Signal,
 };
 use serde_json::{Map, Value};
 
-use super::{enum_name, key, put_opt};
+use super::{enum_name, exit, key, put_opt};
 
 /// One audit record, as one JSON object.
 #[must_use]
@@ -52,6 +52,12 @@ pub fn record(r: &AuditRecord) -> Value {
             enum_name::<IntentState>(r.intent_state),
         );
     }
+    if r.outcome != 0 {
+        m.insert("outcome".into(), enum_name::<ActionOutcome>(r.outcome));
+    }
+    if r.watch_ns != 0 {
+        m.insert("watch_ns".into(), r.watch_ns.into());
+    }
     m.insert("prev_hash".into(), r.prev_hash.clone().into());
     m.insert("hash".into(), r.hash.clone().into());
     m.insert("line".into(), r.line.into());
@@ -81,5 +87,12 @@ fn affected(p: &AffectedProcess) -> Value {
     m.insert("exe".into(), p.exe.clone().into());
     m.insert("outcome".into(), enum_name::<ProcessOutcome>(p.outcome));
     m.insert("detail".into(), p.detail.clone().into());
+    put_opt(&mut m, "exit", p.exit.as_ref().map(exit));
+    put_opt(&mut m, "uid", p.uid.map(Value::from));
+    put_opt(&mut m, "euid", p.euid.map(Value::from));
+    m.insert("user".into(), p.user.clone().into());
+    m.insert("root".into(), p.root.into());
+    m.insert("argv".into(), p.argv.clone().into());
+    m.insert("argv_truncated".into(), p.argv_truncated.into());
     Value::Object(m)
 }

@@ -132,6 +132,7 @@ fn events_carry_kind_and_payload() {
             key,
             usage: None,
             threads: 3,
+            ..ProcessSample::default()
         }],
         interval_ns: 10,
     };

@@ -122,7 +122,7 @@ fn priority_outside_the_range_names_it() {
 fn bad_signal_pid_and_reason_are_clear() {
     let e = error(&["kill", "--pid", "7", "--signal", "SEGV", "--reason", "x"]);
     assert!(
-        e.contains("unknown signal `SEGV`: one of TERM KILL INT HUP QUIT STOP CONT USR1 USR2"),
+        e.contains("unknown signal `SEGV`: one of TERM KILL INT HUP QUIT ABRT STOP CONT USR1 USR2"),
         "{e}"
     );
     for bad in ["0", "-1"] {

@@ -111,6 +111,7 @@ fn answer(result: ActionResult, code: &str, detail: &str, done: u32) -> ActRespo
         }),
         done,
         already_gone: 0,
+        ..ActResponse::default()
     }
 }
 
@@ -154,8 +155,78 @@ fn one_line_or_the_record_as_json() {
 
 #[test]
 fn exit_status_follows_the_result() {
-    let code = |result| Unsuccessful { result }.exit_code();
+    let code = |result| {
+        Unsuccessful {
+            result,
+            outcome: ActionOutcome::Unspecified,
+        }
+        .exit_code()
+    };
     assert_eq!(code(ActionResult::Partial), 3);
     assert_eq!(code(ActionResult::NotSuccessful), 1);
     assert_eq!(code(ActionResult::Unspecified), 1);
+}
+
+#[test]
+fn exit_status_says_still_running() {
+    use ActionOutcome as O;
+    use ActionResult as R;
+    let status = |result, outcome| {
+        let mut resp = answer(result, "", "", 1);
+        resp.set_outcome(outcome);
+        Unsuccessful::of(&resp).map_or(0, |u| u.exit_code())
+    };
+    assert_eq!(status(R::Success, O::Exited), 0);
+    assert_eq!(status(R::Success, O::Done), 0);
+    assert_eq!(status(R::Success, O::Stopped), 0);
+    assert_eq!(status(R::Success, O::StillRunning), 4);
+    assert_eq!(status(R::Partial, O::StillRunning), 4);
+    assert_eq!(status(R::Partial, O::Exited), 3);
+    assert_eq!(status(R::NotSuccessful, O::Unspecified), 1);
+}
+
+#[test]
+fn dry_run_lists_the_blast_radius() {
+    let cmd = command(&["kill-group", "--pid", "4242", "--reason", "x", "--dry-run"]);
+    let key = ProcessKey {
+        pid: 4242,
+        start_time_ns: 81_230_000_000,
+    };
+    let member = |pid, uid: u32, user: &str, argv: &[&str]| AffectedProcess {
+        key: Some(ProcessKey {
+            pid,
+            start_time_ns: 1,
+        }),
+        comm: "sh".into(),
+        outcome: ProcessOutcome::WouldAct.into(),
+        uid: Some(uid),
+        euid: Some(uid),
+        user: user.into(),
+        root: uid == 0,
+        argv: argv.iter().map(|a| (*a).to_owned()).collect(),
+        ..AffectedProcess::default()
+    };
+    let mut resp = answer(ActionResult::Success, "ok", "dry run", 0);
+    if let Some(r) = resp.record.as_mut() {
+        r.mode = ActionMode::DryRun.into();
+        r.processes = vec![
+            member(4242, 0, "root", &["nginx: master process"]),
+            member(4250, 33, "www-data", &["curl", "-s", "http://x/\u{1b}[2J"]),
+            member(4251, 1234, "", &[]),
+        ];
+    }
+    let mut out = Vec::new();
+    write_result(&cmd.request(), key, KeySource::Given, &resp, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[1..],
+        [
+            "    PID USER     ROOT COMMAND",
+            "   4242 root     yes  nginx: master process",
+            "   4250 www-data      curl -s http://x/\\u{1b}[2J",
+            "   4251 1234          [sh]",
+        ],
+        "{text}"
+    );
 }

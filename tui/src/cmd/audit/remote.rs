@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use perch_client::{Target, json};
 use perch_proto::v1::{AuditLogStatus, AuditRecord, ListAuditRequest};
 
-use super::{check_times, keep, table};
+use super::{check_times, keep, table, when};
 use crate::cli::AuditListArgs;
 
 pub async fn list_from_perchd(
@@ -64,7 +64,7 @@ pub async fn list_from_perchd(
             writeln!(out, "{text}")?;
         }
     } else {
-        out.write_all(table(kept.iter().map(|(r, _)| r)).as_bytes())?;
+        out.write_all(table(kept.iter().map(|(r, _)| r), when::offset(args.utc)).as_bytes())?;
     }
     out.flush()?;
     if let Some((path, detail)) = broken {

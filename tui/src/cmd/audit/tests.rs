@@ -129,10 +129,24 @@ fn verify_says_ok_or_names_the_line() {
 }
 
 #[test]
+fn list_prints_local_time_unless_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sample_log(dir.path());
+    let (out, _, result) = run_list(&path, &[]);
+    result.unwrap();
+    let offset = perch::when::local_utc_offset_secs();
+    let head = out.lines().next().unwrap_or_default().to_owned();
+    let first = out.lines().nth(1).unwrap_or_default().to_owned();
+    assert_eq!(head.contains("(UTC)"), offset == 0, "{out}");
+    let want = super::when::format_at(1_700_000_000_000_000_000, offset);
+    assert!(first.contains(&want), "{want} not in {first}");
+}
+
+#[test]
 fn list_prints_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let path = sample_log(dir.path());
-    let (out, warn, result) = run_list(&path, &[]);
+    let (out, warn, result) = run_list(&path, &["--utc"]);
     result.unwrap();
     assert!(warn.is_empty());
     let lines: Vec<&str> = out.lines().collect();

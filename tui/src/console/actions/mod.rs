@@ -3,6 +3,7 @@
 //! and how many processes each action would hit.  The menu, the dialog and
 //! the result are overlays ([`crate::console::overlays`]).
 mod hits;
+pub mod outcome;
 
 use perch_proto::v1::{
     ActRequest, ActionKind, ActionMode, ActionResult, AuditRecord, ListAuditRequest, Signal,
@@ -17,6 +18,9 @@ use crate::text::clean;
 pub enum Request {
     Act(ActRequest),
     ListAudit(ListAuditRequest),
+    /// Not for a collector: the column setup's choice, for the loop to
+    /// write into the configuration file's `columns`.
+    SaveColumns(Vec<String>),
 }
 
 /// A request for the loop: send it to `host`'s collector and hand the

@@ -1,16 +1,22 @@
 //! Response actions in the state: the read-only rules, what is queued, and
 //! what comes back (the toast, the record in the action log, notes for the
-//! detail view, defunct rows).  The menu and the dialog are overlays
+//! detail view, signalled rows).  The menu and the dialog are overlays
 //! ([`crate::console::overlays`]).
-use perch_proto::v1::{ActResponse, ActionResult, AuditRecord};
+use perch_proto::v1::{ActRequest, ActResponse, ActionResult, AuditRecord, Signal};
 
 use super::App;
 use crate::{
     act,
     console::{
-        actions::{Note, Outgoing},
+        actions::{Note, Outgoing, outcome},
+        editor::{Limit, LineEditor},
+        input::Msg,
         model::{HostId, ProcessKey},
-        overlays::toast::{TOAST_FOR, Toast},
+        overlays::{
+            Overlay,
+            dialog::{Dialog, Field},
+            toast::{ESCALATE_FOR, TOAST_FOR, Toast},
+        },
     },
     text::clean,
 };
@@ -35,10 +41,11 @@ impl App {
         self.data.acts.notes.get(key).map_or(&[], Vec::as_slice)
     }
 
-    /// Killed and not yet reported exited.
+    /// The signal a response action sent this process, if it was one
+    /// that ends processes (see [`crate::act::ends_processes`]).
     #[must_use]
-    pub fn is_defunct(&self, key: &ProcessKey) -> bool {
-        self.data.acts.defunct.contains(key)
+    pub fn signalled(&self, key: &ProcessKey) -> Option<i32> {
+        self.data.acts.signalled.get(key).copied()
     }
 
     /// Requests for the loop to send, oldest first.
@@ -53,9 +60,19 @@ impl App {
         let Some(p) = self.data.acts.pending.remove(&id) else {
             return;
         };
+        self.data.acts.last_host = Some(p.host);
         let until = self.data.now + TOAST_FOR;
         let (toast, record) = match result {
             Ok(resp) => {
+                let told = outcome::describe(&resp);
+                // KILL for what a softer signal left running.
+                let escalate = p
+                    .request
+                    .filter(|r| told.still_running && r.signal != i32::from(Signal::Kill))
+                    .map(|r| ActRequest {
+                        signal: Signal::Kill.into(),
+                        ..r
+                    });
                 let toast = Toast {
                     title: p.title,
                     result: resp
@@ -67,8 +84,14 @@ impl App {
                         .as_ref()
                         .map(|r| clean(&r.code).into_owned())
                         .unwrap_or_default(),
-                    detail: act::summary(&resp),
-                    until,
+                    detail: told.detail,
+                    list: told.list,
+                    until: if escalate.is_some() {
+                        self.data.now + ESCALATE_FOR
+                    } else {
+                        until
+                    },
+                    escalate,
                 };
                 (toast, resp.record)
             }
@@ -78,6 +101,8 @@ impl App {
                     result: ActionResult::NotSuccessful,
                     code: perch_proto::names::status_code_name(status.code()),
                     detail: clean(status.message()).into_owned(),
+                    list: Vec::new(),
+                    escalate: None,
                     until,
                 };
                 (toast, None)
@@ -91,6 +116,43 @@ impl App {
             self.refresh_log();
         }
         self.data.touch();
+    }
+
+    /// A key while a result shows: `k` on one that offers KILL opens the
+    /// dialog pre-filled (KILL, the same target and reason, the button
+    /// focused: Enter confirms); any other key dismisses it.
+    pub(super) fn on_toast(&mut self, msg: Msg) {
+        let Some(toast) = self.view.toast.take() else {
+            return;
+        };
+        let (Msg::Escalate, Some(req)) = (msg, toast.escalate) else {
+            return;
+        };
+        let Some(target) = req.target else { return };
+        let host = self.data.acts.last_host.unwrap_or_default();
+        let key = ProcessKey::new(host, target.pid, target.start_time_ns);
+        match Dialog::open(req.action(), key, None, &self.data, &self.config) {
+            Some(mut d) => {
+                d.signal = Signal::Kill;
+                d.reason = LineEditor::with_text(req.reason, Limit::Bytes(act::REASON_MAX_BYTES));
+                d.focus = Field::Confirm;
+                self.view.overlay = Some(Overlay::Dialog(d));
+            }
+            None => {
+                self.view.flash = Some(format!(
+                    "{} has exited or is gone: nothing to KILL",
+                    target.pid
+                ));
+            }
+        }
+    }
+
+    /// The loop wrote the column setup's choice (to this file), or could not.
+    pub fn saved(&mut self, result: Result<String, String>) {
+        self.view.flash = Some(match result {
+            Ok(path) => format!("columns saved to {path}"),
+            Err(e) => format!("columns not saved: {e}"),
+        });
     }
 
     /// Time passes: the toast expires; what the store forgot, so do we.
@@ -107,7 +169,7 @@ impl App {
             let acts = &mut self.data.acts;
             let store = &self.data.store;
             acts.notes.retain(|k, _| store.id_of(k).is_some());
-            acts.defunct.retain(|k| store.id_of(k).is_some());
+            acts.signalled.retain(|k, _| store.id_of(k).is_some());
         }
     }
 }

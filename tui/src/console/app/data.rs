@@ -1,10 +1,7 @@
 //! What the console holds from its collectors: the hosts, their processes,
 //! their audit records, and the actions in flight.  Screens derive what
 //! they show from it; nothing here knows what is on screen.
-use std::{
-    collections::{HashMap, HashSet},
-    time::Instant,
-};
+use std::{collections::HashMap, time::Instant};
 
 use perch_proto::v1::{
     ActionMode, ActionResult, AuditRecord, GetInfoResponse, HostSample, ProcessOutcome, Role,
@@ -65,6 +62,8 @@ pub struct Host {
 pub(super) struct Pending {
     pub(super) host: HostId,
     pub(super) title: String,
+    /// The action asked for (to offer KILL when a signal left it running).
+    pub(super) request: Option<perch_proto::v1::ActRequest>,
 }
 
 /// Actions: what waits to be sent, what waits for an answer, and what
@@ -75,8 +74,12 @@ pub struct Acts {
     pub(super) pending: HashMap<u64, Pending>,
     next_id: u64,
     pub(super) notes: HashMap<ProcessKey, Vec<Note>, FxBuild>,
-    /// Killed (by us or, via the event stream, anyone) and not yet exited.
-    pub(super) defunct: HashSet<ProcessKey, FxBuild>,
+    /// Signalled (by us or, via the event stream, anyone) with a signal
+    /// that ends processes, and the signal's number: `[signalled]` while
+    /// it runs, then `[killed]` (ended by that signal) or `[exited]`.
+    pub(super) signalled: HashMap<ProcessKey, i32, FxBuild>,
+    /// The host of the last answer shown (where an escalation goes).
+    pub(super) last_host: Option<HostId>,
 }
 
 #[derive(Debug)]
@@ -88,6 +91,11 @@ pub struct Data {
     pub(super) audit: AuditLog,
     pub(super) acts: Acts,
     pub(super) now: Instant,
+    /// The last reason given in a dialog of this console: what a quick
+    /// renice (F7/F8) records, so it asks once per session.
+    pub(crate) last_reason: Option<String>,
+    /// Events that arrived while paused (`Z`), applied on resume.
+    pub(super) held: Vec<(HostId, Vec<perch_proto::v1::Event>)>,
 }
 
 impl Data {
@@ -99,6 +107,8 @@ impl Data {
             audit: AuditLog::default(),
             acts: Acts::default(),
             now,
+            last_reason: None,
+            held: Vec::new(),
         }
     }
 
@@ -209,14 +219,29 @@ impl Data {
         self.queue(host, Request::ListAudit(request));
     }
 
-    /// Remembers a request sent, to title its answer.
-    pub fn await_answer(&mut self, id: u64, host: HostId, title: String) {
-        self.acts.pending.insert(id, Pending { host, title });
+    /// Remembers a request sent, to title its answer (and, for an action,
+    /// to offer the next step).
+    pub fn await_answer(
+        &mut self,
+        id: u64,
+        host: HostId,
+        title: String,
+        request: Option<perch_proto::v1::ActRequest>,
+    ) {
+        self.acts.pending.insert(
+            id,
+            Pending {
+                host,
+                title,
+                request,
+            },
+        );
     }
 
     /// An audit record (our answer, or an action event from the stream):
-    /// noted on every process it names; live kills that worked mark their
-    /// processes defunct until the exit arrives.
+    /// noted on every process it names; live kills that delivered their
+    /// signal mark their processes signalled (what the row says until,
+    /// and after, the exit arrives).
     pub(super) fn note_record(&mut self, host: HostId, r: &AuditRecord) {
         let key = |k: &perch_proto::v1::ProcessKey| ProcessKey::new(host, k.pid, k.start_time_ns);
         let target = r.target.as_ref().and_then(|t| t.key.as_ref()).map(key);
@@ -233,18 +258,22 @@ impl Data {
         }
         let worked = matches!(r.result(), ActionResult::Success | ActionResult::Partial);
         if r.mode() == ActionMode::Live && worked && act::ends_processes(r.action(), r.signal()) {
-            let done: Vec<ProcessKey> = r
-                .processes
-                .iter()
-                .filter(|p| p.outcome() == ProcessOutcome::Done)
-                .filter_map(|p| p.key.as_ref())
-                .map(key)
-                .collect();
-            if done.is_empty() {
-                self.acts.defunct.extend(target);
+            let signal = act::signal_number(r.action(), r.signal);
+            let delivered = r.processes.iter().filter(|p| {
+                matches!(
+                    p.outcome(),
+                    ProcessOutcome::Done | ProcessOutcome::StillRunning | ProcessOutcome::Exited
+                )
+            });
+            let done: Vec<ProcessKey> = delivered.filter_map(|p| p.key.as_ref()).map(key).collect();
+            let hit = if done.is_empty() {
+                target.into_iter().collect()
             } else {
-                self.acts.defunct.extend(done);
-            }
+                done
+            };
+            self.acts
+                .signalled
+                .extend(hit.into_iter().map(|k| (k, signal)));
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     console::{
         audit::AuditPage,
         history::Values,
-        model::{FxBuild, HostId, Proc, ProcessKey, Usage},
+        model::{FxBuild, HostId, Proc, ProcessKey, RowId, Usage},
     },
     text::clean,
 };
@@ -138,8 +138,13 @@ impl App {
         self.data.store.note_dropped(n);
     }
 
-    /// A batch of `WatchEvents` events from one host, in order.
+    /// A batch of `WatchEvents` events from one host, in order.  While
+    /// paused (`Z`) they are held, and applied in order on resume.
     pub fn ingest_events(&mut self, host: HostId, events: &[Event]) {
+        if self.view.paused {
+            self.data.held.push((host, events.to_vec()));
+            return;
+        }
         if let Some(newest) = events.iter().map(|e| e.time_ns).max()
             && newest > 0
         {
@@ -227,6 +232,13 @@ impl App {
                     if let Some(p) = self.data.store.by_key_mut(&key) {
                         p.usage = Usage::from_proto(u);
                         p.threads = sample.threads;
+                        if let Some(s) = sample.state.bytes().next() {
+                            p.state = s;
+                        }
+                        p.frozen = sample.frozen;
+                        if let Some(nice) = sample.nice {
+                            p.nice = nice;
+                        }
                         p.history.push(
                             secs,
                             Values::new(
@@ -262,9 +274,9 @@ impl App {
                     _ => {}
                 }
             }
-            // Flags and traces: the Traces and Flags screens (a later
-            // change) read them; the process table does not change.
-            Some(Kind::Flag(_) | Kind::Trace(_)) | None => {}
+            // Threads as rows are not shown yet; flags and traces: the
+            // Traces and Flags screens (a later change) read them.
+            Some(Kind::ThreadSamples(_) | Kind::Flag(_) | Kind::Trace(_)) | None => {}
         }
         false
     }
@@ -274,10 +286,33 @@ impl App {
     pub fn tick(&mut self, now: Instant) {
         self.data.now = now;
         let retention = self.config.exited_retention;
-        let removed = self.data.store.remove_where(|p| {
+        let expired = |p: &Proc| {
             p.exited_at
                 .is_some_and(|at| now.saturating_duration_since(at) >= retention)
-        });
+        };
+        // An exited process past its retention stays while a process in
+        // the model descends from it, so every chain of parents stays whole
+        // (perchd keeps such ancestors too, and says so: retained_ancestor).
+        // A parent goes the tick after its last child did.
+        let removed = if self.data.store.iter().any(|(_, p)| expired(p)) {
+            let store = &self.data.store;
+            let live = store.live_by_pid();
+            let parents: HashSet<RowId, FxBuild> = store
+                .iter()
+                .filter_map(|(id, p)| store.parent_of(p, &live).filter(|pid| *pid != id))
+                .collect();
+            let doomed: Vec<RowId> = store
+                .iter()
+                .filter(|(id, p)| expired(p) && !parents.contains(id))
+                .map(|(id, _)| id)
+                .collect();
+            for &id in &doomed {
+                self.data.store.remove(id);
+            }
+            doomed.len()
+        } else {
+            0
+        };
         if removed > 0 {
             self.data.touch();
         }

@@ -18,7 +18,7 @@ pub use self::data::{Acts, ConnectionState, Data, Host};
 use crate::act::ClientIdentity;
 
 use super::{
-    columns::ColumnSet,
+    columns::Columns,
     input::{Focus, Keymap, Msg},
     overlays::{Next, Overlay, OverlayKind, help::Help, toast::Toast},
     screens::{Cx, Screen, ScreenState, Screens},
@@ -41,8 +41,9 @@ pub struct Config {
     pub read_only: bool,
     /// This console, as action requests name it.
     pub client: ClientIdentity,
-    /// The table's columns (COMMAND is always shown).
-    pub columns: ColumnSet,
+    /// The table's columns, in order (COMMAND is always shown, last); the
+    /// column setup (F2) changes the processes screen's copy.
+    pub columns: Columns,
     /// The keys in effect.
     pub keys: Keymap,
 }
@@ -56,7 +57,7 @@ impl Default for Config {
             color: true,
             read_only: false,
             client: ClientIdentity::default(),
-            columns: ColumnSet::ALL,
+            columns: Columns::default(),
             keys: Keymap::default(),
         }
     }
@@ -88,6 +89,10 @@ pub struct ViewState {
     /// The terminal's size as the loop last said ((0, 0): not yet).
     pub size: (u16, u16),
     pub quit: bool,
+    /// `#`: the header's meters are hidden.
+    pub meters_hidden: bool,
+    /// `Z`: collector data is held, not applied, until resumed.
+    pub paused: bool,
 }
 
 #[derive(Debug)]
@@ -101,10 +106,12 @@ impl App {
     /// An empty console; `now` starts its clock.
     #[must_use]
     pub fn new(config: Config, now: Instant) -> App {
+        let mut view = ViewState::default();
+        view.screens.processes.columns = config.columns.clone();
         App {
             config,
             data: Data::new(now),
-            view: ViewState::default(),
+            view,
         }
     }
 
@@ -138,7 +145,7 @@ impl App {
         }
         self.view.flash = None;
         match self.focus() {
-            Focus::Toast => self.view.toast = None,
+            Focus::Toast => self.on_toast(msg),
             Focus::Overlay(kind) => self.update_overlay(kind, msg),
             Focus::Prompt => self.update_screen(msg),
             Focus::Screen(screen) => match msg {
@@ -146,10 +153,28 @@ impl App {
                 Msg::NextScreen => self.switch(screen.step(1)),
                 Msg::PrevScreen => self.switch(screen.step(-1)),
                 Msg::Show(to) => self.switch(to),
+                Msg::ToggleMeters => self.view.meters_hidden = !self.view.meters_hidden,
+                Msg::TogglePause => self.toggle_pause(),
                 _ => self.update_screen(msg),
             },
         }
         self.refresh();
+    }
+
+    /// `Z`: hold collector data, or apply everything held and go on.
+    fn toggle_pause(&mut self) {
+        self.view.paused = !self.view.paused;
+        if !self.view.paused {
+            for (host, events) in std::mem::take(&mut self.data.held) {
+                self.ingest_events(host, &events);
+            }
+        }
+    }
+
+    /// Updates are paused (`Z`): the footer says so.
+    #[must_use]
+    pub fn paused(&self) -> bool {
+        self.view.paused
     }
 
     fn update_overlay(&mut self, kind: OverlayKind, msg: Msg) {

@@ -35,6 +35,12 @@ impl App {
         self.view.quit
     }
 
+    /// `#`: the header's meters are hidden.
+    #[must_use]
+    pub fn meters_hidden(&self) -> bool {
+        self.view.meters_hidden
+    }
+
     /// The message for a key press, with the configured keys, where keys
     /// go now ([`App::focus`]).
     #[must_use]

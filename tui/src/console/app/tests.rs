@@ -93,6 +93,32 @@ pub(crate) fn event(time_s: u64, kind: Kind) -> Event {
 }
 
 #[test]
+fn p_m_t_sort_in_their_usual_direction_and_i_inverts() {
+    let mut app = app(Instant::now());
+    app.update(Msg::ToggleTree);
+    app.update(Msg::End);
+    // P on a table already sorted by CPU: still descending (htop), at the top.
+    app.update(Msg::SortOn(Column::Cpu));
+    assert_eq!(
+        (app.sort().column, app.sort().descending),
+        (Column::Cpu, true)
+    );
+    assert_eq!(app.cursor(), 0);
+    app.update(Msg::SortOn(Column::Cpu));
+    assert!(app.sort().descending, "P again does not invert");
+    app.update(Msg::InvertSort);
+    assert!(!app.sort().descending);
+    app.update(Msg::SortOn(Column::Mem));
+    assert_eq!(
+        (app.sort().column, app.sort().descending),
+        (Column::Mem, true)
+    );
+    // A click on the sorted column's title inverts (SortBy).
+    app.update(Msg::SortBy(Column::Mem));
+    assert!(!app.sort().descending);
+}
+
+#[test]
 fn selection_follows_the_process_not_the_row() {
     let t0 = Instant::now();
     let mut app = app(t0);
@@ -105,12 +131,20 @@ fn selection_follows_the_process_not_the_row() {
     assert_eq!(pids(&app), [21, 12, 20, 10, 1, 11]);
     assert_eq!(selected_pid(&app), 11);
     assert_eq!(app.cursor(), 5);
+    // A sort shows the top of the new order (htop): the first row.
     app.update(Msg::SortBy(Column::Pid));
-    assert_eq!(selected_pid(&app), 11);
-    assert_eq!(app.cursor(), 2);
+    assert_eq!(selected_pid(&app), 1);
+    assert_eq!(app.cursor(), 0);
     app.update(Msg::InvertSort);
     assert_eq!(pids(&app), [21, 20, 12, 11, 10, 1]);
+    assert_eq!(selected_pid(&app), 21);
+    // Following a process, a sort keeps it.
+    app.update(Msg::Select(key(11)));
+    app.update(Msg::ToggleFollow);
+    app.update(Msg::InvertSort);
+    app.update(Msg::InvertSort);
     assert_eq!(selected_pid(&app), 11);
+    app.update(Msg::ToggleFollow);
     // A new process arriving above keeps the selection on bash.
     app.ingest_events(
         H,
@@ -178,6 +212,7 @@ fn samples_update_usage_history_and_event_rates() {
                         ..ResourceUsage::default()
                     }),
                     threads: 2,
+                    ..ProcessSample::default()
                 }],
                 interval_ns: 1_000_000_000,
             }),

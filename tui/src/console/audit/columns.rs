@@ -46,7 +46,7 @@ impl LogColumn {
             LogColumn::Created => "when (local time)",
             LogColumn::Code => "result code",
             LogColumn::Who => "who asked",
-            LogColumn::Target => "target pid and executable",
+            LogColumn::Target => "target pid and command line",
             LogColumn::Reason => "the reason given",
         }
     }

@@ -81,7 +81,7 @@ pub static GLOBAL_BINDINGS: &[Binding] = &[
         &[code(KeyCode::Esc)],
         "Esc",
         Msg::Cancel,
-        "close overlay; clear search and filter",
+        "close overlay; clear the search, else the filter",
     ),
 ];
 
@@ -99,5 +99,12 @@ pub static SCREEN_BINDINGS: &[Binding] = &[
         "S-Tab",
         Msg::PrevScreen,
         "the previous screen",
+    ),
+    bind(&[k('#')], "#", Msg::ToggleMeters, "hide or show the meters"),
+    bind(
+        &[k('Z')],
+        "Z",
+        Msg::TogglePause,
+        "pause updates (data is kept, shown on resume)",
     ),
 ];

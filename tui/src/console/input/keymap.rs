@@ -7,7 +7,7 @@ use std::{borrow::Cow, sync::LazyLock};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use super::{Binding, Focus, GLOBAL_BINDINGS, Key, Msg, SCREEN_BINDINGS, Scope, key_of};
-use crate::console::screens::Screen;
+use crate::console::{columns::Column, screens::Screen};
 
 /// The name of each rebindable message in the configuration file (each
 /// screen's letter is named by its registration: `show-processes`).
@@ -31,6 +31,21 @@ const MSG_NAMES: &[(Msg, &str)] = &[
     (Msg::SortPrev, "sort-prev"),
     (Msg::SortNext, "sort-next"),
     (Msg::InvertSort, "invert-sort"),
+    (Msg::SortOn(Column::Cpu), "sort-cpu"),
+    (Msg::SortOn(Column::Mem), "sort-memory"),
+    (Msg::SortOn(Column::Time), "sort-time"),
+    (Msg::ToggleExited, "exited"),
+    (Msg::ToggleMeters, "meters"),
+    (Msg::TogglePause, "pause"),
+    (Msg::ColumnSetup, "columns"),
+    (Msg::MoveColumn(-1), "move-left"),
+    (Msg::MoveColumn(1), "move-right"),
+    (Msg::CursorLeft, "cursor-left"),
+    (Msg::CursorRight, "cursor-right"),
+    (Msg::LineStart, "line-start"),
+    (Msg::LineEnd, "line-end"),
+    (Msg::DeleteWord, "delete-word"),
+    (Msg::DeleteLine, "delete-line"),
     (Msg::Search, "search"),
     (Msg::Filter, "filter"),
     (Msg::NextMatch, "next-match"),

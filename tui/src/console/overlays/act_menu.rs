@@ -66,8 +66,15 @@ impl Menu {
     #[must_use]
     pub fn new(store: &Store, p: &Proc) -> Menu {
         let hits = Hits::of(store, &p.key);
+        // Thaw only where something is frozen, freeze only where nothing is.
+        let offered = |kind: &ActionKind| match kind {
+            ActionKind::FreezeTree | ActionKind::FreezePod => !hits.any_frozen(store, *kind),
+            ActionKind::ThawTree | ActionKind::ThawPod => hits.any_frozen(store, *kind),
+            _ => true,
+        };
         let items: Vec<MenuItem> = menu_kinds(!p.pod_uid.is_empty())
             .into_iter()
+            .filter(offered)
             .map(|kind| MenuItem {
                 kind,
                 count: hits.count(kind),

@@ -12,14 +12,17 @@ use ratatui::{
 use super::{Areas, Next, OverlayState};
 use crate::console::{
     App,
-    input::{Binding, Entry, Keymap, Msg, PlaceInfo, Scope, bind, code, k},
+    input::{Binding, Entry, Keymap, Msg, PlaceInfo, Scope, bind, code, ctrl, k},
     list::ScrollList,
     theme::Theme,
     ui::{Part, centred, ellipsize, frame, put_line, widget_for_ref},
 };
 
+/// Not `global`: `q` and Esc close the help (htop, Spydertop), they do not
+/// quit; ^C still does.
 static INFO: PlaceInfo = PlaceInfo {
     any_key: true,
+    global: false,
     ..PlaceInfo::new("the help", "This help", Some("help-screen"), KEYS)
 };
 
@@ -41,7 +44,14 @@ static KEYS: &[Binding] = &[
         &[code(KeyCode::PageUp)],
         "PgUp",
         Msg::PageUp,
-        "page up; any other key closes",
+        "page up",
+    ),
+    bind(&[ctrl('c')], "^C", Msg::Quit, "quit perch"),
+    bind(
+        &[k('q'), code(KeyCode::Esc)],
+        "q Esc",
+        Msg::Cancel,
+        "close the help (so does any other key)",
     ),
 ];
 

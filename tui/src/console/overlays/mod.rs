@@ -58,6 +58,11 @@ macro_rules! overlays {
 
         /// The overlay that is open, with its state.
         #[derive(Clone, Debug, PartialEq)]
+        #[expect(
+            clippy::large_enum_variant,
+            reason = "one overlay at a time, moved into its slot once per key; \
+                      the dialog carries its list of processes hit"
+        )]
         pub enum Overlay {
             $($(#[$doc])* $id($module::$ty),)+
         }
@@ -115,6 +120,8 @@ overlays! {
     Dialog => dialog::Dialog,
     /// The action log's column chooser.
     Columns => columns::Chooser,
+    /// F2 on the processes: which columns, in which order (saved).
+    ColumnSetup => column_setup::ColumnSetup,
     /// One audit record in full.
     Record => record::Record,
     /// F1 / `?`: every key, from the key tables in effect.

@@ -85,20 +85,56 @@ impl OverlayState for Record {
             app,
             theme,
             scroll: self.list.cursor(),
+            host_id: app
+                .action_log()
+                .selected()
+                .map_or_else(Default::default, |(h, _)| h),
         }
         .render_into(areas.body, buf);
     }
+}
+
+/// One process of the record: `#` for root, pid, outcome, user, command
+/// line (the exe when perchd did not record one), perchd's detail.
+fn process_line(p: &perch_proto::v1::AffectedProcess) -> Line<'static> {
+    let outcome = outcome_word(p.outcome());
+    let pid = p.key.map_or(0, |k| k.pid);
+    let user = if p.user.is_empty() {
+        p.uid.map(|u| u.to_string()).unwrap_or_default()
+    } else {
+        clean(&p.user).into_owned()
+    };
+    let cmd = if p.argv.is_empty() {
+        clean(&p.exe).into_owned()
+    } else {
+        p.argv.iter().map(|a| clean(a)).collect::<Vec<_>>().join(" ")
+    };
+    let mark = if p.root { '#' } else { ' ' };
+    Line::raw(format!(
+        " {mark}{pid:>7} {outcome:<9} {user:<9} {cmd} {}",
+        clean(&p.detail)
+    ))
 }
 
 pub struct RecordView<'a> {
     app: &'a App,
     theme: &'a Theme,
     scroll: usize,
+    /// The record's host (its boot clock dates the target's start).
+    host_id: crate::console::model::HostId,
 }
 
 widget_for_ref!(RecordView);
 
 impl RecordView<'_> {
+    /// A start time (host boot clock) as a local date, else seconds after boot.
+    fn started(&self, boot_ns: u64) -> String {
+        self.app.unix_secs(self.host_id, boot_ns).map_or_else(
+            || format!("{} s after boot", boot_ns / perch_proto::NS_PER_SEC),
+            |s| crate::console::format::date_time(s, self.app.config().utc_offset_secs),
+        )
+    }
+
     fn kv(&self, k: &str, v: String) -> Line<'static> {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), self.theme.label),
@@ -116,7 +152,7 @@ impl RecordView<'_> {
         } else {
             "live"
         };
-        let mut how = format!("{} ({mode})", act::kind_name(r.action()));
+        let mut how = format!("{} ({mode})", act::kind_title(r.action()));
         let sig = act::signal_name(r.signal());
         if !sig.is_empty() {
             let _ = write!(how, ", signal {sig}");
@@ -150,10 +186,10 @@ impl RecordView<'_> {
             self.kv(
                 "Target",
                 format!(
-                    "{} {} (start {}, {})",
+                    "{} {} (started {}, {})",
                     key.pid,
                     clean(&tg.exe),
-                    key.start_time_ns,
+                    self.started(key.start_time_ns),
                     clean(&tg.user)
                 ),
             ),
@@ -186,25 +222,24 @@ impl RecordView<'_> {
                 self.theme.label,
             ),
         ]);
-        for p in &r.processes {
-            let outcome = match p.outcome() {
-                ProcessOutcome::WouldAct => "would act",
-                ProcessOutcome::Done => "done",
-                ProcessOutcome::Gone => "gone",
-                ProcessOutcome::Failed => "failed",
-                ProcessOutcome::Unspecified => "?",
-            };
-            let pid = p.key.map_or(0, |k| k.pid);
-            out.push(Line::raw(format!(
-                "  {pid:>7} {:<9} {} {}",
-                outcome,
-                clean(&p.exe),
-                clean(&p.detail)
-            )));
-        }
+        out.extend(r.processes.iter().map(process_line));
         out.push(self.kv("Prev hash", clean(&r.prev_hash).into_owned()));
         out.push(self.kv("Hash", clean(&r.hash).into_owned()));
         out
+    }
+}
+
+/// One affected process's outcome, in at most 9 columns.
+fn outcome_word(o: ProcessOutcome) -> &'static str {
+    match o {
+        ProcessOutcome::WouldAct => "would act",
+        ProcessOutcome::Done => "done",
+        ProcessOutcome::Gone => "gone",
+        ProcessOutcome::Failed => "failed",
+        ProcessOutcome::Exited => "exited",
+        ProcessOutcome::StillRunning => "running",
+        ProcessOutcome::Stopped => "stopped",
+        ProcessOutcome::Unspecified => "?",
     }
 }
 

@@ -1,8 +1,12 @@
 //! An action's result: a box over the bottom of the body that says what
-//! happened (`SUCCESS Kill tree 4242 (nginx)`, the code, the detail).  It
-//! is a layer of its own, not an overlay: it shows over whatever is open,
-//! takes the next key (to go away) unless a dialog is being typed into,
-//! and goes by itself after [`TOAST_FOR`].
+//! happened (`SUCCESS Kill process 4242 (sleep)`, then `TERM delivered to
+//! 4242 sleep: still running after 2 s`), the processes perchd listed (a
+//! dry run's resolution, what still runs), and — when a signal left
+//! something running — `k` to send KILL (the dialog opens pre-filled, so
+//! the reason is still confirmed).  It is a layer of its own, not an
+//! overlay: it shows over whatever is open, takes the next key (to go
+//! away) unless a dialog is being typed into, and goes by itself after
+//! [`TOAST_FOR`] ([`ESCALATE_FOR`] when it offers KILL).
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
@@ -13,7 +17,7 @@ use crate::{
     act,
     console::{
         App,
-        input::{Binding, Msg, PlaceInfo, bind, code, ctrl},
+        input::{Binding, Msg, PlaceInfo, bind, code, ctrl, k},
         theme::Theme,
         ui::{Part, frame, full, put_line, widget_for_ref},
     },
@@ -21,6 +25,11 @@ use crate::{
 
 /// How long a result stays on screen without a key press.
 pub const TOAST_FOR: Duration = Duration::from_secs(5);
+/// How long a result that offers KILL stays.
+pub const ESCALATE_FOR: Duration = Duration::from_secs(30);
+
+/// Lines of the processes list a toast shows at most.
+const LIST_MAX: usize = 8;
 
 pub static INFO: PlaceInfo = PlaceInfo {
     global: false,
@@ -31,6 +40,12 @@ pub static INFO: PlaceInfo = PlaceInfo {
 
 static KEYS: &[Binding] = &[
     bind(&[ctrl('c')], "^C", Msg::Quit, "quit"),
+    bind(
+        &[k('k'), code(KeyCode::F(9))],
+        "k F9",
+        Msg::Escalate,
+        "still running: send KILL (the dialog opens with the same reason)",
+    ),
     bind(
         &[code(KeyCode::Esc)],
         "Esc",
@@ -48,6 +63,11 @@ pub struct Toast {
     pub code: String,
     /// What was done, or why not.
     pub detail: String,
+    /// The processes perchd listed: a dry run's, or what still runs.
+    pub list: Vec<String>,
+    /// The KILL to offer (`k`): the request that left something running,
+    /// with its signal turned to KILL.
+    pub escalate: Option<perch_proto::v1::ActRequest>,
     /// Gone after this (or at the next key).
     pub until: Instant,
 }
@@ -72,8 +92,11 @@ impl Part for ResultToast<'_> {
         let Some(toast) = self.app.toast() else {
             return;
         };
-        let w = area.width.min(76);
-        let h = 5.min(area.height);
+        let w = area.width.min(96);
+        let shown = toast.list.len().min(LIST_MAX);
+        let more = toast.list.len() - shown;
+        let extra = u16::try_from(shown + usize::from(more > 0)).unwrap_or(0);
+        let h = (5 + extra).min(area.height);
         if w < 3 || h < 3 {
             return;
         }
@@ -97,12 +120,26 @@ impl Part for ResultToast<'_> {
             _ => format!(" {}", toast.detail),
         };
         put_line(buf, inner, 0, 1, &full(&detail, inner.width, t.text));
-        put_line(
-            buf,
-            inner,
-            0,
-            2,
-            &full(" any key dismisses", inner.width, t.label),
-        );
+        let mut y = 2u16;
+        for line in toast.list.iter().take(LIST_MAX) {
+            put_line(buf, inner, 0, y, &full(line, inner.width, t.text));
+            y += 1;
+        }
+        if more > 0 {
+            let text = format!(" … and {more} more (the action log's record lists them all)");
+            put_line(buf, inner, 0, y, &full(&text, inner.width, t.label));
+            y += 1;
+        }
+        let hint = if toast.escalate.is_some() {
+            " k: KILL it (the dialog opens, same reason) · any other key dismisses"
+        } else {
+            " any key dismisses"
+        };
+        let style = if toast.escalate.is_some() {
+            t.warn
+        } else {
+            t.label
+        };
+        put_line(buf, inner, 0, y, &full(hint, inner.width, style));
     }
 }

@@ -126,7 +126,9 @@ fn clicks_on_the_table_sort_and_select() {
     );
     // The third row holds pid 11 (tree order: 1, 10, 11).
     assert_eq!(app.hit(5, title_y + 3), Some(Msg::Select(key(11))));
-    assert_eq!(app.hit(5, 29), None, "the footer");
+    // The footer's key bar is clickable: F1 Help at its start.
+    assert_eq!(app.hit(0, 29), Some(Msg::Help), "the footer's F1");
+    assert_eq!(app.hit(5, 28), None, "the status line");
 }
 
 #[test]

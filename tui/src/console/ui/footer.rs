@@ -46,8 +46,61 @@ impl<'a> Footer<'a> {
 
     /// htop's bar; a key the configuration took away from its message is
     /// replaced by the message's first key.
-    fn keys(&self) -> Line<'static> {
-        let (t, app) = (self.theme, self.app);
+    fn keys(&self, width: u16) -> Line<'static> {
+        let t = self.theme;
+        let mut spans = Vec::new();
+        for (_, key, label) in self.entries(width) {
+            spans.push(Span::styled(key, t.footer_key));
+            spans.push(Span::styled(format!("{label} "), t.footer_label));
+        }
+        Line::from(spans)
+    }
+
+    /// The message under column `x` of the key bar (htop's bar is
+    /// clickable too).
+    #[must_use]
+    pub fn at(app: &App, width: u16, x: u16) -> Option<Msg> {
+        let footer = Footer {
+            app,
+            theme: &Theme::new(false),
+        };
+        let mut start = 0usize;
+        for (msg, key, label) in footer.entries(width) {
+            let end = start + key.chars().count() + label.chars().count() + 1;
+            if (start..end).contains(&usize::from(x)) {
+                return Some(msg);
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// The bar's entries that fit in `width`: message, key as shown,
+    /// label.  When they do not all fit, the least needed go first (Enter,
+    /// Tab, then the screen's keys from the right), never Help or Quit.
+    fn entries(&self, width: u16) -> Vec<(Msg, String, &'static str)> {
+        let mut all = self.all_entries();
+        let len = |e: &[(Msg, String, &'static str)]| -> usize {
+            e.iter()
+                .map(|(_, k, l)| k.chars().count() + l.chars().count() + 1)
+                .sum()
+        };
+        while len(&all) > usize::from(width) && all.len() > 2 {
+            let drop = all
+                .iter()
+                .position(|(m, _, _)| *m == Msg::Confirm)
+                .or_else(|| all.iter().position(|(m, _, _)| *m == Msg::NextScreen))
+                .unwrap_or(all.len() - 2);
+            if drop == 0 {
+                break;
+            }
+            all.remove(drop);
+        }
+        all
+    }
+
+    fn all_entries(&self) -> Vec<(Msg, String, &'static str)> {
+        let app = self.app;
         let screen = app.screen();
         let mut keys = vec![(Msg::Help, code(KeyCode::F(1)), "Help")];
         keys.extend(app.screens().get(screen).footer_keys(app));
@@ -60,15 +113,12 @@ impl<'a> Footer<'a> {
             (Msg::Quit, code(KeyCode::F(10)), "Quit"),
         ]);
         let keymap = &app.config().keys;
-        let mut spans = Vec::new();
-        for (msg, preferred, label) in keys {
-            let Some(k) = keymap.footer_key(msg, preferred, screen.focus()) else {
-                continue;
-            };
-            spans.push(Span::styled(k.to_string(), t.footer_key));
-            spans.push(Span::styled(format!("{label} "), t.footer_label));
-        }
-        Line::from(spans)
+        keys.into_iter()
+            .filter_map(|(msg, preferred, label)| {
+                let k = keymap.footer_key(msg, preferred, screen.focus())?;
+                Some((msg, k.to_string(), label))
+            })
+            .collect()
     }
 }
 
@@ -76,11 +126,11 @@ impl Part for Footer<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
         if area.height >= 2 {
             put_line(buf, area, 0, 0, &self.status());
-            put_line(buf, area, 0, 1, &self.keys());
+            put_line(buf, area, 0, 1, &self.keys(area.width));
         } else if self.app.screens().get(self.app.screen()).typing() {
             put_line(buf, area, 0, 0, &self.status());
         } else {
-            put_line(buf, area, 0, 0, &self.keys());
+            put_line(buf, area, 0, 0, &self.keys(area.width));
         }
     }
 }

@@ -79,8 +79,12 @@ pub fn layout(app: &App, area: Rect) -> Layout {
         _ => 2,
     };
     let tabs_h = u16::from(area.height >= footer_h + 4);
-    let header_h = Header::height(app, area.width, area.height)
-        .min(area.height.saturating_sub(footer_h + tabs_h + 3));
+    let header_h = if app.meters_hidden() {
+        0
+    } else {
+        Header::height(app, area.width, area.height)
+            .min(area.height.saturating_sub(footer_h + tabs_h + 3))
+    };
     let part = |y: u16, height: u16| Rect { y, height, ..area };
     let header = part(area.y, header_h);
     let tabs = part(header.bottom(), tabs_h);
@@ -110,6 +114,10 @@ pub fn hit(app: &App, x: u16, y: u16) -> Option<Msg> {
     }
     if l.body.contains(at) {
         return app.screens().get(screen).hit(app, l.body, x, y);
+    }
+    // The key bar is the footer's last line.
+    if l.footer.contains(at) && y + 1 == l.footer.bottom() {
+        return Footer::at(app, l.footer.width, x.saturating_sub(l.footer.x));
     }
     None
 }

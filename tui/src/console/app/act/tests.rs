@@ -52,7 +52,7 @@ fn acts(app: &mut App) -> Vec<(u64, ActRequest)> {
         .into_iter()
         .filter_map(|o| match o.request {
             Request::Act(r) => Some((o.id, r)),
-            Request::ListAudit(_) => None,
+            Request::ListAudit(_) | Request::SaveColumns(_) => None,
         })
         .collect()
 }
@@ -86,7 +86,8 @@ fn k_and_f9_open_the_menu_but_k_no_longer_moves_up() {
     let menu = app.menu().unwrap();
     assert_eq!(menu.target, key(20));
     let kinds: Vec<_> = menu.items.iter().map(|i| (i.kind, i.count)).collect();
-    // nginx and its worker; no pod entries outside a pod.
+    // nginx and its worker; no pod entries outside a pod; freeze, not
+    // thaw: nothing there is frozen.
     assert_eq!(
         kinds,
         [
@@ -95,7 +96,6 @@ fn k_and_f9_open_the_menu_but_k_no_longer_moves_up() {
             (ActionKind::KillGroup, 1),
             (ActionKind::Renice, 1),
             (ActionKind::FreezeTree, 2),
-            (ActionKind::ThawTree, 2),
         ]
     );
     app.update(Msg::Cancel);
@@ -205,8 +205,16 @@ fn the_request_carries_signal_dry_run_reason_and_client() {
         &mut app,
         &[Msg::Select(key(20)), Msg::ActMenu, Msg::Down, Msg::Confirm],
     );
-    // Signal: KILL by default; Left twice: TERM then USR2 (wraps).
+    // Signal: TERM by default, KILL one Right away, from the reason field
+    // too while it is empty; Left twice: TERM then USR2 (wraps).
+    assert_eq!(app.dialog().unwrap().signal, Signal::Term);
+    run(&mut app, &[Msg::Increase]);
+    assert_eq!(app.dialog().unwrap().signal, Signal::Kill);
     run(&mut app, &[Msg::PrevField, Msg::Decrease]);
+    assert_eq!(app.dialog().unwrap().signal, Signal::Term);
+    run(&mut app, &[Msg::Decrease]);
+    assert_eq!(app.dialog().unwrap().signal, Signal::Usr2);
+    run(&mut app, &[Msg::Increase]);
     assert_eq!(app.dialog().unwrap().signal, Signal::Term);
     run(&mut app, &[Msg::NextField]);
     typed(&mut app, "  miner  ");
@@ -286,6 +294,7 @@ fn answer(req: &ActRequest, outcome: ProcessOutcome, result: ActionResult) -> Ac
         }),
         done: 1,
         already_gone: 0,
+        ..ActResponse::default()
     }
 }
 
@@ -309,15 +318,21 @@ fn a_result_shows_a_toast_and_marks_the_row_until_it_exits() {
     let toast = app.toast().unwrap();
     assert_eq!(toast.result, ActionResult::Success);
     assert_eq!(toast.detail, "1 process signalled");
+    assert!(toast.escalate.is_none(), "nothing said it still runs");
     assert!(
         toast.title.starts_with("Kill process 21"),
         "{}",
         toast.title
     );
-    assert!(app.is_defunct(&key(21)));
+    // Signalled, not exited: the row says so, and never `[defunct]`.
+    assert_eq!(app.signalled(&key(21)), Some(15));
     assert_eq!(app.notes(&key(21)).len(), 1);
     assert_eq!(app.focus(), Focus::Toast);
-    assert!(screen_text(&app, 100, 30).contains("[defunct]"));
+    let text = screen_text(&app, 100, 30);
+    assert!(
+        text.contains("[signalled]") && !text.contains("[defunct]"),
+        "{text}"
+    );
     // The same record from the event stream is not noted twice.
     app.ingest_events(
         H,
@@ -336,7 +351,7 @@ fn a_result_shows_a_toast_and_marks_the_row_until_it_exits() {
     assert!(app.toast().is_some());
     app.tick(t0 + Duration::from_secs(5));
     assert!(app.toast().is_none());
-    // The exit arrives: an exited row with its status, not defunct any more.
+    // The exit arrives: killed by the signal sent (TERM).
     app.ingest_events(
         H,
         &[event(
@@ -346,7 +361,7 @@ fn a_result_shows_a_toast_and_marks_the_row_until_it_exits() {
                 exit: Some(Exit {
                     time_ns: 10_000_000_000,
                     code: None,
-                    signal: Some(9),
+                    signal: Some(15),
                     core_dumped: false,
                 }),
             }),
@@ -355,7 +370,7 @@ fn a_result_shows_a_toast_and_marks_the_row_until_it_exits() {
     app.tick(t0 + Duration::from_secs(6));
     let text = screen_text(&app, 100, 30);
     assert!(
-        text.contains("[SIGKILL]") && !text.contains("[defunct]"),
+        text.contains("[killed]") && !text.contains("[signalled]"),
         "{text}"
     );
 }
@@ -373,7 +388,7 @@ fn failures_toast_without_marking_and_any_key_dismisses() {
         )),
     );
     assert_eq!(app.toast().unwrap().result, ActionResult::NotSuccessful);
-    assert!(!app.is_defunct(&key(21)));
+    assert_eq!(app.signalled(&key(21)), None);
     // Any key: gone, and the key does nothing else.
     let before = app.cursor();
     assert_eq!(
@@ -439,14 +454,17 @@ fn action_events_from_the_stream_show_in_the_detail_view() {
     };
     app.ingest_events(H, &[event(9, Kind::Action(record))]);
     assert!(app.toast().is_none(), "someone else's action: no toast");
-    assert!(app.is_defunct(&key(20)) && app.is_defunct(&key(21)));
+    assert!(app.signalled(&key(20)).is_some() && app.signalled(&key(21)).is_some());
     run(&mut app, &[Msg::Select(key(21)), Msg::Confirm]);
     let text = screen_text(&app, 100, 40);
     assert!(
-        text.contains("kill_tree by alice: PARTIAL partial \"lateral movement\""),
+        text.contains("Kill tree by alice: PARTIAL partial \"lateral movement\""),
         "{text}"
     );
-    assert!(text.contains("Killed: waiting for its exit"), "{text}");
+    assert!(
+        text.contains("signalled (SIGKILL): still running"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -470,4 +488,44 @@ fn exited_processes_get_no_menu() {
     run(&mut app, &[Msg::Select(key(12)), Msg::ActMenu]);
     assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
     assert_eq!(app.flash(), Some("12 has exited: nothing to act on"));
+}
+
+#[test]
+fn quick_renice_asks_once_then_acts_at_once_with_the_last_reason() {
+    let mut app = console(Instant::now());
+    // No reason given yet in this console: F8 opens the dialog.
+    run(&mut app, &[Msg::Select(key(12)), Msg::Renice(1)]);
+    assert_eq!(app.focus(), Focus::Overlay(OverlayKind::Dialog));
+    assert_eq!(app.dialog().unwrap().priority.text(), "1");
+    typed(&mut app, "vim hogs the box");
+    run(&mut app, &[Msg::Confirm, Msg::Confirm]);
+    assert_eq!(acts(&mut app).len(), 1);
+    // From now on F7/F8 act at once, recording the reason as a quick renice.
+    run(&mut app, &[Msg::Select(key(21)), Msg::Renice(1)]);
+    assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
+    let sent = acts(&mut app);
+    let [(_, r)] = &sent[..] else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(r.action(), ActionKind::Renice);
+    assert_eq!(r.priority, Some(1));
+    assert_eq!(r.reason, "quick renice: vim hogs the box");
+    assert_eq!(r.mode(), ActionMode::Live);
+    assert!(app.flash().unwrap_or("").contains("quick renice"));
+}
+
+#[test]
+fn esc_clears_the_prompt_it_is_in_only() {
+    let mut app = console(Instant::now());
+    run(&mut app, &[Msg::Filter]);
+    typed(&mut app, "nginx");
+    run(&mut app, &[Msg::Confirm, Msg::Search]);
+    typed(&mut app, "wor");
+    // Ctrl-W in the prompt, then Esc: the search goes, the filter stays.
+    run(&mut app, &[Msg::DeleteWord, Msg::Cancel]);
+    assert!(!app.search().is_active());
+    assert_eq!(app.filter().0, "nginx");
+    // In the list, Esc clears what the footer shows: now the filter.
+    run(&mut app, &[Msg::Cancel]);
+    assert_eq!(app.filter().0, "");
 }

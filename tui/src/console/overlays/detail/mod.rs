@@ -2,6 +2,8 @@
 //! ten-minute sparklines, the actions taken on it, and its parent chain and
 //! children, which the cursor moves over (Enter jumps to one).  It covers
 //! the body; the list behind keeps its place.
+mod identity;
+mod links;
 mod widget;
 
 use crossterm::event::KeyCode;

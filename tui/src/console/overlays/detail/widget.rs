@@ -10,23 +10,23 @@ use ratatui::{
     widgets::{Clear, Widget as _},
 };
 
+use super::identity;
 use crate::{
     act,
     console::{
         App, format,
         history::{Point, WINDOW_SECS},
         list::ScrollList,
-        model::{Proc, ProcessKey},
-        screens::processes::Links,
+        model::Proc,
         theme::Theme,
-        ui::{Part, ellipsize, put_line, widget_for_ref},
+        ui::{Part, put_line, widget_for_ref},
     },
 };
 
 pub struct DetailView<'a> {
-    app: &'a App,
-    theme: &'a Theme,
-    cursor: usize,
+    pub(super) app: &'a App,
+    pub(super) theme: &'a Theme,
+    pub(super) cursor: usize,
 }
 
 widget_for_ref!(DetailView);
@@ -52,6 +52,22 @@ fn spark(values: &[u64]) -> String {
         .collect()
 }
 
+/// What a state letter means (proc(5)).
+fn state_name(state: u8) -> &'static str {
+    match state {
+        b'R' => "running (R)",
+        b'S' => "sleeping (S)",
+        b'D' => "in uninterruptible sleep (D)",
+        b'T' => "stopped (T)",
+        b't' => "stopped by a tracer (t)",
+        b'Z' => "zombie (Z)",
+        b'I' => "idle (I)",
+        b'X' => "dead (X)",
+        0 => "running (state not sampled yet)",
+        _ => "running",
+    }
+}
+
 /// An argument as a shell would need it: quoted when it has spaces or is empty.
 fn shell_word(a: &str) -> String {
     if a.is_empty() || a.contains(char::is_whitespace) || a.contains(['"', '\'']) {
@@ -67,7 +83,11 @@ impl<'a> DetailView<'a> {
         DetailView { app, theme, cursor }
     }
 
-    fn kv(&self, k: &str, v: String) -> Line<'static> {
+    pub(super) fn theme(&self) -> &Theme {
+        self.theme
+    }
+
+    pub(super) fn kv(&self, k: &str, v: String) -> Line<'static> {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), self.theme.label),
             Span::styled(v, self.theme.text),
@@ -81,19 +101,53 @@ impl<'a> DetailView<'a> {
         )
     }
 
+    /// `Key  value`, the value wrapped (not cut) to `width`: ids and paths
+    /// are copied from here.
+    pub(super) fn kv_wrapped(&self, k: &str, v: &str, width: usize) -> Vec<Line<'static>> {
+        let room = width.saturating_sub(10).max(1);
+        let chars: Vec<char> = v.chars().collect();
+        if chars.is_empty() {
+            return vec![self.kv(k, String::new())];
+        }
+        chars
+            .chunks(room)
+            .enumerate()
+            .map(|(i, chunk)| self.kv(if i == 0 { k } else { "" }, chunk.iter().collect()))
+            .collect()
+    }
+
+    /// Running, stopped, frozen, signalled, or how it exited.
+    fn state_text(&self, p: &Proc) -> (String, bool) {
+        if let Some(x) = &p.exit {
+            let how = match self.app.signalled(&p.key) {
+                Some(sig) if x.signal == Some(sig) => "killed by the signal sent: ",
+                Some(_) => "exited after the signal sent: ",
+                None => "",
+            };
+            let status = format::exit_status(x);
+            return (format!("{how}{status} at {}", self.when(p, x.time_ns)), true);
+        }
+        let mut parts = vec![state_name(p.state).to_owned()];
+        if p.frozen {
+            parts.push("frozen (its cgroup)".to_owned());
+        }
+        if let Some(sig) = self.app.signalled(&p.key) {
+            parts.push(format!("signalled ({}): still running", format::signal_name(sig)));
+        }
+        let bad = p.frozen || p.is_stopped() || self.app.signalled(&p.key).is_some();
+        (parts.join(", "), bad)
+    }
+
     /// The fields, wrapped to `width`.
     fn fields(&self, p: &Proc, width: usize) -> Vec<Line<'static>> {
         let t = self.theme;
         let mut out = Vec::new();
-        let state = match &p.exit {
-            Some(x) => format!("{} at {}", format::exit_status(x), self.when(p, x.time_ns)),
-            None => "running".to_owned(),
-        };
+        let (state, bad) = self.state_text(p);
         out.push(Line::from(vec![
             Span::styled(format!("PID {} ", p.key.pid), t.value),
             Span::styled(p.comm.to_string(), t.value),
             Span::raw("  "),
-            Span::styled(state, if p.is_exited() { t.warn } else { t.good }),
+            Span::styled(state, if bad { t.warn } else { t.good }),
         ]));
         let mut argv: String = p.argv.iter().map(shell_word).collect::<Vec<_>>().join(" ");
         if p.argv_truncated {
@@ -103,20 +157,30 @@ impl<'a> DetailView<'a> {
             argv = p.command.to_string();
         }
         // The full command line, wrapped rather than cut.
-        let room = width.saturating_sub(10).max(1);
-        let chars: Vec<char> = argv.chars().collect();
-        for (i, chunk) in chars.chunks(room).take(6).enumerate() {
-            let label = if i == 0 { "Command" } else { "" };
-            out.push(self.kv(label, chunk.iter().collect()));
-        }
-        out.push(self.kv("Exe", p.exe.to_string()));
-        out.push(self.kv("Cwd", p.cwd.to_string()));
+        let mut cmd = self.kv_wrapped("Command", &argv, width);
+        cmd.truncate(6);
+        out.extend(cmd);
+        out.extend(identity::lines(self, p, width));
+        out.extend(self.kv_wrapped("Cwd", &p.cwd, width));
         out.push(self.kv(
             "User",
             format!("{} (uid {}, euid {}, gid {})", p.user, p.uid, p.euid, p.gid),
         ));
+        if !p.login_user.is_empty() {
+            out.push(self.kv("Login", p.login_user.to_string()));
+        }
         out.push(self.kv("Started", self.when(p, p.start_time_ns)));
-        let mut more = format!("ppid {}, {} threads, nice {}", p.ppid, p.threads, p.nice);
+        let mut more = format!(
+            "pgrp {}, sid {}, {} thread{}, nice {}",
+            p.pgid,
+            p.sid,
+            p.threads,
+            if p.threads == 1 { "" } else { "s" },
+            p.nice
+        );
+        if let (Some(r), false) = (p.reaper, p.parent_unknown) {
+            let _ = write!(more, ", reparented to {} (its parent exited)", r.pid);
+        }
         if !p.tty.is_empty() {
             more.push_str(", tty ");
             more.push_str(&p.tty);
@@ -125,22 +189,14 @@ impl<'a> DetailView<'a> {
             more.push_str(", kernel thread");
         }
         out.push(self.kv("Process", more));
-        out.push(self.kv("Cgroup", p.cgroup_path.to_string()));
+        out.extend(self.kv_wrapped("Cgroup", &p.cgroup_path, width));
         if !p.container_id.is_empty() {
-            out.push(
-                self.kv(
-                    "Container",
-                    format!("{} {}", p.container_runtime, p.container_id)
-                        .trim()
-                        .to_owned(),
-                ),
-            );
+            let c = format!("{} {}", p.container_runtime, p.container_id);
+            out.extend(self.kv_wrapped("Container", c.trim(), width));
         }
         if !p.pod_uid.is_empty() || !p.pod_name.is_empty() {
-            out.push(self.kv(
-                "Pod",
-                format!("{}/{} ({})", p.pod_namespace, p.pod_name, p.pod_uid),
-            ));
+            let pod = format!("{}/{} ({})", p.pod_namespace, p.pod_name, p.pod_uid);
+            out.extend(self.kv_wrapped("Pod", &pod, width));
         }
         if self.app.hosts().len() > 1 {
             out.push(self.kv("Host", self.app.host_name(p.key.host).to_owned()));
@@ -154,14 +210,8 @@ impl<'a> DetailView<'a> {
     fn actions(&self, p: &Proc) -> Vec<Line<'static>> {
         let notes = self.app.notes(&p.key);
         let mut out = Vec::new();
-        if self.app.is_defunct(&p.key) && !p.is_exited() {
-            out.push(Line::styled(
-                "Killed: waiting for its exit".to_owned(),
-                self.theme.warn,
-            ));
-        }
         for (i, n) in notes.iter().enumerate() {
-            let mut what = act::kind_name(n.action);
+            let mut what = act::kind_title(n.action).to_owned();
             let sig = act::signal_name(n.signal);
             if act::takes_signal(n.action) && !sig.is_empty() {
                 let _ = write!(what, " {sig}");
@@ -229,58 +279,6 @@ impl<'a> DetailView<'a> {
             ]));
         }
         out
-    }
-
-    fn link_line(&self, key: ProcessKey, index: usize, width: usize) -> Line<'static> {
-        let t = self.theme;
-        let text = self.app.store().by_key(&key).map_or_else(
-            || format!("{} (gone)", key.pid),
-            |p| {
-                let status = p
-                    .exit
-                    .as_ref()
-                    .map(|x| format!(" [{}]", format::exit_status(x)))
-                    .unwrap_or_default();
-                format!("{:>7} {}{status} {}", p.key.pid, p.user, p.command)
-            },
-        );
-        let selected = index == self.cursor;
-        let marker = if selected { "▸ " } else { "  " };
-        Line::styled(
-            ellipsize(&format!("{marker}{text}"), width),
-            if selected { t.menu_cursor } else { t.text },
-        )
-    }
-
-    /// Parents and children as lines, and the line index of the cursor.
-    fn relatives(&self, links: &Links, width: usize) -> (Vec<Line<'static>>, usize) {
-        let t = self.theme;
-        let mut out = vec![Line::styled("Parents (Enter jumps)", t.label)];
-        let mut cursor_line = 0;
-        if links.parents.is_empty() {
-            out.push(Line::raw("  none"));
-        }
-        for (i, &k) in links.parents.iter().enumerate() {
-            if i == self.cursor {
-                cursor_line = out.len();
-            }
-            out.push(self.link_line(k, i, width));
-        }
-        out.push(Line::styled(
-            format!("Children ({})", links.children.len()),
-            t.label,
-        ));
-        if links.children.is_empty() {
-            out.push(Line::raw("  none"));
-        }
-        for (i, &k) in links.children.iter().enumerate() {
-            let index = links.parents.len() + i;
-            if index == self.cursor {
-                cursor_line = out.len();
-            }
-            out.push(self.link_line(k, index, width));
-        }
-        (out, cursor_line)
     }
 }
 

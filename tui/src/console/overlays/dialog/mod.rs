@@ -3,6 +3,7 @@
 //! Nothing leaves the dialog until its values pass the same checks as
 //! `perch kill …`; then it is queued for the loop to send, and its answer
 //! comes back as a result toast.
+mod edit;
 mod keys;
 mod widget;
 
@@ -13,12 +14,13 @@ use ratatui::buffer::Buffer;
 
 use super::{Areas, Next, OverlayState};
 use crate::{
-    act::{self, ClientIdentity, InputError, REASON_MAX_BYTES, SIGNALS},
+    act::{self, ClientIdentity, InputError, REASON_MAX_BYTES},
     console::{
         App, Config,
         actions::{Hits, Request},
         app::Data,
-        editor::{Edit, LineEditor, Limit},
+        editor::{LineEditor, Limit},
+        list::ScrollList,
         input::{Msg, PlaceInfo},
         model::{Proc, ProcessKey},
         theme::Theme,
@@ -46,6 +48,28 @@ pub enum Field {
     Confirm,
 }
 
+/// One process the action will hit, as the console knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub pid: u32,
+    pub user: Box<str>,
+    pub command: Box<str>,
+    /// Runs as root (uid or euid 0).
+    pub root: bool,
+}
+
+impl Member {
+    #[must_use]
+    pub fn of(p: &Proc) -> Member {
+        Member {
+            pid: p.key.pid,
+            user: p.user.clone(),
+            command: p.command.clone(),
+            root: p.uid == 0 || p.euid == 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialog {
     pub kind: ActionKind,
@@ -61,7 +85,14 @@ pub struct Dialog {
     pub nice_now: i32,
     /// Processes hit, by the console's model (target included).
     pub count: usize,
+    /// Who they are: pid, user, command (target first), and the list's
+    /// cursor (PgUp/PgDn scroll it when it is long).
+    pub members: Vec<Member>,
+    pub members_list: ScrollList,
+    /// A named signal (Left/Right go through them)...
     pub signal: Signal,
+    /// ...or the number typed in the signal field (1..64), which wins.
+    pub number: LineEditor,
     /// The new nice value as typed (renice only).
     pub priority: LineEditor,
     pub reason: LineEditor,
@@ -98,8 +129,18 @@ impl Dialog {
         if data.read_only_on(config, key.host) || p.is_exited() {
             return None;
         }
-        let count = Hits::of(store, &key).count(kind);
-        Some(Dialog::new(kind, p, count, priority.unwrap_or(p.nice)))
+        let hits = Hits::of(store, &key);
+        let mut d = Dialog::new(kind, p, hits.count(kind), priority.unwrap_or(p.nice));
+        if act::acts_on_many(kind) {
+            d.members = hits
+                .members(kind)
+                .iter()
+                .filter_map(|id| store.get(*id))
+                .map(Member::of)
+                .collect();
+            d.members_list = ScrollList::new(d.members.len());
+        }
+        Some(d)
     }
 
     /// A dialog for `kind` on `p`, hitting `count` processes; renice starts
@@ -123,7 +164,11 @@ impl Dialog {
             pod,
             nice_now: p.nice,
             count: count.max(1),
-            signal: Signal::Kill,
+            members: Vec::new(),
+            members_list: ScrollList::default(),
+            // The polite request first; KILL is one Right away.
+            signal: Signal::Term,
+            number: LineEditor::new(Limit::Chars(2)),
             priority: LineEditor::with_text(
                 priority
                     .clamp(*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end())
@@ -146,65 +191,6 @@ impl Dialog {
             RENICE_FIELDS
         } else {
             PLAIN_FIELDS
-        }
-    }
-
-    /// Moves the focus by `delta` fields, wrapping around.
-    pub fn move_focus(&mut self, delta: isize) {
-        let fields = self.fields();
-        let n = fields.len();
-        let at = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
-        let step = delta.rem_euclid(isize::try_from(n).unwrap_or(1));
-        let next = (at + usize::try_from(step).unwrap_or(0)) % n;
-        self.focus = fields[next];
-    }
-
-    /// A typed character or Backspace, into the focused field.
-    pub fn edit(&mut self, msg: Msg) {
-        match self.focus {
-            Field::Reason => match self.reason.apply(msg) {
-                Edit::Changed => self.reason_error = None,
-                Edit::Full => {
-                    let typed = self.reason.text().len() + 1;
-                    self.reason_error = Some(InputError::ReasonTooLong(typed));
-                }
-                Edit::Ignored => {}
-            },
-            Field::Priority => {
-                self.priority.apply(msg);
-            }
-            Field::DryRun if msg == Msg::Input(' ') => self.dry_run = !self.dry_run,
-            _ => {}
-        }
-    }
-
-    /// Left/Right: the previous/next signal, or priority -1/+1.
-    pub fn step(&mut self, delta: i32) {
-        match self.focus {
-            Field::Signal => {
-                let n = SIGNALS.len();
-                let at = SIGNALS.iter().position(|s| *s == self.signal).unwrap_or(0);
-                let next = (if delta < 0 { at + n - 1 } else { at + 1 }) % n;
-                self.signal = SIGNALS[next];
-            }
-            Field::Priority => {
-                // From what was typed, brought into the range first (so
-                // Right on "20" gives 19), else from the current nice.
-                let (lo, hi) = (*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end());
-                let now = self
-                    .priority
-                    .text()
-                    .trim()
-                    .parse::<i64>()
-                    .map_or(self.nice_now, |n| {
-                        i32::try_from(n.clamp(i64::from(lo), i64::from(hi)))
-                            .unwrap_or(self.nice_now)
-                    });
-                let next = now.saturating_add(delta).clamp(lo, hi);
-                self.priority = LineEditor::with_text(next.to_string(), Limit::Chars(PRIORITY_CHARS));
-            }
-            Field::DryRun => self.dry_run = !self.dry_run,
-            Field::Reason | Field::Confirm => {}
         }
     }
 
@@ -247,9 +233,9 @@ impl Dialog {
             None
         };
         let signal = if act::takes_signal(self.kind) {
-            self.signal
+            self.signal_number().map_err(|e| (Field::Signal, e))?
         } else {
-            Signal::Unspecified
+            Signal::Unspecified.into()
         };
         Ok(ActRequest {
             action: self.kind.into(),
@@ -264,7 +250,7 @@ impl Dialog {
                 ActionMode::Live
             }
             .into(),
-            signal: signal.into(),
+            signal,
             priority,
             client_origin: me.origin.clone(),
             client_process: me.key(),
@@ -284,9 +270,12 @@ impl OverlayState for Dialog {
             Msg::PrevField => self.move_focus(-1),
             Msg::Decrease => self.step(-1),
             Msg::Increase => self.step(1),
-            Msg::Input(_) | Msg::Backspace => self.edit(msg),
+            m if m.edits() => self.edit(msg),
             Msg::Confirm if self.focus == Field::Confirm => return self.send(app),
             Msg::Confirm => self.focus = Field::Confirm,
+            Msg::PageUp | Msg::PageDown => {
+                self.members_list.apply(msg, 5);
+            }
             _ => {}
         }
         Next::Stay
@@ -318,9 +307,10 @@ impl Dialog {
                     program(&self.exe, &self.command)
                 );
                 let host = self.target.host;
-                let id = app.data.queue(host, Request::Act(req));
+                app.data.last_reason = Some(req.reason.clone());
+                let id = app.data.queue(host, Request::Act(req.clone()));
                 app.view.flash = Some(format!("{title}: sent, waiting for the collector"));
-                app.data.await_answer(id, host, title);
+                app.data.await_answer(id, host, title, Some(req));
                 Next::Close
             }
         }

@@ -16,9 +16,12 @@ use crate::{
         format,
         overlays::processes,
         theme::Theme,
-        ui::{Part, centred, frame, full, put_line, widget_for_ref},
+        ui::{Part, centred, ellipsize, frame, full, put_line, widget_for_ref},
     },
 };
+
+/// Lines of the processes-hit list shown at once.
+const MEMBERS_SHOWN: usize = 6;
 
 pub struct ActionDialog<'a> {
     app: &'a App,
@@ -74,16 +77,87 @@ impl<'a> ActionDialog<'a> {
         }
     }
 
-    /// `[text_    ]` with the tail showing when the text is longer.
-    fn field(&self, text: &LineEditor, focused: bool, width: usize) -> Span<'static> {
+    /// The signal field (a name, or the number typed), and its error.
+    fn signal_rows(&self, d: &Dialog) -> Vec<Line<'static>> {
+        let t = self.theme;
+        let name = if d.number.is_empty() {
+            act::signal_name(d.signal).to_owned()
+        } else {
+            let typed = d.number.text();
+            let n = typed.parse::<i32>().unwrap_or(0);
+            format!("{typed} ({})", format::signal_name(n))
+        };
+        let v = vec![
+            Span::styled(format!("◀ {name} ▶"), t.text),
+            Span::styled(
+                "  ←→ KILL INT HUP QUIT ABRT STOP CONT USR1 USR2 · or type 1..64",
+                t.label,
+            ),
+        ];
+        let mut out = vec![self.row(d, Some(Field::Signal), "Signal", v)];
+        if let Err(e) = d.signal_number() {
+            out.push(self.row(d, None, "", vec![Span::styled(e.to_string(), t.error)]));
+        }
+        out
+    }
+
+    /// The processes it hits, one line each (pid, user, command; `#` marks
+    /// root), at most [`MEMBERS_SHOWN`] scrolled by PgUp/PgDn.
+    fn members(&self, d: &Dialog, width: usize) -> Vec<Line<'static>> {
+        let t = self.theme;
+        if d.members.len() <= 1 {
+            return Vec::new();
+        }
+        let off = d.members_list.offset_for(MEMBERS_SHOWN);
+        let mut out: Vec<Line<'static>> = d
+            .members
+            .iter()
+            .skip(off)
+            .take(MEMBERS_SHOWN)
+            .map(|m| {
+                let mark = if m.root { '#' } else { ' ' };
+                let text = format!("  {mark}{:>7} {:<9} {}", m.pid, m.user, m.command);
+                let style = if m.root { t.warn } else { t.text };
+                Line::styled(ellipsize(&text, width), style)
+            })
+            .collect();
+        let n = d.members.len();
+        let root = if d.members.iter().any(|m| m.root) {
+            "; # runs as root"
+        } else {
+            ""
+        };
+        let note = if n > MEMBERS_SHOWN {
+            format!(
+                "  {}-{} of {n} (PgUp/PgDn){root}",
+                off + 1,
+                (off + MEMBERS_SHOWN).min(n)
+            )
+        } else {
+            format!("  by the console's view; perchd resolves its own{root}")
+        };
+        out.push(Line::styled(note, t.label));
+        out
+    }
+
+    /// `[text_    ]`, the cursor kept in view when the text is longer.
+    fn field(&self, text: &LineEditor, focused: bool, width: usize) -> Vec<Span<'static>> {
         let room = width.saturating_sub(3).max(1);
-        let shown = text.tail(room, focused);
         let style = if focused {
             self.theme.field_focus
         } else {
             self.theme.field
         };
-        Span::styled(format!("[{shown:<room$}]"), style)
+        let cursor = style.add_modifier(ratatui::style::Modifier::REVERSED);
+        let mut spans = vec![Span::styled("[", style)];
+        let inner = text.spans(room, focused, style, cursor);
+        let used: usize = inner.iter().map(|s| s.content.chars().count()).sum();
+        spans.extend(inner);
+        spans.push(Span::styled(
+            format!("{}]", " ".repeat(room.saturating_sub(used))),
+            style,
+        ));
+        spans
     }
 
     fn lines(&self, d: &Dialog, width: u16) -> Vec<Line<'static>> {
@@ -109,19 +183,15 @@ impl<'a> ActionDialog<'a> {
                 text(format!("{} · started {started}", d.user)),
             ),
             self.row(d, None, "Hits", vec![Span::styled(Self::hits(d), t.value)]),
-            Line::raw(""),
         ];
+        out.extend(self.members(d, usize::from(width)));
+        out.push(Line::raw(""));
         for &f in d.fields() {
             let focused = f == d.focus;
             match f {
-                Field::Signal => out.push(self.row(
-                    d,
-                    Some(f),
-                    "Signal",
-                    text(format!("◀ {} ▶", act::signal_name(d.signal))),
-                )),
+                Field::Signal => out.extend(self.signal_rows(d)),
                 Field::Priority => {
-                    let mut v = vec![self.field(&d.priority, focused, 8)];
+                    let mut v = self.field(&d.priority, focused, 8);
                     v.push(Span::styled(
                         format!(
                             " nice now {}; {} (most CPU) .. {} (least)",
@@ -141,7 +211,7 @@ impl<'a> ActionDialog<'a> {
                         d,
                         Some(f),
                         "Reason",
-                        vec![self.field(&d.reason, focused, field_w)],
+                        self.field(&d.reason, focused, field_w),
                     ));
                     let note = match &d.reason_error {
                         Some(e) => Span::styled(e.to_string(), t.error),
@@ -201,7 +271,7 @@ impl Part for ActionDialog<'_> {
         for (i, line) in lines.iter().skip(skip).enumerate() {
             put_line(buf, inner, 0, u16::try_from(i).unwrap_or(u16::MAX), line);
         }
-        let hint = "Tab next field · ←→ signal/priority · Space toggles · Esc cancels";
+        let hint = "Tab next field · ←→ signal/priority · Space toggles dry run · Esc cancels";
         let dy = inner.height.saturating_sub(1);
         put_line(buf, inner, 0, dy, &full(hint, inner.width, t.label));
     }

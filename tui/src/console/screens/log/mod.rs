@@ -228,7 +228,7 @@ impl ActionLog {
 
     fn typing_keys(&mut self, msg: Msg, cx: &Cx<'_>) {
         match msg {
-            Msg::Input(_) | Msg::Backspace => {
+            m if m.edits() => {
                 let edit = self.filter_text.apply(msg);
                 self.on_edit(edit, cx);
             }

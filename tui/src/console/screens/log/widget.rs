@@ -68,7 +68,7 @@ impl<'a> ActionLogView<'a> {
                 } else {
                     ""
                 };
-                format!("{}{dry}", act::kind_name(r.action()))
+                format!("{}{dry}", act::kind_title(r.action()))
             }
             LogColumn::Status => result_text(r),
             LogColumn::Created => when(self.app, r),
@@ -76,7 +76,12 @@ impl<'a> ActionLogView<'a> {
             LogColumn::Who => actor(r),
             LogColumn::Target => r.target.as_ref().map_or_else(String::new, |t| {
                 let pid = t.key.map_or(0, |k| k.pid);
-                format!("{pid} {}", clean(&t.exe))
+                let cmd = if t.argv.is_empty() {
+                    clean(&t.exe).into_owned()
+                } else {
+                    t.argv.iter().map(|a| clean(a)).collect::<Vec<_>>().join(" ")
+                };
+                format!("{pid} {cmd}")
             }),
             LogColumn::Reason => clean(&r.reason).into_owned(),
         }
@@ -158,11 +163,12 @@ pub(super) fn prompt_line(log: &ActionLog, t: &Theme) -> Option<Line<'static>> {
     if !log.typing && log.filter_text.is_empty() {
         return None;
     }
-    let typed = log.filter_text.tail(usize::MAX, log.typing);
-    let mut spans = vec![
-        Span::styled("Filter: ", t.prompt),
-        Span::raw(format!("{typed}  ")),
-    ];
+    let mut spans = vec![Span::styled("Filter: ", t.prompt)];
+    spans.extend(
+        log.filter_text
+            .spans(usize::MAX, log.typing, t.text, t.field_focus),
+    );
+    spans.push(Span::raw("  "));
     spans.push(match &log.filter_error {
         Some(e) => Span::styled(e.to_string(), t.error),
         None if log.filter_text.is_empty() => Span::styled(
@@ -172,6 +178,11 @@ pub(super) fn prompt_line(log: &ActionLog, t: &Theme) -> Option<Line<'static>> {
         None => Span::styled(format!("{} shown, Esc clears", log.shown.len()), t.label),
     });
     Some(Line::from(spans))
+}
+
+/// `1 record`, `7 records`.
+fn records(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "record" } else { "records" })
 }
 
 /// How many records, from where, and any collector's warning about its log.
@@ -203,9 +214,9 @@ pub(super) fn status_line(state: &ActionLog, app: &App, t: &Theme) -> Line<'stat
         "Action log".to_owned(),
         "newest first".to_owned(),
         if log.shown_len() == log.total() {
-            format!("{} records", log.total())
+            records(log.total())
         } else {
-            format!("{} of {} records", log.shown_len(), log.total())
+            format!("{} of {}", log.shown_len(), records(log.total()))
         },
     ];
     let limit = usize::try_from(FETCH_LIMIT).unwrap_or(usize::MAX);

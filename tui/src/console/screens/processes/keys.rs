@@ -3,7 +3,10 @@
 //! read-only console hides them (see [`Msg::acts`]).
 use crossterm::event::KeyCode;
 
-use crate::console::input::{Binding, Msg, bind, code, ctrl, k};
+use crate::console::{
+    columns::Column,
+    input::{Binding, Msg, bind, code, ctrl, k},
+};
 
 pub(super) static KEYS: &[Binding] = &[
     bind(
@@ -82,6 +85,10 @@ pub(super) static KEYS: &[Binding] = &[
         "sort by the column to the right",
     ),
     bind(&[k('I')], "I", Msg::InvertSort, "invert the sort order"),
+    bind(&[k('P')], "P", Msg::SortOn(Column::Cpu), "sort by CPU%"),
+    bind(&[k('M')], "M", Msg::SortOn(Column::Mem), "sort by memory"),
+    bind(&[k('T')], "T", Msg::SortOn(Column::Time), "sort by CPU time"),
+    bind(&[code(KeyCode::F(2))], "F2", Msg::ColumnSetup, "column setup"),
     bind(
         &[k('/'), code(KeyCode::F(3))],
         "/ F3",
@@ -100,8 +107,9 @@ pub(super) static KEYS: &[Binding] = &[
         &[k('K')],
         "K",
         Msg::ToggleKernelThreads,
-        "show or hide kernel threads",
+        "show or hide kernel threads (hidden at start)",
     ),
+    bind(&[k('E')], "E", Msg::ToggleExited, "hide or show exited processes"),
     bind(
         &[k('F')],
         "F",
@@ -118,12 +126,12 @@ pub(super) static KEYS: &[Binding] = &[
         &[code(KeyCode::F(7))],
         "F7",
         Msg::Renice(-1),
-        "renice: nice -1 (more CPU)",
+        "quick renice: nice -1 now (more CPU)",
     ),
     bind(
         &[code(KeyCode::F(8))],
         "F8",
         Msg::Renice(1),
-        "renice: nice +1 (less CPU)",
+        "quick renice: nice +1 now (less CPU)",
     ),
 ];

@@ -2,20 +2,23 @@
 //! selection, sort, collapsed nodes, fuzzy search and filter.  The rows are
 //! derived from the store ([`RowList`]) and rebuilt when the data or a
 //! setting changes; the selection follows the process, not the row.
+mod cells;
 mod keys;
+mod links;
 mod status;
-mod table;
+pub(crate) mod table;
 mod update;
 
 use std::collections::HashSet;
 
 use ratatui::{buffer::Buffer, layout::Rect, text::Line};
 
+pub use self::links::{Above, Links};
 use super::{Cx, ScreenInfo, ScreenState};
 use crate::console::{
     App,
     app::Data,
-    columns::{self, Column, Sort},
+    columns::{self, Column, Columns, Sort},
     editor::LineEditor,
     filter::{Filter, FilterError},
     input::{Key, Msg, PlaceInfo, k},
@@ -43,36 +46,6 @@ enum Prompt {
     Filter,
 }
 
-/// The parent chain and children of the process in the detail view.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Links {
-    /// Nearest first, up to the root (pid 1 on a normal host).
-    pub parents: Vec<ProcessKey>,
-    /// By pid.
-    pub children: Vec<ProcessKey>,
-}
-
-impl Links {
-    /// Parents then children: what the detail cursor moves over.
-    #[must_use]
-    pub fn get(&self, i: usize) -> Option<ProcessKey> {
-        self.parents
-            .get(i)
-            .or_else(|| self.children.get(i.checked_sub(self.parents.len())?))
-            .copied()
-    }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.parents.len() + self.children.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 #[derive(Debug)]
 #[expect(
     clippy::struct_excessive_bools,
@@ -91,6 +64,10 @@ pub struct Processes {
     tree_sort: Sort,
     table_sort: Sort,
     hide_kernel: bool,
+    /// Exited processes are left out (still shown as ancestors in the tree).
+    hide_exited: bool,
+    /// The sort changed: show the top of the new order at the next rebuild.
+    to_top: bool,
     follow: bool,
     pub(crate) collapsed: HashSet<ProcessKey, FxBuild>,
     search: Search,
@@ -99,6 +76,8 @@ pub struct Processes {
     filter: Option<Filter>,
     filter_error: Option<FilterError>,
     typing: Option<Prompt>,
+    /// The columns shown, in order (see [`crate::console::Config::columns`]).
+    pub(crate) columns: Columns,
 }
 
 impl Default for Processes {
@@ -115,7 +94,10 @@ impl Default for Processes {
                 descending: false,
             },
             table_sort: Sort::default(),
-            hide_kernel: false,
+            // htop hides kernel threads until K.
+            hide_kernel: true,
+            hide_exited: false,
+            to_top: false,
             follow: false,
             collapsed: HashSet::default(),
             search: Search::default(),
@@ -124,6 +106,7 @@ impl Default for Processes {
             filter: None,
             filter_error: None,
             typing: None,
+            columns: Columns::default(),
         }
     }
 }
@@ -182,6 +165,11 @@ impl Processes {
     }
 
     #[must_use]
+    pub fn hides_exited(&self) -> bool {
+        self.hide_exited
+    }
+
+    #[must_use]
     pub fn follows(&self) -> bool {
         self.follow
     }
@@ -217,47 +205,21 @@ impl Processes {
             .count()
     }
 
-    /// Parents and children of the selected process.
-    #[must_use]
-    pub fn links(&self, store: &Store) -> Links {
-        let Some(sel) = self.selected(store) else {
-            return Links::default();
-        };
-        let live = store.live_by_pid();
-        let mut parents = Vec::new();
-        let mut seen = HashSet::from([sel.key]);
-        let mut cur = sel;
-        while let Some(pid) = store.parent_of(cur, &live)
-            && let Some(p) = store.get(pid)
-            && seen.insert(p.key)
-        {
-            parents.push(p.key);
-            cur = p;
-        }
-        let sel_id = store.id_of(&sel.key);
-        let mut children: Vec<ProcessKey> = store
-            .iter()
-            .filter(|(id, p)| Some(*id) != sel_id && store.parent_of(p, &live) == sel_id)
-            .map(|(_, p)| p.key)
-            .collect();
-        children.sort_unstable_by_key(|k| (k.pid, k.start_tick));
-        Links { parents, children }
+    /// The columns shown at `width` (all when never drawn).
+    fn fitted(&self, data: &Data, width: u16) -> Vec<(Column, u16)> {
+        let width = if width == 0 { u16::MAX } else { width };
+        columns::fit(width, data.optional_columns(), &self.columns)
     }
 
-    /// The detail view jumped to `key`: select it and unfold its parents so
-    /// the list behind shows it.
-    pub fn jump_to(&mut self, key: ProcessKey, store: &Store) {
-        self.selected = Some(key);
-        for k in self.links(store).parents {
-            self.collapsed.remove(&k);
-        }
+    /// Rebuild at the next refresh (the column setup changed the columns).
+    pub fn touch(&mut self) {
         self.dirty = true;
     }
 
-    /// The columns shown at `width` (all when never drawn).
-    fn columns(data: &Data, config: &crate::console::Config, width: u16) -> Vec<(Column, u16)> {
-        let width = if width == 0 { u16::MAX } else { width };
-        columns::fit(width, data.optional_columns(), config.columns)
+    /// The columns chosen, in order (the configuration's, or the setup's).
+    #[must_use]
+    pub fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// Expands the ancestors of the selection (following keeps it in sight).
@@ -342,6 +304,7 @@ impl ScreenState for Processes {
                 tree: self.tree,
                 sort: self.sort(),
                 hide_kernel: self.hide_kernel,
+                hide_exited: self.hide_exited,
                 collapsed: &self.collapsed,
                 filter: self.filter.as_ref(),
                 host_names: &names,
@@ -350,6 +313,11 @@ impl ScreenState for Processes {
         );
         self.search.refresh(store, data.generation());
         self.place_cursor(store, matches!(front, Some(Overlay::Detail(_))));
+        // After a sort, the top of the new order (htop), unless following.
+        if std::mem::take(&mut self.to_top) && !self.follow {
+            self.select_pos(0, store);
+            self.list.fit(usize::MAX, false);
+        }
     }
 
     fn fit(&mut self, rows: usize) {

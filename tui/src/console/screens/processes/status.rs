@@ -29,21 +29,21 @@ pub(super) fn prompt_line(p: &Processes, t: &Theme) -> Option<Line<'static>> {
             1 => format!("1 match{hidden}"),
             n => format!("{n} matches{hidden}, n/N next/previous"),
         };
-        let typed = p.query.tail(usize::MAX, p.typing_search());
-        return Some(Line::from(vec![
-            Span::styled("Search: ", t.prompt),
-            Span::raw(format!("{typed}  ")),
-            Span::styled(found, t.label),
-        ]));
+        let mut spans = vec![Span::styled("Search: ", t.prompt)];
+        spans.extend(p.query.spans(usize::MAX, p.typing_search(), t.text, t.field_focus));
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(found, t.label));
+        return Some(Line::from(spans));
     }
     if !p.typing_filter() && p.filter_text.is_empty() {
         return None;
     }
-    let typed = p.filter_text.tail(usize::MAX, p.typing_filter());
-    let mut spans = vec![
-        Span::styled("Filter: ", t.prompt),
-        Span::raw(format!("{typed}  ")),
-    ];
+    let mut spans = vec![Span::styled("Filter: ", t.prompt)];
+    spans.extend(
+        p.filter_text
+            .spans(usize::MAX, p.typing_filter(), t.text, t.field_focus),
+    );
+    spans.push(Span::raw("  "));
     spans.push(match &p.filter_error {
         Some(e) => Span::styled(e.to_string(), t.error),
         None if p.filter_text.is_empty() => {
@@ -71,11 +71,15 @@ pub(super) fn status_line(p: &Processes, app: &App, t: &Theme) -> Line<'static> 
     ];
     let store = app.store();
     let exited = store.iter().filter(|(_, p)| p.is_exited()).count();
-    parts.push(if exited > 0 {
-        format!("{} processes ({exited} exited)", store.len())
-    } else {
-        format!("{} processes", store.len())
-    });
+    let live = store.len() - exited;
+    parts.push(format!("{live} live"));
+    if exited > 0 {
+        parts.push(if p.hides_exited() {
+            format!("{exited} exited hidden (E)")
+        } else {
+            format!("{exited} exited")
+        });
+    }
     if store.dropped_early() > 0 {
         // Never silently: exited rows left early to bound memory.  No
         // count: a resync's snapshot may leave out processes dropped (and
@@ -83,12 +87,15 @@ pub(super) fn status_line(p: &Processes, app: &App, t: &Theme) -> Line<'static> 
         parts.push("exited processes dropped early (process_memory_mib)".to_owned());
     }
     if p.hides_kernel_threads() {
-        parts.push("kernel threads hidden".to_owned());
+        parts.push("kernel threads hidden (K)".to_owned());
     }
     if app.read_only() {
         parts.push("read-only".to_owned());
     }
     let mut spans = vec![Span::styled(parts.join(" · "), t.label)];
+    if app.paused() {
+        spans.insert(0, Span::styled("PAUSED (Z resumes) ".to_owned(), t.warn));
+    }
     if p.follows()
         && let Some(sel) = p.selected(store)
     {
@@ -104,6 +111,7 @@ pub(super) fn status_line(p: &Processes, app: &App, t: &Theme) -> Line<'static> 
 pub(super) fn footer_keys(p: &Processes, app: &App) -> Vec<(Msg, Key, &'static str)> {
     let f = |n| code(KeyCode::F(n));
     let mut keys = vec![
+        (Msg::ColumnSetup, f(2), "Setup"),
         (Msg::Search, f(3), "Search"),
         (Msg::Filter, f(4), "Filter"),
         (
@@ -114,6 +122,8 @@ pub(super) fn footer_keys(p: &Processes, app: &App) -> Vec<(Msg, Key, &'static s
         (Msg::SortMenu, f(6), "SortBy"),
     ];
     if !app.read_only() {
+        keys.push((Msg::Renice(-1), f(7), "Nice-"));
+        keys.push((Msg::Renice(1), f(8), "Nice+"));
         keys.push((Msg::ActMenu, f(9), "Act"));
     }
     keys.push((Msg::Confirm, code(KeyCode::Enter), "Details"));

@@ -1,8 +1,10 @@
 //! The process list: column titles (the sort column marked) and one row per
 //! visible process, tree guides and search highlights in COMMAND, exited
-//! processes dimmed with their exit status (killed ones, until their exit
-//! arrives, with `[defunct]`).  Only the rows on screen are
-//! formatted, so a frame costs the same at 100 or 100k processes.
+//! processes dimmed with their exit status.  A process a response action
+//! signalled says `[signalled]` while it runs — it is not contained yet —
+//! then `[killed]` (ended by that signal) or `[exited]`; a frozen one says
+//! `[frozen]`.  Only the rows on screen are formatted, so a frame costs
+//! the same at 100 or 100k processes.
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
@@ -10,13 +12,13 @@ use ratatui::{
     text::{Line, Span},
 };
 
-use super::Processes;
+use super::{Processes, cells};
 use crate::console::{
     App,
     columns::{self, Column},
     format,
     input::Msg,
-    model::{Proc, Usage},
+    model::Proc,
     rows::{Row, RowList},
     theme::Theme,
     ui::{Part, ellipsize, put, put_line, widget_for_ref},
@@ -32,7 +34,11 @@ widget_for_ref!(ProcessTable);
 
 /// The columns at `width`, the title row and the body rows of `area`.
 fn parts(app: &App, area: Rect) -> (Vec<(Column, u16)>, u16) {
-    let cols = columns::fit(area.width, app.optional_columns(), app.config().columns);
+    let cols = columns::fit(
+        area.width,
+        app.optional_columns(),
+        app.processes().columns(),
+    );
     (cols, area.height.saturating_sub(1))
 }
 
@@ -52,40 +58,32 @@ pub(super) fn hit(state: &Processes, app: &App, area: Rect, x: u16, y: u16) -> O
     app.store().get(row.id).map(|p| Msg::Select(p.key))
 }
 
+/// What COMMAND says before the command line, if anything: the exit of an
+/// exited process (what a signal sent here did), `[signalled]` while a
+/// process signalled to end runs on, `[frozen]`.
+#[must_use]
+pub fn marker(app: &App, p: &Proc) -> Option<String> {
+    let sent = app.signalled(&p.key);
+    if let Some(x) = &p.exit {
+        return Some(match sent {
+            Some(sig) if x.signal == Some(sig) => "killed".to_owned(),
+            Some(_) => "exited".to_owned(),
+            None => format::exit_status(x),
+        });
+    }
+    if sent.is_some() {
+        Some("signalled".to_owned())
+    } else if p.frozen {
+        Some("frozen".to_owned())
+    } else {
+        None
+    }
+}
+
 impl<'a> ProcessTable<'a> {
     #[must_use]
     pub fn new(app: &'a App, state: &'a Processes, theme: &'a Theme) -> ProcessTable<'a> {
         ProcessTable { app, state, theme }
-    }
-
-    fn cell(&self, col: Column, p: &Proc, u: &Usage) -> String {
-        let app = self.app;
-        match col {
-            Column::Pid => p.key.pid.to_string(),
-            Column::User => p.user.to_string(),
-            Column::Cpu => format::percent(u.cpu_percent),
-            Column::Mem => format::percent(u.mem_percent),
-            Column::Rss => format::bytes(u.rss_bytes),
-            Column::Read => format::bytes_f(u.read_per_sec),
-            Column::Write => format::bytes_f(u.write_per_sec),
-            Column::Start => {
-                let host = p.key.host;
-                let now = app.host_now_ns(host).unwrap_or(p.start_time_ns);
-                match (
-                    app.unix_secs(host, p.start_time_ns),
-                    app.unix_secs(host, now),
-                ) {
-                    (Some(start), Some(now)) => {
-                        format::start_time(start, now, app.config().utc_offset_secs)
-                    }
-                    _ => "?".to_owned(),
-                }
-            }
-            Column::Time => format::cpu_time(u.cpu_time_ns),
-            Column::Container => p.container_label().to_owned(),
-            Column::Host => app.host_name(p.key.host).to_owned(),
-            Column::Command => String::new(),
-        }
     }
 
     /// Tree guides for a row: `│ ` or `  ` per ancestor level below the
@@ -133,10 +131,17 @@ impl<'a> ProcessTable<'a> {
             }
             spans.push(Span::styled(g, t.tree.patch(base)));
         }
-        if let Some(x) = &p.exit {
-            spans.push(Span::styled(format!("[{}] ", format::exit_status(x)), base));
-        } else if self.app.is_defunct(&p.key) {
-            spans.push(Span::styled("[defunct] ".to_owned(), base));
+        if let Some(marker) = marker(self.app, p) {
+            let style = if p.is_exited() { base } else { base.patch(t.warn) };
+            spans.push(Span::styled(format!("[{marker}] "), style));
+        }
+        // A disguise, stated plainly: the detail view shows all three names.
+        if p.names_disagree {
+            spans.push(Span::styled("[names differ] ".to_owned(), base.patch(t.warn)));
+        }
+        if p.binary_deleted || p.binary_memfd {
+            let what = if p.binary_memfd { "memfd" } else { "deleted exe" };
+            spans.push(Span::styled(format!("[{what}] "), base.patch(t.warn)));
         }
         let search = self.state.search();
         let cmd: &str = &p.command;
@@ -172,8 +177,7 @@ impl<'a> ProcessTable<'a> {
             return;
         };
         let usage = r.subtree.as_deref().unwrap_or(&p.usage);
-        // Killed rows look exited until their exit arrives.
-        let gone = p.is_exited() || self.app.is_defunct(&p.key);
+        let gone = p.is_exited();
         let base = if gone {
             t.exited
         } else if p.kernel_thread {
@@ -196,7 +200,7 @@ impl<'a> ProcessTable<'a> {
                     &line,
                 );
             } else {
-                let text = ellipsize(&self.cell(col, p, usage), usize::from(w));
+                let text = ellipsize(&cells::cell(self.app, col, p, usage), usize::from(w));
                 let text = if col.right_aligned() {
                     format!("{text:>w$}", w = usize::from(w))
                 } else {

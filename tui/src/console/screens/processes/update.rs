@@ -2,10 +2,12 @@
 //! and opening the detail view, the sort menu and the action overlays.
 //! Every message is valid in every state (at worst it does nothing), so no
 //! key can panic the console.
-use perch_proto::v1::ActionKind;
+use perch_proto::v1::{ActRequest, ActionKind, ActionMode};
 
 use super::{Processes, Prompt};
+use crate::act;
 use crate::console::{
+    actions::Request,
     app::Data,
     columns::{Column, Sort},
     editor::Edit,
@@ -13,7 +15,10 @@ use crate::console::{
     input::Msg,
     list::ScrollList,
     model::Store,
-    overlays::{Overlay, act_menu::Menu, detail::Detail, dialog::Dialog, sort_menu::SortMenu},
+    overlays::{
+        Overlay, act_menu::Menu, column_setup::ColumnSetup, detail::Detail, dialog::Dialog,
+        sort_menu::SortMenu,
+    },
     screens::Cx,
 };
 
@@ -55,7 +60,8 @@ impl Processes {
                 *cx.overlay = Some(Overlay::SortMenu(SortMenu { list }));
             }
             Msg::SortPrev | Msg::SortNext => {
-                let cols: Vec<Column> = Self::columns(cx.data, cx.config, cx.width)
+                let cols: Vec<Column> = self
+                    .fitted(cx.data, cx.width)
                     .into_iter()
                     .map(|c| c.0)
                     .collect();
@@ -74,8 +80,16 @@ impl Processes {
             }
             Msg::InvertSort => self.invert_sort(),
             Msg::SortBy(c) => self.sort_by(c),
+            Msg::SortOn(c) => self.set_sort(Sort {
+                column: c,
+                descending: c.descending_by_default(),
+            }),
             Msg::ToggleKernelThreads => {
                 self.hide_kernel = !self.hide_kernel;
+                self.dirty = true;
+            }
+            Msg::ToggleExited => {
+                self.hide_exited = !self.hide_exited;
                 self.dirty = true;
             }
             Msg::ToggleFollow => {
@@ -89,11 +103,13 @@ impl Processes {
             Msg::Filter => self.typing = Some(Prompt::Filter),
             Msg::NextMatch => self.jump_to_match(true, false, store),
             Msg::PrevMatch => self.jump_to_match(false, false, store),
-            Msg::Cancel => {
-                self.clear_search();
-                self.clear_filter();
-            }
+            // Esc clears what the footer shows: the search, else the filter.
+            Msg::Cancel if self.search.is_active() => self.clear_search(),
+            Msg::Cancel => self.clear_filter(),
             Msg::ActMenu => self.open_menu(cx),
+            Msg::ColumnSetup => {
+                *cx.overlay = Some(Overlay::ColumnSetup(ColumnSetup::new()));
+            }
             Msg::Renice(delta) => self.open_renice(delta, cx),
             _ => {}
         }
@@ -143,6 +159,7 @@ impl Processes {
             self.table_sort = sort;
         }
         self.dirty = true;
+        self.to_top = true;
     }
 
     pub fn invert_sort(&mut self) {
@@ -229,7 +246,7 @@ impl Processes {
     pub(super) fn search_prompt(&mut self, msg: Msg, data: &Data) {
         let store = data.store();
         match msg {
-            Msg::Input(_) | Msg::Backspace => self.type_query(msg, data),
+            m if m.edits() => self.type_query(msg, data),
             Msg::NextMatch => self.jump_to_match(true, false, store),
             Msg::PrevMatch => self.jump_to_match(false, false, store),
             Msg::Confirm => self.typing = None,
@@ -253,7 +270,7 @@ impl Processes {
 
     pub(super) fn filter_prompt(&mut self, msg: Msg) {
         match msg {
-            Msg::Input(_) | Msg::Backspace => self.type_filter(msg),
+            m if m.edits() => self.type_filter(msg),
             Msg::Confirm => self.typing = None,
             Msg::Cancel => {
                 self.clear_filter();
@@ -297,17 +314,51 @@ impl Processes {
         *cx.overlay = Some(Overlay::ActMenu(Menu::new(cx.data.store(), p)));
     }
 
-    /// F7 / F8: renice at the current nice value plus `delta`.
+    /// F7 / F8: quick renice, htop's habit: nice -1 / +1 at once,
+    /// recorded as "quick renice" with the last reason given in this
+    /// console; the first time (no reason yet) the dialog asks for one.
     fn open_renice(&self, delta: i8, cx: &mut Cx<'_>) {
         let Some(p) = self.selected(cx.data.store()) else {
             return;
         };
-        if p.is_exited() {
+        if p.is_exited() || cx.data.read_only_on(cx.config, p.key.host) {
             return;
         }
-        let priority = p.nice.saturating_add(i32::from(delta));
-        if let Some(d) = Dialog::open(ActionKind::Renice, p.key, Some(priority), cx.data, cx.config) {
-            *cx.overlay = Some(Overlay::Dialog(d));
+        let (lo, hi) = (*act::PRIORITY_RANGE.start(), *act::PRIORITY_RANGE.end());
+        let priority = p.nice.saturating_add(i32::from(delta)).clamp(lo, hi);
+        let Some(last) = cx.data.last_reason.clone() else {
+            if let Some(d) =
+                Dialog::open(ActionKind::Renice, p.key, Some(priority), cx.data, cx.config)
+            {
+                *cx.overlay = Some(Overlay::Dialog(d));
+            }
+            return;
+        };
+        if priority == p.nice {
+            *cx.flash = Some(format!("{} is already at nice {priority}", p.key.pid));
+            return;
         }
+        let mut reason = format!("quick renice: {last}");
+        while reason.len() > act::REASON_MAX_BYTES {
+            reason.pop();
+        }
+        let req = ActRequest {
+            action: ActionKind::Renice.into(),
+            target: Some(perch_proto::v1::ProcessKey {
+                pid: p.key.pid,
+                start_time_ns: p.start_time_ns,
+            }),
+            reason,
+            mode: ActionMode::Live.into(),
+            priority: Some(priority),
+            client_origin: cx.config.client.origin.clone(),
+            client_process: cx.config.client.key(),
+            ..ActRequest::default()
+        };
+        let (host, pid, name) = (p.key.host, p.key.pid, p.comm.to_string());
+        let title = format!("{} {pid} ({name}) to nice {priority}", act::kind_title(ActionKind::Renice));
+        let id = cx.data.queue(host, Request::Act(req.clone()));
+        *cx.flash = Some(format!("{title}: sent (quick renice)"));
+        cx.data.await_answer(id, host, title, Some(req));
     }
 }

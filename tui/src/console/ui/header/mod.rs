@@ -1,13 +1,15 @@
 //! The header: per-core CPU bars (labelled: 100% is one core), memory and
 //! swap bars on the left; host, mode, connection, tasks, load, uptime,
 //! disk and network rates, events/s and lost events on the right.
-use perch_proto::v1::{CollectorMode, HostSample};
+use perch_proto::v1::HostSample;
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
     style::Style,
     text::{Line, Span},
 };
+
+mod info;
 
 use super::{Part, put, put_line, widget_for_ref};
 use crate::console::{
@@ -46,21 +48,6 @@ fn cpu_grid(cpus: usize, left_width: u16, total_height: u16) -> CpuGrid {
     CpuGrid {
         rows: cpus.div_ceil(cols),
         cols,
-    }
-}
-
-fn conn_text(c: &ConnectionState) -> (String, bool) {
-    match c {
-        ConnectionState::Connecting => ("connecting…".to_owned(), true),
-        ConnectionState::Connected => ("connected".to_owned(), false),
-        ConnectionState::Embedded => ("embedded collector".to_owned(), false),
-        ConnectionState::Reconnecting { attempt, reason } if reason.is_empty() => {
-            (format!("reconnecting (try {attempt})"), true)
-        }
-        ConnectionState::Reconnecting { attempt, reason } => {
-            (format!("reconnecting (try {attempt}): {reason}"), true)
-        }
-        ConnectionState::Disconnected { reason } => (format!("disconnected: {reason}"), true),
     }
 }
 
@@ -174,15 +161,12 @@ impl<'a> Header<'a> {
 
     fn draw_left(&self, s: Option<&HostSample>, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        put(
-            buf,
-            area,
-            0,
-            0,
-            "CPU% per core (100% = one core)",
-            area.width,
-            t.label,
-        );
+        let title = if s.is_some() {
+            "CPU% per core (100% = one core)"
+        } else {
+            "CPU% per core: waiting for the first sample"
+        };
+        put(buf, area, 0, 0, title, area.width, t.label);
         let cpus = s.map_or(&[][..], |s| s.cpus.as_slice());
         let grid = cpu_grid(cpus.len(), area.width, area.height);
         let digits = cpus.len().saturating_sub(1).to_string().len();
@@ -237,128 +221,54 @@ impl<'a> Header<'a> {
                 part as f64 / total as f64
             }
         };
+        // Before the first sample: what GetInfo knows, the rest pending
+        // (not 0/0, which reads as an empty machine).
+        let (mem_text, swap_text) = if s.is_some() {
+            (
+                format!("{}/{}", format::memory(mem.1), format::memory(mem.0)),
+                format!("{}/{}", format::memory(swap.1), format::memory(swap.0)),
+            )
+        } else {
+            let total = self
+                .host()
+                .and_then(|(_, h)| h.info.as_ref())
+                .map_or(0, |i| i.memory_total_bytes);
+            let total = if total == 0 {
+                "?".to_owned()
+            } else {
+                format::memory(total)
+            };
+            (format!("pending/{total}"), "pending".to_owned())
+        };
         let mem_line = self.bar(
             "Mem",
             &[
                 (frac(mem.1, mem.0), t.mem_used),
                 (frac(mem.2, mem.0), t.mem_cache),
             ],
-            &format!("{}/{}", format::bytes(mem.1), format::bytes(mem.0)),
+            &mem_text,
             area.width.saturating_sub(1),
         );
         put_line(buf, area, 0, y, &mem_line);
         let swap_line = self.bar(
             "Swp",
             &[(frac(swap.1, swap.0), t.swap_used)],
-            &format!("{}/{}", format::bytes(swap.1), format::bytes(swap.0)),
+            &swap_text,
             area.width.saturating_sub(1),
         );
         put_line(buf, area, 0, y + 1, &swap_line);
-    }
-
-    fn info_lines(&self) -> Vec<Line<'static>> {
-        let t = self.theme;
-        let mut lines = Vec::new();
-        let Some((id, h)) = self.host() else {
-            lines.push(Line::styled("waiting for a collector…", t.label));
-            return lines;
-        };
-        let kv = |k: &str, v: String| {
-            Line::from(vec![
-                Span::styled(format!("{k}: "), t.label),
-                Span::styled(v, t.value),
-            ])
-        };
-        let name = if h.name.is_empty() {
-            "?"
-        } else {
-            h.name.as_str()
-        };
-        let mut first = vec![Span::styled(name.to_owned(), t.value), Span::raw(" ")];
-        if let Some(info) = &h.info {
-            match CollectorMode::try_from(info.mode) {
-                Ok(CollectorMode::Ebpf) => first.push(Span::styled("eBPF", t.good)),
-                Ok(CollectorMode::Procfs) => {
-                    first.push(Span::styled(
-                        "procfs polling: short-lived processes missed",
-                        t.warn,
-                    ));
-                }
-                _ => first.push(Span::styled("mode ?", t.label)),
-            }
-            first.push(Span::raw(" "));
-        }
-        let (conn, bad) = conn_text(&h.connection);
-        first.push(Span::styled(conn, if bad { t.warn } else { t.label }));
-        lines.push(Line::from(first));
-        if let Some(s) = &h.sample {
-            lines.push(kv(
-                "Tasks",
-                format!(
-                    "{}, {} thr; {} running",
-                    s.tasks_total, s.threads_total, s.tasks_running
-                ),
-            ));
-            lines.push(kv(
-                "Load average",
-                format!("{:.2} {:.2} {:.2}", s.load1, s.load5, s.load15),
-            ));
-            lines.push(kv(
-                "Uptime",
-                format::uptime(s.uptime_ns.max(self.app.host_now_ns(id).unwrap_or(0))),
-            ));
-            lines.push(kv(
-                "Disk",
-                format!(
-                    "read {}  write {}",
-                    format::rate(s.disk_read_bytes_per_sec),
-                    format::rate(s.disk_write_bytes_per_sec)
-                ),
-            ));
-            lines.push(kv(
-                "Net",
-                format!(
-                    "rx {}  tx {}",
-                    format::rate(s.net_rx_bytes_per_sec),
-                    format::rate(s.net_tx_bytes_per_sec)
-                ),
-            ));
-        }
-        let lost = h.lost_events;
-        lines.push(Line::from(vec![
-            Span::styled("Events: ", t.label),
-            Span::styled(format!("{:.0}/s", h.events_per_sec), t.value),
-            Span::styled("  Lost: ", t.label),
-            Span::styled(lost.to_string(), if lost > 0 { t.warn } else { t.value }),
-        ]));
-        if self.app.hosts().len() > 1 {
-            let mut spans = vec![Span::styled("Hosts: ", t.label)];
-            for (i, other) in self.app.hosts().iter().enumerate() {
-                let (conn, bad) = conn_text(&other.connection);
-                let name = if other.name.is_empty() {
-                    format!("#{i}")
-                } else {
-                    other.name.clone()
-                };
-                if i > 0 {
-                    spans.push(Span::raw(", "));
-                }
-                spans.push(Span::styled(name, t.value));
-                if !other.label.is_empty() && other.label != other.name {
-                    spans.push(Span::styled(format!(" ({})", other.label), t.label));
-                }
-                spans.push(Span::raw(" "));
-                spans.push(Span::styled(conn, if bad { t.warn } else { t.label }));
-            }
-            lines.push(Line::from(spans));
-        }
-        lines
     }
 }
 
 impl Part for Header<'_> {
     fn draw(&self, area: Rect, buf: &mut Buffer) {
         let sample = self.host().and_then(|(_, h)| h.sample.as_ref());
+        let up = self.host().is_some_and(|(_, h)| {
+            matches!(
+                h.connection,
+                ConnectionState::Connected | ConnectionState::Embedded
+            )
+        });
         let lines = self.info_lines();
         let (left, right) = if area.width < 60 {
             let left_h = area
@@ -388,6 +298,10 @@ impl Part for Header<'_> {
         };
         if !left.is_empty() {
             self.draw_left(sample, left, buf);
+            // Greyed while the collector is away: old figures, not news.
+            if !up && sample.is_some() {
+                buf.set_style(left, self.theme.exited);
+            }
         }
         for (i, line) in lines.iter().enumerate() {
             let Ok(dy) = u16::try_from(i) else { break };
