@@ -22,6 +22,8 @@ pub use ebpf::ring_bytes;
 mod access;
 pub use access::{Access, ConnLimits};
 
+mod net;
+
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
@@ -64,6 +66,8 @@ pub struct Settings {
     pub exec_env: EnvFilter,
     /// Refusal rate limit, connection limits and timeouts (`[access]`).
     pub access: Access,
+    /// Bounds and retention of connections (`[network]`).
+    pub network: crate::net::NetLimits,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
             access: Access::default(),
+            network: crate::net::NetLimits::default(),
         }
     }
 }
@@ -151,6 +156,7 @@ struct File {
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
     access: Option<access::AccessFile>,
+    network: Option<net::NetworkFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -241,6 +247,9 @@ impl Settings {
         }
         if let Some(access) = &file.access {
             access.apply(&mut self.access, &ranged)?;
+        }
+        if let Some(network) = &file.network {
+            network.apply(&mut self.network, &ranged)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {
