@@ -309,6 +309,11 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ProcessSamples(_) => EventKind::ProcessSamples,
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
+        Kind::Connect(_) => EventKind::Connect,
+        Kind::Accept(_) => EventKind::Accept,
+        Kind::Listen(_) => EventKind::Listen,
+        Kind::Close(_) => EventKind::Close,
+        Kind::ConnectionUpdates(_) => EventKind::ConnectionUpdates,
         Kind::Notice(_) => return None,
     })
 }

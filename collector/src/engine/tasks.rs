@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use super::{EngineError, Shared, loss};
+use super::{EngineError, Shared, loss, net::NetPass};
 use crate::{
     clock::now_boot_ns,
     convert,
@@ -106,7 +106,11 @@ fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
     let p = match e {
         ModelEvent::Exec { process, .. } => process,
         ModelEvent::Fork { child, .. } => child,
-        ModelEvent::Exit { .. } | ModelEvent::Update { .. } | ModelEvent::Rename { .. } => return,
+        ModelEvent::Exit { .. }
+        | ModelEvent::Update { .. }
+        | ModelEvent::Rename { .. }
+        | ModelEvent::NetRecord { .. }
+        | ModelEvent::Net { .. } => return,
     };
     p.user = reader.users_mut().name(p.uid);
     p.cgroup = reader.cgroups_mut().resolve_id(p.cgroup_id);
@@ -140,11 +144,25 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
     }
 }
 
+/// Connections and listening sockets open at start-up: a `sock_diag` dump
+/// and a full /proc fd scan, applied without events (clients list them).
+pub(super) async fn seed_net(shared: &Arc<Shared>) {
+    let s = Arc::clone(shared);
+    let read = tokio::task::spawn_blocking(move || NetPass::new("/proc".into()).read(&s, true))
+        .await
+        .ok()
+        .flatten();
+    if let Some(read) = read {
+        NetPass::new("/proc".into()).apply(shared, read, 1, &mut Vec::new(), false);
+    }
+}
+
 /// What one sample pass reads from /proc, off the async threads.
 struct Pass {
     procs: ProcessSampler,
     host: HostSampler,
     reader: ProcReader,
+    net: NetPass,
 }
 
 /// Samples per-process and host usage every `interval`, re-reads the cwd of
@@ -155,6 +173,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         procs: ProcessSampler::new("/proc"),
         host: HostSampler::new("/proc"),
         reader,
+        net: NetPass::new("/proc".into()),
     };
     let mem_total = shared.info.memory_total_bytes;
     let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
@@ -166,20 +185,25 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
             let mut model = shared.model();
             (model.live_keys(), model.take_cwd_stale())
         };
-        let Ok((p, samples, host_sample, cwds)) = tokio::task::spawn_blocking(move || {
+        let s = Arc::clone(&shared);
+        let Ok((p, mut samples, host_sample, cwds, net)) = tokio::task::spawn_blocking(move || {
+            let net = pass.net.read(&s, false);
             let samples = pass.procs.sample(&keys, mem_total);
             let host_sample = pass.host.sample();
             let cwds: Vec<(ProcKey, String)> = stale
                 .into_iter()
                 .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
                 .collect();
-            (pass, samples, host_sample, cwds)
+            (pass, samples, host_sample, cwds, net)
         })
         .await
         else {
             tracing::error!("the sampler panicked; sampling stops");
             return;
         };
+        if let Some(read) = net {
+            p.net.apply(&shared, read, interval_ns, &mut samples, true);
+        }
         pass = p;
         let now = now_boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);

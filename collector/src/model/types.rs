@@ -86,6 +86,9 @@ pub struct Usage {
     pub write_bytes: u64,
     pub read_bytes_per_sec: f64,
     pub write_bytes_per_sec: f64,
+    /// Summed over the process's TCP connections (see `net`).
+    pub net_rx_bytes_per_sec: f64,
+    pub net_tx_bytes_per_sec: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -183,5 +186,15 @@ pub enum ModelEvent {
         time_ns: u64,
         key: ProcKey,
         comm: String,
+    },
+    /// A kernel network record; the model turns it into a [`ModelEvent::Net`].
+    NetRecord {
+        time_ns: u64,
+        record: crate::net::NetRecord,
+    },
+    /// A change to the connections and listening sockets, to publish.
+    Net {
+        time_ns: u64,
+        change: crate::net::NetChange,
     },
 }
