@@ -5,6 +5,8 @@
 use std::{borrow::Cow, fmt::Write as _};
 
 pub use perch_client::clean;
+
+pub mod net;
 use perch_client::json;
 use perch_proto::{
     NS_PER_SEC, names,
@@ -150,6 +152,16 @@ pub fn event_line(e: &Event) -> String {
         Some(Kind::HostSample(h)) => host_text(h),
         Some(Kind::Notice(n)) => notice_text(n),
         Some(Kind::Action(r)) => action_text(r),
+        Some(Kind::Connect(x) | Kind::Accept(x)) => x
+            .connection
+            .as_ref()
+            .map_or_else(String::new, net::connection_line),
+        Some(Kind::Listen(x)) => x
+            .socket
+            .as_ref()
+            .map_or_else(String::new, net::listening_line),
+        Some(Kind::Close(x)) => net::close_text(x),
+        Some(Kind::ConnectionUpdates(x)) => net::updates_text(x),
     };
     format!(
         "{:>8} {secs:>6}.{micros:06} {:<15} {}",

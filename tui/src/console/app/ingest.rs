@@ -253,7 +253,15 @@ impl App {
                     _ => {}
                 }
             }
-            None => {}
+            // Network events: the console does not keep connections yet.
+            Some(
+                Kind::Connect(_)
+                | Kind::Accept(_)
+                | Kind::Listen(_)
+                | Kind::Close(_)
+                | Kind::ConnectionUpdates(_),
+            )
+            | None => {}
         }
         false
     }
