@@ -7,8 +7,19 @@ use clap::Parser as _;
 use perchd::{audit::AuditLog, cli::Args, engine::Engine, server};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // Before the runtime's threads exist.
+    perchd::engine::tune_allocator();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(async_main()),
+        Err(e) => {
+            eprintln!("perchd: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main() -> std::process::ExitCode {
     let args = Args::parse();
     let filter = args.log.as_deref().map_or_else(
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -21,7 +21,7 @@ use std::{
 };
 
 use perch_proto::{
-    same_start_time,
+    limits, same_start_time,
     v1::{
         self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditLogStatus,
         AuditRecord, AuditStage, Role,
@@ -239,8 +239,14 @@ impl Responder {
         }
     }
 
+    /// Appends `record` with every string at the contract's cap
+    /// (`perch_proto::limits`): a process names itself (argv, exe, comm),
+    /// a client its origin, and a line of megabytes would be refused whole
+    /// (the log's line limit), leaving the action unrecorded.
     fn append(&self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
-        self.log().append(record)
+        let mut capped = record.clone();
+        limits::cap_record(&mut capped);
+        self.log().append(&capped)
     }
 }
 
@@ -286,7 +292,11 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
     let origin = if client.is_empty() {
         who.origin.clone()
     } else {
-        format!("{} {}", who.origin, clip(client, 256))
+        format!(
+            "{} {}",
+            who.origin,
+            limits::clipped(client, limits::CLIENT_ORIGIN_BYTES)
+        )
     };
     let actor_user = match (&who.user, &who.cert_cn) {
         (Some(user), _) => user.clone(),
@@ -309,7 +319,7 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: clip(req.reason.trim(), perch_proto::limits::REASON_MAX_BYTES).to_owned(),
+        reason: limits::clipped(req.reason.trim(), limits::REASON_MAX_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }
@@ -415,18 +425,6 @@ fn action_target(p: &pb::Process) -> ActionTarget {
         pod_name: p.pod_name.clone(),
         cgroup_path: p.cgroup_path.clone(),
     }
-}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// The process with `key` among `candidates` (a pid's processes).

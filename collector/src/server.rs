@@ -5,11 +5,13 @@ mod act;
 mod calls;
 mod conns;
 mod listen;
+mod slots;
 pub mod validate;
 
 use std::sync::Arc;
 
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
+use perch_proto::limits;
 use perch_proto::v1::{
     ActRequest, ActResponse, Connection, GetInfoRequest, GetInfoResponse, ListAuditRequest,
     ListConnectionsRequest, ListProcessesRequest, ListProcessesResponse, ListeningSocket, Process,
@@ -23,6 +25,7 @@ pub use listen::{
     Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
     default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
 };
+pub use slots::{Slotted, StreamLimits, StreamSlots};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
 use self::calls::Reached;
@@ -38,8 +41,9 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn info(&self) -> GetInfoResponse;
     /// The processes (only `pids` when not empty; `pids` is sorted and
     /// free of duplicates) and the hub sequence the snapshot is consistent
-    /// with: every event up to it is reflected, none after it.
-    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<Process>, u64);
+    /// with: every event up to it is reflected, none after it.  The
+    /// processes may be converted lazily, as the response is sent.
+    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Snapshot, u64);
     /// The connections and listening sockets (owned by `pids` when not
     /// empty; sorted, no duplicates) and the hub sequence they are
     /// consistent with.  A collector without a network model has none.
@@ -60,7 +64,14 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn responder(&self) -> Option<&Responder> {
         None
     }
+    /// How many streaming calls may be open at once.
+    fn stream_limits(&self) -> StreamLimits {
+        StreamLimits::default()
+    }
 }
+
+/// A snapshot's processes, converted as they are taken.
+pub type Snapshot = Box<dyn Iterator<Item = Process> + Send>;
 
 /// The generated `Collector` trait implemented over a [`CollectorApi`].
 pub struct CollectorService<A: CollectorApi> {
@@ -68,15 +79,19 @@ pub struct CollectorService<A: CollectorApi> {
     /// Becomes `true` when the server shuts down; open `WatchEvents` streams
     /// end then, or graceful shutdown would wait for them forever.
     shutdown: Option<watch::Receiver<bool>>,
+    /// Open streaming calls, counted against `api.stream_limits()`.
+    slots: Arc<StreamSlots>,
 }
 
 impl<A: CollectorApi> CollectorService<A> {
     /// A service whose event streams only end when their clients leave.
     #[must_use]
     pub fn new(api: Arc<A>) -> Self {
+        let slots = StreamSlots::new(api.stream_limits());
         Self {
             api,
             shutdown: None,
+            slots,
         }
     }
 
@@ -84,10 +99,19 @@ impl<A: CollectorApi> CollectorService<A> {
     /// (or its sender is dropped).
     #[must_use]
     pub fn with_shutdown(api: Arc<A>, shutdown: watch::Receiver<bool>) -> Self {
+        let slots = StreamSlots::new(api.stream_limits());
         Self {
             api,
             shutdown: Some(shutdown),
+            slots,
         }
+    }
+
+    /// A stream slot for this request's caller (see [`StreamSlots`]).
+    fn slot<T>(&self, request: &Request<T>, rpc: &str) -> Result<slots::Slot, Status> {
+        let who = identify(request);
+        let role = self.api.roles().role_of(&who);
+        self.slots.acquire(&who, role, rpc)
     }
 
     fn shutdown_signal(&self) -> BoxFuture<'static, ()> {
@@ -101,9 +125,9 @@ impl<A: CollectorApi> CollectorService<A> {
 }
 
 /// `ListProcesses`' response stream.
-pub type ListStream = futures::stream::Iter<Chunks>;
+pub type ListStream = Slotted<futures::stream::Iter<Chunks>>;
 /// `WatchEvents`' response stream: the hub subscription, cut at shutdown.
-pub type WatchStream = TakeUntil<Subscription, BoxFuture<'static, ()>>;
+pub type WatchStream = Slotted<TakeUntil<Subscription, BoxFuture<'static, ()>>>;
 
 #[tonic::async_trait]
 impl<A: CollectorApi> Collector for CollectorService<A> {
@@ -116,6 +140,8 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         let mut info = self.api.info();
         info.caller_role = self.api.roles().role_of(&caller).into();
         info.caller = caller.caller();
+        // A TLS client chooses its certificate's CN.
+        limits::clip(&mut info.caller, limits::ORIGIN_BYTES);
         Ok(Response::new(info))
     }
 
@@ -126,8 +152,9 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         request: Request<ListProcessesRequest>,
     ) -> Result<Response<ListStream>, Status> {
         Reached::mark(request.extensions());
+        let args = validate::list(request.get_ref())?;
+        let slot = self.slot(&request, "ListProcesses")?;
         let req = request.into_inner();
-        let args = validate::list(&req)?;
         let api = Arc::clone(&self.api);
         // The snapshot copies the whole model under its lock: keep that off
         // the async workers that serve everyone else.
@@ -136,18 +163,22 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
                 .await
                 .map_err(|e| Status::internal(format!("taking the snapshot failed: {e}")))?;
         let chunks = Chunks::new(processes, args.chunk_size, seq);
-        Ok(Response::new(futures::stream::iter(chunks)))
+        Ok(Response::new(Slotted::new(
+            futures::stream::iter(chunks),
+            slot,
+        )))
     }
 
-    type ListConnectionsStream = futures::stream::Iter<conns::ConnChunks>;
+    type ListConnectionsStream = Slotted<futures::stream::Iter<conns::ConnChunks>>;
 
     async fn list_connections(
         &self,
         request: Request<ListConnectionsRequest>,
     ) -> Result<Response<Self::ListConnectionsStream>, Status> {
         Reached::mark(request.extensions());
+        let args = validate::list_connections(request.get_ref())?;
+        let slot = self.slot(&request, "ListConnections")?;
         let req = request.into_inner();
-        let args = validate::list_connections(&req)?;
         let api = Arc::clone(&self.api);
         // Copies the model under its lock: off the async workers.
         let (conns, listening, seq) =
@@ -155,7 +186,10 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
                 .await
                 .map_err(|e| Status::internal(format!("taking the snapshot failed: {e}")))?;
         let chunks = conns::ConnChunks::new(conns, listening, args.chunk_size, seq);
-        Ok(Response::new(futures::stream::iter(chunks)))
+        Ok(Response::new(Slotted::new(
+            futures::stream::iter(chunks),
+            slot,
+        )))
     }
 
     type WatchEventsStream = WatchStream;
@@ -167,8 +201,12 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         Reached::mark(request.extensions());
         let hub = self.api.hub();
         let args = validate::watch(request.get_ref(), hub.head_seq())?;
+        let slot = self.slot(&request, "WatchEvents")?;
         let stream = hub.subscribe(args.resume_after, args.kinds);
-        Ok(Response::new(stream.take_until(self.shutdown_signal())))
+        Ok(Response::new(Slotted::new(
+            stream.take_until(self.shutdown_signal()),
+            slot,
+        )))
     }
 
     async fn act(&self, request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
@@ -188,17 +226,19 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         .map(Response::new)
     }
 
-    type ListAuditStream = act::AuditStream;
+    type ListAuditStream = Slotted<act::AuditStream>;
 
     async fn list_audit(
         &self,
         request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
         Reached::mark(request.extensions());
+        let slot = self.slot(&request, "ListAudit")?;
         let who = identify(&request);
         let readable = act::Readable::of(&who, self.api.roles().role_of(&who));
         let limit = request.get_ref().limit;
-        act::list_audit(Arc::clone(&self.api), limit, readable).map(Response::new)
+        act::list_audit(Arc::clone(&self.api), limit, readable)
+            .map(|stream| Response::new(Slotted::new(stream, slot)))
     }
 }
 
@@ -208,18 +248,20 @@ fn no_actions() -> Status {
 
 /// A snapshot cut into response messages of at most `size` processes (and
 /// about [`MAX_BYTES_PER_MESSAGE`]); an empty snapshot still yields one
-/// (empty, last) message.
+/// (empty, last) message.  Processes are converted as messages are taken,
+/// so a client that stops reading holds the model's compact copy, not
+/// every process as a message.
 pub struct Chunks {
-    rest: std::vec::IntoIter<Process>,
+    rest: std::iter::Peekable<Snapshot>,
     size: usize,
     snapshot_seq: u64,
     done: bool,
 }
 
 impl Chunks {
-    fn new(processes: Vec<Process>, size: usize, snapshot_seq: u64) -> Self {
+    fn new(processes: Snapshot, size: usize, snapshot_seq: u64) -> Self {
         Self {
-            rest: processes.into_iter(),
+            rest: processes.peekable(),
             size: size.max(1),
             snapshot_seq,
             done: false,
@@ -243,7 +285,7 @@ impl Iterator for Chunks {
             bytes += p.encoded_len();
             processes.push(p);
         }
-        self.done = self.rest.len() == 0;
+        self.done = self.rest.peek().is_none();
         Some(Ok(ListProcessesResponse {
             processes,
             snapshot_seq: self.snapshot_seq,

@@ -3,7 +3,8 @@
 //! needs to read the messages the same way — each said once, here: units
 //! (`NS_PER_SEC`, `NS_PER_TICK`), how start times are read from /proc and
 //! compared (`stat`, `same_start_time`), what an action request may hold
-//! (`limits`), and the names of enum values (`names`).
+//! and how large anything in a message may be (`limits`), and the names of
+//! enum values (`names`).
 #![forbid(unsafe_code)]
 
 /// Generated from `perch/v1/*.proto`.

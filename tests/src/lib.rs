@@ -22,6 +22,7 @@ pub mod act;
 pub mod cgroups;
 pub mod events;
 pub mod fs;
+pub mod memory;
 pub mod procs;
 pub mod tls;
 pub mod tmux;
@@ -244,7 +245,7 @@ pub async fn connect_with_window(
             }
         }))
         .await?;
-    Ok(CollectorClient::new(channel))
+    Ok(perch_client::client(channel))
 }
 
 /// CPU time (user + system) of a process, in ns; 0 when it is gone.

@@ -178,8 +178,13 @@ fn ephemeral_ports(proc_root: &std::path::Path) -> RangeInclusive<u16> {
     }
 }
 
+/// An empty network model with `limits`, listing perchd's namespace.
+pub(super) fn model(limits: crate::net::NetLimits) -> crate::net::NetModel {
+    crate::net::NetModel::new(limits, own_netns())
+}
+
 /// The inode of perchd's network namespace: the one `sock_diag` lists.
-pub(super) fn own_netns() -> u32 {
+fn own_netns() -> u32 {
     std::fs::metadata("/proc/self/ns/net").map_or(0, |m| u32::try_from(m.ino()).unwrap_or(0))
 }
 

@@ -49,6 +49,12 @@ use unix::{SocketFile, bind_unix};
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long shutdown waits for open calls to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// HTTP/2 streams one connection may have open.  A stream's unsent data
+/// stays in HTTP/2's buffers (up to 400 KiB each) until the client reads
+/// it, even after perchd has finished the call, and such a stream still
+/// counts as open: this bounds what one stalled connection can hold.  A
+/// console uses two or three.
+const MAX_STREAMS_PER_CONNECTION: u32 = 16;
 /// How often refusals held back by the rate limit are looked at.
 const REFUSAL_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Largest request accepted, checked before decoding.  The largest legal
@@ -183,6 +189,7 @@ impl Bound {
         let router = |server: Server| {
             server
                 .clone()
+                .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
                 .layer(calls.clone())
                 .add_service(service.clone())
                 .add_service(health.clone())

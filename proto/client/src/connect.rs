@@ -12,7 +12,7 @@ use std::{
 
 use hyper_util::rt::TokioIo;
 pub use perch_proto::DEFAULT_SOCKET;
-use perch_proto::v1::collector_client::CollectorClient;
+use perch_proto::{limits, v1::collector_client::CollectorClient};
 use tokio::net::UnixStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 
@@ -157,6 +157,15 @@ pub async fn connect(target: &Target) -> Result<CollectorClient<Channel>, Connec
     connect_within(target, DEFAULT_TIMEOUT).await
 }
 
+/// A client on `channel` that accepts every message a collector can send:
+/// the contract's `MAX_MESSAGE_BYTES` (16 MiB) instead of gRPC's default
+/// 4 MiB.  perchd keeps its messages far smaller; the explicit limit keeps
+/// that margin from depending on a library default.
+#[must_use]
+pub fn client(channel: Channel) -> CollectorClient<Channel> {
+    CollectorClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
+}
+
 /// Connects now, giving up after `timeout` (the socket or TCP connect, the
 /// TLS and HTTP/2 handshakes) with [`ConnectError::TimedOut`].
 pub async fn connect_within(
@@ -183,9 +192,7 @@ pub async fn connect_within(
                 connect_tls(host, *port, pem, identity, timeout).await
             }
         };
-        channel
-            .map(CollectorClient::new)
-            .map_err(|e| classify(target, &e))
+        channel.map(client).map_err(|e| classify(target, &e))
     };
     tokio::time::timeout(timeout, connecting)
         .await

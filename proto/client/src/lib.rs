@@ -13,7 +13,8 @@ mod text;
 pub mod tls;
 
 pub use connect::{
-    ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, connect, connect_within,
+    ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, client, connect,
+    connect_within,
 };
 pub use identity::ClientIdentity;
 pub use text::clean;

@@ -13,7 +13,7 @@ use perch_proto::v1::{
 use perchd::{
     hub::Hub,
     roles::Roles,
-    server::{CollectorApi, ServeOptions, bind},
+    server::{CollectorApi, ServeOptions, Snapshot, bind},
 };
 use tokio::sync::oneshot;
 
@@ -30,12 +30,10 @@ impl CollectorApi for TestApi {
         GetInfoResponse::default()
     }
 
-    fn snapshot(&self, include_exited: bool, _pids: &[u32]) -> (Vec<Process>, u64) {
+    fn snapshot(&self, include_exited: bool, _pids: &[u32]) -> (Snapshot, u64) {
         let keep = |p: &&Process| include_exited || p.exit.is_none();
-        (
-            self.processes.iter().filter(keep).cloned().collect(),
-            self.hub.head_seq(),
-        )
+        let processes: Vec<Process> = self.processes.iter().filter(keep).cloned().collect();
+        (Box::new(processes.into_iter()), self.hub.head_seq())
     }
 
     fn hub(&self) -> &Arc<Hub> {
