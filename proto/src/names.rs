@@ -112,7 +112,7 @@ mod tests {
         round_trip::<ProcessOutcome>(5);
         round_trip::<AuditLogStatus>(4);
         round_trip::<CollectorMode>(3);
-        round_trip::<EventKind>(8);
+        round_trip::<EventKind>(13);
         round_trip::<NoticeKind>(4);
         round_trip::<ProcessSource>(4);
         assert_eq!(short(ActionKind::KillTree), "kill_tree");

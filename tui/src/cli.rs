@@ -8,7 +8,7 @@ use perch_audit::DEFAULT_PATH as DEFAULT_AUDIT_LOG;
 use perch_client::{ClientCert, ConnectError, DEFAULT_SOCKET, Target};
 use perch_proto::{
     names,
-    v1::{ActionKind, ActionResult},
+    v1::{ActionKind, ActionResult, EventKind},
 };
 
 use crate::cmd::audit::when;
@@ -151,6 +151,12 @@ pub enum Command {
     Ps(PsArgs),
     /// Print live events until Ctrl-C: one line each, or NDJSON with --json.
     Events(EventsArgs),
+    /// List connections (TCP, and UDP by destination) with their process,
+    /// direction and bytes: a table, or one JSON object per line with --json.
+    Conns(NetArgs),
+    /// List listening sockets with their process: a table, or one JSON
+    /// object per line with --json.
+    Listening(NetArgs),
     #[command(flatten)]
     Act(act::ActCommand),
     /// Check or print the audit log of response actions (read from the
@@ -266,6 +272,29 @@ pub struct EventsArgs {
     /// the next new event.
     #[arg(long, value_name = "SEQ")]
     pub resume_after: Option<u64>,
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        value_parser = enum_arg::<EventKind>,
+        help = "Only these kinds, comma-separated (exec, fork, exit, update, process_samples, \
+                host_sample, action, connect, accept, listen, close, connection_updates); all \
+                when not given"
+    )]
+    pub kinds: Vec<EventKind>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct NetArgs {
+    /// One JSON object per line, instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Include those closed recently (within the collector's retention).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Only those owned by this pid (repeat for several).
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<u32>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! `perch ps` and `perch events`: ask the collector, print what it says.
+//! `perch ps` and `perch events` (`perch conns` and `perch listening` in
+//! [`net`]): ask the collector, print what it says.
 //! Output goes to any writer so the tests can read it.  The action commands
 //! live in [`act`].
 pub mod act;
@@ -21,6 +22,7 @@ use tonic::Status;
 use crate::cli::{EventsArgs, PsArgs};
 
 pub mod audit;
+pub mod net;
 
 /// The collector's refusal as one line: its message and the gRPC code.
 fn rpc_error(doing: &str, s: &Status) -> anyhow::Error {
@@ -136,7 +138,7 @@ async fn watch(
     loop {
         let req = WatchEventsRequest {
             resume_after_seq: resume,
-            kinds: Vec::new(),
+            kinds: args.kinds.iter().map(|&k| i32::from(k)).collect(),
         };
         // The stream's start is bounded; its events come when they come.
         let mut stream = answered("watching events", timeout, client.watch_events(req))

@@ -392,7 +392,8 @@ impl NetModel {
     }
 
     /// Sets the loopback peer of `id` (and `id` as its peer's) when the
-    /// other end is a connection of this host.
+    /// other end is a connection of this host; for UDP to a loopback
+    /// address, the owner of the unconnected socket the datagrams go to.
     fn find_peer(&mut self, id: u64) {
         let Some(e) = self.conns.get(&id) else { return };
         let c = &e.conn;
@@ -400,6 +401,17 @@ impl NetModel {
             return;
         };
         let Some(&other) = self.tuples.get(&(c.proto, e.slot.netns, remote, local)) else {
+            // A wildcard listener matches any address: only loopback
+            // destinations are surely this host's.
+            let peer = (c.proto == Proto::Udp && remote.ip().is_loopback())
+                .then(|| self.listener_owner(Proto::Udp, remote))
+                .flatten();
+            if let (Some(peer), Some(e)) = (peer, self.conns.get_mut(&id))
+                && e.conn.peer.as_ref() != Some(&peer)
+            {
+                e.conn.peer = Some(peer);
+                self.dirty.insert(id);
+            }
             return;
         };
         let mine = c.owner.clone();

@@ -240,6 +240,28 @@ fn udp_flows_are_per_destination_and_binds_listen() {
     assert_eq!(apply(&mut m, &udp(NetOp::UdpSend, "127.0.0.1:53"), 3), None);
     assert!(apply(&mut m, &udp(NetOp::UdpSend, "127.0.0.2:53"), 4).is_some());
     assert_eq!(m.open_connections(), 2);
+    // A datagram to this host's unconnected socket names its owner as the
+    // peer; one to a wildcard listener's port on another host does not.
+    let server = NetRecord {
+        ino: 88,
+        ..udp(NetOp::UdpBind, "0.0.0.0:0")
+    };
+    let server = NetRecord {
+        local: addr("0.0.0.0:6000"),
+        task: Some(key(9)),
+        ..server
+    };
+    assert!(apply(&mut m, &server, 5).is_some());
+    let Some(NetChange::Connect(c)) = apply(&mut m, &udp(NetOp::UdpSend, "127.0.0.1:6000"), 6)
+    else {
+        panic!("a new destination is announced");
+    };
+    assert_eq!(c.peer, Some(owner(key(9))));
+    let Some(NetChange::Connect(c)) = apply(&mut m, &udp(NetOp::UdpSend, "10.0.0.1:6000"), 7)
+    else {
+        panic!("a new destination is announced");
+    };
+    assert_eq!(c.peer, None);
 }
 
 fn entry(proto: Proto, state: u8, local: &str, remote: &str, cookie: u64, ino: u64) -> DiagEntry {
