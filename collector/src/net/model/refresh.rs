@@ -114,7 +114,24 @@ impl NetModel {
             Proto::Tcp => (e.cookie, self.tcp.contains_key(&e.cookie)),
             Proto::Udp => (e.ino, self.udp.contains_key(&e.ino)),
         };
-        if known || key == 0 {
+        if known {
+            // An owner the last pass could not name (the process was not
+            // in the process model yet, as in procfs mode between polls).
+            let id = match e.proto {
+                Proto::Tcp => match self.tcp.get(&key) {
+                    Some(Sock::Listen(id)) => Some(*id),
+                    _ => None,
+                },
+                Proto::Udp => self.udp.get(&key).and_then(|u| u.listen),
+            };
+            if let Some(l) = id.and_then(|id| self.listening.get_mut(&id))
+                && l.owner.is_none()
+            {
+                l.owner = o;
+            }
+            return None;
+        }
+        if key == 0 {
             return None;
         }
         let l = self.insert_listening(

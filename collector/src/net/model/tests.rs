@@ -366,3 +366,38 @@ fn other_namespaces_are_not_closed_by_the_dump() {
     refresh(&mut m, 6 * S, &[], None);
     assert_eq!(m.open_connections(), 1);
 }
+
+/// A listener whose process the process model does not know yet (procfs
+/// mode between polls) gets its owner on a later pass.
+#[test]
+fn a_listener_owner_unknown_at_first_is_filled_in_later() {
+    let mut m = model();
+    let entries = [entry(
+        Proto::Tcp,
+        10,
+        "127.0.0.1:9000",
+        "0.0.0.0:0",
+        100,
+        1000,
+    )];
+    let pass = |m: &mut NetModel, now: u64, live: bool| {
+        m.refresh(
+            now,
+            S,
+            Sources {
+                entries: &entries,
+                dump_ns: now,
+                inode_pids: Some(HashMap::from([(1000, 7)])),
+                ephemeral: 32768..=60999,
+            },
+            &|pid| live.then(|| owner(key(pid))),
+        )
+    };
+    pass(&mut m, S, false);
+    assert_eq!(m.listening().next().map(|l| l.owner.clone()), Some(None));
+    pass(&mut m, 2 * S, true);
+    assert_eq!(
+        m.listening().next().map(|l| l.owner.clone()),
+        Some(Some(owner(key(7))))
+    );
+}
