@@ -111,6 +111,28 @@ pub static OFFSETS: Offsets = Offsets {
         pid_ns_common: 0,
         common_inum: 0,
     },
+    net: perch_common::NetOffsets {
+        sys_exit_ret: 0,
+        connect_fd: 0,
+        connect_addr: 0,
+        bind_fd: 0,
+        bind_addr: 0,
+        sendto_fd: 0,
+        sendto_addr: 0,
+        sendmsg_fd: 0,
+        sendmsg_msg: 0,
+        cookie: 0,
+        sk_socket: 0,
+        socket_file: 0,
+        tcp_bytes_sent: 0,
+        tcp_bytes_retrans: 0,
+        tcp_bytes_received: 0,
+        tcp_segs_in: 0,
+        tcp_segs_out: 0,
+        msghdr_name: 0,
+        skc_net: 0,
+        net_inum: 0,
+    },
 };
 
 /// A program's result: `Err` carries a helper's error code and only ends

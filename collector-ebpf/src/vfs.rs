@@ -180,6 +180,18 @@ pub fn stdio(task: *const u8, out: &mut [FdInfo; 3]) {
     }
 }
 
+/// The `struct file` behind `fd` of `task` (read with helpers: not a BTF
+/// pointer).
+#[inline(always)]
+pub fn fd_file(task: *const u8, fd: u64) -> Res<*const u8> {
+    let (array, max) = fd_array(task)?;
+    if fd >= max as u64 {
+        return Err(-1);
+    }
+    // The mask bounds the offset for the verifier (fds stay far below it).
+    kptr(array, (fd as usize & 0xff_ffff) * 8)
+}
+
 /// `task->files->fdt`: the fd array and its length.
 #[inline(always)]
 fn fd_array(task: *const u8) -> Res<(*const u8, usize)> {

@@ -26,6 +26,8 @@ pub use ebpf::ring_bytes;
 mod access;
 pub use access::{Access, ConnLimits};
 
+mod net;
+
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
 
@@ -86,6 +88,8 @@ pub struct Settings {
     pub access: Access,
     /// How long processes are watched after each signal an action sends.
     pub signal_watch: SignalWatch,
+    /// Bounds and retention of connections (`[network]`).
+    pub network: crate::net::NetLimits,
 }
 
 impl Settings {
@@ -128,6 +132,7 @@ impl Default for Settings {
             exec_env: EnvFilter::default(),
             access: Access::default(),
             signal_watch: SignalWatch::default(),
+            network: crate::net::NetLimits::default(),
         }
     }
 }
@@ -204,6 +209,7 @@ struct File {
     exec_env: Option<Vec<Spanned<String>>>,
     access: Option<access::AccessFile>,
     signal_watch_ms: Option<watch::SignalWatchFile>,
+    network: Option<net::NetworkFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -298,6 +304,9 @@ impl Settings {
         }
         if let Some(table) = &file.signal_watch_ms {
             watch::merge(&mut self.signal_watch, table, path, text)?;
+        }
+        if let Some(network) = &file.network {
+            network.apply(&mut self.network, &ranged)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

@@ -4,6 +4,7 @@ use perch_proto::{limits, v1 as pb};
 use crate::ebpf::{KindCount, LossWindow};
 
 mod facts;
+pub mod net;
 use facts::{executable, names_disagree, stdio};
 
 use crate::model::{
@@ -42,6 +43,8 @@ pub fn usage(u: &Usage) -> pb::ResourceUsage {
         virtual_bytes: u.virtual_bytes,
         shared_bytes: u.shared_bytes,
         priority: u.priority,
+        net_rx_bytes_per_sec: u.net_rx_bytes_per_sec,
+        net_tx_bytes_per_sec: u.net_tx_bytes_per_sec,
     }
 }
 
@@ -157,6 +160,15 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
 pub fn event(e: ModelEvent) -> pb::Event {
     use pb::event::Kind;
     let (time_ns, kind) = match e {
+        ModelEvent::Net { time_ns, change } => (time_ns, net::change(&change)),
+        // The model turns records into changes; an unapplied one says nothing.
+        ModelEvent::NetRecord { time_ns, .. } => {
+            return pb::Event {
+                seq: 0,
+                time_ns,
+                kind: None,
+            };
+        }
         ModelEvent::Exec {
             time_ns,
             process: p,

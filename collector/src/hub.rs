@@ -329,6 +329,11 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
         Kind::ThreadSamples(_) => EventKind::ThreadSamples,
+        Kind::Connect(_) => EventKind::Connect,
+        Kind::Accept(_) => EventKind::Accept,
+        Kind::Listen(_) => EventKind::Listen,
+        Kind::Close(_) => EventKind::Close,
+        Kind::ConnectionUpdates(_) => EventKind::ConnectionUpdates,
         Kind::Notice(_) => return None,
     })
 }

@@ -12,6 +12,7 @@ pub mod ebpf;
 pub mod engine;
 pub mod hub;
 pub mod model;
+pub mod net;
 pub mod proc;
 pub mod refusals;
 pub mod respond;

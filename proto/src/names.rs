@@ -114,7 +114,7 @@ mod tests {
         round_trip::<ActionOutcome>(5);
         round_trip::<AuditLogStatus>(4);
         round_trip::<CollectorMode>(3);
-        round_trip::<EventKind>(9);
+        round_trip::<EventKind>(14);
         round_trip::<NoticeKind>(4);
         round_trip::<ProcessSource>(4);
         assert_eq!(short(ActionKind::KillTree), "kill_tree");

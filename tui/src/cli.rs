@@ -151,6 +151,12 @@ pub enum Command {
     Ps(PsArgs),
     /// Print live events until Ctrl-C: one line each, or NDJSON with --json.
     Events(EventsArgs),
+    /// List connections (TCP, and UDP by destination) with their process,
+    /// direction and bytes: a table, or one JSON object per line with --json.
+    Conns(NetArgs),
+    /// List listening sockets with their process: a table, or one JSON
+    /// object per line with --json.
+    Listening(NetArgs),
     #[command(flatten)]
     Act(act::ActCommand),
     /// Check or print the audit log of response actions (read from the
@@ -188,6 +194,19 @@ pub(crate) fn enum_arg<T: names::Named>(s: &str) -> Result<T, String> {
                 .join(", ")
         )
     })
+}
+
+#[derive(Debug, Default, Args)]
+pub struct NetArgs {
+    /// One JSON object per line, instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Include those closed recently (within the collector's retention).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Only those owned by this pid (repeat for several).
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<u32>,
 }
 
 #[cfg(test)]

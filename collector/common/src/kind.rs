@@ -12,6 +12,14 @@ pub const EXIT: u32 = 3;
 /// after its fork); not sent for the rename every exec does.
 pub const RENAME: u32 = 4;
 
+/// TCP state changes (`sock:inet_sock_set_state`): connect, established,
+/// listen, close.
+pub const NET_TCP: u32 = 16;
+/// A connection returned by `accept`/`accept4`.
+pub const NET_ACCEPT: u32 = 17;
+/// UDP sockets connected, bound, or sent to a new destination.
+pub const NET_UDP: u32 = 18;
+
 /// Kinds below this have counters; a record kind must be smaller.
 pub const SLOTS: u32 = 64;
 
@@ -37,6 +45,9 @@ pub const NAMES: &[(u32, &str)] = &[
     (FORK, "fork"),
     (EXIT, "exit"),
     (RENAME, "rename"),
+    (NET_TCP, "tcp"),
+    (NET_ACCEPT, "accept"),
+    (NET_UDP, "udp"),
 ];
 
 /// The name of `kind`, `"unknown"` if it is not in [`NAMES`].

@@ -19,10 +19,12 @@
 
 pub mod exec;
 pub mod kind;
+pub mod net;
 mod offsets;
 mod process;
 
 pub use exec::*;
+pub use net::*;
 pub use offsets::*;
 pub use process::*;
 

@@ -9,13 +9,17 @@ use std::{
 use perch_common::{
     ARGV_MAX, Creds, DATA_MAX, ENV_MAX, EXE_PATH_MAX, EXEC_ARGV_TRUNCATED, EXEC_ENV_TRUNCATED,
     EXEC_EXE_PATH_TRUNCATED, EXEC_EXE_PSEUDO, EXEC_EXE_UNKNOWN, EXEC_FIXED_LEN, EXEC_LOGINUID,
-    ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header, PF_KTHREAD,
-    RenameEvent, kind,
+    ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header, NET_ACCEPT,
+    NET_COUNTERS, NET_TASK, NET_TCP_CLOSE, NET_TCP_CONNECT, NET_TCP_ESTABLISHED, NET_TCP_LISTEN,
+    NET_UDP_BIND, NET_UDP_CONNECT, NET_UDP_SEND, NetEvent, PF_KTHREAD, RenameEvent, kind,
 };
 
-use crate::model::{
-    Argv, EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey,
-    ProcessInfo, Source, fd_kind_of_mode,
+use crate::{
+    model::{
+        Argv, EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey,
+        ProcessInfo, Source, fd_kind_of_mode,
+    },
+    net::{Counters, NetOp, NetRecord, Proto},
 };
 
 // One argv cap on every path: what the kernel programs capture is what
@@ -83,6 +87,7 @@ impl Decoder {
                     comm: cstr(&ev.comm),
                 })
             }
+            kind::NET_TCP | kind::NET_ACCEPT | kind::NET_UDP => net(&header, bytes),
             _ => None,
         }
     }
@@ -171,6 +176,56 @@ fn exe_info(f: &ExeFile, names: &[u8], flags: u32) -> ExeInfo {
         fs_magic: f.fs_magic,
         from_memfd,
     }
+}
+
+/// A network record; `None` for an unknown operation, protocol or family.
+fn net(header: &Header, bytes: &[u8]) -> Option<RawEvent> {
+    let ev: NetEvent = read(bytes)?;
+    let op = match ev.op {
+        NET_TCP_CONNECT => NetOp::Connect,
+        NET_TCP_ESTABLISHED => NetOp::Established,
+        NET_TCP_LISTEN => NetOp::Listen,
+        NET_TCP_CLOSE => NetOp::Close,
+        NET_ACCEPT => NetOp::Accept,
+        NET_UDP_CONNECT => NetOp::UdpConnect,
+        NET_UDP_BIND => NetOp::UdpBind,
+        NET_UDP_SEND => NetOp::UdpSend,
+        _ => return None,
+    };
+    let proto = match ev.protocol {
+        IPPROTO_TCP => Proto::Tcp,
+        IPPROTO_UDP => Proto::Udp,
+        _ => return None,
+    };
+    let ip = |a: &[u8; 16]| -> Option<IpAddr> {
+        match ev.family {
+            AF_INET => Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()),
+            AF_INET6 => Some(Ipv6Addr::from(*a).into()),
+            _ => None,
+        }
+    };
+    Some(ModelEvent::NetRecord {
+        time_ns: header.ktime_ns,
+        record: NetRecord {
+            op,
+            task: (ev.flags & NET_TASK != 0).then(|| key(header)),
+            sk: ev.sk,
+            cookie: ev.cookie,
+            ino: ev.ino,
+            proto,
+            local: SocketAddr::new(ip(&ev.local_addr)?, ev.local_port),
+            remote: SocketAddr::new(ip(&ev.remote_addr)?, ev.remote_port),
+            old_state: ev.old_state,
+            new_state: ev.new_state,
+            counters: (ev.flags & NET_COUNTERS != 0).then_some(Counters {
+                bytes_tx: ev.bytes_sent,
+                bytes_rx: ev.bytes_received,
+                packets_tx: u64::from(ev.segs_out),
+                packets_rx: u64::from(ev.segs_in),
+            }),
+            netns: ev.netns,
+        },
+    })
 }
 
 const AF_UNIX: u16 = 1;

@@ -18,6 +18,8 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/pe
 enum Hook {
     /// A classic tracepoint: `category:name`.
     Tracepoint(&'static str, &'static str),
+    /// One program on several classic tracepoints of a category.
+    Tracepoints(&'static str, &'static [&'static str]),
     /// A BTF tracepoint (`tp_btf`) on this kernel function's tracepoint.
     Btf(&'static str),
 }
@@ -42,6 +44,45 @@ const PROGRAMS: &[(&str, Hook, Wanted)] = &[
         |o| !has_group_dead(o),
     ),
     ("perch_rename", Hook::Btf("task_rename"), always),
+    ("perch_tcp_state", Hook::Btf("inet_sock_set_state"), always),
+    (
+        "perch_accept",
+        Hook::Tracepoints("syscalls", &["sys_exit_accept4", "sys_exit_accept"]),
+        always,
+    ),
+    (
+        "perch_udp_conn",
+        Hook::Tracepoint("syscalls", "sys_enter_connect"),
+        always,
+    ),
+    (
+        "perch_udp_bind",
+        Hook::Tracepoint("syscalls", "sys_enter_bind"),
+        always,
+    ),
+    (
+        "perch_udp_sendto",
+        Hook::Tracepoint("syscalls", "sys_enter_sendto"),
+        always,
+    ),
+    (
+        "perch_udp_sendmsg",
+        Hook::Tracepoint("syscalls", "sys_enter_sendmsg"),
+        always,
+    ),
+    (
+        "perch_udp_exit",
+        Hook::Tracepoints(
+            "syscalls",
+            &[
+                "sys_exit_connect",
+                "sys_exit_bind",
+                "sys_exit_sendto",
+                "sys_exit_sendmsg",
+            ],
+        ),
+        always,
+    ),
 ];
 
 /// Whether this kernel (by its layouts) wants a program.
@@ -136,6 +177,13 @@ impl EbpfSource {
                     let p: &mut TracePoint = p.try_into().map_err(|e| attach(&e))?;
                     p.load().map_err(|e| attach(&e))?;
                     p.attach(category, name).map_err(|e| attach(&e))?;
+                }
+                Hook::Tracepoints(category, names) => {
+                    let p: &mut TracePoint = p.try_into().map_err(|e| attach(&e))?;
+                    p.load().map_err(|e| attach(&e))?;
+                    for name in *names {
+                        p.attach(category, name).map_err(|e| attach(&e))?;
+                    }
                 }
                 Hook::Btf(function) => {
                     let p: &mut BtfTracePoint = p.try_into().map_err(|e| attach(&e))?;

@@ -85,3 +85,7 @@ mod tests {
         assert_eq!(src.lost(), 0);
     }
 }
+
+#[cfg(test)]
+#[path = "net_tests.rs"]
+mod net_tests;

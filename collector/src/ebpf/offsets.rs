@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use perch_common::{
-    ABSENT, CredOffsets, ExecOffsets, NsOffsets, Offsets, SockOffsets, TaskOffsets,
+    ABSENT, CredOffsets, ExecOffsets, NetOffsets, NsOffsets, Offsets, SockOffsets, TaskOffsets,
     TracepointOffsets, VfsOffsets,
 };
 
@@ -23,6 +23,7 @@ pub fn resolve_offsets() -> Result<Offsets, EbpfError> {
         vfs: vfs(&b)?,
         sock: sock(&b)?,
         ns: ns(&b)?,
+        net: net(&b)?,
     })
 }
 
@@ -162,6 +163,40 @@ fn ns(b: &KernelBtf) -> Result<NsOffsets, EbpfError> {
         mnt_ns_common: b.offset("mnt_namespace", "ns")?,
         pid_ns_common: b.offset("pid_namespace", "ns")?,
         common_inum: b.offset("ns_common", "inum")?,
+    })
+}
+
+fn net(b: &KernelBtf) -> Result<NetOffsets, EbpfError> {
+    let root = tracefs::tracefs_root()?;
+    let field = |event: &str, name: &str| -> Result<u32, EbpfError> {
+        tracefs::read_format(&root, "syscalls", event)?
+            .get(name)
+            .map(|f| f.offset)
+            .ok_or_else(|| EbpfError::Tracefs(format!("syscalls/{event} has no field {name}")))
+    };
+    let common = b.offset("sock", "__sk_common")?;
+    let tcp = |f: &str| b.offset("tcp_sock", f);
+    Ok(NetOffsets {
+        sys_exit_ret: field("sys_exit_accept4", "ret")?,
+        connect_fd: field("sys_enter_connect", "fd")?,
+        connect_addr: field("sys_enter_connect", "uservaddr")?,
+        bind_fd: field("sys_enter_bind", "fd")?,
+        bind_addr: field("sys_enter_bind", "umyaddr")?,
+        sendto_fd: field("sys_enter_sendto", "fd")?,
+        sendto_addr: field("sys_enter_sendto", "addr")?,
+        sendmsg_fd: field("sys_enter_sendmsg", "fd")?,
+        sendmsg_msg: field("sys_enter_sendmsg", "msg")?,
+        cookie: b.offset("sock_common", "skc_cookie")? + common,
+        sk_socket: b.offset("sock", "sk_socket")?,
+        socket_file: b.offset("socket", "file")?,
+        tcp_bytes_sent: tcp("bytes_sent")?,
+        tcp_bytes_retrans: tcp("bytes_retrans")?,
+        tcp_bytes_received: tcp("bytes_received")?,
+        tcp_segs_in: tcp("segs_in")?,
+        tcp_segs_out: tcp("segs_out")?,
+        msghdr_name: b.offset("user_msghdr", "msg_name")?,
+        skc_net: b.offset("sock_common", "skc_net")? + common,
+        net_inum: b.offset("net", "ns")? + b.offset("ns_common", "inum")?,
     })
 }
 

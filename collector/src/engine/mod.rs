@@ -5,6 +5,7 @@
 //! its `snapshot_seq` always agree.
 mod info;
 mod loss;
+mod net;
 mod recheck;
 mod tasks;
 
@@ -56,6 +57,8 @@ pub struct Shared {
     kind_counts: Mutex<Vec<KindCount>>,
     /// Loss windows healed by a /proc re-read.
     loss_windows: AtomicU32,
+    /// Where connections come from (`GetInfo.network_source`).
+    network_source: String,
     /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
@@ -97,6 +100,17 @@ impl Shared {
         &self.roles
     }
 
+    /// Runs `f` on the model and publishes the events it returns, as one
+    /// atomic step (like [`commit`](Self::commit), for changes made in
+    /// place rather than through events).
+    pub fn commit_with(&self, f: impl FnOnce(&mut ProcessModel) -> Vec<pb::Event>) {
+        let mut model = self.model();
+        let out = f(&mut model);
+        if !out.is_empty() {
+            self.hub.publish(out);
+        }
+    }
+
     /// Applies `events` to the model and publishes what changed, followed
     /// by `extra` (samples, notices), as one atomic step.  Each change is
     /// converted and encoded before the next is applied, so a batch (up to
@@ -117,6 +131,16 @@ impl Shared {
 impl crate::server::CollectorApi for Shared {
     fn info(&self) -> pb::GetInfoResponse {
         let (mode, reason) = (self.mode, self.mode_reason.clone());
+        let (net_open, net_listening, net_evicted, net_retention) = {
+            let model = self.model();
+            let net = model.net();
+            (
+                net.open_connections(),
+                net.open_listening(),
+                net.evicted(),
+                net.retention_ns(),
+            )
+        };
         let (audit_log_path, audit_log_status, audit_log_detail, records, head) = {
             let log = self
                 .audit()
@@ -163,6 +187,11 @@ impl crate::server::CollectorApi for Shared {
             loss_windows: self.loss_windows.load(Ordering::Relaxed),
             audit_log_records: records,
             audit_log_head_hash: head,
+            network_source: self.network_source.clone(),
+            connections: u32::try_from(net_open).unwrap_or(u32::MAX),
+            listening_sockets: u32::try_from(net_listening).unwrap_or(u32::MAX),
+            connections_evicted: net_evicted,
+            connection_retention_ns: net_retention,
             ..pb::GetInfoResponse::default()
         }
     }
@@ -183,6 +212,34 @@ impl crate::server::CollectorApi for Shared {
         // Read under the model lock: commit() publishes under it too.
         let seq = self.hub.head_seq();
         (Box::new(out.into_iter().map(convert::process_owned)), seq)
+    }
+
+    fn connections(
+        &self,
+        include_closed: bool,
+        pids: &[u32],
+    ) -> (Vec<pb::Connection>, Vec<pb::ListeningSocket>, u64) {
+        let model = self.model();
+        let net = model.net();
+        // `pids` is sorted (checked by the server).
+        let wanted = |owner: Option<&crate::net::Owner>| {
+            pids.is_empty() || owner.is_some_and(|o| pids.binary_search(&o.key.pid).is_ok())
+        };
+        let conns = net
+            .connections()
+            .filter(|c| include_closed || c.end_ns.is_none())
+            .filter(|c| wanted(c.owner.as_ref()))
+            .map(convert::net::connection)
+            .collect();
+        let listening = net
+            .listening()
+            .filter(|l| include_closed || l.end_ns.is_none())
+            .filter(|l| wanted(l.owner.as_ref()))
+            .map(convert::net::listening)
+            .collect();
+        // Read under the model lock: commit() publishes under it too.
+        let seq = self.hub.head_seq();
+        (conns, listening, seq)
     }
 
     fn hub(&self) -> &Arc<Hub> {
@@ -285,10 +342,10 @@ impl Engine {
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let shared = Arc::new(Shared {
-            model: Mutex::new(ProcessModel::with_bounds(
-                info.exited_retention_ns,
-                settings.exited_bytes,
-            )),
+            model: Mutex::new(
+                ProcessModel::with_bounds(info.exited_retention_ns, settings.exited_bytes)
+                    .with_net(net::model(settings.network)),
+            ),
             hub: Hub::with_limits(settings.hub_limits()),
             mode,
             mode_reason,
@@ -298,6 +355,7 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             kind_counts: Mutex::new(Vec::new()),
             loss_windows: AtomicU32::new(0),
+            network_source: net::source(mode),
             responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
@@ -312,6 +370,7 @@ impl Engine {
             // seconds); what it held is applied after the seed, in order.
             let (reader, seeded, pending) = tasks::seed(reader, &mut src, &decoder).await?;
             shared.model().seed(seeded);
+            tasks::seed_net(&shared).await;
             tasks.push(tokio::spawn(tasks::ebpf_events(
                 shared.clone(),
                 src,
@@ -321,6 +380,7 @@ impl Engine {
             )));
         } else {
             let poller = tasks::prime_poller(&shared, reader).await?;
+            tasks::seed_net(&shared).await;
             let interval = settings.poll_interval;
             tasks.push(tokio::spawn(tasks::poll_procfs(
                 shared.clone(),

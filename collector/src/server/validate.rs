@@ -1,7 +1,9 @@
 //! Request validation: every bad field becomes `INVALID_ARGUMENT` with a
 //! message naming the field, the allowed range and the value received, so a
 //! client author can fix the call from the message alone.
-use perch_proto::v1::{EventKind, ListProcessesRequest, WatchEventsRequest};
+use perch_proto::v1::{
+    EventKind, ListConnectionsRequest, ListProcessesRequest, WatchEventsRequest,
+};
 use tonic::Status;
 
 /// Processes per chunk when the request says 0.
@@ -13,7 +15,7 @@ pub const MAX_CHUNK_SIZE: u32 = 10_000;
 /// collector's CPU.
 pub const MAX_PIDS: usize = 10_000;
 
-const KIND_RANGE: &str = "1..=8";
+const KIND_RANGE: &str = "1..=8, 19..=23";
 
 /// A checked `ListProcessesRequest`: the pids sorted without duplicates and
 /// the chunk size to use.
@@ -24,6 +26,20 @@ pub struct ListArgs {
 }
 
 pub fn list(req: &ListProcessesRequest) -> Result<ListArgs, Status> {
+    pids_and_chunk(&req.pids, req.chunk_size)
+}
+
+/// A checked `ListConnectionsRequest` (same fields, same rules).
+pub fn list_connections(req: &ListConnectionsRequest) -> Result<ListArgs, Status> {
+    pids_and_chunk(&req.pids, req.chunk_size)
+}
+
+fn pids_and_chunk(pids: &[u32], chunk_size: u32) -> Result<ListArgs, Status> {
+    let req = ListProcessesRequest {
+        include_exited: false,
+        pids: pids.to_vec(),
+        chunk_size,
+    };
     if req.pids.len() > MAX_PIDS {
         return Err(invalid(format!(
             "pids: at most {MAX_PIDS} entries (got {})",
@@ -151,7 +167,7 @@ mod tests {
         };
         assert_eq!(
             message(watch(&req(vec![1, 42], None), 0)),
-            "kinds[1]: unknown event kind 42 (allowed 1..=8)"
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23)"
         );
         assert!(
             message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")

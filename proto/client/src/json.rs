@@ -106,6 +106,10 @@ pub fn event(ev: &Event) -> Value {
             Value::Object(m) => m,
             _ => Map::new(),
         },
+        Kind::Connect(x) | Kind::Accept(x) => net::connection_event(x),
+        Kind::Listen(x) => net::listen_event(x),
+        Kind::Close(x) => net::close_event(x),
+        Kind::ConnectionUpdates(x) => net::updates(x),
     };
     let name = kind_name(ev);
     out.insert("kind".into(), name.into());
@@ -128,6 +132,11 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::ThreadSamples(_)) => "thread_samples",
         Some(Kind::Notice(_)) => "notice",
         Some(Kind::Action(_)) => "action",
+        Some(Kind::Connect(_)) => "connect",
+        Some(Kind::Accept(_)) => "accept",
+        Some(Kind::Listen(_)) => "listen",
+        Some(Kind::Close(_)) => "close",
+        Some(Kind::ConnectionUpdates(_)) => "connection_updates",
     }
 }
 
@@ -173,6 +182,8 @@ fn usage(u: &ResourceUsage) -> Value {
         "virtual_bytes": u.virtual_bytes,
         "shared_bytes": u.shared_bytes,
         "priority": u.priority,
+        "net_rx_bytes_per_sec": u.net_rx_bytes_per_sec,
+        "net_tx_bytes_per_sec": u.net_tx_bytes_per_sec,
     })
 }
 
@@ -248,6 +259,7 @@ fn enum_name<T: Named>(raw: i32) -> Value {
 }
 
 pub mod action;
+pub mod net;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,8 @@
 //! a baseline taken in the same run (no timed asserts anywhere).
 //!
 //! - `exec-storm`: perchd under a storm of short processes (`exec_storm`);
+//! - `connect-storm`: perchd under loopback TCP connect + close as fast as
+//!   two loops can, with the connections it missed (`connect_storm`);
 //! - `console`: perch + perchd against htop with 10k sleeping processes,
 //!   each in its own pty (`console`);
 //! - `kill-latency`: confirm -> target dead through perchd, against
@@ -10,6 +12,7 @@
 //!   storm and stalled streams, against their idle peaks (`memory`).
 mod args;
 mod bpf_stats;
+mod connect_storm;
 mod console;
 mod exec_storm;
 mod kill_latency;
@@ -36,6 +39,7 @@ fn run() -> anyhow::Result<()> {
     let rest: Vec<String> = args.collect();
     match cmd.as_str() {
         "exec-storm" => tokio::runtime::Runtime::new()?.block_on(exec_storm::run(rest)),
+        "connect-storm" => tokio::runtime::Runtime::new()?.block_on(connect_storm::run(rest)),
         // Synchronous on the main thread: the consoles it spawns die with
         // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
@@ -47,8 +51,9 @@ fn run() -> anyhow::Result<()> {
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
+                connect_storm::USAGE,
                 console::USAGE,
                 kill_latency::USAGE,
                 memory::USAGE
@@ -56,8 +61,9 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {}",
             exec_storm::USAGE,
+            connect_storm::USAGE,
             console::USAGE,
             kill_latency::USAGE,
             memory::USAGE

@@ -274,8 +274,8 @@ impl App {
                     _ => {}
                 }
             }
-            // Threads as rows are not shown yet.
-            Some(Kind::ThreadSamples(_)) | None => {}
+            // Threads as rows and connections are not kept yet.
+            _ => {}
         }
         false
     }
