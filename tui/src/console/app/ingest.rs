@@ -6,7 +6,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use perch_proto::v1::{Event, GetInfoResponse, NoticeKind, Process, event::Kind};
+use perch_proto::v1::{
+    Connection, Event, GetInfoResponse, ListeningSocket, NoticeKind, Process, event::Kind,
+};
 
 use super::{App, ConnectionState, Host};
 use crate::console::screens::ScreenState as _;
@@ -99,12 +101,35 @@ impl App {
 
     /// When an exit at host boot-clock `exit_ns` happened on the console's clock.
     fn exit_instant(&self, host: HostId, exit_ns: u64) -> Instant {
+        self.host_clock(host)(exit_ns)
+    }
+
+    /// Host boot-clock times to the console's clock (now when the host's
+    /// clock is not known yet).
+    fn host_clock(&self, host: HostId) -> impl Fn(u64) -> Instant + use<> {
         let now = self.data.now;
-        let Some(now_ns) = self.data.host_now_ns(host) else {
-            return now;
-        };
-        let age = Duration::from_nanos(now_ns.saturating_sub(exit_ns));
-        now.checked_sub(age).unwrap_or(now)
+        let now_ns = self.data.host_now_ns(host);
+        move |ns| {
+            let Some(now_ns) = now_ns else { return now };
+            let age = Duration::from_nanos(now_ns.saturating_sub(ns));
+            now.checked_sub(age).unwrap_or(now)
+        }
+    }
+
+    /// A `ListConnections` snapshot of one host at sequence `seq` (taken
+    /// after the process snapshot): it replaces that host's connections
+    /// and listening sockets; network events up to `seq` are skipped.
+    pub fn ingest_connections(
+        &mut self,
+        host: HostId,
+        conns: Vec<Connection>,
+        listening: Vec<ListeningSocket>,
+        seq: u64,
+    ) {
+        let clock = self.host_clock(host);
+        let net = &mut self.data.net;
+        net.snapshot(host, conns, listening, seq, clock);
+        net.bound(self.config.connection_limit);
     }
 
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
@@ -156,7 +181,12 @@ impl App {
         }
         let mut changed = false;
         let records = self.data.audit.generation();
+        let net = self.data.net.generation();
         for e in events {
+            let clock = self.host_clock(host);
+            if self.data.net.apply(host, e, clock) {
+                continue;
+            }
             changed |= self.ingest_event(host, e);
             if matches!(
                 e.kind,
@@ -168,6 +198,9 @@ impl App {
         if changed {
             self.data.store.shed(self.config.process_memory_bytes);
             self.data.touch();
+        }
+        if self.data.net.generation() != net {
+            self.data.net.bound(self.config.connection_limit);
         }
         if self.data.audit.generation() != records {
             self.refresh_log();
@@ -274,7 +307,8 @@ impl App {
                     _ => {}
                 }
             }
-            // Threads as rows and connections are not kept yet.
+            // Threads as rows are not kept; network events went to the
+            // connection store before this.
             _ => {}
         }
         false
@@ -315,6 +349,7 @@ impl App {
         if removed > 0 {
             self.data.touch();
         }
+        self.data.net.expire(now, retention);
         self.act_tick(removed > 0);
         for h in &mut self.data.hosts {
             let since = *h.rate_since.get_or_insert(now);
