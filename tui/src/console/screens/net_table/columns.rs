@@ -73,16 +73,27 @@ impl NetCol {
         }
     }
 
+    /// Its title in `width` columns: `TX` for `TX BYTES` when narrow.
+    pub(in crate::console::screens) fn title_in(self, width: u16) -> &'static str {
+        match self {
+            NetCol::Tx if width < 8 => "TX",
+            NetCol::Rx if width < 8 => "RX",
+            _ => self.title(),
+        }
+    }
+
     /// Its least width, and its share of what is left (0: fixed).
     pub(in crate::console::screens) fn width(self) -> (u16, u16) {
         match self {
             NetCol::Host => (10, 0),
             NetCol::Family => (6, 0),
             NetCol::Ptcl => (4, 0),
-            NetCol::Duration | NetCol::Tx | NetCol::Rx => (8, 0),
+            NetCol::Duration => (8, 0),
+            NetCol::Tx | NetCol::Rx => (6, 0),
             NetCol::Dir => (3, 0),
-            NetCol::Process | NetCol::Peer => (10, 2),
-            NetCol::Local | NetCol::Remote => (11, 3),
+            // An IPv4 address and port whole at 80 columns.
+            NetCol::Process | NetCol::Peer => (7, 2),
+            NetCol::Local | NetCol::Remote => (15, 3),
         }
     }
 

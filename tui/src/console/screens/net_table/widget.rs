@@ -79,7 +79,7 @@ impl Part for NetTableView<'_> {
             } else {
                 t.table_title
             };
-            put(buf, area, x, 0, col.title(), w, style);
+            put(buf, area, x, 0, col.title_in(w), w, style);
             x = x.saturating_add(w + 1);
         }
         if s.shown_len() == 0 {
