@@ -154,12 +154,17 @@ pub fn clip_argv_to(argv: &mut Vec<String>, max: usize) -> bool {
         }
         let room = max - used;
         // A part of the argument needs at least one byte besides its NUL.
+        // A part of the argument is kept only if some of it fits (a
+        // character may need more bytes than are left).
         if room >= 2 {
             clip(&mut argv[i], room - 1);
-            argv.truncate(i + 1);
-        } else {
-            argv.truncate(i);
         }
+        let keep = if room >= 2 && !argv[i].is_empty() {
+            i + 1
+        } else {
+            i
+        };
+        argv.truncate(keep);
         return true;
     }
     false

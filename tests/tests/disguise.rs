@@ -40,14 +40,23 @@ async fn disguised_names_and_reasons_are_shown_escaped() {
     );
     let lines = BufReader::new(events.child.stdout.take().expect("stdout"));
     let (found_tx, found) = std::sync::mpsc::channel();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in lines.lines().map_while(Result::ok) {
+            // Any first line: the stream is open (on a loaded machine the
+            // client may take seconds to connect).
+            let _ = ready_tx.send(());
             if line.contains("gpj.exe") && found_tx.send(line).is_err() {
                 return;
             }
         }
     });
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Events of our own, so that a quiet machine prints a line too.
+    let open = (0..60).any(|_| {
+        let _ = Command::new("/bin/true").status();
+        tokio::task::block_in_place(|| ready.recv_timeout(Duration::from_secs(1))).is_ok()
+    });
+    assert!(open, "perch events printed nothing in 60 s");
     let name = format!("x{RLO}gpj.exe");
     let target = ChildGuard::spawn(Command::new("/bin/sleep").arg0(&name).arg("300"));
     perchd.wait_known(target.pid(), "/bin/sleep").await;

@@ -231,7 +231,7 @@ fn check_console(perchd: &Perchd, marker: &str) {
             l.split_whitespace()
                 .collect::<Vec<_>>()
                 .windows(2)
-                .any(|w| w[1] == "processes" && w[0].parse::<u32>().is_ok_and(|n| n > 1))
+                .any(|w| w[1] == "live" && w[0].parse::<u32>().is_ok_and(|n| n > 1))
         })
     });
     assert!(!screen.contains("reconnecting"), "{screen}");
