@@ -86,10 +86,9 @@ impl NetCol {
     pub(in crate::console::screens) fn width(self) -> (u16, u16) {
         match self {
             NetCol::Host => (10, 0),
-            NetCol::Family => (6, 0),
+            NetCol::Family | NetCol::Tx | NetCol::Rx => (6, 0),
             NetCol::Ptcl => (4, 0),
             NetCol::Duration => (8, 0),
-            NetCol::Tx | NetCol::Rx => (6, 0),
             NetCol::Dir => (3, 0),
             // An IPv4 address and port whole at 80 columns.
             NetCol::Process | NetCol::Peer => (7, 2),
