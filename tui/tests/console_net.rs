@@ -52,6 +52,7 @@ fn proc(pid: u32, start_s: u64, argv: &[&str]) -> v1::Process {
     }
 }
 
+#[derive(Clone, Copy)]
 struct C {
     id: u64,
     proto: Ptcl,
@@ -229,7 +230,6 @@ fn console() -> App {
             seq: 1,
             time_ns: NOW_S * S,
             kind: Some(Kind::HostSample(v1::HostSample::default())),
-            ..Event::default()
         }],
     );
     let (conns, listening) = model();
