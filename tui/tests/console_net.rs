@@ -3,7 +3,9 @@
 //! connected to it (each end naming the other as PEER), sshd listening
 //! on port 22 over both families with one inbound session, a UDP DNS
 //! query, and a connection closed a moment ago (dimmed).  Then a filter,
-//! and Enter showing the owning process.
+//! and Enter showing the owning process; the process table's NETRX/s and
+//! NETTX/s columns, and the detail view's connections and listening
+//! sockets.
 //!
 //! Deterministic: fixed pids and boot-clock times, the console's clock
 //! injected.
@@ -12,7 +14,10 @@ mod common;
 use std::time::Instant;
 
 use common::{screen, text, typed};
-use perch::console::{App, Config, ConnectionState, HostId, Msg, Screen};
+use perch::console::{
+    App, Config, ConnectionState, HostId, Msg, Screen,
+    columns::{Column, Columns},
+};
 use perch_proto::v1::{
     self, AddressFamily as Fam, Connection, ConnectionDirection as Dir, Event, GetInfoResponse,
     ListeningSocket, NetProtocol as Ptcl, event::Kind,
@@ -198,8 +203,13 @@ fn model() -> (Vec<Connection>, Vec<ListeningSocket>) {
 }
 
 fn console() -> App {
+    console_with(Config::default(), false)
+}
+
+/// The fixture console; `rates`: nc and python3 carry network rates.
+fn console_with(config: Config, rates: bool) -> App {
     let t0 = Instant::now();
-    let mut app = App::new(Config::default(), t0);
+    let mut app = App::new(config, t0);
     app.ingest_info(
         H,
         GetInfoResponse {
@@ -220,7 +230,22 @@ fn console() -> App {
         H,
         procs
             .iter()
-            .map(|((pid, start, _), argv)| proc(*pid, *start, argv))
+            .map(|((pid, start, _), argv)| {
+                let mut p = proc(*pid, *start, argv);
+                let rate = match *pid {
+                    700 => (12_000.0, 5.0),
+                    701 => (5.0, 12_000.0),
+                    _ => (0.0, 0.0),
+                };
+                if rates {
+                    p.usage = Some(v1::ResourceUsage {
+                        net_rx_bytes_per_sec: rate.0,
+                        net_tx_bytes_per_sec: rate.1,
+                        ..v1::ResourceUsage::default()
+                    });
+                }
+                p
+            })
             .collect(),
     );
     // The host's clock: an event at NOW_S.
@@ -281,4 +306,48 @@ fn enter_shows_the_owning_process() {
         selected[0].contains(" 700 "),
         "nc's row is selected: {shown}"
     );
+}
+
+#[test]
+fn process_table_net_columns() {
+    let config = Config {
+        columns: Columns::new([Column::Pid, Column::User, Column::NetRx, Column::NetTx]),
+        ..Config::default()
+    };
+    let mut app = console_with(config, true);
+    app.update(Msg::SortOn(Column::NetRx));
+    snap("net_process_columns", &app);
+}
+
+#[test]
+fn net_columns_are_not_in_the_default_set() {
+    let cols = Config::default().columns;
+    assert!(!cols.contains(Column::NetRx) && !cols.contains(Column::NetTx));
+    assert_eq!(Column::from_name("net_rx"), Some(Column::NetRx));
+    assert_eq!(Column::from_name("NETTX/s"), Some(Column::NetTx));
+}
+
+#[test]
+fn detail_view_lists_connections_and_listening() {
+    let mut app = console();
+    let nc = common::key_of(&app, "nc -l");
+    app.update(Msg::Select(nc));
+    app.update(Msg::Confirm);
+    snap("net_detail_nc", &app);
+    let shown = text(&screen(&app, (80, 24)));
+    assert!(
+        shown.contains("Network (1 connection, 1 listening)"),
+        "{shown}"
+    );
+    // python3 has an open and a closed connection, no listener.
+    let py = common::key_of(&app, "python3");
+    app.update(Msg::Cancel);
+    app.update(Msg::Select(py));
+    app.update(Msg::Confirm);
+    let shown = text(&screen(&app, (160, 48)));
+    assert!(
+        shown.contains("Network (2 connections, 0 listening)"),
+        "{shown}"
+    );
+    assert!(shown.contains("(closed)"), "{shown}");
 }

@@ -314,6 +314,11 @@ impl Part for DetailView<'_> {
             let mut text = self.fields(p, usize::from(left.width));
             text.push(Line::raw(""));
             text.extend(self.sparklines(p, usize::from(left.width)));
+            let net = self.network(p, usize::from(left.width));
+            if !net.is_empty() {
+                text.push(Line::raw(""));
+                text.extend(net);
+            }
             draw_scrolled(buf, left, &text, 0);
             let (rel, cursor_line) = self.relatives(&links, usize::from(right.width));
             draw_scrolled(buf, right, &rel, cursor_line);
@@ -321,6 +326,7 @@ impl Part for DetailView<'_> {
             let width = usize::from(area.width);
             let mut text = self.fields(p, width);
             text.extend(self.sparklines(p, width));
+            text.extend(self.network(p, width));
             let base = text.len();
             let (rel, cursor_line) = self.relatives(&links, width);
             text.extend(rel);
