@@ -2,7 +2,8 @@
 //! real perchd: a python listener on 127.0.0.1 and a python client
 //! connected to it; the Connections screen shows the connection from both
 //! ends, each naming the other process as PEER, and the Listening screen
-//! shows the listener with its owner.
+//! shows the listener with its owner.  Every key waits for the screen it
+//! acts on, and every screen read must be a whole frame.
 #![expect(
     clippy::expect_used,
     reason = "test support: a broken fixture or environment should fail the test loudly"
@@ -48,6 +49,37 @@ fn python(script: &str, args: &[&str]) -> (ChildGuard, String) {
     (guard, line.trim().to_owned())
 }
 
+/// A whole frame: the tab bar and the footer's last key are on it.  The
+/// console writes a frame in more than one write under load, and tmux can
+/// be read between them (a frame with its bottom lines still blank).
+fn whole(s: &str) -> bool {
+    s.contains("p Processes")
+        && s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.contains("Quit"))
+}
+
+/// Opens the filter prompt, types `text` once the prompt shows, and
+/// closes it (Enter) once the rows are filtered (`shown`, e.g. `2
+/// shown`).  Each key waits for the screen it acts on: keys sent before
+/// the console has drawn the last one's result make the test depend on
+/// timing.
+fn filter(tmux: &Tmux, text: &str, shown: &str) {
+    tmux.keys(&["\\"]);
+    tmux.wait_for("the filter prompt", |s| whole(s) && s.contains("Filter: "));
+    tmux.keys(&["-l", text]);
+    // The prompt line: `Filter: port:9000_  2 shown, Esc clears` (the
+    // cursor after the text while it is typed).
+    let prompt = format!("Filter: {text}");
+    tmux.wait_for(&format!("{prompt} ({shown})"), |s| {
+        whole(s)
+            && s.lines()
+                .any(|l| l.starts_with(&prompt) && l.contains(shown))
+    });
+    tmux.keys(&["Enter"]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connections_and_listening_screens_show_a_loopback_pair() {
     if !have_root_or_skip("connections_and_listening_screens_show_a_loopback_pair") {
@@ -64,19 +96,17 @@ async fn connections_and_listening_screens_show_a_loopback_pair() {
         perchd.socket.display()
     ));
     tmux.wait_for("the console", |s| {
-        s.contains("CPU%") && s.contains("connected")
+        whole(s) && s.contains("CPU%") && s.contains("connected")
     });
     tmux.keys(&["c"]);
     tmux.wait_for("the Connections screen", |s| {
-        s.contains("REMOTE") && s.contains("PEER")
+        whole(s) && s.contains("REMOTE") && s.contains("PEER")
     });
-    tmux.keys(&["\\"]);
-    tmux.keys(&["-l", &format!("port:{port}")]);
-    tmux.keys(&["Enter"]);
+    filter(&tmux, &format!("port:{port}"), "2 shown");
     let out = format!("{cpid} python3");
     let inn = format!("{spid} python3");
     let endpoint = format!("127.0.0.1:{port}");
-    let screen = tmux.wait_for("both ends of the connection, peers named", |s| {
+    tmux.wait_for("both ends of the connection, peers named", |s| {
         let rows: Vec<&str> = s.lines().filter(|l| l.contains(&endpoint)).collect();
         let outbound = rows
             .iter()
@@ -84,23 +114,25 @@ async fn connections_and_listening_screens_show_a_loopback_pair() {
         let inbound = rows
             .iter()
             .any(|r| r.contains("<--") && r.contains(&inn) && r.trim_end().ends_with(&out));
-        outbound && inbound
+        whole(s) && s.contains("Filter: port:") && outbound && inbound
     });
-    assert!(screen.contains("Filter: port:"), "{screen}");
 
     tmux.keys(&["o"]);
     tmux.wait_for("the listener on the Listening screen", |s| {
-        s.contains("FAMILY")
+        whole(s)
+            && s.contains("FAMILY")
             && s.lines().any(|l| {
                 l.contains("ipv4") && l.contains(&endpoint) && l.trim_end().ends_with(&inn)
             })
     });
     // Enter on it shows its owner on the processes screen.
-    tmux.keys(&["\\"]);
-    tmux.keys(&["-l", &format!("port:{port}")]);
-    tmux.keys(&["Enter", "Enter"]);
+    filter(&tmux, &format!("port:{port}"), "1 shown");
+    tmux.keys(&["Enter"]);
     tmux.wait_for("the listener's process", |s| {
-        s.contains("PID") && s.contains(&spid.to_string()) && s.contains("import socket")
+        whole(s)
+            && s.contains("PID")
+            && s.contains(&spid.to_string())
+            && s.contains("import socket")
     });
     tmux.keys(&["q"]);
 }
