@@ -150,6 +150,11 @@ pub fn event_line(e: &Event) -> String {
         Some(Kind::HostSample(h)) => host_text(h),
         Some(Kind::Notice(n)) => notice_text(n),
         Some(Kind::Action(r)) => action_text(r),
+        Some(Kind::Security(x)) => format!(
+            "{} {}",
+            key_text(x.key.as_ref()),
+            perch_client::security_line(x)
+        ),
     };
     format!(
         "{:>8} {secs:>6}.{micros:06} {:<15} {}",

@@ -9,8 +9,10 @@
 mod connect;
 mod identity;
 pub mod json;
+mod sec_line;
 mod text;
 
 pub use connect::{ConnectError, DEFAULT_SOCKET, Target, connect};
 pub use identity::ClientIdentity;
+pub use sec_line::security_line;
 pub use text::clean;

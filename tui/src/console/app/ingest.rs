@@ -235,6 +235,8 @@ impl App {
                 h.lost_events = h.lost_events.max(s.events_lost);
                 h.sample = Some(s.clone());
             }
+            // Not shown by the console yet (perch events prints them).
+            Some(Kind::Security(_)) => {}
             Some(Kind::Notice(n)) => {
                 let h = self.host_mut(host);
                 match NoticeKind::try_from(n.kind) {
