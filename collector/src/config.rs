@@ -14,9 +14,11 @@ use toml::Spanned;
 use crate::{
     model::EnvFilter,
     roles::{Principal, Roles},
+    security::watch::WatchConfig,
 };
 
 mod ebpf;
+mod paths;
 pub use ebpf::ring_bytes;
 
 pub use perch_proto::DEFAULT_SOCKET;
@@ -57,6 +59,8 @@ pub struct Settings {
     pub ring_buffer_bytes: u32,
     /// Environment variables reported from each exec.
     pub exec_env: EnvFilter,
+    /// Paths whose changes (and reads, for secrets) are reported.
+    pub watch: WatchConfig,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             wakeup_bytes: 256 * 1024,
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
+            watch: WatchConfig::default(),
         }
     }
 }
@@ -140,6 +145,7 @@ struct File {
     ring_wakeup_bytes: Option<Spanned<u64>>,
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
+    watch: Option<paths::WatchFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -189,6 +195,7 @@ impl Settings {
             }
         };
         ebpf::merge(self, &file, path, text)?;
+        paths::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }

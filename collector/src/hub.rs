@@ -309,6 +309,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ProcessSamples(_) => EventKind::ProcessSamples,
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
+        Kind::Security(_) => EventKind::Security,
         Kind::Notice(_) => return None,
     })
 }

@@ -16,4 +16,5 @@ pub mod proc;
 pub mod respond;
 pub mod roles;
 pub mod sampler;
+pub mod security;
 pub mod server;

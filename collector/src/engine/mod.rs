@@ -30,6 +30,10 @@ use crate::{
     proc::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
     respond::Responder,
     roles::Roles,
+    security::{
+        Detail, SecurityEvent, syscalls,
+        watch::{WatchSet, system_homes},
+    },
 };
 pub use info::StaticInfo;
 
@@ -54,6 +58,8 @@ pub struct Shared {
     kind_counts: Mutex<Vec<KindCount>>,
     /// Loss windows healed by a /proc re-read.
     loss_windows: AtomicU32,
+    /// What this collector can see (security event sources).
+    capabilities: Vec<pb::Capability>,
     /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
@@ -98,9 +104,11 @@ impl Shared {
         let mut model = self.model();
         let mut out = Vec::with_capacity(events.len() + extra.len());
         for e in events {
+            let renamed = comm_rename(&model, &e);
             if let Some(applied) = model.apply(e) {
                 out.push(convert::event(applied));
             }
+            out.extend(renamed.map(convert::event));
         }
         out.extend(extra);
         if !out.is_empty() {
@@ -158,6 +166,7 @@ impl crate::server::CollectorApi for Shared {
             loss_windows: self.loss_windows.load(Ordering::Relaxed),
             audit_log_records: records,
             audit_log_head_hash: head,
+            capabilities: self.capabilities.clone(),
             ..pb::GetInfoResponse::default()
         }
     }
@@ -253,13 +262,15 @@ impl Engine {
                 audit.status_detail()
             ),
         }
+        let watch = Arc::new(WatchSet::new(&settings.watch, &system_homes()));
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
-            match EbpfSource::start(LoadOptions {
+            match EbpfSource::start(&LoadOptions {
                 ring_bytes: settings.ring_buffer_bytes,
                 wakeup_bytes: settings.wakeup_bytes,
                 env: settings.exec_env.kernel_select(),
+                watch: Arc::clone(&watch),
             }) {
                 Ok(src) => (
                     Some(src),
@@ -281,6 +292,7 @@ impl Engine {
         release_startup_memory();
         let reader = new_reader(settings)?;
         let info = StaticInfo::read(settings);
+        let capabilities = capabilities(source.as_ref(), &mode_reason);
         let shared = Arc::new(Shared {
             model: Mutex::new(ProcessModel::new(info.exited_retention_ns)),
             hub: Hub::new(settings.replay_capacity, settings.client_queue),
@@ -292,12 +304,13 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             kind_counts: Mutex::new(Vec::new()),
             loss_windows: AtomicU32::new(0),
+            capabilities,
             responder: Responder::new(executor, Arc::new(Mutex::new(audit))),
             roles: settings.roles.clone(),
         });
         let mut tasks = Vec::new();
         if let Some(mut src) = source {
-            let decoder = Decoder::new(settings.exec_env.clone());
+            let decoder = Decoder::new(settings.exec_env.clone(), watch);
             // The ring is drained while /proc is scanned (a big host takes
             // seconds); what it held is applied after the seed, in order.
             let (reader, seeded, pending) = tasks::seed(reader, &mut src, &decoder).await?;
@@ -335,6 +348,44 @@ impl Engine {
     pub fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
     }
+}
+
+/// `GetInfo`'s capabilities: what the loaded programs could not watch,
+/// or everything when there are none (procfs mode), with the reason.
+fn capabilities(source: Option<&EbpfSource>, mode_reason: &str) -> Vec<pb::Capability> {
+    convert::capabilities(&source.map_or_else(
+        || {
+            let why = format!("{mode_reason}: security events need the eBPF programs");
+            syscalls::CAPABILITIES
+                .iter()
+                .map(|&(name, _)| (name, why.clone()))
+                .collect()
+        },
+        |src| src.missing().clone(),
+    ))
+}
+
+/// A process renaming itself (outside exec) as a security event too, with
+/// its old name, when `e` is such a rename of a process the model knows.
+fn comm_rename(model: &ProcessModel, e: &ModelEvent) -> Option<ModelEvent> {
+    let ModelEvent::Rename { time_ns, key, comm } = e else {
+        return None;
+    };
+    // Kernel threads are named right after kthreadd forks them: not news.
+    let p = model
+        .get_key(key)
+        .filter(|p| p.comm != *comm && !p.kernel_thread)?;
+    Some(ModelEvent::Security(Box::new(SecurityEvent {
+        time_ns: *time_ns,
+        key: p.key,
+        tid: p.key.pid,
+        result: 0,
+        syscall: "task_rename",
+        detail: Detail::CommRename {
+            old: p.comm.clone(),
+            new: comm.clone(),
+        },
+    })))
 }
 
 /// Parsing the kernel's BTF (twice: ours and aya's) takes tens of MB of
