@@ -8,18 +8,18 @@ use crate::{clean, json::security::detail_name};
 /// `openat file_write /etc/cron.d/job (given job) = 3`, `ptrace attach
 /// pid=42 = 0`, `setresuid setid uid 1000->0 euid 1000->0 = -1`.
 #[must_use]
-pub fn security_line(e: &SecurityEvent) -> String {
-    let Some(d) = &e.detail else {
-        return format!("{} = {}", clean(&e.syscall), e.result);
+pub fn security_line(ev: &SecurityEvent) -> String {
+    let Some(detail) = &ev.detail else {
+        return format!("{} = {}", clean(&ev.syscall), ev.result);
     };
-    let what = match d {
+    let what = match detail {
         Detail::Ptrace(x) => format!("{} pid={}", clean(&x.request_name), x.target_pid),
         Detail::MemfdCreate(x) => format!("name={:?}", clean(&x.name)),
         Detail::Setid(x) => {
-            let (b, a) = (x.before.unwrap_or_default(), x.after.unwrap_or_default());
+            let (was, now) = (x.before.unwrap_or_default(), x.after.unwrap_or_default());
             format!(
                 "uid {}->{} euid {}->{} gid {}->{} egid {}->{}",
-                b.uid, a.uid, b.euid, a.euid, b.gid, a.gid, b.egid, a.egid
+                was.uid, now.uid, was.euid, now.euid, was.gid, now.gid, was.egid, now.egid
             )
         }
         Detail::StdioSocketDup(x) => {
@@ -63,9 +63,9 @@ pub fn security_line(e: &SecurityEvent) -> String {
     };
     format!(
         "{} {} {what} = {}",
-        clean(&e.syscall),
-        detail_name(d),
-        e.result
+        clean(&ev.syscall),
+        detail_name(detail),
+        ev.result
     )
 }
 
