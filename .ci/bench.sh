@@ -13,4 +13,6 @@ echo
 echo
 "$bin/perch-bench" kill-latency --kills 1000
 echo
+"$bin/perch-bench" memory
+echo
 ./.ci/fuzz.sh "${PERCH_FUZZ_SECONDS:-3600}"

@@ -14,6 +14,11 @@ pub struct Args {
     /// Unix socket to serve on (mode 0660) [default: /run/perch/perchd.sock].
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Group of the Unix socket (mode 0660): its members may connect, as
+    /// viewers unless `[roles]` says more [default: `perch` if that group
+    /// exists, else root's group].
+    #[arg(long, value_name = "NAME")]
+    pub socket_group: Option<String>,
     /// Do not serve on a Unix socket (only with --listen).
     #[arg(long, conflicts_with = "socket")]
     pub no_socket: bool,
@@ -52,6 +57,12 @@ pub struct Args {
     /// Events kept for clients resuming after a disconnect [1024..=4194304, default 65536].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_CAPACITY.start()..=*limits::REPLAY_CAPACITY.end()))]
     pub replay_capacity: Option<u64>,
+    /// Bytes the replay ring may hold [1 MiB..=4 GiB, default 16 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(*limits::REPLAY_BYTES.start()..=*limits::REPLAY_BYTES.end()))]
+    pub replay_bytes: Option<u64>,
+    /// Bytes exited processes may hold before the oldest go early [64 KiB..=4 GiB, default 8 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(*limits::EXITED_BYTES.start()..=*limits::EXITED_BYTES.end()))]
+    pub exited_bytes: Option<u64>,
     /// Size of the kernel's ring buffer in bytes: a power of two in
     /// [4096..=268435456, default 4194304].
     #[arg(long, value_name = "BYTES", value_parser = ring_bytes_arg)]
@@ -70,6 +81,9 @@ impl Args {
         }
         if let Some(p) = &self.socket {
             s.socket = Some(p.clone());
+        }
+        if let Some(g) = &self.socket_group {
+            s.socket_group = Some(g.clone());
         }
         if self.no_socket {
             s.socket = None;
@@ -93,6 +107,12 @@ impl Args {
         }
         if let Some(v) = self.replay_capacity {
             s.replay_capacity = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.replay_bytes {
+            s.replay_bytes = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.exited_bytes {
+            s.exited_bytes = usize::try_from(v).unwrap_or(usize::MAX);
         }
         if let Some(v) = self.ring_buffer_bytes {
             s.ring_buffer_bytes = v;

@@ -12,14 +12,19 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::{
-    model::EnvFilter,
+    hub::HubLimits,
+    model::{DEFAULT_EXITED_BYTES, EnvFilter},
     roles::{Principal, Roles},
     security::watch::WatchConfig,
+    server::StreamLimits,
 };
 
 mod ebpf;
 mod paths;
 pub use ebpf::ring_bytes;
+
+mod access;
+pub use access::{Access, ConnLimits};
 
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -31,7 +36,15 @@ pub mod limits {
     pub const SAMPLE_INTERVAL_MS: RangeInclusive<u64> = 100..=60_000;
     pub const POLL_INTERVAL_MS: RangeInclusive<u64> = 50..=60_000;
     pub const REPLAY_CAPACITY: RangeInclusive<u64> = 1_024..=4_194_304;
+    /// 1 MiB ..= 4 GiB.
+    pub const REPLAY_BYTES: RangeInclusive<u64> = 1 << 20..=4 << 30;
     pub const CLIENT_QUEUE: RangeInclusive<u64> = 1..=65_536;
+    /// 64 KiB ..= 256 MiB.
+    pub const CLIENT_QUEUE_BYTES: RangeInclusive<u64> = 64 << 10..=256 << 20;
+    /// 64 KiB ..= 4 GiB.
+    pub const EXITED_BYTES: RangeInclusive<u64> = 64 << 10..=4 << 30;
+    pub const MAX_STREAMS: RangeInclusive<u64> = 1..=65_536;
+    pub const MAX_STREAMS_PER_CALLER: RangeInclusive<u64> = 1..=65_536;
     pub const WAKEUP_BYTES: RangeInclusive<u64> = 4_096..=4_194_304;
     /// A power of two in this range (the kernel's rule for ring buffers).
     pub const RING_BUFFER_BYTES: RangeInclusive<u64> = 4_096..=268_435_456;
@@ -41,6 +54,8 @@ pub mod limits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub socket: Option<PathBuf>,
+    /// The socket's group (mode 0660); `None`: `perch` if it exists, else root's.
+    pub socket_group: Option<String>,
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -53,7 +68,15 @@ pub struct Settings {
     pub sample_interval: Duration,
     pub poll_interval: Duration,
     pub replay_capacity: usize,
+    /// Bytes the replay ring may hold.
+    pub replay_bytes: usize,
     pub client_queue: usize,
+    /// Bytes queued per `WatchEvents` client.
+    pub client_queue_bytes: usize,
+    /// Bytes exited processes may hold in the model.
+    pub exited_bytes: usize,
+    /// Streaming calls open at once, in all and per caller.
+    pub stream_limits: StreamLimits,
     pub wakeup_bytes: u64,
     /// Size of the kernel's ring buffer.
     pub ring_buffer_bytes: u32,
@@ -61,12 +84,29 @@ pub struct Settings {
     pub exec_env: EnvFilter,
     /// Paths whose changes (and reads, for secrets) are reported.
     pub watch: WatchConfig,
+    /// Refusal rate limit, connection limits and timeouts (`[access]`).
+    pub access: Access,
+}
+
+impl Settings {
+    /// The hub's bounds.
+    #[must_use]
+    pub fn hub_limits(&self) -> HubLimits {
+        HubLimits {
+            replay_events: self.replay_capacity,
+            replay_bytes: self.replay_bytes,
+            client_queue: self.client_queue,
+            client_queue_bytes: self.client_queue_bytes,
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
+        let hub = HubLimits::default();
         Self {
             socket: Some(PathBuf::from(DEFAULT_SOCKET)),
+            socket_group: None,
             listen: None,
             tls_cert: None,
             tls_key: None,
@@ -77,13 +117,17 @@ impl Default for Settings {
             exited_retention: Duration::from_secs(30),
             sample_interval: Duration::from_secs(1),
             poll_interval: Duration::from_millis(500),
-            replay_capacity: 65_536,
-            // Messages of at most 256 KiB: a stalled client pins <= 4 MiB.
-            client_queue: 16,
+            replay_capacity: hub.replay_events,
+            replay_bytes: hub.replay_bytes,
+            client_queue: hub.client_queue,
+            client_queue_bytes: hub.client_queue_bytes,
+            exited_bytes: DEFAULT_EXITED_BYTES,
+            stream_limits: StreamLimits::default(),
             wakeup_bytes: 256 * 1024,
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
             watch: WatchConfig::default(),
+            access: Access::default(),
         }
     }
 }
@@ -130,6 +174,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct File {
     socket: Option<PathBuf>,
+    socket_group: Option<String>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -141,11 +186,17 @@ struct File {
     sample_interval_ms: Option<Spanned<u64>>,
     poll_interval_ms: Option<Spanned<u64>>,
     replay_capacity: Option<Spanned<u64>>,
+    replay_bytes: Option<Spanned<u64>>,
     client_queue: Option<Spanned<u64>>,
+    client_queue_bytes: Option<Spanned<u64>>,
+    exited_bytes: Option<Spanned<u64>>,
+    max_streams: Option<Spanned<u64>>,
+    max_streams_per_caller: Option<Spanned<u64>>,
     ring_wakeup_bytes: Option<Spanned<u64>>,
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
     watch: Option<paths::WatchFile>,
+    access: Option<access::AccessFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -194,11 +245,13 @@ impl Settings {
                 })
             }
         };
+        self.merge_bounds(&file, &ranged)?;
         ebpf::merge(self, &file, path, text)?;
         paths::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }
+        self.socket_group = file.socket_group.or(self.socket_group.take());
         self.listen = file.listen.or(self.listen);
         self.tls_cert = file.tls_cert.or(self.tls_cert.take());
         self.tls_key = file.tls_key.or(self.tls_key.take());
@@ -234,6 +287,9 @@ impl Settings {
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
         }
+        if let Some(access) = &file.access {
+            access.apply(&mut self.access, &ranged)?;
+        }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {
                 list.as_ref()
@@ -257,6 +313,35 @@ impl Settings {
             if let Some(operator) = entries(&roles.operator, "roles.operator")? {
                 self.roles.operator = operator;
             }
+        }
+        Ok(())
+    }
+
+    /// The memory and stream bounds; `ranged` checks a value's range.
+    fn merge_bounds(
+        &mut self,
+        file: &File,
+        ranged: &impl Fn(&Spanned<u64>, &'static str, RangeInclusive<u64>) -> Result<u64, ConfigError>,
+    ) -> Result<(), ConfigError> {
+        // A count or a size, as usize.
+        let get = |v: &Spanned<u64>, key, range| {
+            ranged(v, key, range).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        if let Some(v) = &file.replay_bytes {
+            self.replay_bytes = get(v, "replay_bytes", limits::REPLAY_BYTES)?;
+        }
+        if let Some(v) = &file.client_queue_bytes {
+            self.client_queue_bytes = get(v, "client_queue_bytes", limits::CLIENT_QUEUE_BYTES)?;
+        }
+        if let Some(v) = &file.exited_bytes {
+            self.exited_bytes = get(v, "exited_bytes", limits::EXITED_BYTES)?;
+        }
+        if let Some(v) = &file.max_streams {
+            self.stream_limits.total = get(v, "max_streams", limits::MAX_STREAMS)?;
+        }
+        if let Some(v) = &file.max_streams_per_caller {
+            self.stream_limits.per_caller =
+                get(v, "max_streams_per_caller", limits::MAX_STREAMS_PER_CALLER)?;
         }
         Ok(())
     }
@@ -296,124 +381,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn merge(text: &str) -> Result<Settings, ConfigError> {
-        let mut s = Settings::default();
-        s.merge_str(Path::new("perchd.toml"), text)?;
-        Ok(s)
-    }
-
-    #[test]
-    fn values_are_merged() {
-        let s = merge("socket = \"/tmp/x.sock\"\nsample_interval_ms = 500\nprocfs = true\n")
-            .expect("valid");
-        assert_eq!(s.socket.as_deref(), Some(Path::new("/tmp/x.sock")));
-        assert_eq!(s.sample_interval, Duration::from_millis(500));
-        assert!(s.force_procfs);
-    }
-
-    #[test]
-    fn out_of_range_names_key_line_and_range() {
-        let e = merge("procfs = false\n\nsample_interval_ms = 5\n")
-            .expect_err("too small")
-            .to_string();
-        assert_eq!(
-            e,
-            "config perchd.toml line 3: sample_interval_ms must be in 100..=60000 (got 5)"
-        );
-    }
-
-    #[test]
-    fn unknown_key_and_bad_type_name_the_line() {
-        let e = merge("socket = \"/x\"\nsampel_interval_ms = 5\n")
-            .expect_err("typo")
-            .to_string();
-        assert!(
-            e.contains("line 2") && e.contains("sampel_interval_ms"),
-            "{e}"
-        );
-        let e = merge("replay_capacity = \"lots\"\n")
-            .expect_err("type")
-            .to_string();
-        assert!(e.contains("line 1"), "{e}");
-    }
-
-    #[test]
-    fn roles_are_read() {
-        let s = merge(
-            "[roles]\nadmin = [\"group:root\", \"cert:alice\"]\noperator = [\"user:nobody\", \"uid:1000\"]\n",
-        )
-        .expect("valid");
-        assert_eq!(
-            s.roles.admin,
-            [Principal::Gid(0), Principal::Cert("alice".into())]
-        );
-        assert_eq!(
-            s.roles.operator,
-            [Principal::Uid(65534), Principal::Uid(1000)]
-        );
-        assert_eq!(merge("").expect("empty").roles, Roles::default());
-    }
-
-    #[test]
-    fn bad_role_entries_name_key_and_line() {
-        let e = |text: &str| merge(text).expect_err("bad").to_string();
-        assert_eq!(
-            e(
-                "procfs = true\n[roles]\nadmin = [\"uid:0\"]\noperator = [\n  \"uid:1000\",\n  \"user:no-such-user-perch\",\n]\n"
-            ),
-            "config perchd.toml line 6: roles.operator: unknown user \"no-such-user-perch\""
-        );
-        assert_eq!(
-            e("[roles]\nadmin = [\"uid:x\"]\n"),
-            "config perchd.toml line 2: roles.admin: bad uid \"x\": expected a number in 0..=4294967294"
-        );
-        assert!(
-            e("[roles]\nadmin = [\"wheel\"]\n")
-                .starts_with("config perchd.toml line 2: roles.admin: \"wheel\" has no kind")
-        );
-        assert!(e("[roles]\nadmin = [\"grp:wheel\"]\n").contains("unknown kind \"grp\""));
-        assert!(
-            e("[roles]\nadmin = [\"group:no-such-group-perch\"]\n")
-                .contains("line 2: roles.admin: unknown group")
-        );
-        // Unknown role names and wrong types are parse errors with a line.
-        let viewer = e("\n[roles]\nviewers = [\"uid:1\"]\n");
-        assert!(
-            viewer.contains("line 3") && viewer.contains("viewers"),
-            "{viewer}"
-        );
-        let typed = e("[roles]\nadmin = \"uid:0\"\n");
-        assert!(typed.contains("line 2"), "{typed}");
-    }
-
-    #[test]
-    fn client_ca_needs_listen() {
-        let s = Settings {
-            tls_client_ca: Some("/etc/hostname".into()),
-            ..Settings::default()
-        };
-        assert!(
-            s.validate()
-                .expect_err("no listen")
-                .to_string()
-                .contains("--tls-client-ca are only used with --listen")
-        );
-    }
-
-    #[test]
-    fn plain_tcp_is_refused() {
-        let s = Settings {
-            listen: Some("127.0.0.1:7443".parse().expect("addr")),
-            ..Settings::default()
-        };
-        assert!(
-            s.validate()
-                .expect_err("no tls")
-                .to_string()
-                .contains("plain TCP is refused")
-        );
-    }
-}
+mod tests;

@@ -1,5 +1,5 @@
 //! Model types to `perch.v1` messages.  The only place that knows both.
-use perch_proto::v1 as pb;
+use perch_proto::{limits, v1 as pb};
 
 use crate::ebpf::{KindCount, LossWindow};
 
@@ -58,7 +58,8 @@ pub fn process(p: &ProcessInfo) -> pb::Process {
 }
 
 /// Like [`process`], moving the strings instead of copying them (the hot
-/// path converts every applied event exactly once).
+/// path converts every applied event exactly once).  Every string is capped
+/// at the contract's limits here, whatever path it came by.
 #[must_use]
 pub fn process_owned(p: ProcessInfo) -> pb::Process {
     let cg = p
@@ -68,7 +69,7 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         .unwrap_or_else(CgroupInfo::default);
     let names_disagree = names_disagree(&p);
     let facts = p.facts.as_deref();
-    pb::Process {
+    let mut out = pb::Process {
         key: Some(key(&p.key)),
         ppid: p.ppid,
         parent_start_time_ns: p.parent_start_ns,
@@ -80,7 +81,7 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
         user: p.user.as_deref().unwrap_or_default().to_owned(),
         comm: p.comm,
         exe: p.exe,
-        argv: p.argv,
+        argv: p.argv.to_vec(),
         argv_truncated: p.argv_truncated,
         cwd: p.cwd,
         tty: p.tty,
@@ -125,7 +126,9 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
             .unwrap_or_default(),
         env_truncated: facts.is_some_and(|f| f.env_truncated),
         egid: p.egid,
-    }
+    };
+    limits::cap_process(&mut out);
+    out
 }
 
 /// A model event as a wire event (seq is assigned by the hub).

@@ -5,14 +5,17 @@
 //! Slow clients are the design constraint.  `publish` only takes a short
 //! lock and never waits for a subscriber.  Each subscriber has one task that
 //! copies events from the ring into a bounded queue (`client_queue`
-//! messages).  When the queue is full the task waits and the ring moves on
-//! without it; once the backlog behind its cursor passes three quarters of
-//! the ring (or the ring has already evicted events it had not queued), the
-//! task sends a final `LAGGED` notice and ends.  Cutting it off before the
-//! eviction gives the client a chance to reconnect and resume without loss.
-//! Memory is bounded by the ring plus `client_queue` messages per subscriber.
+//! messages and `client_queue_bytes`).  When the queue is full the task
+//! waits and the ring moves on without it; once the backlog behind its
+//! cursor passes three quarters of the ring (in events or in bytes), or the
+//! ring has already evicted events it had not queued, the task sends a
+//! final `LAGGED` notice and ends.  Cutting it off before the eviction
+//! gives the client a chance to reconnect and resume without loss.
+//!
+//! Memory is bounded in bytes, whatever the events are: the ring by
+//! `replay_bytes`, and what a subscriber pins beyond it (queued events the
+//! ring has since evicted) by `client_queue_bytes`.
 use std::{
-    collections::VecDeque,
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     task::{Context, Poll},
@@ -20,27 +23,59 @@ use std::{
 
 use futures::Stream;
 use perch_proto::v1::{EncodedEvent, Event, EventKind, WatchEventsResponse, event::Kind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tonic::Status;
 
 mod forward;
+mod ring;
 use forward::{forward, notice_response, resync_notice};
+use ring::{Read, Ring};
 
 /// At most this many events go into one `WatchEventsResponse`, so a client
 /// catching up on a large backlog gets reasonably sized messages.
 pub const MAX_EVENTS_PER_MESSAGE: usize = 512;
 
-/// A message is closed once its events reach this many encoded bytes: gRPC
-/// clients refuse messages over 4 MiB by default, and exec events with long
-/// command lines can be large.  (A single larger event still goes out alone.)
-/// With the default queue of 16 messages this bounds what one stalled client
-/// can pin in perchd to about 4 MiB.
-pub const MAX_BYTES_PER_MESSAGE: usize = 256 << 10;
+/// A message is closed once its events reach this many encoded bytes (the
+/// contract's chunk size): with every string capped, an event is at most a
+/// few tens of KiB, so a message stays far below what clients accept
+/// (`limits::MAX_MESSAGE_BYTES`).
+pub const MAX_BYTES_PER_MESSAGE: usize = perch_proto::limits::CHUNK_BYTES;
 
 /// At most this many ring entries are examined per lock hold, so a
 /// subscriber filtering out most kinds cannot hold the lock for a whole ring.
 const MAX_SCAN_PER_LOCK: usize = 4 * MAX_EVENTS_PER_MESSAGE;
 
+/// Events encoded per lock hold when publishing.
+const PUBLISH_GROUP: usize = 64;
+
+/// The hub's bounds (perchd's config: `replay_capacity`, `replay_bytes`,
+/// `client_queue`, `client_queue_bytes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HubLimits {
+    /// Most events retained for resuming clients.
+    pub replay_events: usize,
+    /// Most bytes they may take (encoded size plus bookkeeping).
+    pub replay_bytes: usize,
+    /// Most messages queued per subscriber.
+    pub client_queue: usize,
+    /// Most bytes queued per subscriber.
+    pub client_queue_bytes: usize,
+}
+
+impl Default for HubLimits {
+    fn default() -> Self {
+        Self {
+            replay_events: 65_536,
+            replay_bytes: 16 << 20,
+            client_queue: 16,
+            client_queue_bytes: 256 << 10,
+        }
+    }
+}
+
+/// A queued message and the share of its subscriber's byte budget it holds
+/// until the client's stream takes it.
+type Queued = (Item, Option<OwnedSemaphorePermit>);
 type Item = Result<WatchEventsResponse, Status>;
 
 /// Sequence numbers, the replay ring and the subscriber wake-up signal.
@@ -48,11 +83,7 @@ pub struct Hub {
     ring: Mutex<Ring>,
     /// Carries the head sequence; subscribers only use it as a wake-up.
     head_tx: watch::Sender<u64>,
-    client_queue: usize,
-    /// A subscriber whose queue is full is cut off once more events than
-    /// this wait behind its cursor: three quarters of the ring, so a quarter
-    /// is still retained when it reconnects with its `resume_after_seq`.
-    lag_threshold: u64,
+    limits: HubLimits,
 }
 
 impl std::fmt::Debug for Hub {
@@ -60,65 +91,37 @@ impl std::fmt::Debug for Hub {
         f.debug_struct("Hub")
             .field("head_seq", &self.head_seq())
             .field("oldest_seq", &self.oldest_seq())
-            .field("client_queue", &self.client_queue)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
-struct Ring {
-    /// Shared so a subscriber can copy its batch out under the lock cheaply
-    /// and do the deep clone after releasing it.
-    events: VecDeque<Stored>,
-    capacity: usize,
-    head: u64,
-}
-
-/// An event as every subscriber will send it: encoded once at publish
-/// time, shared by reference count (no per-client copy or re-encoding).
-struct Stored {
-    kind: Option<EventKind>,
-    encoded: EncodedEvent,
-}
-
-impl Ring {
-    fn oldest(&self) -> u64 {
-        self.events
-            .front()
-            .map_or(self.head.saturating_add(1), |s| s.encoded.seq)
-    }
-}
-
-/// What a subscriber finds when it looks at the ring after `cursor`.
-enum Read {
-    /// Nothing newer than the cursor.
-    UpToDate,
-    /// Events the ring no longer holds were never queued for this subscriber.
-    Lagged { oldest: u64 },
-    /// The wanted events among those examined; `cursor` is the newest
-    /// examined sequence (filtered-out events advance it too).
-    Batch {
-        events: Vec<EncodedEvent>,
-        cursor: u64,
-    },
-}
-
 impl Hub {
     /// A hub retaining the newest `replay_capacity` events, with at most
-    /// `client_queue` messages queued per subscriber (both at least 1).
+    /// `client_queue` messages queued per subscriber (both at least 1), and
+    /// the default byte bounds.
     #[must_use]
     pub fn new(replay_capacity: usize, client_queue: usize) -> Arc<Hub> {
-        let capacity = replay_capacity.max(1);
+        Hub::with_limits(HubLimits {
+            replay_events: replay_capacity,
+            client_queue,
+            ..HubLimits::default()
+        })
+    }
+
+    /// A hub with these bounds (each at least 1).
+    #[must_use]
+    pub fn with_limits(limits: HubLimits) -> Arc<Hub> {
+        let limits = HubLimits {
+            replay_events: limits.replay_events.max(1),
+            replay_bytes: limits.replay_bytes.max(1),
+            client_queue: limits.client_queue.max(1),
+            client_queue_bytes: limits.client_queue_bytes.max(1),
+        };
         Arc::new(Hub {
-            ring: Mutex::new(Ring {
-                // Grows on demand: a large configured capacity costs nothing
-                // until the events actually arrive.
-                events: VecDeque::with_capacity(capacity.min(4096)),
-                capacity,
-                head: 0,
-            }),
+            ring: Mutex::new(Ring::new(limits.replay_events, limits.replay_bytes)),
             head_tx: watch::channel(0).0,
-            client_queue: client_queue.max(1),
-            lag_threshold: u64::try_from(capacity - capacity / 4).unwrap_or(u64::MAX),
+            limits,
         })
     }
 
@@ -133,30 +136,35 @@ impl Hub {
     /// the ring and wakes the subscribers.  Returns the newest sequence
     /// number (the current head when `events` is empty).
     pub fn publish(&self, events: Vec<Event>) -> u64 {
-        // Encoded before taking the lock, without their seq (assigned under
-        // it and written in front of the body at send time).
-        let encoded: Vec<Stored> = events
-            .into_iter()
-            .map(|mut e| {
-                e.seq = 0;
-                Stored {
-                    kind: event_kind(&e),
-                    encoded: EncodedEvent::from_unsequenced(&e),
-                }
-            })
-            .collect();
-        let head = {
+        self.publish_iter(events)
+    }
+
+    /// [`publish`](Self::publish) from an iterator: each event is encoded
+    /// (and dropped) before the next is taken, so a lazy iterator never
+    /// holds a whole batch as messages (an 8 KiB argv of one-byte
+    /// arguments is ~200 KiB as a `Vec<String>`).
+    pub fn publish_iter(&self, events: impl IntoIterator<Item = Event>) -> u64 {
+        let mut events = events.into_iter().peekable();
+        let mut head = self.head_seq();
+        // In groups: encoded before taking the lock, without their seq
+        // (assigned under it and written in front of the body at send
+        // time), and a group at a time, so that a large batch is not held
+        // twice (as the ring's and as the batch's) before it is pushed.
+        while events.peek().is_some() {
+            let encoded: Vec<(Option<EventKind>, EncodedEvent)> = events
+                .by_ref()
+                .take(PUBLISH_GROUP)
+                .map(|mut e| {
+                    e.seq = 0;
+                    (event_kind(&e), EncodedEvent::from_unsequenced(&e))
+                })
+                .collect();
             let mut ring = self.lock();
-            for mut stored in encoded {
-                ring.head = ring.head.saturating_add(1);
-                stored.encoded.seq = ring.head;
-                ring.events.push_back(stored);
-                if ring.events.len() > ring.capacity {
-                    ring.events.pop_front();
-                }
+            for (kind, e) in encoded {
+                ring.push(kind, e);
             }
-            ring.head
-        };
+            head = ring.head;
+        }
         // Outside the lock; concurrent publishers may race here, so keep
         // the maximum rather than the last writer's value.
         self.head_tx.send_if_modified(|h| {
@@ -180,6 +188,12 @@ impl Hub {
         self.lock().oldest()
     }
 
+    /// Bytes the ring holds now (encoded events and their bookkeeping).
+    #[must_use]
+    pub fn replay_bytes(&self) -> usize {
+        self.lock().bytes()
+    }
+
     /// A stream of the events after `resume_after` (after the current head
     /// when `None`), restricted to `kinds` (empty: all; notices always pass).
     ///
@@ -193,7 +207,7 @@ impl Hub {
         resume_after: Option<u64>,
         kinds: impl IntoIterator<Item = EventKind>,
     ) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.client_queue);
+        let (tx, rx) = mpsc::channel(self.limits.client_queue);
         let sub = Subscription { rx };
         // Subscribe to wake-ups before reading the head: an event published
         // in between is then both seen by the first read and signalled.
@@ -207,69 +221,74 @@ impl Hub {
             Some(n) if n > head => {
                 let msg = format!("resume_after_seq: {n} is ahead of the newest sequence {head}");
                 // The queue is empty and has room for at least one message.
-                let _ = tx.try_send(Err(Status::invalid_argument(msg)));
+                let _ = tx.try_send((Err(Status::invalid_argument(msg)), None));
                 return sub;
             }
             Some(n) if n.saturating_add(1) < oldest => {
-                let _ = tx.try_send(Ok(notice_response(resync_notice(n, oldest))));
+                let _ = tx.try_send((Ok(notice_response(resync_notice(n, oldest))), None));
                 return sub;
             }
             Some(n) => n,
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            let _ = tx.try_send(Err(Status::internal(
-                "event hub used outside a tokio runtime",
-            )));
+            let _ = tx.try_send((
+                Err(Status::internal("event hub used outside a tokio runtime")),
+                None,
+            ));
             return sub;
         };
         let filter = KindFilter::new(kinds);
-        runtime.spawn(forward(Arc::downgrade(self), cursor, filter, tx, wake));
+        let budget = Arc::new(Semaphore::new(self.limits.client_queue_bytes));
+        runtime.spawn(forward(
+            Arc::downgrade(self),
+            cursor,
+            filter,
+            tx,
+            budget,
+            wake,
+        ));
         sub
     }
 
     fn read_after(&self, cursor: u64, filter: KindFilter) -> Read {
-        let ring = self.lock();
-        if cursor >= ring.head {
-            return Read::UpToDate;
-        }
-        let oldest = ring.oldest();
-        if cursor.saturating_add(1) < oldest {
-            return Read::Lagged { oldest };
-        }
-        // cursor + 1 >= oldest and cursor < head, so the index is inside the ring.
-        let start = usize::try_from(cursor.saturating_add(1) - oldest).unwrap_or(usize::MAX);
-        let start = start.min(ring.events.len());
-        let mut events = Vec::new();
-        let mut bytes = 0;
-        let mut last = cursor;
-        for stored in ring.events.range(start..).take(MAX_SCAN_PER_LOCK) {
-            last = stored.encoded.seq;
-            if filter.wants(stored.kind) {
-                events.push(stored.encoded.clone());
-                bytes += stored.encoded.wire_len();
-                if events.len() == MAX_EVENTS_PER_MESSAGE || bytes >= MAX_BYTES_PER_MESSAGE {
-                    break;
-                }
-            }
-        }
-        Read::Batch {
-            events,
-            cursor: last,
-        }
+        self.lock().read_after(
+            cursor,
+            filter,
+            (
+                MAX_SCAN_PER_LOCK,
+                MAX_EVENTS_PER_MESSAGE,
+                MAX_BYTES_PER_MESSAGE,
+            ),
+        )
+    }
+
+    /// Whether a subscriber whose queue is full should be cut off: more
+    /// than three quarters of the ring (in events or in bytes) waits behind
+    /// `cursor`, or the ring no longer holds the next event it needs.  A
+    /// quarter is then still retained when it reconnects.
+    fn too_far_behind(&self, cursor: u64) -> bool {
+        let Some((events, bytes)) = self.lock().backlog(cursor) else {
+            return true;
+        };
+        let three_quarters = |n: usize| u64::try_from(n - n / 4).unwrap_or(u64::MAX);
+        events > three_quarters(self.limits.replay_events)
+            || bytes > three_quarters(self.limits.replay_bytes)
     }
 }
 
 /// The stream of `WatchEvents` responses for one subscriber.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: mpsc::Receiver<Item>,
+    rx: mpsc::Receiver<Queued>,
 }
 
 impl Stream for Subscription {
     type Item = Item;
 
+    /// The next message; its share of the queue's byte budget is released
+    /// as the client's stream takes it.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        self.rx.poll_recv(cx)
+        self.rx.poll_recv(cx).map(|q| q.map(|(item, _permit)| item))
     }
 }
 

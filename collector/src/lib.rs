@@ -13,6 +13,7 @@ pub mod engine;
 pub mod hub;
 pub mod model;
 pub mod proc;
+pub mod refusals;
 pub mod respond;
 pub mod roles;
 pub mod sampler;

@@ -7,8 +7,19 @@ use clap::Parser as _;
 use perchd::{audit::AuditLog, cli::Args, engine::Engine, server};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // Before the runtime's threads exist.
+    perchd::engine::tune_allocator();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(async_main()),
+        Err(e) => {
+            eprintln!("perchd: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main() -> std::process::ExitCode {
     let args = Args::parse();
     let filter = args.log.as_deref().map_or_else(
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -32,8 +43,20 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     // Before anything slow: an early SIGHUP must not end perchd.
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("handling SIGHUP")?;
+    // One descriptor per connection: take what the system allows, then
+    // keep TCP below it so the Unix socket always has room.
+    let nofile = server::raise_fd_limit().context("raising RLIMIT_NOFILE")?;
+    let (limits, lowered) = server::fit_to_fd_limit(settings.access.connections, nofile);
+    if let Some(why) = lowered {
+        tracing::warn!("{why}");
+    }
     let opts = server::ServeOptions {
         socket: settings.socket.clone(),
+        socket_group: settings
+            .socket_group
+            .clone()
+            .or_else(server::default_socket_group),
+        limits,
         listen: settings.listen,
         tls: match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => Some(server::TlsFiles {

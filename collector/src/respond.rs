@@ -6,11 +6,14 @@
 //! a damaged log) the request is refused with `FAILED_PRECONDITION` and
 //! nothing is done.  Refusals and dry runs touch nothing and are one record
 //! each.  Every record but an intent is published to every watching
-//! console, so a console sees one entry per action.
+//! console, so a console sees one entry per action.  Refusals go through
+//! each caller's rate limit ([`crate::refusals`]): past it they are
+//! counted into one aggregate record instead (`refused.rs`).
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
-mod validate;
+mod refused;
+pub mod validate;
 
 use std::{
     collections::HashSet,
@@ -18,7 +21,7 @@ use std::{
 };
 
 use perch_proto::{
-    same_start_time,
+    limits, same_start_time,
     v1::{
         self as pb, ActRequest, ActResponse, ActionResult, ActionTarget, AuditLogStatus,
         AuditRecord, AuditStage, Role,
@@ -29,6 +32,7 @@ use tonic::Status;
 use crate::{
     actions::{Executor, Outcome, Protected, Request},
     audit::{self, AuditError, AuditLog},
+    refusals::{RefusalLimit, Refusals},
     roles::Identity,
 };
 use validate::ActArgs;
@@ -48,6 +52,8 @@ pub struct Responder {
     audit: Arc<Mutex<AuditLog>>,
     /// Ids of intents written whose result is not yet: actions under way.
     in_flight: Mutex<HashSet<String>>,
+    /// Each caller's refusal bucket and held refusals.
+    refusals: Mutex<Refusals>,
 }
 
 /// What the handler needs from the collector around an action.
@@ -71,6 +77,7 @@ impl Responder {
             executor,
             audit,
             in_flight: Mutex::new(HashSet::new()),
+            refusals: Mutex::new(Refusals::new(RefusalLimit::default())),
         }
     }
 
@@ -119,7 +126,7 @@ impl Responder {
             Ok(args) => args,
             Err(invalid) => {
                 refuse(&mut record, "invalid_argument", &invalid.0);
-                return Err(self.refused(ctx, &record, invalid.into()));
+                return Err(self.refused(ctx, who, &record, invalid.into()));
             }
         };
         if let Some(target) = ctx.describe(args.target) {
@@ -127,7 +134,7 @@ impl Responder {
         }
         if let Err(why) = permitted(role, who, &args, record.target.as_ref()) {
             refuse(&mut record, "permission_denied", &why);
-            return Err(self.refused(ctx, &record, Status::permission_denied(why)));
+            return Err(self.refused(ctx, who, &record, Status::permission_denied(why)));
         }
         let executor = match &self.executor {
             Ok(executor) => executor,
@@ -136,35 +143,29 @@ impl Responder {
                 return self.single(ctx, record, outcome);
             }
         };
-        let request = request(&args, who, req);
-        if args.dry_run {
-            return self.single(ctx, record, executor.execute(&request));
+        let request = request(&args, who, role, req);
+        // The set the action would touch, resolved as a dry run resolves
+        // it: an operator's action with a process of root's among them is
+        // refused before its intent is written, naming that process.
+        let probe = (request.refuse_root.is_some() || args.dry_run).then(|| {
+            executor.execute(&Request {
+                dry_run: true,
+                ..request.clone()
+            })
+        });
+        if let Some(probe) = probe {
+            if probe.code == BEYOND_ROLE {
+                refuse(&mut record, BEYOND_ROLE, &probe.detail);
+                let status = Status::permission_denied(probe.detail);
+                return Err(self.refused(ctx, who, &record, status));
+            }
+            if args.dry_run {
+                return self.single(ctx, record, probe);
+            }
         }
         let intent = self.write_intent(&record)?;
         let outcome = executor.execute(&request);
         Ok(self.write_result(ctx, record, &intent, outcome))
-    }
-
-    /// Every refusal's record goes through here (the one place to count,
-    /// rate-limit or aggregate them).  Returns `status`, saying so when the
-    /// refusal could not be recorded (nothing was done either way).
-    fn refused(&self, ctx: &dyn Context, record: &AuditRecord, status: Status) -> Status {
-        match self.append(record) {
-            Ok(written) => {
-                publish(ctx, written);
-                status
-            }
-            Err(e) => {
-                tracing::error!(code = record.code, "refusal not audited: {e}");
-                Status::new(
-                    status.code(),
-                    format!(
-                        "{} (this refusal could not be audited: {e})",
-                        status.message()
-                    ),
-                )
-            }
-        }
     }
 
     /// A request that touches nothing (a dry run, or a host that cannot
@@ -238,8 +239,14 @@ impl Responder {
         }
     }
 
+    /// Appends `record` with every string at the contract's cap
+    /// (`perch_proto::limits`): a process names itself (argv, exe, comm),
+    /// a client its origin, and a line of megabytes would be refused whole
+    /// (the log's line limit), leaving the action unrecorded.
     fn append(&self, record: &AuditRecord) -> Result<AuditRecord, AuditError> {
-        self.log().append(record)
+        let mut capped = record.clone();
+        limits::cap_record(&mut capped);
+        self.log().append(&capped)
     }
 }
 
@@ -285,7 +292,11 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
     let origin = if client.is_empty() {
         who.origin.clone()
     } else {
-        format!("{} {}", who.origin, clip(client, 256))
+        format!(
+            "{} {}",
+            who.origin,
+            limits::clipped(client, limits::CLIENT_ORIGIN_BYTES)
+        )
     };
     let actor_user = match (&who.user, &who.cert_cn) {
         (Some(user), _) => user.clone(),
@@ -308,7 +319,7 @@ fn base_record(ctx: &dyn Context, who: &Identity, role: Role, req: &ActRequest) 
             key: Some(key),
             ..ActionTarget::default()
         }),
-        reason: clip(req.reason.trim(), perch_proto::limits::REASON_MAX_BYTES).to_owned(),
+        reason: limits::clipped(req.reason.trim(), limits::REASON_MAX_BYTES).to_owned(),
         ..AuditRecord::default()
     }
 }
@@ -326,7 +337,10 @@ fn refuse(record: &mut AuditRecord, code: &str, detail: &str) {
 
 /// Whether `role` may run this action on this target.  Viewers may not act;
 /// operators may not act on processes running as root nor raise priority
-/// (negative nice); admins may do everything.
+/// (negative nice); admins may do everything.  The target's uid here is
+/// the model's; the executor applies the root rule again to every process
+/// the action would touch, with real, effective and saved uids
+/// ([`Request::refuse_root`]).
 fn permitted(
     role: Role,
     who: &Identity,
@@ -356,9 +370,14 @@ fn permitted(
     }
 }
 
+/// The result code of an action refused for a process beyond the caller's
+/// role (`Request::refuse_root`).
+const BEYOND_ROLE: &str = "permission_denied";
+
 /// The executor's request: the caller's own process (the Unix peer, and
-/// the console's own report of itself) is never a target.
-fn request(args: &ActArgs, who: &Identity, req: &ActRequest) -> Request {
+/// the console's own report of itself) is never a target, and an
+/// operator's action touches no process running as root.
+fn request(args: &ActArgs, who: &Identity, role: Role, req: &ActRequest) -> Request {
     let mut protected = Vec::new();
     if let Some(pid) = who.pid {
         protected.push(Protected {
@@ -383,6 +402,12 @@ fn request(args: &ActArgs, who: &Identity, req: &ActRequest) -> Request {
         priority: args.priority,
         dry_run: args.dry_run,
         protected,
+        refuse_root: (role != Role::Admin).then(|| {
+            format!(
+                "{} is an operator: processes running as root need the admin role",
+                who.caller()
+            )
+        }),
     }
 }
 
@@ -400,18 +425,6 @@ fn action_target(p: &pb::Process) -> ActionTarget {
         pod_name: p.pod_name.clone(),
         cgroup_path: p.cgroup_path.clone(),
     }
-}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// The process with `key` among `candidates` (a pid's processes).

@@ -2,12 +2,15 @@
 //! /proc: whatever runs the collector hands it a [`CollectorApi`], and
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
 mod act;
+mod calls;
 mod listen;
-mod validate;
+mod slots;
+pub mod validate;
 
 use std::sync::Arc;
 
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
+use perch_proto::limits;
 use perch_proto::v1::{
     ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest,
     ListProcessesRequest, ListProcessesResponse, Process, WatchEventsRequest,
@@ -17,9 +20,14 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use listen::{Bound, ServeError, ServeOptions, TlsFiles, bind, serve};
+pub use listen::{
+    Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
+    default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
+};
+pub use slots::{Slotted, StreamLimits, StreamSlots};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
+use self::calls::Reached;
 use crate::{
     hub::{Hub, MAX_BYTES_PER_MESSAGE, Subscription},
     respond::Responder,
@@ -32,8 +40,9 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn info(&self) -> GetInfoResponse;
     /// The processes (only `pids` when not empty; `pids` is sorted and
     /// free of duplicates) and the hub sequence the snapshot is consistent
-    /// with: every event up to it is reflected, none after it.
-    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<Process>, u64);
+    /// with: every event up to it is reflected, none after it.  The
+    /// processes may be converted lazily, as the response is sent.
+    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Snapshot, u64);
     /// The hub that `WatchEvents` subscribes to.
     fn hub(&self) -> &Arc<Hub>;
     /// Who may do what (`GetInfo.caller_role`, and actions).
@@ -44,7 +53,14 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn responder(&self) -> Option<&Responder> {
         None
     }
+    /// How many streaming calls may be open at once.
+    fn stream_limits(&self) -> StreamLimits {
+        StreamLimits::default()
+    }
 }
+
+/// A snapshot's processes, converted as they are taken.
+pub type Snapshot = Box<dyn Iterator<Item = Process> + Send>;
 
 /// The generated `Collector` trait implemented over a [`CollectorApi`].
 pub struct CollectorService<A: CollectorApi> {
@@ -52,15 +68,19 @@ pub struct CollectorService<A: CollectorApi> {
     /// Becomes `true` when the server shuts down; open `WatchEvents` streams
     /// end then, or graceful shutdown would wait for them forever.
     shutdown: Option<watch::Receiver<bool>>,
+    /// Open streaming calls, counted against `api.stream_limits()`.
+    slots: Arc<StreamSlots>,
 }
 
 impl<A: CollectorApi> CollectorService<A> {
     /// A service whose event streams only end when their clients leave.
     #[must_use]
     pub fn new(api: Arc<A>) -> Self {
+        let slots = StreamSlots::new(api.stream_limits());
         Self {
             api,
             shutdown: None,
+            slots,
         }
     }
 
@@ -68,10 +88,19 @@ impl<A: CollectorApi> CollectorService<A> {
     /// (or its sender is dropped).
     #[must_use]
     pub fn with_shutdown(api: Arc<A>, shutdown: watch::Receiver<bool>) -> Self {
+        let slots = StreamSlots::new(api.stream_limits());
         Self {
             api,
             shutdown: Some(shutdown),
+            slots,
         }
+    }
+
+    /// A stream slot for this request's caller (see [`StreamSlots`]).
+    fn slot<T>(&self, request: &Request<T>, rpc: &str) -> Result<slots::Slot, Status> {
+        let who = identify(request);
+        let role = self.api.roles().role_of(&who);
+        self.slots.acquire(&who, role, rpc)
     }
 
     fn shutdown_signal(&self) -> BoxFuture<'static, ()> {
@@ -85,9 +114,9 @@ impl<A: CollectorApi> CollectorService<A> {
 }
 
 /// `ListProcesses`' response stream.
-pub type ListStream = futures::stream::Iter<Chunks>;
+pub type ListStream = Slotted<futures::stream::Iter<Chunks>>;
 /// `WatchEvents`' response stream: the hub subscription, cut at shutdown.
-pub type WatchStream = TakeUntil<Subscription, BoxFuture<'static, ()>>;
+pub type WatchStream = Slotted<TakeUntil<Subscription, BoxFuture<'static, ()>>>;
 
 #[tonic::async_trait]
 impl<A: CollectorApi> Collector for CollectorService<A> {
@@ -95,10 +124,13 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<GetInfoRequest>,
     ) -> Result<Response<GetInfoResponse>, Status> {
+        Reached::mark(request.extensions());
         let caller = identify(&request);
         let mut info = self.api.info();
         info.caller_role = self.api.roles().role_of(&caller).into();
         info.caller = caller.caller();
+        // A TLS client chooses its certificate's CN.
+        limits::clip(&mut info.caller, limits::ORIGIN_BYTES);
         Ok(Response::new(info))
     }
 
@@ -108,8 +140,10 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<ListProcessesRequest>,
     ) -> Result<Response<ListStream>, Status> {
+        Reached::mark(request.extensions());
+        let args = validate::list(request.get_ref())?;
+        let slot = self.slot(&request, "ListProcesses")?;
         let req = request.into_inner();
-        let args = validate::list(&req)?;
         let api = Arc::clone(&self.api);
         // The snapshot copies the whole model under its lock: keep that off
         // the async workers that serve everyone else.
@@ -118,7 +152,10 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
                 .await
                 .map_err(|e| Status::internal(format!("taking the snapshot failed: {e}")))?;
         let chunks = Chunks::new(processes, args.chunk_size, seq);
-        Ok(Response::new(futures::stream::iter(chunks)))
+        Ok(Response::new(Slotted::new(
+            futures::stream::iter(chunks),
+            slot,
+        )))
     }
 
     type WatchEventsStream = WatchStream;
@@ -127,13 +164,19 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         &self,
         request: Request<WatchEventsRequest>,
     ) -> Result<Response<WatchStream>, Status> {
+        Reached::mark(request.extensions());
         let hub = self.api.hub();
         let args = validate::watch(request.get_ref(), hub.head_seq())?;
+        let slot = self.slot(&request, "WatchEvents")?;
         let stream = hub.subscribe(args.resume_after, args.kinds);
-        Ok(Response::new(stream.take_until(self.shutdown_signal())))
+        Ok(Response::new(Slotted::new(
+            stream.take_until(self.shutdown_signal()),
+            slot,
+        )))
     }
 
     async fn act(&self, request: Request<ActRequest>) -> Result<Response<ActResponse>, Status> {
+        Reached::mark(request.extensions());
         // Who is asking comes from the transport, never from the request.
         let who = identify(&request);
         let role = self.api.roles().role_of(&who);
@@ -149,16 +192,19 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         .map(Response::new)
     }
 
-    type ListAuditStream = act::AuditStream;
+    type ListAuditStream = Slotted<act::AuditStream>;
 
     async fn list_audit(
         &self,
         request: Request<ListAuditRequest>,
     ) -> Result<Response<Self::ListAuditStream>, Status> {
+        Reached::mark(request.extensions());
+        let slot = self.slot(&request, "ListAudit")?;
         let who = identify(&request);
         let readable = act::Readable::of(&who, self.api.roles().role_of(&who));
         let limit = request.get_ref().limit;
-        act::list_audit(Arc::clone(&self.api), limit, readable).map(Response::new)
+        act::list_audit(Arc::clone(&self.api), limit, readable)
+            .map(|stream| Response::new(Slotted::new(stream, slot)))
     }
 }
 
@@ -168,18 +214,20 @@ fn no_actions() -> Status {
 
 /// A snapshot cut into response messages of at most `size` processes (and
 /// about [`MAX_BYTES_PER_MESSAGE`]); an empty snapshot still yields one
-/// (empty, last) message.
+/// (empty, last) message.  Processes are converted as messages are taken,
+/// so a client that stops reading holds the model's compact copy, not
+/// every process as a message.
 pub struct Chunks {
-    rest: std::vec::IntoIter<Process>,
+    rest: std::iter::Peekable<Snapshot>,
     size: usize,
     snapshot_seq: u64,
     done: bool,
 }
 
 impl Chunks {
-    fn new(processes: Vec<Process>, size: usize, snapshot_seq: u64) -> Self {
+    fn new(processes: Snapshot, size: usize, snapshot_seq: u64) -> Self {
         Self {
-            rest: processes.into_iter(),
+            rest: processes.peekable(),
             size: size.max(1),
             snapshot_seq,
             done: false,
@@ -203,7 +251,7 @@ impl Iterator for Chunks {
             bytes += p.encoded_len();
             processes.push(p);
         }
-        self.done = self.rest.len() == 0;
+        self.done = self.rest.peek().is_none();
         Some(Ok(ListProcessesResponse {
             processes,
             snapshot_seq: self.snapshot_seq,

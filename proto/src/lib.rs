@@ -3,7 +3,8 @@
 //! needs to read the messages the same way — each said once, here: units
 //! (`NS_PER_SEC`, `NS_PER_TICK`), how start times are read from /proc and
 //! compared (`stat`, `same_start_time`), what an action request may hold
-//! (`limits`), and the names of enum values (`names`).
+//! and how large anything in a message may be (`limits`), and the names of
+//! enum values (`names`).
 #![forbid(unsafe_code)]
 
 /// Generated from `perch/v1/*.proto`.
@@ -30,9 +31,11 @@ pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 /// Nanoseconds per second: every time and duration in `perch.v1` is in ns.
 pub const NS_PER_SEC: u64 = 1_000_000_000;
 
+pub mod civil;
 mod key;
 pub mod limits;
 pub mod names;
 pub mod stat;
+pub mod text;
 mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

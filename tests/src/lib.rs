@@ -18,9 +18,13 @@ use perch_proto::{
 };
 use tonic::transport::Channel;
 
+pub mod act;
+pub mod cgroups;
 pub mod events;
 pub mod fs;
+pub mod memory;
 pub mod procs;
+pub mod tls;
 pub mod tmux;
 
 /// Root is required for eBPF.  Under `CI=true` a non-root run fails the test
@@ -118,6 +122,14 @@ impl Perchd {
         let _ = self.child.wait();
     }
 
+    /// Stops perchd as an admin would (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).expect("pid"));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM);
+        procs::wait_bounded(&mut self.child, Duration::from_mins(1))
+            .expect("perchd still running a minute after SIGTERM")
+    }
+
     /// Starts a new perchd with the same arguments on the same socket.
     pub async fn respawn(&mut self) {
         self.child = Command::new(binary("perchd"))
@@ -195,6 +207,23 @@ pub async fn connect(socket: &Path) -> anyhow::Result<CollectorClient<Channel>> 
     Ok(perch_client::connect(&perch_client::Target::Unix(socket.to_path_buf())).await?)
 }
 
+/// A plain gRPC channel on a Unix socket, for requests no generated
+/// client would send.
+pub async fn channel(socket: &Path) -> anyhow::Result<Channel> {
+    let path = socket.to_path_buf();
+    Ok(
+        tonic::transport::Endpoint::from_static("http://perchd.local")
+            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+                let path = path.clone();
+                async move {
+                    let stream = tokio::net::UnixStream::connect(path).await?;
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+                }
+            }))
+            .await?,
+    )
+}
+
 /// A client whose HTTP/2 flow-control windows (stream and connection) are
 /// `window` bytes instead of hyper's 2 MiB / 5 MiB.  A stream this client
 /// does not read stops the collector's sends after `window` bytes, which is
@@ -216,7 +245,7 @@ pub async fn connect_with_window(
             }
         }))
         .await?;
-    Ok(CollectorClient::new(channel))
+    Ok(perch_client::client(channel))
 }
 
 /// CPU time (user + system) of a process, in ns; 0 when it is gone.

@@ -77,6 +77,26 @@ impl Tmux {
 }
 
 impl Tmux {
+    /// The pid of the program in the window (tmux starts it through the
+    /// shell, which may stay as its parent).
+    #[must_use]
+    pub fn program_pid(&self, comm: &str) -> Option<u32> {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "list-panes", "-F", "#{pane_pid}"])
+            .output()
+            .ok()?;
+        let pane: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+        let comm_of = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok();
+        if comm_of(pane).is_some_and(|c| c.trim() == comm) {
+            return Some(pane);
+        }
+        std::fs::read_to_string(format!("/proc/{pane}/task/{pane}/children"))
+            .ok()?
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .find(|&p| comm_of(p).is_some_and(|c| c.trim() == comm))
+    }
+
     /// True while the program runs (its session ends when it exits).
     #[must_use]
     pub fn running(&self) -> bool {

@@ -1,16 +1,13 @@
 //! Response actions end to end: a real perchd, real processes, the real
 //! `perch` binary and raw gRPC requests.  Every request is audited —
 //! done, refused or malformed — and the stream tells every console.
-#![expect(
-    clippy::expect_used,
-    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
-)]
 use std::{os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
 
 use perch_e2e::{
-    Perchd, alive, binary, have_root_or_skip,
-    procs::{ChildGuard, run_bounded},
-    start_time_ns,
+    Perchd,
+    act::{key, live, records, sleeper},
+    alive, binary, have_root_or_skip,
+    procs::run_bounded,
 };
 use perch_proto::{
     stat,
@@ -22,35 +19,6 @@ use perch_proto::{
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn sleeper() -> ChildGuard {
-    ChildGuard::spawn(Command::new("/bin/sleep").arg("300"))
-}
-
-fn key(pid: u32) -> ProcessKey {
-    ProcessKey {
-        pid,
-        start_time_ns: start_time_ns(pid),
-    }
-}
-
-/// A live request on `target` with a reason; tests change what they test.
-fn live(action: ActionKind, target: ProcessKey) -> ActRequest {
-    ActRequest {
-        action: action.into(),
-        target: Some(target),
-        reason: "e2e".to_owned(),
-        mode: ActionMode::Live.into(),
-        ..ActRequest::default()
-    }
-}
-
-fn records(perchd: &Perchd) -> Vec<AuditRecord> {
-    perch_audit::read(&perchd.audit_log)
-        .expect("read the audit log")
-        .map(|e| e.expect("every line verifies").record)
-        .collect()
-}
 
 #[tokio::test]
 async fn perch_kill_signals_exactly_and_every_console_hears_of_it() {

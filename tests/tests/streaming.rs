@@ -89,19 +89,39 @@ async fn snapshot_then_watch_joins_up() {
     let mut log = EventLog::watch(&mut client, Some(snap_seq), &[])
         .await
         .expect("WatchEvents");
-    let fenced = log.until(WAIT, |ev| has_exec(ev, &fence)).await;
+    let listed = |s: &ChildGuard, m: &String| {
+        snapshot
+            .iter()
+            .any(|p| pid(p) == s.pid() && p.argv.first() == Some(m))
+    };
+    let streamed = |ev: &[Event], s: &ChildGuard, m: &String| {
+        execs(ev).any(|(_, p)| pid(p) == s.pid() && p.argv.first() == Some(m))
+    };
+    // The fence alone does not order the sleepers' exec events before its
+    // own: `spawn` returns once execve has closed the child's CLOEXEC
+    // pipe (begin_new_exec), but the exec tracepoint fires only at the end
+    // of execve, after the binary and its interpreter are mapped.  A child
+    // delayed in between (a loaded machine) reports its exec after the
+    // fence's.  So wait for every sleeper too; one that never shows up
+    // still fails below.
+    let seen = log
+        .until(WAIT, |ev| {
+            has_exec(ev, &fence)
+                && sleepers
+                    .iter()
+                    .zip(&markers)
+                    .all(|(s, m)| listed(s, m) || streamed(ev, s, m))
+        })
+        .await;
     assert!(
-        fenced,
+        seen || has_exec(&log.events, &fence),
         "exec of the fence process not seen; stream end: {:?}",
         log.ended
     );
     assert_contiguous(&seqs(&log.events), Some(snap_seq));
     for (s, m) in sleepers.iter().zip(&markers) {
-        let listed = snapshot
-            .iter()
-            .any(|p| pid(p) == s.pid() && p.argv.first() == Some(m));
-        let streamed =
-            execs(&log.events).any(|(_, p)| pid(p) == s.pid() && p.argv.first() == Some(m));
+        let listed = listed(s, m);
+        let streamed = streamed(&log.events, s, m);
         assert!(
             listed != streamed,
             "sleeper {}: in snapshot {listed}, exec after snapshot_seq {snap_seq} {streamed}",

@@ -101,10 +101,12 @@ pub fn parse_pid(text: &str) -> Result<u32, InputError> {
         .ok_or(InputError::PidOutOfRange(n))
 }
 
-/// The reason as sent: trimmed, not empty, at most [`REASON_MAX_BYTES`].
+/// The reason as sent: trimmed, not blank (nothing but control,
+/// zero-width or escape characters is blank too, as perchd judges it), at
+/// most [`REASON_MAX_BYTES`].
 pub fn check_reason(text: &str) -> Result<String, InputError> {
     let t = text.trim();
-    if t.is_empty() {
+    if perch_proto::text::is_blank(t) {
         return Err(InputError::EmptyReason);
     }
     if t.len() > REASON_MAX_BYTES {

@@ -1,11 +1,11 @@
 //! The `perch` command line: global connection flags and the subcommands.
 pub mod act;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use perch_audit::DEFAULT_PATH as DEFAULT_AUDIT_LOG;
-use perch_client::{ConnectError, DEFAULT_SOCKET, Target};
+use perch_client::{ClientCert, ConnectError, DEFAULT_SOCKET, Target};
 use perch_proto::{
     names,
     v1::{ActionKind, ActionResult},
@@ -61,6 +61,37 @@ pub struct Connection {
     /// CA certificate (PEM) that signed the remote collector's certificate.
     #[arg(long, global = true, env = "PERCH_TLS_CA", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) to present over TLS: perchd's `[roles]` can
+    /// make its CN (`cert:CN`) an operator or admin; without one a remote
+    /// caller is a viewer.  Needs --tls-key.
+    #[arg(
+        long,
+        global = true,
+        env = "PERCH_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "PERCH_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds to wait for the collector: to connect, and for each answer
+    /// (an action gets 30 s more; a stream of events is not cut) [1..=3600].
+    #[arg(
+        long,
+        global = true,
+        env = "PERCH_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub timeout: u64,
 }
 
 impl Connection {
@@ -71,7 +102,7 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(self.connect.len());
         for addr in &self.connect {
-            let target = Target::parse(addr, self.tls_ca.as_deref())?;
+            let target = Target::parse(addr, self.tls_ca.as_deref(), self.client_cert())?;
             if !out.contains(&target) {
                 out.push(target);
             }
@@ -88,6 +119,23 @@ impl Connection {
             });
         }
         Ok(targets.remove(0))
+    }
+
+    /// The client certificate to present over TLS, if given.
+    fn client_cert(&self) -> Option<ClientCert> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ClientCert {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// How long to wait for the collector (`--timeout`).
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
     }
 
     /// True when the user named no collector (so an embedded one may stand

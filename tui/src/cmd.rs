@@ -7,6 +7,7 @@ use std::{
     future::Future,
     io::{self, BufWriter, Write},
     pin::pin,
+    time::Duration,
 };
 
 use anyhow::{anyhow, bail};
@@ -26,33 +27,50 @@ fn rpc_error(doing: &str, s: &Status) -> anyhow::Error {
     anyhow!("{doing}: {} ({:?})", s.message(), s.code())
 }
 
-pub async fn ps(target: &Target, args: &PsArgs) -> anyhow::Result<()> {
-    let processes = fetch_processes(target, args.all).await?;
+/// `call`'s answer, if it comes `within`; else an error that says so.
+async fn answered<T>(
+    doing: &str,
+    within: Duration,
+    call: impl Future<Output = Result<T, Status>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(within, call).await {
+        Ok(answer) => answer.map_err(|s| rpc_error(doing, &s)),
+        Err(_) => Err(anyhow!(
+            "{doing}: no answer from the collector within {} s (busy or stuck?); \
+             --timeout SECS waits longer",
+            within.as_secs()
+        )),
+    }
+}
+
+pub async fn ps(target: &Target, timeout: Duration, args: &PsArgs) -> anyhow::Result<()> {
+    let processes = fetch_processes(target, timeout, args.all).await?;
     let mut out = BufWriter::new(io::stdout().lock());
     write_processes(&processes, args.json, &mut out)?;
     out.flush()?;
     Ok(())
 }
 
-/// The whole snapshot, sorted by pid.
-async fn fetch_processes(target: &Target, include_exited: bool) -> anyhow::Result<Vec<Process>> {
-    let mut client = perch_client::connect(target).await?;
+/// The whole snapshot, sorted by pid; each message must come within
+/// `timeout` of the one before.
+async fn fetch_processes(
+    target: &Target,
+    timeout: Duration,
+    include_exited: bool,
+) -> anyhow::Result<Vec<Process>> {
+    let mut client = perch_client::connect_within(target, timeout).await?;
     let req = ListProcessesRequest {
         include_exited,
         pids: Vec::new(),
         chunk_size: 0,
     };
-    let mut chunks = client
-        .list_processes(req)
-        .await
-        .map_err(|s| rpc_error("listing processes", &s))?
+    let doing = "listing processes";
+    let mut chunks = answered(doing, timeout, client.list_processes(req))
+        .await?
         .into_inner();
     let mut processes = Vec::new();
     loop {
-        let chunk = chunks
-            .message()
-            .await
-            .map_err(|s| rpc_error("listing processes", &s))?;
+        let chunk = answered(doing, timeout, chunks.message()).await?;
         let Some(chunk) = chunk else {
             bail!("the collector ended the process list early")
         };
@@ -77,14 +95,23 @@ fn write_processes(processes: &[Process], as_json: bool, out: &mut impl Write) -
     }
 }
 
-pub async fn events(target: &Target, args: &EventsArgs) -> anyhow::Result<()> {
+/// Prints events until Ctrl-C; only connecting is bounded by `timeout`.
+pub async fn events(target: &Target, timeout: Duration, args: &EventsArgs) -> anyhow::Result<()> {
     let ctrl_c = async {
         // If the handler cannot be installed, Ctrl-C still kills us.
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    watch(target, args, &mut io::stdout(), &mut io::stderr(), ctrl_c).await
+    watch(
+        target,
+        timeout,
+        args,
+        &mut io::stdout(),
+        &mut io::stderr(),
+        ctrl_c,
+    )
+    .await
 }
 
 /// A per-client notice ended the stream: watch again after this sequence
@@ -97,12 +124,13 @@ struct Restart {
 /// `LAGGED` and `RESYNC_REQUIRED`; warnings go to `warn`.
 async fn watch(
     target: &Target,
+    timeout: Duration,
     args: &EventsArgs,
     out: &mut impl Write,
     warn: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let mut client = perch_client::connect(target).await?;
+    let mut client = perch_client::connect_within(target, timeout).await?;
     let mut stop = pin!(stop);
     let mut resume = args.resume_after;
     loop {
@@ -110,10 +138,9 @@ async fn watch(
             resume_after_seq: resume,
             kinds: Vec::new(),
         };
-        let mut stream = client
-            .watch_events(req)
-            .await
-            .map_err(|s| rpc_error("watching events", &s))?
+        // The stream's start is bounded; its events come when they come.
+        let mut stream = answered("watching events", timeout, client.watch_events(req))
+            .await?
             .into_inner();
         let Restart { after } = loop {
             let msg = tokio::select! {

@@ -65,9 +65,13 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Ps(args)) => cmd::ps(&cli.conn.target()?, &args).await,
-        Some(Command::Events(args)) => cmd::events(&cli.conn.target()?, &args).await,
-        Some(Command::Act(act)) => cmd::act::run(&cli.conn.target()?, &act).await,
+        Some(Command::Ps(args)) => cmd::ps(&cli.conn.target()?, cli.conn.timeout(), &args).await,
+        Some(Command::Events(args)) => {
+            cmd::events(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
+        Some(Command::Act(act)) => {
+            cmd::act::run(&cli.conn.target()?, cli.conn.timeout(), &act).await
+        }
         Some(Command::Audit(AuditCommand::Verify { path })) => {
             cmd::audit::verify_with_perchd(
                 &path,

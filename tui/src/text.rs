@@ -247,6 +247,16 @@ mod tests {
     }
 
     #[test]
+    fn disguises_in_the_table_are_shown_not_dropped() {
+        let p = proc(7, "bob\u{2066}", &["/tmp/\u{202e}fdp.sh"]);
+        let table = process_table(&[p]);
+        assert!(
+            table.contains("bob\\u{2066}") && table.contains("/tmp/\\u{202e}fdp.sh"),
+            "{table}"
+        );
+    }
+
+    #[test]
     fn event_lines_are_readable() {
         let exec = Event {
             seq: 12,

@@ -77,7 +77,7 @@ fn freeze_cgroup(ex: &Executor, req: &Request, mut sweep: Sweep<'_>, cg: &Cgroup
     // Frozen: nobody forks.  Pick up children forked before the freeze and
     // make sure the cgroup still is exactly the tree (a member could have
     // moved itself elsewhere meanwhile); if not, fall back to signals.
-    if let Err(refused) = sweep.collect(false) {
+    if let Err(refused) = sweep.collect(false).and_then(|()| sweep.recheck()) {
         let _ = cg.write("cgroup.freeze", "0");
         return refused;
     }

@@ -12,6 +12,7 @@
 //!
 //! Blocking: the caller runs `Executor::execute` on a blocking thread.
 mod cgroup;
+mod creds;
 mod freeze;
 mod group;
 mod pidfd;
@@ -53,6 +54,12 @@ pub struct Request {
     /// Processes that must never be acted on (the requesting console, ...).
     /// perchd's own pid is always protected, without being listed here.
     pub protected: Vec<Protected>,
+    /// Set when the requester may not touch processes running as root (an
+    /// operator); the text says so for the refusal ("uid 1000 (bob) is an
+    /// operator: ...").  Root is a real, effective or saved uid of 0, so a
+    /// setuid-root process counts.  Checked for every process the action
+    /// would touch; one such process refuses the whole action.
+    pub refuse_root: Option<String>,
 }
 
 /// A process the request must not touch, and why.
@@ -71,7 +78,8 @@ pub struct Outcome {
     pub result: ActionResult,
     /// Stable code: `ok`, `partial`, `no_such_process`, `target_replaced`,
     /// `refused_init`, `refused_kernel_thread`, `refused_collector`, a
-    /// protected pid's code, `no_pod`, `os_error`, `invalid_argument`.
+    /// protected pid's code, `permission_denied` (`Request::refuse_root`),
+    /// `no_pod`, `os_error`, `invalid_argument`.
     pub code: String,
     /// One human sentence.
     pub detail: String,
@@ -177,10 +185,10 @@ impl Executor {
         if st.pid == self.self_pid {
             return Some(("refused_collector", format!("{who} is perchd itself")));
         }
-        req.protected
-            .iter()
-            .find(|p| p.pid == st.pid)
-            .map(|p| (p.code, format!("{who}: {}", p.why)))
+        if let Some(p) = req.protected.iter().find(|p| p.pid == st.pid) {
+            return Some((p.code, format!("{who}: {}", p.why)));
+        }
+        self.root_refusal(st, req)
     }
 }
 

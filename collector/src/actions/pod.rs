@@ -111,8 +111,11 @@ pub(super) fn kill_pod(ex: &Executor, req: &Request, target: &Target) -> Outcome
         }
         pod.wait(FREEZE_WAIT, |e| e.frozen);
     }
-    // Frozen: whoever was forked before is in the cgroup now, and stays.
-    if let Err(o) = pin_members(ex, req, &pod, &what, &mut members) {
+    // Frozen: whoever was forked before is in the cgroup now, and stays;
+    // nobody execs, so the credentials checked now hold for the kill.
+    if let Err(o) = pin_members(ex, req, &pod, &what, &mut members)
+        .and_then(|()| ex.recheck(&members, req, &what))
+    {
         thaw(&pod);
         return o;
     }
@@ -176,8 +179,12 @@ pub(super) fn set_frozen(ex: &Executor, req: &Request, target: &Target, freeze: 
         return Outcome::not_done("os_error", e.to_string());
     }
     let ok = pod.wait(FREEZE_WAIT, |e| e.frozen == freeze);
-    if freeze && let Err(o) = pin_members(ex, req, &pod, &what, &mut members) {
-        // Someone refused was moved in meanwhile: undo.
+    if freeze
+        && let Err(o) = pin_members(ex, req, &pod, &what, &mut members)
+            .and_then(|()| ex.recheck(&members, req, &what))
+    {
+        // Someone refused was moved in (or exec'd a setuid binary)
+        // meanwhile: undo.
         let _ = pod.write("cgroup.freeze", "0");
         return o;
     }

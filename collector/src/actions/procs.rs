@@ -41,6 +41,14 @@ impl ProcStat {
     }
 }
 
+/// A process's user ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Uids {
+    pub real: u32,
+    pub effective: u32,
+    pub saved: u32,
+}
+
 /// /proc (a root other than /proc only for reading a test tree).
 #[derive(Debug)]
 pub(super) struct ProcFs {
@@ -87,6 +95,27 @@ impl ProcFs {
         text.lines()
             .find_map(|l| l.strip_prefix("Tgid:"))
             .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Real, effective and saved uid (the `Uid:` line of /proc/PID/status).
+    pub fn uids(&self, pid: u32) -> io::Result<Uids> {
+        let text = fs::read_to_string(self.path(pid, "status")).map_err(gone_as_esrch)?;
+        let line = text.lines().find_map(|l| l.strip_prefix("Uid:"));
+        let mut ids = line
+            .into_iter()
+            .flat_map(str::split_whitespace)
+            .map(str::parse::<u32>);
+        match (ids.next(), ids.next(), ids.next()) {
+            (Some(Ok(real)), Some(Ok(effective)), Some(Ok(saved))) => Ok(Uids {
+                real,
+                effective,
+                saved,
+            }),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("/proc/{pid}/status has no readable Uid: line"),
+            )),
+        }
     }
 
     /// The executable's path, empty when unreadable (kernel threads, gone).

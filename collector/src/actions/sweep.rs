@@ -120,11 +120,22 @@ impl<'a> Sweep<'a> {
             self.stop_new();
             self.wait_stopped(deadline);
             if self.round()? == 0 || self.capped {
-                return Ok(());
+                return self.recheck();
             }
         }
         self.capped = true;
-        Ok(())
+        self.recheck()
+    }
+
+    /// Once the members are held still (stopped, or frozen by the caller):
+    /// their credentials again, since one may have exec'd a setuid binary
+    /// after it was found.  A refusal continues whatever this sweep stopped.
+    pub fn recheck(&self) -> Result<(), Outcome> {
+        let checked = self.ex.recheck(self.members(), self.req, &self.what());
+        if checked.is_err() {
+            self.abort();
+        }
+        checked
     }
 
     /// One scan: pins and adds the members not known yet; their count.

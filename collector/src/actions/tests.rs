@@ -20,6 +20,7 @@ fn req(kind: ActionKind) -> Request {
         priority: None,
         dry_run: false,
         protected: Vec::new(),
+        refuse_root: None,
     }
 }
 

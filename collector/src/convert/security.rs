@@ -1,25 +1,19 @@
 //! Security events to `perch.v1.SecurityEvent`, strings capped.
-use perch_proto::v1 as pb;
+use perch_proto::{limits, v1 as pb};
 
 use super::{facts::stdio_fd, key};
 use crate::security::{
     Detail, Ids, PathOrigin, SecPath, SecurityEvent, Target, names, syscalls::CAPABILITIES,
 };
 
-/// Paths sent: the kernel captures at most 1024 bytes; a path perchd
-/// folded is never longer.  (perch-proto's shared caps are larger.)
-const PATH_CAP: usize = 4096;
-/// Names and texts (memfd names, BPF program names, mount sources...).
-const TEXT_CAP: usize = 256;
+/// Paths sent: the kernel captures at most 1024 bytes, and a path perchd
+/// folded is never longer; the contract's cap holds regardless.
+const PATH_CAP: usize = limits::PATH_BYTES;
+/// Names and texts (memfd names, BPF program names, mount types...).
+const TEXT_CAP: usize = limits::NAME_BYTES;
 
 fn capped(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
+    limits::clip(&mut s, max);
     s
 }
 

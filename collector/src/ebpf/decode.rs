@@ -14,10 +14,14 @@ use perch_common::{
 };
 
 use crate::model::{
-    EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey, ProcessInfo,
-    Source, fd_kind_of_mode,
+    Argv, EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey,
+    ProcessInfo, Source, fd_kind_of_mode,
 };
 use crate::security::watch::WatchSet;
+
+// One argv cap on every path: what the kernel programs capture is what
+// the contract allows.
+const _: () = assert!(ARGV_MAX == perch_proto::limits::ARGV_BYTES);
 
 /// Decoded record, before enrichment (user names, cgroup paths).
 pub type RawEvent = ModelEvent;
@@ -34,18 +38,6 @@ pub(super) fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
 pub(super) fn cstr(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-/// Splits NUL-separated argv bytes (a trailing NUL does not make an empty arg).
-pub fn split_argv(bytes: &[u8]) -> Vec<String> {
-    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    bytes
-        .split(|&b| b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
 }
 
 /// Decodes records with perchd's settings (which environment variables to
@@ -138,8 +130,9 @@ impl Decoder {
 
         let mut p = process(header, &ev.creds);
         p.exe = cstr(filename);
-        p.argv = split_argv(argv);
-        p.argv_truncated = ev.flags & EXEC_ARGV_TRUNCATED != 0;
+        let (argv, cut) = Argv::from_cmdline(argv);
+        p.argv = argv;
+        p.argv_truncated = cut || ev.flags & EXEC_ARGV_TRUNCATED != 0;
         let exe = exe_info(&ev.exe, exe, ev.flags);
         p.facts = Some(Arc::new(ExecFacts {
             exe,

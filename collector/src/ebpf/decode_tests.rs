@@ -13,6 +13,10 @@ fn decode(bytes: &[u8]) -> Option<RawEvent> {
     Decoder::default().decode(bytes)
 }
 
+fn split_argv(bytes: &[u8]) -> Vec<String> {
+    Argv::from_cmdline(bytes).0.to_vec()
+}
+
 #[test]
 fn argv_splitting() {
     assert_eq!(split_argv(b"sh\0-c\0echo hi\0"), ["sh", "-c", "echo hi"]);

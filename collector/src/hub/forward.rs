@@ -1,21 +1,23 @@
 //! A subscriber's task (copying events from the ring into its bounded
 //! queue, and deciding when it has fallen too far behind) and the per-client
 //! notices it can end with.
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use perch_proto::v1::{Event, Notice, NoticeKind, WatchEventsResponse, event::Kind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::{Hub, Item, KindFilter, Read};
+use super::{Hub, KindFilter, Queued, Read, ring};
 
 /// One subscriber's task: copies events after `cursor` from the ring into
-/// the subscriber's bounded queue until the client goes away, the hub is
-/// dropped, or the subscriber falls too far behind.
+/// the subscriber's bounded queue (at most `budget`'s bytes) until the
+/// client goes away, the hub is dropped, or the subscriber falls too far
+/// behind.
 pub(super) async fn forward(
     hub: Weak<Hub>,
     mut cursor: u64,
     filter: KindFilter,
-    tx: mpsc::Sender<Item>,
+    tx: mpsc::Sender<Queued>,
+    budget: Arc<Semaphore>,
     mut wake: watch::Receiver<u64>,
 ) {
     loop {
@@ -25,7 +27,6 @@ pub(super) async fn forward(
         loop {
             let Some(h) = hub.upgrade() else { return };
             let read = h.read_after(cursor, filter);
-            let threshold = h.lag_threshold;
             drop(h);
             match read {
                 Read::UpToDate => break,
@@ -42,7 +43,7 @@ pub(super) async fn forward(
                             events: Vec::new(),
                             encoded: events,
                         };
-                        match enqueue(&tx, &mut wake, msg, cursor, threshold).await {
+                        match enqueue(&tx, &budget, &mut wake, msg, cursor, &hub).await {
                             Enqueued::Yes => {}
                             Enqueued::Closed => return,
                             Enqueued::TooFarBehind => {
@@ -70,24 +71,34 @@ enum Enqueued {
     TooFarBehind,
 }
 
-/// Queues `msg` (whose events all come after `cursor`), waiting for room.
-/// While waiting, gives up once more than `threshold` events are waiting
-/// behind `cursor`: ending the stream while the ring still holds them lets
-/// the client reconnect and resume without loss.
+/// Queues `msg` (whose events all come after `cursor`), waiting for room
+/// in the queue and in its byte budget.  While waiting, gives up once the
+/// subscriber is too far behind (`Hub::too_far_behind`): ending the stream
+/// while the ring still holds its backlog lets the client reconnect and
+/// resume without loss.
 async fn enqueue(
-    tx: &mpsc::Sender<Item>,
+    tx: &mpsc::Sender<Queued>,
+    budget: &Arc<Semaphore>,
     wake: &mut watch::Receiver<u64>,
     msg: WatchEventsResponse,
     cursor: u64,
-    threshold: u64,
+    hub: &Weak<Hub>,
 ) -> Enqueued {
+    // A message larger than the whole budget takes all of it.
+    let cost: usize = msg.encoded.iter().map(ring::cost).sum();
+    let cost = u32::try_from(cost.min(budget_size(hub))).unwrap_or(u32::MAX);
+    let mut bytes = None;
     let mut hub_alive = true;
     loop {
         tokio::select! {
             biased;
-            permit = tx.reserve() => {
+            permit = Arc::clone(budget).acquire_many_owned(cost), if bytes.is_none() => {
                 let Ok(permit) = permit else { return Enqueued::Closed };
-                permit.send(Ok(msg));
+                bytes = Some(permit);
+            }
+            slot = tx.reserve(), if bytes.is_some() => {
+                let Ok(slot) = slot else { return Enqueued::Closed };
+                slot.send((Ok(msg), bytes));
                 return Enqueued::Yes;
             }
             changed = wake.changed(), if hub_alive => {
@@ -96,19 +107,26 @@ async fn enqueue(
                     hub_alive = false;
                     continue;
                 }
-                let head = *wake.borrow_and_update();
-                if head.saturating_sub(cursor) > threshold {
+                wake.borrow_and_update();
+                if hub.upgrade().is_some_and(|h| h.too_far_behind(cursor)) {
                     return Enqueued::TooFarBehind;
                 }
             }
+            () = tx.closed() => return Enqueued::Closed,
         }
     }
 }
 
+/// The subscriber byte budget's size (what a single message may take).
+fn budget_size(hub: &Weak<Hub>) -> usize {
+    hub.upgrade()
+        .map_or(usize::MAX, |h| h.limits.client_queue_bytes)
+}
+
 /// The final message of a lagging subscriber, after everything it was queued.
-async fn send_lagged(tx: &mpsc::Sender<Item>, last_given: u64, oldest: u64) {
+async fn send_lagged(tx: &mpsc::Sender<Queued>, last_given: u64, oldest: u64) {
     let _ = tx
-        .send(Ok(notice_response(lagged_notice(last_given, oldest))))
+        .send((Ok(notice_response(lagged_notice(last_given, oldest))), None))
         .await;
 }
 

@@ -327,3 +327,87 @@ async fn large_events_are_split_by_bytes() {
         total += msg.events.len();
     }
 }
+
+/// An exec event whose encoded size is about `bytes` (its argv).
+fn sized(bytes: usize) -> Event {
+    let process = perch_proto::v1::Process {
+        argv: vec!["x".repeat(bytes)],
+        ..Default::default()
+    };
+    Event {
+        seq: 0,
+        time_ns: 0,
+        kind: Some(Kind::Exec(ProcessExec {
+            process: Some(process),
+            old_pid: 0,
+        })),
+    }
+}
+
+fn bytes_hub(replay_bytes: usize, client_queue_bytes: usize) -> std::sync::Arc<Hub> {
+    Hub::with_limits(super::HubLimits {
+        replay_events: 100_000,
+        replay_bytes,
+        client_queue: 1_000,
+        client_queue_bytes,
+    })
+}
+
+#[tokio::test]
+async fn the_ring_is_bounded_in_bytes_whatever_the_event_count() {
+    let hub = bytes_hub(1 << 20, 1 << 20);
+    for _ in 0..200 {
+        hub.publish(vec![sized(16 << 10)]);
+        assert!(hub.replay_bytes() <= 1 << 20, "{}", hub.replay_bytes());
+    }
+    // Far fewer than the 100,000 events the count allows.
+    let kept = 200 - hub.oldest_seq() + 1;
+    assert!((50..70).contains(&kept), "{kept} kept");
+    // Tiny events count their bookkeeping too.
+    for _ in 0..100_000 {
+        hub.publish(vec![exit(1)]);
+    }
+    assert!(hub.replay_bytes() <= 1 << 20);
+    assert!(hub.head_seq() - hub.oldest_seq() < 10_000);
+    // A client resuming behind the ring is told to resync.
+    let mut old = hub.subscribe(Some(0), Vec::new());
+    let events = next_events(&mut old).await;
+    assert_eq!(
+        notice(&events[0]).kind,
+        i32::from(NoticeKind::ResyncRequired)
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_subscriber_queues_bytes_not_messages_and_lags_by_bytes() {
+    let (ring, budget) = (4 << 20, 256 << 10);
+    let hub = bytes_hub(ring, budget);
+    let mut slow = hub.subscribe(None, Vec::new());
+    let mut fast = hub.subscribe(None, Vec::new());
+    // 110 events of 32 KiB: 3.6 MB, more than three quarters of the ring's
+    // bytes (not all of them: none is evicted), though far below three
+    // quarters of its event count (100,000).
+    let mut seen = 0;
+    for _ in 0..110 {
+        hub.publish(vec![sized(32 << 10)]);
+        while seen < hub.head_seq() {
+            seen = next_events(&mut fast).await.last().map_or(seen, |e| e.seq);
+        }
+    }
+    let (got, n) = drain_lagged(&mut slow, 1).await;
+    assert_eq!(n.kind, i32::from(NoticeKind::Lagged));
+    assert_eq!(n.resume_after_seq, got.last().copied().unwrap_or(0));
+    // What was queued for it: its byte budget (a message over the budget
+    // takes all of it), not 1,000 messages' worth.
+    let queued: usize = got.len() * (32 << 10);
+    assert!(queued <= 2 * budget, "{} events queued", got.len());
+    assert!(!got.is_empty(), "the queued message is delivered");
+    // The ring still holds the rest: resume, no loss.
+    assert_eq!(hub.oldest_seq(), 1);
+    let mut resumed = hub.subscribe(Some(n.resume_after_seq), Vec::new());
+    let rest = take_events(&mut resumed, 110 - got.len()).await;
+    assert_eq!(
+        seqs(&rest),
+        (n.resume_after_seq + 1..=110).collect::<Vec<_>>()
+    );
+}

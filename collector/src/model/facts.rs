@@ -102,8 +102,8 @@ pub struct EnvVar {
     pub value_truncated: bool,
 }
 
-/// Longest value kept of a matched environment variable.
-pub const ENV_VALUE_MAX: usize = 256;
+/// Longest value kept of a matched environment variable (the contract's).
+pub const ENV_VALUE_MAX: usize = perch_proto::limits::ENV_VALUE_BYTES;
 /// Most variables kept per process.
 pub const ENV_VARS_MAX: usize = 16;
 

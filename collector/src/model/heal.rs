@@ -172,7 +172,7 @@ mod tests {
             m.apply(e);
         }
         assert_eq!(
-            m.get(16).map(|p| p.argv.clone()),
+            m.get(16).map(|p| p.argv.to_vec()),
             Some(vec!["new".to_owned()])
         );
         assert!(m.get(10).is_none());

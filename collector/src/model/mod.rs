@@ -2,6 +2,12 @@
 //! process holds a pid at a time), and exited ones kept for a retention
 //! window so that a process that lived for a millisecond can still be shown
 //! and inspected.  Events are applied in ring-buffer order.
+//!
+//! Exited processes are also bounded in bytes: an exec storm of long
+//! command lines would otherwise keep a retention window's worth of them
+//! (30 s at thousands a second).  Past the bound the oldest exits go first;
+//! clients still have their events (the hub's ring).
+mod argv;
 mod facts;
 mod heal;
 mod types;
@@ -12,12 +18,20 @@ pub use facts::*;
 pub use heal::Scanned;
 pub use types::*;
 
+/// Default bound on the bytes exited processes may hold.
+pub const DEFAULT_EXITED_BYTES: usize = 8 << 20;
+
 #[derive(Debug, Default)]
 pub struct ProcessModel {
     live: HashMap<u32, ProcessInfo>,
     /// Exited processes, oldest exit first.
     exited: VecDeque<ProcessInfo>,
     retention_ns: u64,
+    /// Bytes `exited` holds ([`ProcessInfo::heap_bytes`]) and may hold.
+    exited_bytes: usize,
+    max_exited_bytes: usize,
+    /// Exited processes dropped before their retention ended.
+    dropped_early: u64,
     /// Pids whose cwd may be stale: new processes (they inherited their
     /// parent's last known cwd) and parents that forked (a shell that ran
     /// `cd` shows it in its next child).  Re-read once per sample pass
@@ -28,10 +42,31 @@ pub struct ProcessModel {
 impl ProcessModel {
     #[must_use]
     pub fn new(retention_ns: u64) -> Self {
+        Self::with_bounds(retention_ns, DEFAULT_EXITED_BYTES)
+    }
+
+    /// Exited processes stay `retention_ns`, as long as they hold no more
+    /// than `max_exited_bytes` (the newest one always stays).
+    #[must_use]
+    pub fn with_bounds(retention_ns: u64, max_exited_bytes: usize) -> Self {
         Self {
             retention_ns,
+            max_exited_bytes,
             ..Self::default()
         }
+    }
+
+    /// Bytes the exited processes hold now.
+    #[must_use]
+    pub fn exited_bytes(&self) -> usize {
+        self.exited_bytes
+    }
+
+    /// Exited processes dropped before their retention ended, to stay
+    /// within the byte bound.
+    #[must_use]
+    pub fn dropped_early(&self) -> u64 {
+        self.dropped_early
     }
 
     /// Adds processes read from /proc at start-up.  A process the kernel
@@ -76,7 +111,8 @@ impl ProcessModel {
     pub fn apply(&mut self, event: ModelEvent) -> Option<ModelEvent> {
         match event {
             ModelEvent::Fork { time_ns, mut child } => {
-                // A child inherits exe, argv and cwd until it execs.
+                // A child inherits exe, argv and cwd until it execs (argv
+                // is shared, not copied).
                 if let Some(parent) = self.live.get(&child.ppid) {
                     child.exe.clone_from(&parent.exe);
                     child.argv.clone_from(&parent.argv);
@@ -129,7 +165,7 @@ impl ProcessModel {
                 let mut p = self.live.remove(&key.pid)?;
                 p.exit = Some(exit);
                 p.usage.cpu_percent = 0.0;
-                self.exited.push_back(p);
+                self.retire(p);
                 Some(ModelEvent::Exit { time_ns, key, exit })
             }
             ModelEvent::Update { time_ns, process } => {
@@ -172,7 +208,20 @@ impl ProcessModel {
                 time_ns,
                 ..ExitInfo::default()
             });
-            self.exited.push_back(old);
+            self.retire(old);
+        }
+    }
+
+    /// Keeps an exited process, dropping the oldest ones past the bound.
+    fn retire(&mut self, p: ProcessInfo) {
+        self.exited_bytes += p.heap_bytes();
+        self.exited.push_back(p);
+        while self.exited_bytes > self.max_exited_bytes && self.exited.len() > 1 {
+            let Some(old) = self.exited.pop_front() else {
+                break;
+            };
+            self.exited_bytes = self.exited_bytes.saturating_sub(old.heap_bytes());
+            self.dropped_early += 1;
         }
     }
 
@@ -183,7 +232,9 @@ impl ProcessModel {
             if now_ns.saturating_sub(exited_at) <= self.retention_ns {
                 break;
             }
-            self.exited.pop_front();
+            if let Some(old) = self.exited.pop_front() {
+                self.exited_bytes = self.exited_bytes.saturating_sub(old.heap_bytes());
+            }
         }
     }
 

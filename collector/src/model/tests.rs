@@ -1,4 +1,5 @@
-//! Model rules: fork inheritance, exec replacement, exit retention, pid reuse.
+//! Model rules: fork inheritance, exec replacement, exit retention, pid
+//! reuse, the byte bound on exited processes.
 use super::*;
 
 fn info(pid: u32, start_ns: u64, parent: u32) -> ProcessInfo {
@@ -14,7 +15,7 @@ fn fork_inherits_exec_replaces_exit_retains() {
     let mut m = ProcessModel::new(1_000);
     let mut parent = info(10, 5_000_000_000, 1);
     parent.exe = "/bin/sh".into();
-    parent.argv = vec!["sh".into()];
+    parent.argv = ["sh"].into_iter().collect();
     parent.cwd = "/tmp".into();
     m.seed([parent]);
 
@@ -30,7 +31,7 @@ fn fork_inherits_exec_replaces_exit_retains() {
 
     let mut exec = info(11, 6_000_000_000, 10);
     exec.exe = "/bin/true".into();
-    exec.argv = vec!["true".into()];
+    exec.argv = ["true"].into_iter().collect();
     let Some(ModelEvent::Exec { process, .. }) = m.apply(ModelEvent::Exec {
         time_ns: 2,
         process: exec,
@@ -109,4 +110,41 @@ fn seeded_tick_precision_matches_kernel_nanoseconds() {
         })
         .is_some()
     );
+}
+
+/// An exec storm of long command lines: exited processes stay within the
+/// byte bound (the oldest go first, counted), whatever the retention says.
+#[test]
+fn exited_processes_are_bounded_in_bytes() {
+    let bound = 1 << 20;
+    let mut m = ProcessModel::with_bounds(u64::MAX, bound);
+    let long: Argv = std::iter::repeat_n("a", 4000).collect();
+    for pid in 1..=2_000 {
+        let mut p = info(pid, u64::from(pid) * 1_000_000_000, 1);
+        p.argv = long.clone();
+        m.apply(ModelEvent::Exec {
+            time_ns: u64::from(pid),
+            process: p,
+            old_pid: 0,
+        });
+        m.apply(ModelEvent::Exit {
+            time_ns: u64::from(pid),
+            key: ProcKey {
+                pid,
+                start_ns: u64::from(pid) * 1_000_000_000,
+            },
+            exit: ExitInfo::default(),
+        });
+        assert!(m.exited_bytes() <= bound, "{} bytes", m.exited_bytes());
+    }
+    let kept = m.exited().count();
+    assert!((10..2_000).contains(&kept), "{kept} kept");
+    assert_eq!(m.dropped_early(), 2_000 - kept as u64);
+    // The newest are the ones kept.
+    assert_eq!(m.exited().last().map(|p| p.key.pid), Some(2_000));
+    let sum: usize = m.exited().map(ProcessInfo::heap_bytes).sum();
+    assert_eq!(sum, m.exited_bytes());
+    m.expire(u64::MAX);
+    let sum: usize = m.exited().map(ProcessInfo::heap_bytes).sum();
+    assert_eq!(m.exited_bytes(), sum);
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::ExecFacts;
+pub use super::argv::Argv;
 
 /// A process's identity: pids are reused, (pid, start time) is not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,7 +107,8 @@ pub struct ProcessInfo {
     /// The path given to execve for eBPF execs; /proc's resolved path for
     /// seeded and polled processes (see `facts.exe` for the mapped file).
     pub exe: String,
-    pub argv: Vec<String>,
+    /// Capped at `perch_proto::limits::ARGV_BYTES` (then `argv_truncated`).
+    pub argv: Argv,
     pub argv_truncated: bool,
     pub cwd: String,
     /// e.g. `pts/3`; empty when none.
@@ -122,6 +124,39 @@ pub struct ProcessInfo {
     /// What the last exec says (executable, stdio, environment...);
     /// `None` for kernel threads and when it could not be read.
     pub facts: Option<Arc<ExecFacts>>,
+}
+
+impl ProcessInfo {
+    /// Bytes this process holds, for the model's bound: the struct, its
+    /// own strings (with the allocator's rounding), and its argv and exec
+    /// facts counted in full even when shared with a parent or child (an
+    /// upper bound).  The user name and cgroup are shared with the
+    /// reader's caches.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let string = |s: &String| {
+            if s.capacity() == 0 {
+                0
+            } else {
+                s.capacity() + 16
+            }
+        };
+        let facts = self.facts.as_deref().map_or(0, |f| {
+            size_of::<ExecFacts>()
+                + string(&f.exe.path)
+                + f.env
+                    .iter()
+                    .map(|v| size_of_val(v) + string(&v.name) + string(&v.value))
+                    .sum::<usize>()
+        });
+        size_of::<Self>()
+            + string(&self.comm)
+            + string(&self.exe)
+            + string(&self.cwd)
+            + string(&self.tty)
+            + self.argv.heap_bytes()
+            + facts
+    }
 }
 
 /// Host-wide meters over the last interval.

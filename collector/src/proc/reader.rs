@@ -20,7 +20,8 @@ use super::stat::{PF_KTHREAD, PidPath, StatFields, parse_stat, read_stat};
 use super::tty::tty_name;
 use super::users::UserNames;
 use crate::clock::{page_size, ticks_to_ns};
-use crate::model::{EnvFilter, ProcKey, ProcessInfo, Source, Usage};
+use crate::model::{Argv, EnvFilter, ProcKey, ProcessInfo, Source, Usage};
+use perch_proto::limits::ARGV_BYTES;
 
 /// Reads process records; owns the cgroup and user-name caches they use.
 #[derive(Debug)]
@@ -107,11 +108,19 @@ impl ProcReader {
         };
         let (cap_effective, eff_gid) = super::facts::parse_status(&self.buf);
 
-        let argv = match self.read_rel(&dir, pid, "cmdline") {
-            Ok(()) => split_cmdline(&self.buf),
-            Err(e) if e.is_gone() => return Err(e),
-            Err(_) => Vec::new(),
-        };
+        // At most one byte past the cap: any user can give a process
+        // megabytes of arguments, and only the cap's worth is kept.
+        let (argv, argv_truncated) =
+            match self.read_rel_max(&dir, pid, "cmdline", ARGV_BYTES as u64 + 1) {
+                Ok(()) => {
+                    let over = self.buf.len() > ARGV_BYTES;
+                    let (argv, cut) =
+                        Argv::from_cmdline(&self.buf[..self.buf.len().min(ARGV_BYTES)]);
+                    (argv, over || cut)
+                }
+                Err(e) if e.is_gone() => return Err(e),
+                Err(_) => (Argv::default(), false),
+            };
         let (cgroup, cgroup_id) = match self.read_rel(&dir, pid, "cgroup") {
             Ok(()) => match unified_path(&self.buf) {
                 Some(p) => {
@@ -147,7 +156,7 @@ impl ProcReader {
             comm,
             exe: readlink_rel(&dir, "exe").unwrap_or_default(),
             argv,
-            argv_truncated: false,
+            argv_truncated,
             cwd: readlink_rel(&dir, "cwd").unwrap_or_default(),
             tty: tty_name(st.tty_nr),
             cgroup_id,
@@ -228,11 +237,22 @@ impl ProcReader {
     }
 
     fn read_rel(&mut self, dir: &OwnedFd, pid: u32, name: &str) -> Result<(), ProcError> {
+        self.read_rel_max(dir, pid, name, u64::MAX)
+    }
+
+    /// Reads at most `max` bytes of `name` into the buffer.
+    fn read_rel_max(
+        &mut self,
+        dir: &OwnedFd,
+        pid: u32,
+        name: &str,
+        max: u64,
+    ) -> Result<(), ProcError> {
         let res = openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(io::Error::from)
             .and_then(|fd| {
                 self.buf.clear();
-                File::from(fd).read_to_end(&mut self.buf)
+                File::from(fd).take(max).read_to_end(&mut self.buf)
             });
         match res {
             Ok(_) => Ok(()),
@@ -292,18 +312,6 @@ fn numbers(field: &[u8]) -> impl Iterator<Item = u32> + '_ {
         .split(u8::is_ascii_whitespace)
         .filter(|f| !f.is_empty())
         .map_while(|f| std::str::from_utf8(f).ok()?.parse().ok())
-}
-
-/// argv from cmdline: NUL-separated, with a final NUL.  Empty arguments in
-/// the middle are kept (they are real: `sh -c ''`).
-fn split_cmdline(buf: &[u8]) -> Vec<String> {
-    if buf.is_empty() {
-        return Vec::new();
-    }
-    let body = buf.strip_suffix(b"\0").unwrap_or(buf);
-    body.split(|&b| b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
 }
 
 /// The cgroup v2 path from /proc/PID/cgroup (the `0::` line).

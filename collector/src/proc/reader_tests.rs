@@ -108,6 +108,20 @@ fn reads_spawned_child() {
 }
 
 #[test]
+fn a_long_command_line_is_capped_and_flagged() {
+    let mut r = ProcReader::system();
+    // `sleep` adds up its arguments: a long run of zeros is a valid 0.
+    let zeros = "0".repeat(3 * ARGV_BYTES);
+    let child = spawn(Command::new("sleep").args(["30", &zeros]));
+    let p = wait_exec(&mut r, child.0.id(), "sleep");
+    assert!(p.argv_truncated);
+    assert_eq!(p.argv.len_bytes(), ARGV_BYTES);
+    let argv = p.argv.to_vec();
+    assert_eq!(argv[..2], ["sleep", "30"]);
+    assert!(argv[2].bytes().all(|b| b == b'0'));
+}
+
+#[test]
 fn keeps_empty_args_and_non_utf8_names() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"s\xffh"));
@@ -118,8 +132,9 @@ fn keeps_empty_args_and_non_utf8_names() {
     // `; exit` keeps the shell itself alive (no exec of the last command).
     let child = spawn(Command::new(&odd).args(["-c", "sleep 30; exit 0", "", "x"]));
     let p = wait_exec(&mut r, child.0.id(), "s\u{fffd}h");
-    assert_eq!(p.argv[1..], ["-c", "sleep 30; exit 0", "", "x"]);
-    assert!(p.argv[0].ends_with("s\u{fffd}h"), "{:?}", p.argv);
+    let argv = p.argv.to_vec();
+    assert_eq!(argv[1..], ["-c", "sleep 30; exit 0", "", "x"]);
+    assert!(argv[0].ends_with("s\u{fffd}h"), "{:?}", p.argv);
 }
 
 #[test]
@@ -145,6 +160,10 @@ fn kernel_thread_is_flagged() {
     assert!(p.kernel_thread);
     assert!(p.exe.is_empty());
     assert!(p.argv.is_empty());
+}
+
+fn split_cmdline(buf: &[u8]) -> Vec<String> {
+    Argv::from_cmdline(buf).0.to_vec()
 }
 
 #[test]

@@ -94,9 +94,12 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
         ));
     }
     let reason = req.reason.trim();
-    if reason.is_empty() {
+    // NULs, escape sequences or zero-width characters alone say nothing.
+    if perch_proto::text::is_blank(reason) {
         return Err(Invalid(
-            "reason: required, say why (an empty or blank reason is not accepted)".to_owned(),
+            "reason: required, say why (an empty or blank reason is not accepted, nor one of \
+             only control, zero-width or escape characters)"
+                .to_owned(),
         ));
     }
     if reason.len() > REASON_MAX_BYTES {
@@ -217,6 +220,10 @@ mod tests {
             ),
             (
                 Box::new(|r| r.reason = " \t\n".to_owned()),
+                "reason: required",
+            ),
+            (
+                Box::new(|r| r.reason = "\0\u{200b}\u{202e}\u{1b}[31m\u{1b}[0m".to_owned()),
                 "reason: required",
             ),
             (

@@ -6,10 +6,8 @@ use std::{
     sync::{LazyLock, Mutex},
 };
 
-use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
-
-use super::UnixPeer;
-use crate::proc::UserNames;
+use super::{TlsPeer, UnixPeer};
+use crate::{proc::UserNames, refusals::Caller};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -86,23 +84,44 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// Whose refusals count together against one rate limit: a uid on the
+    /// Unix socket (any of its processes), a certificate CN over TLS, or
+    /// else the peer's IP address (any port).
+    #[must_use]
+    pub fn limit_key(&self) -> Caller {
+        let (key, label) = match (self.uid, &self.cert_cn, self.remote) {
+            (Some(uid), _, _) => (format!("uid:{uid}"), self.caller()),
+            (None, Some(cn), _) => (format!("cert:{cn}"), self.caller()),
+            (None, None, Some(addr)) => (
+                format!("ip:{}", addr.ip()),
+                format!("tls {} (no client certificate)", addr.ip()),
+            ),
+            (None, None, None) => ("unknown".to_owned(), "unknown peer".to_owned()),
+        };
+        Caller { key, label }
+    }
+}
+
 /// The identity of the peer that sent `req`.  Requests that came through
 /// neither of perchd's listeners (in-process calls) are an unknown peer,
 /// which no role entry matches.
 pub fn identify<T>(req: &tonic::Request<T>) -> Identity {
     let ext = req.extensions();
-    if let Some(peer) = ext.get::<UnixPeer>() {
-        return Identity::unix(peer);
-    }
-    if let Some(tls) = ext.get::<TlsConnectInfo<TcpConnectInfo>>() {
-        let cn = tls
-            .peer_certs()
-            .and_then(|certs| certs.first().and_then(|c| common_name(c)));
-        return Identity::tls(tls.get_ref().remote_addr(), cn);
-    }
-    Identity {
-        origin: "unknown peer".to_owned(),
-        ..Identity::default()
+    identify_peer(ext.get::<UnixPeer>(), ext.get::<TlsPeer>())
+}
+
+/// The identity of a peer known by what its listener attached to the
+/// request (a Unix peer's credentials, a TLS peer's address and CN).
+#[must_use]
+pub fn identify_peer(unix: Option<&UnixPeer>, tls: Option<&TlsPeer>) -> Identity {
+    match (unix, tls) {
+        (Some(peer), _) => Identity::unix(peer),
+        (None, Some(tls)) => Identity::tls(tls.remote, tls.cert_cn.clone()),
+        (None, None) => Identity {
+            origin: "unknown peer".to_owned(),
+            ..Identity::default()
+        },
     }
 }
 

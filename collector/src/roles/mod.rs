@@ -17,8 +17,8 @@ mod peer;
 
 use std::fmt;
 
-pub use identity::{Identity, identify};
-pub use peer::{UnixPeer, peer_groups};
+pub use identity::{Identity, common_name, identify, identify_peer};
+pub use peer::{TlsPeer, UnixPeer, peer_groups};
 pub use perch_proto::v1::Role;
 
 /// One `[roles]` entry, with user and group names resolved to ids when the

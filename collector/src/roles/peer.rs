@@ -3,7 +3,7 @@
 //! (`SO_PEERGROUPS`).  Reading groups from the socket, not from
 //! /proc/<pid>/status, matters: the peer may exit (or hand its socket to
 //! another process) and its pid be reused by a process with other groups.
-use std::{io, os::fd::AsRawFd, sync::Arc};
+use std::{io, net::SocketAddr, os::fd::AsRawFd, sync::Arc};
 
 /// perchd's listener attaches this to every request on the Unix socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,15 @@ impl UnixPeer {
             groups: peer_groups(sock)?.into(),
         })
     }
+}
+
+/// perchd's TCP listener attaches this to every request over TLS: the
+/// peer's address and the subject CN of the client certificate it
+/// presented (verified against the client CA by then), if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsPeer {
+    pub remote: Option<SocketAddr>,
+    pub cert_cn: Option<String>,
 }
 
 /// The peer's supplementary groups (`SO_PEERGROUPS`, Linux 4.13+).

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt as _};
-use perch_proto::v1::{self as pb, AuditLogStatus, AuditRecord, ListAuditResponse, Role};
+use perch_proto::{
+    limits,
+    v1::{self as pb, AuditLogStatus, AuditRecord, ListAuditResponse, Role},
+};
 use prost::Message as _;
 use tonic::Status;
 
@@ -27,7 +30,7 @@ pub struct Ctx<'a, A: CollectorApi>(pub &'a A);
 impl<A: CollectorApi> Context for Ctx<'_, A> {
     fn describe(&self, key: pb::ProcessKey) -> Option<pb::Process> {
         let (candidates, _) = self.0.snapshot(true, &[key.pid]);
-        respond::find(candidates, key)
+        respond::find(candidates.collect(), key)
     }
 
     fn publish(&self, event: pb::Event) {
@@ -196,7 +199,7 @@ impl Pages {
         ListAuditResponse {
             records,
             status: self.status.into(),
-            status_detail: self.detail.clone(),
+            status_detail: limits::clipped(&self.detail, limits::DETAIL_BYTES).to_owned(),
             path: self.path.clone(),
             last: self.next.is_none(),
         }

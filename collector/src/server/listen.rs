@@ -1,10 +1,15 @@
-//! Where the service listens: a Unix socket (the default, mode 0660) and/or
-//! TCP, which is only ever served with TLS.  Binding is a separate step from
-//! serving so that a busy socket or a bad certificate stops perchd before it
-//! loads eBPF or reports itself ready.
+//! Where the service listens: a Unix socket (the default, mode 0660, in
+//! the group given) and/or TCP, which is only ever served with TLS.
+//! Binding is a separate step from serving so that a busy socket or a bad
+//! certificate stops perchd before it loads eBPF or reports itself ready.
+//!
+//! Every listener holds a bounded number of connections ([`gate`]); TLS
+//! handshakes and unauthenticated idle TCP connections time out
+//! ([`tcp`]); requests are capped in size before they are decoded, and a
+//! request that cannot be decoded is answered `INVALID_ARGUMENT` and, for
+//! `Act`, audited ([`super::calls`]).
 use std::{
     future::Future,
-    io,
     net::SocketAddr,
     path::{Path, PathBuf},
     pin::pin,
@@ -12,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use futures::{Stream, TryFutureExt as _};
+use futures::TryFutureExt as _;
 use perch_proto::v1::{FILE_DESCRIPTOR_SET, collector_server::CollectorServer};
 use tokio::{
     net::{TcpListener, UnixListener},
@@ -20,13 +25,23 @@ use tokio::{
 };
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use super::{CollectorApi, CollectorService};
+use super::{CollectorApi, CollectorService, calls::CallLayer};
+use crate::config::ConnLimits;
 
+mod accept;
+mod authority;
 mod error;
+pub(super) mod gate;
 mod peer;
+mod tcp;
+mod tls_check;
 mod unix;
+use accept::accepted_tcp;
+pub(super) use accept::accepted_unix;
 pub use error::ServeError;
-use peer::PeerStream;
+pub use gate::{fit_to_fd_limit, raise_fd_limit};
+pub use tcp::{CallGuard, TcpPeer};
+pub use unix::default_socket_group;
 use unix::{SocketFile, bind_unix};
 
 /// How long a connect to an existing socket may take before we conclude
@@ -34,17 +49,30 @@ use unix::{SocketFile, bind_unix};
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long shutdown waits for open calls to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pause after a failed accept (for example out of file descriptors), so a
-/// persistent error does not spin a core.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// HTTP/2 streams one connection may have open.  A stream's unsent data
+/// stays in HTTP/2's buffers (up to 400 KiB each) until the client reads
+/// it, even after perchd has finished the call, and such a stream still
+/// counts as open: this bounds what one stalled connection can hold.  A
+/// console uses two or three.
+const MAX_STREAMS_PER_CONNECTION: u32 = 16;
+/// How often refusals held back by the rate limit are looked at.
+const REFUSAL_FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Largest request accepted, checked before decoding.  The largest legal
+/// request is a `ListProcesses` naming `MAX_PIDS` (10,000) pids, under
+/// 50 KB; an `Act` is a few KB at most.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Where to serve.  At least one of `socket` and `listen` must be set, and
 /// `listen` needs `tls`.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
     pub socket: Option<PathBuf>,
+    /// The socket file's group (a name or a number); `None` leaves it to
+    /// the process's own group.
+    pub socket_group: Option<String>,
     pub listen: Option<SocketAddr>,
     pub tls: Option<TlsFiles>,
+    pub limits: ConnLimits,
 }
 
 /// PEM files for the TCP listener's TLS identity, and optionally the CA
@@ -64,6 +92,7 @@ pub struct TlsFiles {
 pub struct Bound {
     unix: Option<(UnixListener, SocketFile)>,
     tcp: Option<(TcpListener, Server)>,
+    limits: ConnLimits,
 }
 
 /// Binds and then serves until `shutdown` completes; see [`bind`] and
@@ -85,7 +114,7 @@ pub async fn bind(opts: ServeOptions) -> Result<Bound, ServeError> {
     // a refused option leaves no socket file behind.
     let tcp_server = match (opts.listen, &opts.tls) {
         (Some(addr), None) => return Err(ServeError::PlainTcp { addr }),
-        (Some(_), Some(files)) => Some(tls_server(files)?),
+        (Some(_), Some(files)) => Some(tls_server(files, opts.limits.tls_handshake)?),
         (None, _) => None,
     };
     let tcp = match (opts.listen, tcp_server) {
@@ -98,10 +127,14 @@ pub async fn bind(opts: ServeOptions) -> Result<Bound, ServeError> {
         _ => None,
     };
     let unix = match &opts.socket {
-        Some(path) => Some(bind_unix(path).await?),
+        Some(path) => Some(bind_unix(path, opts.socket_group.as_deref()).await?),
         None => None,
     };
-    Ok(Bound { unix, tcp })
+    Ok(Bound {
+        unix,
+        tcp,
+        limits: opts.limits,
+    })
 }
 
 impl Bound {
@@ -119,17 +152,23 @@ impl Bound {
 
     /// Serves `perch.v1.Collector`, gRPC health (reporting it `SERVING`)
     /// and reflection until `shutdown` completes; then stops accepting,
-    /// ends open event streams, waits briefly for calls in flight and
-    /// removes the socket file.
+    /// ends open event streams, waits briefly for calls in flight, writes
+    /// the refusals still held by the rate limit and removes the socket
+    /// file.
     pub async fn serve<A: CollectorApi>(
         self,
         api: Arc<A>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let Bound { unix, tcp } = self;
+        let Bound { unix, tcp, limits } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let service = CollectorServer::new(CollectorService::with_shutdown(api, stop_rx.clone()));
+        let service = CollectorServer::new(CollectorService::with_shutdown(
+            Arc::clone(&api),
+            stop_rx.clone(),
+        ))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
         let (health_reporter, health) = tonic_health::server::health_reporter();
+        let health = health.max_decoding_message_size(MAX_REQUEST_BYTES);
         health_reporter
             .set_serving::<CollectorServer<CollectorService<A>>>()
             .await;
@@ -138,13 +177,20 @@ impl Bound {
                 .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
-        let reflect_v1 = reflection().build_v1().map_err(ServeError::reflection)?;
+        let reflect_v1 = reflection()
+            .build_v1()
+            .map_err(ServeError::reflection)?
+            .max_decoding_message_size(MAX_REQUEST_BYTES);
         let reflect_v1alpha = reflection()
             .build_v1alpha()
-            .map_err(ServeError::reflection)?;
+            .map_err(ServeError::reflection)?
+            .max_decoding_message_size(MAX_REQUEST_BYTES);
+        let calls = CallLayer::new(Arc::clone(&api));
         let router = |server: Server| {
             server
                 .clone()
+                .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+                .layer(calls.clone())
                 .add_service(service.clone())
                 .add_service(health.clone())
                 .add_service(reflect_v1.clone())
@@ -159,8 +205,12 @@ impl Bound {
         let unix_serve = async {
             match unix_listener {
                 Some(l) => {
+                    let gate = gate::Gate::new("unix", limits.unix, limits.per_peer);
                     router(Server::builder())
-                        .serve_with_incoming_shutdown(accepted_unix(l), stopped(stop_rx.clone()))
+                        .serve_with_incoming_shutdown(
+                            accepted_unix(l, gate),
+                            stopped(stop_rx.clone()),
+                        )
                         .await
                 }
                 None => Ok(()),
@@ -169,34 +219,73 @@ impl Bound {
         let tcp_serve = async {
             match tcp {
                 Some((l, server)) => {
+                    let gate = gate::Gate::new("tcp", limits.tcp, limits.per_peer);
                     router(server)
-                        .serve_with_incoming_shutdown(accepted_tcp(l), stopped(stop_rx.clone()))
+                        .serve_with_incoming_shutdown(
+                            accepted_tcp(l, gate, limits.idle),
+                            stopped(stop_rx.clone()),
+                        )
                         .await
                 }
                 None => Ok(()),
             }
         };
+        let flusher = tokio::spawn(flush_refusals(Arc::clone(&api), stop_rx.clone()));
         let mut servers = pin!(
             futures::future::try_join(unix_serve, tcp_serve).map_err(|e| ServeError::transport(&e))
         );
         let mut shutdown = pin!(shutdown);
-        tokio::select! {
-            result = &mut servers => return result.map(|((), ())| ()),
-            () = &mut shutdown => {}
-        }
-        stop_tx.send_replace(true);
-        if let Ok(result) = tokio::time::timeout(DRAIN_TIMEOUT, servers).await {
-            result.map(|((), ())| ())
+        let ended = tokio::select! {
+            result = &mut servers => Some(result.map(|((), ())| ())),
+            () = &mut shutdown => None,
+        };
+        let result = if let Some(result) = ended {
+            result
         } else {
-            tracing::warn!("calls still open after {DRAIN_TIMEOUT:?}; stopping anyway");
-            Ok(())
+            stop_tx.send_replace(true);
+            if let Ok(result) = tokio::time::timeout(DRAIN_TIMEOUT, servers).await {
+                result.map(|((), ())| ())
+            } else {
+                tracing::warn!("calls still open after {DRAIN_TIMEOUT:?}; stopping anyway");
+                Ok(())
+            }
+        };
+        stop_tx.send_replace(true);
+        let _ = flusher.await;
+        // Held refusals are written, not lost with the process.
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(r) = api.responder() {
+                r.flush_refusals(&super::act::Ctx(&*api), true);
+            }
+        })
+        .await;
+        result
+    }
+}
+
+/// Writes the aggregate records of held refusals as they fall due, until
+/// `stop` turns true.
+async fn flush_refusals<A: CollectorApi>(api: Arc<A>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(REFUSAL_FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
         }
+        let api = Arc::clone(&api);
+        // Appends fsync: off the async workers.
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(r) = api.responder() {
+                r.flush_refusals(&super::act::Ctx(&*api), false);
+            }
+        })
+        .await;
     }
 }
 
 /// Reads and checks the PEM files, naming the file at fault, then builds a
-/// TLS server from them.
-fn tls_server(files: &TlsFiles) -> Result<Server, ServeError> {
+/// TLS server from them whose handshakes time out after `handshake`.
+fn tls_server(files: &TlsFiles, handshake: Duration) -> Result<Server, ServeError> {
     use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
 
     let read = |path: &Path, what: &'static str| {
@@ -213,6 +302,7 @@ fn tls_server(files: &TlsFiles) -> Result<Server, ServeError> {
     let cert = read(&files.cert, "certificate")?;
     let key = read(&files.key, "key")?;
     has_certs(&cert, &files.cert, "certificate")?;
+    tls_check::server_certificate(&cert, &files.cert)?;
     if let Err(e) = PrivateKeyDer::from_pem_slice(&key) {
         return Err(ServeError::tls_file(
             &files.key,
@@ -220,7 +310,9 @@ fn tls_server(files: &TlsFiles) -> Result<Server, ServeError> {
             format!("no usable PEM private key: {e}"),
         ));
     }
-    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    let mut config = ServerTlsConfig::new()
+        .identity(Identity::from_pem(cert, key))
+        .timeout(handshake);
     if let Some(ca_path) = &files.client_ca {
         let ca = read(ca_path, "client CA")?;
         has_certs(&ca, ca_path, "client CA")?;
@@ -231,40 +323,4 @@ fn tls_server(files: &TlsFiles) -> Result<Server, ServeError> {
     Server::builder()
         .tls_config(config)
         .map_err(|e| ServeError::tls_identity(files, &e))
-}
-
-pub(super) fn accepted_unix(listener: UnixListener) -> impl Stream<Item = io::Result<PeerStream>> {
-    futures::stream::unfold(listener, |l| async move {
-        loop {
-            match l.accept().await {
-                Ok((stream, _)) => match PeerStream::new(stream) {
-                    Ok(s) => return Some((Ok(s), l)),
-                    // Without credentials there is no telling who it is.
-                    Err(e) => tracing::warn!("dropping a connection: no peer credentials: {e}"),
-                },
-                Err(e) => accept_failed(&e).await,
-            }
-        }
-    })
-}
-
-fn accepted_tcp(listener: TcpListener) -> impl Stream<Item = io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(listener, |l| async move {
-        loop {
-            match l.accept().await {
-                Ok((stream, _)) => {
-                    // gRPC messages are small and latency matters more than
-                    // packet count.
-                    let _ = stream.set_nodelay(true);
-                    return Some((Ok(stream), l));
-                }
-                Err(e) => accept_failed(&e).await,
-            }
-        }
-    })
-}
-
-async fn accept_failed(e: &io::Error) {
-    tracing::warn!("accepting a connection failed: {e}");
-    tokio::time::sleep(ACCEPT_BACKOFF).await;
 }

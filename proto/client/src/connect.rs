@@ -1,6 +1,9 @@
 //! Connecting to a collector: its Unix socket (the default) or, for a
-//! remote host, TCP with TLS.  Failures become one sentence the user can act
-//! on, never a transport error stack.
+//! remote host, TCP with TLS (optionally presenting a client certificate,
+//! which perchd maps to a role).  Every connect is bounded in time: a
+//! collector that accepts but never answers is reported, not waited for.
+//! Failures become one sentence the user can act on, never a transport
+//! error stack.
 use std::{
     io,
     path::{Path, PathBuf},
@@ -9,12 +12,20 @@ use std::{
 
 use hyper_util::rt::TokioIo;
 pub use perch_proto::DEFAULT_SOCKET;
-use perch_proto::v1::collector_client::CollectorClient;
+use perch_proto::{limits, v1::collector_client::CollectorClient};
 use tokio::net::UnixStream;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 
-/// How long to wait for a remote collector to accept the connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connect (and, for commands, a request's answer) may take
+/// unless `--timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client certificate and its key (PEM), presented over TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
 
 /// Which collector to talk to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,10 +33,14 @@ pub enum Target {
     /// perchd's Unix socket on this host.
     Unix(PathBuf),
     /// A remote perchd over TCP with TLS; `ca` signed its certificate.
+    /// With `client`, perch presents that certificate (perchd's roles can
+    /// name its CN).
     Tls {
         host: String,
         port: u16,
         ca: PathBuf,
+        // Boxed: keeps `Target` (and every error that names one) small.
+        client: Option<Box<ClientCert>>,
     },
 }
 
@@ -55,8 +70,13 @@ impl Target {
     }
 
     /// A `--connect` value: a Unix socket path (`/…`, `./…` or `unix:…`),
-    /// else `HOST:PORT` over TLS, which needs the CA file `tls_ca`.
-    pub fn parse(addr: &str, tls_ca: Option<&Path>) -> Result<Target, ConnectError> {
+    /// else `HOST:PORT` over TLS, which needs the CA file `tls_ca` (and
+    /// presents `client`, if given).
+    pub fn parse(
+        addr: &str,
+        tls_ca: Option<&Path>,
+        client: Option<ClientCert>,
+    ) -> Result<Target, ConnectError> {
         let addr = addr.trim();
         if let Some(path) = addr.strip_prefix("unix:") {
             return Ok(Target::Unix(path.into()));
@@ -67,11 +87,15 @@ impl Target {
         let ca = tls_ca.ok_or_else(|| ConnectError::NeedsCa {
             addr: addr.to_owned(),
         })?;
-        Target::tls(addr, ca.to_owned())
+        Target::tls(addr, ca.to_owned(), client)
     }
 
     /// Parses `HOST:PORT` (IPv6 hosts in brackets) for a TLS target.
-    pub fn tls(host_port: &str, ca: PathBuf) -> Result<Target, ConnectError> {
+    pub fn tls(
+        host_port: &str,
+        ca: PathBuf,
+        client: Option<ClientCert>,
+    ) -> Result<Target, ConnectError> {
         let bad = || ConnectError::BadAddress {
             addr: host_port.to_owned(),
         };
@@ -88,6 +112,7 @@ impl Target {
             host: host.to_owned(),
             port,
             ca,
+            client: client.map(Box::new),
         })
     }
 }
@@ -104,6 +129,18 @@ pub enum ConnectError {
     BadAddress { addr: String },
     #[error("TLS CA file {} ({reason})", .path.display())]
     TlsCa { path: PathBuf, reason: String },
+    #[error("TLS client {what} {} ({reason})", .path.display())]
+    TlsClient {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error(
+        "the collector at {target} did not answer within {} s (busy, stuck, or not a \
+         collector); --timeout SECS waits longer",
+        .after.as_secs()
+    )]
+    TimedOut { target: Target, after: Duration },
     #[error(
         "--connect {addr}: a TCP collector needs --tls-ca FILE (a Unix socket path starts with / or .)"
     )]
@@ -114,27 +151,64 @@ pub enum ConnectError {
     OneTarget { count: usize },
 }
 
-/// Connects now (not lazily), so a missing collector is reported at once.
+/// Connects now (not lazily), so a missing collector is reported at once;
+/// within [`DEFAULT_TIMEOUT`].
 pub async fn connect(target: &Target) -> Result<CollectorClient<Channel>, ConnectError> {
-    let channel = match target {
-        Target::Unix(path) => connect_unix(path).await,
-        Target::Tls { host, port, ca } => {
-            let pem = tokio::fs::read(ca).await.map_err(|e| ConnectError::TlsCa {
-                path: ca.clone(),
-                reason: os_reason(&e),
-            })?;
-            connect_tls(host, *port, pem).await
-        }
-    };
-    channel
-        .map(CollectorClient::new)
-        .map_err(|e| classify(target, &e))
+    connect_within(target, DEFAULT_TIMEOUT).await
 }
 
-async fn connect_unix(path: &Path) -> Result<Channel, tonic::transport::Error> {
+/// A client on `channel` that accepts every message a collector can send:
+/// the contract's `MAX_MESSAGE_BYTES` (16 MiB) instead of gRPC's default
+/// 4 MiB.  perchd keeps its messages far smaller; the explicit limit keeps
+/// that margin from depending on a library default.
+#[must_use]
+pub fn client(channel: Channel) -> CollectorClient<Channel> {
+    CollectorClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
+}
+
+/// Connects now, giving up after `timeout` (the socket or TCP connect, the
+/// TLS and HTTP/2 handshakes) with [`ConnectError::TimedOut`].
+pub async fn connect_within(
+    target: &Target,
+    timeout: Duration,
+) -> Result<CollectorClient<Channel>, ConnectError> {
+    let connecting = async {
+        let channel = match target {
+            Target::Unix(path) => connect_unix(path, timeout).await,
+            Target::Tls {
+                host,
+                port,
+                ca,
+                client,
+            } => {
+                let pem = tokio::fs::read(ca).await.map_err(|e| ConnectError::TlsCa {
+                    path: ca.clone(),
+                    reason: os_reason(&e),
+                })?;
+                let identity = match client {
+                    Some(c) => Some(crate::tls::client_identity(c).await?),
+                    None => None,
+                };
+                connect_tls(host, *port, pem, identity, timeout).await
+            }
+        };
+        channel.map(client).map_err(|e| classify(target, &e))
+    };
+    tokio::time::timeout(timeout, connecting)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnectError::TimedOut {
+                target: target.clone(),
+                after: timeout,
+            })
+        })
+}
+
+async fn connect_unix(path: &Path, timeout: Duration) -> Result<Channel, tonic::transport::Error> {
     let path = path.to_owned();
     // The URI is required by tonic but unused: every connection goes to the socket.
     Endpoint::from_static("http://perchd.local")
+        .connect_timeout(timeout)
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let path = path.clone();
             async move { Ok::<_, io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
@@ -146,17 +220,22 @@ async fn connect_tls(
     host: &str,
     port: u16,
     ca_pem: Vec<u8>,
+    identity: Option<Identity>,
+    timeout: Duration,
 ) -> Result<Channel, tonic::transport::Error> {
-    let tls = ClientTlsConfig::new()
+    let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca_pem))
         .domain_name(host);
+    if let Some(identity) = identity {
+        tls = tls.identity(identity);
+    }
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
     Endpoint::from_shared(format!("https://{authority}"))?
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(timeout)
         .tls_config(tls)?
         .connect()
         .await
@@ -195,13 +274,13 @@ fn classify(target: &Target, e: &tonic::transport::Error) -> ConnectError {
         },
         None => ConnectError::Unreachable {
             target,
-            reason: innermost.to_string(),
+            reason: crate::tls::explain(&innermost.to_string()),
         },
     }
 }
 
 /// "No such file or directory", without Rust's " (os error 2)" suffix.
-fn os_reason(e: &io::Error) -> String {
+pub(crate) fn os_reason(e: &io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(i) if text.ends_with(')') => text[..i].to_owned(),
@@ -241,7 +320,8 @@ mod tests {
 
     #[tokio::test]
     async fn tls_target_reports_a_missing_ca_file() {
-        let target = Target::tls("127.0.0.1:1", PathBuf::from("/nonexistent/ca.pem")).unwrap();
+        let target =
+            Target::tls("127.0.0.1:1", PathBuf::from("/nonexistent/ca.pem"), None).unwrap();
         let err = connect(&target).await.unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -254,21 +334,30 @@ mod tests {
         let ca = Path::new("ca.pem");
         let unix = |p: &str| Target::Unix(PathBuf::from(p));
         assert_eq!(
-            Target::parse(" /run/a.sock ", None).unwrap(),
+            Target::parse(" /run/a.sock ", None, None).unwrap(),
             unix("/run/a.sock")
         );
-        assert_eq!(Target::parse("./a.sock", None).unwrap(), unix("./a.sock"));
-        assert_eq!(Target::parse("unix:a.sock", None).unwrap(), unix("a.sock"));
         assert_eq!(
-            Target::parse("db1:7777", Some(ca)).unwrap(),
+            Target::parse("./a.sock", None, None).unwrap(),
+            unix("./a.sock")
+        );
+        assert_eq!(
+            Target::parse("unix:a.sock", None, None).unwrap(),
+            unix("a.sock")
+        );
+        assert_eq!(
+            Target::parse("db1:7777", Some(ca), None).unwrap(),
             Target::Tls {
                 host: "db1".to_owned(),
                 port: 7777,
-                ca: ca.to_owned()
+                ca: ca.to_owned(),
+                client: None,
             }
         );
         assert_eq!(
-            Target::parse("db1:7777", None).unwrap_err().to_string(),
+            Target::parse("db1:7777", None, None)
+                .unwrap_err()
+                .to_string(),
             "--connect db1:7777: a TCP collector needs --tls-ca FILE (a Unix socket path starts \
              with / or .)"
         );
@@ -277,24 +366,25 @@ mod tests {
     #[test]
     fn parses_host_port() {
         let ca = PathBuf::from("ca.pem");
-        let t = Target::tls("[::1]:7443", ca.clone()).unwrap();
+        let t = Target::tls("[::1]:7443", ca.clone(), None).unwrap();
         assert_eq!(
             t,
             Target::Tls {
                 host: "::1".to_owned(),
                 port: 7443,
-                ca: ca.clone()
+                ca: ca.clone(),
+                client: None,
             }
         );
         assert_eq!(t.to_string(), "[::1]:7443");
         assert_eq!(
-            Target::tls("box.example:7443", ca.clone())
+            Target::tls("box.example:7443", ca.clone(), None)
                 .unwrap()
                 .to_string(),
             "box.example:7443"
         );
         for bad in ["box", "box:", ":7443", "box:http", "box:0", "box:70000"] {
-            assert!(Target::tls(bad, ca.clone()).is_err(), "{bad}");
+            assert!(Target::tls(bad, ca.clone(), None).is_err(), "{bad}");
         }
     }
 }

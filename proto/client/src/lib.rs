@@ -11,8 +11,12 @@ mod identity;
 pub mod json;
 mod sec_line;
 mod text;
+pub mod tls;
 
-pub use connect::{ConnectError, DEFAULT_SOCKET, Target, connect};
+pub use connect::{
+    ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, client, connect,
+    connect_within,
+};
 pub use identity::ClientIdentity;
 pub use sec_line::security_line;
 pub use text::clean;

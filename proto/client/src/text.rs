@@ -1,12 +1,17 @@
 //! Text a process controls (argv, comm, paths, reasons) made safe for a
 //! terminal: a hostile command line must not send escape sequences to
-//! the user's screen.
+//! the user's screen, nor hide what it is behind invisible characters.
 use std::borrow::Cow;
 
-/// Control characters escaped (`\n`, `\u{1b}`); everything else as is.
+/// Control characters escaped (`\n`, `\u{1b}`), and so are invisible
+/// formatting characters — bidi overrides, zero-width spaces and the like
+/// (`\u{202e}`, see `perch_proto::text::is_invisible`): the disguise is
+/// shown, not dropped.  Everything else as is.  The console, `perch ps`,
+/// `perch events` and `perch audit list` all print through this.
 #[must_use]
 pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || perch_proto::text::is_invisible(c);
+    if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
@@ -14,6 +19,8 @@ pub fn clean(s: &str) -> Cow<'_, str> {
             .map(|c| {
                 if c.is_control() {
                     c.escape_default().to_string()
+                } else if hidden(c) {
+                    c.escape_unicode().to_string()
                 } else {
                     c.to_string()
                 }
@@ -31,5 +38,13 @@ mod tests {
         assert!(matches!(clean("ls -l ü"), Cow::Borrowed("ls -l ü")));
         assert_eq!(clean("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
         assert_eq!(clean("\t"), "\\t");
+    }
+
+    #[test]
+    fn disguises_are_shown_not_dropped() {
+        // "gpj.exe" reversed by a right-to-left override reads "exe.jpg".
+        assert_eq!(clean("\u{202e}gpj.exe"), "\\u{202e}gpj.exe");
+        assert_eq!(clean("ad\u{200b}min"), "ad\\u{200b}min");
+        assert_eq!(clean("plain é 日本"), "plain é 日本");
     }
 }

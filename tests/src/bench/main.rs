@@ -5,12 +5,15 @@
 //! - `console`: perch + perchd against htop with 10k sleeping processes,
 //!   each in its own pty (`console`);
 //! - `kill-latency`: confirm -> target dead through perchd, against
-//!   kill(2) (`kill_latency`).
+//!   kill(2) (`kill_latency`);
+//! - `memory`: perchd's and the console's peak RSS under an argv-heavy
+//!   storm and stalled streams, against their idle peaks (`memory`).
 mod args;
 mod bpf_stats;
 mod console;
 mod exec_storm;
 mod kill_latency;
+mod memory;
 
 use std::process::ExitCode;
 
@@ -37,20 +40,27 @@ fn run() -> anyhow::Result<()> {
         // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
+        "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
+        // A client that stops reading, for the memory test and benchmark.
+        "stall-streams" => {
+            tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
+        }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 console::USAGE,
-                kill_latency::USAGE
+                kill_latency::USAGE,
+                memory::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {}",
             exec_storm::USAGE,
             console::USAGE,
-            kill_latency::USAGE
+            kill_latency::USAGE,
+            memory::USAGE
         ),
     }
 }

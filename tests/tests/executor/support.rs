@@ -35,6 +35,7 @@ pub fn request(kind: ActionKind, key: ProcessKey) -> Request {
         priority: None,
         dry_run: false,
         protected: Vec::new(),
+        refuse_root: None,
     }
 }
 

@@ -82,6 +82,10 @@ fn reasons_are_trimmed_and_bounded() {
     assert_eq!(check_reason("  miner  "), Ok("miner".to_owned()));
     assert_eq!(check_reason(" \t\n"), Err(InputError::EmptyReason));
     assert_eq!(check_reason(""), Err(InputError::EmptyReason));
+    assert_eq!(
+        check_reason("\0\u{200b}\u{1b}[2J"),
+        Err(InputError::EmptyReason)
+    );
     assert_eq!(check_reason(&"x".repeat(1024)).map(|r| r.len()), Ok(1024));
     assert_eq!(
         check_reason(&"é".repeat(513)),

@@ -5,6 +5,7 @@
 use std::{
     fmt,
     io::{self, Write},
+    time::Duration,
 };
 
 use anyhow::bail;
@@ -20,7 +21,7 @@ use perch_proto::v1::{
 use serde_json::Value;
 use tonic::transport::Channel;
 
-use super::rpc_error;
+use super::answered;
 use crate::cli::act::{ActCommand, Request};
 
 /// The action ran but was not (fully) successful; main.rs turns this into
@@ -57,9 +58,13 @@ enum KeySource {
     LookedUp,
 }
 
-pub async fn run(target: &Target, cmd: &ActCommand) -> anyhow::Result<()> {
+/// How much longer than `--timeout` an action's answer may take: trees
+/// are stopped and cgroups drained with waits of a few seconds each.
+const ACTION_GRACE: Duration = Duration::from_secs(30);
+
+pub async fn run(target: &Target, timeout: Duration, cmd: &ActCommand) -> anyhow::Result<()> {
     let req = cmd.request();
-    let mut client = perch_client::connect(target).await?;
+    let mut client = perch_client::connect_within(target, timeout).await?;
     let (key, source) = match req.target.start_time {
         Some(start_time_ns) => (
             ProcessKey {
@@ -69,16 +74,14 @@ pub async fn run(target: &Target, cmd: &ActCommand) -> anyhow::Result<()> {
             KeySource::Given,
         ),
         None => (
-            lookup(&mut client, req.target.pid).await?,
+            lookup(&mut client, timeout, req.target.pid).await?,
             KeySource::LookedUp,
         ),
     };
     let request = build(&req, key, &ClientIdentity::current());
     let doing = act::kind_name(req.kind).replace('_', "-");
-    let resp = client
-        .act(request)
-        .await
-        .map_err(|s| rpc_error(&doing, &s))?
+    let resp = answered(&doing, timeout + ACTION_GRACE, client.act(request))
+        .await?
         .into_inner();
     let mut out = io::stdout().lock();
     write_result(&req, key, source, &resp, &mut out)?;
@@ -95,20 +98,22 @@ pub async fn run(target: &Target, cmd: &ActCommand) -> anyhow::Result<()> {
 }
 
 /// The key of the running process with this pid, from the collector.
-async fn lookup(client: &mut CollectorClient<Channel>, pid: u32) -> anyhow::Result<ProcessKey> {
+async fn lookup(
+    client: &mut CollectorClient<Channel>,
+    timeout: Duration,
+    pid: u32,
+) -> anyhow::Result<ProcessKey> {
     let req = ListProcessesRequest {
         include_exited: false,
         pids: vec![pid],
         chunk_size: 0,
     };
     let doing = "looking up the pid";
-    let mut chunks = client
-        .list_processes(req)
-        .await
-        .map_err(|s| rpc_error(doing, &s))?
+    let mut chunks = answered(doing, timeout, client.list_processes(req))
+        .await?
         .into_inner();
     let mut found: Option<Process> = None;
-    while let Some(chunk) = chunks.message().await.map_err(|s| rpc_error(doing, &s))? {
+    while let Some(chunk) = answered(doing, timeout, chunks.message()).await? {
         found = found.or_else(|| {
             chunk
                 .processes

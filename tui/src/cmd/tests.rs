@@ -6,14 +6,14 @@ use std::{
     time::Duration,
 };
 
-use perch_client::Target;
+use perch_client::{DEFAULT_TIMEOUT, Target};
 use perch_proto::v1::{
     Event, Exit, GetInfoResponse, Notice, NoticeKind, Process, ProcessExec, ProcessKey, event::Kind,
 };
 use perchd::{
     hub::Hub,
     roles::Roles,
-    server::{CollectorApi, ServeOptions, bind},
+    server::{CollectorApi, ServeOptions, Snapshot, bind},
 };
 use tokio::sync::oneshot;
 
@@ -30,12 +30,10 @@ impl CollectorApi for TestApi {
         GetInfoResponse::default()
     }
 
-    fn snapshot(&self, include_exited: bool, _pids: &[u32]) -> (Vec<Process>, u64) {
+    fn snapshot(&self, include_exited: bool, _pids: &[u32]) -> (Snapshot, u64) {
         let keep = |p: &&Process| include_exited || p.exit.is_none();
-        (
-            self.processes.iter().filter(keep).cloned().collect(),
-            self.hub.head_seq(),
-        )
+        let processes: Vec<Process> = self.processes.iter().filter(keep).cloned().collect();
+        (Box::new(processes.into_iter()), self.hub.head_seq())
     }
 
     fn hub(&self) -> &Arc<Hub> {
@@ -141,7 +139,9 @@ async fn ps_prints_sorted_json_lines() {
         10,
     )
     .await;
-    let live = fetch_processes(&server.target, false).await.unwrap();
+    let live = fetch_processes(&server.target, DEFAULT_TIMEOUT, false)
+        .await
+        .unwrap();
     let mut out = Vec::new();
     write_processes(&live, true, &mut out).unwrap();
     let lines: Vec<serde_json::Value> = String::from_utf8(out)
@@ -154,7 +154,9 @@ async fn ps_prints_sorted_json_lines() {
         .map(|v| v["key"]["pid"].as_u64().unwrap())
         .collect();
     assert_eq!(pids, [4, 30]);
-    let all = fetch_processes(&server.target, true).await.unwrap();
+    let all = fetch_processes(&server.target, DEFAULT_TIMEOUT, true)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
 }
 
@@ -185,7 +187,10 @@ async fn events_recover_from_resync_and_print_ndjson() {
         let _ = stop_rx.await;
     };
     let (mut o, mut w) = (out.clone(), warn.clone());
-    let (result, ()) = tokio::join!(watch(&server.target, &args, &mut o, &mut w, stop), driver);
+    let (result, ()) = tokio::join!(
+        watch(&server.target, DEFAULT_TIMEOUT, &args, &mut o, &mut w, stop),
+        driver
+    );
     result.unwrap();
     assert!(
         // The driver may already have published one more (oldest 16 or 17).
@@ -221,6 +226,7 @@ async fn resume_ahead_of_the_collector_is_a_clear_error() {
     };
     let err = watch(
         &server.target,
+        DEFAULT_TIMEOUT,
         &args,
         &mut Vec::new(),
         &mut Vec::new(),

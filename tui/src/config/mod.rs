@@ -30,6 +30,7 @@ pub mod limits {
     /// htop's delay goes down to 0.1 s; ten seconds is a slow link's worth.
     pub const REFRESH_MS: RangeInclusive<u64> = 100..=10_000;
     pub const EXITED_RETENTION_SECS: RangeInclusive<u64> = 0..=3_600;
+    pub const PROCESS_MEMORY_MIB: RangeInclusive<u64> = 8..=4_096;
 }
 
 /// What the console runs with: the defaults, changed by the file.
@@ -105,6 +106,7 @@ pub enum ConfigError {
 struct File {
     refresh_ms: Option<Spanned<u64>>,
     exited_retention_secs: Option<Spanned<u64>>,
+    process_memory_mib: Option<Spanned<u64>>,
     theme: Option<Spanned<String>>,
     colors: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     columns: Option<Vec<Spanned<String>>>,
@@ -222,6 +224,10 @@ fn apply(file: &File, no_color: bool) -> Result<Settings, Mistake> {
             "exited_retention_secs",
             &limits::EXITED_RETENTION_SECS,
         )?);
+    }
+    if let Some(v) = &file.process_memory_mib {
+        let mib = ranged(v, "process_memory_mib", &limits::PROCESS_MEMORY_MIB)?;
+        s.console.process_memory_bytes = usize::try_from(mib << 20).unwrap_or(usize::MAX);
     }
     let mono = match file
         .theme

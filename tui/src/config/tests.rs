@@ -372,3 +372,14 @@ fn looks_like_toml(line: &str) -> bool {
             .split_once(" = ")
             .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' '))
 }
+
+#[test]
+fn process_memory_is_read_and_checked() {
+    assert_eq!(Settings::default().console.process_memory_bytes, 32 << 20);
+    let s = parse("process_memory_mib = 16\n").expect("valid");
+    assert_eq!(s.console.process_memory_bytes, 16 << 20);
+    assert_eq!(
+        err("\nprocess_memory_mib = 1\n"),
+        "config perch.toml line 2: process_memory_mib must be in 8..=4096 (got 1)"
+    );
+}

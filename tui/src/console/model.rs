@@ -101,7 +101,7 @@ pub struct Proc {
     pub user: Box<str>,
     pub comm: Box<str>,
     pub exe: Box<str>,
-    pub argv: Box<[Box<str>]>,
+    pub argv: Args,
     pub argv_truncated: bool,
     /// What the COMMAND column shows (see [`crate::text::command`]).
     pub command: Box<str>,
@@ -158,7 +158,7 @@ impl Proc {
             user,
             comm: boxed(&p.comm),
             exe: boxed(&p.exe),
-            argv: p.argv.iter().map(|a| boxed(a)).collect(),
+            argv: Args::new(&p.argv),
             argv_truncated: p.argv_truncated,
             command: crate::text::command(p).into(),
             cwd: boxed(&p.cwd),
@@ -231,7 +231,9 @@ impl Proc {
         self.exit.is_some()
     }
 
-    /// Bytes this row holds on the heap (for the memory budget).
+    /// Bytes this row holds on the heap (for the memory budget), with the
+    /// allocator's share: a one-byte argument costs a 16-byte pointer and
+    /// a 32-byte block, and 8 KiB of them are 200 KiB.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         let strs = [
@@ -249,9 +251,61 @@ impl Proc {
             &self.pod_name,
             &self.haystack,
         ];
-        strs.iter().map(|s| s.len()).sum::<usize>()
-            + self.argv.iter().map(|a| a.len() + 16).sum::<usize>()
+        strs.iter().map(|s| alloc_bytes(s.len())).sum::<usize>()
+            + alloc_bytes(self.argv.joined.len())
             + self.history.heap_bytes()
+    }
+}
+
+/// A row's arguments, cleaned, in one string (each followed by a NUL):
+/// one allocation instead of one per argument, since a command line of
+/// 8 KiB may hold four thousand of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    joined: Box<str>,
+}
+
+impl Args {
+    fn new(argv: &[String]) -> Args {
+        let mut joined = String::with_capacity(argv.iter().map(|a| a.len() + 1).sum());
+        for a in argv {
+            // Cleaning escapes control characters, so no NUL remains inside.
+            joined.push_str(&clean(a));
+            joined.push('\0');
+        }
+        Args {
+            joined: joined.into(),
+        }
+    }
+
+    /// The arguments in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.joined.split_terminator('\0')
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.joined.is_empty()
+    }
+
+    #[must_use]
+    pub fn first(&self) -> Option<&str> {
+        self.iter().next()
+    }
+}
+
+/// What glibc's malloc takes for `len` bytes: nothing for 0, else the
+/// request plus an 8-byte header rounded up to 16, at least 32.
+fn alloc_bytes(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).next_multiple_of(16).max(32)
     }
 }
 

@@ -1,5 +1,12 @@
 //! All rows of all hosts in one slab, indexed by [`ProcessKey`], with the
 //! parent lookups the tree and the detail view need.
+//!
+//! The store counts the bytes its rows hold, so that a storm of processes
+//! with long command lines (any user's, 8 KiB each, and a row holds argv,
+//! the command line and the search text) cannot grow the console without
+//! bound: [`Store::shed`] drops exited rows, oldest exit first, once the
+//! rows hold more than the configured bytes.  Live rows always stay, and
+//! [`Store::dropped_early`] counts what went so the footer can say so.
 use std::collections::HashMap;
 
 use super::{
@@ -18,8 +25,25 @@ pub type LiveByPid = HashMap<(HostId, u32), RowId, FxBuild>;
 #[derive(Debug, Default)]
 pub struct Store {
     rows: Vec<Option<Proc>>,
+    /// Bytes each occupied slot's row holds (see [`row_bytes`]), by slot.
+    sizes: Vec<usize>,
+    /// Their sum.
+    bytes: usize,
     free: Vec<RowId>,
     index: HashMap<ProcessKey, RowId, FxBuild>,
+    /// Exited rows dropped before their retention ended, to stay in bytes.
+    dropped_early: u64,
+}
+
+/// What a row costs besides its strings: the `Proc` itself, its slab slot
+/// and size, and its index entry.
+const ROW_OVERHEAD: usize = size_of::<Proc>() + size_of::<usize>() + 48;
+
+/// Bytes `p` holds: its strings (counted when the row is stored; they do
+/// not change afterwards) and a fixed overhead.  Its history is not
+/// counted: it is bounded per row by its ten-minute window.
+fn row_bytes(p: &Proc) -> usize {
+    ROW_OVERHEAD + p.heap_bytes() - p.history.heap_bytes()
 }
 
 impl Store {
@@ -48,10 +72,12 @@ impl Store {
 
     /// Inserts or updates; returns the row id.
     pub fn upsert(&mut self, p: Proc) -> RowId {
+        let size = row_bytes(&p);
         if let Some(id) = self.id_of(&p.key)
             && let Some(row) = self.get_mut(id)
         {
             row.update_from(p);
+            self.resize(id, size);
             return id;
         }
         let key = p.key;
@@ -62,17 +88,76 @@ impl Store {
             id
         } else {
             self.rows.push(Some(p));
+            self.sizes.push(0);
             RowId::try_from(self.rows.len() - 1).unwrap_or(RowId::MAX)
         };
+        self.resize(id, size);
         self.index.insert(key, id);
         id
     }
 
+    /// Records that slot `id` now holds a row of `size` bytes.
+    fn resize(&mut self, id: RowId, size: usize) {
+        if let Some(old) = self.sizes.get_mut(id as usize) {
+            self.bytes = self.bytes - *old + size;
+            *old = size;
+        }
+    }
+
     pub fn remove(&mut self, id: RowId) -> Option<Proc> {
         let p = self.rows.get_mut(id as usize)?.take()?;
+        self.resize(id, 0);
         self.index.remove(&p.key);
         self.free.push(id);
         Some(p)
+    }
+
+    /// Bytes the rows hold (their strings and per-row overhead).
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Exited rows dropped so far by [`shed`](Self::shed), plus those
+    /// noted by [`note_dropped`](Self::note_dropped) (which may count a
+    /// process twice: left out of two snapshots).
+    #[must_use]
+    pub fn dropped_early(&self) -> u64 {
+        self.dropped_early
+    }
+
+    /// Counts exited processes left out before they became rows.
+    pub fn note_dropped(&mut self, n: u64) {
+        self.dropped_early += n;
+    }
+
+    /// Keeps the rows within `max_bytes` by dropping exited rows, the
+    /// oldest exit first (down to seven eighths of it, so a storm does not
+    /// make every insert scan the rows); live rows always stay.  Returns
+    /// how many rows went.
+    pub fn shed(&mut self, max_bytes: usize) -> usize {
+        if self.bytes <= max_bytes {
+            return 0;
+        }
+        let target = max_bytes - max_bytes / 8;
+        // By when the console learnt of the exit: one clock for all hosts.
+        let mut exited: Vec<(Option<std::time::Instant>, RowId)> = self
+            .iter()
+            .filter(|(_, p)| p.is_exited())
+            .map(|(id, p)| (p.exited_at, id))
+            .collect();
+        exited.sort_unstable();
+        let mut dropped = 0;
+        for (_, id) in exited {
+            if self.bytes <= target {
+                break;
+            }
+            if self.remove(id).is_some() {
+                dropped += 1;
+            }
+        }
+        self.dropped_early += dropped as u64;
+        dropped
     }
 
     /// Rows in slab order with their ids.
@@ -167,5 +252,49 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert_eq!(s.remove_where(|p| p.key.pid > 2), 2);
         assert_eq!(s.len(), 1);
+    }
+
+    /// A storm of exited processes with 8 KiB command lines of one-byte
+    /// arguments: the rows stay within the bound, exited rows go oldest
+    /// first and are counted, live rows all stay.
+    #[test]
+    fn shed_bounds_bytes_with_exited_rows_only() {
+        let max = 2 << 20;
+        let mut s = Store::default();
+        let argv: Vec<&str> = std::iter::repeat_n("a", 4091).collect();
+        for pid in 1..=20 {
+            s.upsert(Proc::from_proto(HostId(0), &proto(pid, 1, &argv)));
+        }
+        let live = s.bytes();
+        let start = std::time::Instant::now();
+        for pid in 100..400 {
+            let mut p = Proc::from_proto(HostId(0), &proto(pid, 1, &argv));
+            p.exit = Some(perch_proto::v1::Exit::default());
+            p.exited_at = Some(start + std::time::Duration::from_millis(u64::from(pid)));
+            s.upsert(p);
+            s.shed(max);
+            assert!(s.bytes() <= max, "{} bytes", s.bytes());
+        }
+        // A row holds its arguments, command line and search text once
+        // each (8 KiB apiece), not a block per argument (200 KiB).
+        assert!(
+            (24 << 10..40 << 10).contains(&(live / 20)),
+            "{} bytes a row",
+            live / 20
+        );
+        let kept: Vec<u32> = s.iter().map(|(_, p)| p.key.pid).collect();
+        assert!((1..=20).all(|pid| kept.contains(&pid)), "a live row went");
+        let exited = kept.len() - 20;
+        assert!(exited > 0 && exited < 300, "{exited} exited kept");
+        assert_eq!(s.dropped_early(), 300 - exited as u64);
+        // The newest exits are the ones kept.
+        assert!(kept.contains(&399));
+        assert!(!kept.contains(&100));
+        // Live rows alone over the bound: nothing to drop, all stay.
+        assert_eq!(s.shed(live / 2), exited);
+        assert_eq!(s.len(), 20);
+        assert_eq!(s.bytes(), live);
+        s.remove_where(|_| true);
+        assert_eq!(s.bytes(), 0);
     }
 }

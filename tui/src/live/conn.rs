@@ -15,7 +15,9 @@ use crate::console::{ConnectionState, HostId, audit::AuditPage};
 #[derive(Debug)]
 pub enum Update {
     Info(HostId, Box<pb::GetInfoResponse>),
-    Snapshot(HostId, Vec<pb::Process>),
+    /// A snapshot, and how many of its exited processes were left out to
+    /// stay within the console's memory for process rows.
+    Snapshot(HostId, Vec<pb::Process>, u64),
     Events(HostId, Vec<Event>),
     State(HostId, ConnectionState),
     /// The answer to an action the console sent (by its outbox id).
@@ -33,14 +35,29 @@ struct Resume {
 }
 
 /// Follows `target` until the console goes away (the channel closes).
-pub async fn follow(host: HostId, target: Target, embedded: bool, tx: mpsc::Sender<Update>) {
+/// `budget`: bytes the snapshot's exited processes may take once decoded
+/// (a share of the console's `process_memory_mib`).
+pub async fn follow(
+    host: HostId,
+    target: Target,
+    embedded: bool,
+    budget: usize,
+    tx: mpsc::Sender<Update>,
+) {
     let mut resume = Resume {
         seq: None,
         instance: None,
     };
     let mut attempt = 0u32;
     loop {
-        let reason = match session(host, &target, embedded, &tx, &mut resume, &mut attempt).await {
+        let link = Link {
+            host,
+            target: &target,
+            embedded,
+            budget,
+            tx: &tx,
+        };
+        let reason = match session(&link, &mut resume, &mut attempt).await {
             Ok(()) => return,
             Err(reason) => reason,
         };
@@ -58,15 +75,24 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << (attempt.clamp(1, 7) - 1)).min(5_000))
 }
 
-/// One connection.  `Ok` only when the console has gone away.
-async fn session(
+/// What a session talks to and for.
+struct Link<'a> {
     host: HostId,
-    target: &Target,
+    target: &'a Target,
     embedded: bool,
-    tx: &mpsc::Sender<Update>,
-    resume: &mut Resume,
-    attempt: &mut u32,
-) -> Result<(), String> {
+    budget: usize,
+    tx: &'a mpsc::Sender<Update>,
+}
+
+/// One connection.  `Ok` only when the console has gone away.
+async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Result<(), String> {
+    let Link {
+        host,
+        target,
+        embedded,
+        budget,
+        tx,
+    } = *link;
     let gone = |_| String::new();
     let mut client = connect(target).await.map_err(|e| e.to_string())?;
     let info = client
@@ -83,8 +109,8 @@ async fn session(
         .await
         .map_err(gone)?;
     if !replayable {
-        let (processes, seq) = snapshot(&mut client).await?;
-        tx.send(Update::Snapshot(host, processes))
+        let (processes, seq, dropped) = snapshot(&mut client, budget).await?;
+        tx.send(Update::Snapshot(host, processes, dropped))
             .await
             .map_err(gone)?;
         resume.seq = Some(seq);
@@ -146,9 +172,16 @@ fn notice(events: &[Event]) -> Option<Restart> {
     })
 }
 
+/// The whole snapshot, its sequence, and how many exited processes were
+/// left out: decoded, a process costs far more than on the wire (8 KiB of
+/// one-byte arguments are 4,000 strings, ~200 KiB), and a storm's worth
+/// of exited ones must not all be held at once.  Past `budget` the oldest
+/// exits go first (perchd lists exited processes oldest first), as the
+/// console's store would drop them anyway.
 async fn snapshot(
     client: &mut pb::collector_client::CollectorClient<tonic::transport::Channel>,
-) -> Result<(Vec<pb::Process>, u64), String> {
+    budget: usize,
+) -> Result<(Vec<pb::Process>, u64, u64), String> {
     let req = pb::ListProcessesRequest {
         include_exited: true,
         pids: Vec::new(),
@@ -159,14 +192,59 @@ async fn snapshot(
         .await
         .map_err(|e| e.message().to_owned())?
         .into_inner();
-    let mut all = Vec::new();
+    let mut live = Vec::new();
+    let mut exited = std::collections::VecDeque::new();
+    let (mut exited_bytes, mut dropped) = (0, 0);
     while let Some(chunk) = chunks.message().await.map_err(|e| e.message().to_owned())? {
-        all.extend(chunk.processes);
+        for p in chunk.processes {
+            if p.exit.is_none() {
+                live.push(p);
+                continue;
+            }
+            exited_bytes += decoded_bytes(&p);
+            exited.push_back(p);
+            while exited_bytes > budget
+                && let Some(old) = exited.pop_front()
+            {
+                exited_bytes -= decoded_bytes(&old);
+                dropped += 1;
+            }
+        }
         if chunk.last {
-            return Ok((all, chunk.snapshot_seq));
+            live.extend(exited);
+            return Ok((live, chunk.snapshot_seq, dropped));
         }
     }
     Err("the snapshot ended early".into())
+}
+
+/// About what a decoded process holds: the message, and each string with
+/// its allocator block (an argument also costs its `String`).
+fn decoded_bytes(p: &pb::Process) -> usize {
+    let block = |len: usize| {
+        if len == 0 {
+            0
+        } else {
+            (len + 8).next_multiple_of(16).max(32)
+        }
+    };
+    let strings = [
+        &p.user,
+        &p.comm,
+        &p.exe,
+        &p.cwd,
+        &p.tty,
+        &p.cgroup_path,
+        &p.container_id,
+        &p.container_runtime,
+        &p.pod_uid,
+        &p.pod_namespace,
+        &p.pod_name,
+    ];
+    size_of::<pb::Process>()
+        + strings.iter().map(|s| block(s.len())).sum::<usize>()
+        + block(p.argv.len() * size_of::<String>())
+        + p.argv.iter().map(|a| block(a.len())).sum::<usize>()
 }
 
 #[cfg(test)]

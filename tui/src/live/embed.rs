@@ -44,8 +44,7 @@ impl Embedded {
         };
         let bound = server::bind(ServeOptions {
             socket: Some(socket.clone()),
-            listen: None,
-            tls: None,
+            ..ServeOptions::default()
         })
         .await
         .context("embedded collector socket")?;

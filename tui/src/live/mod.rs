@@ -43,8 +43,16 @@ pub async fn run(
     // An embedded collector runs until this function returns, after the
     // terminal is restored.
     let (follow, _embedded) = collectors(targets, allow_embedded).await?;
-    let (tx, mut rx) = mpsc::channel(256);
+    // Decoded updates waiting for the loop.  Few: a message of events
+    // decodes to up to ~1 MiB (argv of one-byte arguments), and a loop that
+    // falls behind should leave the backlog in the collector (which bounds
+    // it and says LAGGED), not in this process.
+    let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
     let mut config = settings.console;
+    // A snapshot arrives while the rows it replaces are still held, and a
+    // decoded process can be several times its row: a quarter of the rows'
+    // memory for the snapshot's exited processes.
+    let budget = config.process_memory_bytes / 4;
     config.utc_offset_secs = crate::when::local_utc_offset_secs();
     config.read_only = read_only;
     config.client = crate::act::ClientIdentity::current();
@@ -55,7 +63,7 @@ pub async fn run(
         app.set_connection(host, ConnectionState::Connecting);
         app.set_host_label(host, &target.to_string());
         targets.push(target.clone());
-        tokio::spawn(conn::follow(host, target, is_embedded, tx.clone()));
+        tokio::spawn(conn::follow(host, target, is_embedded, budget, tx.clone()));
     }
     let out = Out { targets, tx };
 
@@ -78,6 +86,9 @@ pub async fn run(
     ratatui::restore();
     result
 }
+
+/// Updates queued between the followers and the loop.
+const UPDATE_QUEUE: usize = 8;
 
 /// An embedded collector, kept running while the console does.
 #[cfg(feature = "embedded")]
@@ -201,8 +212,9 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.ingest_info(h, *info);
             false
         }
-        Update::Snapshot(h, procs) => {
+        Update::Snapshot(h, procs, dropped) => {
             app.ingest_snapshot(h, procs);
+            app.note_dropped_early(dropped);
             true
         }
         Update::Events(h, events) => {

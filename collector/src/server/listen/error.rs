@@ -25,6 +25,12 @@ pub enum ServeError {
         action: &'static str,
         error: io::Error,
     },
+    #[error("--socket-group {group} for socket {}: {detail}", .path.display())]
+    SocketGroup {
+        group: String,
+        path: PathBuf,
+        detail: String,
+    },
     #[error("cannot create directory {} for socket {}: {error}", .dir.display(), .path.display())]
     SocketDir {
         dir: PathBuf,

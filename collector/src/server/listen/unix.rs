@@ -1,6 +1,7 @@
 //! The Unix socket: creating its directory, refusing to take over a live
-//! perchd's socket, clearing a stale one, mode 0660, and removing the file
-//! again when serving ends.
+//! perchd's socket, clearing a stale one, mode 0660 in the group given (so
+//! its members can connect; perchd, not the file, decides what they may
+//! do), and removing the file again when serving ends.
 use std::{
     io,
     os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _},
@@ -11,8 +12,41 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::{PROBE_TIMEOUT, ServeError};
 
-/// Prepares `path` (parent directory, stale socket) and binds it, mode 0660.
-pub(super) async fn bind_unix(path: &Path) -> Result<(UnixListener, SocketFile), ServeError> {
+/// The group perchd's socket gets unless told otherwise: `perch` when this
+/// host has it.
+#[must_use]
+pub fn default_socket_group() -> Option<String> {
+    matches!(nix::unistd::Group::from_name("perch"), Ok(Some(_))).then(|| "perch".to_owned())
+}
+
+/// A group name, or a number.
+fn group_id(group: &str) -> Result<nix::unistd::Gid, String> {
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(g)) => Ok(g.gid),
+        Ok(None) => group
+            .parse::<u32>()
+            .map(nix::unistd::Gid::from_raw)
+            .map_err(|_| "no such group".to_owned()),
+        Err(e) => Err(format!("looking it up: {e}")),
+    }
+}
+
+/// Prepares `path` (parent directory, stale socket) and binds it, mode
+/// 0660, in `group` when given.
+pub(super) async fn bind_unix(
+    path: &Path,
+    group: Option<&str>,
+) -> Result<(UnixListener, SocketFile), ServeError> {
+    // Checked before anything is created.
+    let gid = group
+        .map(|g| {
+            group_id(g).map_err(|detail| ServeError::SocketGroup {
+                group: g.to_owned(),
+                path: path.to_owned(),
+                detail,
+            })
+        })
+        .transpose()?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|error| ServeError::SocketDir {
             dir: parent.to_owned(),
@@ -34,6 +68,13 @@ pub(super) async fn bind_unix(path: &Path) -> Result<(UnixListener, SocketFile),
         UnixListener::bind(path).map_err(|e| ServeError::socket(path, "bind socket", e))?;
     // From here on the guard removes the file, also when chmod fails.
     let file = SocketFile::new(path).map_err(|e| ServeError::socket(path, "inspect socket", e))?;
+    if let Some(gid) = gid {
+        nix::unistd::chown(path, None, Some(gid)).map_err(|e| ServeError::SocketGroup {
+            group: group.unwrap_or_default().to_owned(),
+            path: path.to_owned(),
+            detail: format!("cannot give the socket that group: {e}"),
+        })?;
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .map_err(|e| ServeError::socket(path, "set mode 0660 on socket", e))?;
     Ok((listener, file))

@@ -29,7 +29,7 @@ fn tcp_opts(tls: Option<TlsFiles>) -> ServeOptions {
     ServeOptions {
         listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         tls,
-        socket: None,
+        ..ServeOptions::default()
     }
 }
 
@@ -49,6 +49,44 @@ async fn socket_is_mode_0660() {
         .mode();
     assert_eq!(mode & 0o777, 0o660);
     server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn socket_group_is_given_or_refused_by_name() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("perchd.sock");
+    let bound = bind(ServeOptions {
+        socket_group: Some("nogroup".to_owned()),
+        ..socket_opts(&path)
+    })
+    .await
+    .unwrap();
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!((meta.gid(), meta.mode() & 0o777), (65534, 0o660));
+    drop(bound);
+    // A number works too.
+    let bound = bind(ServeOptions {
+        socket_group: Some("4242".to_owned()),
+        ..socket_opts(&path)
+    })
+    .await
+    .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().gid(), 4242);
+    drop(bound);
+    let err = bind_err(ServeOptions {
+        socket_group: Some("no-such-group-perch".to_owned()),
+        ..socket_opts(&path)
+    })
+    .await;
+    assert_eq!(
+        err,
+        format!(
+            "--socket-group no-such-group-perch for socket {}: no such group",
+            path.display()
+        )
+    );
+    assert!(!path.exists(), "nothing is created for a bad group");
 }
 
 #[tokio::test]

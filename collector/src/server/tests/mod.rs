@@ -38,13 +38,20 @@ impl CollectorApi for TestApi {
         }
     }
 
-    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Vec<Process>, u64) {
+    fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (super::Snapshot, u64) {
         let wanted = |p: &&Process| {
             let pid = p.key.map_or(0, |k| k.pid);
             (include_exited || p.exit.is_none()) && (pids.is_empty() || pids.contains(&pid))
         };
         (
-            self.processes.iter().filter(wanted).cloned().collect(),
+            Box::new(
+                self.processes
+                    .iter()
+                    .filter(wanted)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
             self.hub.head_seq(),
         )
     }

@@ -19,7 +19,10 @@ use super::{TestApi, unix_channel};
 use crate::{
     hub::Hub,
     roles::{Identity, Principal, Roles, identify},
-    server::{CollectorService, listen::accepted_unix},
+    server::{
+        CollectorService,
+        listen::{accepted_unix, gate::Gate},
+    },
 };
 
 const SOCKET_ENV: &str = "PERCH_PEER_TEST_SOCKET";
@@ -135,7 +138,7 @@ async fn unix_peers_are_identified_by_their_credentials() {
     let server = tokio::spawn(
         Server::builder()
             .add_service(service)
-            .serve_with_incoming(accepted_unix(listener)),
+            .serve_with_incoming(accepted_unix(listener, Gate::new("unix", 16, 16))),
     );
     let run = |args: &'static [&'static str]| {
         let socket = socket.clone();

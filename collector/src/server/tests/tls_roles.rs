@@ -119,7 +119,7 @@ async fn tls_callers_are_identified_by_their_client_certificate() {
             key,
             client_ca: Some(dir.path().join("ca.pem")),
         }),
-        socket: None,
+        ..ServeOptions::default()
     })
     .await
     .unwrap();
@@ -178,7 +178,7 @@ async fn a_bad_client_ca_file_is_named() {
             key,
             client_ca: Some(garbage.clone()),
         }),
-        socket: None,
+        ..ServeOptions::default()
     })
     .await
     .unwrap_err()

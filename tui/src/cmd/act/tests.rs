@@ -3,6 +3,7 @@
 //! what it prints for constructed answers.  Sending `Act` end to end is
 //! tested once perchd's handler exists (tests/).
 use clap::Parser as _;
+use perch_client::DEFAULT_TIMEOUT;
 use perch_proto::v1::{
     ActionKind, ActionTarget, AffectedProcess, AuditRecord, ProcessOutcome, Signal,
 };
@@ -31,7 +32,7 @@ async fn a_pid_without_start_time_is_looked_up() {
     let server = serve(vec![process(7, false), running, process(9, true)], 10).await;
     let mut client = perch_client::connect(&server.target).await.unwrap();
     assert_eq!(
-        lookup(&mut client, 4242).await.unwrap(),
+        lookup(&mut client, DEFAULT_TIMEOUT, 4242).await.unwrap(),
         ProcessKey {
             pid: 4242,
             start_time_ns: 81_230_000_000
@@ -39,7 +40,7 @@ async fn a_pid_without_start_time_is_looked_up() {
     );
     // Exited and unknown pids are refused before anything is sent.
     for pid in [9, 5] {
-        let e = lookup(&mut client, pid).await.unwrap_err();
+        let e = lookup(&mut client, DEFAULT_TIMEOUT, pid).await.unwrap_err();
         assert_eq!(
             e.to_string(),
             format!("no running process has pid {pid} (the collector does not know it)")

@@ -127,7 +127,15 @@ impl App {
         self.data
             .store
             .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
+        self.data.store.shed(self.config.process_memory_bytes);
         self.data.touch();
+    }
+
+    /// Exited processes the loop left out of a snapshot to stay within
+    /// `process_memory_bytes`: counted with those the store dropped, so the
+    /// footer says so.
+    pub fn note_dropped_early(&mut self, n: u64) {
+        self.data.store.note_dropped(n);
     }
 
     /// A batch of `WatchEvents` events from one host, in order.
@@ -153,6 +161,7 @@ impl App {
             }
         }
         if changed {
+            self.data.store.shed(self.config.process_memory_bytes);
             self.data.touch();
         }
         if self.data.audit.generation() != records {

@@ -30,6 +30,8 @@ use super::{
 pub struct Config {
     /// How long exited processes stay on screen, dimmed.
     pub exited_retention: Duration,
+    /// Bytes the process rows may hold before exited ones go early.
+    pub process_memory_bytes: usize,
     /// Local time's offset from UTC, for START and the detail view's dates
     /// (the console has no time zone database; the loop asks libc).
     pub utc_offset_secs: i32,
@@ -49,6 +51,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             exited_retention: Duration::from_secs(30),
+            process_memory_bytes: 32 << 20,
             utc_offset_secs: 0,
             color: true,
             read_only: false,

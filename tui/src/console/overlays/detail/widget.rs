@@ -95,12 +95,7 @@ impl<'a> DetailView<'a> {
             Span::raw("  "),
             Span::styled(state, if p.is_exited() { t.warn } else { t.good }),
         ]));
-        let mut argv: String = p
-            .argv
-            .iter()
-            .map(|a| shell_word(a))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let mut argv: String = p.argv.iter().map(shell_word).collect::<Vec<_>>().join(" ");
         if p.argv_truncated {
             argv.push_str(" … (truncated by the collector)");
         }

@@ -76,6 +76,12 @@ pub(super) fn status_line(p: &Processes, app: &App, t: &Theme) -> Line<'static> 
     } else {
         format!("{} processes", store.len())
     });
+    if store.dropped_early() > 0 {
+        // Never silently: exited rows left early to bound memory.  No
+        // count: a resync's snapshot may leave out processes dropped (and
+        // counted) before.
+        parts.push("exited processes dropped early (process_memory_mib)".to_owned());
+    }
     if p.hides_kernel_threads() {
         parts.push("kernel threads hidden".to_owned());
     }
