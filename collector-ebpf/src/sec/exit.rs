@@ -361,6 +361,11 @@ fn detail(rec: &mut Rec, s: *mut SecScratch, st: &SecStash) -> Res {
                 {
                     rec.kernel_str(2, name, SEC_TEXT_MAX);
                 }
+                // nsfs names its dentries only through d_dname: the inode
+                // number is the namespace's, perchd names its type.
+                if fd_facts(file, &mut rec.ev().fd).is_ok() {
+                    rec.ev().flags |= SEC_FD_VALID;
+                }
             }
         }
         op::BPF => {

@@ -156,9 +156,16 @@ pub fn event(e: SecurityEvent) -> pb::SecurityEvent {
             flags,
             namespaces: names::clone_flags(flags),
         }),
-        Detail::Setns { fd, nstype, file } => {
-            let (namespace, ns_inode) =
-                names::ns_file(&file).map_or((String::new(), 0), |(k, i)| (k.to_owned(), i));
+        Detail::Setns {
+            fd,
+            nstype,
+            file,
+            ns,
+        } => {
+            let (namespace, ns_inode) = names::ns_file(&file)
+                .map(|(k, i)| (k.to_owned(), i))
+                .or(ns)
+                .unwrap_or_default();
             D::Setns(pb::Setns {
                 fd,
                 nstype,

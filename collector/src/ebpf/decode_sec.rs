@@ -12,7 +12,7 @@ use super::decode::{cstr, fd_fact, key, read};
 use crate::{
     model::{FdFact, ModelEvent},
     security::{
-        Detail, Ids, PathOrigin, SecPath, SecurityEvent, Target, syscalls,
+        Detail, Ids, PathOrigin, SecPath, SecurityEvent, Target, names, syscalls,
         watch::{WatchSet, normalize},
     },
 };
@@ -124,6 +124,9 @@ pub(super) fn security(
             fd: sint(a[0]),
             nstype: int(a[1]),
             file: text,
+            ns: (ev.flags & SEC_FD_VALID != 0)
+                .then(|| names::ns_of(h.tgid, int(a[1]), ev.fd.ino))
+                .flatten(),
         },
         kind::BPF_PROG_LOAD => Detail::BpfProgLoad {
             prog_type: int(a[0]),

@@ -129,8 +129,11 @@ pub enum Detail {
     Setns {
         fd: i32,
         nstype: u32,
-        /// The nsfs name of what the fd is (`net:[4026531840]`).
+        /// The name of the fd's dentry (a pidfd's; nsfs files have none).
         file: String,
+        /// The namespace's type and inode: from `nstype`, or when that is
+        /// 0 from the caller's /proc/PID/ns links after the call.
+        ns: Option<(String, u64)>,
     },
     BpfProgLoad {
         prog_type: u32,

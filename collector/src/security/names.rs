@@ -177,9 +177,39 @@ pub fn ns_file(name: &str) -> Option<(&str, u64)> {
     .then_some((kind, inode))
 }
 
+/// The namespace the inode `ino` is: its type from `nstype` (one
+/// `CLONE_NEW*` bit), or when that is 0 from the links in /proc/`pid`/ns
+/// (the caller is in it after a successful setns).  `None` when neither
+/// says.
+#[must_use]
+pub fn ns_of(pid: u32, nstype: u32, ino: u64) -> Option<(String, u64)> {
+    if nstype != 0 {
+        let mut names = clone_flags(u64::from(nstype));
+        return (names.len() == 1).then(|| (names.remove(0), ino));
+    }
+    let dir = std::fs::read_dir(format!("/proc/{pid}/ns")).ok()?;
+    dir.filter_map(Result::ok).find_map(|entry| {
+        let link = std::fs::read_link(entry.path()).ok()?;
+        let (kind, inode) = ns_file(link.to_str()?)?;
+        (inode == ino).then(|| (kind.to_owned(), inode))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_fd_is_named_from_nstype_or_the_callers_links() {
+        assert_eq!(ns_of(1, 0x4000_0000, 7), Some(("net".to_owned(), 7)));
+        let own = std::fs::read_link("/proc/self/ns/net").expect("ns link");
+        let (_, ino) = ns_file(own.to_str().expect("utf-8")).expect("nsfs name");
+        assert_eq!(
+            ns_of(std::process::id(), 0, ino),
+            Some(("net".to_owned(), ino))
+        );
+        assert_eq!(ns_of(std::process::id(), 0, 1), None);
+    }
 
     #[test]
     fn flags_are_named_and_the_rest_kept_as_a_number() {
