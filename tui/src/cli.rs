@@ -8,7 +8,7 @@ use perch_audit::DEFAULT_PATH as DEFAULT_AUDIT_LOG;
 use perch_client::{ClientCert, ConnectError, DEFAULT_SOCKET, Target};
 use perch_proto::{
     names,
-    v1::{ActionKind, ActionResult},
+    v1::{ActionKind, ActionResult, EventKind},
 };
 
 use crate::cmd::audit::when;
@@ -266,6 +266,15 @@ pub struct EventsArgs {
     /// the next new event.
     #[arg(long, value_name = "SEQ")]
     pub resume_after: Option<u64>,
+    /// Only these kinds, comma-separated (exec, fork, exit, update,
+    /// `process_samples`, `host_sample`, action, security); notices always.
+    #[arg(
+        long,
+        value_name = "KIND,...",
+        value_delimiter = ',',
+        value_parser = enum_arg::<EventKind>
+    )]
+    pub kinds: Vec<EventKind>,
 }
 
 #[cfg(test)]
@@ -300,6 +309,13 @@ mod tests {
                 all: true
             }))
         ));
+        let cli = Cli::try_parse_from(["perch", "events", "--kinds", "security,exec"]).unwrap();
+        let Some(Command::Events(args)) = cli.command else {
+            panic!("events")
+        };
+        assert_eq!(args.kinds, [EventKind::Security, EventKind::Exec]);
+        let err = Cli::try_parse_from(["perch", "events", "--kinds", "sec"]).unwrap_err();
+        assert!(err.to_string().contains("one of: exec"), "{err}");
         let cli = Cli::try_parse_from(["perch", "events", "--resume-after", "7"]).unwrap();
         assert!(matches!(
             cli.command,

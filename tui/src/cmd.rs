@@ -136,7 +136,7 @@ async fn watch(
     loop {
         let req = WatchEventsRequest {
             resume_after_seq: resume,
-            kinds: Vec::new(),
+            kinds: args.kinds.iter().map(|k| i32::from(*k)).collect(),
         };
         // The stream's start is bounded; its events come when they come.
         let mut stream = answered("watching events", timeout, client.watch_events(req))

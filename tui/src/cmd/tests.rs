@@ -167,6 +167,7 @@ async fn events_recover_from_resync_and_print_ndjson() {
     let args = EventsArgs {
         json: true,
         resume_after: Some(2),
+        kinds: Vec::new(),
     };
     let (out, warn) = (Sink::default(), Sink::default());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -223,6 +224,7 @@ async fn resume_ahead_of_the_collector_is_a_clear_error() {
     let args = EventsArgs {
         json: false,
         resume_after: Some(900),
+        kinds: Vec::new(),
     };
     let err = watch(
         &server.target,
