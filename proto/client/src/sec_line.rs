@@ -14,7 +14,7 @@ pub fn security_line(ev: &SecurityEvent) -> String {
     };
     let what = match detail {
         Detail::Ptrace(x) => format!("{} pid={}", clean(&x.request_name), x.target_pid),
-        Detail::MemfdCreate(x) => format!("name={:?}", clean(&x.name)),
+        Detail::MemfdCreate(x) => format!("name=\"{}\"", clean(&x.name)),
         Detail::Setid(x) => {
             let (was, now) = (x.before.unwrap_or_default(), x.after.unwrap_or_default());
             format!(
@@ -54,11 +54,11 @@ pub fn security_line(ev: &SecurityEvent) -> String {
         Detail::Unshare(x) => x.namespaces.join(","),
         Detail::Setns(x) => format!("fd={} {}", x.fd, clean(&x.namespace)),
         Detail::BpfProgLoad(x) => {
-            format!("{} name={:?}", clean(&x.prog_type_name), clean(&x.name))
+            format!("{} name=\"{}\"", clean(&x.prog_type_name), clean(&x.name))
         }
         Detail::ProcessVmWritev(x) => format!("pid={}", x.target_pid),
         Detail::CommRename(x) => {
-            format!("{:?} -> {:?}", clean(&x.old_comm), clean(&x.new_comm))
+            format!("\"{}\" -> \"{}\"", clean(&x.old_comm), clean(&x.new_comm))
         }
     };
     format!(

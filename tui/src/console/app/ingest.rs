@@ -244,8 +244,15 @@ impl App {
                 h.lost_events = h.lost_events.max(s.events_lost);
                 h.sample = Some(s.clone());
             }
-            // Not shown by the console yet (perch events prints them).
-            Some(Kind::Security(_)) => {}
+            // Listed in the process's detail view.
+            Some(Kind::Security(x)) => {
+                let Some(k) = x.key else { return false };
+                let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+                if let Some(p) = self.data.store.by_key_mut(&key) {
+                    p.push_security(&perch_client::security_line(x));
+                    return true;
+                }
+            }
             Some(Kind::Notice(n)) => {
                 let h = self.host_mut(host);
                 match NoticeKind::try_from(n.kind) {
