@@ -193,10 +193,17 @@ fn filter(path: u64, need: u32) -> Res<u32> {
     if first != b'/' || n as usize >= RAW_READ {
         return Ok(need | STASH_RESOLVE);
     }
+    // The prefix first: a watched prefix needs nothing more (`.` and `..`
+    // are then decided from the opened file at exit, like any watched
+    // open, and the name rules can only add bits).
+    let prefix = prefix_mask(s, len);
+    if prefix & need != 0 {
+        return Ok(need);
+    }
     let (leaf, odd) = scan(s, true, len);
     // SAFETY: leaf <= len < RAW_READ, inside key_data.
     let leaf_at = unsafe { key.add(leaf & (RAW_READ - 1)) };
-    let mask = prefix_mask(s, len) | name_mask(s, leaf_at, len.saturating_sub(leaf));
+    let mask = prefix | name_mask(s, leaf_at, len.saturating_sub(leaf));
     Ok(if mask & need != 0 {
         need
     } else if odd {
