@@ -274,6 +274,24 @@ async fn ptrace_memfd_and_setuid_to_root() {
     };
     assert_eq!(m.flag_names, ["cloexec"], "{e:?}");
 
+    // A process renaming itself (prctl PR_SET_NAME) outside exec.
+    let renamed = run_ok(Command::new(PYTHON).args([
+        "-c",
+        "import ctypes, time\n\
+         ctypes.CDLL(None).prctl(15, b'perch-renamed', 0, 0, 0)\ntime.sleep(0.2)",
+    ]));
+    let e = wait_for(
+        &mut log,
+        "comm_rename",
+        renamed,
+        |s| matches!(&s.detail, Some(Detail::CommRename(c)) if c.new_comm == "perch-renamed"),
+    )
+    .await;
+    let Some(Detail::CommRename(c)) = &e.detail else {
+        unreachable!()
+    };
+    assert_eq!(c.old_comm, "python3", "{e:?}");
+
     // A setuid-root binary that calls setuid(0), run by nobody.
     let dir = tempfile::tempdir().expect("tempdir");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");

@@ -247,3 +247,55 @@ fn sec_path(bytes: &[u8], flags: u32, from_file: bool) -> SecPath {
         origin,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use perch_common::{SEC_FIXED_LEN, SecEvent, kind, op};
+
+    use super::*;
+
+    /// A record as the kernel lays it out: the fixed part, then the tail.
+    fn record(ev: &SecEvent, tail: &[u8]) -> Vec<u8> {
+        // SAFETY: SecEvent is a #[repr(C)] plain-data record.
+        let fixed = unsafe {
+            std::slice::from_raw_parts(std::ptr::from_ref(ev).cast::<u8>(), SEC_FIXED_LEN)
+        };
+        [fixed, tail].concat()
+    }
+
+    fn memfd(lens: [u32; 3]) -> SecEvent {
+        let mut ev = SecEvent::default();
+        ev.header.kind = kind::MEMFD;
+        ev.header.tgid = 42;
+        ev.op = u32::from(op::MEMFD_CREATE);
+        ev.ret = 3;
+        ev.lens = lens;
+        ev
+    }
+
+    #[test]
+    fn a_record_decodes_with_its_text() {
+        let ev = memfd([0, 0, 5]);
+        let bytes = record(&ev, b"job\0\0");
+        let Ok(Some(ModelEvent::Security(s))) = security(&ev.header, &bytes, &WatchSet::default())
+        else {
+            panic!("not decoded");
+        };
+        assert_eq!((s.key.pid, s.result, s.syscall), (42, 3, "memfd_create"));
+        assert!(matches!(&s.detail, Detail::Memfd { name, .. } if name == "job"));
+    }
+
+    #[test]
+    fn lengths_past_the_record_or_their_caps_are_malformed() {
+        let rules = WatchSet::default();
+        let short = memfd([0, 0, 8]);
+        assert!(security(&short.header, &record(&short, b"abc"), &rules).is_err());
+        let huge = memfd([u32::MAX, 0, 0]);
+        assert!(security(&huge.header, &record(&huge, &[0; 64]), &rules).is_err());
+        let cut = record(&memfd([0, 0, 0]), b"");
+        assert!(security(&memfd([0, 0, 0]).header, &cut[..8], &rules).is_err());
+        let mut unknown = memfd([0, 0, 0]);
+        unknown.header.kind = kind::SLOTS - 1;
+        assert!(security(&unknown.header, &record(&unknown, b""), &rules).is_err());
+    }
+}
