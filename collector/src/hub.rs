@@ -329,6 +329,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::HostSample(_) => EventKind::HostSample,
         Kind::Action(_) => EventKind::Action,
         Kind::ThreadSamples(_) => EventKind::ThreadSamples,
+        Kind::Security(_) => EventKind::Security,
         Kind::Notice(_) => return None,
     })
 }

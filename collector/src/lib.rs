@@ -17,4 +17,5 @@ pub mod refusals;
 pub mod respond;
 pub mod roles;
 pub mod sampler;
+pub mod security;
 pub mod server;

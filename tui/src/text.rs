@@ -163,6 +163,11 @@ pub fn event_line_at(e: &Event, time: &str, exit_comm: Option<&str>) -> String {
         }
         Some(Kind::Notice(n)) => notice_text(n),
         Some(Kind::Action(r)) => action_text(r),
+        Some(Kind::Security(x)) => format!(
+            "{} {}",
+            key_text(x.key.as_ref()),
+            perch_client::security_line(x)
+        ),
     };
     format!(
         "{:>8} {time} {:<15} {}",

@@ -25,6 +25,7 @@ pub struct Offsets {
     pub vfs: VfsOffsets,
     pub sock: SockOffsets,
     pub ns: NsOffsets,
+    pub sec: SecOffsets,
 }
 
 /// Classic tracepoint record layouts (tracefs).
@@ -159,4 +160,18 @@ pub struct NsOffsets {
     pub mnt_ns_common: u32,
     pub pid_ns_common: u32,
     pub common_inum: u32,
+}
+
+/// What the security programs add: the current directory (relative paths
+/// are resolved against it) and the length of a dentry's name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecOffsets {
+    /// `task_struct.fs` (`struct fs_struct *`).
+    pub task_fs: u32,
+    /// `fs_struct.pwd` (`struct path`).
+    pub fs_pwd: u32,
+    /// `qstr.len` (inside `dentry.d_name`).
+    pub qstr_len: u32,
+    pub pad: u32,
 }

@@ -200,6 +200,16 @@ impl ProcessModel {
                 self.link(&process);
                 Some(ModelEvent::Update { time_ns, process })
             }
+            ModelEvent::Security(mut ev) => {
+                // The process acted on, while it is alive: ptrace and
+                // process_vm_writev succeed only on a live target.
+                if let Some(t) = ev.detail.target_mut()
+                    && !t.caller_in_child_ns
+                {
+                    t.key = self.live.get(&t.pid).map(|p| p.key);
+                }
+                Some(ModelEvent::Security(ev))
+            }
             ModelEvent::Rename { time_ns, key, comm } => {
                 let slot = self.get_key_mut(&key)?;
                 if slot.comm == comm {

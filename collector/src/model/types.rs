@@ -249,4 +249,6 @@ pub enum ModelEvent {
         key: ProcKey,
         comm: String,
     },
+    /// A security-relevant syscall; the model only names its target.
+    Security(Box<crate::security::SecurityEvent>),
 }

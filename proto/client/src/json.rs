@@ -106,6 +106,7 @@ pub fn event(ev: &Event) -> Value {
             Value::Object(m) => m,
             _ => Map::new(),
         },
+        Kind::Security(x) => security::event(x),
     };
     let name = kind_name(ev);
     out.insert("kind".into(), name.into());
@@ -128,6 +129,7 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::ThreadSamples(_)) => "thread_samples",
         Some(Kind::Notice(_)) => "notice",
         Some(Kind::Action(_)) => "action",
+        Some(Kind::Security(_)) => "security",
     }
 }
 
@@ -248,6 +250,7 @@ fn enum_name<T: Named>(raw: i32) -> Value {
 }
 
 pub mod action;
+pub mod security;
 
 #[cfg(test)]
 mod tests;
