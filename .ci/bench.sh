@@ -15,4 +15,6 @@ echo
 echo
 "$bin/perch-bench" memory
 echo
+"$bin/perch-bench" open-storm --rounds 5
+echo
 ./.ci/fuzz.sh "${PERCH_FUZZ_SECONDS:-3600}"

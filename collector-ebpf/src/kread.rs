@@ -133,6 +133,12 @@ pub static OFFSETS: Offsets = Offsets {
         skc_net: 0,
         net_inum: 0,
     },
+    sec: perch_common::SecOffsets {
+        task_fs: 0,
+        fs_pwd: 0,
+        qstr_len: 0,
+        pad: 0,
+    },
 };
 
 /// A program's result: `Err` carries a helper's error code and only ends

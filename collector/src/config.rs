@@ -16,10 +16,12 @@ use crate::{
     hub::HubLimits,
     model::{DEFAULT_EXITED_BYTES, EnvFilter},
     roles::{Principal, Roles},
+    security::watch::WatchConfig,
     server::StreamLimits,
 };
 
 mod ebpf;
+mod paths;
 mod watch;
 pub use ebpf::ring_bytes;
 
@@ -84,6 +86,8 @@ pub struct Settings {
     pub ring_buffer_bytes: u32,
     /// Environment variables reported from each exec.
     pub exec_env: EnvFilter,
+    /// Paths whose changes (and reads, for secrets) are reported.
+    pub watch: WatchConfig,
     /// Refusal rate limit, connection limits and timeouts (`[access]`).
     pub access: Access,
     /// How long processes are watched after each signal an action sends.
@@ -130,6 +134,7 @@ impl Default for Settings {
             wakeup_bytes: 256 * 1024,
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
+            watch: WatchConfig::default(),
             access: Access::default(),
             signal_watch: SignalWatch::default(),
             network: crate::net::NetLimits::default(),
@@ -207,6 +212,7 @@ struct File {
     ring_wakeup_bytes: Option<Spanned<u64>>,
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
+    watch: Option<paths::WatchFile>,
     access: Option<access::AccessFile>,
     signal_watch_ms: Option<watch::SignalWatchFile>,
     network: Option<net::NetworkFile>,
@@ -260,6 +266,7 @@ impl Settings {
         };
         self.merge_bounds(&file, &ranged)?;
         ebpf::merge(self, &file, path, text)?;
+        paths::merge(self, &file, path, text)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }

@@ -5,7 +5,9 @@ use crate::ebpf::{KindCount, LossWindow};
 
 mod facts;
 pub mod net;
+mod security;
 use facts::{executable, names_disagree, stdio};
+pub use security::capabilities;
 
 use crate::model::{
     CgroupInfo, CpuSample, ExitInfo, HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage,
@@ -216,6 +218,7 @@ pub fn event(e: ModelEvent) -> pb::Event {
                 process: Some(process_owned(p)),
             }),
         ),
+        ModelEvent::Security(ev) => (ev.time_ns, Kind::Security(security::event(*ev))),
         // The model turns renames into updates of the whole process; one
         // that reaches here unapplied says only the new name.
         ModelEvent::Rename {

@@ -334,6 +334,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::Listen(_) => EventKind::Listen,
         Kind::Close(_) => EventKind::Close,
         Kind::ConnectionUpdates(_) => EventKind::ConnectionUpdates,
+        Kind::Security(_) => EventKind::Security,
         Kind::Notice(_) => return None,
     })
 }

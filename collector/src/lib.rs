@@ -18,4 +18,5 @@ pub mod refusals;
 pub mod respond;
 pub mod roles;
 pub mod sampler;
+pub mod security;
 pub mod server;

@@ -122,6 +122,8 @@ pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
 /// What a finished run printed.
 #[derive(Debug)]
 pub struct Finished {
+    /// The child's pid (gone by now; for matching its events).
+    pub pid: u32,
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -157,6 +159,7 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Finished {
         );
     };
     Finished {
+        pid: child.id(),
         status,
         stdout,
         stderr,

@@ -242,6 +242,19 @@ mod tests {
                 ..
             }))
         ));
+        let cli = Cli::try_parse_from(["perch", "events", "--kinds", "security,exec"]).unwrap();
+        let Some(Command::Events(args)) = cli.command else {
+            panic!("events")
+        };
+        assert_eq!(
+            args.kind,
+            [
+                perch_proto::v1::EventKind::Security,
+                perch_proto::v1::EventKind::Exec
+            ]
+        );
+        let err = Cli::try_parse_from(["perch", "events", "--kinds", "sec"]).unwrap_err();
+        assert!(err.to_string().contains("one of: exec"), "{err}");
         let cli = Cli::try_parse_from(["perch", "events", "--resume-after", "7"]).unwrap();
         assert!(matches!(
             cli.command,

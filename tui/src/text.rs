@@ -175,6 +175,11 @@ pub fn event_line_at(e: &Event, time: &str, exit_comm: Option<&str>) -> String {
             .map_or_else(String::new, net::listening_line),
         Some(Kind::Close(x)) => net::close_text(x),
         Some(Kind::ConnectionUpdates(x)) => net::updates_text(x),
+        Some(Kind::Security(x)) => format!(
+            "{} {}",
+            key_text(x.key.as_ref()),
+            perch_client::security_line(x)
+        ),
     };
     format!(
         "{:>8} {time} {:<15} {}",

@@ -26,6 +26,7 @@ pub struct Offsets {
     pub sock: SockOffsets,
     pub ns: NsOffsets,
     pub net: NetOffsets,
+    pub sec: SecOffsets,
 }
 
 /// Classic tracepoint record layouts (tracefs).
@@ -194,4 +195,18 @@ pub struct NetOffsets {
     /// number in `struct net` (`ns.inum`).
     pub skc_net: u32,
     pub net_inum: u32,
+}
+
+/// What the security programs add: the current directory (relative paths
+/// are resolved against it) and the length of a dentry's name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecOffsets {
+    /// `task_struct.fs` (`struct fs_struct *`).
+    pub task_fs: u32,
+    /// `fs_struct.pwd` (`struct path`).
+    pub fs_pwd: u32,
+    /// `qstr.len` (inside `dentry.d_name`).
+    pub qstr_len: u32,
+    pub pad: u32,
 }

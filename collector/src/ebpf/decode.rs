@@ -14,6 +14,7 @@ use perch_common::{
     NET_UDP_BIND, NET_UDP_CONNECT, NET_UDP_SEND, NetEvent, PF_KTHREAD, RenameEvent, kind,
 };
 
+use crate::security::watch::WatchSet;
 use crate::{
     model::{
         Argv, EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey,
@@ -30,7 +31,7 @@ const _: () = assert!(ARGV_MAX == perch_proto::limits::ARGV_BYTES);
 pub type RawEvent = ModelEvent;
 
 /// Reads a `T` from the start of `bytes` if it is long enough.
-fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
+pub(super) fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
     (bytes.len() >= size_of::<T>())
         // SAFETY: length checked; T is a #[repr(C)] plain-data record and
         // read_unaligned does not need alignment.
@@ -38,28 +39,50 @@ fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
 }
 
 /// A NUL-terminated C string in a fixed buffer, lossily as UTF-8.
-fn cstr(buf: &[u8]) -> String {
+pub(super) fn cstr(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// Decodes records with perchd's settings (which environment variables to
-/// keep).
+/// keep, which paths are watched).
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {
     env: EnvFilter,
+    watch: Arc<WatchSet>,
 }
 
 impl Decoder {
     #[must_use]
-    pub fn new(env: EnvFilter) -> Self {
-        Self { env }
+    pub fn new(env: EnvFilter, watch: Arc<WatchSet>) -> Self {
+        Self { env, watch }
     }
 
-    /// Decodes one record, or `None` when it is malformed.
+    /// Decodes one record, or `None` when it is malformed or a security
+    /// record perchd filters out (see [`decode_all`](Self::decode_all)).
     #[must_use]
     pub fn decode(&self, bytes: &[u8]) -> Option<RawEvent> {
-        let header: Header = read(bytes)?;
+        self.decode_all(bytes).ok().flatten()
+    }
+
+    /// Decodes one record: `Err` when it is malformed, `Ok(None)` when it
+    /// is a security record whose path perchd found unwatched.
+    pub fn decode_all(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Option<RawEvent>, super::decode_sec::Malformed> {
+        let header: Header = read(bytes).ok_or(super::decode_sec::Malformed)?;
+        if (kind::PTRACE..kind::SLOTS).contains(&header.kind) {
+            return super::decode_sec::security(&header, bytes, &self.watch);
+        }
+        self.process(&header, bytes)
+            .map(Some)
+            .ok_or(super::decode_sec::Malformed)
+    }
+
+    /// Process lifecycle records.
+    fn process(&self, header: &Header, bytes: &[u8]) -> Option<RawEvent> {
+        let header = *header;
         match header.kind {
             kind::EXEC => self.exec(&header, bytes),
             kind::FORK => {
@@ -137,7 +160,7 @@ impl Decoder {
     }
 }
 
-fn key(h: &Header) -> ProcKey {
+pub(super) fn key(h: &Header) -> ProcKey {
     ProcKey {
         pid: h.tgid,
         start_ns: h.start_time_ns,
@@ -234,7 +257,7 @@ const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
 const IPPROTO_UDP: u16 = 17;
 
-fn fd_fact(fd: &FdInfo) -> FdFact {
+pub(super) fn fd_fact(fd: &FdInfo) -> FdFact {
     if fd.mode == 0 {
         return FdFact {
             kind: FdKind::Closed,

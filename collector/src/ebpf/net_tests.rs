@@ -35,7 +35,7 @@ async fn records_until(
 /// closes, attributed to us where the syscall is ours, with the bytes sent.
 #[tokio::test]
 async fn sees_a_tcp_connection_and_a_udp_send() {
-    let mut src = EbpfSource::start(LoadOptions {
+    let mut src = EbpfSource::start(&LoadOptions {
         wakeup_bytes: 4096,
         ..LoadOptions::default()
     })

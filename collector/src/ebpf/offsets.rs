@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use perch_common::{
-    ABSENT, CredOffsets, ExecOffsets, NetOffsets, NsOffsets, Offsets, SockOffsets, TaskOffsets,
-    TracepointOffsets, VfsOffsets,
+    ABSENT, CredOffsets, ExecOffsets, NetOffsets, NsOffsets, Offsets, SecOffsets, SockOffsets,
+    TaskOffsets, TracepointOffsets, VfsOffsets,
 };
 
 use super::{EbpfError, btf::KernelBtf, tracefs};
@@ -24,6 +24,7 @@ pub fn resolve_offsets() -> Result<Offsets, EbpfError> {
         sock: sock(&b)?,
         ns: ns(&b)?,
         net: net(&b)?,
+        sec: sec(&b)?,
     })
 }
 
@@ -200,6 +201,34 @@ fn net(b: &KernelBtf) -> Result<NetOffsets, EbpfError> {
     })
 }
 
+fn sec(b: &KernelBtf) -> Result<SecOffsets, EbpfError> {
+    Ok(SecOffsets {
+        task_fs: b.offset("task_struct", "fs")?,
+        fs_pwd: b.offset("fs_struct", "pwd")?,
+        qstr_len: b.offset("qstr", "len")?,
+        pad: 0,
+    })
+}
+
+/// Where `syscalls:*` tracepoint records keep the first argument (and the
+/// return value): every such record is `__syscall_nr` then 8-byte slots.
+pub fn syscall_args_offset() -> Result<u32, String> {
+    let root = tracefs::tracefs_root().map_err(|e| e.to_string())?;
+    let read = |event| tracefs::read_format(&root, "syscalls", event).map_err(|e| e.to_string());
+    let enter = read("sys_enter_openat")?;
+    let exit = read("sys_exit_openat")?;
+    let args = enter.get("dfd").map(|f| f.offset);
+    let ret = exit.get("ret").map(|f| f.offset);
+    let nr = enter.get("__syscall_nr").map(|f| f.offset);
+    match (args, ret, nr) {
+        (Some(a), Some(r), Some(8)) if a == r && a > 8 => Ok(a),
+        _ => Err(format!(
+            "syscall tracepoint records are not laid out as expected \
+             (__syscall_nr at {nr:?}, first argument at {args:?}, ret at {ret:?})"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +242,7 @@ mod tests {
         assert!(o.task.in_execve_mask.is_power_of_two());
         assert_eq!(o.task.upid_size, 16);
         assert!(o.sock.sk_protocol > o.sock.v6_daddr, "{:?}", o.sock);
+        assert_eq!(o.sec.qstr_len, 4, "{:?}", o.sec);
+        assert_eq!(syscall_args_offset(), Ok(16));
     }
 }

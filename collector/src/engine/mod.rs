@@ -32,6 +32,10 @@ use crate::{
     proc::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
     respond::Responder,
     roles::Roles,
+    security::{
+        Detail, SecurityEvent, syscalls,
+        watch::{WatchSet, system_homes},
+    },
     server::{Snapshot, StreamLimits},
 };
 pub use info::StaticInfo;
@@ -59,6 +63,8 @@ pub struct Shared {
     loss_windows: AtomicU32,
     /// Where connections come from (`GetInfo.network_source`).
     network_source: String,
+    /// What this collector can see (security event sources).
+    capabilities: Vec<pb::Capability>,
     /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
@@ -122,7 +128,10 @@ impl Shared {
         let mut model = self.model();
         let applied = events
             .into_iter()
-            .filter_map(|e| model.apply(e))
+            .flat_map(|e| {
+                let renamed = comm_rename(&model, &e);
+                model.apply(e).into_iter().chain(renamed)
+            })
             .map(convert::event);
         self.hub.publish_iter(applied.chain(extra));
     }
@@ -192,6 +201,7 @@ impl crate::server::CollectorApi for Shared {
             listening_sockets: u32::try_from(net_listening).unwrap_or(u32::MAX),
             connections_evicted: net_evicted,
             connection_retention_ns: net_retention,
+            capabilities: self.capabilities.clone(),
             ..pb::GetInfoResponse::default()
         }
     }
@@ -299,30 +309,16 @@ impl Engine {
         settings: &Settings,
         audit: AuditLog,
     ) -> Result<Self, EngineError> {
-        match audit.status() {
-            pb::AuditLogStatus::Broken => tracing::error!(
-                path = %audit.path().display(),
-                "audit log broken, actions will be refused: {}",
-                audit.status_detail()
-            ),
-            pb::AuditLogStatus::RecoveredTornTail => tracing::warn!(
-                path = %audit.path().display(),
-                "audit log recovered: {}",
-                audit.status_detail()
-            ),
-            _ => tracing::info!(
-                path = %audit.path().display(),
-                "audit log: {}",
-                audit.status_detail()
-            ),
-        }
+        log_audit_status(&audit);
+        let watch = Arc::new(WatchSet::new(&settings.watch, &system_homes()));
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
-            match EbpfSource::start(LoadOptions {
+            match EbpfSource::start(&LoadOptions {
                 ring_bytes: settings.ring_buffer_bytes,
                 wakeup_bytes: settings.wakeup_bytes,
                 env: settings.exec_env.kernel_select(),
+                watch: Arc::clone(&watch),
             }) {
                 Ok(src) => (
                     Some(src),
@@ -341,6 +337,7 @@ impl Engine {
         let reader = new_reader(settings)?;
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
+        let capabilities = capabilities(source.as_ref(), &mode_reason);
         let shared = Arc::new(Shared {
             model: Mutex::new(
                 ProcessModel::with_bounds(info.exited_retention_ns, settings.exited_bytes)
@@ -356,6 +353,7 @@ impl Engine {
             kind_counts: Mutex::new(Vec::new()),
             loss_windows: AtomicU32::new(0),
             network_source: net::source(mode),
+            capabilities,
             responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
@@ -365,7 +363,7 @@ impl Engine {
         });
         let mut tasks = Vec::new();
         if let Some(mut src) = source {
-            let decoder = Decoder::new(settings.exec_env.clone());
+            let decoder = Decoder::new(settings.exec_env.clone(), watch);
             // The ring is drained while /proc is scanned (a big host takes
             // seconds); what it held is applied after the seed, in order.
             let (reader, seeded, pending) = tasks::seed(reader, &mut src, &decoder).await?;
@@ -407,6 +405,44 @@ impl Engine {
     }
 }
 
+/// `GetInfo`'s capabilities: what the loaded programs could not watch,
+/// or everything when there are none (procfs mode), with the reason.
+fn capabilities(source: Option<&EbpfSource>, mode_reason: &str) -> Vec<pb::Capability> {
+    convert::capabilities(&source.map_or_else(
+        || {
+            let why = format!("{mode_reason}: security events need the eBPF programs");
+            syscalls::CAPABILITIES
+                .iter()
+                .map(|&(name, _)| (name, why.clone()))
+                .collect()
+        },
+        |src| src.missing().clone(),
+    ))
+}
+
+/// A process renaming itself (outside exec) as a security event too, with
+/// its old name, when `e` is such a rename of a process the model knows.
+fn comm_rename(model: &ProcessModel, e: &ModelEvent) -> Option<ModelEvent> {
+    let ModelEvent::Rename { time_ns, key, comm } = e else {
+        return None;
+    };
+    // Kernel threads are named right after kthreadd forks them: not news.
+    let p = model
+        .get_key(key)
+        .filter(|p| p.comm != *comm && !p.kernel_thread)?;
+    Some(ModelEvent::Security(Box::new(SecurityEvent {
+        time_ns: *time_ns,
+        key: p.key,
+        tid: p.key.pid,
+        result: 0,
+        syscall: "task_rename",
+        detail: Detail::CommRename {
+            old: p.comm.clone(),
+            new: comm.clone(),
+        },
+    })))
+}
+
 /// Parsing the kernel's BTF (twice: ours and aya's) takes tens of MB of
 /// heap that is free again once the programs are loaded; glibc keeps it
 /// mapped unless asked, and an idle perchd should not cost 45 MB.
@@ -415,6 +451,27 @@ fn release_startup_memory() {
     // SAFETY: malloc_trim only hands free heap pages back to the kernel.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// What perchd found in its audit log at start-up, in its own log.
+fn log_audit_status(audit: &AuditLog) {
+    match audit.status() {
+        pb::AuditLogStatus::Broken => tracing::error!(
+            path = %audit.path().display(),
+            "audit log broken, actions will be refused: {}",
+            audit.status_detail()
+        ),
+        pb::AuditLogStatus::RecoveredTornTail => tracing::warn!(
+            path = %audit.path().display(),
+            "audit log recovered: {}",
+            audit.status_detail()
+        ),
+        _ => tracing::info!(
+            path = %audit.path().display(),
+            "audit log: {}",
+            audit.status_detail()
+        ),
     }
 }
 

@@ -79,9 +79,9 @@ pub(super) async fn ebpf_events(
             src.wait(DRAIN_INTERVAL).await;
         }
         let mut malformed = 0u64;
-        src.drain(|bytes| match decoder.decode(bytes) {
-            Some(e) => batch.push(e),
-            None => malformed += 1,
+        src.drain(|bytes| match decoder.decode_all(bytes) {
+            Ok(e) => batch.extend(e),
+            Err(_) => malformed += 1,
         });
         if malformed > 0 {
             tracing::warn!("{malformed} malformed ring-buffer records skipped");
@@ -113,7 +113,8 @@ fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
         | ModelEvent::Update { .. }
         | ModelEvent::Rename { .. }
         | ModelEvent::NetRecord { .. }
-        | ModelEvent::Net { .. } => return,
+        | ModelEvent::Net { .. }
+        | ModelEvent::Security(_) => return,
     };
     p.user = reader.users_mut().name(p.uid);
     p.cgroup = reader.cgroups_mut().resolve_id(p.cgroup_id);

@@ -154,6 +154,21 @@ impl ProcessModel {
         self.exited.iter().chain(self.retained.values())
     }
 
+    /// A kernel network record, attributed to its owner while it lives.
+    fn apply_net(&mut self, time_ns: u64, record: &crate::net::NetRecord) -> Option<ModelEvent> {
+        let live = &self.live;
+        let owner = |key: ProcKey| Owner {
+            key,
+            comm: live
+                .get(&key.pid)
+                .filter(|p| p.key.same_as(&key))
+                .map(|p| p.comm.clone())
+                .unwrap_or_default(),
+        };
+        let change = self.net.apply(record, time_ns, &owner)?;
+        Some(ModelEvent::Net { time_ns, change })
+    }
+
     /// Applies one event.  Returns the event as the model now sees it
     /// (a fork completed with what the child inherits, an exec keeping what
     /// exec does not change), or `None` when it changed nothing.
@@ -234,20 +249,18 @@ impl ProcessModel {
                 self.link(&process);
                 Some(ModelEvent::Update { time_ns, process })
             }
-            ModelEvent::NetRecord { time_ns, record } => {
-                let live = &self.live;
-                let owner = |key: ProcKey| Owner {
-                    key,
-                    comm: live
-                        .get(&key.pid)
-                        .filter(|p| p.key.same_as(&key))
-                        .map(|p| p.comm.clone())
-                        .unwrap_or_default(),
-                };
-                let change = self.net.apply(&record, time_ns, &owner)?;
-                Some(ModelEvent::Net { time_ns, change })
-            }
+            ModelEvent::NetRecord { time_ns, record } => self.apply_net(time_ns, &record),
             ModelEvent::Net { .. } => Some(event),
+            ModelEvent::Security(mut ev) => {
+                // The process acted on, while it is alive: ptrace and
+                // process_vm_writev succeed only on a live target.
+                if let Some(t) = ev.detail.target_mut()
+                    && !t.caller_in_child_ns
+                {
+                    t.key = self.live.get(&t.pid).map(|p| p.key);
+                }
+                Some(ModelEvent::Security(ev))
+            }
             ModelEvent::Rename { time_ns, key, comm } => {
                 let slot = self.get_key_mut(&key)?;
                 if slot.comm == comm {

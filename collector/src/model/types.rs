@@ -262,4 +262,6 @@ pub enum ModelEvent {
         time_ns: u64,
         change: crate::net::NetChange,
     },
+    /// A security-relevant syscall; the model only names its target.
+    Security(Box<crate::security::SecurityEvent>),
 }

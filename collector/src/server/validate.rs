@@ -15,7 +15,32 @@ pub const MAX_CHUNK_SIZE: u32 = 10_000;
 /// collector's CPU.
 pub const MAX_PIDS: usize = 10_000;
 
-const KIND_RANGE: &str = "1..=8, 19..=23";
+/// The kinds a client may ask for, as ranges of their numbers ("1..=7, 30").
+fn kind_range() -> String {
+    let mut values: Vec<i32> = perch_proto::names::every::<EventKind>()
+        .filter(|k| *k != EventKind::Unspecified)
+        .map(i32::from)
+        .collect();
+    values.sort_unstable();
+    let mut ranges: Vec<(i32, i32)> = Vec::new();
+    for v in values {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == v => *end = v,
+            _ => ranges.push((v, v)),
+        }
+    }
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..={b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A checked `ListProcessesRequest`: the pids sorted without duplicates and
 /// the chunk size to use.
@@ -82,13 +107,15 @@ pub fn watch(req: &WatchEventsRequest, head: u64) -> Result<WatchArgs, Status> {
             Ok(EventKind::Unspecified) => {
                 return Err(invalid(format!(
                     "kinds[{i}]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch \
-                     (allowed {KIND_RANGE})"
+                     (allowed {})",
+                    kind_range()
                 )));
             }
             Ok(kind) => kinds.push(kind),
             Err(_) => {
                 return Err(invalid(format!(
-                    "kinds[{i}]: unknown event kind {raw} (allowed {KIND_RANGE})"
+                    "kinds[{i}]: unknown event kind {raw} (allowed {})",
+                    kind_range()
                 )));
             }
         }
@@ -167,7 +194,7 @@ mod tests {
         };
         assert_eq!(
             message(watch(&req(vec![1, 42], None), 0)),
-            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23)"
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23, 30)"
         );
         assert!(
             message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")

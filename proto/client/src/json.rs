@@ -110,6 +110,7 @@ pub fn event(ev: &Event) -> Value {
         Kind::Listen(x) => net::listen_event(x),
         Kind::Close(x) => net::close_event(x),
         Kind::ConnectionUpdates(x) => net::updates(x),
+        Kind::Security(x) => security::event(x),
     };
     let name = kind_name(ev);
     out.insert("kind".into(), name.into());
@@ -137,6 +138,7 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::Listen(_)) => "listen",
         Some(Kind::Close(_)) => "close",
         Some(Kind::ConnectionUpdates(_)) => "connection_updates",
+        Some(Kind::Security(_)) => "security",
     }
 }
 
@@ -260,6 +262,7 @@ fn enum_name<T: Named>(raw: i32) -> Value {
 
 pub mod action;
 pub mod net;
+pub mod security;
 
 #[cfg(test)]
 mod tests;

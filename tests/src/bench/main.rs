@@ -9,7 +9,10 @@
 //! - `kill-latency`: confirm -> target dead through perchd, against
 //!   kill(2) (`kill_latency`);
 //! - `memory`: perchd's and the console's peak RSS under an argv-heavy
-//!   storm and stalled streams, against their idle peaks (`memory`).
+//!   storm and stalled streams, against their idle peaks (`memory`);
+//! - `open-storm`: opens of unwatched files with perchd against without
+//!   (the in-kernel path filter), and perchd's CPU per security event
+//!   (`open_storm`).
 mod args;
 mod bpf_stats;
 mod connect_storm;
@@ -17,6 +20,7 @@ mod console;
 mod exec_storm;
 mod kill_latency;
 mod memory;
+mod open_storm;
 
 use std::process::ExitCode;
 
@@ -45,28 +49,31 @@ fn run() -> anyhow::Result<()> {
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
         "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
+        "open-storm" => tokio::runtime::Runtime::new()?.block_on(open_storm::run(rest)),
         // A client that stops reading, for the memory test and benchmark.
         "stall-streams" => {
             tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 connect_storm::USAGE,
                 console::USAGE,
                 kill_latency::USAGE,
-                memory::USAGE
+                memory::USAGE,
+                open_storm::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {}",
             exec_storm::USAGE,
             connect_storm::USAGE,
             console::USAGE,
             kill_latency::USAGE,
-            memory::USAGE
+            memory::USAGE,
+            open_storm::USAGE
         ),
     }
 }

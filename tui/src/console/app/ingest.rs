@@ -7,7 +7,8 @@ use std::{
 };
 
 use perch_proto::v1::{
-    Connection, Event, GetInfoResponse, ListeningSocket, NoticeKind, Process, event::Kind,
+    Connection, Event, GetInfoResponse, ListeningSocket, NoticeKind, Process, ProcessSamples,
+    event::Kind,
 };
 
 use super::{App, ConnectionState, Host};
@@ -214,6 +215,37 @@ impl App {
     }
 
     /// One event; true when rows changed.
+    /// A batch of per-process samples: usage, state, freeze, nice, and a
+    /// point of each one's history.
+    fn ingest_samples(&mut self, host: HostId, time_ns: u64, batch: &ProcessSamples) {
+        let secs = u32::try_from(time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
+        for sample in &batch.samples {
+            let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
+                continue;
+            };
+            let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+            if let Some(p) = self.data.store.by_key_mut(&key) {
+                p.usage = Usage::from_proto(u);
+                p.threads = sample.threads;
+                if let Some(s) = sample.state.bytes().next() {
+                    p.state = s;
+                }
+                p.frozen = sample.frozen;
+                if let Some(nice) = sample.nice {
+                    p.nice = nice;
+                }
+                p.history.push(
+                    secs,
+                    Values::new(
+                        u.cpu_percent,
+                        u.rss_bytes,
+                        u.read_bytes_per_sec + u.write_bytes_per_sec,
+                    ),
+                );
+            }
+        }
+    }
+
     fn ingest_event(&mut self, host: HostId, e: &Event) -> bool {
         match &e.kind {
             // Anyone's action (a second console sees ours, we see theirs):
@@ -256,38 +288,22 @@ impl App {
                 }
             }
             Some(Kind::ProcessSamples(batch)) => {
-                let secs = u32::try_from(e.time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
-                for sample in &batch.samples {
-                    let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
-                        continue;
-                    };
-                    let key = ProcessKey::new(host, k.pid, k.start_time_ns);
-                    if let Some(p) = self.data.store.by_key_mut(&key) {
-                        p.usage = Usage::from_proto(u);
-                        p.threads = sample.threads;
-                        if let Some(s) = sample.state.bytes().next() {
-                            p.state = s;
-                        }
-                        p.frozen = sample.frozen;
-                        if let Some(nice) = sample.nice {
-                            p.nice = nice;
-                        }
-                        p.history.push(
-                            secs,
-                            Values::new(
-                                u.cpu_percent,
-                                u.rss_bytes,
-                                u.read_bytes_per_sec + u.write_bytes_per_sec,
-                            ),
-                        );
-                    }
-                }
+                self.ingest_samples(host, e.time_ns, batch);
                 return true;
             }
             Some(Kind::HostSample(s)) => {
                 let h = self.host_mut(host);
                 h.lost_events = h.lost_events.max(s.events_lost);
                 h.sample = Some(s.clone());
+            }
+            // Listed in the process's detail view.
+            Some(Kind::Security(x)) => {
+                let Some(k) = x.key else { return false };
+                let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+                if let Some(p) = self.data.store.by_key_mut(&key) {
+                    p.push_security(&perch_client::security_line(x));
+                    return true;
+                }
             }
             Some(Kind::Notice(n)) => {
                 let h = self.host_mut(host);
