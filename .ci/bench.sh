@@ -15,4 +15,8 @@ echo
 echo
 "$bin/perch-bench" memory
 echo
+"$bin/perch-bench" open-storm --rounds 5
+echo
+"$bin/perch-bench" connect-storm --connections 20000 --rounds 3
+echo
 ./.ci/fuzz.sh "${PERCH_FUZZ_SECONDS:-3600}"

@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "perch/v1/actions.proto",
         "perch/v1/common.proto",
         "perch/v1/detect.proto",
+        "perch/v1/network.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

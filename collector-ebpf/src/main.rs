@@ -1,5 +1,6 @@
 //! perchd's kernel programs: one record per process exec, fork, exit and
-//! rename, sent to perchd through one ring buffer.
+//! rename, per network connection, listen and close, and per
+//! security-relevant syscall, sent to perchd through one ring buffer.
 //!
 //! # Layout
 //! - [`kread`]: the kernel layouts perchd hands us (`OFFSETS`, read with
@@ -9,7 +10,8 @@
 //! - [`task`]: process identity (record header, credentials, namespaces).
 //! - [`vfs`], [`sock`]: files, paths, fds and sockets.
 //! - [`env`]: the environment variables an exec record carries.
-//! - [`exec`], [`lifecycle`]: the programs.
+//! - [`exec`], [`lifecycle`], [`net`]: the process and network programs.
+//! - [`sec`]: security-relevant syscalls (its own module doc).
 //!
 //! # Adding a program
 //! 1. Record: take a kind number in your concern's range and define the
@@ -53,7 +55,9 @@ mod env;
 mod exec;
 mod kread;
 mod lifecycle;
+mod net;
 mod output;
+mod sec;
 mod sock;
 mod task;
 mod vfs;

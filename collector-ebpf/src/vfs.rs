@@ -47,13 +47,74 @@ pub fn exe_facts(file: *const u8, out: &mut ExeFile) -> Res {
     Ok(())
 }
 
+/// [`At::cross`]: the dentry has a name (not the top of a mount).
+pub const NAMED: u32 = 0;
+/// [`At::cross`]: moved from the top of a mount to its mount point.
+pub const CROSSED: u32 = 1;
+/// [`At::cross`]: at the root of the root mount; the walk is complete.
+pub const ROOT: u32 = 2;
+
+/// Where a walk up a path stands: a dentry and the mount it is in.
+#[repr(C)]
+pub struct At {
+    pub dentry: *const u8,
+    /// The `struct mount` (not the embedded `vfsmount`).
+    pub mnt: *const u8,
+    pub mnt_root: *const u8,
+}
+
+impl At {
+    /// The start of a walk up the `struct path` at `path`.
+    #[inline(always)]
+    pub fn of_path(path: *const u8) -> Res<Self> {
+        let dentry = kptr(path, off!(vfs.path_dentry))?;
+        let vfsmnt = kptr(path, off!(vfs.path_mnt))?;
+        Ok(Self {
+            dentry,
+            mnt: vfsmnt.wrapping_sub(off!(vfs.mount_mnt)),
+            mnt_root: kptr(vfsmnt, off!(vfs.vfsmount_root))?,
+        })
+    }
+
+    /// Crosses to the mount point when at the top of a mount: [`CROSSED`]
+    /// when it did, [`ROOT`] at the root of the root mount (its own
+    /// parent), [`NAMED`] when the dentry has a name to read first.
+    #[inline(always)]
+    pub fn cross(&mut self) -> Res<u32> {
+        if self.dentry != self.mnt_root {
+            return Ok(NAMED);
+        }
+        let parent = kptr(self.mnt, off!(vfs.mount_parent))?;
+        if parent == self.mnt {
+            return Ok(ROOT);
+        }
+        self.dentry = kptr(self.mnt, off!(vfs.mount_mountpoint))?;
+        self.mnt = parent;
+        self.mnt_root = kptr(
+            parent.wrapping_add(off!(vfs.mount_mnt)),
+            off!(vfs.vfsmount_root),
+        )?;
+        Ok(CROSSED)
+    }
+
+    /// Moves to the parent dentry; `Ok(false)` when the dentry is its own
+    /// parent without being a mount's root (a pseudo file: memfd, pipe).
+    #[inline(always)]
+    pub fn up(&mut self) -> Res<bool> {
+        let parent = kptr(self.dentry, off!(vfs.dentry_parent))?;
+        if parent == self.dentry {
+            return Ok(false);
+        }
+        self.dentry = parent;
+        Ok(true)
+    }
+}
+
 /// The state of a walk up a path, shared with [`walk_step`] by `bpf_loop`.
 #[repr(C)]
 struct Walk {
     data: *mut u8,
-    dentry: *const u8,
-    mnt: *const u8,
-    mnt_root: *const u8,
+    at: At,
     start: usize,
     used: usize,
     flags: u32,
@@ -70,14 +131,9 @@ struct Walk {
 /// crossing or not, name length) and verification gives up.
 #[inline(always)]
 pub fn path_names(file: *const u8, data: *mut u8, start: usize) -> Res<(usize, u32)> {
-    let fpath = file.wrapping_add(off!(vfs.file_path));
-    let dentry = kptr(fpath, off!(vfs.path_dentry))?;
-    let vfsmnt = kptr(fpath, off!(vfs.path_mnt))?;
     let mut walk = Walk {
         data,
-        dentry,
-        mnt: vfsmnt.wrapping_sub(off!(vfs.mount_mnt)),
-        mnt_root: kptr(vfsmnt, off!(vfs.vfsmount_root))?,
+        at: At::of_path(file.wrapping_add(off!(vfs.file_path)))?,
         start,
         used: 0,
         flags: 0,
@@ -116,27 +172,19 @@ extern "C" fn walk_step(_index: u64, ctx: *mut c_void) -> c_long {
 #[inline(always)]
 fn step(w: &mut Walk) -> Res<bool> {
     w.steps += 1;
-    if w.dentry == w.mnt_root {
-        // The top of this mount: continue from where it is mounted,
-        // unless it is the root mount (its own parent).
-        let parent = kptr(w.mnt, off!(vfs.mount_parent))?;
-        if parent == w.mnt {
+    match w.at.cross()? {
+        NAMED => {}
+        ROOT => {
             w.done = 1;
             return Ok(false);
         }
-        w.dentry = kptr(w.mnt, off!(vfs.mount_mountpoint))?;
-        w.mnt = parent;
-        w.mnt_root = kptr(
-            parent.wrapping_add(off!(vfs.mount_mnt)),
-            off!(vfs.vfsmount_root),
-        )?;
-        return Ok(true);
+        _ => return Ok(true),
     }
     let used = w.used;
     if used > EXE_PATH_MAX - NAME_READ_MAX {
         return Ok(false);
     }
-    let name = kptr(w.dentry, off!(vfs.dentry_name) + off!(vfs.qstr_name))?;
+    let name = kptr(w.at.dentry, off!(vfs.dentry_name) + off!(vfs.qstr_name))?;
     // SAFETY: writes at most NAME_READ_MAX bytes inside the tail (see tail_at).
     let n = unsafe {
         bpf_probe_read_kernel_str(
@@ -149,8 +197,7 @@ fn step(w: &mut Walk) -> Res<bool> {
         return Ok(false);
     }
     w.used = used + (n as usize & (NAME_READ_MAX * 2 - 1));
-    let parent = kptr(w.dentry, off!(vfs.dentry_parent))?;
-    if parent == w.dentry {
+    if !w.at.up()? {
         // Not a mount's root yet its own parent: a pseudo file.
         if w.steps == 1 {
             w.flags |= EXEC_EXE_PSEUDO;
@@ -158,7 +205,6 @@ fn step(w: &mut Walk) -> Res<bool> {
         w.done = 1;
         return Ok(false);
     }
-    w.dentry = parent;
     Ok(true)
 }
 
@@ -182,7 +228,7 @@ pub fn stdio(task: *const u8, out: &mut [FdInfo; 3]) {
 
 /// `task->files->fdt`: the fd array and its length.
 #[inline(always)]
-fn fd_array(task: *const u8) -> Res<(*const u8, usize)> {
+pub fn fd_array(task: *const u8) -> Res<(*const u8, usize)> {
     let files = field_ptr(task, off!(task.files))?;
     let fdt = field_ptr(files, off!(vfs.files_fdt))?;
     let max: u32 = field(fdt, off!(vfs.fdtable_max_fds));
@@ -191,8 +237,20 @@ fn fd_array(task: *const u8) -> Res<(*const u8, usize)> {
     Ok((array, max as usize))
 }
 
+/// The `struct file` at `fd` of `task` (a BTF task pointer).
 #[inline(always)]
-fn fd_facts(file: *const u8, out: &mut FdInfo) -> Res {
+pub fn fd_file(task: *const u8, fd: u64) -> Res<*const u8> {
+    let (array, max) = fd_array(task)?;
+    if fd >= max as u64 {
+        return Err(-1);
+    }
+    // The mask keeps the verifier's bound; fds past it are not looked at.
+    kptr(array, (fd as usize & 0xf_ffff) * 8)
+}
+
+/// What the file `file` is: type, inode, and for a socket its ends.
+#[inline(always)]
+pub fn fd_facts(file: *const u8, out: &mut FdInfo) -> Res {
     let inode = kptr(file, off!(vfs.file_inode))?;
     out.mode = u32::from(kread::<u16>(inode, off!(vfs.inode_mode))?);
     out.ino = kread(inode, off!(vfs.inode_ino))?;

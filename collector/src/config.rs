@@ -16,10 +16,12 @@ use crate::{
     hub::HubLimits,
     model::{DEFAULT_EXITED_BYTES, EnvFilter},
     roles::{Principal, Roles},
+    security::watch::WatchConfig,
     server::StreamLimits,
 };
 
 mod ebpf;
+mod paths;
 mod watch;
 pub use ebpf::ring_bytes;
 
@@ -27,6 +29,7 @@ mod access;
 pub use access::{Access, ConnLimits};
 
 mod detect;
+mod net;
 
 pub use perch_proto::DEFAULT_SOCKET;
 pub const DEFAULT_AUDIT_LOG: &str = perch_audit::DEFAULT_PATH;
@@ -84,12 +87,16 @@ pub struct Settings {
     pub ring_buffer_bytes: u32,
     /// Environment variables reported from each exec.
     pub exec_env: EnvFilter,
+    /// Paths whose changes (and reads, for secrets) are reported.
+    pub watch: WatchConfig,
     /// Refusal rate limit, connection limits and timeouts (`[access]`).
     pub access: Access,
     /// Detection rules, flags and traces (`[detect]`).
     pub detect: crate::detect::DetectSettings,
     /// How long processes are watched after each signal an action sends.
     pub signal_watch: SignalWatch,
+    /// Bounds and retention of connections (`[network]`).
+    pub network: crate::net::NetLimits,
 }
 
 impl Settings {
@@ -130,9 +137,11 @@ impl Default for Settings {
             wakeup_bytes: 256 * 1024,
             ring_buffer_bytes: 4 * 1024 * 1024,
             exec_env: EnvFilter::default(),
+            watch: WatchConfig::default(),
             access: Access::default(),
             detect: crate::detect::DetectSettings::default(),
             signal_watch: SignalWatch::default(),
+            network: crate::net::NetLimits::default(),
         }
     }
 }
@@ -207,9 +216,11 @@ struct File {
     ring_wakeup_bytes: Option<Spanned<u64>>,
     ring_buffer_bytes: Option<Spanned<u64>>,
     exec_env: Option<Vec<Spanned<String>>>,
+    watch: Option<paths::WatchFile>,
     access: Option<access::AccessFile>,
     detect: Option<detect::DetectFile>,
     signal_watch_ms: Option<watch::SignalWatchFile>,
+    network: Option<net::NetworkFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -232,6 +243,30 @@ impl Settings {
             error,
         })?;
         self.merge_str(path, &text)
+    }
+
+    /// The `[access]`, `[detect]`, `[signal_watch_ms]` and `[network]`
+    /// tables.
+    fn merge_tables(
+        &mut self,
+        file: &File,
+        path: &Path,
+        text: &str,
+        ranged: &impl Fn(&Spanned<u64>, &'static str, RangeInclusive<u64>) -> Result<u64, ConfigError>,
+    ) -> Result<(), ConfigError> {
+        if let Some(access) = &file.access {
+            access.apply(&mut self.access, ranged)?;
+        }
+        if let Some(detect) = &file.detect {
+            detect.apply(&mut self.detect, ranged)?;
+        }
+        if let Some(table) = &file.signal_watch_ms {
+            watch::merge(&mut self.signal_watch, table, path, text)?;
+        }
+        if let Some(network) = &file.network {
+            network.apply(&mut self.network, ranged)?;
+        }
+        Ok(())
     }
 
     pub fn merge_str(&mut self, path: &Path, text: &str) -> Result<(), ConfigError> {
@@ -260,6 +295,8 @@ impl Settings {
         };
         self.merge_bounds(&file, &ranged)?;
         ebpf::merge(self, &file, path, text)?;
+        paths::merge(self, &file, path, text)?;
+        self.merge_tables(&file, path, text, &ranged)?;
         if let Some(v) = file.socket {
             self.socket = Some(v);
         }
@@ -298,15 +335,6 @@ impl Settings {
         }
         if let Some(v) = &file.ring_wakeup_bytes {
             self.wakeup_bytes = ranged(v, "ring_wakeup_bytes", limits::WAKEUP_BYTES)?;
-        }
-        if let Some(access) = &file.access {
-            access.apply(&mut self.access, &ranged)?;
-        }
-        if let Some(detect) = &file.detect {
-            detect.apply(&mut self.detect, &ranged)?;
-        }
-        if let Some(table) = &file.signal_watch_ms {
-            watch::merge(&mut self.signal_watch, table, path, text)?;
         }
         if let Some(roles) = &file.roles {
             let entries = |list: &Option<Vec<Spanned<String>>>, key: &'static str| {

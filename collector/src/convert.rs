@@ -4,7 +4,10 @@ use perch_proto::{limits, v1 as pb};
 use crate::ebpf::{KindCount, LossWindow};
 
 mod facts;
+pub mod net;
+mod security;
 use facts::{executable, names_disagree, stdio};
+pub use security::capabilities;
 
 use crate::model::{
     CgroupInfo, CpuSample, ExitInfo, HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage,
@@ -42,6 +45,8 @@ pub fn usage(u: &Usage) -> pb::ResourceUsage {
         virtual_bytes: u.virtual_bytes,
         shared_bytes: u.shared_bytes,
         priority: u.priority,
+        net_rx_bytes_per_sec: u.net_rx_bytes_per_sec,
+        net_tx_bytes_per_sec: u.net_tx_bytes_per_sec,
     }
 }
 
@@ -157,6 +162,15 @@ pub fn process_owned(p: ProcessInfo) -> pb::Process {
 pub fn event(e: ModelEvent) -> pb::Event {
     use pb::event::Kind;
     let (time_ns, kind) = match e {
+        ModelEvent::Net { time_ns, change } => (time_ns, net::change(&change)),
+        // The model turns records into changes; an unapplied one says nothing.
+        ModelEvent::NetRecord { time_ns, .. } => {
+            return pb::Event {
+                seq: 0,
+                time_ns,
+                kind: None,
+            };
+        }
         ModelEvent::Exec {
             time_ns,
             process: p,
@@ -204,6 +218,7 @@ pub fn event(e: ModelEvent) -> pb::Event {
                 process: Some(process_owned(p)),
             }),
         ),
+        ModelEvent::Security(ev) => (ev.time_ns, Kind::Security(security::event(*ev))),
         // The model turns renames into updates of the whole process; one
         // that reaches here unapplied says only the new name.
         ModelEvent::Rename {

@@ -331,6 +331,12 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ThreadSamples(_) => EventKind::ThreadSamples,
         Kind::Flag(_) => EventKind::Flag,
         Kind::Trace(_) => EventKind::Trace,
+        Kind::Connect(_) => EventKind::Connect,
+        Kind::Accept(_) => EventKind::Accept,
+        Kind::Listen(_) => EventKind::Listen,
+        Kind::Close(_) => EventKind::Close,
+        Kind::ConnectionUpdates(_) => EventKind::ConnectionUpdates,
+        Kind::Security(_) => EventKind::Security,
         Kind::Notice(_) => return None,
     })
 }

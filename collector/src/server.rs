@@ -3,6 +3,7 @@
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
 mod act;
 mod calls;
+mod conns;
 mod detect;
 mod listen;
 mod slots;
@@ -13,10 +14,10 @@ use std::sync::Arc;
 use futures::{StreamExt as _, future::BoxFuture, stream::TakeUntil};
 use perch_proto::limits;
 use perch_proto::v1::{
-    ActRequest, ActResponse, GetInfoRequest, GetInfoResponse, ListAuditRequest, ListFlagsRequest,
-    ListFlagsResponse, ListProcessesRequest, ListProcessesResponse, ListRulesRequest,
-    ListRulesResponse, ListTracesRequest, ListTracesResponse, Process, WatchEventsRequest,
-    collector_server::Collector,
+    ActRequest, ActResponse, Connection, GetInfoRequest, GetInfoResponse, ListAuditRequest,
+    ListConnectionsRequest, ListFlagsRequest, ListFlagsResponse, ListProcessesRequest,
+    ListProcessesResponse, ListRulesRequest, ListRulesResponse, ListTracesRequest,
+    ListTracesResponse, ListeningSocket, Process, WatchEventsRequest, collector_server::Collector,
 };
 use prost::Message as _;
 use tokio::sync::watch;
@@ -45,6 +46,16 @@ pub trait CollectorApi: Send + Sync + 'static {
     /// with: every event up to it is reflected, none after it.  The
     /// processes may be converted lazily, as the response is sent.
     fn snapshot(&self, include_exited: bool, pids: &[u32]) -> (Snapshot, u64);
+    /// The connections and listening sockets (owned by `pids` when not
+    /// empty; sorted, no duplicates) and the hub sequence they are
+    /// consistent with.  A collector without a network model has none.
+    fn connections(
+        &self,
+        _include_closed: bool,
+        _pids: &[u32],
+    ) -> (Vec<Connection>, Vec<ListeningSocket>, u64) {
+        (Vec::new(), Vec::new(), self.hub().head_seq())
+    }
     /// The hub that `WatchEvents` subscribes to.
     fn hub(&self) -> &Arc<Hub>;
     /// Who may do what (`GetInfo.caller_role`, and actions).
@@ -159,6 +170,29 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
                 .await
                 .map_err(|e| Status::internal(format!("taking the snapshot failed: {e}")))?;
         let chunks = Chunks::new(processes, args.chunk_size, seq);
+        Ok(Response::new(Slotted::new(
+            futures::stream::iter(chunks),
+            slot,
+        )))
+    }
+
+    type ListConnectionsStream = Slotted<futures::stream::Iter<conns::ConnChunks>>;
+
+    async fn list_connections(
+        &self,
+        request: Request<ListConnectionsRequest>,
+    ) -> Result<Response<Self::ListConnectionsStream>, Status> {
+        Reached::mark(request.extensions());
+        let args = validate::list_connections(request.get_ref())?;
+        let slot = self.slot(&request, "ListConnections")?;
+        let req = request.into_inner();
+        let api = Arc::clone(&self.api);
+        // Copies the model under its lock: off the async workers.
+        let (conns, listening, seq) =
+            tokio::task::spawn_blocking(move || api.connections(req.include_closed, &args.pids))
+                .await
+                .map_err(|e| Status::internal(format!("taking the snapshot failed: {e}")))?;
+        let chunks = conns::ConnChunks::new(conns, listening, args.chunk_size, seq);
         Ok(Response::new(Slotted::new(
             futures::stream::iter(chunks),
             slot,

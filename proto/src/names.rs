@@ -84,7 +84,7 @@ mod tests {
     use super::*;
     use crate::v1::{
         ActionKind, ActionMode, ActionOutcome, ActionResult, AuditLogStatus, CollectorMode,
-        EventKind, NoticeKind, ProcessOutcome, ProcessSource, Role, Signal,
+        EventKind, NoticeKind, PathOrigin, ProcessOutcome, ProcessSource, Role, Signal,
     };
 
     fn round_trip<T: Named + PartialEq + std::fmt::Debug>(count: usize) {
@@ -114,7 +114,8 @@ mod tests {
         round_trip::<ActionOutcome>(5);
         round_trip::<AuditLogStatus>(4);
         round_trip::<CollectorMode>(3);
-        round_trip::<EventKind>(9);
+        round_trip::<EventKind>(15);
+        round_trip::<PathOrigin>(6);
         round_trip::<NoticeKind>(4);
         round_trip::<ProcessSource>(4);
         assert_eq!(short(ActionKind::KillTree), "kill_tree");

@@ -62,10 +62,23 @@ pub struct ChildGuard {
 
 impl ChildGuard {
     /// Spawns `cmd`, panicking with its program name if that fails.
+    ///
+    /// A binary a test has just written may be "busy" (ETXTBSY) for a moment:
+    /// another thread of the test process forking while the file was open
+    /// for writing holds a copy of that fd until its child execs.  Such a
+    /// spawn is retried, a bounded number of times.
     pub fn spawn(cmd: &mut Command) -> Self {
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", cmd.get_program().display()));
+        let mut tries = 0;
+        let child = loop {
+            match cmd.spawn() {
+                Ok(child) => break child,
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("spawn {}: {e}", cmd.get_program().display()),
+            }
+        };
         Self {
             child,
             reaped: false,
@@ -122,6 +135,8 @@ pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
 /// What a finished run printed.
 #[derive(Debug)]
 pub struct Finished {
+    /// The child's pid (gone by now; for matching its events).
+    pub pid: u32,
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -157,6 +172,7 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Finished {
         );
     };
     Finished {
+        pid: child.id(),
         status,
         stdout,
         stderr,

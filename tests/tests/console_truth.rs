@@ -171,7 +171,10 @@ async fn term_ignored_escalate_to_kill_and_the_audit_log_says_so() {
 fn check_detail(tmux: &Tmux, sshd: &std::path::Path) {
     // Its detail: the real binary, the three names, the whole ancestry.
     tmux.keys(&["Enter"]);
-    let detail = tmux.wait_for("the detail view", |s| s.contains("Parents (Enter jumps)"));
+    // Waits for the whole view (a capture can catch a frame being drawn).
+    let detail = tmux.wait_for("the detail view", |s| {
+        s.contains("Parents (Enter jumps)") && s.contains("Binary    ") && s.contains("comm sshd")
+    });
     assert!(detail.contains("Binary    /usr/bin/dash"), "{detail}");
     assert!(
         detail.contains(&format!("Exe       {}", sshd.display())),

@@ -152,6 +152,12 @@ pub enum Command {
     Ps(PsArgs),
     /// Print live events until Ctrl-C: one line each, or NDJSON with --json.
     Events(EventsArgs),
+    /// List connections (TCP, and UDP by destination) with their process,
+    /// direction and bytes: a table, or one JSON object per line with --json.
+    Conns(NetArgs),
+    /// List listening sockets with their process: a table, or one JSON
+    /// object per line with --json.
+    Listening(NetArgs),
     #[command(flatten)]
     Act(act::ActCommand),
     /// Check or print the audit log of response actions (read from the
@@ -200,6 +206,19 @@ pub(crate) fn enum_arg<T: names::Named>(s: &str) -> Result<T, String> {
     })
 }
 
+#[derive(Debug, Default, Args)]
+pub struct NetArgs {
+    /// One JSON object per line, instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Include those closed recently (within the collector's retention).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Only those owned by this pid (repeat for several).
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory as _, Parser as _};
@@ -233,6 +252,19 @@ mod tests {
                 ..
             }))
         ));
+        let cli = Cli::try_parse_from(["perch", "events", "--kinds", "security,exec"]).unwrap();
+        let Some(Command::Events(args)) = cli.command else {
+            panic!("events")
+        };
+        assert_eq!(
+            args.kind,
+            [
+                perch_proto::v1::EventKind::Security,
+                perch_proto::v1::EventKind::Exec
+            ]
+        );
+        let err = Cli::try_parse_from(["perch", "events", "--kinds", "sec"]).unwrap_err();
+        assert!(err.to_string().contains("one of: exec"), "{err}");
         let cli = Cli::try_parse_from(["perch", "events", "--resume-after", "7"]).unwrap();
         assert!(matches!(
             cli.command,

@@ -1,4 +1,5 @@
-//! `perch ps` and `perch events`: ask the collector, print what it says.
+//! `perch ps` and `perch events` (`perch conns` and `perch listening` in
+//! [`net`]): ask the collector, print what it says.
 //! Output goes to any writer so the tests can read it.  The action commands
 //! live in [`act`], `ps`'s filter, sort and columns in [`ps`], the event
 //! stream's printing in [`events`], completions and the man page in
@@ -27,6 +28,7 @@ use events::{print_events, watch};
 
 pub mod audit;
 pub mod detect;
+pub mod net;
 
 /// The collector's refusal as one line: its message and the gRPC code.
 fn rpc_error(doing: &str, s: &Status) -> anyhow::Error {

@@ -77,6 +77,12 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Events(args)) => {
             cmd::events(&cli.conn.target()?, cli.conn.timeout(), &args).await
         }
+        Some(Command::Conns(args)) => {
+            cmd::net::conns(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
+        Some(Command::Listening(args)) => {
+            cmd::net::listening(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
         Some(Command::Act(act)) => {
             cmd::act::run(&cli.conn.target()?, cli.conn.timeout(), &act).await
         }

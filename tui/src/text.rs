@@ -5,6 +5,8 @@
 use std::{borrow::Cow, fmt::Write as _};
 
 pub use perch_client::clean;
+
+pub mod net;
 use perch_client::json;
 use perch_proto::{
     NS_PER_SEC, names,
@@ -165,6 +167,21 @@ pub fn event_line_at(e: &Event, time: &str, exit_comm: Option<&str>) -> String {
         Some(Kind::Action(r)) => action_text(r),
         Some(Kind::Flag(f)) => f.flag.as_ref().map_or_else(String::new, flag_text),
         Some(Kind::Trace(t)) => t.trace.as_ref().map_or_else(String::new, trace_text),
+        Some(Kind::Connect(x) | Kind::Accept(x)) => x
+            .connection
+            .as_ref()
+            .map_or_else(String::new, net::connection_line),
+        Some(Kind::Listen(x)) => x
+            .socket
+            .as_ref()
+            .map_or_else(String::new, net::listening_line),
+        Some(Kind::Close(x)) => net::close_text(x),
+        Some(Kind::ConnectionUpdates(x)) => net::updates_text(x),
+        Some(Kind::Security(x)) => format!(
+            "{} {}",
+            key_text(x.key.as_ref()),
+            perch_client::security_line(x)
+        ),
     };
     format!(
         "{:>8} {time} {:<15} {}",

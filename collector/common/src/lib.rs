@@ -19,12 +19,16 @@
 
 pub mod exec;
 pub mod kind;
+pub mod net;
 mod offsets;
 mod process;
+pub mod security;
 
 pub use exec::*;
+pub use net::*;
 pub use offsets::*;
 pub use process::*;
+pub use security::*;
 
 pub const COMM_LEN: usize = 16;
 pub const TTY_LEN: usize = 32;
@@ -36,4 +40,10 @@ mod user {
     unsafe impl aya::Pod for super::Offsets {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::EnvSelect {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::SecConfig {}
+    // SAFETY: as above (packed: no padding at all).
+    unsafe impl aya::Pod for super::PrefixKey {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::NameKey {}
 }

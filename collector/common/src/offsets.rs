@@ -25,6 +25,8 @@ pub struct Offsets {
     pub vfs: VfsOffsets,
     pub sock: SockOffsets,
     pub ns: NsOffsets,
+    pub net: NetOffsets,
+    pub sec: SecOffsets,
 }
 
 /// Classic tracepoint record layouts (tracefs).
@@ -159,4 +161,52 @@ pub struct NsOffsets {
     pub mnt_ns_common: u32,
     pub pid_ns_common: u32,
     pub common_inum: u32,
+}
+
+/// The network programs: syscall tracepoint fields (tracefs) and the
+/// `sock`, `socket`, `tcp_sock` and `user_msghdr` fields they read.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetOffsets {
+    /// `ret` of a `sys_exit_*` record.
+    pub sys_exit_ret: u32,
+    /// `fd` and the address argument of `sys_enter_{connect,bind,sendto}`,
+    /// and `fd` and `msg` of `sys_enter_sendmsg`.
+    pub connect_fd: u32,
+    pub connect_addr: u32,
+    pub bind_fd: u32,
+    pub bind_addr: u32,
+    pub sendto_fd: u32,
+    pub sendto_addr: u32,
+    pub sendmsg_fd: u32,
+    pub sendmsg_msg: u32,
+    /// `sock_common.skc_cookie` (as an offset in `struct sock`).
+    pub cookie: u32,
+    pub sk_socket: u32,
+    pub socket_file: u32,
+    pub tcp_bytes_sent: u32,
+    pub tcp_bytes_retrans: u32,
+    pub tcp_bytes_received: u32,
+    pub tcp_segs_in: u32,
+    pub tcp_segs_out: u32,
+    /// `user_msghdr.msg_name`.
+    pub msghdr_name: u32,
+    /// `sock_common.skc_net` (in `struct sock`) and the namespace's inode
+    /// number in `struct net` (`ns.inum`).
+    pub skc_net: u32,
+    pub net_inum: u32,
+}
+
+/// What the security programs add: the current directory (relative paths
+/// are resolved against it) and the length of a dentry's name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecOffsets {
+    /// `task_struct.fs` (`struct fs_struct *`).
+    pub task_fs: u32,
+    /// `fs_struct.pwd` (`struct path`).
+    pub fs_pwd: u32,
+    /// `qstr.len` (inside `dentry.d_name`).
+    pub qstr_len: u32,
+    pub pad: u32,
 }

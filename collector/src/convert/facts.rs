@@ -54,7 +54,7 @@ pub(super) fn stdio(f: &ExecFacts) -> Vec<pb::StdioFd> {
         .collect()
 }
 
-fn stdio_fd(fd: u32, s: &FdFact) -> pb::StdioFd {
+pub(super) fn stdio_fd(fd: u32, s: &FdFact) -> pb::StdioFd {
     let r#type = match s.kind {
         FdKind::Unknown => pb::FdType::Unknown,
         FdKind::Closed => pb::FdType::Closed,

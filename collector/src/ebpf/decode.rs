@@ -9,13 +9,18 @@ use std::{
 use perch_common::{
     ARGV_MAX, Creds, DATA_MAX, ENV_MAX, EXE_PATH_MAX, EXEC_ARGV_TRUNCATED, EXEC_ENV_TRUNCATED,
     EXEC_EXE_PATH_TRUNCATED, EXEC_EXE_PSEUDO, EXEC_EXE_UNKNOWN, EXEC_FIXED_LEN, EXEC_LOGINUID,
-    ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header, PF_KTHREAD,
-    RenameEvent, kind,
+    ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header, NET_ACCEPT,
+    NET_COUNTERS, NET_TASK, NET_TCP_CLOSE, NET_TCP_CONNECT, NET_TCP_ESTABLISHED, NET_TCP_LISTEN,
+    NET_UDP_BIND, NET_UDP_CONNECT, NET_UDP_SEND, NetEvent, PF_KTHREAD, RenameEvent, kind,
 };
 
-use crate::model::{
-    Argv, EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey,
-    ProcessInfo, Source, fd_kind_of_mode,
+use crate::security::watch::WatchSet;
+use crate::{
+    model::{
+        Argv, EnvFilter, ExeInfo, ExecFacts, ExitInfo, FdFact, FdKind, ModelEvent, ProcKey,
+        ProcessInfo, Source, fd_kind_of_mode,
+    },
+    net::{Counters, NetOp, NetRecord, Proto},
 };
 
 // One argv cap on every path: what the kernel programs capture is what
@@ -26,7 +31,7 @@ const _: () = assert!(ARGV_MAX == perch_proto::limits::ARGV_BYTES);
 pub type RawEvent = ModelEvent;
 
 /// Reads a `T` from the start of `bytes` if it is long enough.
-fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
+pub(super) fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
     (bytes.len() >= size_of::<T>())
         // SAFETY: length checked; T is a #[repr(C)] plain-data record and
         // read_unaligned does not need alignment.
@@ -34,28 +39,50 @@ fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
 }
 
 /// A NUL-terminated C string in a fixed buffer, lossily as UTF-8.
-fn cstr(buf: &[u8]) -> String {
+pub(super) fn cstr(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// Decodes records with perchd's settings (which environment variables to
-/// keep).
+/// keep, which paths are watched).
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {
     env: EnvFilter,
+    watch: Arc<WatchSet>,
 }
 
 impl Decoder {
     #[must_use]
-    pub fn new(env: EnvFilter) -> Self {
-        Self { env }
+    pub fn new(env: EnvFilter, watch: Arc<WatchSet>) -> Self {
+        Self { env, watch }
     }
 
-    /// Decodes one record, or `None` when it is malformed.
+    /// Decodes one record, or `None` when it is malformed or a security
+    /// record perchd filters out (see [`decode_all`](Self::decode_all)).
     #[must_use]
     pub fn decode(&self, bytes: &[u8]) -> Option<RawEvent> {
-        let header: Header = read(bytes)?;
+        self.decode_all(bytes).ok().flatten()
+    }
+
+    /// Decodes one record: `Err` when it is malformed, `Ok(None)` when it
+    /// is a security record whose path perchd found unwatched.
+    pub fn decode_all(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Option<RawEvent>, super::decode_sec::Malformed> {
+        let header: Header = read(bytes).ok_or(super::decode_sec::Malformed)?;
+        if (kind::PTRACE..kind::SLOTS).contains(&header.kind) {
+            return super::decode_sec::security(&header, bytes, &self.watch);
+        }
+        self.process(&header, bytes)
+            .map(Some)
+            .ok_or(super::decode_sec::Malformed)
+    }
+
+    /// Process lifecycle records.
+    fn process(&self, header: &Header, bytes: &[u8]) -> Option<RawEvent> {
+        let header = *header;
         match header.kind {
             kind::EXEC => self.exec(&header, bytes),
             kind::FORK => {
@@ -83,6 +110,7 @@ impl Decoder {
                     comm: cstr(&ev.comm),
                 })
             }
+            kind::NET_TCP | kind::NET_ACCEPT | kind::NET_UDP => net(&header, bytes),
             _ => None,
         }
     }
@@ -132,7 +160,7 @@ impl Decoder {
     }
 }
 
-fn key(h: &Header) -> ProcKey {
+pub(super) fn key(h: &Header) -> ProcKey {
     ProcKey {
         pid: h.tgid,
         start_ns: h.start_time_ns,
@@ -173,13 +201,63 @@ fn exe_info(f: &ExeFile, names: &[u8], flags: u32) -> ExeInfo {
     }
 }
 
+/// A network record; `None` for an unknown operation, protocol or family.
+fn net(header: &Header, bytes: &[u8]) -> Option<RawEvent> {
+    let ev: NetEvent = read(bytes)?;
+    let op = match ev.op {
+        NET_TCP_CONNECT => NetOp::Connect,
+        NET_TCP_ESTABLISHED => NetOp::Established,
+        NET_TCP_LISTEN => NetOp::Listen,
+        NET_TCP_CLOSE => NetOp::Close,
+        NET_ACCEPT => NetOp::Accept,
+        NET_UDP_CONNECT => NetOp::UdpConnect,
+        NET_UDP_BIND => NetOp::UdpBind,
+        NET_UDP_SEND => NetOp::UdpSend,
+        _ => return None,
+    };
+    let proto = match ev.protocol {
+        IPPROTO_TCP => Proto::Tcp,
+        IPPROTO_UDP => Proto::Udp,
+        _ => return None,
+    };
+    let ip = |a: &[u8; 16]| -> Option<IpAddr> {
+        match ev.family {
+            AF_INET => Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()),
+            AF_INET6 => Some(Ipv6Addr::from(*a).into()),
+            _ => None,
+        }
+    };
+    Some(ModelEvent::NetRecord {
+        time_ns: header.ktime_ns,
+        record: NetRecord {
+            op,
+            task: (ev.flags & NET_TASK != 0).then(|| key(header)),
+            sk: ev.sk,
+            cookie: ev.cookie,
+            ino: ev.ino,
+            proto,
+            local: SocketAddr::new(ip(&ev.local_addr)?, ev.local_port),
+            remote: SocketAddr::new(ip(&ev.remote_addr)?, ev.remote_port),
+            old_state: ev.old_state,
+            new_state: ev.new_state,
+            counters: (ev.flags & NET_COUNTERS != 0).then_some(Counters {
+                bytes_tx: ev.bytes_sent,
+                bytes_rx: ev.bytes_received,
+                packets_tx: u64::from(ev.segs_out),
+                packets_rx: u64::from(ev.segs_in),
+            }),
+            netns: ev.netns,
+        },
+    })
+}
+
 const AF_UNIX: u16 = 1;
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
 const IPPROTO_UDP: u16 = 17;
 
-fn fd_fact(fd: &FdInfo) -> FdFact {
+pub(super) fn fd_fact(fd: &FdInfo) -> FdFact {
     if fd.mode == 0 {
         return FdFact {
             kind: FdKind::Closed,

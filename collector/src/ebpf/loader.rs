@@ -8,8 +8,11 @@ use aya::{
 use perch_common::{EnvSelect, Offsets, kind};
 use tokio::io::unix::AsyncFd;
 
-use super::{EbpfError, offsets::resolve_offsets};
-use crate::model::EnvFilter;
+use super::{EbpfError, offsets::resolve_offsets, sec};
+use crate::{
+    model::EnvFilter,
+    security::{syscalls::sec_config, watch::WatchSet},
+};
 
 /// The object built by collector/build.rs from collector-ebpf.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/perch-ebpf"));
@@ -18,6 +21,8 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/pe
 enum Hook {
     /// A classic tracepoint: `category:name`.
     Tracepoint(&'static str, &'static str),
+    /// One program on several classic tracepoints of a category.
+    Tracepoints(&'static str, &'static [&'static str]),
     /// A BTF tracepoint (`tp_btf`) on this kernel function's tracepoint.
     Btf(&'static str),
 }
@@ -42,6 +47,45 @@ const PROGRAMS: &[(&str, Hook, Wanted)] = &[
         |o| !has_group_dead(o),
     ),
     ("perch_rename", Hook::Btf("task_rename"), always),
+    ("perch_tcp_state", Hook::Btf("inet_sock_set_state"), always),
+    (
+        "perch_accept",
+        Hook::Tracepoints("syscalls", &["sys_exit_accept4", "sys_exit_accept"]),
+        always,
+    ),
+    (
+        "perch_udp_conn",
+        Hook::Tracepoint("syscalls", "sys_enter_connect"),
+        always,
+    ),
+    (
+        "perch_udp_bind",
+        Hook::Tracepoint("syscalls", "sys_enter_bind"),
+        always,
+    ),
+    (
+        "perch_udp_sendto",
+        Hook::Tracepoint("syscalls", "sys_enter_sendto"),
+        always,
+    ),
+    (
+        "perch_udp_sendmsg",
+        Hook::Tracepoint("syscalls", "sys_enter_sendmsg"),
+        always,
+    ),
+    (
+        "perch_udp_exit",
+        Hook::Tracepoints(
+            "syscalls",
+            &[
+                "sys_exit_connect",
+                "sys_exit_bind",
+                "sys_exit_sendto",
+                "sys_exit_sendmsg",
+            ],
+        ),
+        always,
+    ),
 ];
 
 /// Whether this kernel (by its layouts) wants a program.
@@ -56,7 +100,7 @@ fn has_group_dead(o: &Offsets) -> bool {
 }
 
 /// What perchd's settings change in the programs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadOptions {
     /// The ring buffer's size: a power of two, a multiple of the page size.
     pub ring_bytes: u32,
@@ -65,6 +109,8 @@ pub struct LoadOptions {
     pub wakeup_bytes: u64,
     /// Which environment entries exec records carry.
     pub env: EnvSelect,
+    /// Which paths the security programs watch.
+    pub watch: std::sync::Arc<WatchSet>,
 }
 
 impl Default for LoadOptions {
@@ -73,6 +119,7 @@ impl Default for LoadOptions {
             ring_bytes: 4 * 1024 * 1024,
             wakeup_bytes: 256 * 1024,
             env: EnvFilter::default().kernel_select(),
+            watch: std::sync::Arc::default(),
         }
     }
 }
@@ -105,17 +152,24 @@ pub struct EbpfSource {
     _ebpf: Ebpf,
     ring: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
+    /// Security event sources that could not be attached, and why.
+    missing: sec::Missing,
 }
 
 impl EbpfSource {
     /// Loads and attaches every program.
-    pub fn start(options: LoadOptions) -> Result<Self, EbpfError> {
+    pub fn start(options: &LoadOptions) -> Result<Self, EbpfError> {
         let offsets = resolve_offsets()?;
         let load = |e: &dyn std::fmt::Display| EbpfError::Load(e.to_string());
+        let sec_config = sec_config(
+            options.watch.names().next().is_some(),
+            options.watch.has_reads(),
+        );
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
             .override_global("WAKEUP_BYTES", &options.wakeup_bytes, true)
             .override_global("ENV_SELECT", &options.env, true)
+            .override_global("SEC_CONFIG", &sec_config, true)
             .map_max_entries("EVENTS", options.ring_bytes)
             .load(OBJECT)
             .map_err(|e| load(&e))?;
@@ -137,12 +191,23 @@ impl EbpfSource {
                     p.load().map_err(|e| attach(&e))?;
                     p.attach(category, name).map_err(|e| attach(&e))?;
                 }
+                Hook::Tracepoints(category, names) => {
+                    let p: &mut TracePoint = p.try_into().map_err(|e| attach(&e))?;
+                    p.load().map_err(|e| attach(&e))?;
+                    for name in *names {
+                        p.attach(category, name).map_err(|e| attach(&e))?;
+                    }
+                }
                 Hook::Btf(function) => {
                     let p: &mut BtfTracePoint = p.try_into().map_err(|e| attach(&e))?;
                     p.load(function, &btf).map_err(|e| attach(&e))?;
                     p.attach().map_err(|e| attach(&e))?;
                 }
             }
+        }
+        let missing = sec::attach(&mut ebpf, &options.watch);
+        for (what, why) in &missing {
+            tracing::info!("security events: {what} unavailable: {why}");
         }
         let ring = ebpf
             .take_map("EVENTS")
@@ -159,7 +224,14 @@ impl EbpfSource {
             _ebpf: ebpf,
             ring,
             counters,
+            missing,
         })
+    }
+
+    /// Security event sources that could not be attached, and why.
+    #[must_use]
+    pub fn missing(&self) -> &sec::Missing {
+        &self.missing
     }
 
     /// Waits until the kernel forces a wake-up (the ring is filling up) or

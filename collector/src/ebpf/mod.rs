@@ -3,13 +3,16 @@
 //! their ring buffer into decoded records.
 mod btf;
 mod decode;
+mod decode_sec;
 mod loader;
 mod offsets;
+mod sec;
 mod tracefs;
 
 pub use decode::{Decoder, RawEvent};
 pub use loader::{EbpfSource, KindCount, LoadOptions, LossWindow};
 pub use offsets::resolve_offsets;
+pub use sec::Missing;
 
 /// Why the eBPF source could not start; perchd then falls back to /proc.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +41,7 @@ mod tests {
     /// fork with the right parent, exit with the right status.
     #[tokio::test]
     async fn sees_fork_exec_exit_of_a_child() {
-        let mut src = EbpfSource::start(LoadOptions {
+        let mut src = EbpfSource::start(&LoadOptions {
             wakeup_bytes: 64 * 1024,
             ..LoadOptions::default()
         })
@@ -84,4 +87,23 @@ mod tests {
         assert_eq!(exit.code, Some(7));
         assert_eq!(src.lost(), 0);
     }
+
+    /// Every security program passes the verifier and attaches; only the
+    /// module syscalls, which this kernel lacks, are missing, and say why.
+    #[tokio::test]
+    async fn security_programs_attach_where_their_tracepoints_exist() {
+        let src = EbpfSource::start(&LoadOptions::default()).expect("eBPF loads (run as root)");
+        let missing: Vec<&str> = src.missing().iter().map(|(c, _)| *c).collect();
+        assert_eq!(missing, ["module_load"], "{:?}", src.missing());
+        let why = &src.missing()[0].1;
+        assert!(
+            why.contains("no syscalls:sys_enter_init_module tracepoint")
+                && why.contains("no loadable-module support"),
+            "{why}"
+        );
+    }
 }
+
+#[cfg(test)]
+#[path = "net_tests.rs"]
+mod net_tests;

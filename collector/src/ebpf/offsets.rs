@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use perch_common::{
-    ABSENT, CredOffsets, ExecOffsets, NsOffsets, Offsets, SockOffsets, TaskOffsets,
-    TracepointOffsets, VfsOffsets,
+    ABSENT, CredOffsets, ExecOffsets, NetOffsets, NsOffsets, Offsets, SecOffsets, SockOffsets,
+    TaskOffsets, TracepointOffsets, VfsOffsets,
 };
 
 use super::{EbpfError, btf::KernelBtf, tracefs};
@@ -23,6 +23,8 @@ pub fn resolve_offsets() -> Result<Offsets, EbpfError> {
         vfs: vfs(&b)?,
         sock: sock(&b)?,
         ns: ns(&b)?,
+        net: net(&b)?,
+        sec: sec(&b)?,
     })
 }
 
@@ -165,6 +167,68 @@ fn ns(b: &KernelBtf) -> Result<NsOffsets, EbpfError> {
     })
 }
 
+fn net(b: &KernelBtf) -> Result<NetOffsets, EbpfError> {
+    let root = tracefs::tracefs_root()?;
+    let field = |event: &str, name: &str| -> Result<u32, EbpfError> {
+        tracefs::read_format(&root, "syscalls", event)?
+            .get(name)
+            .map(|f| f.offset)
+            .ok_or_else(|| EbpfError::Tracefs(format!("syscalls/{event} has no field {name}")))
+    };
+    let common = b.offset("sock", "__sk_common")?;
+    let tcp = |f: &str| b.offset("tcp_sock", f);
+    Ok(NetOffsets {
+        sys_exit_ret: field("sys_exit_accept4", "ret")?,
+        connect_fd: field("sys_enter_connect", "fd")?,
+        connect_addr: field("sys_enter_connect", "uservaddr")?,
+        bind_fd: field("sys_enter_bind", "fd")?,
+        bind_addr: field("sys_enter_bind", "umyaddr")?,
+        sendto_fd: field("sys_enter_sendto", "fd")?,
+        sendto_addr: field("sys_enter_sendto", "addr")?,
+        sendmsg_fd: field("sys_enter_sendmsg", "fd")?,
+        sendmsg_msg: field("sys_enter_sendmsg", "msg")?,
+        cookie: b.offset("sock_common", "skc_cookie")? + common,
+        sk_socket: b.offset("sock", "sk_socket")?,
+        socket_file: b.offset("socket", "file")?,
+        tcp_bytes_sent: tcp("bytes_sent")?,
+        tcp_bytes_retrans: tcp("bytes_retrans")?,
+        tcp_bytes_received: tcp("bytes_received")?,
+        tcp_segs_in: tcp("segs_in")?,
+        tcp_segs_out: tcp("segs_out")?,
+        msghdr_name: b.offset("user_msghdr", "msg_name")?,
+        skc_net: b.offset("sock_common", "skc_net")? + common,
+        net_inum: b.offset("net", "ns")? + b.offset("ns_common", "inum")?,
+    })
+}
+
+fn sec(b: &KernelBtf) -> Result<SecOffsets, EbpfError> {
+    Ok(SecOffsets {
+        task_fs: b.offset("task_struct", "fs")?,
+        fs_pwd: b.offset("fs_struct", "pwd")?,
+        qstr_len: b.offset("qstr", "len")?,
+        pad: 0,
+    })
+}
+
+/// Where `syscalls:*` tracepoint records keep the first argument (and the
+/// return value): every such record is `__syscall_nr` then 8-byte slots.
+pub fn syscall_args_offset() -> Result<u32, String> {
+    let root = tracefs::tracefs_root().map_err(|e| e.to_string())?;
+    let read = |event| tracefs::read_format(&root, "syscalls", event).map_err(|e| e.to_string());
+    let enter = read("sys_enter_openat")?;
+    let exit = read("sys_exit_openat")?;
+    let args = enter.get("dfd").map(|f| f.offset);
+    let ret = exit.get("ret").map(|f| f.offset);
+    let nr = enter.get("__syscall_nr").map(|f| f.offset);
+    match (args, ret, nr) {
+        (Some(a), Some(r), Some(8)) if a == r && a > 8 => Ok(a),
+        _ => Err(format!(
+            "syscall tracepoint records are not laid out as expected \
+             (__syscall_nr at {nr:?}, first argument at {args:?}, ret at {ret:?})"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +242,7 @@ mod tests {
         assert!(o.task.in_execve_mask.is_power_of_two());
         assert_eq!(o.task.upid_size, 16);
         assert!(o.sock.sk_protocol > o.sock.v6_daddr, "{:?}", o.sock);
+        assert_eq!(o.sec.qstr_len, 4, "{:?}", o.sec);
+        assert_eq!(syscall_args_offset(), Ok(16));
     }
 }

@@ -5,7 +5,9 @@
 //! its `snapshot_seq` always agree.
 mod info;
 mod loss;
+mod net;
 mod recheck;
+mod startup;
 mod tasks;
 
 use std::{
@@ -21,21 +23,28 @@ use perch_proto::v1 as pb;
 use tokio::task::JoinHandle;
 
 use crate::{
-    actions::Executor,
     audit::{AuditError, AuditLog},
     clock::now_boot_ns,
     config::Settings,
     convert,
-    detect::{Detector, RuleSet},
+    detect::Detector,
     ebpf::{Decoder, EbpfSource, KindCount, LoadOptions},
     hub::Hub,
     model::{ModelEvent, ProcessInfo, ProcessModel},
-    proc::{CgroupResolver, ProcReader, UserNames, find_cgroup2_mount},
+    proc::find_cgroup2_mount,
     respond::Responder,
     roles::Roles,
+    security::{
+        Detail, SecurityEvent,
+        watch::{WatchSet, system_homes},
+    },
     server::{Snapshot, StreamLimits},
 };
 pub use info::StaticInfo;
+pub use startup::tune_allocator;
+use startup::{
+    capabilities, executor, log_audit_status, new_detector, new_reader, release_startup_memory,
+};
 
 /// Where process events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +67,10 @@ pub struct Shared {
     kind_counts: Mutex<Vec<KindCount>>,
     /// Loss windows healed by a /proc re-read.
     loss_windows: AtomicU32,
+    /// Where connections come from (`GetInfo.network_source`).
+    network_source: String,
+    /// What this collector can see (security event sources).
+    capabilities: Vec<pb::Capability>,
     /// Actions and the audit log every action is recorded in (the Act handler appends
     /// under this lock; appends are fsynced, so call them off the async
     /// workers).
@@ -101,6 +114,17 @@ impl Shared {
         &self.roles
     }
 
+    /// Runs `f` on the model and publishes the events it returns, as one
+    /// atomic step (like [`commit`](Self::commit), for changes made in
+    /// place rather than through events).
+    pub fn commit_with(&self, f: impl FnOnce(&mut ProcessModel) -> Vec<pb::Event>) {
+        let mut model = self.model();
+        let out = f(&mut model);
+        if !out.is_empty() {
+            self.hub.publish(out);
+        }
+    }
+
     /// Applies `events` to the model and publishes what changed, followed
     /// by `extra` (samples, notices), as one atomic step.  Each change is
     /// converted and encoded before the next is applied, so a batch (up to
@@ -114,7 +138,10 @@ impl Shared {
         let Some(detector) = &self.detector else {
             let applied = events
                 .into_iter()
-                .filter_map(|e| model.apply(e))
+                .flat_map(|e| {
+                    let renamed = comm_rename(&model, &e);
+                    model.apply(e).into_iter().chain(renamed)
+                })
                 .map(convert::event);
             self.hub.publish_iter(applied.chain(extra));
             return;
@@ -125,10 +152,18 @@ impl Shared {
         let mut out = Vec::with_capacity(events.len());
         let now = now_boot_ns();
         for e in events {
+            let renamed = comm_rename(&model, &e);
             detector.before(&model, &e);
             if let Some(applied) = model.apply(e) {
                 let flags = detector.after(&model, &applied, now);
                 out.push(convert::event(applied));
+                out.extend(flags);
+            }
+            // The rename was applied with its event; its security twin is
+            // only published (and judged).
+            if let Some(r) = renamed {
+                let flags = detector.after(&model, &r, now);
+                out.push(convert::event(r));
                 out.extend(flags);
             }
         }
@@ -140,6 +175,16 @@ impl Shared {
 impl crate::server::CollectorApi for Shared {
     fn info(&self) -> pb::GetInfoResponse {
         let (mode, reason) = (self.mode, self.mode_reason.clone());
+        let (net_open, net_listening, net_evicted, net_retention) = {
+            let model = self.model();
+            let net = model.net();
+            (
+                net.open_connections(),
+                net.open_listening(),
+                net.evicted(),
+                net.retention_ns(),
+            )
+        };
         let (audit_log_path, audit_log_status, audit_log_detail, records, head) = {
             let log = self
                 .audit()
@@ -186,6 +231,12 @@ impl crate::server::CollectorApi for Shared {
             loss_windows: self.loss_windows.load(Ordering::Relaxed),
             audit_log_records: records,
             audit_log_head_hash: head,
+            network_source: self.network_source.clone(),
+            connections: u32::try_from(net_open).unwrap_or(u32::MAX),
+            listening_sockets: u32::try_from(net_listening).unwrap_or(u32::MAX),
+            connections_evicted: net_evicted,
+            connection_retention_ns: net_retention,
+            capabilities: self.capabilities.clone(),
             ..pb::GetInfoResponse::default()
         }
     }
@@ -206,6 +257,34 @@ impl crate::server::CollectorApi for Shared {
         // Read under the model lock: commit() publishes under it too.
         let seq = self.hub.head_seq();
         (Box::new(out.into_iter().map(convert::process_owned)), seq)
+    }
+
+    fn connections(
+        &self,
+        include_closed: bool,
+        pids: &[u32],
+    ) -> (Vec<pb::Connection>, Vec<pb::ListeningSocket>, u64) {
+        let model = self.model();
+        let net = model.net();
+        // `pids` is sorted (checked by the server).
+        let wanted = |owner: Option<&crate::net::Owner>| {
+            pids.is_empty() || owner.is_some_and(|o| pids.binary_search(&o.key.pid).is_ok())
+        };
+        let conns = net
+            .connections()
+            .filter(|c| include_closed || c.end_ns.is_none())
+            .filter(|c| wanted(c.owner.as_ref()))
+            .map(convert::net::connection)
+            .collect();
+        let listening = net
+            .listening()
+            .filter(|l| include_closed || l.end_ns.is_none())
+            .filter(|l| wanted(l.owner.as_ref()))
+            .map(convert::net::listening)
+            .collect();
+        // Read under the model lock: commit() publishes under it too.
+        let seq = self.hub.head_seq();
+        (conns, listening, seq)
     }
 
     fn hub(&self) -> &Arc<Hub> {
@@ -271,30 +350,16 @@ impl Engine {
         settings: &Settings,
         audit: AuditLog,
     ) -> Result<Self, EngineError> {
-        match audit.status() {
-            pb::AuditLogStatus::Broken => tracing::error!(
-                path = %audit.path().display(),
-                "audit log broken, actions will be refused: {}",
-                audit.status_detail()
-            ),
-            pb::AuditLogStatus::RecoveredTornTail => tracing::warn!(
-                path = %audit.path().display(),
-                "audit log recovered: {}",
-                audit.status_detail()
-            ),
-            _ => tracing::info!(
-                path = %audit.path().display(),
-                "audit log: {}",
-                audit.status_detail()
-            ),
-        }
+        log_audit_status(&audit);
+        let watch = Arc::new(WatchSet::new(&settings.watch, &system_homes()));
         let (source, mode, mode_reason) = if settings.force_procfs {
             (None, Mode::Procfs, "--procfs given".to_owned())
         } else {
-            match EbpfSource::start(LoadOptions {
+            match EbpfSource::start(&LoadOptions {
                 ring_bytes: settings.ring_buffer_bytes,
                 wakeup_bytes: settings.wakeup_bytes,
                 env: settings.exec_env.kernel_select(),
+                watch: Arc::clone(&watch),
             }) {
                 Ok(src) => (
                     Some(src),
@@ -314,11 +379,12 @@ impl Engine {
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let detector = new_detector(settings, info.boot_time_unix_ns)?;
+        let capabilities = capabilities(source.as_ref(), &mode_reason);
         let shared = Arc::new(Shared {
-            model: Mutex::new(ProcessModel::with_bounds(
-                info.exited_retention_ns,
-                settings.exited_bytes,
-            )),
+            model: Mutex::new(
+                ProcessModel::with_bounds(info.exited_retention_ns, settings.exited_bytes)
+                    .with_net(net::model(settings.network)),
+            ),
             hub: Hub::with_limits(settings.hub_limits()),
             mode,
             mode_reason,
@@ -328,6 +394,8 @@ impl Engine {
             events_lost: AtomicU64::new(0),
             kind_counts: Mutex::new(Vec::new()),
             loss_windows: AtomicU32::new(0),
+            network_source: net::source(mode),
+            capabilities,
             responder: Responder::new(executor, Arc::new(Mutex::new(audit)))
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
@@ -338,11 +406,12 @@ impl Engine {
         });
         let mut tasks = Vec::new();
         if let Some(mut src) = source {
-            let decoder = Decoder::new(settings.exec_env.clone());
+            let decoder = Decoder::new(settings.exec_env.clone(), watch);
             // The ring is drained while /proc is scanned (a big host takes
             // seconds); what it held is applied after the seed, in order.
             let (reader, seeded, pending) = tasks::seed(reader, &mut src, &decoder).await?;
             shared.model().seed(seeded);
+            tasks::seed_net(&shared).await;
             tasks.push(tokio::spawn(tasks::ebpf_events(
                 shared.clone(),
                 src,
@@ -352,6 +421,7 @@ impl Engine {
             )));
         } else {
             let poller = tasks::prime_poller(&shared, reader).await?;
+            tasks::seed_net(&shared).await;
             let interval = settings.poll_interval;
             tasks.push(tokio::spawn(tasks::poll_procfs(
                 shared.clone(),
@@ -378,79 +448,25 @@ impl Engine {
     }
 }
 
-/// Parsing the kernel's BTF (twice: ours and aya's) takes tens of MB of
-/// heap that is free again once the programs are loaded; glibc keeps it
-/// mapped unless asked, and an idle perchd should not cost 45 MB.
-fn release_startup_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only hands free heap pages back to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// The rules (built-in, then the configured directories) and the
-/// detector; `None` when detections are off.
-fn new_detector(
-    settings: &Settings,
-    boot_time_unix_ns: u64,
-) -> Result<Option<Mutex<Detector>>, EngineError> {
-    if !settings.detect.enabled {
-        return Ok(None);
-    }
-    let rules = RuleSet::load(&settings.detect.rule_dirs).map_err(|errors| {
-        EngineError::Rules(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
-    tracing::info!(rules = rules.rules.len(), "detection rules loaded");
-    Ok(Some(Mutex::new(Detector::new(
-        rules,
-        settings.detect.clone(),
-        boot_time_unix_ns,
-    ))))
-}
-
-/// The action executor: without pidfds or /proc this host cannot act;
-/// viewing still works, and every action is refused (and audited) with the
-/// reason.  It sets `freezes` after actions that freeze or thaw.
-fn executor(settings: &Settings, freezes: &Arc<AtomicBool>) -> Result<Executor, String> {
-    Executor::system()
-        .map(|e| {
-            e.watching(settings.signal_watch.clone())
-                .notifying_freezes(Arc::clone(freezes))
-        })
-        .map_err(|e| {
-            tracing::warn!("response actions unavailable: {e}");
-            format!("response actions are unavailable on this host: {e}")
-        })
-}
-
-/// Tunes glibc's allocator for a daemon whose large buffers come and go
-/// (event batches, one encoded message per stream): at most two arenas
-/// instead of eight per core, and blocks of 64 KiB or more mapped on their
-/// own, so they go back to the kernel when freed instead of fragmenting
-/// the heap.  Measured with 32 stalled streams through an argv-heavy storm
-/// (BENCHMARKS.md, memory): peak RSS ~118 MiB without, ~75 MiB with.
-/// Call before any thread starts; a daemon's choice, not a library's, so
-/// perchd's `main` calls it and an embedding console does not.
-pub fn tune_allocator() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only sets allocator parameters; called before other
-    // threads exist.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 10);
-    }
-}
-
-fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError> {
-    let root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
-    let mut reader = ProcReader::new("/proc".into(), CgroupResolver::new(&root), UserNames::new());
-    reader.set_env_filter(settings.exec_env.clone());
-    Ok(reader)
+/// A process renaming itself (outside exec) as a security event too, with
+/// its old name, when `e` is such a rename of a process the model knows.
+fn comm_rename(model: &ProcessModel, e: &ModelEvent) -> Option<ModelEvent> {
+    let ModelEvent::Rename { time_ns, key, comm } = e else {
+        return None;
+    };
+    // Kernel threads are named right after kthreadd forks them: not news.
+    let p = model
+        .get_key(key)
+        .filter(|p| p.comm != *comm && !p.kernel_thread)?;
+    Some(ModelEvent::Security(Box::new(SecurityEvent {
+        time_ns: *time_ns,
+        key: p.key,
+        tid: p.key.pid,
+        result: 0,
+        syscall: "task_rename",
+        detail: Detail::CommRename {
+            old: p.comm.clone(),
+            new: comm.clone(),
+        },
+    })))
 }

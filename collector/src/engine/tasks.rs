@@ -9,7 +9,7 @@ use std::{
 
 use perch_proto::v1::ProcessSample;
 
-use super::{EngineError, Shared, loss};
+use super::{EngineError, Shared, loss, net::NetPass};
 use crate::{
     clock::now_boot_ns,
     convert,
@@ -79,9 +79,9 @@ pub(super) async fn ebpf_events(
             src.wait(DRAIN_INTERVAL).await;
         }
         let mut malformed = 0u64;
-        src.drain(|bytes| match decoder.decode(bytes) {
-            Some(e) => batch.push(e),
-            None => malformed += 1,
+        src.drain(|bytes| match decoder.decode_all(bytes) {
+            Ok(e) => batch.extend(e),
+            Err(_) => malformed += 1,
         });
         if malformed > 0 {
             tracing::warn!("{malformed} malformed ring-buffer records skipped");
@@ -109,7 +109,12 @@ fn enrich(reader: &mut ProcReader, e: &mut ModelEvent) {
     let p = match e {
         ModelEvent::Exec { process, .. } => process,
         ModelEvent::Fork { child, .. } => child,
-        ModelEvent::Exit { .. } | ModelEvent::Update { .. } | ModelEvent::Rename { .. } => return,
+        ModelEvent::Exit { .. }
+        | ModelEvent::Update { .. }
+        | ModelEvent::Rename { .. }
+        | ModelEvent::NetRecord { .. }
+        | ModelEvent::Net { .. }
+        | ModelEvent::Security(_) => return,
     };
     p.user = reader.users_mut().name(p.uid);
     p.cgroup = reader.cgroups_mut().resolve_id(p.cgroup_id);
@@ -143,12 +148,26 @@ pub(super) async fn poll_procfs(shared: Arc<Shared>, mut poller: Poller, interva
     }
 }
 
+/// Connections and listening sockets open at start-up: a `sock_diag` dump
+/// and a full /proc fd scan, applied without events (clients list them).
+pub(super) async fn seed_net(shared: &Arc<Shared>) {
+    let s = Arc::clone(shared);
+    let read = tokio::task::spawn_blocking(move || NetPass::new("/proc".into()).read(&s, true))
+        .await
+        .ok()
+        .flatten();
+    if let Some(read) = read {
+        NetPass::new("/proc".into()).apply(shared, read, 1, &mut Vec::new(), false);
+    }
+}
+
 /// What one sample pass reads from /proc, off the async threads.
 struct Pass {
     procs: ProcessSampler,
     host: HostSampler,
     reader: ProcReader,
     frozen: FrozenCgroups,
+    net: NetPass,
 }
 
 /// What a pass read, for the model.
@@ -171,6 +190,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         host: HostSampler::new("/proc"),
         reader,
         frozen: FrozenCgroups::new(shared.cgroup_root.clone()),
+        net: NetPass::new("/proc".into()),
     };
     let mem_total = shared.info.memory_total_bytes;
     let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
@@ -187,7 +207,9 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
             let cgroups = full.then(|| model.cgroup_paths());
             (model.live_keys(), model.take_cwd_stale(), cgroups)
         };
-        let Ok((p, read)) = tokio::task::spawn_blocking(move || {
+        let s = Arc::clone(&shared);
+        let Ok((p, mut read, net)) = tokio::task::spawn_blocking(move || {
+            let net = pass.net.read(&s, false);
             let samples = pass.procs.sample(&keys, mem_total);
             let read = Read {
                 samples,
@@ -200,13 +222,17 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
                     .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
                     .collect(),
             };
-            (pass, read)
+            (pass, read, net)
         })
         .await
         else {
             tracing::error!("the sampler panicked; sampling stops");
             return;
         };
+        if let Some(net) = net {
+            p.net
+                .apply(&shared, net, interval_ns, &mut read.samples, true);
+        }
         pass = p;
         let now = now_boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);

@@ -18,6 +18,8 @@ mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use crate::net::{NetModel, Owner};
+
 pub use facts::*;
 pub use heal::Scanned;
 pub use types::*;
@@ -28,6 +30,9 @@ pub const DEFAULT_EXITED_BYTES: usize = 8 << 20;
 #[derive(Debug, Default)]
 pub struct ProcessModel {
     live: HashMap<u32, ProcessInfo>,
+    /// Connections and listening sockets, under the same lock so that a
+    /// snapshot of either agrees with the event sequence.
+    net: NetModel,
     /// Exited processes, oldest exit first.
     exited: VecDeque<ProcessInfo>,
     /// Exited processes past their retention, kept as ancestors of
@@ -64,6 +69,35 @@ impl ProcessModel {
             max_exited_bytes,
             ..Self::default()
         }
+    }
+
+    /// This model with `net` as its network part (its bounds).
+    #[must_use]
+    pub fn with_net(mut self, net: NetModel) -> Self {
+        self.net = net;
+        self
+    }
+
+    /// The network model.
+    #[must_use]
+    pub fn net(&self) -> &NetModel {
+        &self.net
+    }
+
+    pub fn net_mut(&mut self) -> &mut NetModel {
+        &mut self.net
+    }
+
+    /// The network model with the live processes it names owners from.
+    pub fn net_with_owners(&mut self) -> (&mut NetModel, impl Fn(u32) -> Option<Owner> + '_) {
+        let live = &self.live;
+        let owner = move |pid: u32| {
+            live.get(&pid).map(|p| Owner {
+                key: p.key,
+                comm: p.comm.clone(),
+            })
+        };
+        (&mut self.net, owner)
     }
 
     /// Bytes the exited processes hold now.
@@ -118,6 +152,21 @@ impl ProcessModel {
     /// past it.
     pub fn exited(&self) -> impl Iterator<Item = &ProcessInfo> {
         self.exited.iter().chain(self.retained.values())
+    }
+
+    /// A kernel network record, attributed to its owner while it lives.
+    fn apply_net(&mut self, time_ns: u64, record: &crate::net::NetRecord) -> Option<ModelEvent> {
+        let live = &self.live;
+        let owner = |key: ProcKey| Owner {
+            key,
+            comm: live
+                .get(&key.pid)
+                .filter(|p| p.key.same_as(&key))
+                .map(|p| p.comm.clone())
+                .unwrap_or_default(),
+        };
+        let change = self.net.apply(record, time_ns, &owner)?;
+        Some(ModelEvent::Net { time_ns, change })
     }
 
     /// Applies one event.  Returns the event as the model now sees it
@@ -199,6 +248,18 @@ impl ProcessModel {
                 self.unlink(&old);
                 self.link(&process);
                 Some(ModelEvent::Update { time_ns, process })
+            }
+            ModelEvent::NetRecord { time_ns, record } => self.apply_net(time_ns, &record),
+            ModelEvent::Net { .. } => Some(event),
+            ModelEvent::Security(mut ev) => {
+                // The process acted on, while it is alive: ptrace and
+                // process_vm_writev succeed only on a live target.
+                if let Some(t) = ev.detail.target_mut()
+                    && !t.caller_in_child_ns
+                {
+                    t.key = self.live.get(&t.pid).map(|p| p.key);
+                }
+                Some(ModelEvent::Security(ev))
             }
             ModelEvent::Rename { time_ns, key, comm } => {
                 let slot = self.get_key_mut(&key)?;

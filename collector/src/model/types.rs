@@ -95,6 +95,9 @@ pub struct Usage {
     /// a renice by anyone shows within a sample.
     pub priority: i32,
     pub nice: i32,
+    /// Summed over the process's TCP connections (see `net`).
+    pub net_rx_bytes_per_sec: f64,
+    pub net_tx_bytes_per_sec: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -249,4 +252,16 @@ pub enum ModelEvent {
         key: ProcKey,
         comm: String,
     },
+    /// A kernel network record; the model turns it into a [`ModelEvent::Net`].
+    NetRecord {
+        time_ns: u64,
+        record: crate::net::NetRecord,
+    },
+    /// A change to the connections and listening sockets, to publish.
+    Net {
+        time_ns: u64,
+        change: crate::net::NetChange,
+    },
+    /// A security-relevant syscall; the model only names its target.
+    Security(Box<crate::security::SecurityEvent>),
 }

@@ -2,8 +2,8 @@
 //! message naming the field, the allowed range and the value received, so a
 //! client author can fix the call from the message alone.
 use perch_proto::v1::{
-    EventKind, ListFlagsRequest, ListProcessesRequest, ListTracesRequest, Severity as PbSeverity,
-    WatchEventsRequest,
+    EventKind, ListConnectionsRequest, ListFlagsRequest, ListProcessesRequest, ListTracesRequest,
+    Severity as PbSeverity, WatchEventsRequest,
 };
 
 use crate::detect::{FlagQuery, Severity, TraceQuery};
@@ -18,7 +18,32 @@ pub const MAX_CHUNK_SIZE: u32 = 10_000;
 /// collector's CPU.
 pub const MAX_PIDS: usize = 10_000;
 
-const KIND_RANGE: &str = "1..=8, 60..=61";
+/// The kinds a client may ask for, as ranges of their numbers ("1..=7, 30").
+fn kind_range() -> String {
+    let mut values: Vec<i32> = perch_proto::names::every::<EventKind>()
+        .filter(|k| *k != EventKind::Unspecified)
+        .map(i32::from)
+        .collect();
+    values.sort_unstable();
+    let mut ranges: Vec<(i32, i32)> = Vec::new();
+    for v in values {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == v => *end = v,
+            _ => ranges.push((v, v)),
+        }
+    }
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..={b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A checked `ListProcessesRequest`: the pids sorted without duplicates and
 /// the chunk size to use.
@@ -29,6 +54,20 @@ pub struct ListArgs {
 }
 
 pub fn list(req: &ListProcessesRequest) -> Result<ListArgs, Status> {
+    pids_and_chunk(&req.pids, req.chunk_size)
+}
+
+/// A checked `ListConnectionsRequest` (same fields, same rules).
+pub fn list_connections(req: &ListConnectionsRequest) -> Result<ListArgs, Status> {
+    pids_and_chunk(&req.pids, req.chunk_size)
+}
+
+fn pids_and_chunk(pids: &[u32], chunk_size: u32) -> Result<ListArgs, Status> {
+    let req = ListProcessesRequest {
+        include_exited: false,
+        pids: pids.to_vec(),
+        chunk_size,
+    };
     if req.pids.len() > MAX_PIDS {
         return Err(invalid(format!(
             "pids: at most {MAX_PIDS} entries (got {})",
@@ -71,13 +110,15 @@ pub fn watch(req: &WatchEventsRequest, head: u64) -> Result<WatchArgs, Status> {
             Ok(EventKind::Unspecified) => {
                 return Err(invalid(format!(
                     "kinds[{i}]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch \
-                     (allowed {KIND_RANGE})"
+                     (allowed {})",
+                    kind_range()
                 )));
             }
             Ok(kind) => kinds.push(kind),
             Err(_) => {
                 return Err(invalid(format!(
-                    "kinds[{i}]: unknown event kind {raw} (allowed {KIND_RANGE})"
+                    "kinds[{i}]: unknown event kind {raw} (allowed {})",
+                    kind_range()
                 )));
             }
         }
@@ -260,7 +301,7 @@ mod tests {
         };
         assert_eq!(
             message(watch(&req(vec![1, 42], None), 0)),
-            "kinds[1]: unknown event kind 42 (allowed 1..=8, 60..=61)"
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23, 30, 60..=61)"
         );
         assert!(
             message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")

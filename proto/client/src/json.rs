@@ -114,6 +114,11 @@ pub fn event(ev: &Event) -> Value {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         },
+        Kind::Connect(x) | Kind::Accept(x) => net::connection_event(x),
+        Kind::Listen(x) => net::listen_event(x),
+        Kind::Close(x) => net::close_event(x),
+        Kind::ConnectionUpdates(x) => net::updates(x),
+        Kind::Security(x) => security::event(x),
     };
     let name = kind_name(ev);
     out.insert("kind".into(), name.into());
@@ -138,6 +143,12 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::Action(_)) => "action",
         Some(Kind::Flag(_)) => "flag",
         Some(Kind::Trace(_)) => "trace",
+        Some(Kind::Connect(_)) => "connect",
+        Some(Kind::Accept(_)) => "accept",
+        Some(Kind::Listen(_)) => "listen",
+        Some(Kind::Close(_)) => "close",
+        Some(Kind::ConnectionUpdates(_)) => "connection_updates",
+        Some(Kind::Security(_)) => "security",
     }
 }
 
@@ -183,6 +194,8 @@ fn usage(u: &ResourceUsage) -> Value {
         "virtual_bytes": u.virtual_bytes,
         "shared_bytes": u.shared_bytes,
         "priority": u.priority,
+        "net_rx_bytes_per_sec": u.net_rx_bytes_per_sec,
+        "net_tx_bytes_per_sec": u.net_tx_bytes_per_sec,
     })
 }
 
@@ -259,6 +272,8 @@ fn enum_name<T: Named>(raw: i32) -> Value {
 
 pub mod action;
 pub mod detect;
+pub mod net;
+pub mod security;
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@
 mod connect;
 mod identity;
 pub mod json;
+mod sec_line;
 mod text;
 pub mod tls;
 
@@ -17,4 +18,5 @@ pub use connect::{
     connect_within,
 };
 pub use identity::ClientIdentity;
+pub use sec_line::security_line;
 pub use text::clean;

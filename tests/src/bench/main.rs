@@ -2,6 +2,8 @@
 //! a baseline taken in the same run (no timed asserts anywhere).
 //!
 //! - `exec-storm`: perchd under a storm of short processes (`exec_storm`);
+//! - `connect-storm`: perchd under loopback TCP connect + close as fast as
+//!   two loops can, with the connections it missed (`connect_storm`);
 //! - `console`: perch + perchd against htop with 10k sleeping processes,
 //!   each in its own pty (`console`);
 //! - `kill-latency`: confirm -> target dead through perchd, against
@@ -9,14 +11,19 @@
 //! - `memory`: perchd's and the console's peak RSS under an argv-heavy
 //!   storm and stalled streams, against their idle peaks (`memory`);
 //! - `detect`: the detection rules' cost per exec against the same event
-//!   path without them (`detect`).
+//!   path without them (`detect`);
+//! - `open-storm`: opens of unwatched files with perchd against without
+//!   (the in-kernel path filter), and perchd's CPU per security event
+//!   (`open_storm`).
 mod args;
 mod bpf_stats;
+mod connect_storm;
 mod console;
 mod detect;
 mod exec_storm;
 mod kill_latency;
 mod memory;
+mod open_storm;
 
 use std::process::ExitCode;
 
@@ -39,34 +46,40 @@ fn run() -> anyhow::Result<()> {
     let rest: Vec<String> = args.collect();
     match cmd.as_str() {
         "exec-storm" => tokio::runtime::Runtime::new()?.block_on(exec_storm::run(rest)),
+        "connect-storm" => tokio::runtime::Runtime::new()?.block_on(connect_storm::run(rest)),
         // Synchronous on the main thread: the consoles it spawns die with
         // this thread (PR_SET_PDEATHSIG fires when the forking thread ends).
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
         "detect" => detect::run(rest),
         "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
+        "open-storm" => tokio::runtime::Runtime::new()?.block_on(open_storm::run(rest)),
         // A client that stops reading, for the memory test and benchmark.
         "stall-streams" => {
             tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
+                connect_storm::USAGE,
                 console::USAGE,
                 kill_latency::USAGE,
                 detect::USAGE,
-                memory::USAGE
+                memory::USAGE,
+                open_storm::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {}",
             exec_storm::USAGE,
+            connect_storm::USAGE,
             console::USAGE,
             kill_latency::USAGE,
             detect::USAGE,
-            memory::USAGE
+            memory::USAGE,
+            open_storm::USAGE
         ),
     }
 }

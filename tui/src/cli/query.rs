@@ -70,9 +70,12 @@ pub struct EventsArgs {
     #[arg(
         long,
         value_name = "KIND",
+        alias = "kinds",
+        value_delimiter = ',',
         value_parser = enum_arg::<EventKind>,
-        help = "Only events of this kind (exec, fork, exit, update, process_samples, \
-                host_sample, action); repeatable.  Notices are always printed"
+        help = "Only events of these kinds (exec, fork, exit, update, process_samples, \
+                host_sample, action, connect, accept, listen, close, connection_updates, \
+                security); repeatable or comma-separated.  Notices are always printed"
     )]
     pub kind: Vec<EventKind>,
     /// Only events about processes whose command name (comm) contains NAME

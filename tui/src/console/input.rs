@@ -92,6 +92,11 @@ pub enum Msg {
     /// The result of an action that left a process running: KILL it (the
     /// dialog opens pre-filled, so the reason is still confirmed).
     Escalate,
+    /// A header click on a network screen: sort by its column at this
+    /// position.
+    SortAt(u8),
+    /// A click on a network screen's row at this position.
+    SelectRow(usize),
 }
 
 impl Msg {

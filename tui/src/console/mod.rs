@@ -33,6 +33,7 @@ pub mod history;
 pub mod input;
 pub mod list;
 pub mod model;
+pub mod net;
 pub mod overlays;
 pub mod prompt;
 pub mod recording;

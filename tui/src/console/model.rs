@@ -3,19 +3,22 @@
 //! Strings are cleaned of control characters once, here, so nothing a
 //! process chose can reach the terminal; the lowercase search haystack is
 //! built here too, so a search keystroke does no allocation per row.
-use std::time::Instant;
+use std::{collections::VecDeque, time::Instant};
 
 use perch_proto::{
     NS_PER_TICK,
     v1::{self, Exit},
 };
 
+pub use self::usage::Usage;
 use super::history::History;
 pub use super::{
     hash::FxBuild,
     store::{LiveByPid, RowId, Store},
 };
 use crate::text::clean;
+
+mod usage;
 
 /// Which collector a row came from; the loop numbers its connections.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,52 +47,6 @@ impl ProcessKey {
         k.map_or(ProcessKey::new(host, 0, 0), |k| {
             ProcessKey::new(host, k.pid, k.start_time_ns)
         })
-    }
-}
-
-/// Latest resource usage (see `perch.v1.ResourceUsage`).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Usage {
-    /// Percent of one core.
-    pub cpu_percent: f64,
-    pub cpu_time_ns: u64,
-    pub rss_bytes: u64,
-    pub mem_percent: f64,
-    pub read_per_sec: f64,
-    pub write_per_sec: f64,
-    pub virtual_bytes: u64,
-    pub shared_bytes: u64,
-    /// The kernel's priority (htop's PRI); 0 from a perchd that does not
-    /// sample it.
-    pub priority: i32,
-}
-
-impl Usage {
-    #[must_use]
-    pub fn from_proto(u: &v1::ResourceUsage) -> Usage {
-        Usage {
-            cpu_percent: u.cpu_percent,
-            cpu_time_ns: u.cpu_time_ns,
-            rss_bytes: u.rss_bytes,
-            mem_percent: u.mem_percent,
-            read_per_sec: u.read_bytes_per_sec,
-            write_per_sec: u.write_bytes_per_sec,
-            virtual_bytes: u.virtual_bytes,
-            shared_bytes: u.shared_bytes,
-            priority: u.priority,
-        }
-    }
-
-    /// Adds another's usage (a collapsed node shows its subtree's sum).
-    pub fn add(&mut self, o: &Usage) {
-        self.cpu_percent += o.cpu_percent;
-        self.cpu_time_ns = self.cpu_time_ns.saturating_add(o.cpu_time_ns);
-        self.rss_bytes = self.rss_bytes.saturating_add(o.rss_bytes);
-        self.mem_percent += o.mem_percent;
-        self.read_per_sec += o.read_per_sec;
-        self.write_per_sec += o.write_per_sec;
-        self.virtual_bytes = self.virtual_bytes.saturating_add(o.virtual_bytes);
-        self.shared_bytes = self.shared_bytes.saturating_add(o.shared_bytes);
     }
 }
 
@@ -165,7 +122,15 @@ pub struct Proc {
     /// the original so match positions in the command part map back.
     pub haystack: Box<str>,
     pub history: History,
+    /// Its most recent security events, one line each, oldest first (at
+    /// most [`SECURITY_LINES`] of [`SECURITY_LINE_BYTES`]).
+    pub security: VecDeque<Box<str>>,
 }
+
+/// Security events kept per process: the detail view shows the latest.
+pub const SECURITY_LINES: usize = 8;
+/// A security line's longest text (the rest is cut with an ellipsis).
+pub const SECURITY_LINE_BYTES: usize = 200;
 
 fn boxed(s: &str) -> Box<str> {
     clean(s).into()
@@ -235,6 +200,7 @@ impl Proc {
             exited_at: None,
             haystack: Box::default(),
             history: History::default(),
+            security: VecDeque::new(),
         };
         row.haystack = row.make_haystack();
         row
@@ -264,10 +230,12 @@ impl Proc {
     /// newer one was not sampled: a fork or an exec).
     pub fn update_from(&mut self, newer: Proc) {
         let history = std::mem::take(&mut self.history);
+        let security = std::mem::take(&mut self.security);
         let (exit, exited_at) = (self.exit.take(), self.exited_at);
         let state = self.state;
         *self = newer;
         self.history = history;
+        self.security = security;
         if self.exit.is_none() {
             self.exit = exit;
             self.exited_at = exited_at;
@@ -304,6 +272,21 @@ impl Proc {
     #[must_use]
     pub fn is_stopped(&self) -> bool {
         matches!(self.state, b'T' | b't')
+    }
+
+    /// Notes a security event of this process (an already escaped line),
+    /// dropping the oldest beyond [`SECURITY_LINES`].
+    pub fn push_security(&mut self, line: &str) {
+        let cut = perch_proto::limits::clipped(line, SECURITY_LINE_BYTES);
+        let line = if cut.len() < line.len() {
+            format!("{cut}…")
+        } else {
+            cut.to_owned()
+        };
+        if self.security.len() == SECURITY_LINES {
+            self.security.pop_front();
+        }
+        self.security.push_back(line.into());
     }
 
     /// Container, else pod name, else empty: the CONTAINER/POD column.
@@ -348,6 +331,18 @@ impl Proc {
         strs.iter().map(|s| alloc_bytes(s.len())).sum::<usize>()
             + alloc_bytes(self.argv.joined.len())
             + self.history.heap_bytes()
+            + self.security_heap_bytes()
+    }
+
+    /// Bytes of the security lines (bounded per row, like the history).
+    #[must_use]
+    pub fn security_heap_bytes(&self) -> usize {
+        self.security.capacity() * size_of::<Box<str>>()
+            + self
+                .security
+                .iter()
+                .map(|l| alloc_bytes(l.len()))
+                .sum::<usize>()
     }
 }
 

@@ -41,9 +41,10 @@ const ROW_OVERHEAD: usize = size_of::<Proc>() + size_of::<usize>() + 48;
 
 /// Bytes `p` holds: its strings (counted when the row is stored; they do
 /// not change afterwards) and a fixed overhead.  Its history is not
-/// counted: it is bounded per row by its ten-minute window.
+/// counted: it is bounded per row by its ten-minute window; nor are its
+/// security lines (at most `SECURITY_LINES` short lines).
 fn row_bytes(p: &Proc) -> usize {
-    ROW_OVERHEAD + p.heap_bytes() - p.history.heap_bytes()
+    ROW_OVERHEAD + p.heap_bytes() - p.history.heap_bytes() - p.security_heap_bytes()
 }
 
 impl Store {

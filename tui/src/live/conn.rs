@@ -18,6 +18,9 @@ pub enum Update {
     /// A snapshot, and how many of its exited processes were left out to
     /// stay within the console's memory for process rows.
     Snapshot(HostId, Vec<pb::Process>, u64),
+    /// Connections and listening sockets, and the sequence number they
+    /// are current at (taken after the process snapshot).
+    Connections(HostId, Vec<pb::Connection>, Vec<pb::ListeningSocket>, u64),
     Events(HostId, Vec<Event>),
     State(HostId, ConnectionState),
     /// The answer to an action the console sent (by its outbox id).
@@ -117,6 +120,14 @@ async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Res
             .map_err(gone)?;
         resume.seq = Some(seq);
         resume.instance = Some(instance);
+        // After the processes, so every owner it names is held; the stream
+        // resumes after the process snapshot, and the console skips the
+        // network events this one already holds.
+        if let Some((conns, listening, seq)) = connections(&mut client).await? {
+            tx.send(Update::Connections(host, conns, listening, seq))
+                .await
+                .map_err(gone)?;
+        }
     }
     let state = if embedded {
         ConnectionState::Embedded
@@ -219,6 +230,32 @@ async fn snapshot(
         }
     }
     Err("the snapshot ended early".into())
+}
+
+/// The whole connection list and its sequence; `None` from a collector
+/// without `ListConnections` (older than the network contract).
+async fn connections(
+    client: &mut pb::collector_client::CollectorClient<tonic::transport::Channel>,
+) -> Result<Option<(Vec<pb::Connection>, Vec<pb::ListeningSocket>, u64)>, String> {
+    let req = pb::ListConnectionsRequest {
+        include_closed: true,
+        pids: Vec::new(),
+        chunk_size: 0,
+    };
+    let mut chunks = match client.list_connections(req).await {
+        Ok(r) => r.into_inner(),
+        Err(e) if e.code() == tonic::Code::Unimplemented => return Ok(None),
+        Err(e) => return Err(e.message().to_owned()),
+    };
+    let (mut conns, mut listening) = (Vec::new(), Vec::new());
+    while let Some(chunk) = chunks.message().await.map_err(|e| e.message().to_owned())? {
+        conns.extend(chunk.connections);
+        listening.extend(chunk.listening);
+        if chunk.last {
+            return Ok(Some((conns, listening, chunk.snapshot_seq)));
+        }
+    }
+    Err("the connection list ended early".into())
 }
 
 /// About what a decoded process holds: the message, and each string with

@@ -266,6 +266,10 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.note_dropped_early(dropped);
             true
         }
+        Update::Connections(h, conns, listening, seq) => {
+            app.ingest_connections(h, conns, listening, seq);
+            true
+        }
         Update::Events(h, events) => {
             app.ingest_events(h, &events);
             false

@@ -15,6 +15,7 @@ use crate::{
         audit::AuditLog,
         columns::Optional,
         model::{FxBuild, HostId, ProcessKey, Store},
+        net::NetStore,
     },
 };
 
@@ -86,6 +87,8 @@ pub struct Acts {
 pub struct Data {
     pub(super) hosts: Vec<Host>,
     pub(super) store: Store,
+    /// Connections and listening sockets.
+    pub(super) net: NetStore,
     /// Bumped on every change to the processes (screens rebuild when it moves).
     pub(super) generation: u64,
     pub(super) audit: AuditLog,
@@ -103,6 +106,7 @@ impl Data {
         Data {
             hosts: Vec::new(),
             store: Store::default(),
+            net: NetStore::default(),
             generation: 0,
             audit: AuditLog::default(),
             acts: Acts::default(),
@@ -120,6 +124,11 @@ impl Data {
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    #[must_use]
+    pub fn net(&self) -> &NetStore {
+        &self.net
     }
 
     #[must_use]

@@ -6,7 +6,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use perch_proto::v1::{Event, GetInfoResponse, NoticeKind, Process, event::Kind};
+use perch_proto::v1::{
+    Connection, Event, GetInfoResponse, ListeningSocket, NoticeKind, Process, ProcessSamples,
+    event::Kind,
+};
 
 use super::{App, ConnectionState, Host};
 use crate::console::screens::ScreenState as _;
@@ -99,12 +102,35 @@ impl App {
 
     /// When an exit at host boot-clock `exit_ns` happened on the console's clock.
     fn exit_instant(&self, host: HostId, exit_ns: u64) -> Instant {
+        self.host_clock(host)(exit_ns)
+    }
+
+    /// Host boot-clock times to the console's clock (now when the host's
+    /// clock is not known yet).
+    fn host_clock(&self, host: HostId) -> impl Fn(u64) -> Instant + use<> {
         let now = self.data.now;
-        let Some(now_ns) = self.data.host_now_ns(host) else {
-            return now;
-        };
-        let age = Duration::from_nanos(now_ns.saturating_sub(exit_ns));
-        now.checked_sub(age).unwrap_or(now)
+        let now_ns = self.data.host_now_ns(host);
+        move |ns| {
+            let Some(now_ns) = now_ns else { return now };
+            let age = Duration::from_nanos(now_ns.saturating_sub(ns));
+            now.checked_sub(age).unwrap_or(now)
+        }
+    }
+
+    /// A `ListConnections` snapshot of one host at sequence `seq` (taken
+    /// after the process snapshot): it replaces that host's connections
+    /// and listening sockets; network events up to `seq` are skipped.
+    pub fn ingest_connections(
+        &mut self,
+        host: HostId,
+        conns: Vec<Connection>,
+        listening: Vec<ListeningSocket>,
+        seq: u64,
+    ) {
+        let clock = self.host_clock(host);
+        let net = &mut self.data.net;
+        net.snapshot(host, conns, listening, seq, clock);
+        net.bound(self.config.connection_limit);
     }
 
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
@@ -156,7 +182,12 @@ impl App {
         }
         let mut changed = false;
         let records = self.data.audit.generation();
+        let net = self.data.net.generation();
         for e in events {
+            let clock = self.host_clock(host);
+            if self.data.net.apply(host, e, clock) {
+                continue;
+            }
             changed |= self.ingest_event(host, e);
             if matches!(
                 e.kind,
@@ -168,6 +199,9 @@ impl App {
         if changed {
             self.data.store.shed(self.config.process_memory_bytes);
             self.data.touch();
+        }
+        if self.data.net.generation() != net {
+            self.data.net.bound(self.config.connection_limit);
         }
         if self.data.audit.generation() != records {
             self.refresh_log();
@@ -181,6 +215,37 @@ impl App {
     }
 
     /// One event; true when rows changed.
+    /// A batch of per-process samples: usage, state, freeze, nice, and a
+    /// point of each one's history.
+    fn ingest_samples(&mut self, host: HostId, time_ns: u64, batch: &ProcessSamples) {
+        let secs = u32::try_from(time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
+        for sample in &batch.samples {
+            let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
+                continue;
+            };
+            let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+            if let Some(p) = self.data.store.by_key_mut(&key) {
+                p.usage = Usage::from_proto(u);
+                p.threads = sample.threads;
+                if let Some(s) = sample.state.bytes().next() {
+                    p.state = s;
+                }
+                p.frozen = sample.frozen;
+                if let Some(nice) = sample.nice {
+                    p.nice = nice;
+                }
+                p.history.push(
+                    secs,
+                    Values::new(
+                        u.cpu_percent,
+                        u.rss_bytes,
+                        u.read_bytes_per_sec + u.write_bytes_per_sec,
+                    ),
+                );
+            }
+        }
+    }
+
     fn ingest_event(&mut self, host: HostId, e: &Event) -> bool {
         match &e.kind {
             // Anyone's action (a second console sees ours, we see theirs):
@@ -223,38 +288,22 @@ impl App {
                 }
             }
             Some(Kind::ProcessSamples(batch)) => {
-                let secs = u32::try_from(e.time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
-                for sample in &batch.samples {
-                    let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
-                        continue;
-                    };
-                    let key = ProcessKey::new(host, k.pid, k.start_time_ns);
-                    if let Some(p) = self.data.store.by_key_mut(&key) {
-                        p.usage = Usage::from_proto(u);
-                        p.threads = sample.threads;
-                        if let Some(s) = sample.state.bytes().next() {
-                            p.state = s;
-                        }
-                        p.frozen = sample.frozen;
-                        if let Some(nice) = sample.nice {
-                            p.nice = nice;
-                        }
-                        p.history.push(
-                            secs,
-                            Values::new(
-                                u.cpu_percent,
-                                u.rss_bytes,
-                                u.read_bytes_per_sec + u.write_bytes_per_sec,
-                            ),
-                        );
-                    }
-                }
+                self.ingest_samples(host, e.time_ns, batch);
                 return true;
             }
             Some(Kind::HostSample(s)) => {
                 let h = self.host_mut(host);
                 h.lost_events = h.lost_events.max(s.events_lost);
                 h.sample = Some(s.clone());
+            }
+            // Listed in the process's detail view.
+            Some(Kind::Security(x)) => {
+                let Some(k) = x.key else { return false };
+                let key = ProcessKey::new(host, k.pid, k.start_time_ns);
+                if let Some(p) = self.data.store.by_key_mut(&key) {
+                    p.push_security(&perch_client::security_line(x));
+                    return true;
+                }
             }
             Some(Kind::Notice(n)) => {
                 let h = self.host_mut(host);
@@ -274,9 +323,9 @@ impl App {
                     _ => {}
                 }
             }
-            // Threads as rows are not shown yet; flags and traces: the
-            // Traces and Flags screens (a later change) read them.
-            Some(Kind::ThreadSamples(_) | Kind::Flag(_) | Kind::Trace(_)) | None => {}
+            // Threads as rows are not kept; network events went to the
+            // connection store before this.
+            _ => {}
         }
         false
     }
@@ -316,6 +365,7 @@ impl App {
         if removed > 0 {
             self.data.touch();
         }
+        self.data.net.expire(now, retention);
         self.act_tick(removed > 0);
         for h in &mut self.data.hosts {
             let since = *h.rate_since.get_or_insert(now);

@@ -32,6 +32,9 @@ pub struct Config {
     pub exited_retention: Duration,
     /// Bytes the process rows may hold before exited ones go early.
     pub process_memory_bytes: usize,
+    /// Connections (and, apart, listening sockets) held per console before
+    /// closed ones, then the oldest, go early.
+    pub connection_limit: usize,
     /// Local time's offset from UTC, for START and the detail view's dates
     /// (the console has no time zone database; the loop asks libc).
     pub utc_offset_secs: i32,
@@ -53,6 +56,7 @@ impl Default for Config {
         Config {
             exited_retention: Duration::from_secs(30),
             process_memory_bytes: 32 << 20,
+            connection_limit: 20_000,
             utc_offset_secs: 0,
             color: true,
             read_only: false,
@@ -93,6 +97,8 @@ pub struct ViewState {
     pub meters_hidden: bool,
     /// `Z`: collector data is held, not applied, until resumed.
     pub paused: bool,
+    /// A screen asked to show this process on the processes screen.
+    pub jump: Option<super::model::ProcessKey>,
 }
 
 #[derive(Debug)]
@@ -199,6 +205,11 @@ impl App {
     fn update_screen(&mut self, msg: Msg) {
         let screen = self.view.screen;
         self.with_screen(screen, |s, cx| s.update(msg, cx));
+        if let Some(key) = self.view.jump.take() {
+            self.switch(Screen::Processes);
+            self.refresh();
+            self.with_screen(Screen::Processes, |s, cx| s.update(Msg::Select(key), cx));
+        }
     }
 
     /// Shows another screen (entering it may fetch what it shows).
@@ -218,9 +229,11 @@ impl App {
             screens,
             overlay,
             flash,
+            jump,
             ..
         } = &mut self.view;
         let mut cx = Cx {
+            jump,
             data: &mut self.data,
             config: &self.config,
             overlay,

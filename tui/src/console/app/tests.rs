@@ -19,7 +19,7 @@ use crate::console::{
     columns::Column,
     draw,
     input::{Focus, Msg},
-    model::{HostId, ProcessKey},
+    model::{HostId, ProcessKey, SECURITY_LINES},
 };
 
 pub(crate) const H: HostId = HostId(0);
@@ -334,6 +334,67 @@ fn detail_view_jumps_along_the_parent_chain() {
     assert_eq!(app.links().children, [key(11)]);
     app.update(Msg::Cancel);
     assert_eq!(app.focus(), Focus::Screen(Screen::Processes));
+}
+
+/// A process's security events are kept (the latest few, escaped),
+/// survive an update of the process, and are listed in its detail view.
+#[test]
+fn security_events_are_listed_in_the_detail_view() {
+    use perch_proto::v1::{MemfdCreate, SecurityEvent, security_event::Detail};
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let memfd = |n: usize| {
+        event(
+            100,
+            Kind::Security(SecurityEvent {
+                key: Some(v1::ProcessKey {
+                    pid: 12,
+                    start_time_ns: 12_000_000_000,
+                }),
+                syscall: "memfd_create".to_owned(),
+                result: 3,
+                detail: Some(Detail::MemfdCreate(MemfdCreate {
+                    name: format!("m{n}\x1b[2J"),
+                    ..MemfdCreate::default()
+                })),
+                ..SecurityEvent::default()
+            }),
+        )
+    };
+    let events: Vec<Event> = (0..SECURITY_LINES + 2).map(memfd).collect();
+    app.ingest_events(H, &events);
+    app.ingest_events(
+        H,
+        &[event(
+            101,
+            Kind::Update(v1::ProcessUpdate {
+                process: Some(proc(12, 11, &["worker", "--new"], 1.0)),
+            }),
+        )],
+    );
+    let p = app.store().by_key(&key(12)).unwrap();
+    assert_eq!(p.security.len(), SECURITY_LINES);
+    assert_eq!(
+        p.security.back().map(AsRef::as_ref),
+        Some("memfd_create memfd_create name=\"m9\\u{1b}[2J\" = 3")
+    );
+    app.update(Msg::Select(key(12)));
+    app.update(Msg::Confirm);
+    let mut term = Terminal::new(TestBackend::new(100, 40)).unwrap();
+    term.draw(|f| draw(f, &app)).unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(ratatui::buffer::Cell::symbol)
+        .collect();
+    assert!(
+        screen.contains("Security events (latest first)"),
+        "{screen}"
+    );
+    assert!(screen.contains("name=\"m9"), "{screen}");
+    assert!(!screen.contains("name=\"m1\\"), "{screen}");
 }
 
 #[test]

@@ -28,6 +28,9 @@ pub enum Column {
     Threads,
     Read,
     Write,
+    /// Network bytes received / sent per second (its TCP connections).
+    NetRx,
+    NetTx,
     Start,
     Elapsed,
     Time,
@@ -78,7 +81,7 @@ const fn info(
 
 impl Column {
     /// Every column, in the sort menu's and the column setup's order.
-    pub const ALL: [Column; 25] = [
+    pub const ALL: [Column; 27] = [
         Column::Pid,
         Column::User,
         Column::AUser,
@@ -93,6 +96,8 @@ impl Column {
         Column::Threads,
         Column::Read,
         Column::Write,
+        Column::NetRx,
+        Column::NetTx,
         Column::Start,
         Column::Elapsed,
         Column::Time,
@@ -139,6 +144,24 @@ impl Column {
             Column::Threads => info("THR", "threads", 4, 35, r, r, l),
             Column::Read => info("READ/s", "storage reads per second", 6, 40, r, r, r),
             Column::Write => info("WRITE/s", "storage writes per second", 7, 40, r, r, r),
+            Column::NetRx => info(
+                "NETRX/s",
+                "network bytes received per second (TCP)",
+                7,
+                39,
+                r,
+                r,
+                r,
+            ),
+            Column::NetTx => info(
+                "NETTX/s",
+                "network bytes sent per second (TCP)",
+                7,
+                39,
+                r,
+                r,
+                r,
+            ),
             Column::Start => info("START", "start time", 5, 30, r, l, l),
             Column::Elapsed => info("ELAPSED", "time since it started", 11, 30, r, r, l),
             Column::Time => info("TIME+", "total CPU time", 9, 50, r, r, l),

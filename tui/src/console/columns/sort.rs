@@ -66,6 +66,8 @@ impl Sort {
             Column::Threads => a.threads.cmp(&b.threads),
             Column::Read => cmp_f64(ua.read_per_sec, ub.read_per_sec),
             Column::Write => cmp_f64(ua.write_per_sec, ub.write_per_sec),
+            Column::NetRx => cmp_f64(ua.net_rx_per_sec, ub.net_rx_per_sec),
+            Column::NetTx => cmp_f64(ua.net_tx_per_sec, ub.net_tx_per_sec),
             Column::Start => a.start_time_ns.cmp(&b.start_time_ns),
             // Longest running first when descending: the earliest start.
             Column::Elapsed => b.start_time_ns.cmp(&a.start_time_ns),

@@ -33,7 +33,7 @@ use super::{
     app::Data,
     filter::FilterError,
     input::{Focus, Key, Msg, PlaceInfo},
-    model::HostId,
+    model::{HostId, ProcessKey},
     overlays::Overlay,
     theme::Theme,
 };
@@ -67,6 +67,9 @@ pub struct Cx<'a> {
     pub width: u16,
     /// The host the header describes.
     pub focus_host: HostId,
+    /// Set to show this process on the processes screen (Enter on a
+    /// connection).
+    pub jump: &'a mut Option<ProcessKey>,
 }
 
 /// One screen: its state, keys and drawing.  The state holds no terminal
@@ -180,7 +183,15 @@ screens! {
     Processes => processes::Processes,
     /// The audit log's records, newest first.
     ActionLog => log::ActionLog,
+    /// Connections, with their processes at both ends.
+    Connections => conns::Connections,
+    /// Listening sockets and their owners.
+    Listening => listening::Listening,
 }
+
+/// What the two network screens share: the table, its sort, filter and
+/// search.
+mod net_table;
 
 impl Default for Screen {
     fn default() -> Screen {

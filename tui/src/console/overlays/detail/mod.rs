@@ -1,9 +1,11 @@
 //! The detail view (Enter on a process): every field the collector knows,
-//! ten-minute sparklines, the actions taken on it, and its parent chain and
-//! children, which the cursor moves over (Enter jumps to one).  It covers
-//! the body; the list behind keeps its place.
+//! ten-minute sparklines, the actions taken on it, its connections and
+//! listening sockets, and its parent chain and children, which the cursor
+//! moves over (Enter jumps to one).  It covers the body; the list behind
+//! keeps its place.
 mod identity;
 mod links;
+mod net;
 mod widget;
 
 use crossterm::event::KeyCode;

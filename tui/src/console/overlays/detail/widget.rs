@@ -19,7 +19,7 @@ use crate::{
         list::ScrollList,
         model::Proc,
         theme::Theme,
-        ui::{Part, put_line, widget_for_ref},
+        ui::{Part, ellipsize, put_line, widget_for_ref},
     },
 };
 
@@ -280,6 +280,23 @@ impl<'a> DetailView<'a> {
         }
         out
     }
+
+    /// The process's recent security events, newest first; nothing when
+    /// it has none.
+    fn security(&self, p: &Proc, width: usize) -> Vec<Line<'static>> {
+        if p.security.is_empty() {
+            return Vec::new();
+        }
+        let mut out = vec![Line::styled("Security events (latest first)", self.theme.label)];
+        out.extend(
+            p.security
+                .iter()
+                .rev()
+                .map(|l| Line::raw(ellipsize(&format!("  {l}"), width))),
+        );
+        out
+    }
+
 }
 
 /// Draws `lines` in `area`, scrolled so line `keep` is visible.
@@ -314,6 +331,12 @@ impl Part for DetailView<'_> {
             let mut text = self.fields(p, usize::from(left.width));
             text.push(Line::raw(""));
             text.extend(self.sparklines(p, usize::from(left.width)));
+            let net = self.network(p, usize::from(left.width));
+            if !net.is_empty() {
+                text.push(Line::raw(""));
+                text.extend(net);
+            }
+            text.extend(self.security(p, usize::from(left.width)));
             draw_scrolled(buf, left, &text, 0);
             let (rel, cursor_line) = self.relatives(&links, usize::from(right.width));
             draw_scrolled(buf, right, &rel, cursor_line);
@@ -321,6 +344,8 @@ impl Part for DetailView<'_> {
             let width = usize::from(area.width);
             let mut text = self.fields(p, width);
             text.extend(self.sparklines(p, width));
+            text.extend(self.network(p, width));
+            text.extend(self.security(p, width));
             let base = text.len();
             let (rel, cursor_line) = self.relatives(&links, width);
             text.extend(rel);

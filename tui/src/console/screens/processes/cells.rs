@@ -32,6 +32,8 @@ pub(super) fn cell(app: &App, col: Column, p: &Proc, u: &Usage) -> String {
         Column::Threads => p.threads.to_string(),
         Column::Read => format::bytes_f(u.read_per_sec),
         Column::Write => format::bytes_f(u.write_per_sec),
+        Column::NetRx => format::bytes_f(u.net_rx_per_sec),
+        Column::NetTx => format::bytes_f(u.net_tx_per_sec),
         Column::Start => {
             let now = app.host_now_ns(host).unwrap_or(p.start_time_ns);
             match (
