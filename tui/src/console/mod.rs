@@ -25,6 +25,7 @@ pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod columns;
+pub mod detect;
 pub mod editor;
 pub mod filter;
 pub mod format;

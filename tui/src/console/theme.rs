@@ -100,6 +100,20 @@ impl Theme {
         ]
     }
 
+    /// A flag's or trace's severity, from the styles above (so `[colors]`
+    /// and `NO_COLOR` apply): critical as a warning, high as the red of
+    /// system CPU, medium as the yellow of cache, low and info plain.
+    #[must_use]
+    pub fn severity(&self, sev: perch_proto::v1::Severity) -> Style {
+        use perch_proto::v1::Severity;
+        match sev {
+            Severity::Critical => self.warn,
+            Severity::High => self.cpu_system,
+            Severity::Medium => self.mem_cache,
+            _ => self.text,
+        }
+    }
+
     /// The style called `name` (see [`Theme::named_mut`]).
     pub fn style_mut(&mut self, name: &str) -> Option<&mut Style> {
         self.named_mut()

@@ -21,6 +21,8 @@ pub enum Update {
     /// Connections and listening sockets, and the sequence number they
     /// are current at (taken after the process snapshot).
     Connections(HostId, Vec<pb::Connection>, Vec<pb::ListeningSocket>, u64),
+    /// Flags and traces, and the collector's notable threshold.
+    Detections(HostId, Vec<pb::Flag>, Vec<pb::Trace>, u32),
     Events(HostId, Vec<Event>),
     State(HostId, ConnectionState),
     /// The answer to an action the console sent (by its outbox id).
@@ -125,6 +127,13 @@ async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Res
         // network events this one already holds.
         if let Some((conns, listening, seq)) = connections(&mut client).await? {
             tx.send(Update::Connections(host, conns, listening, seq))
+                .await
+                .map_err(gone)?;
+        }
+        // Flag and trace events replayed from the process snapshot's
+        // sequence on replace these by id, newer wins.
+        if let Some((flags, traces, notable)) = detections(&mut client).await? {
+            tx.send(Update::Detections(host, flags, traces, notable))
                 .await
                 .map_err(gone)?;
         }
@@ -256,6 +265,35 @@ async fn connections(
         }
     }
     Err("the connection list ended early".into())
+}
+
+/// Every flag (excepted ones too) and trace perchd holds, and its notable
+/// threshold; `None` from a collector without detections.
+async fn detections(
+    client: &mut pb::collector_client::CollectorClient<tonic::transport::Channel>,
+) -> Result<Option<(Vec<pb::Flag>, Vec<pb::Trace>, u32)>, String> {
+    // perchd's largest page: its default bounds hold fewer.
+    const ALL: u32 = 10_000;
+    let req = pb::ListFlagsRequest {
+        limit: ALL,
+        include_excepted: true,
+        ..pb::ListFlagsRequest::default()
+    };
+    let flags = match client.list_flags(req).await {
+        Ok(r) => r.into_inner().flags,
+        Err(e) if e.code() == tonic::Code::Unimplemented => return Ok(None),
+        Err(e) => return Err(e.message().to_owned()),
+    };
+    let req = pb::ListTracesRequest {
+        limit: ALL,
+        ..pb::ListTracesRequest::default()
+    };
+    let traces = client
+        .list_traces(req)
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    Ok(Some((flags, traces.traces, traces.notable_score)))
 }
 
 /// About what a decoded process holds: the message, and each string with

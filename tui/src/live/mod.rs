@@ -270,6 +270,10 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.ingest_connections(h, conns, listening, seq);
             true
         }
+        Update::Detections(h, flags, traces, notable) => {
+            app.ingest_detections(h, flags, traces, notable);
+            true
+        }
         Update::Events(h, events) => {
             app.ingest_events(h, &events);
             false

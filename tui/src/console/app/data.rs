@@ -14,6 +14,7 @@ use crate::{
         actions::{Note, Outgoing, Request},
         audit::AuditLog,
         columns::Optional,
+        detect::DetectStore,
         model::{FxBuild, HostId, ProcessKey, Store},
         net::NetStore,
     },
@@ -89,6 +90,8 @@ pub struct Data {
     pub(super) store: Store,
     /// Connections and listening sockets.
     pub(super) net: NetStore,
+    /// Flags and Spydertraces.
+    pub(super) detect: DetectStore,
     /// Bumped on every change to the processes (screens rebuild when it moves).
     pub(super) generation: u64,
     pub(super) audit: AuditLog,
@@ -107,6 +110,7 @@ impl Data {
             hosts: Vec::new(),
             store: Store::default(),
             net: NetStore::default(),
+            detect: DetectStore::default(),
             generation: 0,
             audit: AuditLog::default(),
             acts: Acts::default(),
@@ -129,6 +133,11 @@ impl Data {
     #[must_use]
     pub fn net(&self) -> &NetStore {
         &self.net
+    }
+
+    #[must_use]
+    pub fn detect(&self) -> &DetectStore {
+        &self.detect
     }
 
     #[must_use]

@@ -7,8 +7,8 @@ use std::{
 };
 
 use perch_proto::v1::{
-    Connection, Event, GetInfoResponse, ListeningSocket, NoticeKind, Process, ProcessSamples,
-    event::Kind,
+    Connection, Event, Flag, GetInfoResponse, ListeningSocket, NoticeKind, Process, ProcessSamples,
+    Trace, event::Kind,
 };
 
 use super::{App, ConnectionState, Host};
@@ -18,6 +18,7 @@ use crate::{
         audit::AuditPage,
         history::Values,
         model::{FxBuild, HostId, Proc, ProcessKey, RowId, Usage},
+        overlays::notice::Notice,
     },
     text::clean,
 };
@@ -133,6 +134,20 @@ impl App {
         net.bound(self.config.connection_limit);
     }
 
+    /// A `ListFlags` / `ListTraces` snapshot of one host: it replaces that
+    /// host's flags and traces.
+    pub fn ingest_detections(
+        &mut self,
+        host: HostId,
+        flags: Vec<Flag>,
+        traces: Vec<Trace>,
+        notable: u32,
+    ) {
+        let d = &mut self.data.detect;
+        d.snapshot(host, flags, traces, notable);
+        d.bound(self.config.flag_limit, self.config.trace_limit);
+    }
+
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
         let mut row = Proc::from_proto(host, p);
         if let Some(x) = &row.exit {
@@ -183,9 +198,18 @@ impl App {
         let mut changed = false;
         let records = self.data.audit.generation();
         let net = self.data.net.generation();
+        let detect = self.data.detect.generation();
         for e in events {
             let clock = self.host_clock(host);
             if self.data.net.apply(host, e, clock) {
+                continue;
+            }
+            if let Some(kind) = &e.kind
+                && let Some(news) = self.data.detect.apply(host, kind)
+            {
+                if let Some(t) = news {
+                    self.view.notice = Some(Notice::notable(t, self.data.now));
+                }
                 continue;
             }
             changed |= self.ingest_event(host, e);
@@ -199,6 +223,10 @@ impl App {
         if changed {
             self.data.store.shed(self.config.process_memory_bytes);
             self.data.touch();
+        }
+        if self.data.detect.generation() != detect {
+            let d = &mut self.data.detect;
+            d.bound(self.config.flag_limit, self.config.trace_limit);
         }
         if self.data.net.generation() != net {
             self.data.net.bound(self.config.connection_limit);
