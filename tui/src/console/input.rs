@@ -97,6 +97,8 @@ pub enum Msg {
     SortAt(u8),
     /// A click on a network screen's row at this position.
     SelectRow(usize),
+    /// Traces screen: show or hide suppressed traces.
+    ToggleSuppressed,
 }
 
 impl Msg {

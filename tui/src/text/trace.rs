@@ -2,7 +2,10 @@
 //! (with the ancestors between), each flag on its process.  `perch trace
 //! ID` prints it as text ([`text`]); the console's trace view draws the
 //! same rows ([`rows`]) with its colours.
-use std::collections::{BTreeMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashSet},
+    fmt::Write as _,
+};
 
 use perch_proto::{
     names,
@@ -133,7 +136,7 @@ pub fn text(rows: &[TreeRow]) -> String {
     let mut out = String::new();
     for r in rows {
         out.push_str(&indent(r.depth));
-        out.push_str(&format!("{} ({})", r.name, r.pid));
+        let _ = write!(out, "{} ({})", r.name, r.pid);
         for l in &r.labels {
             out.push(' ');
             out.push_str(&l.text);

@@ -6,6 +6,8 @@
 //! what is held (an event the snapshot already had).  Bounded like
 //! perchd's store: at most a count of each, the oldest going first.
 //! Strings are cleaned of control characters here, once.
+pub mod filter;
+
 use std::collections::HashMap;
 
 use perch_proto::v1::{Flag, Severity, Trace, TraceStatus, event::Kind};

@@ -1,6 +1,6 @@
 //! A trace that just became notable: a one-line box over the bottom right
 //! of the body (`NOTABLE trace:3 score 60 reverse_shell on bash (4242) ·
-//! s: Traces`).  Unlike the action result ([`super::toast`]) it takes no
+//! y: Traces`).  Unlike the action result ([`super::toast`]) it takes no
 //! key, since it comes unasked while the user may be typing; it goes by
 //! itself after [`NOTICE_FOR`], or when the Traces screen is shown.
 use std::time::{Duration, Instant};

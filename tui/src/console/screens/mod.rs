@@ -187,7 +187,15 @@ screens! {
     Connections => conns::Connections,
     /// Listening sockets and their owners.
     Listening => listening::Listening,
+    /// Spydertraces by score; Enter opens one as its process tree.
+    Traces => traces::Traces,
+    /// Flags the detection rules raised.
+    Flags => flags::Flags,
 }
+
+/// What the Traces and Flags screens share: the table, its sort, filter,
+/// search and `k`.
+mod detect_table;
 
 /// What the two network screens share: the table, its sort, filter and
 /// search.
