@@ -149,7 +149,8 @@ impl DetCol {
         match (self, r) {
             (DetCol::Host, r) => data.host_name(r.host()).to_owned(),
             (DetCol::Score, Row::T(t)) => t.t.score.to_string(),
-            (DetCol::Name, Row::T(t)) => format!("{}: {}", t.t.name, t.t.trigger_short_name),
+            // The trigger first: it says what happened when the column is narrow.
+            (DetCol::Name, Row::T(t)) => format!("{} · {}", t.t.trigger_short_name, t.t.name),
             (DetCol::Root, Row::T(t)) => {
                 format!("{} {}", t.root.map_or(0, |k| k.pid), t.t.root_proc_name)
             }

@@ -103,17 +103,7 @@ impl TraceView {
                 let Some(lines) = Lines::of(cx.data, self.host, &self.id) else {
                     return false;
                 };
-                let reason = trace_reason(lines.trace);
-                let (key, reason) = match lines.get(self.list.cursor()) {
-                    Some(Item::Tree(r)) => (
-                        r.key
-                            .map(|k| ProcessKey::new(self.host, k.pid, k.start_time_ns))
-                            .or(lines.trace.root),
-                        reason,
-                    ),
-                    Some(Item::Flag(f)) => (f.key, flag_reason(f)),
-                    _ => (lines.trace.root, reason),
-                };
+                let (key, _, reason) = self.target(&lines);
                 open_menu(cx, key, reason);
             }
             _ => {}
@@ -121,15 +111,36 @@ impl TraceView {
         true
     }
 
+    /// What `k` acts on from the cursor: the selected process of the
+    /// tree, a flag's process, else the root; its name; the reason.
+    fn target(&self, lines: &Lines<'_>) -> (Option<ProcessKey>, String, String) {
+        let tr = lines.trace;
+        let root = (tr.root, tr.t.root_proc_name.clone(), trace_reason(tr));
+        match lines.get(self.list.cursor()) {
+            Some(Item::Tree(r)) => match r.key {
+                Some(k) => (
+                    Some(ProcessKey::new(self.host, k.pid, k.start_time_ns)),
+                    r.name.clone(),
+                    trace_reason(tr),
+                ),
+                None => root,
+            },
+            Some(Item::Flag(f)) => (f.key, f.f.name.clone(), flag_reason(f)),
+            _ => root,
+        }
+    }
+
     pub(super) fn status_line(&self, app: &App, t: &Theme) -> Line<'static> {
-        let gone = Lines::of(app.data(), self.host, &self.id).is_none();
-        let text = if gone {
-            format!("{} is no longer held · Esc back", self.id)
-        } else {
-            format!(
-                "{} · k acts on the selected process (the root from a heading) · Esc back",
-                self.id
-            )
+        let text = match Lines::of(app.data(), self.host, &self.id) {
+            None => format!("{} is no longer held · Esc back", self.id),
+            Some(lines) => {
+                let (key, name, _) = self.target(&lines);
+                format!(
+                    "{} · k acts on {} {name} · Esc back",
+                    self.id,
+                    key.map_or(0, |k| k.pid)
+                )
+            }
         };
         Line::styled(text, t.label)
     }
