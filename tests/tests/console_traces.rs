@@ -169,30 +169,7 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
         // LEAD: enabled after h-secrules (see NOTABLE_EXPECTED).
         assert!(tree.contains("(notable)"), "the trace is notable:\n{tree}");
     }
-    // The cursor starts on the root; k acts on the selected process: go
-    // down the tree to the shell (it is the root itself when python,
-    // which became bash, started the session).
-    let acts_on = format!("k acts on {pid} bash");
-    let target = |s: &str| {
-        s.lines()
-            .find(|l| l.contains("k acts on"))
-            .map(str::to_owned)
-    };
-    let mut now = target(&tree);
-    for _ in 0..8 {
-        if now.as_ref().is_some_and(|l| l.contains(&acts_on)) {
-            break;
-        }
-        tmux.keys(&["Down"]);
-        let moved = tmux.wait_for("the cursor on the next process", |s| {
-            whole(s) && target(s).is_some() && target(s) != now
-        });
-        now = target(&moved);
-    }
-    assert!(
-        now.as_ref().is_some_and(|l| l.contains(&acts_on)),
-        "the shell is in the tree: {now:?}\n{tree}"
-    );
+    select_shell(&tmux, &tree, pid);
 
     // k, Kill process: the dialog with the reason pre-filled.
     tmux.keys(&["k"]);
@@ -223,12 +200,47 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    check_audit(&perchd, &reason, pid);
+    tmux.keys(&["q"]);
+}
+
+/// Moves the tree view's cursor to the shell: the footer names the process
+/// `k` acts on.
+fn select_shell(tmux: &Tmux, tree: &str, pid: u32) {
+    // The cursor starts on the root; k acts on the selected process: go
+    // down the tree to the shell (it is the root itself when python,
+    // which became bash, started the session).
+    let acts_on = format!("k acts on {pid} bash");
+    let target = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("k acts on"))
+            .map(str::to_owned)
+    };
+    let mut now = target(tree);
+    for _ in 0..8 {
+        if now.as_ref().is_some_and(|l| l.contains(&acts_on)) {
+            break;
+        }
+        tmux.keys(&["Down"]);
+        let moved = tmux.wait_for("the cursor on the next process", |s| {
+            whole(s) && target(s).is_some() && target(s) != now
+        });
+        now = target(&moved);
+    }
+    assert!(
+        now.as_ref().is_some_and(|l| l.contains(&acts_on)),
+        "the shell is in the tree: {now:?}\n{tree}"
+    );
+}
+
+/// The audit log: intent and result of the KILL, with the pre-filled reason.
+fn check_audit(perchd: &Perchd, reason: &str, pid: u32) {
     // The audit log: intent and result, with the pre-filled reason.
     let log: Vec<_> = perch_audit::read(&perchd.audit_log)
         .expect("audit log")
         .map(|e| e.expect("verifies").record)
         .collect();
-    let ours: Vec<_> = log.iter().filter(|r| r.reason == reason).collect();
+    let ours: Vec<_> = log.iter().filter(|r| r.reason == *reason).collect();
     let stages: Vec<(AuditStage, Signal)> = ours.iter().map(|r| (r.stage(), r.signal())).collect();
     assert_eq!(
         stages,
@@ -244,5 +256,4 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
             Some(pid)
         );
     }
-    tmux.keys(&["q"]);
 }
