@@ -92,6 +92,8 @@ pub struct Data {
     pub(super) net: NetStore,
     /// Flags and Spydertraces.
     pub(super) detect: DetectStore,
+    /// The processes whose FLAGS mark is set (cleared before marking again).
+    pub(super) marked: Vec<ProcessKey>,
     /// Bumped on every change to the processes (screens rebuild when it moves).
     pub(super) generation: u64,
     pub(super) audit: AuditLog,
@@ -111,6 +113,7 @@ impl Data {
             store: Store::default(),
             net: NetStore::default(),
             detect: DetectStore::default(),
+            marked: Vec::new(),
             generation: 0,
             audit: AuditLog::default(),
             acts: Acts::default(),
@@ -138,6 +141,24 @@ impl Data {
     #[must_use]
     pub fn detect(&self) -> &DetectStore {
         &self.detect
+    }
+
+    /// Sets every process's FLAGS mark from the flags held (a row
+    /// replaced by an exec starts unmarked: this runs after every batch
+    /// that changed rows or flags).
+    pub(super) fn mark_flags(&mut self) {
+        for key in std::mem::take(&mut self.marked) {
+            if let Some(p) = self.store.by_key_mut(&key) {
+                p.flags = crate::console::detect::FlagMark::default();
+            }
+        }
+        for (key, mark) in self.detect.marks() {
+            if let Some(p) = self.store.by_key_mut(&key) {
+                p.flags = mark;
+                self.marked.push(key);
+            }
+        }
+        self.touch();
     }
 
     #[must_use]

@@ -146,6 +146,7 @@ impl App {
         let d = &mut self.data.detect;
         d.snapshot(host, flags, traces, notable);
         d.bound(self.config.flag_limit, self.config.trace_limit);
+        self.data.mark_flags();
     }
 
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
@@ -169,7 +170,7 @@ impl App {
             .store
             .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
         self.data.store.shed(self.config.process_memory_bytes);
-        self.data.touch();
+        self.data.mark_flags();
     }
 
     /// Exited processes the loop left out of a snapshot to stay within
@@ -227,6 +228,9 @@ impl App {
         if self.data.detect.generation() != detect {
             let d = &mut self.data.detect;
             d.bound(self.config.flag_limit, self.config.trace_limit);
+            self.data.mark_flags();
+        } else if changed && !self.data.marked.is_empty() {
+            self.data.mark_flags();
         }
         if self.data.net.generation() != net {
             self.data.net.bound(self.config.connection_limit);

@@ -18,6 +18,21 @@ use crate::text::clean;
 /// perchd's default notable threshold, used until a collector says its own.
 pub const DEFAULT_NOTABLE: u32 = 50;
 
+/// A process's flags that count (not excepted): how many, and the highest
+/// severity (a `Severity` number), for the FLAGS column and its sort.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FlagMark {
+    pub count: u16,
+    pub severity: u8,
+}
+
+impl FlagMark {
+    #[must_use]
+    pub fn severity(self) -> Severity {
+        Severity::try_from(i32::from(self.severity)).unwrap_or_default()
+    }
+}
+
 /// One flag as the console holds it.
 #[derive(Clone, Debug)]
 pub struct HeldFlag {
@@ -265,15 +280,18 @@ impl DetectStore {
         (flags, traces)
     }
 
-    /// A process's flags that count (not excepted): how many, and the
-    /// highest severity, for the FLAGS column.
+    /// Every flagged process's mark (flags that count: not excepted).
     #[must_use]
-    pub fn count_of(&self, key: &ProcessKey) -> (usize, Severity) {
-        self.flags()
-            .filter(|f| !f.f.excepted && f.key.as_ref() == Some(key))
-            .fold((0, Severity::Unspecified), |(n, s), f| {
-                (n + 1, s.max(f.severity()))
-            })
+    pub fn marks(&self) -> HashMap<ProcessKey, FlagMark, FxBuild> {
+        let mut out: HashMap<ProcessKey, FlagMark, FxBuild> = HashMap::default();
+        for f in self.flags().filter(|f| !f.f.excepted) {
+            let Some(key) = f.key else { continue };
+            let m = out.entry(key).or_default();
+            m.count = m.count.saturating_add(1);
+            let sev = u8::try_from(f.f.severity).unwrap_or(0);
+            m.severity = m.severity.max(sev);
+        }
+        out
     }
 
     /// Active, not suppressed traces by their highest severity, for the

@@ -63,6 +63,7 @@ pub(super) fn cell(app: &App, col: Column, p: &Proc, u: &Usage) -> String {
         Column::Tty => p.tty.to_string(),
         Column::Exe => format!("{}{}", p.exe_shown(), p.binary_mark()),
         Column::Container => p.container_label().to_owned(),
+        Column::Flags => p.flags.count.to_string(),
         Column::Host => app.host_name(host).to_owned(),
         Column::Command => String::new(),
     }

@@ -206,10 +206,12 @@ impl<'a> ProcessTable<'a> {
                 } else {
                     text
                 };
-                let style = if col == Column::Container {
-                    base.patch(t.container)
-                } else {
-                    base
+                let style = match col {
+                    Column::Container => base.patch(t.container),
+                    // No flag: dim, as Spydertop greys a 0.
+                    Column::Flags if p.flags.count == 0 => base.patch(t.exited),
+                    Column::Flags => base.patch(t.severity(p.flags.severity())),
+                    _ => base,
                 };
                 let style = if gone { t.exited } else { style };
                 put(buf, area, x, dy, &text, w, style);
