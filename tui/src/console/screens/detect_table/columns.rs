@@ -95,9 +95,9 @@ impl DetCol {
             DetCol::Host => (10, 0),
             DetCol::Score | DetCol::Flags | DetCol::Procs | DetCol::Time => (5, 0),
             DetCol::Status => (6, 0),
-            DetCol::Age | DetCol::Duration => (8, 0),
+            // `critical` whole.
+            DetCol::Age | DetCol::Duration | DetCol::Sev => (8, 0),
             DetCol::Interactive => (1, 0),
-            DetCol::Sev => (4, 0),
             DetCol::Excepted => (3, 0),
             DetCol::Mitre => (9, 0),
             DetCol::Name => (14, 3),

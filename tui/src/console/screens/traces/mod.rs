@@ -8,6 +8,7 @@
 //! pre-filled.  The table is [`super::detect_table`]'s.
 mod view;
 
+use crossterm::event::KeyCode;
 use ratatui::{buffer::Buffer, layout::Rect, text::Line};
 
 use self::view::{TraceView, TraceViewWidget};
@@ -19,7 +20,7 @@ use crate::console::{
     App,
     app::Data,
     filter::FilterError,
-    input::{Key, Msg, PlaceInfo, k},
+    input::{Key, Msg, PlaceInfo, code, k},
     overlays::Overlay,
     theme::Theme,
     ui::Part as _,
@@ -134,6 +135,12 @@ impl ScreenState for Traces {
     }
 
     fn footer_keys(&self, _app: &App) -> Vec<(Msg, Key, &'static str)> {
+        if self.open.is_some() {
+            return vec![
+                (Msg::ActMenu, code(KeyCode::F(9)), "Act"),
+                (Msg::Cancel, code(KeyCode::Esc), "Back"),
+            ];
+        }
         detect_table::footer_keys(Kind::Traces)
     }
 
