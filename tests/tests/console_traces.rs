@@ -114,15 +114,6 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
         return;
     }
     let perchd = Perchd::start(&[]).await;
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let shell = reverse_shell(port);
-    // Held open: the shell reads its commands from it.
-    let (_conn, _) = listener.accept().expect("the reverse shell connects");
-    let pid = shell.pid();
-    let trace = trace_of(&perchd, pid).await;
-    let reason = format!("trace {}: reverse_shell", trace.name);
-
     let tmux = Tmux::start(&format!(
         "{} --socket {}",
         binary("perch").display(),
@@ -131,12 +122,34 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
     tmux.wait_for("the console", |s| {
         whole(s) && s.contains("CPU%") && s.contains("connected")
     });
-
-    // The Traces screen, filtered to this shell's trace.
     tmux.keys(&["y"]);
     tmux.wait_for("the Traces screen", |s| {
         whole(s) && s.contains("SCORE") && s.contains("NAME/TRIGGER")
     });
+
+    // The reverse shell starts while the console watches: its trace comes
+    // by the event stream.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let shell = reverse_shell(port);
+    // Held open: the shell reads its commands from it.
+    let (_conn, _) = listener.accept().expect("the reverse shell connects");
+    let pid = shell.pid();
+    let trace = trace_of(&perchd, pid).await;
+    let reason = format!("trace {}: reverse_shell", trace.name);
+    let root = format!(
+        "{} {}",
+        trace.root.map_or(0, |k| k.pid),
+        trace.root_proc_name
+    );
+    tmux.wait_for("the trace on the Traces screen", |s| {
+        whole(s)
+            && s.lines()
+                .any(|l| l.contains("reverse_shell ·") && l.contains(&root))
+    });
+
+    // Filtered to this shell's trace (other shells on this host may have
+    // theirs).
     tmux.keys(&["\\"]);
     tmux.wait_for("the filter prompt", |s| whole(s) && s.contains("Filter: "));
     let text = format!("rule:reverse_shell pid:{pid}");
