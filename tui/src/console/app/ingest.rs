@@ -7,8 +7,8 @@ use std::{
 };
 
 use perch_proto::v1::{
-    Connection, Event, Flag, GetInfoResponse, ListeningSocket, NoticeKind, Process, ProcessSamples,
-    Trace, event::Kind,
+    Connection, Event, GetInfoResponse, ListeningSocket, NoticeKind, Process, ProcessSamples,
+    event::Kind,
 };
 
 use super::{App, ConnectionState, Host};
@@ -18,7 +18,6 @@ use crate::{
         audit::AuditPage,
         history::Values,
         model::{FxBuild, HostId, Proc, ProcessKey, RowId, Usage},
-        overlays::notice::Notice,
     },
     text::clean,
 };
@@ -134,21 +133,6 @@ impl App {
         net.bound(self.config.connection_limit);
     }
 
-    /// A `ListFlags` / `ListTraces` snapshot of one host: it replaces that
-    /// host's flags and traces.
-    pub fn ingest_detections(
-        &mut self,
-        host: HostId,
-        flags: Vec<Flag>,
-        traces: Vec<Trace>,
-        notable: u32,
-    ) {
-        let d = &mut self.data.detect;
-        d.snapshot(host, flags, traces, notable);
-        d.bound(self.config.flag_limit, self.config.trace_limit);
-        self.data.mark_flags();
-    }
-
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
         let mut row = Proc::from_proto(host, p);
         if let Some(x) = &row.exit {
@@ -205,12 +189,7 @@ impl App {
             if self.data.net.apply(host, e, clock) {
                 continue;
             }
-            if let Some(kind) = &e.kind
-                && let Some(news) = self.data.detect.apply(host, kind)
-            {
-                if let Some(t) = news {
-                    self.view.notice = Some(Notice::notable(t, self.data.now));
-                }
+            if self.ingest_detection(host, e) {
                 continue;
             }
             changed |= self.ingest_event(host, e);
@@ -225,13 +204,7 @@ impl App {
             self.data.store.shed(self.config.process_memory_bytes);
             self.data.touch();
         }
-        if self.data.detect.generation() != detect {
-            let d = &mut self.data.detect;
-            d.bound(self.config.flag_limit, self.config.trace_limit);
-            self.data.mark_flags();
-        } else if changed && !self.data.marked.is_empty() {
-            self.data.mark_flags();
-        }
+        self.after_detections(detect, changed);
         if self.data.net.generation() != net {
             self.data.net.bound(self.config.connection_limit);
         }

@@ -9,6 +9,7 @@
 //! empties ([`App::take_outbox`]).
 mod act;
 mod data;
+mod detect;
 mod ingest;
 mod query;
 

@@ -53,6 +53,7 @@ const MSG_NAMES: &[(Msg, &str)] = &[
     (Msg::ToggleKernelThreads, "kernel-threads"),
     (Msg::ToggleFollow, "follow"),
     (Msg::ActMenu, "act"),
+    (Msg::ToggleSuppressed, "suppressed"),
     (Msg::Renice(-1), "nice-down"),
     (Msg::Renice(1), "nice-up"),
     (Msg::NextScreen, "next-screen"),

@@ -4,10 +4,12 @@
 //! filter (`sev:` `score:` `is:` ...), searched with `/` (the process
 //! search's fuzzy membership test); `k` opens the action menu on the
 //! flag's process or the trace's root with the reason pre-filled.
+mod act;
 mod columns;
 mod keys;
 mod widget;
 
+pub(super) use act::{flag_reason, open_menu, pivot, trace_reason};
 pub(super) use columns::DetCol;
 pub(super) use keys::{FLAG_KEYS, TRACE_KEYS};
 pub(super) use widget::{DetTableView, footer_keys, hit, prompt_line, status_line};
@@ -21,8 +23,7 @@ use crate::console::{
     filter::FilterError,
     input::Msg,
     list::ScrollList,
-    model::{HostId, ProcessKey},
-    overlays::{Overlay, act_menu::Menu},
+    model::HostId,
     screens::Cx,
     search::is_subsequence,
 };
@@ -86,44 +87,6 @@ impl Row<'_> {
             Row::T(t) => !t.is_active(),
             Row::F(f) => f.f.excepted,
         }
-    }
-}
-
-/// The process `k` acts on and the reason it starts with: the trace's
-/// root (`trace <name>: <trigger's short name>`), the flag's process
-/// (`flag <short_name>: <description>`).
-pub(super) fn pivot(r: Row<'_>) -> (Option<ProcessKey>, String) {
-    match r {
-        Row::T(t) => (t.root, trace_reason(t)),
-        Row::F(f) => (f.key, flag_reason(f)),
-    }
-}
-
-pub(super) fn trace_reason(t: &HeldTrace) -> String {
-    format!("trace {}: {}", t.t.name, t.t.trigger_short_name)
-}
-
-pub(super) fn flag_reason(f: &HeldFlag) -> String {
-    format!("flag {}: {}", f.f.short_name, f.f.description)
-}
-
-/// `k`: the action menu on `key` with `reason` ready in its dialog,
-/// through the same menu and dialog as the process list.
-pub(super) fn open_menu(cx: &mut Cx<'_>, key: Option<ProcessKey>, reason: String) {
-    let Some(key) = key else {
-        *cx.flash = Some("its process is not known".to_owned());
-        return;
-    };
-    if cx.data.read_only_on(cx.config, key.host) {
-        return;
-    }
-    match cx.data.store().by_key(&key) {
-        Some(p) if !p.is_exited() => {
-            let mut menu = Menu::new(cx.data.store(), p);
-            menu.reason = Some(reason);
-            *cx.overlay = Some(Overlay::ActMenu(menu));
-        }
-        _ => *cx.flash = Some(format!("{} has exited: nothing to act on", key.pid)),
     }
 }
 
