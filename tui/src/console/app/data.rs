@@ -94,6 +94,8 @@ pub struct Data {
     pub(super) detect: DetectStore,
     /// The processes whose FLAGS mark is set (cleared before marking again).
     pub(super) marked: Vec<ProcessKey>,
+    /// Threads of multi-threaded processes, while thread rows are shown.
+    pub(super) threads: crate::console::threads::Threads,
     /// Bumped on every change to the processes (screens rebuild when it moves).
     pub(super) generation: u64,
     pub(super) audit: AuditLog,
@@ -114,6 +116,7 @@ impl Data {
             net: NetStore::default(),
             detect: DetectStore::default(),
             marked: Vec::new(),
+            threads: crate::console::threads::Threads::default(),
             generation: 0,
             audit: AuditLog::default(),
             acts: Acts::default(),
@@ -158,6 +161,18 @@ impl Data {
                 self.marked.push(key);
             }
         }
+        self.touch();
+    }
+
+    #[must_use]
+    pub fn threads(&self) -> &crate::console::threads::Threads {
+        &self.threads
+    }
+
+    /// Thread rows were turned off: their data goes (the collector stops
+    /// sending it), and turning them on again starts from fresh samples.
+    pub(crate) fn clear_threads(&mut self) {
+        self.threads.clear();
         self.touch();
     }
 
