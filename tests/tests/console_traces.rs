@@ -3,7 +3,7 @@
 //! listener, puts the socket on its stdin, stdout and stderr, and execs
 //! `bash -i`) makes a trace appear on the console's Traces screen; Enter
 //! shows its tree with the flag on the shell; `k`, then Kill, opens the
-//! dialog with the reason pre-filled (`trace <name>: reverse_shell`);
+//! dialog with the reason pre-filled (`trace <name>: <trigger>`);
 //! KILL is confirmed, the shell dies, and the audit log holds the action
 //! with that reason.  Every key waits for the screen it acts on, and every
 //! screen read must be a whole frame.
@@ -136,7 +136,10 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
     let (_conn, _) = listener.accept().expect("the reverse shell connects");
     let pid = shell.pid();
     let trace = trace_of(&perchd, pid).await;
-    let reason = format!("trace {}: reverse_shell", trace.name);
+    // The trigger is the trace's first flag: reverse_shell, or the dup2 of
+    // a socket onto stdio before the exec where that rule exists.
+    let trigger = trace.trigger_short_name.clone();
+    let reason = format!("trace {}: {trigger}", trace.name);
     let root = format!(
         "{} {}",
         trace.root.map_or(0, |k| k.pid),
@@ -145,21 +148,21 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
     tmux.wait_for("the trace on the Traces screen", |s| {
         whole(s)
             && s.lines()
-                .any(|l| l.contains("reverse_shell ·") && l.contains(&root))
+                .any(|l| l.contains(&format!("{trigger} ·")) && l.contains(&root))
     });
 
     // Filtered to this shell's trace (other shells on this host may have
     // theirs).
     tmux.keys(&["\\"]);
     tmux.wait_for("the filter prompt", |s| whole(s) && s.contains("Filter: "));
-    let text = format!("rule:reverse_shell pid:{pid}");
+    let text = format!("rule:{trigger} pid:{}", trace.root.map_or(0, |k| k.pid));
     tmux.keys(&["-l", &text]);
-    let row = format!("reverse_shell · {}", trace.name);
+    let row = format!("{trigger} · {}", trace.name);
     let screen = tmux.wait_for("the trace's row", |s| {
         whole(s)
             && s.contains(&format!("Filter: {text}"))
             && s.contains("1 shown")
-            && s.lines().any(|l| l.contains("reverse_shell ·"))
+            && s.lines().any(|l| l.contains(&format!("{trigger} ·")))
     });
     assert!(
         screen.contains(&row[..row.len().min(40)]),
@@ -169,9 +172,11 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
     // trace: its tree, with the flag on the shell.
     tmux.keys(&["Enter"]);
     tmux.keys(&["Enter"]);
-    let flagged = format!("bash ({pid}) [high reverse_shell");
+    // The shell's line: `bash (PID) [high reverse_shell]` (after any
+    // other flag on the same process; ` xN` for repeats).
+    let flagged = |l: &str| l.contains(&format!("({pid}) [")) && l.contains(" reverse_shell");
     let tree = tmux.wait_for("the trace's tree", |s| {
-        whole(s) && s.contains(&trace.id) && s.contains(&flagged) && s.contains("Flags, oldest")
+        whole(s) && s.contains(&trace.id) && s.lines().any(flagged) && s.contains("Flags, oldest")
     });
     assert!(
         tree.lines()
@@ -192,7 +197,7 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
         s.contains("YES, KILL PROCESS") && s.contains("◀ TERM ▶")
     });
     assert!(
-        dialog.contains(": reverse_shell"),
+        dialog.contains(&format!(": {trigger}")),
         "the reason is pre-filled:\n{dialog}"
     );
     // An interactive bash ignores TERM: KILL (Up to the signal, Right).
@@ -223,7 +228,7 @@ fn select_shell(tmux: &Tmux, tree: &str, pid: u32) {
     // The cursor starts on the root; k acts on the selected process: go
     // down the tree to the shell (it is the root itself when python,
     // which became bash, started the session).
-    let acts_on = format!("k acts on {pid} bash");
+    let acts_on = format!("k acts on {pid} ");
     let target = |s: &str| {
         s.lines()
             .find(|l| l.contains("k acts on"))
