@@ -1,5 +1,5 @@
 //! The console's screens: what the body shows, one per tab (the processes,
-//! the action log; traces, flags, connections, listening sockets and
+//! the action log, connections, listening sockets, Spydertraces and flags;
 //! policies to come).  Each screen is one module that owns its state, its
 //! keys and its drawing ([`ScreenState`]); [`screens!`] below is the one
 //! place they are registered, and everything else is derived from it: the
