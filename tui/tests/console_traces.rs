@@ -260,6 +260,14 @@ fn trace_view_tree_and_flags() {
     app.update(Msg::Show(Screen::Traces));
     app.update(Msg::Confirm);
     snap("trace_view", &app);
+    // Esc: back to the table, on the same row.
+    app.update(Msg::Cancel);
+    let shown = text(&screen(&app, (160, 48)));
+    assert!(shown.contains("NAME/TRIGGER"), "{shown}");
+    assert!(
+        shown.lines().any(|l| l.starts_with(">62 ")),
+        "the notable trace stays selected: {shown}"
+    );
 }
 
 #[test]
