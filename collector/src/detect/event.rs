@@ -1,0 +1,414 @@
+//! What a rule's condition sees of a non-exec event, as the `event`
+//! variable: a security syscall (its detail: path, write, target process,
+//! module, mount, namespaces, ids), a network change (protocol, addresses,
+//! direction, peer process) or an OOM kill.  Built only when some rule
+//! applies to the event's kind; the same fields fill `{event.NAME}` in
+//! descriptions.  README "Detections" lists every field.
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+
+use cel::Value;
+
+use super::rules::On;
+use crate::{
+    model::{ProcKey, ProcessInfo, ProcessModel},
+    net::{Conn, Direction, Listening, NetChange, Proto},
+    security::{Detail, SecurityEvent, Target, names},
+};
+
+/// One field's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    List(Vec<String>),
+}
+
+impl Field {
+    fn value(&self) -> Value {
+        match self {
+            Self::Str(s) => Value::String(Arc::new(s.clone())),
+            Self::Int(i) => Value::Int(*i),
+            Self::Bool(b) => Value::Bool(*b),
+            Self::List(l) => Value::List(Arc::new(
+                l.iter()
+                    .map(|s| Value::String(Arc::new(s.clone())))
+                    .collect(),
+            )),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::Str(s) => s.clone(),
+            Self::Int(i) => i.to_string(),
+            Self::Bool(b) => b.to_string(),
+            Self::List(l) => l.join(","),
+        }
+    }
+}
+
+/// A non-exec event as the detector judges it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventCtx {
+    pub kind: On,
+    /// The process it is about.
+    pub key: ProcKey,
+    pub time_ns: u64,
+    fields: Vec<(&'static str, Field)>,
+}
+
+fn s(v: impl Into<String>) -> Field {
+    Field::Str(v.into())
+}
+
+fn int(v: impl Into<i64>) -> Field {
+    Field::Int(v.into())
+}
+
+impl EventCtx {
+    #[must_use]
+    pub fn new(kind: On, key: ProcKey, time_ns: u64) -> Self {
+        Self {
+            kind,
+            key,
+            time_ns,
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn set(&mut self, name: &'static str, v: Field) {
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = v,
+            None => self.fields.push((name, v)),
+        }
+    }
+
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The `event` variable: `kind` and every field.
+    #[must_use]
+    pub fn value(&self) -> Value {
+        let mut m: HashMap<String, Value> = self
+            .fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.value()))
+            .collect();
+        m.insert(
+            "kind".to_owned(),
+            Value::String(Arc::new(self.kind.name().to_owned())),
+        );
+        Value::from(m)
+    }
+
+    /// `{event.NAME}` in a description; `None` for other placeholders.
+    #[must_use]
+    pub fn placeholder(&self, name: &str) -> Option<String> {
+        let field = name.strip_prefix("event.")?;
+        if field == "kind" {
+            return Some(self.kind.name().to_owned());
+        }
+        Some(self.get(field).map_or_else(String::new, Field::text))
+    }
+}
+
+/// The last component of `path`.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or_default()
+}
+
+fn set_path(c: &mut EventCtx, path: &str) {
+    c.set("path", s(path));
+    c.set("name", s(file_name(path)));
+}
+
+/// Whether `descendant`'s ancestry (live, in the model) holds `ancestor`.
+fn descends_from(model: &ProcessModel, descendant: &ProcessInfo, ancestor: &ProcKey) -> bool {
+    super::ancestry(model, descendant)
+        .iter()
+        .any(|a| a.key.same_as(ancestor))
+}
+
+/// `target_*` fields of a process another one acts on.
+fn target(c: &mut EventCtx, model: &ProcessModel, actor: &ProcKey, t: &Target) {
+    let proc = t.key.as_ref().and_then(|k| model.get_key(k));
+    c.set("target_pid", int(t.pid));
+    c.set("target_name", s(proc.map_or("", |p| p.comm.as_str())));
+    let exe = proc.map_or("", |p| {
+        p.facts
+            .as_deref()
+            .map_or(p.exe.as_str(), |f| f.exe.path.as_str())
+    });
+    c.set("target_exe", s(exe));
+    c.set("target_uid", int(proc.map_or(-1, |p| i64::from(p.uid))));
+    c.set("target_known", Field::Bool(proc.is_some()));
+    c.set("target_self", Field::Bool(t.pid == actor.pid));
+    c.set(
+        "target_is_descendant",
+        Field::Bool(proc.is_some_and(|p| descends_from(model, p, actor))),
+    );
+}
+
+/// The inode of pid 1's namespace of type `kind` (`mnt`, `net`...).
+fn init_ns(kind: &str) -> Option<u64> {
+    let link = std::fs::read_link(format!("/proc/1/ns/{kind}")).ok()?;
+    names::ns_file(link.to_str()?).map(|(_, ino)| ino)
+}
+
+/// The event's kind as rules name it.
+#[must_use]
+pub fn security_kind(d: &Detail) -> On {
+    match d {
+        Detail::Ptrace { .. } => On::Ptrace,
+        Detail::VmWrite { .. } => On::ProcessVmWritev,
+        Detail::Memfd { .. } => On::MemfdCreate,
+        Detail::SetId { .. } => On::Setid,
+        Detail::StdioDup { .. } => On::StdioSocketDup,
+        Detail::Open { write: true, .. } => On::FileWrite,
+        Detail::Open { .. } => On::FileRead,
+        Detail::Rename { .. } => On::FileRename,
+        Detail::Unlink { .. } => On::FileUnlink,
+        Detail::Truncate { .. } => On::FileTruncate,
+        Detail::Chmod { .. } => On::FileChmod,
+        Detail::ModuleLoad { .. } => On::ModuleLoad,
+        Detail::Mount { .. } => On::Mount,
+        Detail::Unshare { .. } => On::Unshare,
+        Detail::Setns { .. } => On::Setns,
+        Detail::BpfProgLoad { .. } => On::BpfProgLoad,
+        Detail::CommRename { .. } => On::CommRename,
+    }
+}
+
+/// `O_TRUNC`, `O_CREAT`, `O_APPEND` (generic values, as on x86-64 and arm64).
+const O_TRUNC: u32 = 0o1000;
+const O_CREAT: u32 = 0o100;
+const O_APPEND: u32 = 0o2000;
+
+/// A security event's context; `in_new_ns`: the caller (or an ancestor)
+/// made a new mount or user namespace, or it runs in a container.
+#[must_use]
+pub fn security(model: &ProcessModel, ev: &SecurityEvent, in_new_ns: bool) -> EventCtx {
+    let mut c = EventCtx::new(security_kind(&ev.detail), ev.key, ev.time_ns);
+    c.set("syscall", s(ev.syscall));
+    c.set("result", int(ev.result));
+    c.set("ok", Field::Bool(ev.result >= 0));
+    c.set("path", s(""));
+    c.set("name", s(""));
+    c.set("in_new_ns", Field::Bool(in_new_ns));
+    match &ev.detail {
+        Detail::Ptrace {
+            request, target: t, ..
+        } => {
+            c.set("request", s(names::ptrace_request(*request)));
+            c.set("request_no", int(*request));
+            target(&mut c, model, &ev.key, t);
+        }
+        Detail::VmWrite { target: t, .. } => target(&mut c, model, &ev.key, t),
+        Detail::Memfd { name, flags } => {
+            c.set("memfd_name", s(name.as_str()));
+            c.set("flags", Field::List(names::memfd_flags(*flags)));
+        }
+        Detail::SetId {
+            requested,
+            before,
+            after,
+        } => {
+            let ids = |v: &[u32]| Field::List(v.iter().map(ToString::to_string).collect());
+            c.set("requested", ids(requested));
+            for (name, v) in [
+                ("uid_before", before.uid),
+                ("euid_before", before.euid),
+                ("uid_after", after.uid),
+                ("euid_after", after.euid),
+                ("gid_after", after.gid),
+                ("egid_after", after.egid),
+            ] {
+                c.set(name, int(v));
+            }
+        }
+        Detail::StdioDup {
+            old_fd,
+            new_fd,
+            socket,
+        } => {
+            c.set("old_fd", int(*old_fd));
+            c.set("new_fd", int(*new_fd));
+            c.set("socket_type", s(super::context::fd_type(socket.kind)));
+            address(&mut c, "remote", socket.peer);
+            address(&mut c, "local", socket.local);
+        }
+        Detail::Open {
+            path, flags, write, ..
+        } => {
+            set_path(&mut c, &path.path);
+            c.set("write", Field::Bool(*write));
+            c.set("trunc", Field::Bool(flags & O_TRUNC != 0));
+            c.set("creat", Field::Bool(flags & O_CREAT != 0));
+            c.set("append", Field::Bool(flags & O_APPEND != 0));
+        }
+        Detail::Rename { from, to, .. } => {
+            set_path(&mut c, &to.path);
+            c.set("from", s(from.path.as_str()));
+        }
+        Detail::Unlink { path, .. } | Detail::Chmod { path, .. } => set_path(&mut c, &path.path),
+        Detail::Truncate { path, length } => {
+            set_path(&mut c, &path.path);
+            c.set("length", int(i64::try_from(*length).unwrap_or(i64::MAX)));
+        }
+        Detail::ModuleLoad { path, params, .. } => {
+            set_path(&mut c, path.as_ref().map_or("", |p| p.path.as_str()));
+            c.set("params", s(params.as_str()));
+        }
+        Detail::Mount {
+            source,
+            target: at,
+            fstype,
+            flags,
+        } => {
+            set_path(&mut c, &at.path);
+            c.set("source", s(source.as_str()));
+            c.set("fstype", s(fstype.as_str()));
+            c.set("flags", Field::List(names::mount_flags(*flags)));
+        }
+        Detail::Unshare { flags } => {
+            c.set("namespaces", Field::List(names::clone_flags(*flags)));
+        }
+        Detail::Setns { ns, file, .. } => {
+            let (kind, ino) = ns.clone().unwrap_or_default();
+            let host = !kind.is_empty() && init_ns(&kind) == Some(ino);
+            c.set("ns_type", s(kind));
+            c.set("ns_inode", int(i64::try_from(ino).unwrap_or(i64::MAX)));
+            c.set("ns_is_host", Field::Bool(host));
+            c.set("file", s(file.as_str()));
+        }
+        Detail::BpfProgLoad {
+            prog_type,
+            name,
+            insn_count,
+        } => {
+            c.set("prog_type", s(names::bpf_prog_type(*prog_type)));
+            c.set("prog_name", s(name.as_str()));
+            c.set("insn_count", int(*insn_count));
+        }
+        Detail::CommRename { old, new } => {
+            c.set("old_name", s(old.as_str()));
+            c.set("new_name", s(new.as_str()));
+        }
+    }
+    c
+}
+
+/// `PREFIX_addr`, `PREFIX_port` and, for the remote end, what kind of
+/// address it is.
+fn address(c: &mut EventCtx, prefix: &'static str, a: Option<SocketAddr>) {
+    let (addr, port) = a.map_or((String::new(), 0), |a| (a.ip().to_string(), a.port()));
+    let (addr_key, port_key) = match prefix {
+        "remote" => ("remote_addr", "remote_port"),
+        _ => ("local_addr", "local_port"),
+    };
+    c.set(addr_key, s(addr));
+    c.set(port_key, int(port));
+    if prefix == "remote" {
+        let ip = a.map(|a| a.ip().to_canonical());
+        let loopback = ip.is_some_and(|i| i.is_loopback());
+        let private = ip.is_some_and(|i| match i {
+            std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+            std::net::IpAddr::V6(v6) => v6.is_unique_local() || v6.is_unicast_link_local(),
+        });
+        c.set("remote_is_loopback", Field::Bool(loopback));
+        c.set("remote_is_private", Field::Bool(private));
+    }
+}
+
+fn proto(p: Proto) -> Field {
+    s(match p {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+    })
+}
+
+fn conn(kind: On, time_ns: u64, x: &Conn) -> Option<EventCtx> {
+    let owner = x.owner.as_ref()?;
+    let mut c = EventCtx::new(kind, owner.key, time_ns);
+    c.set("protocol", proto(x.proto));
+    address(&mut c, "local", x.local);
+    address(&mut c, "remote", x.remote);
+    c.set(
+        "direction",
+        s(match x.direction {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Unknown => "unknown",
+        }),
+    );
+    // A peer process means both ends are on this host.
+    let loopback = matches!(c.get("remote_is_loopback"), Some(Field::Bool(true)));
+    c.set("remote_is_local", Field::Bool(loopback || x.peer.is_some()));
+    c.set(
+        "peer_name",
+        s(x.peer.as_ref().map_or("", |p| p.comm.as_str())),
+    );
+    c.set("peer_pid", int(x.peer.as_ref().map_or(0, |p| p.key.pid)));
+    Some(c)
+}
+
+/// A listening socket's context; `new_port`: nothing listened on this
+/// protocol and port since perchd started.
+fn listen(time_ns: u64, l: &Listening, new_port: bool) -> Option<EventCtx> {
+    let owner = l.owner.as_ref()?;
+    let mut c = EventCtx::new(On::Listen, owner.key, time_ns);
+    c.set("protocol", proto(l.proto));
+    address(&mut c, "local", l.local);
+    c.set(
+        "wildcard",
+        Field::Bool(l.local.is_some_and(|a| a.ip().is_unspecified())),
+    );
+    c.set("new_port", Field::Bool(new_port));
+    Some(c)
+}
+
+/// A network change's context (connections and new listeners only).
+#[must_use]
+pub fn net(time_ns: u64, change: &NetChange, new_port: bool) -> Option<EventCtx> {
+    match change {
+        NetChange::Connect(x) => conn(On::Connect, time_ns, x),
+        NetChange::Accept(x) => conn(On::Accept, time_ns, x),
+        NetChange::Listen(l) => listen(time_ns, l, new_port),
+        _ => None,
+    }
+}
+
+/// The kind a network change has for rules, if any.
+#[must_use]
+pub fn net_kind(change: &NetChange) -> Option<On> {
+    match change {
+        NetChange::Connect(_) => Some(On::Connect),
+        NetChange::Accept(_) => Some(On::Accept),
+        NetChange::Listen(_) => Some(On::Listen),
+        _ => None,
+    }
+}
+
+/// An OOM kill of `key`: `oom_kills` is the host's count so far.
+#[must_use]
+pub fn oom(key: ProcKey, time_ns: u64, oom_kills: u64) -> EventCtx {
+    let mut c = EventCtx::new(On::Oom, key, time_ns);
+    c.set("signal", int(9));
+    c.set(
+        "oom_kills",
+        int(i64::try_from(oom_kills).unwrap_or(i64::MAX)),
+    );
+    c
+}
+
+/// The host's OOM kill count (`oom_kill` in /proc/vmstat), if readable.
+#[must_use]
+pub fn oom_kills() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/vmstat").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|v| v.trim().parse().ok())
+}
