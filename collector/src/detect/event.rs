@@ -152,10 +152,19 @@ fn target(c: &mut EventCtx, model: &ProcessModel, actor: &ProcKey, t: &Target) {
     );
 }
 
-/// The inode of pid 1's namespace of type `kind` (`mnt`, `net`...).
-fn init_ns(kind: &str) -> Option<u64> {
-    let link = std::fs::read_link(format!("/proc/1/ns/{kind}")).ok()?;
+/// The inode of `pid`'s namespace of type `kind` (`mnt`, `net`...).
+fn ns_inode(pid: &str, kind: &str) -> Option<u64> {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok()?;
     names::ns_file(link.to_str()?).map(|(_, ino)| ino)
+}
+
+/// Whether `ino` is the host's namespace of type `kind`: pid 1's, or
+/// perchd's own (perchd runs in the host's namespaces; pid 1's links are
+/// unreadable where pid 1 is a sandbox's supervisor).
+fn host_ns(kind: &str, ino: u64) -> bool {
+    ["1", "self"]
+        .iter()
+        .any(|pid| ns_inode(pid, kind) == Some(ino))
 }
 
 /// The event's kind as rules name it.
@@ -278,7 +287,7 @@ pub fn security(model: &ProcessModel, ev: &SecurityEvent, in_new_ns: bool) -> Ev
         }
         Detail::Setns { ns, file, .. } => {
             let (kind, ino) = ns.clone().unwrap_or_default();
-            let host = !kind.is_empty() && init_ns(&kind) == Some(ino);
+            let host = !kind.is_empty() && host_ns(&kind, ino);
             c.set("ns_type", s(kind));
             c.set("ns_inode", int(i64::try_from(ino).unwrap_or(i64::MAX)));
             c.set("ns_is_host", Field::Bool(host));

@@ -1,0 +1,108 @@
+//! Detection tests' helpers: cases run in their own session (each roots
+//! its own trace), flags listed and waited for by rule and process.
+use std::{
+    os::unix::process::CommandExt as _,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use perch_proto::v1 as pb;
+
+use crate::{events::Client, procs::ChildGuard};
+
+/// How long a flag may take to appear.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// `cmd` in a new session, made before its exec (the setsid binary would
+/// exec first with the same argv, still in our session).
+pub fn new_session(cmd: &mut Command) -> &mut Command {
+    // SAFETY: setsid(2) is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        })
+    }
+}
+
+/// Spawns `argv` in a new session (so it roots its own trace).
+pub fn session(argv: &[&str]) -> ChildGuard {
+    ChildGuard::spawn(
+        new_session(&mut Command::new(argv[0]))
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}
+
+/// Runs `argv` in a new session to its end; its pid.
+pub fn run(argv: &[&str]) -> u32 {
+    let mut c = session(argv);
+    let pid = c.pid();
+    tokio::task::block_in_place(|| c.wait());
+    pid
+}
+
+/// Every flag perchd holds, excepted ones included.
+///
+/// # Panics
+/// When the RPC fails.
+pub async fn all_flags(client: &mut Client) -> Vec<pb::Flag> {
+    client
+        .list_flags(pb::ListFlagsRequest {
+            include_excepted: true,
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("ListFlags")
+        .into_inner()
+        .flags
+}
+
+/// The flag is on `pid` or on one of its descendants.
+#[must_use]
+pub fn under(f: &pb::Flag, pid: u32) -> bool {
+    f.process.is_some_and(|k| k.pid == pid) || f.ancestor_keys.iter().any(|k| k.pid == pid)
+}
+
+/// Waits until every (rule, pid) in `want` has a flag (excepted or not),
+/// then returns all.
+///
+/// # Panics
+/// When one is still missing after [`WAIT`].
+pub async fn wait_for(client: &mut Client, want: &[(&str, u32)]) -> Vec<pb::Flag> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let flags = all_flags(client).await;
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|(rule, pid)| !flags.iter().any(|f| f.rule_id == *rule && under(f, *pid)))
+            .collect();
+        if missing.is_empty() {
+            return flags;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no flag for {missing:?} within {WAIT:?}; flags: {:#?}",
+            flags
+                .iter()
+                .map(|f| (&f.rule_id, f.process.map(|k| k.pid), &f.args))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The rule's flag (not excepted) on `pid` or under it.
+///
+/// # Panics
+/// When there is none.
+#[must_use]
+pub fn flag<'a>(flags: &'a [pb::Flag], rule: &str, pid: u32) -> &'a pb::Flag {
+    flags
+        .iter()
+        .find(|f| f.rule_id == rule && under(f, pid) && !f.excepted)
+        .unwrap_or_else(|| panic!("no {rule} flag under {pid}"))
+}
