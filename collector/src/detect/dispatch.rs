@@ -166,3 +166,7 @@ impl Detector {
         self.state.ports.insert((l.proto, port))
     }
 }
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;
