@@ -26,6 +26,7 @@ pub fn new_session(cmd: &mut Command) -> &mut Command {
 }
 
 /// Spawns `argv` in a new session (so it roots its own trace).
+#[must_use]
 pub fn session(argv: &[&str]) -> ChildGuard {
     ChildGuard::spawn(
         new_session(&mut Command::new(argv[0]))
@@ -37,6 +38,7 @@ pub fn session(argv: &[&str]) -> ChildGuard {
 }
 
 /// Runs `argv` in a new session to its end; its pid.
+#[must_use]
 pub fn run(argv: &[&str]) -> u32 {
     let mut c = session(argv);
     let pid = c.pid();

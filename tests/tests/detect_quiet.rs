@@ -51,6 +51,22 @@ fn build_deb(dir: &Path, name: &str) -> String {
     deb
 }
 
+/// A fresh crate with one test, in `krate`; its manifest path.
+fn tiny_crate(krate: &Path) -> String {
+    fs::create_dir_all(krate.join("src")).expect("mkdir");
+    fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .expect("Cargo.toml");
+    fs::write(
+        krate.join("src/lib.rs"),
+        "#[test]\nfn adds() { assert_eq!(1 + 1, 2); }\n",
+    )
+    .expect("lib.rs");
+    krate.join("Cargo.toml").display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn installs_servers_tests_and_the_journal_stay_quiet() {
     if !have_root_or_skip("installs_servers_tests_and_the_journal_stay_quiet") {
@@ -63,18 +79,7 @@ async fn installs_servers_tests_and_the_journal_stay_quiet() {
 
     // cargo test of a fresh crate (a build, then its test binary).
     let krate = dir.path().join("tiny");
-    fs::create_dir_all(krate.join("src")).expect("mkdir");
-    fs::write(
-        krate.join("Cargo.toml"),
-        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    )
-    .expect("Cargo.toml");
-    fs::write(
-        krate.join("src/lib.rs"),
-        "#[test]\nfn adds() { assert_eq!(1 + 1, 2); }\n",
-    )
-    .expect("lib.rs");
-    let manifest = krate.join("Cargo.toml").display().to_string();
+    let manifest = tiny_crate(&krate);
     let tests = run(&[
         "cargo",
         "test",

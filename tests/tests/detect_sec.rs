@@ -4,7 +4,7 @@
 //! benign behaviour raises none.  Nothing outside temp dirs is changed:
 //! perchd.toml's [watch] points at a temp dir standing in for /etc, /home
 //! and /var/log (the path rules match a path's shape, so a stand-in counts),
-//! core_pattern gets its own value back, and a kernel module load is
+//! `core_pattern` gets its own value back, and a kernel module load is
 //! attempted with a file that is not a module.  One perchd serves every case.
 #![expect(
     clippy::panic,
@@ -50,7 +50,7 @@ if sys.argv[2] == 'poke':
 libc.ptrace(17, pid, None, None)
 ";
 
-/// process_vm_writev into pid argv[1], or into a child of its own with
+/// `process_vm_writev` into pid argv[1], or into a child of its own with
 /// argv[1] == "child": 4 bytes at an address the target does not map.
 const VM_WRITE: &str = r"
 import ctypes, subprocess, sys
@@ -92,7 +92,7 @@ assert libc.syscall(321, 5, attr, 128) >= 0, ctypes.get_errno()
 /// A unix socket (not a network one) dup'd onto stdin by an interpreter.
 const UNIX_STDIN: &str = "import os, socket; a, b = socket.socketpair(); os.dup2(a.fileno(), 0)";
 
-/// Listens on TCP port argv[1] (0: any) with SO_REUSEPORT, prints the
+/// Listens on TCP port argv[1] (0: any) with `SO_REUSEPORT`, prints the
 /// port, then sleeps argv[2] seconds.
 const LISTEN: &str = r"
 import socket, sys, time

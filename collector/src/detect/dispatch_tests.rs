@@ -124,13 +124,19 @@ fn a_cron_write_is_flagged_with_its_path_and_a_package_install_is_excepted() {
     rig.security(21, "openat", write("/etc/cron.d/pkg"));
     let flags = rig.flags();
     let mine = flags.iter().find(|f| f.name == "bash").unwrap();
-    assert_eq!((mine.rule_id.as_str(), mine.repeat_count), ("cron_write", 2));
+    assert_eq!(
+        (mine.rule_id.as_str(), mine.repeat_count),
+        ("cron_write", 2)
+    );
     assert_eq!(
         mine.description,
         "bash (pid 10) wrote the cron file /etc/cron.d/job"
     );
     let pkg = flags.iter().find(|f| f.name == "dash").unwrap();
-    assert!(pkg.excepted && pkg.exception_reason.contains("package"), "{pkg:?}");
+    assert!(
+        pkg.excepted && pkg.exception_reason.contains("package"),
+        "{pkg:?}"
+    );
     // No exec rule ran for these events.
     assert!(flags.iter().all(|f| f.rule_id == "cron_write"), "{flags:?}");
 }
@@ -150,7 +156,10 @@ fn module_loads_are_judged_even_where_the_kernel_has_none() {
     let flags = rig.flags();
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert_eq!(flags[0].rule_id, "kernel_module_load");
-    assert!(flags[0].description.contains("/tmp/rootkit.ko"), "{flags:?}");
+    assert!(
+        flags[0].description.contains("/tmp/rootkit.ko"),
+        "{flags:?}"
+    );
 }
 
 #[test]
@@ -192,7 +201,10 @@ fn a_bad_event_kind_names_the_rule_the_field_and_the_line() {
         (7, Some("x"), "on"),
         "{e:?}"
     );
-    assert!(e[0].message.contains("unknown event kind \"exce\""), "{e:?}");
+    assert!(
+        e[0].message.contains("unknown event kind \"exce\""),
+        "{e:?}"
+    );
     // An override may move a rule to other kinds.
     let text = "rules:\n  - id: cron_write\n    on: file_rename\n";
     set.add_str("t.yaml", text).unwrap();

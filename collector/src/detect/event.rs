@@ -11,9 +11,11 @@ use cel::Value;
 use super::rules::On;
 use crate::{
     model::{ProcKey, ProcessInfo, ProcessModel},
-    net::{Conn, Direction, Listening, NetChange, Proto},
     security::{Detail, SecurityEvent, Target, names},
 };
+
+mod net;
+pub use net::{net, net_kind, oom, oom_kills};
 
 /// One field's value.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,11 +60,11 @@ pub struct EventCtx {
     fields: Vec<(&'static str, Field)>,
 }
 
-fn s(v: impl Into<String>) -> Field {
+pub(super) fn s(v: impl Into<String>) -> Field {
     Field::Str(v.into())
 }
 
-fn int(v: impl Into<i64>) -> Field {
+pub(super) fn int(v: impl Into<i64>) -> Field {
     Field::Int(v.into())
 }
 
@@ -249,39 +251,13 @@ pub fn security(model: &ProcessModel, ev: &SecurityEvent, in_new_ns: bool) -> Ev
             address(&mut c, "remote", socket.peer);
             address(&mut c, "local", socket.local);
         }
-        Detail::Open {
-            path, flags, write, ..
-        } => {
-            set_path(&mut c, &path.path);
-            c.set("write", Field::Bool(*write));
-            c.set("trunc", Field::Bool(flags & O_TRUNC != 0));
-            c.set("creat", Field::Bool(flags & O_CREAT != 0));
-            c.set("append", Field::Bool(flags & O_APPEND != 0));
-        }
-        Detail::Rename { from, to, .. } => {
-            set_path(&mut c, &to.path);
-            c.set("from", s(from.path.as_str()));
-        }
-        Detail::Unlink { path, .. } | Detail::Chmod { path, .. } => set_path(&mut c, &path.path),
-        Detail::Truncate { path, length } => {
-            set_path(&mut c, &path.path);
-            c.set("length", int(i64::try_from(*length).unwrap_or(i64::MAX)));
-        }
-        Detail::ModuleLoad { path, params, .. } => {
-            set_path(&mut c, path.as_ref().map_or("", |p| p.path.as_str()));
-            c.set("params", s(params.as_str()));
-        }
-        Detail::Mount {
-            source,
-            target: at,
-            fstype,
-            flags,
-        } => {
-            set_path(&mut c, &at.path);
-            c.set("source", s(source.as_str()));
-            c.set("fstype", s(fstype.as_str()));
-            c.set("flags", Field::List(names::mount_flags(*flags)));
-        }
+        Detail::Open { .. }
+        | Detail::Rename { .. }
+        | Detail::Unlink { .. }
+        | Detail::Chmod { .. }
+        | Detail::Truncate { .. }
+        | Detail::ModuleLoad { .. }
+        | Detail::Mount { .. } => files(&mut c, &ev.detail),
         Detail::Unshare { flags } => {
             c.set("namespaces", Field::List(names::clone_flags(*flags)));
         }
@@ -310,9 +286,49 @@ pub fn security(model: &ProcessModel, ev: &SecurityEvent, in_new_ns: bool) -> Ev
     c
 }
 
+/// The fields of events about a file (or a mount point).
+fn files(c: &mut EventCtx, d: &Detail) {
+    match d {
+        Detail::Open {
+            path, flags, write, ..
+        } => {
+            set_path(c, &path.path);
+            c.set("write", Field::Bool(*write));
+            c.set("trunc", Field::Bool(flags & O_TRUNC != 0));
+            c.set("creat", Field::Bool(flags & O_CREAT != 0));
+            c.set("append", Field::Bool(flags & O_APPEND != 0));
+        }
+        Detail::Rename { from, to, .. } => {
+            set_path(c, &to.path);
+            c.set("from", s(from.path.as_str()));
+        }
+        Detail::Unlink { path, .. } | Detail::Chmod { path, .. } => set_path(c, &path.path),
+        Detail::Truncate { path, length } => {
+            set_path(c, &path.path);
+            c.set("length", int(i64::try_from(*length).unwrap_or(i64::MAX)));
+        }
+        Detail::ModuleLoad { path, params, .. } => {
+            set_path(c, path.as_ref().map_or("", |p| p.path.as_str()));
+            c.set("params", s(params.as_str()));
+        }
+        Detail::Mount {
+            source,
+            target: at,
+            fstype,
+            flags,
+        } => {
+            set_path(c, &at.path);
+            c.set("source", s(source.as_str()));
+            c.set("fstype", s(fstype.as_str()));
+            c.set("flags", Field::List(names::mount_flags(*flags)));
+        }
+        _ => {}
+    }
+}
+
 /// `PREFIX_addr`, `PREFIX_port` and, for the remote end, what kind of
 /// address it is.
-fn address(c: &mut EventCtx, prefix: &'static str, a: Option<SocketAddr>) {
+pub(super) fn address(c: &mut EventCtx, prefix: &'static str, a: Option<SocketAddr>) {
     let (addr, port) = a.map_or((String::new(), 0), |a| (a.ip().to_string(), a.port()));
     let (addr_key, port_key) = match prefix {
         "remote" => ("remote_addr", "remote_port"),
@@ -330,94 +346,4 @@ fn address(c: &mut EventCtx, prefix: &'static str, a: Option<SocketAddr>) {
         c.set("remote_is_loopback", Field::Bool(loopback));
         c.set("remote_is_private", Field::Bool(private));
     }
-}
-
-fn proto(p: Proto) -> Field {
-    s(match p {
-        Proto::Tcp => "tcp",
-        Proto::Udp => "udp",
-    })
-}
-
-fn conn(kind: On, time_ns: u64, x: &Conn) -> Option<EventCtx> {
-    let owner = x.owner.as_ref()?;
-    let mut c = EventCtx::new(kind, owner.key, time_ns);
-    c.set("protocol", proto(x.proto));
-    address(&mut c, "local", x.local);
-    address(&mut c, "remote", x.remote);
-    c.set(
-        "direction",
-        s(match x.direction {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-            Direction::Unknown => "unknown",
-        }),
-    );
-    // A peer process means both ends are on this host.
-    let loopback = matches!(c.get("remote_is_loopback"), Some(Field::Bool(true)));
-    c.set("remote_is_local", Field::Bool(loopback || x.peer.is_some()));
-    c.set(
-        "peer_name",
-        s(x.peer.as_ref().map_or("", |p| p.comm.as_str())),
-    );
-    c.set("peer_pid", int(x.peer.as_ref().map_or(0, |p| p.key.pid)));
-    Some(c)
-}
-
-/// A listening socket's context; `new_port`: nothing listened on this
-/// protocol and port since perchd started.
-fn listen(time_ns: u64, l: &Listening, new_port: bool) -> Option<EventCtx> {
-    let owner = l.owner.as_ref()?;
-    let mut c = EventCtx::new(On::Listen, owner.key, time_ns);
-    c.set("protocol", proto(l.proto));
-    address(&mut c, "local", l.local);
-    c.set(
-        "wildcard",
-        Field::Bool(l.local.is_some_and(|a| a.ip().is_unspecified())),
-    );
-    c.set("new_port", Field::Bool(new_port));
-    Some(c)
-}
-
-/// A network change's context (connections and new listeners only).
-#[must_use]
-pub fn net(time_ns: u64, change: &NetChange, new_port: bool) -> Option<EventCtx> {
-    match change {
-        NetChange::Connect(x) => conn(On::Connect, time_ns, x),
-        NetChange::Accept(x) => conn(On::Accept, time_ns, x),
-        NetChange::Listen(l) => listen(time_ns, l, new_port),
-        _ => None,
-    }
-}
-
-/// The kind a network change has for rules, if any.
-#[must_use]
-pub fn net_kind(change: &NetChange) -> Option<On> {
-    match change {
-        NetChange::Connect(_) => Some(On::Connect),
-        NetChange::Accept(_) => Some(On::Accept),
-        NetChange::Listen(_) => Some(On::Listen),
-        _ => None,
-    }
-}
-
-/// An OOM kill of `key`: `oom_kills` is the host's count so far.
-#[must_use]
-pub fn oom(key: ProcKey, time_ns: u64, oom_kills: u64) -> EventCtx {
-    let mut c = EventCtx::new(On::Oom, key, time_ns);
-    c.set("signal", int(9));
-    c.set(
-        "oom_kills",
-        int(i64::try_from(oom_kills).unwrap_or(i64::MAX)),
-    );
-    c
-}
-
-/// The host's OOM kill count (`oom_kill` in /proc/vmstat), if readable.
-#[must_use]
-pub fn oom_kills() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/vmstat").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("oom_kill "))
-        .and_then(|v| v.trim().parse().ok())
 }
