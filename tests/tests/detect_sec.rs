@@ -27,6 +27,7 @@ use std::{
 
 use perch_e2e::{
     Perchd,
+    cgroups::{CGROUP2, Cgroups},
     flags::{WAIT, all_flags, flag, run, session, under, wait_for},
     have_root_or_skip,
     procs::{ChildGuard, unique},
@@ -141,6 +142,28 @@ async fn wait_listening(client: &mut perch_e2e::events::Client, pid: u32, port: 
         assert!(Instant::now() < deadline, "perchd never saw port {port}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A memory cgroup limited to `bytes` (swap included): cgroup v1's
+/// memory hierarchy where the memory controller is there (as on this
+/// machine), else a cgroup2 one.  Removed on drop.
+fn memory_cgroup(bytes: u64) -> Cgroups {
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let name = unique("oom");
+    if v1.join("memory.limit_in_bytes").exists() {
+        let dir = v1.join(&name);
+        fs::create_dir(&dir).expect("memory cgroup");
+        for f in ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] {
+            // memsw is absent without swap accounting.
+            let _ = fs::write(dir.join(f), bytes.to_string());
+        }
+        return Cgroups::adopt(dir);
+    }
+    let _ = fs::write(Path::new(CGROUP2).join("cgroup.subtree_control"), "+memory");
+    let cg = Cgroups::make(&name);
+    fs::write(cg.leaf.join("memory.max"), bytes.to_string()).expect("memory.max");
+    let _ = fs::write(cg.leaf.join("memory.swap.max"), "0");
+    cg
 }
 
 /// `cmd` joins the cgroup `dir` before its exec (so it allocates nothing
@@ -391,6 +414,9 @@ async fn security_rules_on_real_behaviour() {
         pattern
     );
     let logs = sh(&format!(": > {}", w("var/log/auth.log")));
+    fs::write(w("var/log/old.log"), "x\n").expect("fixture");
+    let log_rm = run(&["/bin/rm", &w("var/log/old.log")]);
+    let log_cut = run(&["/usr/bin/truncate", "-s", "0", &w("var/log/auth.log")]);
     let shell_l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let shell_port = shell_l.local_addr().expect("addr").port();
     let rev = session(&[
@@ -401,18 +427,15 @@ async fn security_rules_on_real_behaviour() {
     let mut conn = accept_bounded(&shell_l);
     let bpf = run(&[PYTHON, "-c", BPF_LOAD]);
     let (mut new_listener, _) = listen(0, "300");
-    let oom_cg = Path::new("/sys/fs/cgroup/memory").join(unique("perch-e2e-oom"));
-    fs::create_dir(&oom_cg).expect("memory cgroup");
-    for f in ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] {
-        let _ = fs::write(oom_cg.join(f), "33554432");
-    }
+    let oom = memory_cgroup(32 << 20);
+    let oom_cg = oom.leaf.clone();
     let mut hog = ChildGuard::spawn(in_cgroup(
         Command::new(PYTHON).args(["-c", HOG]).stdin(Stdio::null()),
         &oom_cg,
     ));
     let hog_pid = hog.pid();
     let status = tokio::task::block_in_place(|| hog.wait());
-    let _ = fs::remove_dir(&oom_cg);
+    drop(oom);
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(9),
@@ -437,6 +460,8 @@ async fn security_rules_on_real_behaviour() {
         ("release_agent_write", agent, Severity::Critical),
         ("core_pattern_write", core, Severity::High),
         ("log_truncation", logs, Severity::Medium),
+        ("log_truncation", log_rm, Severity::Medium),
+        ("log_truncation", log_cut, Severity::Medium),
         ("shell_stdio_socket", rev.pid(), Severity::High),
         ("reverse_shell", rev.pid(), Severity::High),
         ("bpf_program_load", bpf, Severity::Low),
