@@ -7,7 +7,6 @@
 //! `core_pattern` gets its own value back, and a kernel module load is
 //! attempted with a file that is not a module.  One perchd serves every case.
 #![expect(
-    clippy::panic,
     clippy::expect_used,
     reason = "end-to-end tests: a broken environment should fail the test loudly"
 )]
@@ -16,10 +15,7 @@ use std::{
     fs,
     io::{BufRead as _, BufReader, Write as _},
     net::TcpListener,
-    os::unix::{
-        fs::{PermissionsExt as _, symlink},
-        process::CommandExt as _,
-    },
+    os::unix::fs::{PermissionsExt as _, symlink},
     path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -27,10 +23,12 @@ use std::{
 
 use perch_e2e::{
     Perchd,
-    cgroups::{CGROUP2, Cgroups},
-    flags::{WAIT, all_flags, flag, run, session, under, wait_for},
+    flags::{
+        WAIT, accept_bounded, all_flags, flag, in_cgroup, memory_cgroup, run, session, under,
+        wait_for,
+    },
     have_root_or_skip,
-    procs::{ChildGuard, unique},
+    procs::ChildGuard,
 };
 use perch_proto::v1::{self as pb, Severity};
 
@@ -141,61 +139,6 @@ async fn wait_listening(client: &mut perch_e2e::events::Client, pid: u32, port: 
         }
         assert!(Instant::now() < deadline, "perchd never saw port {port}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A memory cgroup limited to `bytes` (swap included): cgroup v1's
-/// memory hierarchy where the memory controller is there (as on this
-/// machine), else a cgroup2 one.  Removed on drop.
-fn memory_cgroup(bytes: u64) -> Cgroups {
-    let v1 = Path::new("/sys/fs/cgroup/memory");
-    let name = unique("oom");
-    if v1.join("memory.limit_in_bytes").exists() {
-        let dir = v1.join(&name);
-        fs::create_dir(&dir).expect("memory cgroup");
-        for f in ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] {
-            // memsw is absent without swap accounting.
-            let _ = fs::write(dir.join(f), bytes.to_string());
-        }
-        return Cgroups::adopt(dir);
-    }
-    let _ = fs::write(Path::new(CGROUP2).join("cgroup.subtree_control"), "+memory");
-    let cg = Cgroups::make(&name);
-    fs::write(cg.leaf.join("memory.max"), bytes.to_string()).expect("memory.max");
-    let _ = fs::write(cg.leaf.join("memory.swap.max"), "0");
-    cg
-}
-
-/// `cmd` joins the cgroup `dir` before its exec (so it allocates nothing
-/// outside it); `0` names the writer itself.
-fn in_cgroup<'c>(cmd: &'c mut Command, dir: &Path) -> &'c mut Command {
-    let procs = std::ffi::CString::new(dir.join("cgroup.procs").display().to_string())
-        .expect("no NUL in a path");
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(fd);
-            Ok(())
-        })
-    }
-}
-
-/// The reverse shell's connection, waited for at most `WAIT`.
-fn accept_bounded(l: &TcpListener) -> std::net::TcpStream {
-    l.set_nonblocking(true).expect("nonblocking");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match l.accept() {
-            Ok((s, _)) => return s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("the reverse shell never connected: {e}"),
-        }
     }
 }
 
