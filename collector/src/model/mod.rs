@@ -430,6 +430,16 @@ impl ProcessModel {
     pub fn live_keys(&self) -> Vec<ProcKey> {
         self.live.values().map(|p| p.key).collect()
     }
+
+    /// Live processes with more than one thread at their last sample.
+    #[must_use]
+    pub fn multi_threaded_keys(&self) -> Vec<ProcKey> {
+        self.live
+            .values()
+            .filter(|p| p.threads > 1)
+            .map(|p| p.key)
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub enum Msg {
     /// no change; `I` inverts).
     SortOn(Column),
     ToggleKernelThreads,
+    /// Userland threads as rows under their process (htop's `H`).
+    ToggleThreads,
     ToggleFollow,
     Search,
     Filter,

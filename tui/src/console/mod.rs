@@ -42,6 +42,7 @@ pub mod screens;
 pub mod search;
 pub mod store;
 pub mod theme;
+pub mod threads;
 pub mod ui;
 
 pub use app::{App, Config, ConnectionState};

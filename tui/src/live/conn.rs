@@ -2,10 +2,12 @@
 //! events; on any loss reconnect with backoff and resume from the last
 //! sequence number, re-listing only when the collector cannot replay (it
 //! restarted, or too much was missed).  No user action is ever needed.
+//! When the console turns thread rows on or off, the stream is opened
+//! again from the last sequence number with or without thread samples.
 use std::time::Duration;
 
 use perch_proto::v1::{self as pb, Event, NoticeKind, event::Kind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use perch_client::{Target, connect};
 
@@ -48,6 +50,7 @@ pub async fn follow(
     embedded: bool,
     budget: usize,
     tx: mpsc::Sender<Update>,
+    mut threads: watch::Receiver<bool>,
 ) {
     let mut resume = Resume {
         seq: None,
@@ -55,14 +58,15 @@ pub async fn follow(
     };
     let mut attempt = 0u32;
     loop {
-        let link = Link {
+        let mut link = Link {
             host,
             target: &target,
             embedded,
             budget,
             tx: &tx,
+            threads: &mut threads,
         };
-        let reason = match session(&link, &mut resume, &mut attempt).await {
+        let reason = match session(&mut link, &mut resume, &mut attempt).await {
             Ok(()) => return,
             Err(reason) => reason,
         };
@@ -87,17 +91,18 @@ struct Link<'a> {
     embedded: bool,
     budget: usize,
     tx: &'a mpsc::Sender<Update>,
+    /// Whether the console shows thread rows (and so wants their samples).
+    threads: &'a mut watch::Receiver<bool>,
 }
 
 /// One connection.  `Ok` only when the console has gone away.
-async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Result<(), String> {
-    let Link {
-        host,
-        target,
-        embedded,
-        budget,
-        tx,
-    } = *link;
+async fn session(
+    link: &mut Link<'_>,
+    resume: &mut Resume,
+    attempt: &mut u32,
+) -> Result<(), String> {
+    let (host, target, embedded, budget, tx) =
+        (link.host, link.target, link.embedded, link.budget, link.tx);
     let gone = |_| String::new();
     let mut client = connect(target).await.map_err(|e| e.to_string())?;
     let info = client
@@ -136,20 +141,43 @@ async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Res
     };
     tx.send(Update::State(host, state)).await.map_err(gone)?;
     *attempt = 0;
-    let mut stream = client
-        .watch_events(pb::WatchEventsRequest {
-            resume_after_seq: resume.seq,
-            kinds: Vec::new(),
-            threads: false,
-        })
-        .await
-        .map_err(|e| e.message().to_owned())?
-        .into_inner();
     loop {
-        let msg = match stream.message().await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err("the collector closed the stream".into()),
-            Err(e) => return Err(e.message().to_owned()),
+        let threads = *link.threads.borrow_and_update();
+        let stream = client
+            .watch_events(pb::WatchEventsRequest {
+                resume_after_seq: resume.seq,
+                kinds: Vec::new(),
+                threads,
+            })
+            .await
+            .map_err(|e| e.message().to_owned())?
+            .into_inner();
+        if !stream_events(stream, link.threads, host, resume, tx).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Passes the stream's events on until the console changes its mind about
+/// thread rows (`Ok(true)`: open the stream again from `resume`), goes
+/// away (`Ok(false)`), or the stream ends (`Err`: reconnect).
+async fn stream_events(
+    mut stream: tonic::Streaming<pb::WatchEventsResponse>,
+    threads: &mut watch::Receiver<bool>,
+    host: HostId,
+    resume: &mut Resume,
+    tx: &mpsc::Sender<Update>,
+) -> Result<bool, String> {
+    let gone = |_| String::new();
+    loop {
+        let msg = tokio::select! {
+            msg = stream.message() => match msg {
+                Ok(Some(m)) => m,
+                Ok(None) => return Err("the collector closed the stream".into()),
+                Err(e) => return Err(e.message().to_owned()),
+            },
+            // The console has gone when its sender has.
+            changed = threads.changed() => return Ok(changed.is_ok()),
         };
         let mut events = msg.events;
         if let Some(restart) = notice(&events) {

@@ -89,6 +89,8 @@ pub struct Data {
     pub(super) store: Store,
     /// Connections and listening sockets.
     pub(super) net: NetStore,
+    /// Threads of multi-threaded processes, while thread rows are shown.
+    pub(super) threads: crate::console::threads::Threads,
     /// Bumped on every change to the processes (screens rebuild when it moves).
     pub(super) generation: u64,
     pub(super) audit: AuditLog,
@@ -107,6 +109,7 @@ impl Data {
             hosts: Vec::new(),
             store: Store::default(),
             net: NetStore::default(),
+            threads: crate::console::threads::Threads::default(),
             generation: 0,
             audit: AuditLog::default(),
             acts: Acts::default(),
@@ -129,6 +132,18 @@ impl Data {
     #[must_use]
     pub fn net(&self) -> &NetStore {
         &self.net
+    }
+
+    #[must_use]
+    pub fn threads(&self) -> &crate::console::threads::Threads {
+        &self.threads
+    }
+
+    /// Thread rows were turned off: their data goes (the collector stops
+    /// sending it), and turning them on again starts from fresh samples.
+    pub(crate) fn clear_threads(&mut self) {
+        self.threads.clear();
+        self.touch();
     }
 
     #[must_use]

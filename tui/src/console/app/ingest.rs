@@ -323,8 +323,11 @@ impl App {
                     _ => {}
                 }
             }
-            // Threads as rows are not kept; network events went to the
-            // connection store before this.
+            Some(Kind::ThreadSamples(t)) => {
+                self.data.threads.apply(host, t);
+                return true;
+            }
+            // Network events went to the connection store before this.
             _ => {}
         }
         false

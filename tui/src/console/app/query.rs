@@ -188,6 +188,12 @@ impl App {
         self.processes().hides_kernel_threads()
     }
 
+    /// Thread rows are shown: the collectors should send thread samples.
+    #[must_use]
+    pub fn wants_threads(&self) -> bool {
+        self.processes().shows_threads()
+    }
+
     #[must_use]
     pub fn follows(&self) -> bool {
         self.processes().follows()

@@ -51,6 +51,7 @@ const MSG_NAMES: &[(Msg, &str)] = &[
     (Msg::NextMatch, "next-match"),
     (Msg::PrevMatch, "prev-match"),
     (Msg::ToggleKernelThreads, "kernel-threads"),
+    (Msg::ToggleThreads, "threads"),
     (Msg::ToggleFollow, "follow"),
     (Msg::ActMenu, "act"),
     (Msg::Renice(-1), "nice-down"),
