@@ -8,7 +8,10 @@ use std::collections::HashSet;
 
 use perch_proto::v1 as pb;
 
-use super::{Detector, INDEX_MAX, event, rules::On};
+use super::{
+    Detector, EventCtx, INDEX_MAX, event,
+    rules::{On, Scope},
+};
 use crate::{
     model::{ModelEvent, ProcKey, ProcessInfo, ProcessModel},
     net::{NetChange, NetSource, Proto},
@@ -57,7 +60,38 @@ pub fn index(rules: &[super::rules::Rule]) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// Whether `rule` applies where the process runs (container or host).
+#[must_use]
+pub fn in_scope(rule: &super::rules::Rule, in_container: bool) -> bool {
+    match rule.scope {
+        Scope::Any => true,
+        Scope::Container => in_container,
+        Scope::Host => !in_container,
+    }
+}
+
 impl Detector {
+    /// The rules for `ev`'s kind evaluated with only `event` (and `lists`)
+    /// bound: cheap, and most non-exec events are decided by their own
+    /// fields (a path, a request).  A condition that reads `proc`, `exe`...
+    /// fails here on the missing variable and is returned as undecided;
+    /// a result reached without them is the result with them (CEL's `&&`
+    /// and `||` ignore an error on their other side when this one
+    /// decides).  Returns (matched, undecided).
+    pub(super) fn event_only(&self, ev: &EventCtx, kind: On) -> (Vec<usize>, Option<Vec<usize>>) {
+        let mut scope = self.root.new_inner_scope();
+        scope.add_variable_from_value("event", ev.value());
+        let (mut hits, mut undecided) = (Vec::new(), Vec::new());
+        for &i in &self.index[kind.index()] {
+            match self.rules.rules[i].program.execute(&scope) {
+                Ok(cel::Value::Bool(true)) => hits.push(i),
+                Ok(_) => {}
+                Err(_) => undecided.push(i),
+            }
+        }
+        (hits, Some(undecided))
+    }
+
     fn wants(&self, kind: On) -> bool {
         self.index.get(kind.index()).is_some_and(|v| !v.is_empty())
     }

@@ -211,3 +211,60 @@ fn a_bad_event_kind_names_the_rule_the_field_and_the_line() {
     let r = set.rules.iter().find(|r| r.id == "cron_write").unwrap();
     assert_eq!(r.on, [On::FileRename]);
 }
+
+#[test]
+fn conditions_that_read_the_process_wait_for_the_whole_context() {
+    // The event-only pass must fail (not guess) on a variable it lacks.
+    let ctx = cel::Context::default();
+    for src in [
+        "proc.uid != 0",
+        "exe.path in ['/x']",
+        "!(proc.interactive)",
+        "'A' in env",
+    ] {
+        let p = cel::Program::compile(src).unwrap();
+        assert!(
+            p.execute(&ctx).is_err(),
+            "{src} evaluated without its variable"
+        );
+    }
+    // Written so, a ptrace attach by a non-debugger needs `exe`; the
+    // flag still comes (the second pass), as does a cron write decided
+    // by the path alone.
+    let mut rig = Rig::new(&[(12, 1, "/usr/bin/python3"), (13, 1, "/usr/bin/sleep")]);
+    let target = Target {
+        pid: 13,
+        key: rig.model.get(13).map(|p| p.key),
+        caller_in_child_ns: false,
+    };
+    let attach = Detail::Ptrace {
+        request: 16,
+        target,
+        addr: 0,
+    };
+    let ev = event::security(
+        &rig.model,
+        &SecurityEvent {
+            time_ns: T0,
+            key: rig.model.get(12).unwrap().key,
+            tid: 12,
+            result: 0,
+            syscall: "ptrace",
+            detail: attach.clone(),
+        },
+        false,
+    );
+    let (hits, undecided) = rig.det.event_only(&ev, On::Ptrace);
+    let id = |i: &usize| rig.det.rules.rules[*i].id.as_str();
+    assert!(
+        hits.is_empty(),
+        "{:?}",
+        hits.iter().map(id).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        undecided.unwrap().iter().map(id).collect::<Vec<_>>(),
+        ["ptrace_attach"]
+    );
+    rig.security(12, "ptrace", attach);
+    assert_eq!(rig.flags()[0].rule_id, "ptrace_attach");
+}

@@ -303,9 +303,16 @@ impl Detector {
             .cgroup
             .as_deref()
             .is_some_and(|c| c.container_id.is_some());
-        let mut hits = Vec::new();
+        // A non-exec event tries its own fields first (dispatch.rs); only
+        // the rules those cannot decide see the whole context.
+        let (mut hits, undecided) = match ev {
+            Some(ev) => self.event_only(ev, kind),
+            None => (Vec::new(), None),
+        };
+        hits.retain(|&i| dispatch::in_scope(&self.rules.rules[i], in_container));
         let mut errors = 0;
-        {
+        let todo = undecided.as_deref().unwrap_or(&self.index[kind.index()]);
+        if !todo.is_empty() {
             let mut scope = self.root.new_inner_scope();
             bind(&mut scope, &sub);
             if let Some(ev) = ev {
@@ -314,13 +321,9 @@ impl Detector {
             // An exec is judged once per rule and process; other events
             // repeat (de-duplication counts them).
             let once = ev.is_none();
-            for &i in &self.index[kind.index()] {
+            for &i in todo {
                 let rule = &self.rules.rules[i];
-                let scoped = match rule.scope {
-                    rules::Scope::Any => true,
-                    rules::Scope::Container => in_container,
-                    rules::Scope::Host => !in_container,
-                };
+                let scoped = dispatch::in_scope(rule, in_container);
                 if !scoped || (once && self.matched.contains(&(i, *key))) {
                     continue;
                 }
