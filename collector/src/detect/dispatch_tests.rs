@@ -268,3 +268,34 @@ fn conditions_that_read_the_process_wait_for_the_whole_context() {
     rig.security(12, "ptrace", attach);
     assert_eq!(rig.flags()[0].rule_id, "ptrace_attach");
 }
+
+#[test]
+fn a_port_is_new_once() {
+    use crate::net::{Listening, NetChange, Owner};
+    let mut rig = Rig::new(&[(10, 1, "/usr/bin/python3")]);
+    let key = rig.model.get(10).unwrap().key;
+    let listen = |id: u64, port: u16| ModelEvent::Net {
+        time_ns: T0,
+        change: NetChange::Listen(Listening {
+            id,
+            local: Some(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+            owner: Some(Owner {
+                key,
+                comm: "python3".into(),
+            }),
+            ..Listening::default()
+        }),
+    };
+    for (id, port) in [(1, 8080), (2, 8080), (3, 8081)] {
+        rig.det.after(&rig.model, &listen(id, port), T0);
+    }
+    let flags = rig.flags();
+    assert!(
+        flags.iter().all(|f| f.rule_id == "new_listening_port"),
+        "{flags:?}"
+    );
+    // One flag (same rule, same root): 8080 once, then 8081.
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0].repeat_count, 2, "{flags:?}");
+    assert!(flags[0].description.contains("127.0.0.1:8080"), "{flags:?}");
+}
