@@ -21,13 +21,6 @@ use std::{
 use perch_e2e::{Perchd, alive, binary, have_root_or_skip, procs::ChildGuard, tmux::Tmux};
 use perch_proto::v1::{self as pb, AuditStage, Signal};
 
-/// Whether the reverse shell's trace is notable on this branch.  The
-/// reverse-shell flag alone is `high` (score below the notable 50); the
-/// dup2-onto-a-socket rule (branch h-secrules) adds a second distinct
-/// flag that makes it notable.  LEAD: set this to true once h-secrules is
-/// merged, so the test also checks the notable marker and the notice.
-const NOTABLE_EXPECTED: bool = false;
-
 const WAIT: Duration = Duration::from_secs(20);
 
 const REVERSE_SHELL: &str = "
@@ -183,10 +176,9 @@ async fn a_reverse_shell_is_a_trace_and_k_kills_it_with_the_reason_audited() {
             .any(|l| l.contains("reverse_shell") && l.contains("T1059")),
         "the flag list has the flag and its MITRE technique:\n{tree}"
     );
-    if NOTABLE_EXPECTED {
-        // LEAD: enabled after h-secrules (see NOTABLE_EXPECTED).
-        assert!(tree.contains("(notable)"), "the trace is notable:\n{tree}");
-    }
+    // The reverse-shell flag alone is `high`; the shell's stdio dup'd onto
+    // the socket is a second distinct flag, which makes the trace notable.
+    assert!(tree.contains("(notable)"), "the trace is notable:\n{tree}");
     select_shell(&tmux, &tree, pid);
 
     // k, Kill process: the dialog with the reason pre-filled.
