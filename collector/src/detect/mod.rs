@@ -7,6 +7,8 @@
 mod context;
 mod exceptions;
 mod flag;
+mod gate;
+mod lazy;
 pub mod rules;
 pub mod score;
 mod settings;
@@ -25,7 +27,7 @@ pub use settings::{DetectSettings, pb_severity};
 pub use store::FlagQuery;
 pub use traces::{TraceQuery, session_root};
 
-use context::{Subject, bind};
+use context::Subject;
 use store::{FlagRec, FlagStore};
 use traces::{Joining, TraceStore};
 
@@ -36,6 +38,8 @@ const INDEX_MAX: usize = 16_384;
 
 pub struct Detector {
     rules: RuleSet,
+    /// Per rule: the cheap name test run before its condition, if any.
+    gates: Vec<Option<gate::Gate>>,
     /// The rule files' lists, for description placeholders.
     lists: HashMap<String, Vec<String>>,
     root: cel::Context<'static, 'static>,
@@ -132,8 +136,14 @@ impl Detector {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let gates = rules
+            .rules
+            .iter()
+            .map(|r| gate::Gate::of(r.program.expression(), &rules.lists))
+            .collect();
         Self {
             rules,
+            gates,
             lists,
             root,
             settings,
@@ -289,15 +299,25 @@ impl Detector {
         let mut hits = Vec::new();
         let mut errors = 0;
         {
+            let strings = gate::Strings::new(&sub);
+            let vars = context::vars(&sub);
             let mut scope = self.root.new_inner_scope();
-            bind(&mut scope, &sub);
+            scope.set_variable_resolver(&vars);
             for (i, rule) in self.rules.rules.iter().enumerate() {
                 let scoped = match rule.scope {
                     rules::Scope::Any => true,
                     rules::Scope::Container => in_container,
                     rules::Scope::Host => !in_container,
                 };
-                if !rule.enabled || !scoped || self.matched.contains(&(i, *key)) {
+                if !rule.enabled
+                    || !scoped
+                    || self.matched.contains(&(i, *key))
+                    || self
+                        .gates
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|g| !g.open(&strings))
+                {
                     continue;
                 }
                 match rule.program.execute(&scope) {
