@@ -9,10 +9,12 @@ mod exceptions;
 mod flag;
 mod gate;
 mod lazy;
+mod lineage;
 pub mod rules;
 pub mod score;
 mod settings;
 mod store;
+mod suppress;
 mod template;
 mod traces;
 
@@ -28,6 +30,7 @@ pub use store::FlagQuery;
 pub use traces::{TraceQuery, session_root};
 
 use context::Subject;
+use lineage::{ancestry, command_hash, parent_key};
 use store::{FlagRec, FlagStore};
 use traces::{Joining, TraceStore};
 
@@ -56,6 +59,8 @@ pub struct Detector {
     writers: HashMap<u64, Vec<(ProcKey, String)>>,
     /// (parent, command line hash) -> times of failed exits.
     failures: HashMap<(ProcKey, u64), VecDeque<u64>>,
+    /// Trace suppression policies (loaded, and added by `suppress_trace`).
+    policies: Vec<crate::policy::TracePolicy>,
     pub eval_errors: u64,
     last_tick_ns: u64,
 }
@@ -66,46 +71,6 @@ impl std::fmt::Debug for Detector {
             .field("rules", &self.rules.rules.len())
             .finish_non_exhaustive()
     }
-}
-
-fn command_hash(p: &ProcessInfo) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    p.exe.hash(&mut h);
-    for a in p.argv.iter() {
-        a.hash(&mut h);
-    }
-    h.finish()
-}
-
-fn parent_key(p: &ProcessInfo) -> ProcKey {
-    ProcKey {
-        pid: p.ppid,
-        start_ns: p.parent_start_ns,
-    }
-}
-
-/// The live ancestors of `p`, nearest first.
-fn ancestry<'m>(model: &'m ProcessModel, p: &ProcessInfo) -> Vec<&'m ProcessInfo> {
-    let mut out: Vec<&ProcessInfo> = Vec::new();
-    let (mut ppid, mut pstart) = (p.ppid, p.parent_start_ns);
-    while out.len() < context::MAX_ANCESTORS && ppid != 0 {
-        let Some(q) = model.get(ppid) else { break };
-        if pstart != 0
-            && !q.key.same_as(&ProcKey {
-                pid: ppid,
-                start_ns: pstart,
-            })
-        {
-            break;
-        }
-        if out.iter().any(|a| a.key.pid == q.key.pid) || q.key.pid == p.key.pid {
-            break;
-        }
-        out.push(q);
-        (ppid, pstart) = (q.ppid, q.parent_start_ns);
-    }
-    out
 }
 
 fn event(time_ns: u64, kind: pb::event::Kind) -> pb::Event {
@@ -154,6 +119,7 @@ impl Detector {
             readers: HashMap::new(),
             writers: HashMap::new(),
             failures: HashMap::new(),
+            policies: Vec::new(),
             eval_errors: 0,
             last_tick_ns: 0,
         }
@@ -343,7 +309,8 @@ impl Detector {
 
     fn raise(&mut self, i: usize, sub: &Subject<'_>, time_ns: u64, out: &mut Vec<pb::Event>) {
         let rule = &self.rules.rules[i];
-        let excepted = exceptions::excepted(rule, sub);
+        let excepted = exceptions::excepted(rule, sub)
+            .or_else(|| suppress::allowed(&self.policies, rule, sub));
         let chain: Vec<&ProcessInfo> = std::iter::once(sub.proc)
             .chain(sub.ancestors.iter().copied())
             .collect();
@@ -388,6 +355,7 @@ impl Detector {
                 severity: rule.severity,
                 chain: &chain[..=root_at],
                 interactive,
+                suppressed: suppress::suppressed(&self.policies, rule, sub),
             };
             let (t_no, trace) = self.traces.join(root, &joining, time_ns);
             flag.trace_id.clone_from(&trace.id);
@@ -420,6 +388,33 @@ impl Detector {
     #[must_use]
     pub fn list_traces(&self, q: &TraceQuery) -> pb::ListTracesResponse {
         self.traces.list(q)
+    }
+
+    /// Replaces the trace suppression policies (those loaded at start-up).
+    pub fn set_policies(&mut self, policies: Vec<crate::policy::TracePolicy>) {
+        self.policies = policies;
+    }
+
+    /// Suppresses the shape of trace `id`: returns the policy (now in
+    /// force) and the trace, marked suppressed; `None` if no such trace.
+    pub fn suppress_trace(
+        &mut self,
+        id: &str,
+        by: &str,
+        now_unix_s: f64,
+    ) -> Option<(crate::policy::TracePolicy, pb::Trace)> {
+        let trace = self.traces.suppress(id)?;
+        let q = FlagQuery {
+            limit: usize::MAX,
+            include_excepted: true,
+            trace_id: id.to_owned(),
+            ..FlagQuery::default()
+        };
+        let flags = self.flags.list(&q).flags;
+        let policy = suppress::policy_for(&trace, &flags, by, now_unix_s);
+        self.policies.retain(|p| p.name != policy.name);
+        self.policies.push(policy.clone());
+        Some((policy, trace))
     }
 
     #[must_use]
