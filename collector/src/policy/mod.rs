@@ -144,6 +144,17 @@ pub fn load_dir(dir: &Path) -> (Vec<(std::path::PathBuf, Policy)>, Vec<PolicyErr
     (good, bad)
 }
 
+/// Writes `policy` as `<dir>/<name>.yaml` (atomically: a temporary file
+/// renamed over it), creating `dir`; returns the path.
+pub fn write(dir: &Path, policy: &Policy, comment: &str) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{}.yaml", policy.name()));
+    let tmp = dir.join(format!(".{}.yaml.tmp", policy.name()));
+    std::fs::write(&tmp, policy.to_yaml(comment))?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
 pub(crate) fn err(file: &str, line: u64, field: &str, message: &str) -> PolicyError {
     PolicyError {
         file: file.to_owned(),

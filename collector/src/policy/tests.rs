@@ -137,6 +137,21 @@ fn a_bad_file_does_not_stop_the_others() {
 }
 
 #[test]
+fn written_files_load_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = parse("p.yaml", DOC).unwrap();
+    let path = write(&dir.path().join("policies.d"), &p, "by alice").unwrap();
+    assert!(
+        path.ends_with("policies.d/suppress-tmp-exe.yaml"),
+        "{}",
+        path.display()
+    );
+    let (good, bad) = load_dir(&dir.path().join("policies.d"));
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!(good, vec![(path, p)]);
+}
+
+#[test]
 fn globs() {
     assert!(glob("a*c", "abbbc") && glob("*", "") && glob("a?c", "abc"));
     assert!(!glob("a*c", "abd") && !glob("abc", "ab"));
