@@ -26,7 +26,8 @@ struct Opts {
     compare_detections: usize,
 }
 
-pub const USAGE: &str = "perch-bench exec-storm [--processes N] [--rounds R] [--loops L] [--compare-detections 0|1]";
+pub const USAGE: &str =
+    "perch-bench exec-storm [--processes N] [--rounds R] [--loops L] [--compare-detections 0|1]";
 
 fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
     let mut o = Opts {

@@ -87,7 +87,9 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
                         _ => continue,
                     },
                     Some(Kind::Flag(f))
-                        if f.flag.as_ref().is_some_and(|f| f.rule_id == "exec_from_temp") =>
+                        if f.flag
+                            .as_ref()
+                            .is_some_and(|f| f.rule_id == "exec_from_temp") =>
                     {
                         Seen::Flag
                     }
