@@ -153,6 +153,21 @@ wait_screen() {
   fail "timed out waiting for $what (last screen above)"
 }
 
+# select_row PATTERN: moves the cursor down (j) until the selected row (the
+# one on a cyan background) shows PATTERN, at most 20 rows: the rows above
+# depend on what ran before (an exited setsid stays as an ancestor).
+select_row() {
+  local i
+  for i in $(seq 20); do
+    tmux -L "$tsock" capture-pane -p -e -N >"$work/screen.ansi" 2>/dev/null ||
+      fail "the console is gone (selecting $1)"
+    grep -Eq -- "48;5;6m.*$1" "$work/screen.ansi" && return 0
+    keys j
+    sleep 0.3
+  done
+  fail "no row showing $1 could be selected"
+}
+
 # shoot NAME WHAT PATTERN...: renders the first capture showing PATTERN...
 # to screenshots/NAME.png.
 shoot() {
@@ -175,7 +190,7 @@ wait_screen "the demo's tree" \
   "Filter: $SHOP_FILTER" 'CONTAINER' 'shop-supervisor' 'www-data +[A-Z] +[0-9.]*[1-9][0-9.]* .*shop-web' \
   'shop-worker' '\[exit 0\] gzip' 'containerd-shim' 'nginx: master' '2x:nginx: worker process' \
   "${CONTAINER_ID:0:12}"
-keys j
+select_row 'shop-supervisor'
 shoot tree "the demo's tree" '@48;5;6m.*shop-supervisor' '\[exit 0\] gzip' '2x:nginx: worker process'
 
 # (b) The same on an 80x24 terminal: columns give way to COMMAND.

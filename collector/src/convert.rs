@@ -272,6 +272,24 @@ pub fn process_samples(
     }
 }
 
+/// The threads of multi-threaded processes (sampled only while a client
+/// asks).
+#[must_use]
+pub fn thread_samples(
+    time_ns: u64,
+    interval_ns: u64,
+    processes: Vec<pb::ProcessThreads>,
+) -> pb::Event {
+    pb::Event {
+        seq: 0,
+        time_ns,
+        kind: Some(pb::event::Kind::ThreadSamples(pb::ThreadSamples {
+            processes,
+            interval_ns,
+        })),
+    }
+}
+
 fn cpu(c: &CpuSample) -> pb::CpuSample {
     pb::CpuSample {
         busy_percent: c.busy_percent,

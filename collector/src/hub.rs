@@ -17,7 +17,10 @@
 //! ring has since evicted) by `client_queue_bytes`.
 use std::{
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
     task::{Context, Poll},
 };
 
@@ -84,6 +87,9 @@ pub struct Hub {
     /// Carries the head sequence; subscribers only use it as a wake-up.
     head_tx: watch::Sender<u64>,
     limits: HubLimits,
+    /// Subscribers that asked for thread samples: the sampler reads every
+    /// thread only while this is not 0.
+    thread_watchers: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -122,6 +128,7 @@ impl Hub {
             ring: Mutex::new(Ring::new(limits.replay_events, limits.replay_bytes)),
             head_tx: watch::channel(0).0,
             limits,
+            thread_watchers: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -175,6 +182,12 @@ impl Hub {
         head
     }
 
+    /// How many subscribers asked for thread samples by name.
+    #[must_use]
+    pub fn thread_watchers(&self) -> usize {
+        self.thread_watchers.load(Ordering::Relaxed)
+    }
+
     /// The newest sequence number assigned (0 before the first event).
     #[must_use]
     pub fn head_seq(&self) -> u64 {
@@ -208,7 +221,14 @@ impl Hub {
         kinds: impl IntoIterator<Item = EventKind>,
     ) -> Subscription {
         let (tx, rx) = mpsc::channel(self.limits.client_queue);
-        let sub = Subscription { rx };
+        let filter = KindFilter::new(kinds);
+        let watching = filter
+            .names(EventKind::ThreadSamples)
+            .then(|| Watching::new(&self.thread_watchers));
+        let sub = Subscription {
+            rx,
+            _watching: watching,
+        };
         // Subscribe to wake-ups before reading the head: an event published
         // in between is then both seen by the first read and signalled.
         let wake = self.head_tx.subscribe();
@@ -237,7 +257,6 @@ impl Hub {
             ));
             return sub;
         };
-        let filter = KindFilter::new(kinds);
         let budget = Arc::new(Semaphore::new(self.limits.client_queue_bytes));
         runtime.spawn(forward(
             Arc::downgrade(self),
@@ -280,6 +299,25 @@ impl Hub {
 #[derive(Debug)]
 pub struct Subscription {
     rx: mpsc::Receiver<Queued>,
+    /// Counted among the thread watchers while the stream lives.
+    _watching: Option<Watching>,
+}
+
+/// One count in `Hub::thread_watchers`, given back when dropped.
+#[derive(Debug)]
+struct Watching(Arc<AtomicUsize>);
+
+impl Watching {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Stream for Subscription {
@@ -299,6 +337,11 @@ struct KindFilter(u64);
 impl KindFilter {
     fn new(kinds: impl IntoIterator<Item = EventKind>) -> Self {
         Self(kinds.into_iter().fold(0, |mask, k| mask | bit(k)))
+    }
+
+    /// Whether `kind` was asked for by name (not only through "all").
+    fn names(self, kind: EventKind) -> bool {
+        self.0 & bit(kind) != 0
     }
 
     fn wants(self, kind: Option<EventKind>) -> bool {

@@ -37,6 +37,18 @@ impl Cgroups {
     }
 }
 
+impl Cgroups {
+    /// Takes over `dir`, made by the caller (in any hierarchy): its
+    /// processes are killed and it is removed on drop.
+    #[must_use]
+    pub fn adopt(dir: PathBuf) -> Self {
+        Self {
+            created: vec![dir.clone()],
+            leaf: dir,
+        }
+    }
+}
+
 impl Drop for Cgroups {
     fn drop(&mut self) {
         // A frozen cgroup's processes cannot die: thaw it first.

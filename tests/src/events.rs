@@ -90,14 +90,20 @@ impl EventLog {
         resume_after_seq: Option<u64>,
         kinds: &[pb::EventKind],
     ) -> Result<Self, Status> {
-        let stream = client
-            .watch_events(pb::WatchEventsRequest {
-                resume_after_seq,
-                kinds: kinds.iter().map(|k| i32::from(*k)).collect(),
-                threads: false,
-            })
-            .await?
-            .into_inner();
+        let req = pb::WatchEventsRequest {
+            resume_after_seq,
+            kinds: kinds.iter().map(|k| i32::from(*k)).collect(),
+            threads: false,
+        };
+        Self::watch_with(client, req).await
+    }
+
+    /// Opens the stream with any request (e.g. `threads`).
+    pub async fn watch_with(
+        client: &mut Client,
+        req: pb::WatchEventsRequest,
+    ) -> Result<Self, Status> {
+        let stream = client.watch_events(req).await?.into_inner();
         Ok(Self {
             stream,
             events: Vec::new(),

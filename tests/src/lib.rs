@@ -21,6 +21,7 @@ use tonic::transport::Channel;
 pub mod act;
 pub mod cgroups;
 pub mod events;
+pub mod flags;
 pub mod fs;
 pub mod memory;
 pub mod procs;

@@ -7,6 +7,7 @@ use std::{borrow::Cow, fmt::Write as _};
 pub use perch_client::clean;
 
 pub mod net;
+pub mod trace;
 use perch_client::json;
 use perch_proto::{
     NS_PER_SEC, names,

@@ -36,6 +36,49 @@ fn table_view() {
     snap("table", &app);
 }
 
+/// htop's `H`: the threads of a multi-threaded process as rows right under
+/// it, each with its own tid, name, state and CPU.
+#[test]
+fn thread_rows() {
+    use perch_proto::v1 as pb;
+    let mut app = app();
+    let master = key_of(&app, "nginx: master");
+    let thread = |tid: u32, comm: &str, cpu: f64| pb::ThreadSample {
+        tid,
+        comm: comm.to_owned(),
+        state: "S".to_owned(),
+        cpu_percent: cpu,
+        cpu_time_ns: 1_500_000_000,
+        nice: 0,
+        priority: 20,
+    };
+    let sample = pb::Event {
+        seq: 0,
+        time_ns: 0,
+        kind: Some(pb::event::Kind::ThreadSamples(pb::ThreadSamples {
+            processes: vec![pb::ProcessThreads {
+                key: Some(pb::ProcessKey {
+                    pid: master.pid,
+                    start_time_ns: master.start_tick * 10_000_000,
+                }),
+                threads: vec![
+                    thread(90001, "nginx-aio", 12.5),
+                    thread(90002, "nginx-log", 0.0),
+                ],
+            }],
+            interval_ns: 1_000_000_000,
+        })),
+    };
+    run(&mut app, &[Msg::ToggleThreads]);
+    app.ingest_events(HostId(0), &[sample]);
+    run(&mut app, &[Msg::Select(master)]);
+    assert!(app.rows().rows.iter().any(|r| r.thread == Some(90001)));
+    snap("thread_rows", &app);
+    // Off again: the rows go.
+    run(&mut app, &[Msg::ToggleThreads]);
+    assert!(app.rows().rows.iter().all(|r| r.thread.is_none()));
+}
+
 #[test]
 fn collapsed_node_shows_its_subtree_sum() {
     let mut app = app();

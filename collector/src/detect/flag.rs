@@ -6,6 +6,7 @@ use perch_proto::v1 as pb;
 
 use super::{
     context::{Subject, placeholder},
+    event::EventCtx,
     rules::{Kind, Mitre, Rule},
     settings::pb_severity,
 };
@@ -33,6 +34,7 @@ fn kind(k: Kind) -> pb::FlagKind {
 pub fn build(
     rule: &Rule,
     sub: &Subject<'_>,
+    ev: Option<&EventCtx>,
     excepted: Option<String>,
     lists: &HashMap<String, Vec<String>>,
     time_ns: u64,
@@ -45,7 +47,10 @@ pub fn build(
         kind: kind(rule.kind).into(),
         severity: pb_severity(rule.severity).into(),
         mitre_mapping: mitre(&rule.mitre),
-        description: rule.description.render(|n| placeholder(sub, n, lists)),
+        description: rule.description.render(|n| {
+            ev.and_then(|e| e.placeholder(n))
+                .unwrap_or_else(|| placeholder(sub, n, lists))
+        }),
         impact: rule.impact.clone(),
         content: rule.content.clone(),
         class: rule.class.clone(),

@@ -1,10 +1,12 @@
-//! Detections: rules (YAML, CEL conditions) evaluated on every exec
-//! against the process model, raising flags that roll up into
-//! Spydertraces.  The engine calls [`Detector::before`] and
+//! Detections: rules (YAML, CEL conditions) evaluated against the process
+//! model on every exec, security syscall, network change and OOM kill
+//! (each rule names the kinds it applies to, `on:`), raising flags that
+//! roll up into Spydertraces.  The engine calls [`Detector::before`] and
 //! [`Detector::after`] for each model event under the model lock, and
-//! publishes what they return with the event.  Network and security
-//! events plug in as further `event.kind`s of the same condition context.
+//! publishes what they return with the event.
 mod context;
+mod dispatch;
+mod event;
 mod exceptions;
 mod flag;
 mod gate;
@@ -24,12 +26,13 @@ use perch_proto::v1 as pb;
 
 pub use context::base_name;
 pub use flag::rule_info;
-pub use rules::{Kind, RuleError, RuleSet, Severity};
+pub use rules::{Kind, On, RuleError, RuleSet, Severity};
 pub use settings::{DetectSettings, pb_severity};
 pub use store::FlagQuery;
 pub use traces::{TraceQuery, session_root};
 
 use context::Subject;
+use event::EventCtx;
 use lineage::{ancestry, command_hash, parent_key};
 use store::{FlagRec, FlagStore};
 use traces::{Joining, TraceStore};
@@ -41,8 +44,13 @@ const INDEX_MAX: usize = 16_384;
 
 pub struct Detector {
     rules: RuleSet,
-    /// Per rule: the cheap name test run before its condition, if any.
+    /// Per rule: the cheap test run before its condition, if any.
     gates: Vec<Option<gate::Gate>>,
+    /// For each event kind (`On::index`), the enabled rules for it.
+    index: Vec<Vec<usize>>,
+    state: dispatch::EventState,
+    /// Flags raised in `before` (OOM kills), published by the next `after`.
+    pending: Vec<pb::Event>,
     /// The rule files' lists, for description placeholders.
     lists: HashMap<String, Vec<String>>,
     root: cel::Context<'static, 'static>,
@@ -107,6 +115,9 @@ impl Detector {
             .map(|r| gate::Gate::of(r.program.expression(), &rules.lists))
             .collect();
         Self {
+            index: dispatch::index(&rules.rules),
+            state: dispatch::EventState::new(),
+            pending: Vec::new(),
             rules,
             gates,
             lists,
@@ -128,6 +139,7 @@ impl Detector {
     /// Before `e` is applied: an exit is still in the model, so its command
     /// line and parent are known (for the restart count).
     pub fn before(&mut self, model: &ProcessModel, e: &ModelEvent) {
+        self.judge_exit(model, e);
         let ModelEvent::Exit { time_ns, key, exit } = e else {
             return;
         };
@@ -154,7 +166,7 @@ impl Detector {
 
     /// After `e` is applied: the flag and trace events it causes.
     pub fn after(&mut self, model: &ProcessModel, e: &ModelEvent, now_ns: u64) -> Vec<pb::Event> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.pending);
         if let ModelEvent::Exec {
             time_ns, process, ..
         } = e
@@ -162,16 +174,18 @@ impl Detector {
             let stdio = process.facts.as_deref().map(|f| f.stdio);
             if let Some([fd0, fd1, _]) = stdio {
                 self.index_pipes(model, process.key, &process.comm, fd0, fd1);
-                self.evaluate(model, &process.key, *time_ns, &mut out);
+                self.evaluate(model, &process.key, *time_ns, None, &mut out);
                 if fd1.kind == FdKind::Pipe {
                     let readers = self.readers.get(&fd1.inode).cloned().unwrap_or_default();
                     for r in readers.iter().filter(|r| **r != process.key) {
-                        self.evaluate(model, r, *time_ns, &mut out);
+                        self.evaluate(model, r, *time_ns, None, &mut out);
                     }
                 }
             } else {
-                self.evaluate(model, &process.key, *time_ns, &mut out);
+                self.evaluate(model, &process.key, *time_ns, None, &mut out);
             }
+        } else {
+            self.judge_event(model, e, &mut out);
         }
         if now_ns.saturating_sub(self.last_tick_ns) >= perch_proto::NS_PER_SEC {
             self.last_tick_ns = now_ns;
@@ -217,12 +231,14 @@ impl Detector {
         }
     }
 
-    /// Runs every enabled rule on the process `key`.
+    /// Runs the enabled rules for the event's kind (`ev`, or an exec when
+    /// `None`) on the process `key`.
     fn evaluate(
         &mut self,
         model: &ProcessModel,
         key: &ProcKey,
         time_ns: u64,
+        ev: Option<&EventCtx>,
         out: &mut Vec<pb::Event>,
     ) {
         let Some(p) = model.get_key(key) else { return };
@@ -251,8 +267,9 @@ impl Detector {
                 )
                 .unwrap_or(u32::MAX)
             });
+        let kind = ev.map_or(On::Exec, |e| e.kind);
         let sub = Subject {
-            event: "exec",
+            event: kind.name(),
             proc: p,
             ancestors,
             stdin_writers,
@@ -262,22 +279,34 @@ impl Detector {
             .cgroup
             .as_deref()
             .is_some_and(|c| c.container_id.is_some());
-        let mut hits = Vec::new();
+        // A non-exec event tries its own fields first (dispatch.rs); only
+        // the rules those cannot decide see the whole context.
+        let (mut hits, undecided) = match ev {
+            Some(ev) => self.event_only(ev, kind),
+            None => (Vec::new(), None),
+        };
+        hits.retain(|&i| dispatch::in_scope(&self.rules.rules[i], in_container));
         let mut errors = 0;
-        {
+        let todo = undecided.as_deref().unwrap_or(&self.index[kind.index()]);
+        if !todo.is_empty() {
             let strings = gate::Strings::new(&sub);
             let vars = context::vars(&sub);
-            let mut scope = self.root.new_inner_scope();
-            scope.set_variable_resolver(&vars);
-            for (i, rule) in self.rules.rules.iter().enumerate() {
-                let scoped = match rule.scope {
-                    rules::Scope::Any => true,
-                    rules::Scope::Container => in_container,
-                    rules::Scope::Host => !in_container,
-                };
-                if !rule.enabled
-                    || !scoped
-                    || self.matched.contains(&(i, *key))
+            let mut outer = self.root.new_inner_scope();
+            outer.set_variable_resolver(&vars);
+            // The event's own object, when it has one, shadows the
+            // resolver's `event` (which only knows the kind).
+            let mut scope = outer.new_inner_scope();
+            if let Some(ev) = ev {
+                scope.add_variable_from_value("event", ev.value());
+            }
+            // An exec is judged once per rule and process; other events
+            // repeat (de-duplication counts them).
+            let once = ev.is_none();
+            for &i in todo {
+                let rule = &self.rules.rules[i];
+                let scoped = dispatch::in_scope(rule, in_container);
+                if !scoped
+                    || (once && self.matched.contains(&(i, *key)))
                     || self
                         .gates
                         .get(i)
@@ -299,15 +328,24 @@ impl Detector {
         }
         self.eval_errors += errors;
         for i in hits {
-            if self.matched.len() >= 4 * INDEX_MAX {
-                self.matched.clear();
+            if ev.is_none() {
+                if self.matched.len() >= 4 * INDEX_MAX {
+                    self.matched.clear();
+                }
+                self.matched.insert((i, *key));
             }
-            self.matched.insert((i, *key));
-            self.raise(i, &sub, time_ns, out);
+            self.raise(i, &sub, ev, time_ns, out);
         }
     }
 
-    fn raise(&mut self, i: usize, sub: &Subject<'_>, time_ns: u64, out: &mut Vec<pb::Event>) {
+    fn raise(
+        &mut self,
+        i: usize,
+        sub: &Subject<'_>,
+        ev: Option<&EventCtx>,
+        time_ns: u64,
+        out: &mut Vec<pb::Event>,
+    ) {
         let rule = &self.rules.rules[i];
         let excepted = exceptions::excepted(rule, sub)
             .or_else(|| suppress::allowed(&self.policies, rule, sub));
@@ -337,7 +375,7 @@ impl Detector {
             return;
         }
         let lists = &self.lists;
-        let mut flag = flag::build(rule, sub, excepted, lists, time_ns);
+        let mut flag = flag::build(rule, sub, ev, excepted, lists, time_ns);
         let no = self.flags.push(FlagRec {
             flag: flag.clone(),
             severity: rule.severity,
@@ -388,33 +426,6 @@ impl Detector {
     #[must_use]
     pub fn list_traces(&self, q: &TraceQuery) -> pb::ListTracesResponse {
         self.traces.list(q)
-    }
-
-    /// Replaces the trace suppression policies (those loaded at start-up).
-    pub fn set_policies(&mut self, policies: Vec<crate::policy::TracePolicy>) {
-        self.policies = policies;
-    }
-
-    /// Suppresses the shape of trace `id`: returns the policy (now in
-    /// force) and the trace, marked suppressed; `None` if no such trace.
-    pub fn suppress_trace(
-        &mut self,
-        id: &str,
-        by: &str,
-        now_unix_s: f64,
-    ) -> Option<(crate::policy::TracePolicy, pb::Trace)> {
-        let trace = self.traces.suppress(id)?;
-        let q = FlagQuery {
-            limit: usize::MAX,
-            include_excepted: true,
-            trace_id: id.to_owned(),
-            ..FlagQuery::default()
-        };
-        let flags = self.flags.list(&q).flags;
-        let policy = suppress::policy_for(&trace, &flags, by, now_unix_s);
-        self.policies.retain(|p| p.name != policy.name);
-        self.policies.push(policy.clone());
-        Some((policy, trace))
     }
 
     #[must_use]

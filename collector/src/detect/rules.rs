@@ -19,7 +19,10 @@ use serde_saphyr::Spanned;
 use super::template::Template;
 
 mod merge;
+mod on;
 use merge::{build, clone_rule};
+pub use on::On;
+use on::OnDoc;
 
 /// `red`: a security concern; `ops`: an operations problem.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -101,6 +104,8 @@ pub struct Rule {
     pub program: Arc<cel::Program>,
     pub exceptions: Vec<Exception>,
     pub scope: Scope,
+    /// The kinds of event it applies to (`exec` unless the file says).
+    pub on: Vec<On>,
     pub enabled: bool,
     /// "builtin" or the file that defined or last changed it.
     pub source: String,
@@ -159,6 +164,7 @@ struct RuleDoc {
     condition: Option<Spanned<String>>,
     exceptions: Option<Vec<Exception>>,
     scope: Option<Scope>,
+    on: Option<Spanned<OnDoc>>,
 }
 
 /// The built-in rules, compiled into perchd.

@@ -6,7 +6,7 @@
 //! trace (the analyst's "suppress this shape").
 use perch_proto::v1 as pb;
 
-use super::{context::Subject, rules::Rule};
+use super::{Detector, FlagQuery, context::Subject, rules::Rule};
 use crate::policy::{
     TracePolicy,
     trace::{Mode, TraceShape},
@@ -89,5 +89,34 @@ pub fn policy_for(trace: &pb::Trace, flags: &[pb::Flag], by: &str, now_unix_s: f
         enabled: true,
         created_by: by.to_owned(),
         creation_timestamp: Some(now_unix_s),
+    }
+}
+
+impl Detector {
+    /// Replaces the trace suppression policies (those loaded at start-up).
+    pub fn set_policies(&mut self, policies: Vec<TracePolicy>) {
+        self.policies = policies;
+    }
+
+    /// Suppresses the shape of trace `id`: returns the policy (now in
+    /// force) and the trace, marked suppressed; `None` if no such trace.
+    pub fn suppress_trace(
+        &mut self,
+        id: &str,
+        by: &str,
+        now_unix_s: f64,
+    ) -> Option<(TracePolicy, pb::Trace)> {
+        let trace = self.traces.suppress(id)?;
+        let q = FlagQuery {
+            limit: usize::MAX,
+            include_excepted: true,
+            trace_id: id.to_owned(),
+            ..FlagQuery::default()
+        };
+        let flags = self.flags.list(&q).flags;
+        let policy = policy_for(&trace, &flags, by, now_unix_s);
+        self.policies.retain(|p| p.name != policy.name);
+        self.policies.push(policy.clone());
+        Some((policy, trace))
     }
 }

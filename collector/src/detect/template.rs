@@ -62,12 +62,17 @@ impl Template {
                         }
                     }
                     let name = name.trim().to_owned();
-                    let env_ok = name.strip_prefix("env.").is_some_and(|n| {
-                        !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    // `event.NAME`: a field of a non-exec event (empty
+                    // where the event has no such field).
+                    let env_ok = ["env.", "event."].iter().any(|p| {
+                        name.strip_prefix(p).is_some_and(|n| {
+                            !n.is_empty()
+                                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        })
                     });
                     if !env_ok && !PLACEHOLDERS.contains(&name.as_str()) {
                         return Err(format!(
-                            "unknown placeholder {{{name}}} (allowed: {}, env.NAME)",
+                            "unknown placeholder {{{name}}} (allowed: {}, env.NAME, event.NAME)",
                             PLACEHOLDERS.join(", ")
                         ));
                     }

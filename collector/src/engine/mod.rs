@@ -374,11 +374,12 @@ impl Engine {
         };
         let freezes = Arc::new(AtomicBool::new(false));
         let executor = executor(settings, &freezes);
-        release_startup_memory();
         let reader = new_reader(settings)?;
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let detector = new_detector(settings, info.boot_time_unix_ns)?;
+        // After the rules too: compiling them parses with scratch memory.
+        release_startup_memory();
         let capabilities = capabilities(source.as_ref(), &mode_reason);
         let shared = Arc::new(Shared {
             model: Mutex::new(

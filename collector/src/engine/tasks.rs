@@ -16,7 +16,7 @@ use crate::{
     ebpf::{Decoder, EbpfSource},
     model::{HostSample, ModelEvent, ProcKey, ProcessInfo, Source, Usage},
     proc::{Poller, ProcReader},
-    sampler::{FrozenCgroups, HostSampler, ProcessSampler},
+    sampler::{FrozenCgroups, HostSampler, ProcessSampler, ThreadSampler},
 };
 
 /// 20 ms keeps the console live while costing perchd ~50 wake-ups a second;
@@ -168,6 +168,7 @@ struct Pass {
     reader: ProcReader,
     frozen: FrozenCgroups,
     net: NetPass,
+    threads: ThreadSampler,
 }
 
 /// What a pass read, for the model.
@@ -178,6 +179,8 @@ struct Read {
     frozen: HashSet<String>,
     host: HostSample,
     cwds: Vec<(ProcKey, String)>,
+    /// Only while a client asks for thread samples.
+    threads: Option<Vec<perch_proto::v1::ProcessThreads>>,
 }
 
 /// Samples per-process and host usage every `interval` (with each
@@ -191,6 +194,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         reader,
         frozen: FrozenCgroups::new(shared.cgroup_root.clone()),
         net: NetPass::new("/proc".into()),
+        threads: ThreadSampler::new("/proc"),
     };
     let mem_total = shared.info.memory_total_bytes;
     let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
@@ -202,11 +206,16 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
             pass.frozen.look_again();
         }
         let full = pass.frozen.full_pass();
-        let (keys, stale, cgroups) = {
+        let watched = shared.hub.thread_watchers() > 0;
+        let (keys, stale, cgroups, multi) = {
             let mut model = shared.model();
             let cgroups = full.then(|| model.cgroup_paths());
-            (model.live_keys(), model.take_cwd_stale(), cgroups)
+            let multi = watched.then(|| model.multi_threaded_keys());
+            (model.live_keys(), model.take_cwd_stale(), cgroups, multi)
         };
+        if !watched {
+            pass.threads.forget();
+        }
         let s = Arc::clone(&shared);
         let Ok((p, mut read, net)) = tokio::task::spawn_blocking(move || {
             let net = pass.net.read(&s, false);
@@ -221,6 +230,7 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
                     .into_iter()
                     .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
                     .collect(),
+                threads: multi.map(|keys| pass.threads.sample(&keys)),
             };
             (pass, read, net)
         })
@@ -237,10 +247,13 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         let now = now_boot_ns();
         let lost = shared.events_lost.load(Ordering::Relaxed);
         let (updates, samples) = apply(&shared, read.samples.as_slice(), &read, now);
-        let extra = vec![
+        let mut extra = vec![
             convert::process_samples(now, interval_ns, samples),
             convert::host_sample(now, &read.host, lost),
         ];
+        if let Some(processes) = read.threads.take() {
+            extra.push(convert::thread_samples(now, interval_ns, processes));
+        }
         shared.commit(updates, extra);
     }
 }

@@ -5,7 +5,9 @@
 //! long ago its intermediate parent exited — and released once nothing in
 //! the model descends from it.  A process keeps its original parent (ppid
 //! is who forked it); where it was reparented to is `reaper`, learnt from
-//! /proc by the sampler.
+//! /proc by the sampler.  Retained ancestors are bounded in bytes like the
+//! exited processes: past the bound the oldest go first (the top of a
+//! chain), so a fork-and-exit chain of any length costs bounded memory.
 use perch_proto::NS_PER_TICK;
 
 use super::{ProcKey, ProcessInfo, ProcessModel};
@@ -54,11 +56,50 @@ impl ProcessModel {
             let own = link(p.key.pid, p.key.start_ns);
             if self.children.contains_key(&own) {
                 p.retained_ancestor = true;
+                self.retained_bytes += p.heap_bytes();
+                self.retained_order.push_back(own);
                 self.retained.insert(own, p);
             } else {
                 self.release(p);
             }
         }
+        self.bound_retained();
+    }
+
+    /// Drops the oldest retained ancestors while they hold more than the
+    /// exited processes' byte bound.  A dropped one leaves its parent's
+    /// count (which may release the parent in turn); its children keep
+    /// naming it, as children of any process that left the model do.
+    fn bound_retained(&mut self) {
+        while self.retained_bytes > self.max_exited_bytes {
+            let Some(oldest) = self.retained_order.pop_front() else {
+                break;
+            };
+            let Some(p) = self.retained.remove(&oldest) else {
+                continue;
+            };
+            self.retained_bytes = self.retained_bytes.saturating_sub(p.heap_bytes());
+            self.ancestors_dropped += 1;
+            self.release(p);
+        }
+        // Released entries stay in the order until met: compact it when
+        // they are most of it.
+        if self.retained_order.len() > 2 * self.retained.len() + 64 {
+            let retained = &self.retained;
+            self.retained_order.retain(|l| retained.contains_key(l));
+        }
+    }
+
+    /// Retained ancestors dropped to stay within the byte bound.
+    #[must_use]
+    pub fn ancestors_dropped(&self) -> u64 {
+        self.ancestors_dropped
+    }
+
+    /// Bytes the retained ancestors hold now.
+    #[must_use]
+    pub fn retained_bytes(&self) -> usize {
+        self.retained_bytes
     }
 
     /// `p` leaves the model, and with it every retained ancestor it was
@@ -69,6 +110,7 @@ impl ProcessModel {
             let Some(parent) = self.retained.remove(&link(p.ppid, p.parent_start_ns)) else {
                 return;
             };
+            self.retained_bytes = self.retained_bytes.saturating_sub(parent.heap_bytes());
             p = parent;
         }
     }

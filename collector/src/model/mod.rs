@@ -14,6 +14,7 @@ mod argv;
 mod facts;
 mod heal;
 mod lineage;
+mod sampled;
 mod types;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -38,6 +39,15 @@ pub struct ProcessModel {
     /// Exited processes past their retention, kept as ancestors of
     /// processes still in the model; by parent link (`lineage::link`).
     retained: HashMap<(u32, u64), ProcessInfo>,
+    /// The links of `retained` in the order they were kept (oldest exit
+    /// first; entries already released are skipped when met), and the
+    /// bytes they hold: bounded by `max_exited_bytes` too, so a chain of
+    /// a million exited ancestors cannot grow perchd without end.
+    retained_order: VecDeque<(u32, u64)>,
+    retained_bytes: usize,
+    /// Retained ancestors dropped to stay within that bound (the top of a
+    /// chain goes first: its descendants then start at a gone parent).
+    ancestors_dropped: u64,
     /// How many processes in the model (live, exited, retained) name each
     /// parent link: an exited process with children is kept.
     children: HashMap<(u32, u64), u32>,
@@ -328,107 +338,6 @@ impl ProcessModel {
             }
         }
         self.settle(expired);
-    }
-
-    /// Applies resource samples to the live processes they name.
-    pub fn apply_usage(&mut self, samples: &[(ProcKey, Usage, u32)]) {
-        for (key, usage, threads) in samples {
-            if let Some(p) = self.get_key_mut(key) {
-                p.usage = *usage;
-                p.threads = *threads;
-                p.nice = usage.nice;
-            }
-        }
-    }
-
-    /// Applies sampled state letters; returns the keys whose state changed.
-    pub fn set_states(&mut self, states: &[(ProcKey, u8)]) -> Vec<ProcKey> {
-        let mut changed = Vec::new();
-        for &(key, state) in states {
-            if let Some(p) = self.get_key_mut(&key)
-                && p.state != state
-            {
-                p.state = state;
-                changed.push(p.key);
-            }
-        }
-        changed
-    }
-
-    /// Marks live processes frozen whose cgroup path `frozen` says is;
-    /// returns the keys whose flag changed.
-    pub fn set_frozen(&mut self, frozen: impl Fn(&str) -> bool) -> Vec<ProcKey> {
-        let mut changed = Vec::new();
-        for p in self.live.values_mut() {
-            let now = p.cgroup.as_deref().is_some_and(|cg| frozen(&cg.path));
-            if p.frozen != now {
-                p.frozen = now;
-                changed.push(p.key);
-            }
-        }
-        changed
-    }
-
-    /// The cgroup paths of live processes, each once.
-    #[must_use]
-    pub fn cgroup_paths(&self) -> Vec<String> {
-        let paths: HashSet<&str> = self
-            .live
-            .values()
-            .filter_map(|p| p.cgroup.as_deref().map(|cg| cg.path.as_str()))
-            .collect();
-        paths.into_iter().map(str::to_owned).collect()
-    }
-
-    /// The live processes whose cwd should be re-read, clearing the set.
-    pub fn take_cwd_stale(&mut self) -> Vec<ProcKey> {
-        let stale = std::mem::take(&mut self.cwd_stale);
-        stale
-            .into_iter()
-            .filter_map(|pid| self.live.get(&pid).map(|p| p.key))
-            .collect()
-    }
-
-    /// Records a re-read cwd; returns the updated process when it changed.
-    pub fn set_cwd(&mut self, key: &ProcKey, cwd: String) -> Option<ProcessInfo> {
-        let p = self.get_key_mut(key)?;
-        if p.cwd == cwd {
-            return None;
-        }
-        p.cwd = cwd;
-        Some(p.clone())
-    }
-
-    /// Live processes whose executable was not deleted when last looked at.
-    #[must_use]
-    pub fn exe_present_keys(&self) -> Vec<ProcKey> {
-        self.live
-            .values()
-            .filter(|p| {
-                p.facts
-                    .as_deref()
-                    .is_some_and(|f| !f.exe.path.is_empty() && f.exe.nlink > 0)
-            })
-            .map(|p| p.key)
-            .collect()
-    }
-
-    /// Records that the executable of `key` is now deleted (link count 0);
-    /// returns the updated process.
-    pub fn set_exe_deleted(&mut self, key: &ProcKey) -> Option<ProcessInfo> {
-        let p = self.get_key_mut(key)?;
-        let mut facts = ExecFacts::clone(p.facts.as_deref()?);
-        if facts.exe.nlink == 0 {
-            return None;
-        }
-        facts.exe.nlink = 0;
-        p.facts = Some(std::sync::Arc::new(facts));
-        Some(p.clone())
-    }
-
-    #[must_use]
-    pub fn live_keys(&self) -> Vec<ProcKey> {
-        self.live.values().map(|p| p.key).collect()
     }
 }
 

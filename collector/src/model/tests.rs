@@ -289,3 +289,50 @@ fn exited_processes_are_bounded_in_bytes() {
     let sum: usize = m.exited().map(ProcessInfo::heap_bytes).sum();
     assert_eq!(m.exited_bytes(), sum);
 }
+
+/// A fork-and-exit chain of any length over one live process: the
+/// retained ancestors stay within the byte bound, the nearest ones kept,
+/// and once the leaf goes everything is released (no count left behind).
+#[test]
+fn a_long_chain_of_exited_ancestors_is_bounded_in_bytes() {
+    let bound = 64 * 1024;
+    let mut m = ProcessModel::with_bounds(1_000, bound);
+    let root = info(1, 10_000_000, 0);
+    m.seed([root.clone()]);
+    let mut chain = vec![root];
+    for i in 0..2_000u32 {
+        let parent = chain.last().cloned().expect("a parent");
+        let mut c = child_of(10 + i, u64::from(i + 2) * 10_000_000, &parent);
+        c.exe = format!("/tmp/chain/{i:0>200}");
+        m.apply(ModelEvent::Fork {
+            time_ns: u64::from(i),
+            child: c.clone(),
+        });
+        chain.push(c);
+    }
+    // Every link but the leaf exits, and its retention passes.
+    let leaf = chain.pop().expect("the leaf");
+    for (i, p) in chain.iter().skip(1).enumerate() {
+        exit(&mut m, p, 10 + u64::try_from(i).expect("small"));
+        m.expire(1_000_000 + u64::try_from(i).expect("small"));
+    }
+    m.expire(10_000_000);
+    assert!(
+        m.retained_bytes() <= bound,
+        "{} > {bound}",
+        m.retained_bytes()
+    );
+    assert!(m.ancestors_dropped() > 0);
+    let kept: Vec<u32> = m.retained().map(|p| p.key.pid).collect();
+    assert!(!kept.is_empty());
+    // The leaf's own parent is among the kept: the nearest stay.
+    assert!(kept.contains(&leaf.ppid), "{kept:?}");
+    assert!(
+        kept.iter().all(|&pid| pid + 1_000 > leaf.key.pid),
+        "{kept:?}"
+    );
+    exit(&mut m, &leaf, 20_000_000);
+    m.expire(30_000_000);
+    assert_eq!(m.retained().count(), 0);
+    assert_eq!(m.retained_bytes(), 0);
+}

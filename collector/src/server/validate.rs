@@ -130,6 +130,16 @@ pub fn watch(req: &WatchEventsRequest, head: u64) -> Result<WatchArgs, Status> {
             "resume_after_seq: {n} is ahead of the newest sequence {head}"
         )));
     }
+    // Empty means every kind but thread samples, which a client asks for
+    // with `threads` (or by naming the kind): reading every thread costs.
+    if kinds.is_empty() {
+        kinds = perch_proto::names::every::<EventKind>()
+            .filter(|k| !matches!(k, EventKind::Unspecified | EventKind::ThreadSamples))
+            .collect();
+    }
+    if req.threads && !kinds.contains(&EventKind::ThreadSamples) {
+        kinds.push(EventKind::ThreadSamples);
+    }
     Ok(WatchArgs {
         resume_after: req.resume_after_seq,
         kinds,

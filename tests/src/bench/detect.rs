@@ -2,14 +2,18 @@
 //! The same exec events go through perchd's event path (model apply and
 //! conversion to `perch.v1`) twice: without detections (the baseline) and
 //! with the default rule set; then the cost of a flag that joins an
-//! active trace with 10,000 flags held, against with 10.  Medians of
-//! `--rounds`.
+//! active trace with 10,000 flags held, against with 10; and the cost per
+//! security event (watched writes no path rule matches, as a busy watched
+//! directory makes them) with the default rules, and with one more rule
+//! that reads the process (so every event builds the whole context).
+//! Medians of `--rounds`.
 use std::{sync::Arc, time::Instant};
 
 use perchd::{
     convert,
     detect::{DetectSettings, Detector, RuleSet},
     model::{ExeInfo, ExecFacts, FdFact, FdKind, ModelEvent, ProcKey, ProcessInfo, ProcessModel},
+    security::{Detail, SecPath, SecurityEvent},
 };
 
 use crate::args::{Opt, median, parse};
@@ -77,6 +81,70 @@ fn events(n: usize, first_pid: u32) -> Vec<ModelEvent> {
             }
         })
         .collect()
+}
+
+/// `n` writes by the shell (pid 100) under a watched directory that no
+/// default rule is about.
+fn writes(n: usize) -> Vec<ModelEvent> {
+    (0..n)
+        .map(|i| {
+            let path = format!("/srv/app/data/{}.json", i % 64);
+            ModelEvent::Security(Box::new(SecurityEvent {
+                time_ns: 1_000_000 + i as u64,
+                key: ProcKey {
+                    pid: 100,
+                    start_ns: 100_000,
+                },
+                tid: 100,
+                result: 3,
+                syscall: "openat",
+                detail: Detail::Open {
+                    path: SecPath {
+                        path: path.clone(),
+                        ..SecPath::default()
+                    },
+                    given: path,
+                    flags: 0o1101,
+                    mode: 0o644,
+                    write: true,
+                },
+            }))
+        })
+        .collect()
+}
+
+/// The default rules plus one over file writes that reads the process.
+fn detector_reading_proc() -> anyhow::Result<Detector> {
+    let mut rules = RuleSet::builtin().map_err(|e| anyhow::anyhow!("built-in rules: {e:?}"))?;
+    let extra = "rules:\n  - id: bench_proc\n    short_name: bench_proc\n    kind: red\n    \
+                 severity: low\n    description: x\n    on: file_write\n    \
+                 condition: proc.uid == 12345 && event.write\n";
+    rules
+        .add_str("bench.yaml", extra)
+        .map_err(|e| anyhow::anyhow!("bench rule: {e:?}"))?;
+    Ok(Detector::new(rules, DetectSettings::default(), 0))
+}
+
+fn security_events(n: usize, rounds: usize) -> anyhow::Result<()> {
+    let evs = writes(n);
+    let (mut off, mut on, mut full) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        off.push(pass(&evs, None));
+        on.push(pass(&evs, Some(&mut detector(10_000)?)));
+        full.push(pass(&evs, Some(&mut detector_reading_proc()?)));
+    }
+    let (off, on, full) = (median(off), median(on), median(full));
+    println!("security events (watched writes no rule is about): {n}");
+    println!("event path without detections: {off:.2} us/event (baseline)");
+    println!(
+        "with the default rules:        {on:.2} us/event ({:.2}x the baseline)",
+        on / off
+    );
+    println!(
+        "with a rule reading proc:      {full:.2} us/event ({:.2}x the baseline; the whole context per event)",
+        full / off
+    );
+    Ok(())
 }
 
 fn base_model() -> ProcessModel {
@@ -168,7 +236,7 @@ pub fn run(args: Vec<String>) -> anyhow::Result<()> {
         "flag joining an active trace, 10,000 flags held: {many:.2} us/flag ({:.2}x the baseline)",
         many / few
     );
-    Ok(())
+    security_events(n, rounds)
 }
 
 /// µs per flag joining one of `sessions` active traces that hold ten

@@ -2,7 +2,6 @@
 //! ask perchd, print a table, JSON lines, or a trace as text for a ticket.
 //! `perch rules check` reads a rule file without perchd.
 use std::{
-    collections::BTreeMap,
     io::{self, BufWriter, Write},
     path::Path,
     time::Duration,
@@ -12,18 +11,13 @@ use anyhow::bail;
 use perch_client::{Target, clean, json};
 use perch_proto::{
     names,
-    v1::{
-        Flag, FlagKind, ListFlagsRequest, ListRulesRequest, ListTracesRequest, Severity, Trace,
-        TraceStatus,
-    },
+    v1::{Flag, FlagKind, ListFlagsRequest, ListRulesRequest, ListTracesRequest, TraceStatus},
 };
 
 use super::answered;
-use crate::cli::detect::{FlagsArgs, TraceArgs, TracesArgs};
+use perch::text::trace::{self as trace_tree, sev};
 
-fn sev(raw: i32) -> String {
-    names::short_of::<Severity>(raw).unwrap_or_else(|| raw.to_string())
-}
+use crate::cli::detect::{FlagsArgs, TraceArgs, TracesArgs};
 
 fn pid_of(f: &Flag) -> u32 {
     f.process.map_or(0, |k| k.pid)
@@ -113,82 +107,6 @@ pub async fn traces(target: &Target, timeout: Duration, args: &TracesArgs) -> an
     Ok(())
 }
 
-/// A process of the trace's tree: its name, children and flags.
-#[derive(Default)]
-struct Node {
-    name: String,
-    children: Vec<u32>,
-    labels: Vec<String>,
-}
-
-/// The trace's tree as text: every flagged process under the root, with
-/// the ancestors between them.
-fn tree(trace: &Trace, flags: &[Flag]) -> String {
-    let root = trace.root.map_or(0, |k| k.pid);
-    let mut nodes: BTreeMap<u32, Node> = BTreeMap::new();
-    nodes
-        .entry(root)
-        .or_default()
-        .name
-        .clone_from(&trace.root_proc_name);
-    for f in flags {
-        // Root first, down to the flagged process.
-        let mut path: Vec<(u32, &str)> = Vec::new();
-        for (k, name) in f.ancestor_keys.iter().zip(&f.ancestors) {
-            path.push((k.pid, name));
-            if k.pid == root {
-                break;
-            }
-        }
-        path.reverse();
-        path.push((pid_of(f), &f.name));
-        let start = path.iter().position(|(p, _)| *p == root).unwrap_or(0);
-        let path = &path[start..];
-        for w in path.windows(2) {
-            let parent = nodes.entry(w[0].0).or_default();
-            if !parent.children.contains(&w[1].0) {
-                parent.children.push(w[1].0);
-            }
-        }
-        for (pid, name) in path {
-            (*name).clone_into(&mut nodes.entry(*pid).or_default().name);
-        }
-        let repeats = if f.repeat_count > 1 {
-            format!(" x{}", f.repeat_count)
-        } else {
-            String::new()
-        };
-        let label = format!("[{} {}{repeats}]", sev(f.severity), f.short_name);
-        nodes.entry(pid_of(f)).or_default().labels.push(label);
-    }
-    let mut out = String::new();
-    let mut stack = vec![(root, 0usize)];
-    let mut seen = std::collections::HashSet::new();
-    while let Some((pid, depth)) = stack.pop() {
-        if !seen.insert(pid) {
-            continue;
-        }
-        let Some(n) = nodes.get(&pid) else { continue };
-        let indent = if depth == 0 {
-            String::new()
-        } else {
-            format!("{}└─ ", "   ".repeat(depth - 1))
-        };
-        out.push_str(
-            &format!(
-                "{indent}{} ({pid}) {}\n",
-                clean(&n.name),
-                n.labels.join(" ")
-            )
-            .replace(" \n", "\n"),
-        );
-        for c in n.children.iter().rev() {
-            stack.push((*c, depth + 1));
-        }
-    }
-    out
-}
-
 pub async fn trace(target: &Target, timeout: Duration, args: &TraceArgs) -> anyhow::Result<()> {
     let id = if args.id.starts_with("trace:") {
         args.id.clone()
@@ -254,7 +172,7 @@ pub async fn trace(target: &Target, timeout: Duration, args: &TraceArgs) -> anyh
         t.mitre_mapping.join(", ")
     )?;
     writeln!(out)?;
-    write!(out, "{}", tree(t, &flags))?;
+    write!(out, "{}", trace_tree::text(&trace_tree::rows(t, &flags)))?;
     writeln!(out)?;
     for f in &flags {
         let mitre: Vec<&str> = f

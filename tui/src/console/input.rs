@@ -35,6 +35,8 @@ pub enum Msg {
     /// no change; `I` inverts).
     SortOn(Column),
     ToggleKernelThreads,
+    /// Userland threads as rows under their process (htop's `H`).
+    ToggleThreads,
     ToggleFollow,
     Search,
     Filter,
@@ -97,6 +99,8 @@ pub enum Msg {
     SortAt(u8),
     /// A click on a network screen's row at this position.
     SelectRow(usize),
+    /// Traces screen: show or hide suppressed traces.
+    ToggleSuppressed,
 }
 
 impl Msg {

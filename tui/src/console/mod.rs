@@ -25,6 +25,7 @@ pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod columns;
+pub mod detect;
 pub mod editor;
 pub mod filter;
 pub mod format;
@@ -42,6 +43,7 @@ pub mod screens;
 pub mod search;
 pub mod store;
 pub mod theme;
+pub mod threads;
 pub mod ui;
 
 pub use app::{App, Config, ConnectionState};

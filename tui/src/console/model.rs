@@ -125,6 +125,8 @@ pub struct Proc {
     /// Its most recent security events, one line each, oldest first (at
     /// most [`SECURITY_LINES`] of [`SECURITY_LINE_BYTES`]).
     pub security: VecDeque<Box<str>>,
+    /// Its flags that count (the FLAGS column), from the detection store.
+    pub flags: crate::console::detect::FlagMark,
 }
 
 /// Security events kept per process: the detail view shows the latest.
@@ -136,8 +138,7 @@ fn boxed(s: &str) -> Box<str> {
     clean(s).into()
 }
 
-/// Lowercases char by char, keeping only the first char of multi-char
-/// lowercase forms so char offsets stay aligned with the source.
+/// Lowercases per char (first char of multi-char forms): offsets stay aligned.
 fn lower_aligned(out: &mut String, s: &str) {
     out.extend(s.chars().map(|c| c.to_lowercase().next().unwrap_or(c)));
 }
@@ -201,6 +202,7 @@ impl Proc {
             haystack: Box::default(),
             history: History::default(),
             security: VecDeque::new(),
+            flags: crate::console::detect::FlagMark::default(),
         };
         row.haystack = row.make_haystack();
         row

@@ -1,6 +1,7 @@
 //! The rows the process table shows, derived from the store: the process
 //! tree in depth-first order (or a flat sorted list), after hiding kernel
-//! threads, filtering and collapsing.
+//! threads, filtering and collapsing; with thread rows on (htop's `H`),
+//! each process's threads right under it.
 //!
 //! Built from scratch on every change: linear passes over flat arrays plus
 //! one sort, which stays within a few milliseconds at 100k processes and
@@ -12,6 +13,7 @@ use super::{
     columns::Sort,
     filter::Filter,
     model::{FxBuild, HostId, LiveByPid, ProcessKey, RowId, Store, Usage},
+    threads::Threads,
 };
 
 const NONE: u32 = u32::MAX;
@@ -31,6 +33,8 @@ pub struct Row {
     pub collapsed: bool,
     /// Summed usage of the subtree, on collapsed nodes only.
     pub subtree: Option<Box<Usage>>,
+    /// A thread of the process `id` (its tid), not the process itself.
+    pub thread: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -51,6 +55,8 @@ pub struct Options<'a> {
     pub host_names: &'a [String],
     /// Shown even when the filter rejects it (the followed process).
     pub force: Option<RowId>,
+    /// Thread rows under each shown process (htop's `H`), when on.
+    pub threads: Option<&'a Threads>,
 }
 
 fn host_name(names: &[String], h: HostId) -> &str {
@@ -95,11 +101,53 @@ impl RowList {
                     has_children: false,
                     collapsed: false,
                     subtree: None,
+                    thread: None,
                 })
                 .collect();
-            return RowList { rows };
+            return RowList { rows }.with_threads(store, opt.threads, false);
         }
-        Self::tree(store, opt, &present, &matched, by_cmp)
+        Self::tree(store, opt, &present, &matched, by_cmp).with_threads(store, opt.threads, true)
+    }
+
+    /// Each expanded process row followed by its threads (one level deeper
+    /// in the tree, before its child processes).
+    fn with_threads(self, store: &Store, threads: Option<&Threads>, tree: bool) -> RowList {
+        let Some(threads) = threads.filter(|t| !t.is_empty()) else {
+            return self;
+        };
+        let mut rows = Vec::with_capacity(self.rows.len());
+        let mut moved = vec![NONE; self.rows.len()];
+        for (old, r) in self.rows.into_iter().enumerate() {
+            let own = store.get(r.id).map_or(&[][..], |p| threads.of(&p.key));
+            let at = u32::try_from(rows.len()).unwrap_or(NONE);
+            moved[old] = at;
+            let (id, depth, collapsed) = (r.id, r.depth, r.collapsed);
+            rows.push(Row {
+                parent: r.parent.map(|p| moved[p as usize]),
+                has_children: r.has_children || (tree && !own.is_empty()),
+                ..r
+            });
+            if collapsed {
+                continue;
+            }
+            rows.extend(own.iter().map(|t| Row {
+                id,
+                depth: if tree { depth.saturating_add(1) } else { 0 },
+                last: false,
+                parent: tree.then_some(at),
+                has_children: false,
+                collapsed: false,
+                subtree: None,
+                thread: Some(t.tid),
+            }));
+        }
+        if tree {
+            for r in &mut rows {
+                r.last = false;
+            }
+            mark_last_children(&mut rows);
+        }
+        RowList { rows }
     }
 
     fn tree(
@@ -212,16 +260,27 @@ impl RowList {
                 has_children: has_kept_child[i],
                 collapsed,
                 subtree: collapsed.then(|| Box::new(sums[i])),
+                thread: None,
             });
         }
         mark_last_children(&mut rows);
         RowList { rows }
     }
 
-    /// Index of the row showing `id`.
+    /// Index of the row showing process `id` (not one of its threads).
     #[must_use]
     pub fn position(&self, id: RowId) -> Option<usize> {
-        self.rows.iter().position(|r| r.id == id)
+        self.rows
+            .iter()
+            .position(|r| r.id == id && r.thread.is_none())
+    }
+
+    /// Index of the row showing thread `tid` of process `id`.
+    #[must_use]
+    pub fn thread_position(&self, id: RowId, tid: u32) -> Option<usize> {
+        self.rows
+            .iter()
+            .position(|r| r.id == id && r.thread == Some(tid))
     }
 
     #[must_use]

@@ -27,6 +27,8 @@ pub struct Theme {
     /// Exited processes (the whole row).
     pub exited: Style,
     pub kernel: Style,
+    /// A userland thread's row (htop's `H`).
+    pub thread: Style,
     pub tree: Style,
     /// Matched characters of a search.
     pub matched: Style,
@@ -60,7 +62,7 @@ impl Theme {
     }
 
     /// Every style with its name in the configuration file's `[colors]`.
-    pub fn named_mut(&mut self) -> [(&'static str, &mut Style); 35] {
+    pub fn named_mut(&mut self) -> [(&'static str, &mut Style); 36] {
         [
             ("text", &mut self.text),
             ("label", &mut self.label),
@@ -79,6 +81,7 @@ impl Theme {
             ("selected", &mut self.selected),
             ("exited", &mut self.exited),
             ("kernel", &mut self.kernel),
+            ("thread", &mut self.thread),
             ("tree", &mut self.tree),
             ("matched", &mut self.matched),
             ("container", &mut self.container),
@@ -98,6 +101,20 @@ impl Theme {
             ("button", &mut self.button),
             ("button_focus", &mut self.button_focus),
         ]
+    }
+
+    /// A flag's or trace's severity, from the styles above (so `[colors]`
+    /// and `NO_COLOR` apply): critical as a warning, high as the red of
+    /// system CPU, medium as the yellow of cache, low and info plain.
+    #[must_use]
+    pub fn severity(&self, sev: perch_proto::v1::Severity) -> Style {
+        use perch_proto::v1::Severity;
+        match sev {
+            Severity::Critical => self.warn,
+            Severity::High => self.cpu_system,
+            Severity::Medium => self.mem_cache,
+            _ => self.text,
+        }
     }
 
     /// The style called `name` (see [`Theme::named_mut`]).
@@ -152,6 +169,7 @@ impl Theme {
             selected: s.fg(Color::Black).bg(Color::Cyan),
             exited: s.fg(Color::DarkGray),
             kernel: s.fg(Color::DarkGray),
+            thread: s.fg(Color::Green),
             tree: s.fg(Color::Cyan),
             matched: s
                 .fg(Color::Yellow)
@@ -206,6 +224,7 @@ impl Theme {
             selected: rev,
             exited: dim,
             kernel: dim,
+            thread: dim,
             tree: s,
             matched: bold.add_modifier(Modifier::UNDERLINED),
             container: s,
@@ -255,6 +274,7 @@ mod tests {
             t.selected,
             t.exited,
             t.kernel,
+            t.thread,
             t.tree,
             t.matched,
             t.container,
@@ -289,7 +309,7 @@ mod tests {
     #[test]
     fn styles_by_name() {
         let names = Theme::names();
-        assert_eq!(names.len(), 35);
+        assert_eq!(names.len(), 36);
         let mut t = Theme::new(true);
         for n in &names {
             assert!(t.style_mut(n).is_some(), "{n}");

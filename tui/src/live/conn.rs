@@ -2,10 +2,12 @@
 //! events; on any loss reconnect with backoff and resume from the last
 //! sequence number, re-listing only when the collector cannot replay (it
 //! restarted, or too much was missed).  No user action is ever needed.
+//! When the console turns thread rows on or off, the stream is opened
+//! again from the last sequence number with or without thread samples.
 use std::time::Duration;
 
 use perch_proto::v1::{self as pb, Event, NoticeKind, event::Kind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use perch_client::{Target, connect};
 
@@ -21,6 +23,8 @@ pub enum Update {
     /// Connections and listening sockets, and the sequence number they
     /// are current at (taken after the process snapshot).
     Connections(HostId, Vec<pb::Connection>, Vec<pb::ListeningSocket>, u64),
+    /// Flags and traces, and the collector's notable threshold.
+    Detections(HostId, Vec<pb::Flag>, Vec<pb::Trace>, u32),
     Events(HostId, Vec<Event>),
     State(HostId, ConnectionState),
     /// The answer to an action the console sent (by its outbox id).
@@ -48,6 +52,7 @@ pub async fn follow(
     embedded: bool,
     budget: usize,
     tx: mpsc::Sender<Update>,
+    mut threads: watch::Receiver<bool>,
 ) {
     let mut resume = Resume {
         seq: None,
@@ -55,14 +60,15 @@ pub async fn follow(
     };
     let mut attempt = 0u32;
     loop {
-        let link = Link {
+        let mut link = Link {
             host,
             target: &target,
             embedded,
             budget,
             tx: &tx,
+            threads: &mut threads,
         };
-        let reason = match session(&link, &mut resume, &mut attempt).await {
+        let reason = match session(&mut link, &mut resume, &mut attempt).await {
             Ok(()) => return,
             Err(reason) => reason,
         };
@@ -87,17 +93,18 @@ struct Link<'a> {
     embedded: bool,
     budget: usize,
     tx: &'a mpsc::Sender<Update>,
+    /// Whether the console shows thread rows (and so wants their samples).
+    threads: &'a mut watch::Receiver<bool>,
 }
 
 /// One connection.  `Ok` only when the console has gone away.
-async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Result<(), String> {
-    let Link {
-        host,
-        target,
-        embedded,
-        budget,
-        tx,
-    } = *link;
+async fn session(
+    link: &mut Link<'_>,
+    resume: &mut Resume,
+    attempt: &mut u32,
+) -> Result<(), String> {
+    let (host, target, embedded, budget, tx) =
+        (link.host, link.target, link.embedded, link.budget, link.tx);
     let gone = |_| String::new();
     let mut client = connect(target).await.map_err(|e| e.to_string())?;
     let info = client
@@ -128,6 +135,13 @@ async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Res
                 .await
                 .map_err(gone)?;
         }
+        // Flag and trace events replayed from the process snapshot's
+        // sequence on replace these by id, newer wins.
+        if let Some((flags, traces, notable)) = detections(&mut client).await? {
+            tx.send(Update::Detections(host, flags, traces, notable))
+                .await
+                .map_err(gone)?;
+        }
     }
     let state = if embedded {
         ConnectionState::Embedded
@@ -136,20 +150,43 @@ async fn session(link: &Link<'_>, resume: &mut Resume, attempt: &mut u32) -> Res
     };
     tx.send(Update::State(host, state)).await.map_err(gone)?;
     *attempt = 0;
-    let mut stream = client
-        .watch_events(pb::WatchEventsRequest {
-            resume_after_seq: resume.seq,
-            kinds: Vec::new(),
-            threads: false,
-        })
-        .await
-        .map_err(|e| e.message().to_owned())?
-        .into_inner();
     loop {
-        let msg = match stream.message().await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err("the collector closed the stream".into()),
-            Err(e) => return Err(e.message().to_owned()),
+        let threads = *link.threads.borrow_and_update();
+        let stream = client
+            .watch_events(pb::WatchEventsRequest {
+                resume_after_seq: resume.seq,
+                kinds: Vec::new(),
+                threads,
+            })
+            .await
+            .map_err(|e| e.message().to_owned())?
+            .into_inner();
+        if !stream_events(stream, link.threads, host, resume, tx).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Passes the stream's events on until the console changes its mind about
+/// thread rows (`Ok(true)`: open the stream again from `resume`), goes
+/// away (`Ok(false)`), or the stream ends (`Err`: reconnect).
+async fn stream_events(
+    mut stream: tonic::Streaming<pb::WatchEventsResponse>,
+    threads: &mut watch::Receiver<bool>,
+    host: HostId,
+    resume: &mut Resume,
+    tx: &mpsc::Sender<Update>,
+) -> Result<bool, String> {
+    let gone = |_| String::new();
+    loop {
+        let msg = tokio::select! {
+            msg = stream.message() => match msg {
+                Ok(Some(m)) => m,
+                Ok(None) => return Err("the collector closed the stream".into()),
+                Err(e) => return Err(e.message().to_owned()),
+            },
+            // The console has gone when its sender has.
+            changed = threads.changed() => return Ok(changed.is_ok()),
         };
         let mut events = msg.events;
         if let Some(restart) = notice(&events) {
@@ -256,6 +293,35 @@ async fn connections(
         }
     }
     Err("the connection list ended early".into())
+}
+
+/// Every flag (excepted ones too) and trace perchd holds, and its notable
+/// threshold; `None` from a collector without detections.
+async fn detections(
+    client: &mut pb::collector_client::CollectorClient<tonic::transport::Channel>,
+) -> Result<Option<(Vec<pb::Flag>, Vec<pb::Trace>, u32)>, String> {
+    // perchd's largest page: its default bounds hold fewer.
+    const ALL: u32 = 10_000;
+    let req = pb::ListFlagsRequest {
+        limit: ALL,
+        include_excepted: true,
+        ..pb::ListFlagsRequest::default()
+    };
+    let flags = match client.list_flags(req).await {
+        Ok(r) => r.into_inner().flags,
+        Err(e) if e.code() == tonic::Code::Unimplemented => return Ok(None),
+        Err(e) => return Err(e.message().to_owned()),
+    };
+    let req = pb::ListTracesRequest {
+        limit: ALL,
+        ..pb::ListTracesRequest::default()
+    };
+    let traces = client
+        .list_traces(req)
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    Ok(Some((flags, traces.traces, traces.notable_score)))
 }
 
 /// About what a decoded process holds: the message, and each string with

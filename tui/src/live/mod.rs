@@ -23,7 +23,10 @@ use crossterm::{
     execute,
 };
 use futures::StreamExt as _;
-use tokio::{sync::mpsc, time::MissedTickBehavior};
+use tokio::{
+    sync::{mpsc, watch},
+    time::MissedTickBehavior,
+};
 
 use perch_client::{ConnectError, Target, connect};
 
@@ -63,17 +66,27 @@ pub async fn run(
     config.client = crate::act::ClientIdentity::current();
     let mut app = App::new(config, Instant::now());
     let mut targets = Vec::new();
+    // Thread rows on or off: each follower asks its collector accordingly.
+    let (threads, wants_threads) = watch::channel(app.wants_threads());
     for (i, (target, is_embedded)) in follow.into_iter().enumerate() {
         let host = HostId(u16::try_from(i).context("too many collectors")?);
         app.set_connection(host, ConnectionState::Connecting);
         app.set_host_label(host, &target.to_string());
         targets.push(target.clone());
-        tokio::spawn(conn::follow(host, target, is_embedded, budget, tx.clone()));
+        tokio::spawn(conn::follow(
+            host,
+            target,
+            is_embedded,
+            budget,
+            tx.clone(),
+            wants_threads.clone(),
+        ));
     }
     let out = Out {
         targets,
         config: settings.path.clone(),
         tx,
+        threads,
     };
 
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
@@ -179,6 +192,8 @@ struct Out {
     targets: Vec<Target>,
     config: Option<std::path::PathBuf>,
     tx: mpsc::Sender<Update>,
+    /// Whether the console shows thread rows, for the followers.
+    threads: watch::Sender<bool>,
 }
 
 async fn run_loop(
@@ -225,6 +240,10 @@ async fn run_loop(
         if app.should_quit() {
             return Ok(());
         }
+        out.threads.send_if_modified(|on| {
+            let want = app.wants_threads();
+            std::mem::replace(on, want) != want
+        });
         act::send(
             app.take_outbox(),
             &out.targets,
@@ -268,6 +287,10 @@ fn apply(app: &mut App, update: Update) -> bool {
         }
         Update::Connections(h, conns, listening, seq) => {
             app.ingest_connections(h, conns, listening, seq);
+            true
+        }
+        Update::Detections(h, flags, traces, notable) => {
+            app.ingest_detections(h, flags, traces, notable);
             true
         }
         Update::Events(h, events) => {

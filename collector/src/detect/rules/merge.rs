@@ -21,13 +21,18 @@ pub(super) fn clone_rule(r: &Rule) -> Rule {
         program: Arc::clone(&r.program),
         exceptions: r.exceptions.clone(),
         scope: r.scope,
+        on: r.on.clone(),
         enabled: r.enabled,
         source: r.source.clone(),
     }
 }
 
 /// A new rule from `doc`, or `base` with `doc`'s fields applied.
-pub(super) fn build(file: &str, doc: RuleDoc, base: Option<Rule>) -> Result<Rule, Vec<RuleError>> {
+pub(super) fn build(
+    file: &str,
+    mut doc: RuleDoc,
+    base: Option<Rule>,
+) -> Result<Rule, Vec<RuleError>> {
     let id = doc.id.value.clone();
     let id_line = doc.id.referenced.line();
     let mut errors = Vec::new();
@@ -69,9 +74,22 @@ pub(super) fn build(file: &str, doc: RuleDoc, base: Option<Rule>) -> Result<Rule
             ));
         }
     }
+    let on = match doc.on.take() {
+        Some(o) => {
+            let line = o.referenced.line();
+            o.value
+                .kinds()
+                .map_err(|m| errors.push(e(line, "on", m)))
+                .ok()
+        }
+        None => None,
+    };
     let source = file.to_owned();
     let rule = if let Some(mut r) = base {
         apply(&mut r, doc, description, program);
+        if let Some(on) = on {
+            r.on = on;
+        }
         r.source = source;
         Some(r)
     } else {
@@ -93,7 +111,10 @@ pub(super) fn build(file: &str, doc: RuleDoc, base: Option<Rule>) -> Result<Rule
             ));
             None
         } else {
-            new_rule(doc, description, program, source)
+            new_rule(doc, description, program, source).map(|mut r| {
+                r.on = on.unwrap_or_else(|| vec![super::On::Exec]);
+                r
+            })
         }
     };
     match rule {
@@ -122,6 +143,7 @@ fn new_rule(
         program: Arc::new(program?),
         exceptions: doc.exceptions.unwrap_or_default(),
         scope: doc.scope.unwrap_or_default(),
+        on: Vec::new(),
         enabled: doc.enabled.unwrap_or(true),
         source,
     })

@@ -165,6 +165,14 @@ impl App {
         {
             self.view.toast = None;
         }
+        if self
+            .view
+            .notice
+            .as_ref()
+            .is_some_and(|n| self.data.now >= n.until)
+        {
+            self.view.notice = None;
+        }
         if rows_removed {
             let acts = &mut self.data.acts;
             let store = &self.data.store;

@@ -14,6 +14,7 @@ use crate::{
         actions::{Note, Outgoing, Request},
         audit::AuditLog,
         columns::Optional,
+        detect::DetectStore,
         model::{FxBuild, HostId, ProcessKey, Store},
         net::NetStore,
     },
@@ -89,6 +90,12 @@ pub struct Data {
     pub(super) store: Store,
     /// Connections and listening sockets.
     pub(super) net: NetStore,
+    /// Flags and Spydertraces.
+    pub(super) detect: DetectStore,
+    /// The processes whose FLAGS mark is set (cleared before marking again).
+    pub(super) marked: Vec<ProcessKey>,
+    /// Threads of multi-threaded processes, while thread rows are shown.
+    pub(super) threads: crate::console::threads::Threads,
     /// Bumped on every change to the processes (screens rebuild when it moves).
     pub(super) generation: u64,
     pub(super) audit: AuditLog,
@@ -107,6 +114,9 @@ impl Data {
             hosts: Vec::new(),
             store: Store::default(),
             net: NetStore::default(),
+            detect: DetectStore::default(),
+            marked: Vec::new(),
+            threads: crate::console::threads::Threads::default(),
             generation: 0,
             audit: AuditLog::default(),
             acts: Acts::default(),
@@ -129,6 +139,41 @@ impl Data {
     #[must_use]
     pub fn net(&self) -> &NetStore {
         &self.net
+    }
+
+    #[must_use]
+    pub fn detect(&self) -> &DetectStore {
+        &self.detect
+    }
+
+    /// Sets every process's FLAGS mark from the flags held (a row
+    /// replaced by an exec starts unmarked: this runs after every batch
+    /// that changed rows or flags).
+    pub(super) fn mark_flags(&mut self) {
+        for key in std::mem::take(&mut self.marked) {
+            if let Some(p) = self.store.by_key_mut(&key) {
+                p.flags = crate::console::detect::FlagMark::default();
+            }
+        }
+        for (key, mark) in self.detect.marks() {
+            if let Some(p) = self.store.by_key_mut(&key) {
+                p.flags = mark;
+                self.marked.push(key);
+            }
+        }
+        self.touch();
+    }
+
+    #[must_use]
+    pub fn threads(&self) -> &crate::console::threads::Threads {
+        &self.threads
+    }
+
+    /// Thread rows were turned off: their data goes (the collector stops
+    /// sending it), and turning them on again starts from fresh samples.
+    pub(crate) fn clear_threads(&mut self) {
+        self.threads.clear();
+        self.touch();
     }
 
     #[must_use]

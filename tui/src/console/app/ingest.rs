@@ -154,7 +154,7 @@ impl App {
             .store
             .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
         self.data.store.shed(self.config.process_memory_bytes);
-        self.data.touch();
+        self.data.mark_flags();
     }
 
     /// Exited processes the loop left out of a snapshot to stay within
@@ -183,9 +183,13 @@ impl App {
         let mut changed = false;
         let records = self.data.audit.generation();
         let net = self.data.net.generation();
+        let detect = self.data.detect.generation();
         for e in events {
             let clock = self.host_clock(host);
             if self.data.net.apply(host, e, clock) {
+                continue;
+            }
+            if self.ingest_detection(host, e) {
                 continue;
             }
             changed |= self.ingest_event(host, e);
@@ -200,6 +204,7 @@ impl App {
             self.data.store.shed(self.config.process_memory_bytes);
             self.data.touch();
         }
+        self.after_detections(detect, changed);
         if self.data.net.generation() != net {
             self.data.net.bound(self.config.connection_limit);
         }
@@ -323,8 +328,11 @@ impl App {
                     _ => {}
                 }
             }
-            // Threads as rows are not kept; network events went to the
-            // connection store before this.
+            Some(Kind::ThreadSamples(t)) => {
+                self.data.threads.apply(host, t);
+                return true;
+            }
+            // Network events went to the connection store before this.
             _ => {}
         }
         false

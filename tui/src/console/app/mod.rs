@@ -9,6 +9,7 @@
 //! empties ([`App::take_outbox`]).
 mod act;
 mod data;
+mod detect;
 mod ingest;
 mod query;
 
@@ -35,6 +36,10 @@ pub struct Config {
     /// Connections (and, apart, listening sockets) held per console before
     /// closed ones, then the oldest, go early.
     pub connection_limit: usize,
+    /// Flags and traces held per console (perchd's own bounds) before the
+    /// oldest go.
+    pub flag_limit: usize,
+    pub trace_limit: usize,
     /// Local time's offset from UTC, for START and the detail view's dates
     /// (the console has no time zone database; the loop asks libc).
     pub utc_offset_secs: i32,
@@ -57,6 +62,8 @@ impl Default for Config {
             exited_retention: Duration::from_secs(30),
             process_memory_bytes: 32 << 20,
             connection_limit: 20_000,
+            flag_limit: 10_000,
+            trace_limit: 1_000,
             utc_offset_secs: 0,
             color: true,
             read_only: false,
@@ -88,6 +95,8 @@ pub struct ViewState {
     pub overlay: Option<Overlay>,
     /// An action's result, over everything until a key or its time is up.
     pub toast: Option<Toast>,
+    /// A trace that just became notable (takes no key).
+    pub notice: Option<super::overlays::notice::Notice>,
     /// A one-off line for the footer, until the next key.
     pub flash: Option<String>,
     /// The terminal's size as the loop last said ((0, 0): not yet).

@@ -86,6 +86,12 @@ impl App {
         self.view.toast.as_ref()
     }
 
+    /// The notable-trace notice, while it shows.
+    #[must_use]
+    pub fn notice(&self) -> Option<&crate::console::overlays::notice::Notice> {
+        self.view.notice.as_ref()
+    }
+
     /// The footer's one-off message, if any.
     #[must_use]
     pub fn flash(&self) -> Option<&str> {
@@ -186,6 +192,12 @@ impl App {
     #[must_use]
     pub fn hides_kernel_threads(&self) -> bool {
         self.processes().hides_kernel_threads()
+    }
+
+    /// Thread rows are shown: the collectors should send thread samples.
+    #[must_use]
+    pub fn wants_threads(&self) -> bool {
+        self.processes().shows_threads()
     }
 
     #[must_use]

@@ -40,6 +40,9 @@ pub enum Column {
     Tty,
     Exe,
     Container,
+    /// Red and ops flags on it (not excepted), coloured by the highest
+    /// severity.
+    Flags,
     Host,
     Command,
 }
@@ -81,7 +84,7 @@ const fn info(
 
 impl Column {
     /// Every column, in the sort menu's and the column setup's order.
-    pub const ALL: [Column; 27] = [
+    pub const ALL: [Column; 28] = [
         Column::Pid,
         Column::User,
         Column::AUser,
@@ -107,6 +110,7 @@ impl Column {
         Column::Tty,
         Column::Exe,
         Column::Container,
+        Column::Flags,
         Column::Host,
         Column::Command,
     ];
@@ -195,6 +199,7 @@ impl Column {
                 l,
             ),
             Column::Container => info("CONTAINER", "container or pod", 12, 45, l, l, l),
+            Column::Flags => info("FLAGS", "flags on it, coloured by severity", 5, 44, r, r, l),
             Column::Host => info("HOST", "collector host", 10, 60, l, l, l),
             Column::Command => info("COMMAND", "command line", 24, 100, l, l, l),
         }

@@ -78,6 +78,7 @@ impl Sort {
             Column::Tty => a.tty.cmp(&b.tty),
             Column::Exe => a.exe_shown().cmp(b.exe_shown()),
             Column::Container => a.container_label().cmp(b.container_label()),
+            Column::Flags => a.flags.cmp(&b.flags),
             Column::Host => a.key.host.cmp(&b.key.host),
             Column::Command => a.command.cmp(&b.command),
         };

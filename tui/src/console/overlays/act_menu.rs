@@ -11,6 +11,7 @@ use crate::{
     console::{
         App,
         actions::{Hits, menu_kinds},
+        editor::{Limit, LineEditor},
         input::{Binding, Msg, PlaceInfo, bind, code, ctrl, k},
         list::ScrollList,
         model::{Proc, ProcessKey, Store},
@@ -59,6 +60,9 @@ pub struct Menu {
     pub target: ProcessKey,
     pub items: Vec<MenuItem>,
     pub list: ScrollList,
+    /// The dialog's reason to start with (a flag or a trace says what it
+    /// saw; the user may edit it).
+    pub reason: Option<String>,
 }
 
 impl Menu {
@@ -84,8 +88,19 @@ impl Menu {
             target: p.key,
             list: ScrollList::new(items.len()),
             items,
+            reason: None,
         }
     }
+}
+
+/// `reason` cut to what a request may carry, on a character boundary (a
+/// flag's description can be long; the user sees the end and may edit).
+fn clip(reason: &str) -> String {
+    let mut end = reason.len().min(act::REASON_MAX_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
 }
 
 impl OverlayState for Menu {
@@ -101,9 +116,15 @@ impl OverlayState for Menu {
             }
             Msg::Confirm => {
                 let kind = self.items.get(self.list.cursor()).map(|i| i.kind);
-                let dialog = kind.and_then(|kind| {
+                let mut dialog = kind.and_then(|kind| {
                     Dialog::open(kind, self.target, None, &app.data, &app.config)
                 });
+                if let (Some(d), Some(reason)) = (dialog.as_mut(), &self.reason) {
+                    d.reason = LineEditor::with_text(
+                        clip(reason),
+                        Limit::Bytes(act::REASON_MAX_BYTES),
+                    );
+                }
                 dialog.map_or(Next::Close, |d| Next::Open(Overlay::Dialog(d)))
             }
             Msg::Cancel | Msg::ActMenu => Next::Close,

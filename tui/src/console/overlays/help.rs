@@ -155,6 +155,12 @@ impl<'a> HelpOverlay<'a> {
                 let steps = labels(|m| matches!(m, Msg::NextScreen | Msg::PrevScreen));
                 out.push(line(&steps, "the next or previous screen"));
                 let letters = labels(|m| matches!(m, Msg::Show(_)));
+                // Six screens fill the label's width: keep a space after.
+                let letters = if letters.len() >= 11 {
+                    format!("{letters} ")
+                } else {
+                    letters
+                };
                 out.push(line(&letters, "the screen with that letter (tab bar)"));
                 let other = |b: &&&Entry| {
                     !matches!(b.msg, Msg::NextScreen | Msg::PrevScreen | Msg::Show(_))

@@ -12,6 +12,7 @@ use ratatui::{buffer::Buffer, layout::Rect};
 
 use super::{App, input::Msg, input::PlaceInfo, theme::Theme};
 
+pub mod notice;
 pub mod toast;
 
 /// Where an overlay may draw.

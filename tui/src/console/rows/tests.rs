@@ -5,6 +5,7 @@ use super::*;
 use crate::console::{
     columns::Column,
     model::{FxBuild, HostId, Proc},
+    threads::Threads,
 };
 
 fn proc(pid: u32, ppid: u32, name: &str, cpu: f64) -> Proc {
@@ -53,6 +54,7 @@ struct Opts {
     hide_kernel: bool,
     collapsed: HashSet<ProcessKey, FxBuild>,
     filter: Option<Filter>,
+    threads: Option<Threads>,
 }
 
 impl Default for Opts {
@@ -66,6 +68,7 @@ impl Default for Opts {
             hide_kernel: false,
             collapsed: HashSet::default(),
             filter: None,
+            threads: None,
         }
     }
 }
@@ -83,6 +86,7 @@ fn render(s: &Store, o: &Opts) -> Vec<String> {
             filter: o.filter.as_ref(),
             host_names: &[],
             force: None,
+            threads: o.threads.as_ref(),
         },
     );
     view.rows
@@ -90,8 +94,9 @@ fn render(s: &Store, o: &Opts) -> Vec<String> {
         .map(|r| {
             let p = s.get(r.id).unwrap();
             format!(
-                "{}:{}{}{}",
+                "{}{}:{}{}{}",
                 p.key.pid,
+                r.thread.map(|t| format!("/{t}")).unwrap_or_default(),
                 r.depth,
                 if r.collapsed { "+" } else { "" },
                 if r.last { "'" } else { "" }
@@ -154,6 +159,7 @@ fn collapsed_nodes_sum_their_subtree() {
             filter: None,
             host_names: &[],
             force: None,
+            threads: None,
         },
     );
     let sum = view.rows[1].subtree.as_deref().unwrap();
@@ -193,4 +199,96 @@ fn cycles_and_orphans_are_shown_not_lost() {
     for pid in ["30:", "31:", "40:0"] {
         assert!(rows.iter().any(|r| r.starts_with(pid)), "{pid} in {rows:?}");
     }
+}
+
+/// Thread samples for (pid, tids) of host 0.
+fn threads(of: &[(u32, &[u32])]) -> Threads {
+    let mut t = Threads::default();
+    t.apply(
+        HostId(0),
+        &v1::ThreadSamples {
+            processes: of
+                .iter()
+                .map(|&(pid, tids)| v1::ProcessThreads {
+                    key: Some(v1::ProcessKey {
+                        pid,
+                        start_time_ns: u64::from(pid) * 1_000_000_000,
+                    }),
+                    threads: tids
+                        .iter()
+                        .map(|&tid| v1::ThreadSample {
+                            tid,
+                            ..Default::default()
+                        })
+                        .collect(),
+                })
+                .collect(),
+            interval_ns: 1,
+        },
+    );
+    t
+}
+
+#[test]
+fn threads_come_right_under_their_process_before_its_children() {
+    let s = store();
+    let o = Opts {
+        hide_kernel: true,
+        threads: Some(threads(&[(20, &[31, 30]), (12, &[40])])),
+        ..Opts::default()
+    };
+    // pid/tid: a thread is one level deeper than its process; the last
+    // thread of a process with children is not its last child.
+    assert_eq!(
+        render(&s, &o),
+        [
+            "1:0'", "10:1", "11:2", "12:3'", "12/40:4'", "13:2'", "20:1'", "20/30:2", "20/31:2",
+            "21:2", "22:2'"
+        ]
+    );
+    // Flat: right after their process, at depth 0.
+    let flat = Opts { tree: false, ..o };
+    let rows = render(&s, &flat);
+    let at = rows.iter().position(|r| r == "20:0").unwrap();
+    assert_eq!(rows[at + 1..at + 3], ["20/30:0", "20/31:0"]);
+}
+
+#[test]
+fn a_collapsed_process_hides_its_threads_and_positions_skip_threads() {
+    let s = store();
+    let mut o = Opts {
+        hide_kernel: true,
+        threads: Some(threads(&[(20, &[30])])),
+        ..Opts::default()
+    };
+    let twenty = s
+        .by_key(&ProcessKey::new(HostId(0), 20, 20_000_000_000))
+        .unwrap()
+        .key;
+    o.collapsed.insert(twenty);
+    assert!(!render(&s, &o).iter().any(|r| r.contains('/')));
+    o.collapsed.clear();
+    let view = RowList::build(
+        &s,
+        &Options {
+            tree: true,
+            sort: o.sort,
+            hide_kernel: true,
+            hide_exited: false,
+            collapsed: &o.collapsed,
+            filter: None,
+            host_names: &[],
+            force: None,
+            threads: o.threads.as_ref(),
+        },
+    );
+    let id = s.id_of(&twenty).unwrap();
+    let process = view.position(id).unwrap();
+    let thread = view.thread_position(id, 30).unwrap();
+    assert_eq!(thread, process + 1);
+    assert_eq!(view.rows[process].thread, None);
+    assert_eq!(
+        view.rows[thread].parent,
+        Some(u32::try_from(process).unwrap())
+    );
 }

@@ -1,5 +1,5 @@
 //! The console's screens: what the body shows, one per tab (the processes,
-//! the action log; traces, flags, connections, listening sockets and
+//! the action log, connections, listening sockets, Spydertraces and flags;
 //! policies to come).  Each screen is one module that owns its state, its
 //! keys and its drawing ([`ScreenState`]); [`screens!`] below is the one
 //! place they are registered, and everything else is derived from it: the
@@ -187,7 +187,15 @@ screens! {
     Connections => conns::Connections,
     /// Listening sockets and their owners.
     Listening => listening::Listening,
+    /// Spydertraces by score; Enter opens one as its process tree.
+    Traces => traces::Traces,
+    /// Flags the detection rules raised.
+    Flags => flags::Flags,
 }
+
+/// What the Traces and Flags screens share: the table, its sort, filter,
+/// search and `k`.
+mod detect_table;
 
 /// What the two network screens share: the table, its sort, filter and
 /// search.

@@ -22,7 +22,7 @@ pub use self::{footer::Footer, header::Header, tabs::Tabs};
 use super::{
     App,
     input::{Focus, Msg},
-    overlays::{Areas, toast::ResultToast},
+    overlays::{Areas, notice::NoticeBox, toast::ResultToast},
     theme::Theme,
 };
 
@@ -55,6 +55,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         };
         o.state().draw(app, theme, areas, buf);
     }
+    NoticeBox::new(app, theme).render_into(l.body, buf);
     // Over everything: it is what just happened.
     ResultToast::new(app, theme).render_into(l.body, buf);
 }

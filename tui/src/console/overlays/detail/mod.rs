@@ -3,6 +3,7 @@
 //! listening sockets, and its parent chain and children, which the cursor
 //! moves over (Enter jumps to one).  It covers the body; the list behind
 //! keeps its place.
+mod detect;
 mod identity;
 mod links;
 mod net;

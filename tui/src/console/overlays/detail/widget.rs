@@ -336,6 +336,11 @@ impl Part for DetailView<'_> {
                 text.push(Line::raw(""));
                 text.extend(net);
             }
+            let det = self.detections(p, usize::from(left.width));
+            if !det.is_empty() {
+                text.push(Line::raw(""));
+                text.extend(det);
+            }
             text.extend(self.security(p, usize::from(left.width)));
             draw_scrolled(buf, left, &text, 0);
             let (rel, cursor_line) = self.relatives(&links, usize::from(right.width));
@@ -345,6 +350,7 @@ impl Part for DetailView<'_> {
             let mut text = self.fields(p, width);
             text.extend(self.sparklines(p, width));
             text.extend(self.network(p, width));
+            text.extend(self.detections(p, width));
             text.extend(self.security(p, width));
             let base = text.len();
             let (rel, cursor_line) = self.relatives(&links, width);

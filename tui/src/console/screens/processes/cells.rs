@@ -7,6 +7,7 @@ use crate::console::{
     columns::Column,
     format,
     model::{Proc, Usage},
+    threads::Thread,
 };
 
 /// The text of `col` for `p`, with `u` its usage (a collapsed node's
@@ -63,8 +64,33 @@ pub(super) fn cell(app: &App, col: Column, p: &Proc, u: &Usage) -> String {
         Column::Tty => p.tty.to_string(),
         Column::Exe => format!("{}{}", p.exe_shown(), p.binary_mark()),
         Column::Container => p.container_label().to_owned(),
+        Column::Flags => p.flags.count.to_string(),
         Column::Host => app.host_name(host).to_owned(),
         Column::Command => String::new(),
+    }
+}
+
+/// The text of `col` on a thread row of `p`: the thread's own tid, state,
+/// priority, nice and CPU; the process's for the rest (threads share its
+/// memory, user and command); nothing where a count of threads would go.
+pub(super) fn thread_cell(app: &App, col: Column, p: &Proc, th: &Thread) -> String {
+    match col {
+        Column::Pid => th.tid.to_string(),
+        Column::State if th.state == 0 => String::new(),
+        Column::State => char::from(th.state).to_string(),
+        Column::Pri => th.priority.to_string(),
+        Column::Nice => th.nice.to_string(),
+        Column::Cpu => format::percent(th.cpu_percent),
+        Column::Time => format::cpu_time(th.cpu_time_ns),
+        Column::Ppid => p.key.pid.to_string(),
+        Column::Threads
+        | Column::Read
+        | Column::Write
+        | Column::NetRx
+        | Column::NetTx
+        | Column::Elapsed
+        | Column::Start => String::new(),
+        _ => cell(app, col, p, &p.usage),
     }
 }
 

@@ -109,6 +109,12 @@ pub(super) static KEYS: &[Binding] = &[
         Msg::ToggleKernelThreads,
         "show or hide kernel threads (hidden at start)",
     ),
+    bind(
+        &[k('H')],
+        "H",
+        Msg::ToggleThreads,
+        "show or hide userland threads as rows under their process",
+    ),
     bind(&[k('E')], "E", Msg::ToggleExited, "hide or show exited processes"),
     bind(
         &[k('F')],

@@ -97,6 +97,7 @@ impl Processes {
     /// the list behind shows it.
     pub fn jump_to(&mut self, key: ProcessKey, store: &Store) {
         self.selected = Some(key);
+        self.selected_thread = None;
         for k in self.links(store).parents {
             self.collapsed.remove(&k);
         }

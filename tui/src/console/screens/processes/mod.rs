@@ -49,7 +49,7 @@ enum Prompt {
 #[derive(Debug)]
 #[expect(
     clippy::struct_excessive_bools,
-    reason = "independent settings (tree, kernel threads, follow) and a flag"
+    reason = "independent settings (tree, kernel threads, threads, follow) and a flag"
 )]
 pub struct Processes {
     rows: RowList,
@@ -58,12 +58,16 @@ pub struct Processes {
     /// A setting changed: rebuild at the next refresh.
     dirty: bool,
     selected: Option<ProcessKey>,
+    /// A thread row of the selected process is selected (its tid).
+    selected_thread: Option<u32>,
     /// The cursor: the selection's position in the rows.
     list: ScrollList,
     tree: bool,
     tree_sort: Sort,
     table_sort: Sort,
     hide_kernel: bool,
+    /// Userland threads shown as rows (htop's `H`; off at start).
+    threads: bool,
     /// Exited processes are left out (still shown as ancestors in the tree).
     hide_exited: bool,
     /// The sort changed: show the top of the new order at the next rebuild.
@@ -87,6 +91,7 @@ impl Default for Processes {
             built: 0,
             dirty: false,
             selected: None,
+            selected_thread: None,
             list: ScrollList::default(),
             tree: true,
             tree_sort: Sort {
@@ -96,6 +101,7 @@ impl Default for Processes {
             table_sort: Sort::default(),
             // htop hides kernel threads until K.
             hide_kernel: true,
+            threads: false,
             hide_exited: false,
             to_top: false,
             follow: false,
@@ -164,6 +170,12 @@ impl Processes {
         self.hide_kernel
     }
 
+    /// Thread rows are on: the console asks its collectors for threads.
+    #[must_use]
+    pub fn shows_threads(&self) -> bool {
+        self.threads
+    }
+
     #[must_use]
     pub fn hides_exited(&self) -> bool {
         self.hide_exited
@@ -201,7 +213,7 @@ impl Processes {
         self.rows
             .rows
             .iter()
-            .filter(|r| self.search.is_match(r.id))
+            .filter(|r| r.thread.is_none() && self.search.is_match(r.id))
             .count()
     }
 
@@ -237,11 +249,16 @@ impl Processes {
     /// detail view shows the selection, which the list may filter out.
     fn place_cursor(&mut self, store: &Store, pinned: bool) {
         self.list.set_len(self.rows.len());
-        if let Some(id) = self.selected.and_then(|k| store.id_of(&k))
-            && let Some(pos) = self.rows.position(id)
-        {
-            self.list.select(pos);
-            return;
+        if let Some(id) = self.selected.and_then(|k| store.id_of(&k)) {
+            // The thread row while it is there, else its process's row.
+            let pos = self
+                .selected_thread
+                .and_then(|tid| self.rows.thread_position(id, tid))
+                .or_else(|| self.rows.position(id));
+            if let Some(pos) = pos {
+                self.list.select(pos);
+                return;
+            }
         }
         let in_store = self.selected.is_some_and(|k| store.id_of(&k).is_some());
         if self.follow && !in_store {
@@ -250,7 +267,7 @@ impl Processes {
         if in_store && pinned {
             return;
         }
-        self.selected = self.key_at_cursor(store);
+        self.take_cursor(store);
     }
 
     fn select_pos(&mut self, pos: usize, store: &Store) {
@@ -258,7 +275,13 @@ impl Processes {
             return;
         }
         self.list.select(pos);
+        self.take_cursor(store);
+    }
+
+    /// Selects what the cursor is on: a process, or a thread of one.
+    fn take_cursor(&mut self, store: &Store) {
         self.selected = self.key_at_cursor(store);
+        self.selected_thread = self.rows.rows.get(self.list.cursor()).and_then(|r| r.thread);
     }
 
     fn key_at_cursor(&self, store: &Store) -> Option<ProcessKey> {
@@ -309,6 +332,7 @@ impl ScreenState for Processes {
                 filter: self.filter.as_ref(),
                 host_names: &names,
                 force,
+                threads: self.threads.then(|| data.threads()),
             },
         );
         self.search.refresh(store, data.generation());

@@ -89,6 +89,9 @@ pub(super) fn status_line(p: &Processes, app: &App, t: &Theme) -> Line<'static> 
     if p.hides_kernel_threads() {
         parts.push("kernel threads hidden (K)".to_owned());
     }
+    if p.shows_threads() {
+        parts.push("threads shown (H)".to_owned());
+    }
     if app.read_only() {
         parts.push("read-only".to_owned());
     }

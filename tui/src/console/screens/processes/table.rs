@@ -170,12 +170,50 @@ impl<'a> ProcessTable<'a> {
         Line::from(spans)
     }
 
+    /// One thread row at line `dy`: its own tid, name, state and CPU;
+    /// the rest is its process's (htop does the same: memory is shared).
+    fn draw_thread(&self, row: &Row, cols: &[(Column, u16)], area: Rect, dy: u16, buf: &mut Buffer) {
+        let Some((process, tid)) = self.app.store().get(row.id).zip(row.thread) else {
+            return;
+        };
+        let Some(thread) = self.app.data().threads().get(&process.key, tid) else {
+            return;
+        };
+        let style = self.theme.thread;
+        let mut x = 0u16;
+        for &(col, w) in cols {
+            let text = if col == Column::Command {
+                let mut line = if self.state.is_tree() {
+                    Self::guides(self.state.rows(), row)
+                } else {
+                    String::new()
+                };
+                line.push_str(&thread.comm);
+                line
+            } else {
+                cells::thread_cell(self.app, col, process, thread)
+            };
+            let text = ellipsize(&text, usize::from(w));
+            let text = if col.right_aligned() {
+                format!("{text:>w$}", w = usize::from(w))
+            } else {
+                text
+            };
+            put(buf, area, x, dy, &text, w, style);
+            x = x.saturating_add(w + 1);
+        }
+    }
+
     /// One process row at line `dy` of `area`.
     fn draw_row(&self, r: &Row, cols: &[(Column, u16)], area: Rect, dy: u16, buf: &mut Buffer) {
         let t = self.theme;
         let Some(p) = self.app.store().get(r.id) else {
             return;
         };
+        if r.thread.is_some() {
+            self.draw_thread(r, cols, area, dy, buf);
+            return;
+        }
         let usage = r.subtree.as_deref().unwrap_or(&p.usage);
         let gone = p.is_exited();
         let base = if gone {
@@ -206,10 +244,12 @@ impl<'a> ProcessTable<'a> {
                 } else {
                     text
                 };
-                let style = if col == Column::Container {
-                    base.patch(t.container)
-                } else {
-                    base
+                let style = match col {
+                    Column::Container => base.patch(t.container),
+                    // No flag: dim, as Spydertop greys a 0.
+                    Column::Flags if p.flags.count == 0 => base.patch(t.exited),
+                    Column::Flags => base.patch(t.severity(p.flags.severity())),
+                    _ => base,
                 };
                 let style = if gone { t.exited } else { style };
                 put(buf, area, x, dy, &text, w, style);

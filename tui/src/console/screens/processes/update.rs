@@ -28,7 +28,7 @@ impl Processes {
         let store = cx.data.store();
         if self.list.apply(msg, cx.page) {
             if !self.rows.is_empty() {
-                self.selected = self.key_at_cursor(store);
+                self.take_cursor(store);
             }
             return;
         }
@@ -88,6 +88,14 @@ impl Processes {
                 self.hide_kernel = !self.hide_kernel;
                 self.dirty = true;
             }
+            Msg::ToggleThreads => {
+                self.threads = !self.threads;
+                if !self.threads {
+                    self.selected_thread = None;
+                    cx.data.clear_threads();
+                }
+                self.dirty = true;
+            }
             Msg::ToggleExited => {
                 self.hide_exited = !self.hide_exited;
                 self.dirty = true;
@@ -128,6 +136,7 @@ impl Processes {
             // The selection moves to its top-level ancestor.
             if let Some(root) = self.links(store).parents.last() {
                 self.selected = Some(*root);
+                self.selected_thread = None;
             }
         } else {
             self.collapsed.clear();

@@ -34,6 +34,44 @@ impl Header<'_> {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
+    /// `Events: 37/s  Lost: 0`, then the active traces when there are any.
+    fn events_line(&self, per_sec: f64, lost: u64) -> Line<'static> {
+        let t = self.theme;
+        let mut events = vec![
+            Span::styled("Events: ", t.label),
+            Span::styled(format!("{per_sec:.0}/s"), t.value),
+            Span::styled("  Lost: ", t.label),
+            Span::styled(lost.to_string(), if lost > 0 { t.warn } else { t.value }),
+        ];
+        events.extend(self.traces_spans());
+        Line::from(events)
+    }
+
+    /// `  Traces: 1 crit 2 high` (every collector's active, unsuppressed
+    /// traces by their highest severity, each severity coloured); nothing
+    /// while there are none.
+    fn traces_spans(&self) -> Vec<Span<'static>> {
+        use perch_proto::v1::Severity;
+        let t = self.theme;
+        let counts = self.app.data().detect().active_by_severity();
+        if counts.iter().all(|n| *n == 0) {
+            return Vec::new();
+        }
+        let mut spans = vec![Span::styled("  Traces:", t.label)];
+        let names = [
+            (Severity::Critical, "crit"),
+            (Severity::High, "high"),
+            (Severity::Medium, "med"),
+            (Severity::Low, "low"),
+        ];
+        for (n, (sev, name)) in counts.iter().zip(names) {
+            if *n > 0 {
+                spans.push(Span::styled(format!(" {n} {name}"), t.severity(sev)));
+            }
+        }
+        spans
+    }
+
     pub(super) fn info_lines(&self) -> Vec<Line<'static>> {
         let t = self.theme;
         let mut lines = Vec::new();
@@ -107,13 +145,7 @@ impl Header<'_> {
                 ),
             ));
         }
-        let lost = h.lost_events;
-        lines.push(Line::from(vec![
-            Span::styled("Events: ", t.label),
-            Span::styled(format!("{:.0}/s", h.events_per_sec), t.value),
-            Span::styled("  Lost: ", t.label),
-            Span::styled(lost.to_string(), if lost > 0 { t.warn } else { t.value }),
-        ]));
+        lines.push(self.events_line(h.events_per_sec, h.lost_events));
         if self.app.hosts().len() > 1 {
             let mut spans = vec![Span::styled("Hosts: ", t.label)];
             for (i, other) in self.app.hosts().iter().enumerate() {
