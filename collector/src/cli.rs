@@ -71,6 +71,10 @@ pub struct Args {
     /// built-in rules and `[detect] rules_dirs`; repeatable.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// The policies directory (trace suppression policies) [default:
+    /// `[detect] policies_dir`, else /etc/perch/policies.d].
+    #[arg(long = "policies", value_name = "DIR")]
+    pub policies: Option<PathBuf>,
     /// Log filter (tracing `EnvFilter` syntax) [default: info, or `RUST_LOG`].
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
@@ -122,6 +126,9 @@ impl Args {
             s.ring_buffer_bytes = v;
         }
         s.detect.rule_dirs.extend(self.rules.iter().cloned());
+        if let Some(p) = &self.policies {
+            s.detect.policies_dir.clone_from(p);
+        }
         s.validate()?;
         Ok(s)
     }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod hub;
 pub mod model;
 pub mod net;
+pub mod policy;
 pub mod proc;
 pub mod refusals;
 pub mod respond;

@@ -6,6 +6,7 @@
 //! [detect]
 //! enabled = true
 //! rules_dirs = ["/etc/perch/rules.d"]  # after the built-in rules, in order
+//! policies_dir = "/etc/perch/policies.d"  # suppression policies
 //! max_flags = 10000                    # flags held in memory
 //! max_traces = 1000                    # traces held in memory
 //! max_age_secs = 86400                 # older flags and traces are dropped
@@ -36,6 +37,7 @@ pub mod ranges {
 pub(super) struct DetectFile {
     enabled: Option<bool>,
     rules_dirs: Option<Vec<PathBuf>>,
+    policies_dir: Option<PathBuf>,
     max_flags: Option<Spanned<u64>>,
     max_traces: Option<Spanned<u64>>,
     max_age_secs: Option<Spanned<u64>>,
@@ -61,6 +63,9 @@ impl DetectFile {
         }
         if let Some(v) = &self.rules_dirs {
             d.rule_dirs.clone_from(v);
+        }
+        if let Some(v) = &self.policies_dir {
+            d.policies_dir.clone_from(v);
         }
         if let Some(n) = get(&self.max_flags, "detect.max_flags", r::MAX_FLAGS)? {
             d.max_flags = size(n);

@@ -9,10 +9,14 @@ mod dispatch;
 mod event;
 mod exceptions;
 mod flag;
+mod gate;
+mod lazy;
+mod lineage;
 pub mod rules;
 pub mod score;
 mod settings;
 mod store;
+mod suppress;
 mod template;
 mod traces;
 
@@ -27,8 +31,9 @@ pub use settings::{DetectSettings, pb_severity};
 pub use store::FlagQuery;
 pub use traces::{TraceQuery, session_root};
 
-use context::{Subject, bind};
+use context::Subject;
 use event::EventCtx;
+use lineage::{ancestry, command_hash, parent_key};
 use store::{FlagRec, FlagStore};
 use traces::{Joining, TraceStore};
 
@@ -39,6 +44,8 @@ const INDEX_MAX: usize = 16_384;
 
 pub struct Detector {
     rules: RuleSet,
+    /// Per rule: the cheap test run before its condition, if any.
+    gates: Vec<Option<gate::Gate>>,
     /// For each event kind (`On::index`), the enabled rules for it.
     index: Vec<Vec<usize>>,
     state: dispatch::EventState,
@@ -60,6 +67,8 @@ pub struct Detector {
     writers: HashMap<u64, Vec<(ProcKey, String)>>,
     /// (parent, command line hash) -> times of failed exits.
     failures: HashMap<(ProcKey, u64), VecDeque<u64>>,
+    /// Trace suppression policies (loaded, and added by `suppress_trace`).
+    policies: Vec<crate::policy::TracePolicy>,
     pub eval_errors: u64,
     last_tick_ns: u64,
 }
@@ -70,46 +79,6 @@ impl std::fmt::Debug for Detector {
             .field("rules", &self.rules.rules.len())
             .finish_non_exhaustive()
     }
-}
-
-fn command_hash(p: &ProcessInfo) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    p.exe.hash(&mut h);
-    for a in p.argv.iter() {
-        a.hash(&mut h);
-    }
-    h.finish()
-}
-
-fn parent_key(p: &ProcessInfo) -> ProcKey {
-    ProcKey {
-        pid: p.ppid,
-        start_ns: p.parent_start_ns,
-    }
-}
-
-/// The live ancestors of `p`, nearest first.
-fn ancestry<'m>(model: &'m ProcessModel, p: &ProcessInfo) -> Vec<&'m ProcessInfo> {
-    let mut out: Vec<&ProcessInfo> = Vec::new();
-    let (mut ppid, mut pstart) = (p.ppid, p.parent_start_ns);
-    while out.len() < context::MAX_ANCESTORS && ppid != 0 {
-        let Some(q) = model.get(ppid) else { break };
-        if pstart != 0
-            && !q.key.same_as(&ProcKey {
-                pid: ppid,
-                start_ns: pstart,
-            })
-        {
-            break;
-        }
-        if out.iter().any(|a| a.key.pid == q.key.pid) || q.key.pid == p.key.pid {
-            break;
-        }
-        out.push(q);
-        (ppid, pstart) = (q.ppid, q.parent_start_ns);
-    }
-    out
 }
 
 fn event(time_ns: u64, kind: pb::event::Kind) -> pb::Event {
@@ -140,11 +109,17 @@ impl Detector {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let gates = rules
+            .rules
+            .iter()
+            .map(|r| gate::Gate::of(r.program.expression(), &rules.lists))
+            .collect();
         Self {
             index: dispatch::index(&rules.rules),
             state: dispatch::EventState::new(),
             pending: Vec::new(),
             rules,
+            gates,
             lists,
             root,
             settings,
@@ -155,6 +130,7 @@ impl Detector {
             readers: HashMap::new(),
             writers: HashMap::new(),
             failures: HashMap::new(),
+            policies: Vec::new(),
             eval_errors: 0,
             last_tick_ns: 0,
         }
@@ -313,8 +289,13 @@ impl Detector {
         let mut errors = 0;
         let todo = undecided.as_deref().unwrap_or(&self.index[kind.index()]);
         if !todo.is_empty() {
-            let mut scope = self.root.new_inner_scope();
-            bind(&mut scope, &sub);
+            let strings = gate::Strings::new(&sub);
+            let vars = context::vars(&sub);
+            let mut outer = self.root.new_inner_scope();
+            outer.set_variable_resolver(&vars);
+            // The event's own object, when it has one, shadows the
+            // resolver's `event` (which only knows the kind).
+            let mut scope = outer.new_inner_scope();
             if let Some(ev) = ev {
                 scope.add_variable_from_value("event", ev.value());
             }
@@ -324,7 +305,14 @@ impl Detector {
             for &i in todo {
                 let rule = &self.rules.rules[i];
                 let scoped = dispatch::in_scope(rule, in_container);
-                if !scoped || (once && self.matched.contains(&(i, *key))) {
+                if !scoped
+                    || (once && self.matched.contains(&(i, *key)))
+                    || self
+                        .gates
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|g| !g.open(&strings))
+                {
                     continue;
                 }
                 match rule.program.execute(&scope) {
@@ -359,7 +347,8 @@ impl Detector {
         out: &mut Vec<pb::Event>,
     ) {
         let rule = &self.rules.rules[i];
-        let excepted = exceptions::excepted(rule, sub);
+        let excepted = exceptions::excepted(rule, sub)
+            .or_else(|| suppress::allowed(&self.policies, rule, sub));
         let chain: Vec<&ProcessInfo> = std::iter::once(sub.proc)
             .chain(sub.ancestors.iter().copied())
             .collect();
@@ -404,6 +393,7 @@ impl Detector {
                 severity: rule.severity,
                 chain: &chain[..=root_at],
                 interactive,
+                suppressed: suppress::suppressed(&self.policies, rule, sub),
             };
             let (t_no, trace) = self.traces.join(root, &joining, time_ns);
             flag.trace_id.clone_from(&trace.id);

@@ -13,6 +13,9 @@ pub struct DetectSettings {
     pub enabled: bool,
     /// Directories of rule files, after the built-in rules.
     pub rule_dirs: Vec<std::path::PathBuf>,
+    /// The policies directory (trace suppression policies are read from
+    /// it at start-up and written to it).
+    pub policies_dir: std::path::PathBuf,
     pub max_flags: usize,
     pub max_traces: usize,
     pub max_age_ns: u64,
@@ -28,6 +31,7 @@ impl Default for DetectSettings {
         Self {
             enabled: true,
             rule_dirs: vec![rules::SYSTEM_DIR.into()],
+            policies_dir: crate::policy::SYSTEM_DIR.into(),
             max_flags: 10_000,
             max_traces: 1_000,
             max_age_ns: 24 * 3600 * perch_proto::NS_PER_SEC,

@@ -417,3 +417,40 @@ fn miner_arguments() {
     assert_eq!(rig.rules_on(91), ["crypto_miner"]);
     assert!(rig.rules_on(92).is_empty());
 }
+
+#[test]
+fn a_suppressed_trace_shape_excepts_its_flags() {
+    let mut rig = Rig::new();
+    rig.exec(process(11, 10, &["x"], "/tmp/x", tty()));
+    let traces = rig.traces();
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    assert!(!traces[0].suppressed);
+    let (policy, trace) = rig.det.suppress_trace(&traces[0].id, "alice", 1.0).unwrap();
+    assert!(trace.suppressed && rig.traces()[0].suppressed);
+    assert_eq!(policy.trigger_ancestors, ["bash"]);
+    assert!(!policy.allowed_flags.is_empty(), "{policy:?}");
+    // The document round-trips (it is what perchd writes).
+    let text = crate::policy::Policy::Trace(policy.clone()).to_yaml("");
+    assert_eq!(
+        crate::policy::parse("p.yaml", &text).unwrap(),
+        crate::policy::Policy::Trace(policy.clone())
+    );
+
+    // The same behaviour again: the new flag is excepted by the policy.
+    rig.exec(process(12, 10, &["x"], "/tmp/x", tty()));
+    let f = rig
+        .flags()
+        .into_iter()
+        .find(|f| f.process.is_some_and(|k| k.pid == 12))
+        .unwrap();
+    assert!(f.excepted, "{f:?}");
+    assert_eq!(f.exception_reason, format!("policy {}", policy.name));
+    assert!(rig.det.suppress_trace("trace:999", "alice", 1.0).is_none());
+
+    // Loaded at start-up instead: a new detector with the policy suppresses
+    // the trace the shape opens, and excepts the flag.
+    let mut rig = Rig::new();
+    rig.det.set_policies(vec![policy]);
+    rig.exec(process(11, 10, &["x"], "/tmp/x", tty()));
+    assert!(rig.flags().iter().all(|f| f.excepted));
+}

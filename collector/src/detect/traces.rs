@@ -77,6 +77,8 @@ pub struct Joining<'a> {
     /// The flagged process, then its ancestors up to the root.
     pub chain: &'a [&'a ProcessInfo],
     pub interactive: bool,
+    /// A suppression policy selects this flag's shape.
+    pub suppressed: bool,
 }
 
 #[derive(Debug)]
@@ -114,6 +116,13 @@ impl TraceStore {
     #[must_use]
     pub fn active_for(&self, root: &ProcKey) -> Option<u64> {
         self.active.get(root).copied()
+    }
+
+    /// Marks the trace `id` suppressed; returns its new state.
+    pub fn suppress(&mut self, id: &str) -> Option<pb::Trace> {
+        let t = self.items.iter_mut().find(|t| t.trace.id == id)?;
+        t.trace.suppressed = true;
+        Some(t.trace.clone())
     }
 
     /// A repeat of a flag in trace `no`: only its last activity moves.
@@ -158,6 +167,11 @@ impl TraceStore {
         }
         let tr = &mut t.trace;
         tr.interactive |= j.interactive;
+        // The trigger (the trace's first flag) decides; later flags do not
+        // un-suppress it.
+        if tr.flag_count == 0 {
+            tr.suppressed = j.suppressed;
+        }
         tr.flag_count += 1;
         tr.flag_ids.push(j.flag.id.clone());
         tr.last_time_ns = tr.last_time_ns.max(now_ns);

@@ -123,9 +123,24 @@ pub(super) fn new_detector(
         )
     })?;
     tracing::info!(rules = rules.rules.len(), "detection rules loaded");
-    Ok(Some(Mutex::new(Detector::new(
-        rules,
-        settings.detect.clone(),
-        boot_time_unix_ns,
-    ))))
+    let mut detector = Detector::new(rules, settings.detect.clone(), boot_time_unix_ns);
+    // A bad policy file is refused alone: perchd runs with the others.
+    let (policies, refused) = crate::policy::load_dir(&settings.detect.policies_dir);
+    for e in &refused {
+        tracing::warn!("policy refused: {e}");
+    }
+    let traces: Vec<_> = policies
+        .into_iter()
+        .map(|(_, p)| match p {
+            crate::policy::Policy::Trace(t) => t,
+        })
+        .collect();
+    tracing::info!(
+        policies = traces.len(),
+        refused = refused.len(),
+        dir = %settings.detect.policies_dir.display(),
+        "trace suppression policies loaded"
+    );
+    detector.set_policies(traces);
+    Ok(Some(Mutex::new(detector)))
 }

@@ -1,6 +1,8 @@
 //! `perch-bench exec-storm`: spawns N short processes (`/bin/true`) from one loop per
 //! core, first without perchd, then with perchd and a client reading the
 //! full event stream; rounds alternate so drift hits both sides equally.
+//! With `--compare-detections 1` each round also runs perchd with
+//! `[detect] enabled = false`, for the ratio with detections on vs off.
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
@@ -21,15 +23,18 @@ struct Opts {
     processes: usize,
     rounds: usize,
     loops: usize,
+    compare_detections: usize,
 }
 
-pub const USAGE: &str = "perch-bench exec-storm [--processes N] [--rounds R] [--loops L]";
+pub const USAGE: &str =
+    "perch-bench exec-storm [--processes N] [--rounds R] [--loops L] [--compare-detections 0|1]";
 
 fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
     let mut o = Opts {
         processes: 20_000,
         rounds: 3,
         loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        compare_detections: 0,
     };
     args::parse(
         args,
@@ -48,6 +53,11 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
                 name: "--loops",
                 value: &mut o.loops,
                 range: 1..=1024,
+            },
+            Opt {
+                name: "--compare-detections",
+                value: &mut o.compare_detections,
+                range: 0..=1,
             },
         ],
         USAGE,
@@ -197,8 +207,17 @@ fn per(ns: u64, n: usize) -> f64 {
     ns as f64 / 1000.0 / n.max(1) as f64
 }
 
-async fn with_perchd(o: &Opts) -> anyhow::Result<Round> {
-    let perchd = Perchd::start(&["--log", "warn"]).await;
+/// One round with perchd; `detect: false` runs it with `[detect] enabled
+/// = false`.
+async fn with_perchd(o: &Opts, detect: bool) -> anyhow::Result<Round> {
+    let config = tempfile::NamedTempFile::new()?;
+    std::fs::write(config.path(), "[detect]\nenabled = false\n")?;
+    let config_path = config.path().display().to_string();
+    let mut args = vec!["--log", "warn"];
+    if !detect {
+        args.extend(["--config", config_path.as_str()]);
+    }
+    let perchd = Perchd::start(&args).await;
     let mut client = perchd.client().await?;
     let info = client.get_info(pb::GetInfoRequest {}).await?.into_inner();
     if info.mode != pb::CollectorMode::Ebpf as i32 {
@@ -267,7 +286,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         "exec storm: {} processes per round, {} rounds, {} spawn loops",
         o.processes, o.rounds, o.loops
     );
-    let (mut base, mut rounds) = (Vec::new(), Vec::new());
+    let (mut base, mut rounds, mut off) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=o.rounds {
         let (pids, took) = tokio::task::spawn_blocking({
             let (n, l) = (o.processes, o.loops);
@@ -275,7 +294,15 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         })
         .await??;
         base.push(rate(pids.len(), took));
-        let r = with_perchd(&o).await?;
+        if o.compare_detections == 1 {
+            let r = with_perchd(&o, false).await?;
+            println!(
+                "  round {round}, detections off: with {:.0} execs/s, received {}/{}, perchd {:.2} µs CPU/event",
+                r.rate, r.got, r.spawned, r.per_event_us
+            );
+            off.push(r);
+        }
+        let r = with_perchd(&o, true).await?;
         let kernel: f64 = r.kernel_us.iter().map(|(_, us)| us).sum();
         println!(
             "  round {round}: without {:.0} execs/s, with {:.0} execs/s, received {}/{}, \
@@ -297,6 +324,17 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         rounds.push(r);
     }
     report(&base, &rounds);
+    if !off.is_empty() {
+        let med = |rs: &[Round], f: &dyn Fn(&Round) -> f64| median(rs.iter().map(f).collect());
+        let (on_rate, off_rate) = (med(&rounds, &|r| r.rate), med(&off, &|r| r.rate));
+        println!("with perchd, detections off: {off_rate:.0} execs/s (median; baseline)");
+        println!(
+            "detections on/off:         {:.3} throughput; perchd CPU/event {:.2} µs on, {:.2} µs off",
+            on_rate / off_rate,
+            med(&rounds, &|r| r.per_event_us),
+            med(&off, &|r| r.per_event_us)
+        );
+    }
     Ok(())
 }
 

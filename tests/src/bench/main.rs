@@ -11,7 +11,10 @@
 //! - `memory`: perchd's and the console's peak RSS under an argv-heavy
 //!   storm and stalled streams, against their idle peaks (`memory`);
 //! - `detect`: the detection rules' cost per exec against the same event
-//!   path without them (`detect`);
+//!   path without them, and a flag joining a trace with 10,000 flags held
+//!   against with 10 (`detect`);
+//! - `flag-latency`: exec -> flag visible to a watching client, against
+//!   exec -> Exec event visible (`flag_latency`);
 //! - `open-storm`: opens of unwatched files with perchd against without
 //!   (the in-kernel path filter), and perchd's CPU per security event
 //!   (`open_storm`).
@@ -21,6 +24,7 @@ mod connect_storm;
 mod console;
 mod detect;
 mod exec_storm;
+mod flag_latency;
 mod kill_latency;
 mod memory;
 mod open_storm;
@@ -52,6 +56,7 @@ fn run() -> anyhow::Result<()> {
         "console" => console::run(rest),
         "kill-latency" => tokio::runtime::Runtime::new()?.block_on(kill_latency::run(rest)),
         "detect" => detect::run(rest),
+        "flag-latency" => tokio::runtime::Runtime::new()?.block_on(flag_latency::run(rest)),
         "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
         "open-storm" => tokio::runtime::Runtime::new()?.block_on(open_storm::run(rest)),
         // A client that stops reading, for the memory test and benchmark.
@@ -60,24 +65,26 @@ fn run() -> anyhow::Result<()> {
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 connect_storm::USAGE,
                 console::USAGE,
                 kill_latency::USAGE,
                 detect::USAGE,
+                flag_latency::USAGE,
                 memory::USAGE,
                 open_storm::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {} | {}",
             exec_storm::USAGE,
             connect_storm::USAGE,
             console::USAGE,
             kill_latency::USAGE,
             detect::USAGE,
+            flag_latency::USAGE,
             memory::USAGE,
             open_storm::USAGE
         ),
