@@ -179,6 +179,9 @@ fn eval<'x>(p: &'x Pred, s: &'x Strings<'_>, vars: &mut Vec<&'x str>) -> bool {
                 r
             };
             match range {
+                // Scanning thousands of arguments per rule costs more than
+                // one substring search of the command line they make up.
+                Range::Argv if !argv_may(body, vars.len(), term_cmdline(s)) => false,
                 Range::Argv => s.sub.proc.argv.iter().any(|a| each(a, vars)),
                 Range::Anames => s.sub.ancestors.iter().any(|a| each(&a.comm, vars)),
                 Range::StdinWriters => s.sub.stdin_writers.iter().any(|w| each(w, vars)),
@@ -188,6 +191,26 @@ fn eval<'x>(p: &'x Pred, s: &'x Strings<'_>, vars: &mut Vec<&'x str>) -> bool {
                 }),
             }
         }
+    }
+}
+
+/// The command line (the arguments joined by spaces), built once.
+fn term_cmdline<'x>(s: &'x Strings<'_>) -> &'x str {
+    s.cmdline.get_or_init(|| cmdline(s.sub.proc))
+}
+
+/// Whether some argument (the comprehension's variable, `var`) may satisfy
+/// `body`, judged on the whole command line: an argument that starts
+/// with, ends with, contains or equals a literal, or is in a list, leaves
+/// that text in the command line.  False only when no argument can.
+fn argv_may(body: &Pred, var: usize, cmdline: &str) -> bool {
+    let is_var = |t: &Term| matches!(t, Term::Var(i) if *i == var);
+    match body {
+        Pred::Str(_, a, Term::Lit(l)) if is_var(a) => cmdline.contains(l.as_str()),
+        Pred::In(t, set) if is_var(t) => set.iter().any(|x| cmdline.contains(x.as_str())),
+        Pred::Any(v) => v.iter().any(|p| argv_may(p, var, cmdline)),
+        Pred::All(v) => v.iter().all(|p| argv_may(p, var, cmdline)),
+        _ => true,
     }
 }
 

@@ -220,14 +220,23 @@ impl Detector {
                 !v.is_empty()
             });
         }
+        // One pipe may see a process per exec for ever (a loop's stdout):
+        // its list drops the processes gone whenever its length doubles.
+        let live = |k: &ProcKey| model.get_key(k).is_some();
+        let prune = |n: usize| n >= 32 && n.is_power_of_two();
         if fd0.kind == FdKind::Pipe {
-            self.readers.entry(fd0.inode).or_default().push(key);
+            let v = self.readers.entry(fd0.inode).or_default();
+            v.push(key);
+            if prune(v.len()) {
+                v.retain(|k| live(k));
+            }
         }
         if fd1.kind == FdKind::Pipe {
-            self.writers
-                .entry(fd1.inode)
-                .or_default()
-                .push((key, comm.to_owned()));
+            let v = self.writers.entry(fd1.inode).or_default();
+            v.push((key, comm.to_owned()));
+            if prune(v.len()) {
+                v.retain(|(k, _)| live(k));
+            }
         }
     }
 

@@ -243,14 +243,25 @@ impl EbpfSource {
     }
 
     /// Calls `f` on every record waiting in the ring; returns how many.
-    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+    pub fn drain(&mut self, f: impl FnMut(&[u8])) -> usize {
+        self.drain_up_to(usize::MAX, f).0
+    }
+
+    /// Calls `f` on the records waiting in the ring until they add up to
+    /// `max_bytes`; returns how many, and whether it stopped at the budget
+    /// (more may wait: drain again without waiting for a wake-up).
+    pub fn drain_up_to(&mut self, max_bytes: usize, mut f: impl FnMut(&[u8])) -> (usize, bool) {
         let ring = self.ring.get_mut();
-        let mut n = 0;
+        let (mut n, mut bytes) = (0, 0usize);
         while let Some(item) = ring.next() {
             f(&item);
             n += 1;
+            bytes = bytes.saturating_add(item.len());
+            if bytes >= max_bytes {
+                return (n, true);
+            }
         }
-        n
+        (n, false)
     }
 
     /// Records the kernel could not queue, summed over CPUs and kinds.

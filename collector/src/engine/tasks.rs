@@ -23,6 +23,11 @@ use crate::{
 /// bursts past the ring's wake-up threshold are drained at once anyway.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
 
+/// Ring-buffer bytes decoded and committed at a time: a few hundred exec
+/// records of ordinary size, or 32 of the largest (8 KiB of argv, about
+/// 230 KiB once decoded into one string per argument).
+const DRAIN_BUDGET_BYTES: usize = 256 << 10;
+
 /// Scans /proc once (on the blocking pool), returning the reader for
 /// reuse; meanwhile drains the ring into the returned events, so a long
 /// scan does not overflow it.
@@ -74,14 +79,19 @@ pub(super) async fn ebpf_events(
 ) {
     let mut batch = pending;
     let mut losses = loss::LossTracker::new(&src);
+    let mut more = false;
     loop {
-        if batch.is_empty() {
+        if batch.is_empty() && !more {
             src.wait(DRAIN_INTERVAL).await;
         }
         let mut malformed = 0u64;
-        src.drain(|bytes| match decoder.decode_all(bytes) {
-            Ok(e) => batch.extend(e),
-            Err(_) => malformed += 1,
+        // A bounded batch: when the model (and the rules) fall behind, a
+        // full ring of argv-heavy execs decodes to over 100 MiB at once.
+        (_, more) = src.drain_up_to(DRAIN_BUDGET_BYTES, |bytes| {
+            match decoder.decode_all(bytes) {
+                Ok(e) => batch.extend(e),
+                Err(_) => malformed += 1,
+            }
         });
         if malformed > 0 {
             tracing::warn!("{malformed} malformed ring-buffer records skipped");
