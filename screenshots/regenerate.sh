@@ -262,5 +262,5 @@ keys Enter
 shoot trace "the reverse shell's trace" 'Flags, oldest first' 'reverse_shell' 'T1059' '\(notable\)'
 keys Escape
 keys f
-shoot flags "the Flags screen" 'SEV' 'MITRE' 'reverse_shell'
+shoot flags "the Flags screen" 'SEV' 'MITRE' 'T1059' 'standard streams'
 log "done"

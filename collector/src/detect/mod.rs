@@ -143,7 +143,12 @@ impl Detector {
         let ModelEvent::Exit { time_ns, key, exit } = e else {
             return;
         };
-        if exit.code == Some(0) {
+        // A failure is a known nonzero code or a signal; an exit whose
+        // status is unknown (healed from /proc after lost records) is not
+        // one, or every process of a storm that overflowed the ring would
+        // count as failing and flag its restarts.
+        let failed = exit.code.is_some_and(|c| c != 0) || exit.signal.is_some();
+        if !failed {
             return;
         }
         let Some(p) = model.get_key(key) else { return };
