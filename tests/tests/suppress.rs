@@ -4,7 +4,6 @@
 //! `perch traces` hiding the suppressed trace unless `--all`; a restarted
 //! perchd reading the policy back; the audit record; a viewer refused.
 #![expect(
-    clippy::panic,
     clippy::expect_used,
     reason = "end-to-end tests: a broken environment should fail the test loudly"
 )]
@@ -13,7 +12,7 @@ use std::{fs, os::unix::fs::PermissionsExt as _, process::Command, time::Duratio
 use perch_e2e::{
     Perchd, binary,
     events::Client,
-    flags::{all_flags, flag, run, under, wait_for},
+    flags::{all_flags, run, under, wait_for},
     have_root_or_skip,
     memory::open_to_all,
     procs::{Finished, run_bounded},
@@ -67,10 +66,6 @@ async fn tmp_exec(client: &mut Client, dir: &std::path::Path, name: &str) -> pb:
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[expect(
-    clippy::too_many_lines,
-    reason = "one story: flag, suppress, repeat, list, restart, audit, viewer"
-)]
 async fn suppress_a_trace_end_to_end() {
     if !have_root_or_skip("suppress_a_trace_end_to_end") {
         return;
@@ -86,8 +81,7 @@ async fn suppress_a_trace_end_to_end() {
     // ---- a real flag and its trace.
     let first = tmp_exec(&mut client, bins.path(), "dropped-a").await;
     assert!(!first.excepted, "{first:?}");
-    let pid = first.process.expect("process").pid;
-    let trace_id = flag(&[first.clone()], RULE, pid).trace_id.clone();
+    let trace_id = first.trace_id.clone();
     assert!(trace_id.starts_with("trace:"), "{first:?}");
     assert!(
         listed(&perchd, false).iter().any(|t| t["id"] == *trace_id),
@@ -166,7 +160,7 @@ async fn suppress_a_trace_end_to_end() {
     let done = records
         .iter()
         .find(|r| r["code"] == "trace_suppressed")
-        .unwrap_or_else(|| panic!("no suppression record: {records:#?}"));
+        .expect("a suppression record");
     assert_eq!(done["reason"], reason, "{done}");
     assert_eq!(done["result"], "success", "{done}");
     assert_eq!(done["actor_uid"], 0, "{done}");
