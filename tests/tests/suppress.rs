@@ -163,6 +163,7 @@ async fn suppress_a_trace_end_to_end() {
         .expect("a suppression record");
     assert_eq!(done["reason"], reason, "{done}");
     assert_eq!(done["result"], "success", "{done}");
+    assert_eq!(done["action"], "suppress_trace", "{done}");
     assert_eq!(done["actor_uid"], 0, "{done}");
     let detail = done["detail"].as_str().expect("detail");
     assert!(

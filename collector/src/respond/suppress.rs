@@ -68,6 +68,7 @@ impl Responder {
             ..ActRequest::default()
         };
         let mut record = base_record(ctx, who, role, &act);
+        record.action = pb::ActionKind::SuppressTrace.into();
         let id = perch_proto::limits::clipped(req.trace_id.trim(), TRACE_ID_MAX_BYTES);
         record.detail = format!("suppress trace {id:?}");
         let args = self.admitted(ctx, who, role, req, &mut record)?;
@@ -253,5 +254,20 @@ mod tests {
             assert!(got.starts_with(want), "{r:?}: {got}");
         }
         assert!(validate(&req(&"t".repeat(64), "why")).is_ok());
+    }
+
+    #[test]
+    fn act_refuses_the_suppression_kind() {
+        let req = ActRequest {
+            action: pb::ActionKind::SuppressTrace.into(),
+            reason: "why".to_owned(),
+            ..ActRequest::default()
+        };
+        let e = validate::act(&req).err().map(|e| e.0).unwrap_or_default();
+        assert!(
+            e.starts_with("action: SUPPRESS_TRACE (10) is recorded by SuppressTrace")
+                && e.contains("(1..=9)"),
+            "{e}"
+        );
     }
 }

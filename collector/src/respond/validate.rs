@@ -13,7 +13,7 @@ use tonic::Status;
 /// `KILL, KILL_TREE, …, THAW_POD (1..=9)`: the actions, for messages.
 fn actions() -> String {
     let kinds: Vec<ActionKind> = every::<ActionKind>()
-        .filter(|k| *k != ActionKind::Unspecified)
+        .filter(|k| !matches!(k, ActionKind::Unspecified | ActionKind::SuppressTrace))
         .collect();
     let names: Vec<&str> = kinds.iter().map(|k| k.bare_name()).collect();
     let (first, last) = (
@@ -71,6 +71,13 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
         Ok(ActionKind::Unspecified) => {
             return Err(Invalid(format!(
                 "action: ACTION_KIND_UNSPECIFIED (0) is not an action (allowed {})",
+                actions()
+            )));
+        }
+        Ok(ActionKind::SuppressTrace) => {
+            return Err(Invalid(format!(
+                "action: SUPPRESS_TRACE (10) is recorded by SuppressTrace, not an Act action \
+                 (allowed {})",
                 actions()
             )));
         }
