@@ -51,6 +51,17 @@ fn listed(perchd: &Perchd, all: bool) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The audit log as `perch audit list --perchd --json` gives it.
+fn audit_records(perchd: &Perchd) -> Vec<serde_json::Value> {
+    let audit = perch(perchd, false, &["audit", "list", "--perchd", "--json"]);
+    assert!(audit.status.success(), "{audit:?}");
+    audit
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect()
+}
+
 /// Runs a fresh copy of /bin/true from `dir` in its own session and waits
 /// for its flag (excepted or not); that flag.
 async fn tmp_exec(client: &mut Client, dir: &std::path::Path, name: &str) -> pb::Flag {
@@ -150,13 +161,7 @@ async fn suppress_a_trace_end_to_end() {
     assert_eq!(shown["suppressed"], true, "{shown}");
 
     // ---- the audit log: intent and result, with who, what and why.
-    let audit = perch(&perchd, false, &["audit", "list", "--perchd", "--json"]);
-    assert!(audit.status.success(), "{audit:?}");
-    let records: Vec<serde_json::Value> = audit
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let records = audit_records(&perchd);
     let done = records
         .iter()
         .find(|r| r["code"] == "trace_suppressed")
