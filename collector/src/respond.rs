@@ -14,6 +14,7 @@
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
 mod record;
 mod refused;
+pub mod suppress;
 pub mod validate;
 
 use std::{

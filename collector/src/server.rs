@@ -17,7 +17,8 @@ use perch_proto::v1::{
     ActRequest, ActResponse, Connection, GetInfoRequest, GetInfoResponse, ListAuditRequest,
     ListConnectionsRequest, ListFlagsRequest, ListFlagsResponse, ListProcessesRequest,
     ListProcessesResponse, ListRulesRequest, ListRulesResponse, ListTracesRequest,
-    ListTracesResponse, ListeningSocket, Process, WatchEventsRequest, collector_server::Collector,
+    ListTracesResponse, ListeningSocket, Process, SuppressTraceRequest, SuppressTraceResponse,
+    WatchEventsRequest, collector_server::Collector,
 };
 use prost::Message as _;
 use tokio::sync::watch;
@@ -272,6 +273,26 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
     ) -> Result<Response<ListRulesResponse>, Status> {
         Reached::mark(request.extensions());
         detect::with(&*self.api, |d| ListRulesResponse { rules: d.rules() }).map(Response::new)
+    }
+
+    async fn suppress_trace(
+        &self,
+        request: Request<SuppressTraceRequest>,
+    ) -> Result<Response<SuppressTraceResponse>, Status> {
+        Reached::mark(request.extensions());
+        let who = identify(&request);
+        let role = self.api.roles().role_of(&who);
+        let req = request.into_inner();
+        let api = Arc::clone(&self.api);
+        // The audit log fsyncs and the policy file is written.
+        tokio::task::spawn_blocking(move || {
+            let responder = api.responder().ok_or_else(no_actions)?;
+            let detector = api.detector().ok_or_else(detect::off)?;
+            responder.suppress_trace(&act::Ctx(&*api), detector, &who, role, &req)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the suppression's worker failed: {e}")))?
+        .map(Response::new)
     }
 }
 

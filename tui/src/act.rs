@@ -153,6 +153,7 @@ pub fn kind_title(k: ActionKind) -> &'static str {
         ActionKind::ThawTree => "Thaw tree",
         ActionKind::FreezePod => "Freeze pod",
         ActionKind::ThawPod => "Thaw pod",
+        ActionKind::SuppressTrace => "Suppress trace",
     }
 }
 
@@ -161,7 +162,7 @@ pub fn kind_title(k: ActionKind) -> &'static str {
 pub fn acts_on_many(k: ActionKind) -> bool {
     !matches!(
         k,
-        ActionKind::Kill | ActionKind::Renice | ActionKind::Unspecified
+        ActionKind::Kill | ActionKind::Renice | ActionKind::Unspecified | ActionKind::SuppressTrace
     )
 }
 

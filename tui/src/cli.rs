@@ -170,6 +170,10 @@ pub enum Command {
     Traces(detect::TracesArgs),
     /// One trace as text for a ticket: its summary, process tree and flags.
     Trace(detect::TraceArgs),
+    /// Suppress a trace's shape: perchd writes a trace suppression policy
+    /// (Spyderbat policy YAML) into its policies dir and puts it in force;
+    /// audited, operator or admin.
+    Suppress(detect::SuppressArgs),
     /// List perchd's detection rules, or check a rule file.
     #[command(subcommand)]
     Rules(detect::RulesCommand),

@@ -121,6 +121,9 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Trace(args)) => {
             cmd::detect::trace(&cli.conn.target()?, cli.conn.timeout(), &args).await
         }
+        Some(Command::Suppress(args)) => {
+            cmd::detect::suppress(&cli.conn.target()?, cli.conn.timeout(), &args).await
+        }
         Some(Command::Rules(RulesCommand::List { json })) => {
             cmd::detect::rules(&cli.conn.target()?, cli.conn.timeout(), json).await
         }

@@ -236,6 +236,10 @@ impl Executor {
             ActionKind::Unspecified => {
                 Outcome::not_done("invalid_argument", "action is unspecified")
             }
+            // SuppressTrace's records, never the executor's (`invalid`).
+            ActionKind::SuppressTrace => {
+                Outcome::not_done("invalid_argument", "SUPPRESS_TRACE is not a process action")
+            }
         }
     }
 
@@ -278,6 +282,9 @@ impl Executor {
 fn invalid(req: &Request) -> Option<String> {
     if req.kind == ActionKind::Unspecified {
         return Some("action is unspecified".to_owned());
+    }
+    if req.kind == ActionKind::SuppressTrace {
+        return Some("action SUPPRESS_TRACE is not a process action (SuppressTrace)".to_owned());
     }
     if req.target.pid == 0 {
         return Some("target.pid must be a process id (1 or more), got 0".to_owned());

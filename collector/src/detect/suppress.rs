@@ -98,6 +98,41 @@ impl Detector {
         self.policies = policies;
     }
 
+    /// Where suppression policies are read from and written to.
+    #[must_use]
+    pub fn policies_dir(&self) -> &std::path::Path {
+        &self.settings.policies_dir
+    }
+
+    /// The policy `suppress_trace` would put in force for trace `id`,
+    /// nothing changed; `None` if no such trace.
+    #[must_use]
+    pub fn trace_policy(&self, id: &str, by: &str, now_unix_s: f64) -> Option<TracePolicy> {
+        let tq = super::TraceQuery {
+            limit: usize::MAX,
+            id: id.to_owned(),
+            ..super::TraceQuery::default()
+        };
+        let trace = self
+            .traces
+            .list(&tq)
+            .traces
+            .into_iter()
+            .find(|t| t.id == id)?;
+        let q = FlagQuery {
+            limit: usize::MAX,
+            include_excepted: true,
+            trace_id: id.to_owned(),
+            ..FlagQuery::default()
+        };
+        Some(policy_for(
+            &trace,
+            &self.flags.list(&q).flags,
+            by,
+            now_unix_s,
+        ))
+    }
+
     /// Suppresses the shape of trace `id`: returns the policy (now in
     /// force) and the trace, marked suppressed; `None` if no such trace.
     pub fn suppress_trace(

@@ -13,7 +13,7 @@ use tonic::Status;
 /// `KILL, KILL_TREE, …, THAW_POD (1..=9)`: the actions, for messages.
 fn actions() -> String {
     let kinds: Vec<ActionKind> = every::<ActionKind>()
-        .filter(|k| *k != ActionKind::Unspecified)
+        .filter(|k| !matches!(k, ActionKind::Unspecified | ActionKind::SuppressTrace))
         .collect();
     let names: Vec<&str> = kinds.iter().map(|k| k.bare_name()).collect();
     let (first, last) = (
@@ -74,6 +74,13 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
                 actions()
             )));
         }
+        Ok(ActionKind::SuppressTrace) => {
+            return Err(Invalid(format!(
+                "action: SUPPRESS_TRACE (10) is recorded by SuppressTrace, not an Act action \
+                 (allowed {})",
+                actions()
+            )));
+        }
         Ok(k) => k,
         Err(_) => {
             return Err(Invalid(format!(
@@ -101,21 +108,7 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
                 .to_owned(),
         ));
     }
-    let reason = req.reason.trim();
-    // NULs, escape sequences or zero-width characters alone say nothing.
-    if perch_proto::text::is_blank(reason) {
-        return Err(Invalid(
-            "reason: required, say why (an empty or blank reason is not accepted, nor one of \
-             only control, zero-width or escape characters)"
-                .to_owned(),
-        ));
-    }
-    if reason.len() > REASON_MAX_BYTES {
-        return Err(Invalid(format!(
-            "reason: at most {REASON_MAX_BYTES} bytes (got {})",
-            reason.len()
-        )));
-    }
+    let reason = reason(&req.reason)?;
     let dry_run = match ActionMode::try_from(req.mode) {
         Ok(ActionMode::DryRun) => true,
         Ok(ActionMode::Live) => false,
@@ -131,11 +124,32 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
     Ok(ActArgs {
         kind,
         target,
-        reason: reason.to_owned(),
+        reason,
         dry_run,
         signal,
         priority,
     })
+}
+
+/// A request's reason, trimmed: required, at most [`REASON_MAX_BYTES`]
+/// (an action's, and a trace suppression's).
+pub fn reason(raw: &str) -> Result<String, Invalid> {
+    let reason = raw.trim();
+    // NULs, escape sequences or zero-width characters alone say nothing.
+    if perch_proto::text::is_blank(reason) {
+        return Err(Invalid(
+            "reason: required, say why (an empty or blank reason is not accepted, nor one of \
+             only control, zero-width or escape characters)"
+                .to_owned(),
+        ));
+    }
+    if reason.len() > REASON_MAX_BYTES {
+        return Err(Invalid(format!(
+            "reason: at most {REASON_MAX_BYTES} bytes (got {})",
+            reason.len()
+        )));
+    }
+    Ok(reason.to_owned())
 }
 
 /// The signal number for the kill actions (0: their default, KILL): a

@@ -48,7 +48,7 @@ pub struct AuditListArgs {
         value_name = "ACTION",
         value_parser = enum_arg::<ActionKind>,
         help = "Only this action (kill, kill_tree, kill_group, renice, kill_pod, \
-                freeze_tree, thaw_tree, freeze_pod, thaw_pod)"
+                freeze_tree, thaw_tree, freeze_pod, thaw_pod, suppress_trace)"
     )]
     pub action: Option<ActionKind>,
     #[arg(

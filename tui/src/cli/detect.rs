@@ -27,6 +27,9 @@ pub struct TracesArgs {
     /// Only traces scoring at least N [0..=10000].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub min_score: Option<u32>,
+    /// Also list suppressed traces (a suppression policy selects them).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -34,6 +37,20 @@ pub struct TraceArgs {
     /// The trace's id (`trace:N`, or just N), as `perch traces` shows it.
     #[arg(value_name = "ID")]
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SuppressArgs {
+    /// The trace's id (`trace:N`, or just N), as `perch traces` shows it.
+    #[arg(value_name = "TRACE_ID")]
+    pub id: String,
+    /// Why (required; recorded in perchd's audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Print perchd's answer as one JSON object instead of the path and
+    /// the policy's YAML.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,13 +11,16 @@ use anyhow::bail;
 use perch_client::{Target, clean, json};
 use perch_proto::{
     names,
-    v1::{Flag, FlagKind, ListFlagsRequest, ListRulesRequest, ListTracesRequest, TraceStatus},
+    v1::{
+        Flag, FlagKind, ListFlagsRequest, ListRulesRequest, ListTracesRequest,
+        SuppressTraceRequest, TraceStatus,
+    },
 };
 
 use super::answered;
 use perch::text::trace::{self as trace_tree, sev};
 
-use crate::cli::detect::{FlagsArgs, TraceArgs, TracesArgs};
+use crate::cli::detect::{FlagsArgs, SuppressArgs, TraceArgs, TracesArgs};
 
 fn pid_of(f: &Flag) -> u32 {
     f.process.map_or(0, |k| k.pid)
@@ -74,9 +77,15 @@ pub async fn traces(target: &Target, timeout: Duration, args: &TracesArgs) -> an
     let resp = answered("listing traces", timeout, client.list_traces(req))
         .await?
         .into_inner();
+    // Suppressed traces are the analyst's "seen, expected": hidden unless asked.
+    let shown: Vec<_> = resp
+        .traces
+        .iter()
+        .filter(|t| args.all || !t.suppressed)
+        .collect();
     let mut out = BufWriter::new(io::stdout().lock());
     if args.json {
-        for t in &resp.traces {
+        for t in &shown {
             writeln!(out, "{}", json::detect::trace(t))?;
         }
     } else {
@@ -85,7 +94,7 @@ pub async fn traces(target: &Target, timeout: Duration, args: &TracesArgs) -> an
             "{:<10} {:>5} {:<7} {:<8} {:>5} {:>5} {:<3} {:<22} ROOT",
             "ID", "SCORE", "STATUS", "MAX_SEV", "FLAGS", "PROCS", "I", "TRIGGER"
         )?;
-        for t in &resp.traces {
+        for t in &shown {
             let status = names::short_of::<TraceStatus>(t.status).unwrap_or_default();
             let root = t.root.map_or(0, |k| k.pid);
             writeln!(
@@ -107,12 +116,56 @@ pub async fn traces(target: &Target, timeout: Duration, args: &TracesArgs) -> an
     Ok(())
 }
 
-pub async fn trace(target: &Target, timeout: Duration, args: &TraceArgs) -> anyhow::Result<()> {
-    let id = if args.id.starts_with("trace:") {
-        args.id.clone()
+/// `trace:N` for `N`, else `id` as given.
+fn trace_id(id: &str) -> String {
+    if id.starts_with("trace:") {
+        id.to_owned()
     } else {
-        format!("trace:{}", args.id)
+        format!("trace:{id}")
+    }
+}
+
+pub async fn suppress(
+    target: &Target,
+    timeout: Duration,
+    args: &SuppressArgs,
+) -> anyhow::Result<()> {
+    let mut client = perch_client::connect_within(target, timeout).await?;
+    let req = SuppressTraceRequest {
+        trace_id: trace_id(&args.id),
+        reason: args.reason.clone(),
     };
+    let resp = answered("suppressing the trace", timeout, client.suppress_trace(req))
+        .await?
+        .into_inner();
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.json {
+        let mut m = serde_json::Map::new();
+        m.insert("policy_name".into(), resp.policy_name.clone().into());
+        m.insert("path".into(), resp.path.clone().into());
+        m.insert("yaml".into(), resp.yaml.clone().into());
+        if let Some(t) = &resp.trace {
+            m.insert("trace".into(), json::detect::trace(t));
+        }
+        writeln!(out, "{}", serde_json::Value::Object(m))?;
+    } else {
+        writeln!(
+            out,
+            "policy {} written to {}",
+            clean(&resp.policy_name),
+            clean(&resp.path)
+        )?;
+        // Line by line, escaped: the names in it are processes' own.
+        for line in resp.yaml.lines() {
+            writeln!(out, "{}", clean(line))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub async fn trace(target: &Target, timeout: Duration, args: &TraceArgs) -> anyhow::Result<()> {
+    let id = trace_id(&args.id);
     let mut client = perch_client::connect_within(target, timeout).await?;
     let req = ListTracesRequest {
         id: id.clone(),
