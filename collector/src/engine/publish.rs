@@ -36,26 +36,28 @@ impl Shared {
         let mut detector = detector
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut out = Vec::with_capacity(events.len());
         let now = now_boot_ns();
-        for e in events {
-            let renamed = comm_rename(&model, &e);
-            detector.before(&model, &e);
+        let (model, detector) = (&mut *model, &mut *detector);
+        // Lazily, as without rules: each event with the flags it raised.
+        let applied = events.into_iter().flat_map(|e| {
+            let renamed = comm_rename(model, &e);
+            detector.before(model, &e);
+            let mut out = Vec::new();
             if let Some(applied) = model.apply(e) {
-                let flags = detector.after(&model, &applied, now);
+                let flags = detector.after(model, &applied, now);
                 out.push(convert::event(applied));
                 out.extend(flags);
             }
             // The rename was applied with its event; its security twin is
             // only published (and judged).
             if let Some(r) = renamed {
-                let flags = detector.after(&model, &r, now);
+                let flags = detector.after(model, &r, now);
                 out.push(convert::event(r));
                 out.extend(flags);
             }
-        }
-        drop(detector);
-        self.hub.publish_iter(out.into_iter().chain(extra));
+            out
+        });
+        self.hub.publish_iter(applied.chain(extra));
     }
 }
 
