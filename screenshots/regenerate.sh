@@ -257,6 +257,10 @@ for fd in (0, 1, 2):
 os.execv("/bin/bash", ["bash", "-i"])' "$(cat "$work/rs.port")" "$work/rs.pid" </dev/null >/dev/null 2>&1
 )
 keys y
+wait_screen "the reverse shell's trace" 'SCORE' 'reverse_shell|stdio_socket_dup'
+# The cursor stays on the trace it was on as the list re-sorts: to the top,
+# where the highest score is.
+keys Home
 shoot traces "the Traces screen with the reverse shell's trace" 'SCORE' 'NAME/TRIGGER' 'reverse_shell|stdio_socket_dup' 'Traces: [0-9]+ high'
 keys Enter
 shoot trace "the reverse shell's trace" 'Flags, oldest first' 'reverse_shell' 'T1059' '\(notable\)'
