@@ -12,6 +12,7 @@ mod flag;
 mod gate;
 mod lazy;
 mod lineage;
+mod pipes;
 pub mod rules;
 pub mod score;
 mod settings;
@@ -204,45 +205,6 @@ impl Detector {
             }
         }
         out
-    }
-
-    fn index_pipes(
-        &mut self,
-        model: &ProcessModel,
-        key: ProcKey,
-        comm: &str,
-        fd0: crate::model::FdFact,
-        fd1: crate::model::FdFact,
-    ) {
-        if self.readers.len() + self.writers.len() >= INDEX_MAX {
-            let live = |k: &ProcKey| model.get_key(k).is_some();
-            self.readers.retain(|_, v| {
-                v.retain(|k| live(k));
-                !v.is_empty()
-            });
-            self.writers.retain(|_, v| {
-                v.retain(|(k, _)| live(k));
-                !v.is_empty()
-            });
-        }
-        // One pipe may see a process per exec for ever (a loop's stdout):
-        // its list drops the processes gone whenever its length doubles.
-        let live = |k: &ProcKey| model.get_key(k).is_some();
-        let prune = |n: usize| n >= 32 && n.is_power_of_two();
-        if fd0.kind == FdKind::Pipe {
-            let v = self.readers.entry(fd0.inode).or_default();
-            v.push(key);
-            if prune(v.len()) {
-                v.retain(|k| live(k));
-            }
-        }
-        if fd1.kind == FdKind::Pipe {
-            let v = self.writers.entry(fd1.inode).or_default();
-            v.push((key, comm.to_owned()));
-            if prune(v.len()) {
-                v.retain(|(k, _)| live(k));
-            }
-        }
     }
 
     /// Runs the enabled rules for the event's kind (`ev`, or an exec when
