@@ -5,4 +5,5 @@ pub mod config;
 pub mod console;
 pub mod live;
 pub mod text;
+pub mod travel;
 pub mod when;
