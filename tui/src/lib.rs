@@ -4,6 +4,7 @@ pub mod act;
 pub mod config;
 pub mod console;
 pub mod live;
+pub mod replay;
 pub mod text;
 pub mod travel;
 pub mod when;
