@@ -4,6 +4,7 @@ pub mod audit;
 pub mod detect;
 pub mod help;
 pub mod query;
+pub mod replay;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -186,6 +187,9 @@ pub enum Command {
     },
     /// Print perch's manual page (roff): `perch man | man -l -`.
     Man,
+    /// Open a recording (Spyderbat/Spydertop NDJSON, or `perch record`'s):
+    /// with --print, print its state at a time with the import counts.
+    Replay(replay::ReplayArgs),
 }
 
 /// The shells `perch completions` writes for.

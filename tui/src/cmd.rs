@@ -29,6 +29,7 @@ use events::{print_events, watch};
 pub mod audit;
 pub mod detect;
 pub mod net;
+pub mod replay;
 
 /// The collector's refusal as one line: its message and the gRPC code.
 fn rpc_error(doing: &str, s: &Status) -> anyhow::Error {

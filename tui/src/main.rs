@@ -91,6 +91,7 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Man) => Ok(cmd::docs::man(&mut io::stdout().lock())?),
+        Some(Command::Replay(args)) => cmd::replay::run(&args, &mut io::stdout().lock()),
         Some(Command::Audit(AuditCommand::Verify { path })) => {
             cmd::audit::verify_with_perchd(
                 &path,

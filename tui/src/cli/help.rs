@@ -25,6 +25,7 @@ const HIDDEN: &[(&[&str], &[&str])] = &[
     ),
     (&["completions"], CONNECTION),
     (&["man"], CONNECTION),
+    (&["replay"], CONNECTION),
 ];
 
 /// The `perch` command, built, with the help of each subcommand trimmed.

@@ -61,13 +61,13 @@ impl ImportReport {
 /// A file that could not be read at all (a bad line is not one of these).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot open {}: {source}", path.display())]
-    Open { path: PathBuf, source: io::Error },
-    #[error("cannot read {} at line {line}: {source}", path.display())]
+    #[error("cannot open {}: {error}", path.display())]
+    Open { path: PathBuf, error: io::Error },
+    #[error("cannot read {} at line {line}: {error}", path.display())]
     Read {
         path: PathBuf,
         line: u64,
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -90,14 +90,14 @@ pub struct Records {
 
 /// Reads the file at `path`.
 pub fn read_file(path: &Path) -> Result<Records, ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Open {
+    let file = File::open(path).map_err(|error| ImportError::Open {
         path: path.to_owned(),
-        source,
+        error,
     })?;
-    read(file).map_err(|(line, source)| ImportError::Read {
+    read(file).map_err(|(line, error)| ImportError::Read {
         path: path.to_owned(),
         line,
-        source,
+        error,
     })
 }
 
