@@ -17,7 +17,9 @@
 //!   exec -> Exec event visible (`flag_latency`);
 //! - `open-storm`: opens of unwatched files with perchd against without
 //!   (the in-kernel path filter), and perchd's CPU per security event
-//!   (`open_storm`).
+//!   (`open_storm`);
+//! - `replay`: importing a Spydertop recording against gzip + JSON
+//!   parsing alone, and seeking in it against a whole import (`replay`).
 mod args;
 mod bpf_stats;
 mod connect_storm;
@@ -28,6 +30,7 @@ mod flag_latency;
 mod kill_latency;
 mod memory;
 mod open_storm;
+mod replay;
 
 use std::process::ExitCode;
 
@@ -59,13 +62,14 @@ fn run() -> anyhow::Result<()> {
         "flag-latency" => tokio::runtime::Runtime::new()?.block_on(flag_latency::run(rest)),
         "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
         "open-storm" => tokio::runtime::Runtime::new()?.block_on(open_storm::run(rest)),
+        "replay" => replay::run(rest),
         // A client that stops reading, for the memory test and benchmark.
         "stall-streams" => {
             tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 connect_storm::USAGE,
                 console::USAGE,
@@ -73,12 +77,13 @@ fn run() -> anyhow::Result<()> {
                 detect::USAGE,
                 flag_latency::USAGE,
                 memory::USAGE,
-                open_storm::USAGE
+                open_storm::USAGE,
+                replay::USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {} | {} | {}",
             exec_storm::USAGE,
             connect_storm::USAGE,
             console::USAGE,
@@ -86,7 +91,8 @@ fn run() -> anyhow::Result<()> {
             detect::USAGE,
             flag_latency::USAGE,
             memory::USAGE,
-            open_storm::USAGE
+            open_storm::USAGE,
+            replay::USAGE
         ),
     }
 }
