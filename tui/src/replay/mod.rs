@@ -15,6 +15,7 @@ mod entry;
 pub mod export;
 pub mod import;
 pub mod map;
+pub mod record;
 pub mod schema;
 pub mod top;
 

@@ -297,3 +297,56 @@ fn export_then_import_gives_the_same_states() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_recorded_window_reads_back_as_the_states_it_holds() {
+    let rec = Recording::open(&fixture("minikube-node.json.gz")).unwrap();
+    let (lo, hi) = rec.span();
+    let from = lo + (hi - lo) / 3;
+    let to = from + 60 * NS_PER_SEC;
+    // Every 50 ms: no sample of the file is skipped (its closest are
+    // 0.1 s apart), so each usage figure has the same sample before it.
+    let states = record::states(&rec, from, to, NS_PER_SEC / 20)
+        .await
+        .unwrap();
+    let want: Vec<u64> = rec
+        .sample_times()
+        .into_iter()
+        .filter(|t| (from..=to).contains(t))
+        .collect();
+    assert_eq!(
+        states
+            .iter()
+            .map(|s| s.at_unix_ns)
+            .skip(1)
+            .collect::<Vec<_>>(),
+        want
+    );
+    assert!(states.len() > 30, "{} states", states.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("window.ndjson.gz");
+    let n = record::write_file(&path, &rec.machine(), &states).unwrap();
+    let again = Recording::open(&path).unwrap();
+    assert_eq!(again.report().total_records(), n);
+    assert_eq!(again.report().malformed, 0);
+    let times: Vec<u64> = states.iter().map(|s| s.at_unix_ns).collect();
+    assert_eq!(again.sample_times(), times);
+    for s in &states {
+        let mut b = again.state(s.at_unix_ns).unwrap();
+        // The window's own range, not the whole file's; and CPU% of the
+        // window's first sample has no sample before it in the window.
+        (b.oldest_unix_ns, b.newest_unix_ns) = (s.oldest_unix_ns, s.newest_unix_ns);
+        if s.at_unix_ns == times[0] {
+            continue;
+        }
+        assert_eq!(s.processes.len(), b.processes.len());
+        assert_eq!(s.flags, b.flags);
+        assert_eq!(s.traces, b.traces);
+        assert_eq!(s.connections, b.connections);
+        assert_eq!(*s, b);
+    }
+    assert!(matches!(
+        record::states(&rec, to, from, NS_PER_SEC).await,
+        Err(record::RecordError::Window { .. })
+    ));
+}
