@@ -78,11 +78,15 @@ impl Detector {
     /// a result reached without them is the result with them (CEL's `&&`
     /// and `||` ignore an error on their other side when this one
     /// decides).  Returns (matched, undecided).
-    pub(super) fn event_only(&self, ev: &EventCtx, kind: On) -> (Vec<usize>, Option<Vec<usize>>) {
+    pub(super) fn event_only(
+        &self,
+        ev: &EventCtx,
+        rules: &[usize],
+    ) -> (Vec<usize>, Option<Vec<usize>>) {
         let mut scope = self.root.new_inner_scope();
         scope.add_variable_from_value("event", ev.value());
         let (mut hits, mut undecided) = (Vec::new(), Vec::new());
-        for &i in &self.index[kind.index()] {
+        for &i in rules {
             match self.rules.rules[i].program.execute(&scope) {
                 Ok(cel::Value::Bool(true)) => hits.push(i),
                 Ok(_) => {}
@@ -90,6 +94,15 @@ impl Detector {
             }
         }
         (hits, Some(undecided))
+    }
+
+    /// Whether rule `i`'s gate is open on `strings` (a rule without a gate
+    /// always is).
+    pub(super) fn gate_open(&self, i: usize, strings: &super::gate::Strings<'_>) -> bool {
+        self.gates
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_none_or(|g| g.open(strings))
     }
 
     fn wants(&self, kind: On) -> bool {
