@@ -51,6 +51,18 @@ fn samples() -> Vec<ProcessInfo> {
     ]
 }
 
+/// A CEL context with the rule files' `lists`, as the detector binds them.
+fn root_with_lists(set: &RuleSet) -> cel::Context<'static, 'static> {
+    let mut root = cel::Context::default();
+    let lists: std::collections::HashMap<String, cel::Value> = set
+        .lists
+        .iter()
+        .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
+        .collect();
+    root.add_variable_from_value("lists", cel::Value::from(lists));
+    root
+}
+
 fn gate(cond: &str) -> Option<Gate> {
     let lists = BTreeMap::from([(
         "shells".to_owned(),
@@ -73,13 +85,7 @@ fn open(g: &Gate, p: &ProcessInfo) -> bool {
 #[test]
 fn a_true_condition_never_meets_a_closed_gate() {
     let set = RuleSet::builtin().unwrap();
-    let mut root = cel::Context::default();
-    let lists: std::collections::HashMap<String, cel::Value> = set
-        .lists
-        .iter()
-        .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
-        .collect();
-    root.add_variable_from_value("lists", cel::Value::from(lists));
+    let root = root_with_lists(&set);
     let mut closed = 0;
     for p in &samples() {
         let sub = Subject {
@@ -204,13 +210,7 @@ fn events() -> Vec<EventCtx> {
 #[test]
 fn a_true_condition_never_meets_a_closed_event_gate() {
     let set = RuleSet::builtin().unwrap();
-    let mut root = cel::Context::default();
-    let lists: std::collections::HashMap<String, cel::Value> = set
-        .lists
-        .iter()
-        .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
-        .collect();
-    root.add_variable_from_value("lists", cel::Value::from(lists));
+    let root = root_with_lists(&set);
     let (mut closed, mut true_seen) = (0, 0);
     for p in &samples() {
         let sub = Subject {
