@@ -243,7 +243,7 @@ impl Recording {
                         time_ns: boot(end),
                         code: e.exit.0,
                         signal: e.exit.1,
-                        core_dumped: false,
+                        ..Exit::default()
                     });
                 } else if let Some(s) = sample {
                     p.usage = s.usage(prev, key.pid, key.start_time_ns, memory_total);
