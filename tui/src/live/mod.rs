@@ -9,10 +9,12 @@ mod act;
 mod conn;
 #[cfg(feature = "embedded")]
 mod embed;
+mod travel;
 
 use std::{
     io::{IsTerminal as _, stdout},
-    time::Instant,
+    sync::Arc,
+    time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::Context as _;
@@ -33,18 +35,29 @@ use perch_client::{ConnectError, Target, connect};
 use crate::{
     config::Settings,
     console::{self, App, ConnectionState, HostId, Theme},
+    travel::TimeSource,
 };
 use conn::Update;
+pub use travel::answer;
+
+/// Time travel for the console: where past states come from, and the
+/// instant to start at (`perch --at`; `None`: LIVE).
+#[derive(Clone, Default)]
+pub struct History {
+    pub source: Option<Arc<dyn TimeSource>>,
+    pub at_unix_ns: Option<u64>,
+}
 
 /// Runs the console until the user quits.  With a single default target
 /// that does not answer, starts an embedded collector instead.  `settings`
 /// come checked (`crate::config::load`) before anything here runs;
-/// `read_only` hides every action.
+/// `read_only` hides every action; `history` lets it travel in time.
 pub async fn run(
     targets: Vec<Target>,
     allow_embedded: bool,
     settings: Settings,
     read_only: bool,
+    history: History,
 ) -> anyhow::Result<()> {
     // An embedded collector runs until this function returns, after the
     // terminal is restored.  (Finding the collector touches no terminal,
@@ -56,7 +69,7 @@ pub async fn run(
     // falls behind should leave the backlog in the collector (which bounds
     // it and says LAGGED), not in this process.
     let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
-    let mut config = settings.console;
+    let mut config = settings.console.clone();
     // A snapshot arrives while the rows it replaces are still held, and a
     // decoded process can be several times its row: a quarter of the rows'
     // memory for the snapshot's exited processes.
@@ -87,8 +100,85 @@ pub async fn run(
         config: settings.path.clone(),
         tx,
         threads,
+        asker: None,
     };
+    let out = with_history(out, &mut app, history, true)?;
+    terminal_loop(&mut app, &mut rx, &settings, out).await
+}
 
+/// `perch replay`: the console on a recording, with no collector: time
+/// travel within the recording's range (from `at`, else its start), no
+/// LIVE and no actions.
+pub async fn run_replay(
+    source: Arc<dyn TimeSource>,
+    at_unix_ns: Option<u64>,
+    settings: Settings,
+) -> anyhow::Result<()> {
+    let (oldest, _) = source
+        .range()
+        .await
+        .with_context(|| format!("reading {}", source.name()))?;
+    need_terminal()?;
+    let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
+    let mut config = settings.console.clone();
+    config.utc_offset_secs = crate::when::local_utc_offset_secs();
+    config.read_only = true;
+    config.client = crate::act::ClientIdentity::current();
+    let mut app = App::new(config, Instant::now());
+    let (threads, _) = watch::channel(false);
+    let out = Out {
+        targets: Vec::new(),
+        config: settings.path.clone(),
+        tx,
+        threads,
+        asker: None,
+    };
+    let history = History {
+        source: Some(source),
+        at_unix_ns: Some(at_unix_ns.unwrap_or(oldest)),
+    };
+    let out = with_history(out, &mut app, history, false)?;
+    terminal_loop(&mut app, &mut rx, &settings, out).await
+}
+
+/// Turns time travel on when there is a source, and starts at its instant.
+fn with_history(
+    mut out: Out,
+    app: &mut App,
+    history: History,
+    has_live: bool,
+) -> anyhow::Result<Out> {
+    let Some(source) = history.source else {
+        if history.at_unix_ns.is_some() {
+            anyhow::bail!(
+                "--at needs a collector with history (perchd's history store); this one has none"
+            );
+        }
+        return Ok(out);
+    };
+    app.enable_travel(has_live);
+    app.set_wall_clock(wall_ns());
+    if let Some(at) = history.at_unix_ns {
+        app.travel_to(at);
+    }
+    out.asker = Some(travel::Asker::new(source));
+    Ok(out)
+}
+
+/// The wall clock in Unix ns.
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Sets the terminal up, runs the loop, restores the terminal.
+async fn terminal_loop(
+    app: &mut App,
+    rx: &mut mpsc::Receiver<Update>,
+    settings: &Settings,
+    mut out: Out,
+) -> anyhow::Result<()> {
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
     // The state pages and hit-tests at the terminal's size.
@@ -97,11 +187,11 @@ pub async fn run(
     }
     let result = run_loop(
         &mut terminal,
-        &mut app,
-        &mut rx,
+        app,
+        rx,
         &settings.theme,
         settings.refresh,
-        &out,
+        &mut out,
     )
     .await;
     let _ = execute!(stdout(), DisableMouseCapture);
@@ -194,6 +284,8 @@ struct Out {
     tx: mpsc::Sender<Update>,
     /// Whether the console shows thread rows, for the followers.
     threads: watch::Sender<bool>,
+    /// Asks the time source for past states, when there is one.
+    asker: Option<travel::Asker>,
 }
 
 async fn run_loop(
@@ -202,7 +294,7 @@ async fn run_loop(
     rx: &mut mpsc::Receiver<Update>,
     theme: &Theme,
     refresh: std::time::Duration,
-    out: &Out,
+    out: &mut Out,
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
     // The clock: exited-process expiry, events/s, and drawing what the
@@ -233,6 +325,7 @@ async fn run_loop(
                 }
             }
             _ = clock.tick() => {
+                app.set_wall_clock(wall_ns());
                 app.tick(Instant::now());
                 draw = true;
             }
@@ -250,6 +343,9 @@ async fn run_loop(
             out.config.as_deref(),
             &out.tx,
         );
+        if let Some(asker) = &mut out.asker {
+            asker.send(app, &out.tx);
+        }
     }
 }
 
@@ -312,6 +408,10 @@ fn apply(app: &mut App, update: Update) -> bool {
         }
         Update::Saved(result) => {
             app.saved(result);
+            true
+        }
+        Update::Time(answer) => {
+            app.ingest_time(*answer);
             true
         }
     }

@@ -38,14 +38,14 @@ impl App {
     /// Actions recorded on this process, oldest first.
     #[must_use]
     pub fn notes(&self, key: &ProcessKey) -> &[Note] {
-        self.data.acts.notes.get(key).map_or(&[], Vec::as_slice)
+        self.shown().acts.notes.get(key).map_or(&[], Vec::as_slice)
     }
 
     /// The signal a response action sent this process, if it was one
     /// that ends processes (see [`crate::act::ends_processes`]).
     #[must_use]
     pub fn signalled(&self, key: &ProcessKey) -> Option<i32> {
-        self.data.acts.signalled.get(key).copied()
+        self.shown().acts.signalled.get(key).copied()
     }
 
     /// Requests for the loop to send, oldest first.

@@ -107,4 +107,30 @@ pub static SCREEN_BINDINGS: &[Binding] = &[
         Msg::TogglePause,
         "pause updates (data is kept, shown on resume)",
     ),
+    bind(
+        &[k('[')],
+        "[",
+        Msg::TimeStep(-1),
+        "time travel: one second (sample) back",
+    ),
+    bind(
+        &[k(']')],
+        "]",
+        Msg::TimeStep(1),
+        "one second forward (past the newest: LIVE)",
+    ),
+    bind(&[k('{')], "{", Msg::TimeStep(-60), "one minute back"),
+    bind(&[k('}')], "}", Msg::TimeStep(60), "one minute forward"),
+    bind(
+        &[k(' ')],
+        "Space",
+        Msg::Play,
+        "play forward at 1x; again: 2x, 4x, 10x, then pause",
+    ),
+    bind(
+        &[k('@')],
+        "@",
+        Msg::TimeMenu,
+        "time menu: jump ±15 s to ±1 h, go to a typed time, or LIVE",
+    ),
 ];

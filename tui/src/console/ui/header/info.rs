@@ -19,6 +19,7 @@ pub(super) fn conn_text(c: &ConnectionState) -> (String, bool) {
             (format!("reconnecting (try {attempt}): {reason}"), true)
         }
         ConnectionState::Disconnected { reason } => (format!("disconnected: {reason}"), true),
+        ConnectionState::History => ("history".to_owned(), false),
     }
 }
 
@@ -72,9 +73,25 @@ impl Header<'_> {
         spans
     }
 
+    /// `Time: LIVE` or `Time: 14:03:12 — 12m 05s ago`, when the console
+    /// can travel in time.
+    fn time_line(&self) -> Option<Line<'static>> {
+        let t = self.theme;
+        let travel = self.app.timeline();
+        if !travel.enabled {
+            return None;
+        }
+        let text = travel.header_text(self.app.config().utc_offset_secs);
+        let style = if self.app.is_live() { t.good } else { t.warn };
+        Some(Line::from(vec![
+            Span::styled("Time: ", t.label),
+            Span::styled(text, style),
+        ]))
+    }
+
     pub(super) fn info_lines(&self) -> Vec<Line<'static>> {
         let t = self.theme;
-        let mut lines = Vec::new();
+        let mut lines: Vec<Line<'static>> = self.time_line().into_iter().collect();
         let Some((id, h)) = self.host() else {
             lines.push(Line::styled("waiting for a collector…", t.label));
             return lines;
