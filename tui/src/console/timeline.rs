@@ -105,8 +105,11 @@ pub struct Timeline {
     /// A query waiting for the loop.
     outbox: Option<TimeQuery>,
     next_id: u64,
-    /// The instant of the state on screen and the source's range then.
+    /// The instant of the state on screen (the sample's), the instant
+    /// asked for it (where a failed step goes back to), and the source's
+    /// range then.
     pub(crate) shown: Option<u64>,
+    settled: Option<u64>,
     pub(crate) range: Option<(u64, u64)>,
     /// Wall clock (Unix ns) as the loop last said, and when playing last
     /// moved forward.
@@ -203,6 +206,7 @@ impl Timeline {
         self.loading = None;
         self.outbox = None;
         self.shown = None;
+        self.settled = None;
     }
 
     /// The wall clock moved: playing moves forward by the time passed
@@ -237,19 +241,23 @@ impl Timeline {
         self.loading = None;
         self.shown = Some(state.at_unix_ns);
         self.range = Some((state.oldest_unix_ns, state.newest_unix_ns));
-        // A recording played to its end stops there.
-        if let Mode::Playing { at, .. } = self.mode
-            && !self.has_live
-            && at >= state.newest_unix_ns
-        {
-            self.mode = Mode::At(state.newest_unix_ns);
-        }
+        let newest = state.newest_unix_ns;
+        self.mode = match self.mode {
+            // A recording played to its end stops there.
+            Mode::Playing { at, .. } if !self.has_live && at >= newest => Mode::At(newest),
+            // A clamped query (back from LIVE, a recording's end): the
+            // next step starts from the newest instant, not beyond it.
+            Mode::Playing { at, speed } if at > newest => Mode::Playing { at: newest, speed },
+            Mode::At(at) if at > newest => Mode::At(newest),
+            m => m,
+        };
+        self.settled = self.mode.at();
     }
 
     /// The newest query failed: the target goes back to what is shown.
     pub(crate) fn failed(&mut self) {
         self.loading = None;
-        self.mode = match (self.shown, self.mode) {
+        self.mode = match (self.settled, self.mode) {
             (_, Mode::Live) => Mode::Live,
             (Some(at), Mode::Playing { .. } | Mode::At(_)) => Mode::At(at),
             (None, _) if self.has_live => Mode::Live,

@@ -22,17 +22,18 @@ use crate::{
 };
 
 impl App {
-    /// True when no action may be offered anywhere: `--read-only`, or
-    /// every collector said this caller is a viewer.
+    /// True when no action may be offered anywhere: `--read-only`, every
+    /// collector said this caller is a viewer, or the screens show the
+    /// past (time travel).
     #[must_use]
     pub fn read_only(&self) -> bool {
-        self.data.read_only(&self.config)
+        !self.is_live() || self.data.read_only(&self.config)
     }
 
     /// True when actions on `host`'s processes are hidden.
     #[must_use]
     pub fn read_only_on(&self, host: HostId) -> bool {
-        self.data.read_only_on(&self.config, host)
+        !self.is_live() || self.data.read_only_on(&self.config, host)
     }
 
     /// Actions recorded on this process, oldest first.

@@ -104,6 +104,12 @@ impl TimeMenu {
                 Next::Close
             }
             Err(e) => {
+                // On the status line too, short: a small terminal cuts
+                // the menu.
+                app.view.flash = Some(format!(
+                    "not a time: try +15m, -90s, 15:04, -5m, 10 minutes ago, 1764300000 ({})",
+                    e.0
+                ));
                 self.error = Some(format!(
                     "{e}; or an offset from the time shown: +15m, -90s"
                 ));
