@@ -13,8 +13,7 @@ mod travel;
 
 use std::{
     io::{IsTerminal as _, stdout},
-    sync::Arc,
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::Instant,
 };
 
 use anyhow::Context as _;
@@ -35,18 +34,10 @@ use perch_client::{ConnectError, Target, connect};
 use crate::{
     config::Settings,
     console::{self, App, ConnectionState, HostId, Theme},
-    travel::TimeSource,
 };
 use conn::Update;
-pub use travel::answer;
-
-/// Time travel for the console: where past states come from, and the
-/// instant to start at (`perch --at`; `None`: LIVE).
-#[derive(Clone, Default)]
-pub struct History {
-    pub source: Option<Arc<dyn TimeSource>>,
-    pub at_unix_ns: Option<u64>,
-}
+pub use travel::{History, answer, run_replay};
+use travel::{wall_ns, with_history};
 
 /// Runs the console until the user quits.  With a single default target
 /// that does not answer, starts an embedded collector instead.  `settings`
@@ -104,72 +95,6 @@ pub async fn run(
     };
     let out = with_history(out, &mut app, history, true)?;
     terminal_loop(&mut app, &mut rx, &settings, out).await
-}
-
-/// `perch replay`: the console on a recording, with no collector: time
-/// travel within the recording's range (from `at`, else its start), no
-/// LIVE and no actions.
-pub async fn run_replay(
-    source: Arc<dyn TimeSource>,
-    at_unix_ns: Option<u64>,
-    settings: Settings,
-) -> anyhow::Result<()> {
-    let (oldest, _) = source
-        .range()
-        .await
-        .with_context(|| format!("reading {}", source.name()))?;
-    need_terminal()?;
-    let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
-    let mut config = settings.console.clone();
-    config.utc_offset_secs = crate::when::local_utc_offset_secs();
-    config.read_only = true;
-    config.client = crate::act::ClientIdentity::current();
-    let mut app = App::new(config, Instant::now());
-    let (threads, _) = watch::channel(false);
-    let out = Out {
-        targets: Vec::new(),
-        config: settings.path.clone(),
-        tx,
-        threads,
-        asker: None,
-    };
-    let history = History {
-        source: Some(source),
-        at_unix_ns: Some(at_unix_ns.unwrap_or(oldest)),
-    };
-    let out = with_history(out, &mut app, history, false)?;
-    terminal_loop(&mut app, &mut rx, &settings, out).await
-}
-
-/// Turns time travel on when there is a source, and starts at its instant.
-fn with_history(
-    mut out: Out,
-    app: &mut App,
-    history: History,
-    has_live: bool,
-) -> anyhow::Result<Out> {
-    let Some(source) = history.source else {
-        if history.at_unix_ns.is_some() {
-            anyhow::bail!(
-                "--at needs a collector with history (perchd's history store); this one has none"
-            );
-        }
-        return Ok(out);
-    };
-    app.enable_travel(has_live);
-    app.set_wall_clock(wall_ns());
-    if let Some(at) = history.at_unix_ns {
-        app.travel_to(at);
-    }
-    out.asker = Some(travel::Asker::new(source));
-    Ok(out)
-}
-
-/// The wall clock in Unix ns.
-fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Sets the terminal up, runs the loop, restores the terminal.
