@@ -101,6 +101,8 @@ impl FixtureHistory {
                         if let Some(p) = procs.get_mut(&key(&s.key)) {
                             p.usage.clone_from(&s.usage);
                             p.threads = s.threads;
+                            p.state.clone_from(&s.state);
+                            p.frozen = s.frozen;
                         }
                     }
                 }
@@ -204,7 +206,25 @@ fn a_past_state_shows_on_the_screens_and_live_comes_back_at_once() {
     );
     assert_ne!(past, live, "the recording execs and forks after 2 s");
     assert!(past.len() < live.len());
+    // The detail view's graphs end at the instant shown: the live rows'
+    // history up to it, then the state's sample.
+    let busy = app
+        .store()
+        .iter()
+        .map(|(_, p)| p)
+        .find(|p| p.command.starts_with("stress"))
+        .expect("stress ran then");
+    assert!(!busy.history.is_empty());
+    let busy = busy.key;
     snap("travel_past_processes", &app);
+    // Later, once sampled: its detail view, graphs up to then.
+    app.travel_to(into_recording(&src, 6));
+    pump(&mut app, &src);
+    run(&mut app, &[Msg::Select(busy), Msg::Confirm]);
+    snap("travel_past_detail", &app);
+    run(&mut app, &[Msg::Cancel]);
+    app.travel_to(into_recording(&src, 2));
+    pump(&mut app, &src);
     // Another screen shows the same past (its own data: the host's).
     run(&mut app, &[Msg::Show(perch::console::Screen::Flags)]);
     snap("travel_past_flags", &app);

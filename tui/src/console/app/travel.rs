@@ -10,6 +10,7 @@ use super::{App, ConnectionState, Data};
 use crate::{
     console::{
         audit::AuditPage,
+        history::Values,
         input::Msg,
         model::HostId,
         overlays::{Overlay, time_menu::TimeMenu},
@@ -203,6 +204,7 @@ impl App {
             h.lost_events = h.sample.as_ref().map_or(0, |s| s.events_lost);
         }
         scratch.ingest_snapshot(host, state.processes);
+        self.carry_history(&mut scratch.data, state.at_unix_ns.saturating_sub(boot));
         scratch.ingest_connections(host, state.connections, state.listening, 0);
         let notable = self.data.detect.notable_score(host);
         scratch.ingest_detections(host, state.flags, state.traces, notable);
@@ -218,6 +220,33 @@ impl App {
             }),
         );
         scratch.data
+    }
+
+    /// Gives each past row the usage history the console holds for it up
+    /// to `at_boot_ns` (the live row's, else the previous past state's),
+    /// then the state's own sample: the detail view's graphs end at the
+    /// instant shown.
+    fn carry_history(&self, past: &mut Data, at_boot_ns: u64) {
+        let secs = u32::try_from(at_boot_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
+        let ids: Vec<_> = past.store.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            let Some(row) = past.store.get_mut(id) else {
+                continue;
+            };
+            let key = row.key;
+            let before = [Some(&self.data), self.past.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.store.by_key(&key))
+                .map(|p| p.history.until(secs))
+                .max_by_key(crate::console::history::History::len);
+            if let Some(h) = before {
+                row.history = h;
+            }
+            let u = &row.usage;
+            let v = Values::new(u.cpu_percent, u.rss_bytes, u.read_per_sec + u.write_per_sec);
+            row.history.push(secs, v);
+        }
     }
 
     /// The instant a time menu entry names: an offset from the shown time
