@@ -24,7 +24,7 @@ use perch::{
 };
 use perch_proto::{
     NS_PER_SEC,
-    v1::{HostSample, Process, ProcessKey, event::Kind},
+    v1::{HistoryInfo, HistoryStatus, HostSample, Process, ProcessKey, event::Kind},
 };
 
 /// The recording as a history: every instant from its first event to its
@@ -391,4 +391,19 @@ fn a_recording_has_no_live_and_no_actions() {
     assert_eq!(app.flash(), Some(ACTIONS_DISABLED));
     run(&mut app, &[Msg::TimeMenu]);
     snap("travel_replay_menu", &app);
+}
+
+#[test]
+fn the_header_says_when_the_collector_keeps_no_history() {
+    let (mut app, _src) = console(0, true);
+    let mut info = recording().info;
+    "web-1".clone_into(&mut info.host);
+    info.history = Some(HistoryInfo {
+        status: HistoryStatus::Broken.into(),
+        detail: "disk full".to_owned(),
+        ..HistoryInfo::default()
+    });
+    app.ingest_info(HostId(0), info);
+    let s = text(&screen(&app, (160, 48)));
+    assert!(s.contains("Time: LIVE  history broken: disk full"), "{s}");
 }

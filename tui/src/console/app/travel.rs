@@ -32,6 +32,13 @@ impl App {
         self.past.as_ref().unwrap_or(&self.data)
     }
 
+    /// The live data, whatever the screens show (the collectors' own
+    /// state: connection, history status).
+    #[must_use]
+    pub fn live_data(&self) -> &Data {
+        &self.data
+    }
+
     /// This console can travel in time: a collector's history (with LIVE)
     /// or a recording (`has_live` false: actions and LIVE are absent).
     pub fn enable_travel(&mut self, has_live: bool) {
