@@ -217,10 +217,15 @@ impl Timeline {
         if let Mode::Playing { at, speed } = self.mode {
             self.played_at_wall = unix_ns;
             if since > 0 && since < 3_600 * NS_PER_SEC {
-                self.go(
-                    at.saturating_add(since.saturating_mul(speed.factor())),
-                    false,
-                );
+                let at = at.saturating_add(since.saturating_mul(speed.factor()));
+                // A slow source is not asked again before it answers (each
+                // new query would abandon the last): the answer asks for
+                // where playing has got to by then.
+                if self.loading.is_some() {
+                    self.mode = Mode::Playing { at, speed };
+                } else {
+                    self.go(at, false);
+                }
             }
         }
     }
@@ -238,7 +243,7 @@ impl Timeline {
 
     /// The answer to the newest query arrived; `Ok` with the state shown.
     pub(crate) fn answered(&mut self, state: &StateAt) {
-        self.loading = None;
+        let asked = self.loading.take().map(|q| q.at_unix_ns);
         self.shown = Some(state.at_unix_ns);
         self.range = Some((state.oldest_unix_ns, state.newest_unix_ns));
         let newest = state.newest_unix_ns;
@@ -251,7 +256,13 @@ impl Timeline {
             Mode::At(at) if at > newest => Mode::At(newest),
             m => m,
         };
-        self.settled = self.mode.at();
+        self.settled = asked.map(|a| a.min(newest)).or(self.mode.at());
+        // Playing moved on while this was asked.
+        if let Mode::Playing { at, .. } = self.mode
+            && asked.is_some_and(|a| a.min(newest) != at)
+        {
+            self.go(at, false);
+        }
     }
 
     /// The newest query failed: the target goes back to what is shown.

@@ -109,6 +109,12 @@ fn space_cycles_speeds_then_pauses_and_playing_moves_with_the_clock() {
         Some(at + 6 * S),
         "2× for 3 s"
     );
+    // The source is slow: no new query until it answers, then one for
+    // where playing has got to.
+    t.set_wall_clock(NOW + 4 * S);
+    assert_eq!(t.take_query(), None);
+    t.answered(&state(at + 6 * S, 0, NOW));
+    assert_eq!(t.take_query().map(|q| q.at_unix_ns), Some(at + 8 * S));
 }
 
 #[test]
