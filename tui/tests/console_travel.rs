@@ -322,6 +322,13 @@ fn actions_are_refused_while_not_live() {
     }
     assert!(app.take_outbox().is_empty());
     snap("travel_actions_refused", &app);
+    // The action log shows the past's records; `r` does not fetch today's.
+    run(
+        &mut app,
+        &[Msg::Show(perch::console::Screen::ActionLog), Msg::Refresh],
+    );
+    assert!(app.flash().is_some_and(|f| f.contains("shows the past")));
+    assert!(app.take_outbox().is_empty());
 }
 
 #[test]

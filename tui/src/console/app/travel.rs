@@ -11,9 +11,10 @@ use crate::{
     console::{
         audit::AuditPage,
         history::Values,
-        input::Msg,
+        input::{Focus, Msg},
         model::HostId,
         overlays::{Overlay, time_menu::TimeMenu},
+        screens::Screen,
         timeline::{Mode, TimeAnswer, TimeError, TimeQuery, Timeline},
     },
     travel::{SourceError, StateAt},
@@ -174,8 +175,17 @@ impl App {
 
     /// Refuses `msg` if it acts while not LIVE (says so in the footer).
     pub(super) fn refuse_in_past(&mut self, msg: Msg) -> bool {
-        if msg.acts() && !self.is_live() {
+        if self.is_live() {
+            return false;
+        }
+        if msg.acts() {
             self.view.flash = Some(ACTIONS_DISABLED.to_owned());
+            return true;
+        }
+        // The action log's `r` would ask the collector for today's log
+        // into the past's model.
+        if msg == Msg::Refresh && self.focus() == Focus::Screen(Screen::ActionLog) {
+            self.view.flash = Some("the action log shows the past: LIVE to fetch it".to_owned());
             return true;
         }
         false
