@@ -1,9 +1,11 @@
 //! Console benchmarks on synthetic hosts made from the recorded fixture:
 //! build the tree and render one 160x48 frame at 10k and 100k processes,
-//! one fuzzy-search keystroke at 100k, and the memory of a 10k console with
-//! ten minutes of history.  House rule: each figure is printed as a ratio
-//! against a baseline measured in the same run (a plain Vec sort of the
-//! same rows; a plain substring scan of the same haystacks).
+//! one fuzzy-search keystroke at 100k, the memory of a 10k console with
+//! ten minutes of history, and time travel's seek (a 10k-process past
+//! state shown).  House rule: each figure is printed as a ratio against a
+//! baseline measured in the same run (a plain Vec sort of the same rows; a
+//! plain substring scan of the same haystacks; the same processes loaded
+//! as a live snapshot).
 //!
 //!     cargo bench -p perch-tui --bench console
 #![expect(
@@ -16,7 +18,12 @@ use std::{
 };
 
 use criterion::Criterion;
-use perch::console::{App, Config, HostId, Msg, Theme, recording::Recording, render};
+use perch::{
+    console::{
+        App, Config, HostId, Msg, Theme, recording::Recording, render, timeline::TimeAnswer,
+    },
+    travel::StateAt,
+};
 use perch_proto::v1::{
     self, Event, ProcessKey, ProcessSample, ProcessSamples, ResourceUsage, event::Kind,
 };
@@ -128,6 +135,46 @@ fn substring_scan(app: &App, needle: &str) -> usize {
         .count()
 }
 
+/// A console that travels, and a past state of `n` processes.
+fn travelling(n: usize) -> (App, StateAt) {
+    let mut app = console(n);
+    app.enable_travel(true);
+    let now = 1_800_000_000 * perch_proto::NS_PER_SEC;
+    app.set_wall_clock(now);
+    let state = StateAt {
+        at_unix_ns: now - 600 * perch_proto::NS_PER_SEC,
+        oldest_unix_ns: now - 3_600 * perch_proto::NS_PER_SEC,
+        newest_unix_ns: now,
+        host_name: "web-1".to_owned(),
+        processes: synthetic(n),
+        ..StateAt::default()
+    };
+    (app, state)
+}
+
+/// Time travel's console side of a seek: the answer (a copy, as a source
+/// hands over a new one each time) loaded into the past model, every
+/// screen rebuilt, one frame.
+fn seek(app: &mut App, state: &StateAt, theme: &Theme, buf: &mut Buffer) {
+    app.travel_to(state.at_unix_ns);
+    if let Some(q) = app.take_time_query() {
+        app.ingest_time(TimeAnswer {
+            id: q.id,
+            result: Ok(state.clone()),
+        });
+    }
+    render(app, theme, AREA, buf);
+}
+
+/// The baseline: the same processes loaded as a live snapshot into a
+/// fresh console, and one frame.
+fn snapshot_and_frame(procs: &[v1::Process], theme: &Theme, buf: &mut Buffer) {
+    let mut app = App::new(Config::default(), Instant::now());
+    app.ingest_snapshot(HostId(0), procs.to_vec());
+    app.refresh();
+    render(&app, theme, AREA, buf);
+}
+
 fn median(mut f: impl FnMut(), runs: usize) -> Duration {
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
@@ -229,6 +276,20 @@ fn summary() {
         ms(b),
         ms(t) / ms(b)
     );
+    let (mut app, state) = travelling(10_000);
+    let mut buf = Buffer::empty(AREA);
+    let t = median(|| seek(&mut app, &state, &theme, &mut buf), 21);
+    let b = median(
+        || snapshot_and_frame(&state.processes, &theme, &mut buf),
+        21,
+    );
+    println!(
+        "time travel seek (console side), 10000 processes: {:6.2} ms (issue 13: < 100 ms with \
+         the store); baseline live snapshot + frame {:6.2} ms; ratio {:.2}x",
+        ms(t),
+        ms(b),
+        ms(t) / ms(b)
+    );
     let before = statm_resident_bytes().unwrap_or(0);
     let mut app = console(10_000);
     with_history(&mut app, 10_000);
@@ -274,6 +335,18 @@ fn main() {
         g.bench_function("typed_and_erased", |b| b.iter(|| keystroke_pair(&mut app)));
         g.bench_function("baseline_substring_scan", |b| {
             b.iter(|| substring_scan(&app, "ngi"));
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("travel_seek_10000");
+        let (mut app, state) = travelling(10_000);
+        let mut buf = Buffer::empty(AREA);
+        g.bench_function("seek", |b| {
+            b.iter(|| seek(&mut app, &state, &theme, &mut buf));
+        });
+        g.bench_function("baseline_snapshot_and_frame", |b| {
+            b.iter(|| snapshot_and_frame(&state.processes, &theme, &mut buf));
         });
         g.finish();
     }

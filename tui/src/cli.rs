@@ -24,6 +24,15 @@ pub struct Cli {
     /// Console: hide every action (kill, renice, freeze…); look only.
     #[arg(long)]
     pub read_only: bool,
+    #[arg(
+        long,
+        value_name = "TIME",
+        value_parser = crate::cmd::audit::when::parse,
+        help = "Console: start at this time, in the collector's history (time travel; \
+                [ ] { } step, @ opens the time menu): 15:04[:05], 2026-11-23T15:04, -5m, \
+                10 minutes ago, 1764300000; the same forms as audit list --since"
+    )]
+    pub at: Option<i128>,
     // A help string rather than a doc comment: the paths read badly in
     // backticks, which rustdoc lints want and --help would print.
     #[arg(

@@ -135,7 +135,15 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
             let targets = cli.conn.targets()?;
             let embedded = cli.conn.is_default();
             let settings = settings.unwrap_or_default();
-            perch::live::run(targets, embedded, settings, cli.read_only).await
+            // The time source for the collector's history is wired here
+            // once the History client exists (issue 13, part B).
+            let history = perch::live::History {
+                source: None,
+                at_unix_ns: cli
+                    .at
+                    .map(|ns| u64::try_from(ns.max(0)).unwrap_or(u64::MAX)),
+            };
+            perch::live::run(targets, embedded, settings, cli.read_only, history).await
         }
     }
 }

@@ -7,16 +7,18 @@
 //!   `2026-11-23T15:04`, `2026-11-23T15:04:05[.fff]`: in local time, or in
 //!   the zone written after the time, `Z` or `+hh:mm` / `-hh:mm` (so an
 //!   RFC 3339 time means what it says);
-//! - `@UNIX_SECONDS`;
-//! - an age: `30s`, `15m`, `2h`, `7d` before now.
+//! - `@UNIX_SECONDS`, or the bare seconds: `1764300000`;
+//! - an age before now: `30s`, `15m`, `2h`, `7d`, the same with a minus
+//!   (`-90s`, `-5m`), or in words: `10 minutes ago`, `1 day ago` (units
+//!   `s`/`sec`/`second`, `m`/`min`/`minute`, `h`/`hour`, `d`/`day`, with
+//!   or without the plural `s`).
 //!
 //! A time names a [`Span`] as long as what was written: a day, a minute, a
 //! second, or a fraction of one, so `until:15:04` includes all of that
 //! minute.  "Local" is the [`Clock`]'s UTC offset, passed in (the console
 //! and the command line take the machine's offset now, as the console
 //! shows times), so tests do not depend on the machine's zone.  New forms
-//! (relative times like `-5m`, `10 minutes ago`) belong here, so that both
-//! get them.
+//! belong here, so that every command and the console get them.
 use perch_proto::NS_PER_SEC;
 pub use perch_proto::civil::{civil_from_days, days_from_civil};
 
@@ -64,8 +66,8 @@ impl Span {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not a time (15:04, 15:04:05, 2026-11-23, 2026-11-23T15:04, each in local time \
-     or followed by Z or +hh:mm; expected RFC 3339 dates and times, @UNIX_SECONDS, or an age \
-     like 30s, 15m, 2h, 7d)"
+     or followed by Z or +hh:mm; expected RFC 3339 dates and times, Unix seconds as \
+     1764300000 or @1764300000, or an age like 30s, -5m, 2h, 7d, 10 minutes ago)"
 )]
 pub struct NotATime(pub String);
 
@@ -83,6 +85,10 @@ pub fn parse(text: &str, clock: Clock) -> Result<Span, NotATime> {
     if let Some(secs) = s.strip_prefix('@') {
         return secs.parse().map(second).map_err(|_| bad());
     }
+    // Bare Unix seconds: all digits (no date form is).
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map(second).map_err(|_| bad());
+    }
     if let Some(age) = age_secs(s) {
         return clock
             .now_unix_secs
@@ -93,20 +99,55 @@ pub fn parse(text: &str, clock: Clock) -> Result<Span, NotATime> {
     calendar(s, clock).ok_or_else(bad)
 }
 
-/// `15m` as 900 seconds; `None` for anything else.
+/// An age in seconds: `15m`, `-15m` and `15 minutes ago` are 900;
+/// `None` for anything else.
 fn age_secs(s: &str) -> Option<i64> {
+    if let Some(words) = s.strip_suffix(" ago") {
+        let (digits, unit) = words.trim_end().split_once(' ')?;
+        return amount(digits, unit_secs(unit.trim())?);
+    }
+    let s = s.strip_prefix('-').unwrap_or(s);
     let (digits, unit) = s.split_at(s.len().checked_sub(1)?);
+    amount(digits, unit_secs(unit)?)
+}
+
+/// A signed offset in seconds: `+15m` is 900, `-90s` is -90 (the sign is
+/// required: it is what says "from the time shown", in the console's time
+/// menu); `None` for anything else.
+#[must_use]
+pub fn offset_secs(text: &str) -> Option<i64> {
+    let s = text.trim();
+    let (sign, rest) = if let Some(r) = s.strip_prefix('+') {
+        (1, r)
+    } else {
+        (-1, s.strip_prefix('-')?)
+    };
+    let (digits, unit) = rest.split_at(rest.len().checked_sub(1)?);
+    amount(digits, unit_secs(unit)?).map(|n| sign * n)
+}
+
+/// `digits` (only digits, at least one) times `unit` seconds.
+fn amount(digits: &str, unit: i64) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => SECS_PER_DAY,
-        _ => return None,
-    };
     digits.parse::<i64>().ok()?.checked_mul(unit)
+}
+
+/// Seconds in a unit as written: `s`, `min`, `hours`, `day`.
+fn unit_secs(unit: &str) -> Option<i64> {
+    let unit = unit.to_ascii_lowercase();
+    let unit = match unit.as_str() {
+        "s" | "m" | "h" | "d" => unit.as_str(),
+        u => u.strip_suffix('s').unwrap_or(u),
+    };
+    Some(match unit {
+        "s" | "sec" | "second" => 1,
+        "m" | "min" | "minute" => 60,
+        "h" | "hour" => 3600,
+        "d" | "day" => SECS_PER_DAY,
+        _ => return None,
+    })
 }
 
 /// The date and time-of-day forms, with or without a zone.

@@ -67,7 +67,8 @@ pub struct AuditListArgs {
         value_parser = when::parse,
         help = "Only records at or after TIME: 15:04[:05] (today), a date 2026-11-23, \
                 2026-11-23T15:04[:05] (local time unless followed by Z or +hh:mm, so RFC 3339 \
-                works), @UNIX_SECONDS, or an age like 30m, 2h, 7d; the same forms as the \
+                works), Unix seconds (1764300000 or @1764300000), or an age like 30m, -2h, 7d, \
+                10 minutes ago; the same forms as the \
                 console's since:"
     )]
     pub since: Option<i128>,

@@ -107,6 +107,22 @@ impl History {
         }
     }
 
+    /// The series as it stood at host second `t`: its points up to `t`
+    /// (time travel's detail view draws the ten minutes before the instant
+    /// shown from what the console saw).
+    #[must_use]
+    pub fn until(&self, t: u32) -> History {
+        History {
+            base: self.base,
+            points: self
+                .points
+                .iter()
+                .take_while(|p| self.base.saturating_add(u32::from(p.dt)) <= t)
+                .copied()
+                .collect(),
+        }
+    }
+
     #[must_use]
     pub fn len(&self) -> usize {
         self.points.len()
@@ -167,6 +183,20 @@ mod tests {
             rss_kib: 100,
             io_bytes_per_sec: 0,
         }
+    }
+
+    #[test]
+    fn until_keeps_the_points_up_to_an_instant() {
+        let mut h = History::default();
+        for (t, cpu) in [(1000, 1), (1010, 2), (1020, 3)] {
+            h.push(t, v(cpu));
+        }
+        assert_eq!(h.until(999).len(), 0);
+        assert_eq!(h.until(1010).len(), 2);
+        assert_eq!(h.until(5000).len(), 3);
+        let mut past = h.until(1015);
+        past.push(1015, v(7));
+        assert_eq!(past.series(1015, 1, |p| u64::from(p.cpu_tenths)), [7]);
     }
 
     #[test]

@@ -101,6 +101,12 @@ pub enum Msg {
     SelectRow(usize),
     /// Traces screen: show or hide suppressed traces.
     ToggleSuppressed,
+    /// Time travel: this many seconds back (negative) or forward.
+    TimeStep(i32),
+    /// Time travel: play forward, faster, or pause.
+    Play,
+    /// Time travel: the time menu.
+    TimeMenu,
 }
 
 impl Msg {

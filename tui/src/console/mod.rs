@@ -44,6 +44,7 @@ pub mod search;
 pub mod store;
 pub mod theme;
 pub mod threads;
+pub mod timeline;
 pub mod ui;
 
 pub use app::{App, Config, ConnectionState};

@@ -33,6 +33,8 @@ pub enum Update {
     Audit(HostId, Result<AuditPage, String>),
     /// The columns were saved (where), or why not.
     Saved(Result<String, String>),
+    /// A time source's answer to the console's state query.
+    Time(Box<crate::console::timeline::TimeAnswer>),
 }
 
 /// Where a session stopped and how to continue.

@@ -9,6 +9,7 @@ mod act;
 mod conn;
 #[cfg(feature = "embedded")]
 mod embed;
+mod travel;
 
 use std::{
     io::{IsTerminal as _, stdout},
@@ -35,16 +36,19 @@ use crate::{
     console::{self, App, ConnectionState, HostId, Theme},
 };
 use conn::Update;
+pub use travel::{History, answer, run_replay};
+use travel::{wall_ns, with_history};
 
 /// Runs the console until the user quits.  With a single default target
 /// that does not answer, starts an embedded collector instead.  `settings`
 /// come checked (`crate::config::load`) before anything here runs;
-/// `read_only` hides every action.
+/// `read_only` hides every action; `history` lets it travel in time.
 pub async fn run(
     targets: Vec<Target>,
     allow_embedded: bool,
     settings: Settings,
     read_only: bool,
+    history: History,
 ) -> anyhow::Result<()> {
     // An embedded collector runs until this function returns, after the
     // terminal is restored.  (Finding the collector touches no terminal,
@@ -56,7 +60,7 @@ pub async fn run(
     // falls behind should leave the backlog in the collector (which bounds
     // it and says LAGGED), not in this process.
     let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
-    let mut config = settings.console;
+    let mut config = settings.console.clone();
     // A snapshot arrives while the rows it replaces are still held, and a
     // decoded process can be several times its row: a quarter of the rows'
     // memory for the snapshot's exited processes.
@@ -87,8 +91,19 @@ pub async fn run(
         config: settings.path.clone(),
         tx,
         threads,
+        asker: None,
     };
+    let out = with_history(out, &mut app, history, true)?;
+    terminal_loop(&mut app, &mut rx, &settings, out).await
+}
 
+/// Sets the terminal up, runs the loop, restores the terminal.
+async fn terminal_loop(
+    app: &mut App,
+    rx: &mut mpsc::Receiver<Update>,
+    settings: &Settings,
+    mut out: Out,
+) -> anyhow::Result<()> {
     let mut terminal = ratatui::init(); // raw mode, alternate screen, panic hook
     let _ = execute!(stdout(), EnableMouseCapture);
     // The state pages and hit-tests at the terminal's size.
@@ -97,11 +112,11 @@ pub async fn run(
     }
     let result = run_loop(
         &mut terminal,
-        &mut app,
-        &mut rx,
+        app,
+        rx,
         &settings.theme,
         settings.refresh,
-        &out,
+        &mut out,
     )
     .await;
     let _ = execute!(stdout(), DisableMouseCapture);
@@ -194,6 +209,8 @@ struct Out {
     tx: mpsc::Sender<Update>,
     /// Whether the console shows thread rows, for the followers.
     threads: watch::Sender<bool>,
+    /// Asks the time source for past states, when there is one.
+    asker: Option<travel::Asker>,
 }
 
 async fn run_loop(
@@ -202,7 +219,7 @@ async fn run_loop(
     rx: &mut mpsc::Receiver<Update>,
     theme: &Theme,
     refresh: std::time::Duration,
-    out: &Out,
+    out: &mut Out,
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
     // The clock: exited-process expiry, events/s, and drawing what the
@@ -233,6 +250,7 @@ async fn run_loop(
                 }
             }
             _ = clock.tick() => {
+                app.set_wall_clock(wall_ns());
                 app.tick(Instant::now());
                 draw = true;
             }
@@ -250,6 +268,9 @@ async fn run_loop(
             out.config.as_deref(),
             &out.tx,
         );
+        if let Some(asker) = &mut out.asker {
+            asker.send(app, &out.tx);
+        }
     }
 }
 
@@ -312,6 +333,10 @@ fn apply(app: &mut App, update: Update) -> bool {
         }
         Update::Saved(result) => {
             app.saved(result);
+            true
+        }
+        Update::Time(answer) => {
+            app.ingest_time(*answer);
             true
         }
     }

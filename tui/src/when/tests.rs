@@ -44,6 +44,58 @@ fn accepted_forms() {
     assert_eq!(at("7d"), NOW - 604_800 * 1_000_000_000);
 }
 
+/// Relative times and bare Unix seconds (issue 13): each names the second
+/// it lands on.
+#[test]
+fn relative_times_and_bare_seconds() {
+    const NOW_S: i64 = 1_800_000_000;
+    let at = |s| span(s, utc(NOW_S));
+    let second = |secs: i64| Span {
+        start_ns: i128::from(secs) * S,
+        end_ns: i128::from(secs + 1) * S,
+    };
+    for (text, secs) in [
+        ("-90s", NOW_S - 90),
+        ("-5m", NOW_S - 300),
+        ("-2h", NOW_S - 7_200),
+        ("-1d", NOW_S - 86_400),
+        ("10 minutes ago", NOW_S - 600),
+        ("1 minute ago", NOW_S - 60),
+        ("2 hours ago", NOW_S - 7_200),
+        ("1 hour ago", NOW_S - 3_600),
+        ("1 day ago", NOW_S - 86_400),
+        ("3 days ago", NOW_S - 259_200),
+        ("30 seconds ago", NOW_S - 30),
+        ("5 min ago", NOW_S - 300),
+        ("5 mins ago", NOW_S - 300),
+        ("  2 Hours ago ", NOW_S - 7_200),
+        ("1764300000", 1_764_300_000),
+        ("0", 0),
+        ("@1764300000", 1_764_300_000),
+    ] {
+        assert_eq!(at(text), second(secs), "{text}");
+    }
+}
+
+#[test]
+fn signed_offsets_for_the_time_menu() {
+    assert_eq!(offset_secs("+15m"), Some(900));
+    assert_eq!(offset_secs("-90s"), Some(-90));
+    assert_eq!(offset_secs(" +1h "), Some(3_600));
+    assert_eq!(offset_secs("-2d"), Some(-172_800));
+    for bad in ["15m", "+", "-", "+15", "+m", "+15w", "15:04", "+1 5m"] {
+        assert_eq!(offset_secs(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn an_age_before_the_epoch_is_refused_not_wrapped() {
+    let e = parse("-2d", utc(0)).map(|s| s.start_ns);
+    assert_eq!(e, Ok(-172_800 * S));
+    let e = parse("9223372036854775807m", utc(0)).unwrap_err();
+    assert!(e.to_string().contains("is not a time"), "{e}");
+}
+
 #[test]
 fn bad_forms_say_what_is_accepted() {
     for s in [
@@ -55,7 +107,15 @@ fn bad_forms_say_what_is_accepted() {
         "2023-13-01",
         "2023-02-30",
         "2023-1-1",
-        "-5m",
+        "--5m",
+        "+5m",
+        "5 weeks ago",
+        "minutes ago",
+        "x minutes ago",
+        "10 minutes",
+        "-",
+        "12a4",
+        "99999999999999999999999",
     ] {
         let e = parse(s, utc(NOW)).unwrap_err().to_string();
         assert!(e.contains("expected RFC 3339"), "{s}: {e}");

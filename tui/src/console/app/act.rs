@@ -22,30 +22,31 @@ use crate::{
 };
 
 impl App {
-    /// True when no action may be offered anywhere: `--read-only`, or
-    /// every collector said this caller is a viewer.
+    /// True when no action may be offered anywhere: `--read-only`, every
+    /// collector said this caller is a viewer, or the screens show the
+    /// past (time travel).
     #[must_use]
     pub fn read_only(&self) -> bool {
-        self.data.read_only(&self.config)
+        !self.is_live() || self.data.read_only(&self.config)
     }
 
     /// True when actions on `host`'s processes are hidden.
     #[must_use]
     pub fn read_only_on(&self, host: HostId) -> bool {
-        self.data.read_only_on(&self.config, host)
+        !self.is_live() || self.data.read_only_on(&self.config, host)
     }
 
     /// Actions recorded on this process, oldest first.
     #[must_use]
     pub fn notes(&self, key: &ProcessKey) -> &[Note] {
-        self.data.acts.notes.get(key).map_or(&[], Vec::as_slice)
+        self.shown().acts.notes.get(key).map_or(&[], Vec::as_slice)
     }
 
     /// The signal a response action sent this process, if it was one
     /// that ends processes (see [`crate::act::ends_processes`]).
     #[must_use]
     pub fn signalled(&self, key: &ProcessKey) -> Option<i32> {
-        self.data.acts.signalled.get(key).copied()
+        self.shown().acts.signalled.get(key).copied()
     }
 
     /// Requests for the loop to send, oldest first.

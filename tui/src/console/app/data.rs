@@ -35,6 +35,8 @@ pub enum ConnectionState {
     Disconnected {
         reason: String,
     },
+    /// A past state from the history (or a recording) is shown.
+    History,
 }
 
 /// One collector as the header shows it.

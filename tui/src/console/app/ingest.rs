@@ -216,7 +216,8 @@ impl App {
     /// The action log's rows point into the records: rebuilt at once when
     /// those change (rare), not at the next draw like the process rows.
     pub(super) fn refresh_log(&mut self) {
-        self.view.screens.log.refresh(&self.data, None);
+        let data = self.past.as_ref().unwrap_or(&self.data);
+        self.view.screens.log.refresh(data, None);
     }
 
     /// One event; true when rows changed.

@@ -12,10 +12,12 @@ mod data;
 mod detect;
 mod ingest;
 mod query;
+mod travel;
 
 use std::time::{Duration, Instant};
 
 pub use self::data::{Acts, ConnectionState, Data, Host};
+pub use self::travel::ACTIONS_DISABLED;
 use crate::act::ClientIdentity;
 
 use super::{
@@ -113,7 +115,11 @@ pub struct ViewState {
 #[derive(Debug)]
 pub struct App {
     pub(crate) config: Config,
+    /// The live data (collector messages always go here).
     pub(crate) data: Data,
+    /// A past state the screens show instead, while not LIVE.
+    pub(crate) past: Option<Data>,
+    pub(crate) travel: super::timeline::Timeline,
     pub(crate) view: ViewState,
 }
 
@@ -126,6 +132,8 @@ impl App {
         App {
             config,
             data: Data::new(now),
+            past: None,
+            travel: super::timeline::Timeline::default(),
             view,
         }
     }
@@ -159,6 +167,9 @@ impl App {
             return;
         }
         self.view.flash = None;
+        if self.refuse_in_past(msg) {
+            return;
+        }
         match self.focus() {
             Focus::Toast => self.on_toast(msg),
             Focus::Overlay(kind) => self.update_overlay(kind, msg),
@@ -170,6 +181,7 @@ impl App {
                 Msg::Show(to) => self.switch(to),
                 Msg::ToggleMeters => self.view.meters_hidden = !self.view.meters_hidden,
                 Msg::TogglePause => self.toggle_pause(),
+                Msg::TimeStep(_) | Msg::Play | Msg::TimeMenu => self.on_time_msg(msg),
                 _ => self.update_screen(msg),
             },
         }
@@ -241,9 +253,10 @@ impl App {
             jump,
             ..
         } = &mut self.view;
+        let data = self.past.as_mut().unwrap_or(&mut self.data);
         let mut cx = Cx {
             jump,
-            data: &mut self.data,
+            data,
             config: &self.config,
             overlay,
             flash,
@@ -261,7 +274,7 @@ impl App {
         let ViewState {
             screens, overlay, ..
         } = &mut self.view;
-        let data = &self.data;
+        let data = self.past.as_ref().unwrap_or(&self.data);
         screens.for_each(|s| s.refresh(data, overlay.as_ref()));
         if let Some(rows) = self.list_rows() {
             self.view.screens.for_each(|s| s.fit(rows));

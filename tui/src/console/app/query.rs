@@ -27,7 +27,7 @@ impl App {
 
     #[must_use]
     pub fn data(&self) -> &Data {
-        &self.data
+        self.shown()
     }
 
     #[must_use]
@@ -100,17 +100,17 @@ impl App {
 
     #[must_use]
     pub fn hosts(&self) -> &[Host] {
-        self.data.hosts()
+        self.shown().hosts()
     }
 
     #[must_use]
     pub fn host(&self, id: HostId) -> Option<&Host> {
-        self.data.host(id)
+        self.shown().host(id)
     }
 
     #[must_use]
     pub fn host_name(&self, id: HostId) -> &str {
-        self.data.host_name(id)
+        self.shown().host_name(id)
     }
 
     /// The host the header describes: the selected row's, else the first.
@@ -123,25 +123,25 @@ impl App {
 
     #[must_use]
     pub fn store(&self) -> &Store {
-        self.data.store()
+        self.shown().store()
     }
 
     /// The host's boot-clock time now, extrapolated from the newest event.
     #[must_use]
     pub fn host_now_ns(&self, id: HostId) -> Option<u64> {
-        self.data.host_now_ns(id)
+        self.shown().host_now_ns(id)
     }
 
     /// Unix time of a host boot-clock stamp, if the host's boot time is known.
     #[must_use]
     pub fn unix_secs(&self, id: HostId, boot_ns: u64) -> Option<i64> {
-        self.data.unix_secs(id, boot_ns)
+        self.shown().unix_secs(id, boot_ns)
     }
 
     /// The optional columns that have something to show.
     #[must_use]
     pub fn optional_columns(&self) -> Optional {
-        self.data.optional_columns()
+        self.shown().optional_columns()
     }
 
     /// Filter text as typed, and its parse error, of the screen showing.
@@ -170,7 +170,7 @@ impl App {
     /// The selected process, if any row is shown.
     #[must_use]
     pub fn selected(&self) -> Option<&Proc> {
-        self.processes().selected(self.data.store())
+        self.processes().selected(self.shown().store())
     }
 
     /// Position of the selection in [`App::rows`].
@@ -224,7 +224,7 @@ impl App {
     /// Parents and children of the selected process.
     #[must_use]
     pub fn links(&self) -> Links {
-        self.processes().links(self.data.store())
+        self.processes().links(self.shown().store())
     }
 
     // ------------------------------------------------------- the action log
@@ -232,6 +232,6 @@ impl App {
     /// What the action log shows.
     #[must_use]
     pub fn action_log(&self) -> LogRows<'_> {
-        self.view.screens.log.rows(self.data.audit())
+        self.view.screens.log.rows(self.shown().audit())
     }
 }

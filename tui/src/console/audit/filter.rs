@@ -8,7 +8,7 @@
 //! - `since:T`, `until:T` (inclusive: `until:15:04` keeps all of that
 //!   minute), T in `crate::when`'s grammar, the one `perch audit list`
 //!   takes: `15:04`, `2026-11-23`, `2026-11-23T15:04`, local time unless
-//!   a zone follows, `@UNIX_SECONDS`, an age like `15m`;
+//!   a zone follows, Unix seconds, an age like `15m` or `10 minutes ago`;
 //! - free text: a substring of any of the above or the detail.
 use perch_proto::{names::short, v1::AuditRecord};
 

@@ -107,4 +107,30 @@ pub static SCREEN_BINDINGS: &[Binding] = &[
         Msg::TogglePause,
         "pause updates (data is kept, shown on resume)",
     ),
+    bind(
+        &[k('[')],
+        "[",
+        Msg::TimeStep(-1),
+        "time: one second (a sample) back",
+    ),
+    bind(
+        &[k(']')],
+        "]",
+        Msg::TimeStep(1),
+        "time: a second on (the end: LIVE)",
+    ),
+    bind(&[k('{')], "{", Msg::TimeStep(-60), "time: one minute back"),
+    bind(&[k('}')], "}", Msg::TimeStep(60), "time: one minute on"),
+    bind(
+        &[k(' ')],
+        "Space",
+        Msg::Play,
+        "time: play 1x; again 2x 4x 10x, pause",
+    ),
+    bind(
+        &[k('@')],
+        "@",
+        Msg::TimeMenu,
+        "time menu: jumps, a typed time, LIVE",
+    ),
 ];

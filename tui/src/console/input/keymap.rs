@@ -58,6 +58,12 @@ const MSG_NAMES: &[(Msg, &str)] = &[
     (Msg::Renice(-1), "nice-down"),
     (Msg::Renice(1), "nice-up"),
     (Msg::NextScreen, "next-screen"),
+    (Msg::TimeStep(-1), "time-back"),
+    (Msg::TimeStep(1), "time-forward"),
+    (Msg::TimeStep(-60), "time-back-minute"),
+    (Msg::TimeStep(60), "time-forward-minute"),
+    (Msg::Play, "play"),
+    (Msg::TimeMenu, "time-menu"),
     (Msg::PrevScreen, "prev-screen"),
 ];
 

@@ -125,6 +125,8 @@ overlays! {
     ColumnSetup => column_setup::ColumnSetup,
     /// One audit record in full.
     Record => record::Record,
+    /// `@`: time travel's jumps, a typed time, LIVE.
+    TimeMenu => time_menu::TimeMenu,
     /// F1 / `?`: every key, from the key tables in effect.
     Help => help::Help,
 }

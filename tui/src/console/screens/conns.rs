@@ -49,6 +49,10 @@ impl ScreenState for Connections {
         self.0.typing()
     }
 
+    fn data_replaced(&mut self) {
+        self.0.data_replaced();
+    }
+
     fn refresh(&mut self, data: &Data, _front: Option<&Overlay>) {
         self.0.refresh(data);
     }

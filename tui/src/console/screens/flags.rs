@@ -56,6 +56,10 @@ impl ScreenState for Flags {
         self.0.typing()
     }
 
+    fn data_replaced(&mut self) {
+        self.0.data_replaced();
+    }
+
     fn refresh(&mut self, data: &Data, _front: Option<&Overlay>) {
         self.0.refresh(data);
     }

@@ -94,6 +94,10 @@ pub trait ScreenState: fmt::Debug {
     /// the overlay in front of it.
     fn refresh(&mut self, _data: &Data, _front: Option<&Overlay>) {}
 
+    /// The data under it was replaced by another (time travel): whatever
+    /// it built from the old one is rebuilt at the next `refresh`.
+    fn data_replaced(&mut self) {}
+
     /// Keeps its cursor in view in a body of `rows` list rows.
     fn fit(&mut self, _rows: usize) {}
 

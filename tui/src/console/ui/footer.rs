@@ -38,6 +38,14 @@ impl<'a> Footer<'a> {
         if let Some(flash) = app.flash() {
             return Line::styled(flash.to_owned(), t.prompt);
         }
+        if !app.is_live() {
+            let text = if app.timeline().has_live {
+                "PAST: actions are disabled; [ ] { } step, Space plays, @ time menu (LIVE)"
+            } else {
+                "REPLAY: no actions; [ ] { } step, Space plays, @ time menu"
+            };
+            return Line::styled(text.to_owned(), t.warn);
+        }
         if let Some(notice) = app.hosts().iter().find_map(|h| h.notice.as_deref()) {
             return Line::styled(format!("collector: {notice}"), t.warn);
         }

@@ -17,7 +17,7 @@ impl DetailView<'_> {
     /// `Flags (n) · traces (m)` with one line each; empty when none.
     pub(super) fn detections(&self, p: &Proc, width: usize) -> Vec<Line<'static>> {
         let t = self.theme();
-        let (flags, traces) = self.app.data.detect().of_process(&p.key);
+        let (flags, traces) = self.app.data().detect().of_process(&p.key);
         if flags.is_empty() && traces.is_empty() {
             return Vec::new();
         }

@@ -68,7 +68,7 @@ impl OverlayState for Detail {
     }
 
     fn update(&mut self, msg: Msg, app: &mut App) -> Next {
-        let store = app.data.store();
+        let store = app.past.as_ref().unwrap_or(&app.data).store();
         let processes = &mut app.view.screens.processes;
         let links = processes.links(store);
         self.list.set_len(links.len());

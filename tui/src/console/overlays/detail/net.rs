@@ -20,7 +20,7 @@ impl DetailView<'_> {
     /// when the process has neither.
     pub(super) fn network(&self, p: &Proc, width: usize) -> Vec<Line<'static>> {
         let t = self.theme();
-        let (conns, listening) = self.app.data.net().of_process(&p.key);
+        let (conns, listening) = self.app.data().net().of_process(&p.key);
         if conns.is_empty() && listening.is_empty() {
             return Vec::new();
         }

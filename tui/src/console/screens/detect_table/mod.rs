@@ -227,6 +227,11 @@ impl DetTable {
         self.built = Some(det.generation());
     }
 
+    /// See [`super::ScreenState::data_replaced`].
+    pub(super) fn data_replaced(&mut self) {
+        self.dirty = true;
+    }
+
     pub(super) fn refresh(&mut self, data: &Data) {
         if self.dirty || self.built != Some(data.detect().generation()) {
             self.dirty = false;

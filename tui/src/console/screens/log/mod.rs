@@ -289,6 +289,10 @@ impl ScreenState for ActionLog {
         }
     }
 
+    fn data_replaced(&mut self) {
+        self.dirty = true;
+    }
+
     fn fit(&mut self, rows: usize) {
         self.list.fit(rows, false);
     }

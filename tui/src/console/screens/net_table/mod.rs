@@ -190,6 +190,11 @@ impl NetTable {
         self.built = Some(data.net().generation());
     }
 
+    /// See [`super::ScreenState::data_replaced`].
+    pub(super) fn data_replaced(&mut self) {
+        self.dirty = true;
+    }
+
     pub(super) fn refresh(&mut self, data: &Data) {
         if self.dirty || self.built != Some(data.net().generation()) {
             self.dirty = false;

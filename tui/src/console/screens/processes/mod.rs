@@ -307,6 +307,10 @@ impl ScreenState for Processes {
         self.typing.is_some()
     }
 
+    fn data_replaced(&mut self) {
+        self.dirty = true;
+    }
+
     fn refresh(&mut self, data: &Data, front: Option<&Overlay>) {
         if !self.dirty && self.built == data.generation() {
             return;

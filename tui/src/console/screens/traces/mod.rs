@@ -92,6 +92,10 @@ impl ScreenState for Traces {
         self.open.is_none() && self.table.typing()
     }
 
+    fn data_replaced(&mut self) {
+        self.table.data_replaced();
+    }
+
     fn refresh(&mut self, data: &Data, _front: Option<&Overlay>) {
         self.table.refresh(data);
         if let Some(v) = &mut self.open {

@@ -1,7 +1,7 @@
 //! The header's right side: the host, its mode and connection, tasks as
 //! htop counts them, load, uptime, disk and network rates, events/s and
 //! lost events, and every host when there are several.
-use perch_proto::v1::CollectorMode;
+use perch_proto::v1::{CollectorMode, HistoryStatus};
 use ratatui::text::{Line, Span};
 
 use super::Header;
@@ -19,6 +19,7 @@ pub(super) fn conn_text(c: &ConnectionState) -> (String, bool) {
             (format!("reconnecting (try {attempt}): {reason}"), true)
         }
         ConnectionState::Disconnected { reason } => (format!("disconnected: {reason}"), true),
+        ConnectionState::History => ("history".to_owned(), false),
     }
 }
 
@@ -72,9 +73,46 @@ impl Header<'_> {
         spans
     }
 
+    /// `Time: LIVE` or `Time: 14:03:12 — 12m 05s ago`, when the console
+    /// can travel in time.
+    fn time_line(&self) -> Option<Line<'static>> {
+        let t = self.theme;
+        let travel = self.app.timeline();
+        if !travel.enabled {
+            return None;
+        }
+        let text = travel.header_text(self.app.config().utc_offset_secs);
+        let style = if self.app.is_live() { t.good } else { t.warn };
+        let mut spans = vec![Span::styled("Time: ", t.label), Span::styled(text, style)];
+        // A collector that keeps no history (or cannot) says why here,
+        // before a time key fails.
+        let history = self
+            .app
+            .live_data()
+            .host(HostId(0))
+            .and_then(|h| h.info.as_ref())
+            .and_then(|i| i.history.as_ref());
+        if let Some(h) = history {
+            let why = match HistoryStatus::try_from(h.status) {
+                Ok(HistoryStatus::Disabled) => Some("no history (disabled)"),
+                Ok(HistoryStatus::Broken) => Some("history broken"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                let detail = if h.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", crate::text::clean(&h.detail))
+                };
+                spans.push(Span::styled(format!("  {why}{detail}"), t.warn));
+            }
+        }
+        Some(Line::from(spans))
+    }
+
     pub(super) fn info_lines(&self) -> Vec<Line<'static>> {
         let t = self.theme;
-        let mut lines = Vec::new();
+        let mut lines: Vec<Line<'static>> = self.time_line().into_iter().collect();
         let Some((id, h)) = self.host() else {
             lines.push(Line::styled("waiting for a collector…", t.label));
             return lines;

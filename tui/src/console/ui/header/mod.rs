@@ -266,7 +266,7 @@ impl Part for Header<'_> {
         let up = self.host().is_some_and(|(_, h)| {
             matches!(
                 h.connection,
-                ConnectionState::Connected | ConnectionState::Embedded
+                ConnectionState::Connected | ConnectionState::Embedded | ConnectionState::History
             )
         });
         let lines = self.info_lines();

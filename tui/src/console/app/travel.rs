@@ -1,0 +1,300 @@
+//! Time travel in the state: the keys (`[` `]` `{` `}`, Space, the time
+//! menu), the queries they make, and their answers.  A past state is
+//! loaded into a second [`Data`], built by the same `ingest_*` calls as
+//! the live snapshot, and the screens are given that one ([`App::data`])
+//! while not LIVE, so no screen has a special case.  Live events keep
+//! going into the live [`Data`] meanwhile: back to LIVE is instant.
+use perch_proto::v1::AuditLogStatus;
+
+use super::{App, ConnectionState, Data};
+use crate::{
+    console::{
+        audit::AuditPage,
+        history::Values,
+        input::{Focus, Msg},
+        model::HostId,
+        overlays::{Overlay, time_menu::TimeMenu},
+        screens::Screen,
+        timeline::{Mode, TimeAnswer, TimeError, TimeQuery, Timeline},
+    },
+    travel::{SourceError, StateAt},
+    when,
+};
+
+/// What the footer says when an action key is pressed in the past.
+pub const ACTIONS_DISABLED: &str =
+    "actions are disabled while showing the past: go back to LIVE first (@ time menu)";
+
+impl App {
+    /// The data the screens show: a past state while travelling, else
+    /// the live one.
+    #[must_use]
+    pub(crate) fn shown(&self) -> &Data {
+        self.past.as_ref().unwrap_or(&self.data)
+    }
+
+    /// The live data, whatever the screens show (the collectors' own
+    /// state: connection, history status).
+    #[must_use]
+    pub fn live_data(&self) -> &Data {
+        &self.data
+    }
+
+    /// This console can travel in time: a collector's history (with LIVE)
+    /// or a recording (`has_live` false: actions and LIVE are absent).
+    pub fn enable_travel(&mut self, has_live: bool) {
+        let wall = self.travel.wall_ns;
+        self.travel = Timeline::new(has_live);
+        self.travel.set_wall_clock(wall);
+    }
+
+    #[must_use]
+    pub fn timeline(&self) -> &Timeline {
+        &self.travel
+    }
+
+    /// True when the screens show the collector's data as it arrives.
+    #[must_use]
+    pub fn is_live(&self) -> bool {
+        self.travel.is_live()
+    }
+
+    /// The wall clock (Unix ns), once per tick: "how far behind" and
+    /// playing forward.
+    pub fn set_wall_clock(&mut self, unix_ns: u64) {
+        self.travel.set_wall_clock(unix_ns);
+    }
+
+    /// Shows the state at `at_unix_ns` (`perch --at`, a replay's start).
+    pub fn travel_to(&mut self, at_unix_ns: u64) {
+        if self.travel.enabled {
+            self.travel.go(at_unix_ns, false);
+        }
+    }
+
+    /// The state query for the loop to send (the newest; once).
+    pub fn take_time_query(&mut self) -> Option<TimeQuery> {
+        self.travel.take_query()
+    }
+
+    /// A source's answer: shown if it answers the newest query, dropped if
+    /// stale; an error goes to the status line.
+    pub fn ingest_time(&mut self, answer: TimeAnswer) {
+        if !self.travel.awaits(answer.id) {
+            return;
+        }
+        match answer.result {
+            Ok(state) => {
+                self.travel.answered(&state);
+                let past = self.past_data(state);
+                self.past = Some(past);
+                self.data_replaced();
+            }
+            Err(TimeError::PastNewest) if self.travel.has_live => self.go_live(),
+            Err(e) => {
+                self.travel.failed();
+                self.view.flash = Some(self.time_error(&e));
+                if self.travel.is_live() {
+                    self.go_live();
+                }
+            }
+        }
+        self.refresh();
+    }
+
+    /// An error for the status line, with the range in local time.
+    fn time_error(&self, e: &TimeError) -> String {
+        let offset = self.config.utc_offset_secs;
+        let t = |ns: u64| {
+            when::date_time(
+                i64::try_from(ns / perch_proto::NS_PER_SEC).unwrap_or(i64::MAX),
+                offset,
+            )
+        };
+        match e {
+            TimeError::Source(SourceError::OutOfRange {
+                oldest_unix_ns,
+                newest_unix_ns,
+            }) => format!(
+                "no history at that time: {} holds {} to {}",
+                self.travel_name(),
+                t(*oldest_unix_ns),
+                t(*newest_unix_ns)
+            ),
+            TimeError::PastNewest => "that is after the newest stored instant".to_owned(),
+            TimeError::Source(SourceError::Unavailable(why)) => {
+                format!("history unavailable: {why}")
+            }
+        }
+    }
+
+    fn travel_name(&self) -> String {
+        let name = self.data.host_name(HostId(0));
+        if name.is_empty() {
+            "the history".to_owned()
+        } else {
+            format!("{name}'s history")
+        }
+    }
+
+    /// Back to the live data, at once.
+    pub fn go_live(&mut self) {
+        if !self.travel.has_live {
+            return;
+        }
+        self.travel.go_live();
+        if self.past.take().is_some() {
+            self.data_replaced();
+        }
+        self.refresh();
+    }
+
+    /// Every screen rebuilds from the data now shown.
+    fn data_replaced(&mut self) {
+        self.view.screens.for_each(|s| s.data_replaced());
+    }
+
+    /// The time keys, from a screen or the time menu.
+    pub(super) fn on_time_msg(&mut self, msg: Msg) {
+        if !self.travel.enabled {
+            self.view.flash =
+                Some("time travel needs a collector with history (or perch replay)".to_owned());
+            return;
+        }
+        match msg {
+            Msg::TimeStep(secs) => self.travel.step(i64::from(secs)),
+            Msg::Play if !self.travel.play() => {
+                self.view.flash = Some("LIVE: step back with [ or { to play from there".to_owned());
+            }
+            Msg::TimeMenu => {
+                self.view.overlay = Some(Overlay::TimeMenu(TimeMenu::new(self.travel.has_live)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Refuses `msg` if it acts while not LIVE (says so in the footer).
+    pub(super) fn refuse_in_past(&mut self, msg: Msg) -> bool {
+        if self.is_live() {
+            return false;
+        }
+        if msg.acts() {
+            self.view.flash = Some(ACTIONS_DISABLED.to_owned());
+            return true;
+        }
+        // The action log's `r` would ask the collector for today's log
+        // into the past's model.
+        if msg == Msg::Refresh && self.focus() == Focus::Screen(Screen::ActionLog) {
+            self.view.flash = Some("the action log shows the past: LIVE to fetch it".to_owned());
+            return true;
+        }
+        false
+    }
+
+    /// A [`Data`] holding `state` (host 0 is the source's host), built by
+    /// the same calls that load a collector's snapshot.
+    fn past_data(&self, state: StateAt) -> Data {
+        let host = HostId(0);
+        let now = self.data.now;
+        let mut scratch = App::new(self.config.clone(), now);
+        let mut info = self
+            .data
+            .host(host)
+            .and_then(|h| h.info.clone())
+            .unwrap_or_default();
+        if !state.host_name.is_empty() {
+            info.host.clone_from(&state.host_name);
+        }
+        let boot = info.boot_time_unix_ns;
+        scratch.ingest_info(host, info);
+        let label = self
+            .data
+            .host(host)
+            .map_or_else(String::new, |h| h.label.clone());
+        scratch.set_host_label(host, &label);
+        scratch.set_connection(host, ConnectionState::History);
+        if let Some(h) = scratch.data.hosts.get_mut(0) {
+            // The host's clock stands at the instant shown: exits and ages
+            // are reckoned from it.
+            h.clock = Some((state.at_unix_ns.saturating_sub(boot), now));
+            h.sample = state.host;
+            h.lost_events = h.sample.as_ref().map_or(0, |s| s.events_lost);
+        }
+        scratch.ingest_snapshot(host, state.processes);
+        self.carry_history(&mut scratch.data, state.at_unix_ns.saturating_sub(boot));
+        scratch.ingest_connections(host, state.connections, state.listening, 0);
+        let notable = self.data.detect.notable_score(host);
+        scratch.ingest_detections(host, state.flags, state.traces, notable);
+        let mut records = state.actions;
+        records.sort_by_key(|r| std::cmp::Reverse(r.time_unix_ns));
+        scratch.data.audit.ingest(
+            host,
+            Ok(AuditPage {
+                records,
+                status: AuditLogStatus::Ok,
+                status_detail: String::new(),
+                path: String::new(),
+            }),
+        );
+        scratch.data
+    }
+
+    /// Gives each past row the usage history the console holds for it up
+    /// to `at_boot_ns` (the live row's, else the previous past state's),
+    /// then the state's own sample: the detail view's graphs end at the
+    /// instant shown.
+    fn carry_history(&self, past: &mut Data, at_boot_ns: u64) {
+        let secs = u32::try_from(at_boot_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
+        let ids: Vec<_> = past.store.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            let Some(row) = past.store.get_mut(id) else {
+                continue;
+            };
+            let key = row.key;
+            let before = [Some(&self.data), self.past.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.store.by_key(&key))
+                .map(|p| p.history.until(secs))
+                .max_by_key(crate::console::history::History::len);
+            if let Some(h) = before {
+                row.history = h;
+            }
+            let u = &row.usage;
+            let v = Values::new(u.cpu_percent, u.rss_bytes, u.read_per_sec + u.write_per_sec);
+            row.history.push(secs, v);
+        }
+    }
+
+    /// The instant a time menu entry names: an offset from the shown time
+    /// (`+15m`, `-90s`) or any TIME (`15:04`, `-5m` from now, `@1764…`).
+    pub(crate) fn time_of(&self, text: &str) -> Result<u64, when::NotATime> {
+        if let Some(secs) = when::offset_secs(text) {
+            let from = i128::from(self.travel.target());
+            let at = from + i128::from(secs) * i128::from(perch_proto::NS_PER_SEC);
+            return u64::try_from(at.max(0)).map_err(|_| when::NotATime(text.to_owned()));
+        }
+        let clock = when::Clock {
+            utc_offset_secs: self.config.utc_offset_secs,
+            now_unix_secs: i64::try_from(self.travel.wall_ns / perch_proto::NS_PER_SEC)
+                .unwrap_or(i64::MAX),
+        };
+        let span = when::parse(text, clock)?;
+        u64::try_from(span.start_ns.max(0)).map_err(|_| when::NotATime(text.to_owned()))
+    }
+
+    /// The time menu chose an instant.
+    pub(crate) fn travel_menu_to(&mut self, at: u64) {
+        self.travel.go(at, false);
+    }
+
+    /// The time menu moved by `secs` from the target.
+    pub(crate) fn travel_menu_step(&mut self, secs: i64) {
+        self.travel.step(secs);
+    }
+
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.travel.mode()
+    }
+}

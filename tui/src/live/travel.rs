@@ -1,0 +1,157 @@
+//! Time travel's side of the loop: a console's state query answered by
+//! its [`TimeSource`] on a task of its own (the draw loop never waits; a
+//! newer query aborts the one before), and the console on a recording
+//! with no collector (`perch replay`).
+use std::{
+    sync::Arc,
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
+
+use super::{Out, UPDATE_QUEUE, conn::Update, need_terminal, terminal_loop};
+use crate::{
+    config::Settings,
+    console::{
+        App,
+        timeline::{TimeAnswer, TimeError, TimeQuery},
+    },
+    travel::TimeSource,
+};
+
+/// Time travel for the console: where past states come from, and the
+/// instant to start at (`perch --at`; `None`: LIVE).
+#[derive(Clone, Default)]
+pub struct History {
+    pub source: Option<Arc<dyn TimeSource>>,
+    pub at_unix_ns: Option<u64>,
+}
+
+/// `perch replay`: the console on a recording, with no collector: time
+/// travel within the recording's range (from `at`, else its start), no
+/// LIVE and no actions.
+pub async fn run_replay(
+    source: Arc<dyn TimeSource>,
+    at_unix_ns: Option<u64>,
+    settings: Settings,
+) -> anyhow::Result<()> {
+    let (oldest, _) = source
+        .range()
+        .await
+        .with_context(|| format!("reading {}", source.name()))?;
+    need_terminal()?;
+    let (tx, mut rx) = mpsc::channel(UPDATE_QUEUE);
+    let mut config = settings.console.clone();
+    config.utc_offset_secs = crate::when::local_utc_offset_secs();
+    config.read_only = true;
+    config.client = crate::act::ClientIdentity::current();
+    let mut app = App::new(config, Instant::now());
+    let (threads, _) = watch::channel(false);
+    let out = Out {
+        targets: Vec::new(),
+        config: settings.path.clone(),
+        tx,
+        threads,
+        asker: None,
+    };
+    let history = History {
+        source: Some(source),
+        at_unix_ns: Some(at_unix_ns.unwrap_or(oldest)),
+    };
+    let out = with_history(out, &mut app, history, false)?;
+    terminal_loop(&mut app, &mut rx, &settings, out).await
+}
+
+/// Turns time travel on when there is a source, and starts at its instant.
+pub(super) fn with_history(
+    mut out: Out,
+    app: &mut App,
+    history: History,
+    has_live: bool,
+) -> anyhow::Result<Out> {
+    let Some(source) = history.source else {
+        if history.at_unix_ns.is_some() {
+            anyhow::bail!(
+                "--at needs a collector with history (perchd's history store); this one has none"
+            );
+        }
+        return Ok(out);
+    };
+    app.enable_travel(has_live);
+    app.set_wall_clock(wall_ns());
+    if let Some(at) = history.at_unix_ns {
+        app.travel_to(at);
+    }
+    out.asker = Some(Asker::new(source));
+    Ok(out)
+}
+
+/// The wall clock in Unix ns.
+pub(super) fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Answers `q` from `source`: past the newest stored instant is the newest
+/// when the query clamps, else [`TimeError::PastNewest`].
+pub async fn answer(source: &dyn TimeSource, q: TimeQuery) -> TimeAnswer {
+    let result = async {
+        let (_, newest) = source.range().await?;
+        let at = if q.at_unix_ns > newest {
+            if !q.clamp {
+                return Err(TimeError::PastNewest);
+            }
+            newest
+        } else {
+            q.at_unix_ns
+        };
+        Ok(source.state_at(at).await?)
+    }
+    .await;
+    TimeAnswer { id: q.id, result }
+}
+
+/// The console's time queries, each on a task that sends its answer back
+/// as an [`Update::Time`].
+pub(super) struct Asker {
+    source: Arc<dyn TimeSource>,
+    running: Option<JoinHandle<()>>,
+}
+
+impl Asker {
+    pub(super) fn new(source: Arc<dyn TimeSource>) -> Asker {
+        Asker {
+            source,
+            running: None,
+        }
+    }
+
+    /// Sends the console's newest query, if it made one; the one before is
+    /// abandoned (its answer would be dropped anyway).
+    pub(super) fn send(&mut self, app: &mut App, tx: &mpsc::Sender<Update>) {
+        let Some(q) = app.take_time_query() else {
+            return;
+        };
+        if let Some(old) = self.running.take() {
+            old.abort();
+        }
+        let (source, tx) = (Arc::clone(&self.source), tx.clone());
+        self.running = Some(tokio::spawn(async move {
+            let a = answer(source.as_ref(), q).await;
+            let _ = tx.send(Update::Time(Box::new(a))).await;
+        }));
+    }
+}
+
+impl Drop for Asker {
+    fn drop(&mut self) {
+        if let Some(t) = self.running.take() {
+            t.abort();
+        }
+    }
+}
