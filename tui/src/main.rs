@@ -21,7 +21,12 @@ fn main() -> ExitCode {
     };
     // The console's settings are read and checked before anything else
     // (runtime, collector, terminal): a bad file stops here, one line.
-    let settings = if cli.command.is_none() {
+    let console = match &cli.command {
+        None => true,
+        Some(Command::Replay(args)) => !args.print,
+        Some(_) => false,
+    };
+    let settings = if console {
         match perch::config::load(cli.config.as_deref(), &perch::config::Env::current()) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -91,7 +96,16 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Man) => Ok(cmd::docs::man(&mut io::stdout().lock())?),
-        Some(Command::Replay(args)) => cmd::replay::run(&args, &mut io::stdout().lock()),
+        Some(Command::Replay(args)) if args.print => {
+            cmd::replay::run(&args, &mut io::stdout().lock())
+        }
+        // The console on a recording: time travel only, no collector.
+        Some(Command::Replay(args)) => {
+            let rec = perch::replay::Recording::open(&args.file)?;
+            let at = args.at.map(|ns| u64::try_from(ns.max(0)).unwrap_or(0));
+            perch::live::run_replay(std::sync::Arc::new(rec), at, settings.unwrap_or_default())
+                .await
+        }
         Some(Command::Audit(AuditCommand::Verify { path })) => {
             cmd::audit::verify_with_perchd(
                 &path,

@@ -18,7 +18,7 @@ pub struct ReplayArgs {
         long,
         value_name = "TIME",
         value_parser = when::parse,
-        help = "The instant to show (default: the last sample): 15:04[:05] (today), \
+        help = "The instant to show (default: the last sample with --print, the first in the console): 15:04[:05] (today), \
                 2026-11-23T15:04[:05] (local time unless followed by Z or +hh:mm, so RFC 3339 \
                 works), @UNIX_SECONDS, or an age like 30m; it must lie in the recording"
     )]

@@ -5,7 +5,7 @@
 //! unknown schemas).  No collector is asked.
 use std::io::Write;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use perch::{
     replay::{ImportReport, Recording},
     text::trace::sev,
@@ -19,14 +19,8 @@ use serde_json::{Map, Value, json};
 use super::audit::when::format_at;
 use crate::cli::replay::ReplayArgs;
 
+/// `--print` (the console on a recording is `live::run_replay`, from main).
 pub fn run(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    if !args.print {
-        bail!(
-            "perch replay {}: the console on a recording is not wired yet; add --print to \
-             print its state",
-            args.file.display()
-        );
-    }
     let rec = Recording::open(&args.file)?;
     let (oldest, newest) = rec.span();
     let offset = when::local_utc_offset_secs();
