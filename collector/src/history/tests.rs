@@ -1,0 +1,1 @@
+//! Unit tests of the store: schema, writer and queries on a temp file.
