@@ -12,7 +12,7 @@ use std::{
 
 use futures::StreamExt as _;
 use perch_proto::v1::{
-    Connection as PbConnection, Event, ListeningSocket, NoticeKind, Process, event::Kind,
+    Connection as PbConnection, EncodedEvent, ListeningSocket, NoticeKind, Process, event::Kind,
 };
 
 use super::{History, HistorySettings, Status, bound, now_unix_ns, schema, write::Writer};
@@ -90,15 +90,16 @@ pub fn start(
 async fn feed(
     history: Arc<History>,
     hub: Arc<Hub>,
-    tx: mpsc::SyncSender<Vec<Event>>,
+    tx: mpsc::SyncSender<Vec<EncodedEvent>>,
     mut resume: u64,
 ) {
     loop {
         let mut sub = hub.subscribe(Some(resume), []);
         while let Some(item) = sub.next().await {
             let Ok(msg) = item else { break };
-            let mut events = Vec::with_capacity(msg.events.len());
-            for e in msg.events {
+            // Notices come decoded; the collector's events come encoded,
+            // and are decoded on the writer's thread, not here.
+            for e in &msg.events {
                 if let Some(Kind::Notice(n)) = &e.kind {
                     match n.kind() {
                         NoticeKind::Lagged => resume = n.resume_after_seq,
@@ -110,10 +111,11 @@ async fn feed(
                         }
                         _ => {}
                     }
-                    continue;
                 }
-                resume = resume.max(e.seq);
-                events.push(e);
+            }
+            let mut events = msg.encoded;
+            if let Some(last) = events.last() {
+                resume = resume.max(last.seq);
             }
             // Wait (without holding a runtime worker) while the writer is
             // behind: the hub decides when that is too long.
@@ -134,7 +136,7 @@ async fn feed(
 }
 
 /// The writer thread: batches, commits, and keeps the store in bounds.
-fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<Event>>) {
+fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<EncodedEvent>>) {
     let mut last_bound = Instant::now();
     let mut open = true;
     while open {

@@ -276,7 +276,7 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), Qu
     // Integers only, so writing them into the statement is safe.
     let ints = |v: Vec<String>| v.join(",");
     let mut sql_text =
-        "SELECT unix_ns, blob FROM events WHERE unix_ns >= ?1 AND unix_ns < ?2".to_owned();
+        "SELECT unix_ns, blob, seq FROM events WHERE unix_ns >= ?1 AND unix_ns < ?2".to_owned();
     if !q.kinds.is_empty() {
         let kinds = ints(q.kinds.iter().map(|k| i32::from(*k).to_string()).collect());
         sql_text.push_str(&format!(" AND kind IN ({kinds})"));
@@ -300,9 +300,11 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), Qu
             break;
         }
         let blob: Vec<u8> = row.get(1)?;
+        let mut event = Event::decode(blob.as_slice())?;
+        event.seq = unsql(row.get(2)?);
         out.push(StoredEvent {
             unix_ns: unsql(row.get(0)?),
-            event: Some(Event::decode(blob.as_slice())?),
+            event: Some(event),
         });
     }
     Ok((out, truncated))

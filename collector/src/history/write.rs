@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use perch_proto::v1::{
-    Connection as PbConnection, Event, ListeningSocket, Process, ProcessSample, ProcessSamples,
-    event::Kind,
+    Connection as PbConnection, EncodedEvent, ListeningSocket, Process, ProcessSample,
+    ProcessSamples, event::Kind,
 };
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
@@ -98,19 +98,24 @@ impl Writer {
 
     /// Writes `events` in one transaction; returns the newest event time
     /// written (Unix ns), `None` when nothing was.
-    pub fn write(&mut self, events: &[Event], now: u64) -> Result<Option<u64>, HistoryError> {
+    pub fn write(
+        &mut self,
+        events: &[EncodedEvent],
+        now: u64,
+    ) -> Result<Option<u64>, HistoryError> {
         let boot = self.boot_unix_ns;
         let usage = &mut self.usage;
         let tx = self.conn.transaction()?;
         let mut newest = None;
-        for e in events {
+        for encoded in events {
+            let e = encoded.decode()?;
             let Some(kind) = &e.kind else { continue };
             if matches!(kind, Kind::Notice(_) | Kind::ThreadSamples(_)) {
                 continue;
             }
             let t = unix(boot, e.time_ns, now);
             newest = Some(newest.map_or(t, |n: u64| n.max(t)));
-            let k = event_kind(e).map_or(0, i32::from);
+            let k = event_kind(&e).map_or(0, i32::from);
             tx.prepare_cached(
                 "INSERT INTO events (unix_ns, seq, kind, pid, blob) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
@@ -119,7 +124,8 @@ impl Writer {
                 sql(e.seq),
                 k,
                 event_pid(kind),
-                e.encode_to_vec()
+                // As sent, without its seq (a column of its own).
+                encoded.body.as_ref()
             ])?;
             apply(&tx, usage, kind, t)?;
         }

@@ -9,6 +9,7 @@ mod act;
 mod conn;
 #[cfg(feature = "embedded")]
 mod embed;
+pub mod history;
 
 use std::{
     io::{IsTerminal as _, stdout},
@@ -35,6 +36,7 @@ use crate::{
     console::{self, App, ConnectionState, HostId, Theme},
 };
 use conn::Update;
+pub use history::GrpcHistory;
 
 /// Runs the console until the user quits.  With a single default target
 /// that does not answer, starts an embedded collector instead.  `settings`
