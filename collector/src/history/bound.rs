@@ -11,8 +11,7 @@ use super::{History, HistoryError, sql, write::Writer};
 
 /// Rows deleted per transaction.
 const DELETE_CHUNK: u32 = 5_000;
-/// Rounds per check: each drops an eighth of the stored span when the
-/// store is too big.
+/// Rounds per check when the store is too big.
 const MAX_ROUNDS: usize = 16;
 
 /// Which column says a row is older than a cut, per table.  Rows still
@@ -58,6 +57,15 @@ fn checkpoint(conn: &Connection) -> Result<(), HistoryError> {
     Ok(())
 }
 
+/// Gives the freed pages back to the file system.  Each step of the
+/// pragma frees one page, so it is stepped to the end.
+fn vacuum(conn: &Connection) -> Result<(), HistoryError> {
+    let mut stmt = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
 /// Deletes rows older than `cut` (Unix ns) from every table.
 pub fn delete_before(conn: &Connection, cut: u64) -> Result<u64, HistoryError> {
     let mut deleted = 0;
@@ -96,11 +104,20 @@ pub fn enforce(w: &Writer, h: &History, now: u64) -> Result<(), HistoryError> {
         }
         let mut cut = age_cut;
         if too_big {
-            cut = cut.max(oldest + (newest.saturating_sub(oldest)) / 8 + 1);
+            // Drop the share of the span the excess is (down to 90% of the
+            // bound, at least a sixteenth), assuming data spreads evenly
+            // over time; the next round corrects a wrong guess.
+            let keep = (h.settings.max_bytes as f64 * 0.9 / bytes as f64).clamp(0.0, 15.0 / 16.0);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a share of a u64 span, between 1/16 and all of it"
+            )]
+            let dropped = (newest.saturating_sub(oldest) as f64 * (1.0 - keep)) as u64;
+            cut = cut.max(oldest + dropped + 1);
         }
         let deleted = delete_before(conn, cut)?;
-        // Gives the freed pages back to the file system.
-        conn.execute_batch("PRAGMA incremental_vacuum")?;
+        vacuum(conn)?;
         checkpoint(conn)?;
         if deleted == 0 && !too_old {
             // Nothing older left to drop (only open versions): stop rather
