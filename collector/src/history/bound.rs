@@ -37,6 +37,16 @@ pub fn bytes_on_disk(conn: &Connection, path: &Path) -> Result<u64, HistoryError
     Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0) + wal)
 }
 
+/// Bytes the data takes (the database's pages as this connection sees
+/// them, log included, less free pages): what the bound is checked on.
+/// The log file adds at most a quarter of the bound (`journal_size_limit`).
+pub fn data_bytes(conn: &Connection) -> Result<u64, HistoryError> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok(u64::try_from(pages.saturating_sub(free).saturating_mul(size)).unwrap_or(0))
+}
+
 /// Publishes the stored range and size to `GetInfo`.
 pub fn refresh(w: &Writer, h: &History) {
     if let Ok((oldest, newest)) = w.range() {
@@ -95,7 +105,7 @@ pub fn enforce(w: &Writer, h: &History, now: u64) -> Result<(), HistoryError> {
     checkpoint(conn)?;
     for _ in 0..MAX_ROUNDS {
         let (oldest, newest) = w.range()?;
-        let bytes = bytes_on_disk(conn, &h.settings.path)?;
+        let bytes = data_bytes(conn)?;
         let age_cut = now.saturating_sub(max_age);
         let too_old = oldest != 0 && oldest < age_cut;
         let too_big = bytes > h.settings.max_bytes && oldest != 0;

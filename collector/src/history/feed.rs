@@ -49,7 +49,7 @@ pub fn start(
     if !settings.enabled {
         return History::disabled(settings);
     }
-    let opened = schema::open_writer(&settings.path)
+    let opened = schema::open_writer(&settings.path, settings.max_bytes)
         .and_then(|w| Ok((w, schema::open_reader(&settings.path)?)));
     let (conn, reader) = match opened {
         Ok(pair) => pair,
@@ -160,12 +160,10 @@ fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<Enc
                     history.written.fetch_add(n, Ordering::Relaxed);
                     if let Some(t) = newest {
                         history.newest.fetch_max(t, Ordering::Relaxed);
-                        let _ = history.oldest.compare_exchange(
-                            0,
-                            t,
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                        );
+                        if history.oldest.load(Ordering::Relaxed) == 0 {
+                            // The first data: its oldest instant from the file.
+                            bound::refresh(&writer, history);
+                        }
                     }
                 }
                 Err(e) => {
@@ -175,7 +173,11 @@ fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<Enc
                 }
             }
         }
-        if last_bound.elapsed() >= BOUND_EVERY {
+        // The size is cheap to look at (a pragma and a stat): after every
+        // batch, so a storm cannot run far past the bound; the age check
+        // and a purge are the periodic part.
+        let over = bound::data_bytes(writer.conn()).is_ok_and(|b| b > history.settings.max_bytes);
+        if over || last_bound.elapsed() >= BOUND_EVERY {
             last_bound = Instant::now();
             if let Err(e) = bound::enforce(&writer, history, now_unix_ns()) {
                 history.break_with(format!("dropping old data failed: {e}"));

@@ -52,8 +52,9 @@ CREATE TABLE IF NOT EXISTS actions (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL
 CREATE INDEX IF NOT EXISTS actions_time ON actions (unix_ns);
 ";
 
-/// Opens (creating when missing) the store at `path` for writing.
-pub fn open_writer(path: &Path) -> Result<Connection, HistoryError> {
+/// Opens (creating when missing) the store at `path` for writing; its
+/// write-ahead log is kept to a quarter of `max_bytes` (at most 4 MiB).
+pub fn open_writer(path: &Path, max_bytes: u64) -> Result<Connection, HistoryError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| HistoryError::open(path, &e))?;
     }
@@ -66,8 +67,17 @@ pub fn open_writer(path: &Path) -> Result<Connection, HistoryError> {
         // With WAL, NORMAL loses at most the last transactions on power
         // loss and never corrupts; FULL would fsync every batch.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // A checkpointed log is cut back to this size.
-        conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
+        // The log counts against the bound: checkpointed (and cut back)
+        // once it reaches a quarter of it.
+        let wal_bytes = (max_bytes / 4).min(4 << 20);
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = i64::try_from(wal_bytes).unwrap_or(i64::MAX) / page.max(512);
+        conn.pragma_update(None, "wal_autocheckpoint", pages.max(16))?;
+        conn.pragma_update(
+            None,
+            "journal_size_limit",
+            i64::try_from(wal_bytes).unwrap_or(i64::MAX),
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(TABLES)?;
         let version: Option<i64> = conn

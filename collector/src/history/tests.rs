@@ -98,7 +98,7 @@ fn store(dir: &tempfile::TempDir, max_bytes: u64) -> (Writer, Arc<History>) {
         max_bytes,
         max_age: std::time::Duration::from_secs(3600),
     };
-    let conn = schema::open_writer(&settings.path).expect("open");
+    let conn = schema::open_writer(&settings.path, max_bytes).expect("open");
     let mut h = History::new(&settings, Status::Ok, 30 * S);
     h.reader = Some(Mutex::new(
         schema::open_reader(&settings.path).expect("reader"),
@@ -355,7 +355,11 @@ fn the_size_bound_drops_the_oldest_first() {
     }
     bound::enforce(&w, &h, BOOT + 2100 * S).expect("enforce");
     let info = h.info();
-    let pages = |p: &str| -> i64 { w.conn().query_row(&format!("PRAGMA {p}"), [], |r| r.get(0)).expect(p) };
+    let pages = |p: &str| -> i64 {
+        w.conn()
+            .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+            .expect(p)
+    };
     assert!(
         info.bytes <= 1 << 20,
         "{} bytes on disk ({} pages, {} free)",
@@ -389,12 +393,12 @@ fn disabled_and_broken_stores_say_why() {
     ));
     // A directory where the file should be: it cannot open.
     std::fs::create_dir(dir.path().join("h.db")).expect("dir");
-    let e = schema::open_writer(&settings.path).expect_err("a directory");
+    let e = schema::open_writer(&settings.path, 1 << 30).expect_err("a directory");
     assert!(e.to_string().contains("h.db"), "{e}");
     // A file that is not a database.
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![0x5a; 8192]).expect("junk");
-    let e = schema::open_writer(&junk).expect_err("not a database");
+    let e = schema::open_writer(&junk, 1 << 30).expect_err("not a database");
     assert!(e.to_string().contains("junk.db"), "{e}");
 }
 
@@ -402,7 +406,7 @@ fn disabled_and_broken_stores_say_why() {
 fn the_schema_version_is_recorded_and_newer_ones_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("h.db");
-    let conn = schema::open_writer(&path).expect("open");
+    let conn = schema::open_writer(&path, 1 << 30).expect("open");
     let v: i64 = conn
         .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
         .expect("version");
@@ -410,6 +414,6 @@ fn the_schema_version_is_recorded_and_newer_ones_refused() {
     conn.execute("UPDATE schema_version SET version = 99", [])
         .expect("bump");
     drop(conn);
-    let e = schema::open_writer(&path).expect_err("newer");
+    let e = schema::open_writer(&path, 1 << 30).expect_err("newer");
     assert!(e.to_string().contains("schema version 99"), "{e}");
 }
