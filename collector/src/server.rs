@@ -79,7 +79,7 @@ pub trait CollectorApi: Send + Sync + 'static {
         StreamLimits::default()
     }
     /// The history store; `None` for a collector that keeps none (the
-    /// History calls then answer `UNAVAILABLE`, GetInfo says DISABLED).
+    /// History calls then answer `UNAVAILABLE`, `GetInfo` says DISABLED).
     fn history(&self) -> Option<&Arc<crate::history::History>> {
         None
     }
@@ -158,7 +158,7 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         info.history = Some(
             self.api
                 .history()
-                .map_or_else(|| crate::history::History::disabled_info(), |h| h.info()),
+                .map_or_else(crate::history::History::disabled_info, |h| h.info()),
         );
         // A TLS client chooses its certificate's CN.
         limits::clip(&mut info.caller, limits::ORIGIN_BYTES);

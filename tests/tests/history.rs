@@ -4,6 +4,11 @@
 //! outside the store naming the range, the size bound under an exec storm
 //! (oldest gone, newest there), a SIGKILL during writes, and an unwritable
 //! store reported BROKEN while perchd serves live.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
 use std::{
     path::Path,
     process::Command,

@@ -3,7 +3,7 @@
 //! whole messages to the writer's thread through a bounded channel.  When
 //! the writer is slow the channel fills, the task waits, the hub cuts the
 //! subscription off with LAGGED and the task resumes from the replay ring
-//! by sequence; what the ring no longer holds (RESYNC_REQUIRED) is counted
+//! by sequence; what the ring no longer holds (`RESYNC_REQUIRED`) is counted
 //! in `events_dropped`, never skipped silently.
 use std::{
     sync::{Arc, atomic::Ordering, mpsc},

@@ -1,6 +1,6 @@
 //! The history store: what perchd saw (processes, usage, host samples,
 //! connections, security events, flags, traces, actions) written to an
-//! embedded SQLite file, bounded by size and age, and asked for by time
+//! embedded `SQLite` file, bounded by size and age, and asked for by time
 //! through the `perch.v1.History` service.
 //!
 //! The writer is off the event path: it reads the hub like a `WatchEvents`
@@ -52,7 +52,7 @@ impl Default for HistorySettings {
             enabled: true,
             path: PathBuf::from(DEFAULT_PATH),
             max_bytes: 1 << 30,
-            max_age: Duration::from_secs(7 * 86_400),
+            max_age: Duration::from_hours(168),
         }
     }
 }
@@ -208,19 +208,20 @@ impl History {
 pub struct Unavailable(pub String);
 
 /// Unix nanoseconds now.
+#[must_use]
 pub fn now_unix_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// A time or id as SQLite's signed integer (values past i64 are clamped;
+/// A time or id as `SQLite`'s signed integer (values past i64 are clamped;
 /// no Unix-ns time gets there before 2262).
 fn sql(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Back from SQLite's integer.
+/// Back from `SQLite`'s integer.
 fn unsql(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }

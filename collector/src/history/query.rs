@@ -279,11 +279,15 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), Qu
         "SELECT unix_ns, blob, seq FROM events WHERE unix_ns >= ?1 AND unix_ns < ?2".to_owned();
     if !q.kinds.is_empty() {
         let kinds = ints(q.kinds.iter().map(|k| i32::from(*k).to_string()).collect());
-        sql_text.push_str(&format!(" AND kind IN ({kinds})"));
+        sql_text.push_str(" AND kind IN (");
+        sql_text.push_str(&kinds);
+        sql_text.push(')');
     }
     if !q.pids.is_empty() {
         let pids = ints(q.pids.iter().map(ToString::to_string).collect());
-        sql_text.push_str(&format!(" AND pid IN ({pids})"));
+        sql_text.push_str(" AND pid IN (");
+        sql_text.push_str(&pids);
+        sql_text.push(')');
     }
     sql_text.push_str(" ORDER BY unix_ns, seq LIMIT ?3");
     let mut stmt = conn.prepare(&sql_text)?;

@@ -96,7 +96,7 @@ fn store(dir: &tempfile::TempDir, max_bytes: u64) -> (Writer, Arc<History>) {
         enabled: true,
         path: dir.path().join("h.db"),
         max_bytes,
-        max_age: std::time::Duration::from_secs(3600),
+        max_age: std::time::Duration::from_hours(1),
     };
     let conn = schema::open_writer(&settings.path, max_bytes).expect("open");
     let mut h = History::new(&settings, Status::Ok, 30 * S);

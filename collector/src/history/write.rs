@@ -1,5 +1,5 @@
 //! Writing events into the store's tables, one transaction per batch.
-//! Each event goes into `events` (for ListHistory) and, by kind, opens or
+//! Each event goes into `events` (for `ListHistory`) and, by kind, opens or
 //! closes versions of processes, connections, listening sockets and traces,
 //! or adds a flag or an action.  Usage is stored as the deltas the
 //! collector publishes plus a full keyframe every [`KEYFRAME_NS`].
@@ -22,7 +22,7 @@ pub const KEYFRAME_NS: u64 = 30 * perch_proto::NS_PER_SEC;
 /// The writer's connection and what it carries between batches.
 pub struct Writer {
     conn: Connection,
-    /// Event times are CLOCK_BOOTTIME; the store keeps Unix ns.
+    /// Event times are `CLOCK_BOOTTIME`; the store keeps Unix ns.
     boot_unix_ns: u64,
     /// The newest usage of every live process, for keyframes.
     usage: HashMap<u32, ProcessSample>,
@@ -159,6 +159,10 @@ fn unix(boot_unix_ns: u64, boot_ns: u64, now: u64) -> u64 {
 
 /// The tables besides `events` that `kind` changes (and the usage kept for
 /// keyframes).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per event kind, each a few statements; split, the table of kinds is harder to read"
+)]
 fn apply(
     tx: &Transaction<'_>,
     usage: &mut HashMap<u32, ProcessSample>,
@@ -291,7 +295,7 @@ fn pid_of(p: &Process) -> u32 {
     p.key.map_or(0, |k| k.pid)
 }
 
-/// The pid an event is about (0 for host-wide ones), for ListHistory's
+/// The pid an event is about (0 for host-wide ones), for `ListHistory`'s
 /// pid filter.
 fn event_pid(kind: &Kind) -> u32 {
     let key = match kind {

@@ -54,10 +54,9 @@ impl<A: CollectorApi> HistoryService<A> {
 fn status(e: QueryError) -> Status {
     match e {
         QueryError::Unavailable(u) => Status::unavailable(u.0),
-        QueryError::OutOfRange { oldest, newest } if oldest == 0 => Status::out_of_range(format!(
-            "at_unix_ns: nothing is stored yet (newest {})",
-            rfc3339_utc(newest)
-        )),
+        QueryError::OutOfRange { oldest: 0, .. } => {
+            Status::out_of_range("at_unix_ns: nothing is stored yet".to_owned())
+        }
         QueryError::OutOfRange { oldest, newest } => Status::out_of_range(format!(
             "at_unix_ns: outside the stored range {} .. {} ({oldest}..={newest} Unix ns)",
             rfc3339_utc(oldest),
@@ -126,6 +125,7 @@ pub fn list_query(req: &ListHistoryRequest, now: u64) -> Result<ListQuery, Statu
 /// A state cut into messages: scalars and everything but processes in the
 /// first, processes in chunks of at most `size` (and about
 /// [`MAX_BYTES_PER_MESSAGE`]), `last` on the final one.
+#[must_use]
 pub fn state_chunks(state: State, host_name: String, size: usize) -> Vec<GetStateAtResponse> {
     let mut first = GetStateAtResponse {
         at_unix_ns: state.at_unix_ns,
