@@ -40,6 +40,7 @@ pub static OFFSETS: Offsets = Offsets {
         in_execve_mask: 0,
         signal_pids: 0,
         signal_tty: 0,
+        signal_oom_mm: 0,
         pidtype_pgid: 0,
         pidtype_sid: 0,
         pid_level: 0,

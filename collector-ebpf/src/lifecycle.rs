@@ -7,10 +7,10 @@ use aya_ebpf::{
     macros::{btf_tracepoint, tracepoint},
     programs::{BtfTracePointContext, TracePointContext},
 };
-use perch_common::{ABSENT, ExitEvent, ForkEvent, RenameEvent, kind};
+use perch_common::{ABSENT, EXIT_OOM_VICTIM, ExitEvent, ForkEvent, RenameEvent, kind};
 
 use crate::{
-    kread::{Res, field, off, ready},
+    kread::{Res, field, kptr, off, ready},
     output::emit_record,
     task::{comm, fill_creds, fill_header},
 };
@@ -96,6 +96,15 @@ fn exit_record(task: *const u8) -> Res {
     let mut ev = ExitEvent::default();
     fill_header(&mut ev.header, kind::EXIT, task)?;
     ev.exit_code = field(task, off!(task.exit_code));
+    // The OOM killer marks its victim's signal_struct (oom_mm) before
+    // sending SIGKILL, and the mark lasts until the struct is freed.
+    let oom_mm = off!(task.signal_oom_mm);
+    if oom_mm != ABSENT as usize
+        && let Ok(signal) = kptr(task, off!(task.signal))
+        && kptr(signal, oom_mm).is_ok()
+    {
+        ev.flags |= EXIT_OOM_VICTIM;
+    }
     ev.comm = comm(task);
     emit_record(kind::EXIT, &ev);
     Ok(())

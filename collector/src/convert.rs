@@ -28,6 +28,7 @@ pub fn exit(e: &ExitInfo) -> pb::Exit {
         code: e.code,
         signal: e.signal,
         core_dumped: e.core_dumped,
+        oom_killed: e.oom_killed,
     }
 }
 

@@ -281,6 +281,14 @@ async fn security_rules_on_real_behaviour() {
         sh(&format!("echo new >> {}", w("var/log/auth.log"))),
     );
     negatives.insert("shell_stdio_socket", run(&[PYTHON, "-c", UNIX_STDIN]));
+    // A chroot on the host into a prepared directory (a build chroot).
+    let jail = root.join("jail").display().to_string();
+    fs::create_dir_all(&jail).expect("jail");
+    let chroot_into = |dir: &str| format!("import os; os.chroot({dir:?})");
+    negatives.insert(
+        "chroot_escape_shape",
+        run(&[PYTHON, "-c", &chroot_into(&jail)]),
+    );
     negatives.insert("bpf_program_load", perchd.pid());
     let (mut same_port, _) = listen(old_port, "300");
     negatives.insert("new_listening_port", same_port.pid());
@@ -345,6 +353,11 @@ async fn security_rules_on_real_behaviour() {
         "none",
         &cgfs,
     ]);
+    let chroot_ns = run(&["/usr/bin/unshare", "-m", PYTHON, "-c", &chroot_into(&jail)]);
+    // Another process's root through procfs (this test's: pid 1's may be
+    // refused in a sandbox).
+    let other_root = format!("/proc/{}/root", std::process::id());
+    let chroot_proc = run(&[PYTHON, "-c", &chroot_into(&other_root)]);
     let agent = sh(&format!("echo /tmp/x > {}", w("cg/release_agent")));
     let pattern = fs::read("/proc/sys/kernel/core_pattern").expect("core_pattern");
     let same = format!(
@@ -400,6 +413,8 @@ async fn security_rules_on_real_behaviour() {
         ("unshare_user_mount_ns", userns, Severity::Low),
         ("setns_host_namespace", setns, Severity::Medium),
         ("mount_host_or_cgroup_in_ns", mount, Severity::High),
+        ("chroot_escape_shape", chroot_ns, Severity::High),
+        ("chroot_escape_shape", chroot_proc, Severity::High),
         ("release_agent_write", agent, Severity::Critical),
         ("core_pattern_write", core, Severity::High),
         ("log_truncation", logs, Severity::Medium),

@@ -56,6 +56,9 @@ fn exit_text(x: &Exit) -> String {
     if x.core_dumped {
         s.push_str(" (core dumped)");
     }
+    if x.oom_killed {
+        s.push_str(" (OOM killer)");
+    }
     s
 }
 
@@ -296,6 +299,7 @@ mod tests {
             code: None,
             signal: Some(9),
             core_dumped: false,
+            oom_killed: false,
         });
         let table = process_table(&[kthread, exited]);
         let expected = "  PID PPID USER COMMAND\n    2    1 root [kthreadd]\n\
@@ -333,6 +337,7 @@ mod tests {
             code: Some(1),
             signal: None,
             core_dumped: true,
+            oom_killed: false,
         };
         let key = Some(ProcessKey {
             pid: 42,

@@ -83,6 +83,7 @@ fn exited(mut p: v1::Process, at_s: u64, code: i32) -> v1::Process {
         code: Some(code),
         signal: None,
         core_dumped: false,
+        oom_killed: false,
     });
     p.state = String::new();
     p
@@ -366,6 +367,7 @@ fn term_ignored_then_kill_then_killed() {
                     code: None,
                     signal: Some(9),
                     core_dumped: false,
+                    oom_killed: false,
                 }),
             })),
         }],

@@ -278,6 +278,7 @@ fn try_exit(ctx: &TracePointContext) -> Res {
         op::SETNS => kind::SETNS,
         op::BPF => kind::BPF_PROG_LOAD,
         op::PROCESS_VM_WRITEV => kind::VM_WRITE,
+        op::CHROOT => kind::CHROOT,
         _ => return Ok(()),
     };
     if kind == kind::STDIO_DUP {
@@ -349,6 +350,15 @@ fn detail(rec: &mut Rec, s: *mut SecScratch, st: &SecStash) -> Res {
             rec.ev().arg[0] = a[3];
         }
         op::UNSHARE => rec.ev().arg[0] = a[0],
+        op::CHROOT => {
+            // The new root, resolved against the cwd like any path.
+            if let Ok(b) = build(s, Dir::CWD, a[0]) {
+                let fl = rec.path(0, &b);
+                rec.ev().flags = fl;
+            }
+            rec.seg(1, 0);
+            rec.seg(2, 0);
+        }
         op::SETNS => {
             // The namespace file's name: "net:[4026531840]", "pid:[...]".
             rec.ev().arg = [a[0], a[1], 0, 0];

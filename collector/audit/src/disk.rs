@@ -397,6 +397,8 @@ impl Affected {
                 code: e.code,
                 signal: e.signal,
                 core_dumped: e.core_dumped,
+                // Not recorded in the log (its format predates the mark).
+                oom_killed: false,
             }),
             uid: self.uid,
             euid: self.euid,

@@ -39,6 +39,7 @@ pub const UNSHARE: u32 = 43;
 pub const SETNS: u32 = 44;
 pub const BPF_PROG_LOAD: u32 = 45;
 pub const VM_WRITE: u32 = 46;
+pub const CHROOT: u32 = 47;
 
 /// Kinds below this have counters; a record kind must be smaller.
 pub const SLOTS: u32 = 64;
@@ -83,6 +84,7 @@ pub const NAMES: &[(u32, &str)] = &[
     (SETNS, "setns"),
     (BPF_PROG_LOAD, "bpf_prog_load"),
     (VM_WRITE, "process_vm_writev"),
+    (CHROOT, "chroot"),
 ];
 
 /// The name of `kind`, `"unknown"` if it is not in [`NAMES`].

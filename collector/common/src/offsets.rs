@@ -66,6 +66,9 @@ pub struct TaskOffsets {
     // signal_struct: pids[] is an array of `struct pid *`
     pub signal_pids: u32,
     pub signal_tty: u32,
+    /// `signal_struct.oom_mm`: set when the OOM killer chose the process
+    /// ([`ABSENT`] on kernels without it).
+    pub signal_oom_mm: u32,
     /// `enum pid_type` values (indexes into `pids`).
     pub pidtype_pgid: u32,
     pub pidtype_sid: u32,

@@ -60,9 +60,14 @@ pub struct ExitEvent {
     /// Raw wait status: `code << 8` for exit(code), the signal number in the
     /// low 7 bits (plus 0x80 for a core dump) when killed.
     pub exit_code: i32,
-    pub pad: u32,
+    /// [`EXIT_OOM_VICTIM`].
+    pub flags: u32,
     pub comm: [u8; COMM_LEN],
 }
+
+/// `ExitEvent.flags`: the OOM killer chose this process
+/// (`signal_struct.oom_mm` was set), so its SIGKILL was the OOM kill.
+pub const EXIT_OOM_VICTIM: u32 = 1;
 
 /// `task:task_rename` of a thread-group leader outside exec: the process's
 /// name is now `comm`.

@@ -88,8 +88,10 @@ pub mod op {
     pub const BPF: u8 = 33;
     /// `process_vm_writev(pid, lvec, liovcnt, rvec, riovcnt, flags)`
     pub const PROCESS_VM_WRITEV: u8 = 34;
+    /// `chroot(path)`
+    pub const CHROOT: u8 = 35;
     /// Ops are below this.
-    pub const COUNT: u8 = 35;
+    pub const COUNT: u8 = 36;
 }
 
 /// Syscall numbers below this can be mapped (x86-64 and arm64 use < 460).

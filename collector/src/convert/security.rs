@@ -152,6 +152,9 @@ pub fn event(e: SecurityEvent) -> pb::SecurityEvent {
             flags,
             flag_names: names::mount_flags(flags),
         }),
+        Detail::Chroot { path: p } => D::Chroot(pb::Chroot {
+            path: Some(path(p)),
+        }),
         Detail::Unshare { flags } => D::Unshare(pb::Unshare {
             flags,
             namespaces: names::clone_flags(flags),

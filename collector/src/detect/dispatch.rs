@@ -28,6 +28,9 @@ pub struct EventState {
     /// Processes that made a new mount or user namespace (their children
     /// are found through the ancestry).
     unshared: HashSet<ProcKey>,
+    /// Exit records mark OOM victims (eBPF on a kernel with
+    /// `signal_struct.oom_mm`): no guessing from /proc/vmstat.
+    pub(super) oom_marked: bool,
     /// (protocol, port) pairs that listened since perchd started.
     ports: HashSet<(Proto, u16)>,
     /// OOM kills counted so far (and attributed to a killed process).
@@ -78,11 +81,15 @@ impl Detector {
     /// a result reached without them is the result with them (CEL's `&&`
     /// and `||` ignore an error on their other side when this one
     /// decides).  Returns (matched, undecided).
-    pub(super) fn event_only(&self, ev: &EventCtx, kind: On) -> (Vec<usize>, Option<Vec<usize>>) {
+    pub(super) fn event_only(
+        &self,
+        ev: &EventCtx,
+        rules: &[usize],
+    ) -> (Vec<usize>, Option<Vec<usize>>) {
         let mut scope = self.root.new_inner_scope();
         scope.add_variable_from_value("event", ev.value());
         let (mut hits, mut undecided) = (Vec::new(), Vec::new());
-        for &i in &self.index[kind.index()] {
+        for &i in rules {
             match self.rules.rules[i].program.execute(&scope) {
                 Ok(cel::Value::Bool(true)) => hits.push(i),
                 Ok(_) => {}
@@ -90,6 +97,21 @@ impl Detector {
             }
         }
         (hits, Some(undecided))
+    }
+
+    /// Whether exit records mark the OOM killer's victims (set at start-up
+    /// from what the kernel programs can read).
+    pub fn set_oom_marked(&mut self, marked: bool) {
+        self.state.oom_marked = marked;
+    }
+
+    /// Whether rule `i`'s gate is open on `strings` (a rule without a gate
+    /// always is).
+    pub(super) fn gate_open(&self, i: usize, strings: &super::gate::Strings<'_>) -> bool {
+        self.gates
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_none_or(|g| g.open(strings))
     }
 
     fn wants(&self, kind: On) -> bool {
@@ -107,14 +129,25 @@ impl Detector {
                 .any(|a| self.state.unshared.contains(&a.key))
     }
 
-    /// An exit killed by SIGKILL while the host's OOM kill count rose: the
-    /// OOM killer's victim (a SIGKILL from elsewhere in the same moment
-    /// can take the attribution; each counted kill is given once).
+    /// An OOM kill.  In eBPF mode the exit record says whether the OOM
+    /// killer chose the process (the kernel's own mark); otherwise (procfs
+    /// mode, an older kernel) an exit by SIGKILL while the host's OOM kill
+    /// count rose is taken for one (a SIGKILL from elsewhere in the same
+    /// moment can take the attribution; each counted kill is given once).
     pub(super) fn judge_exit(&mut self, model: &ProcessModel, e: &ModelEvent) {
         let ModelEvent::Exit { time_ns, key, exit } = e else {
             return;
         };
         if exit.signal != Some(9) || !self.wants(On::Oom) {
+            return;
+        }
+        if self.state.oom_marked {
+            if exit.oom_killed {
+                let ctx = event::oom(*key, *time_ns, event::oom_kills().unwrap_or(0));
+                let mut out = Vec::new();
+                self.evaluate(model, key, *time_ns, Some(&ctx), &mut out);
+                self.pending.extend(out);
+            }
             return;
         }
         let Some(now) = event::oom_kills() else {

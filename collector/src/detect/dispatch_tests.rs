@@ -254,7 +254,8 @@ fn conditions_that_read_the_process_wait_for_the_whole_context() {
         },
         false,
     );
-    let (hits, undecided) = rig.det.event_only(&ev, On::Ptrace);
+    let all = rig.det.index[On::Ptrace.index()].clone();
+    let (hits, undecided) = rig.det.event_only(&ev, &all);
     let id = |i: &usize| rig.det.rules.rules[*i].id.as_str();
     assert!(
         hits.is_empty(),

@@ -187,6 +187,7 @@ pub fn security_kind(d: &Detail) -> On {
         Detail::ModuleLoad { .. } => On::ModuleLoad,
         Detail::Mount { .. } => On::Mount,
         Detail::Unshare { .. } => On::Unshare,
+        Detail::Chroot { .. } => On::Chroot,
         Detail::Setns { .. } => On::Setns,
         Detail::BpfProgLoad { .. } => On::BpfProgLoad,
         Detail::CommRename { .. } => On::CommRename,
@@ -258,6 +259,7 @@ pub fn security(model: &ProcessModel, ev: &SecurityEvent, in_new_ns: bool) -> Ev
         | Detail::Truncate { .. }
         | Detail::ModuleLoad { .. }
         | Detail::Mount { .. } => files(&mut c, &ev.detail),
+        Detail::Chroot { path } => set_path(&mut c, &path.path),
         Detail::Unshare { flags } => {
             c.set("namespaces", Field::List(names::clone_flags(*flags)));
         }

@@ -11,6 +11,13 @@
 //! boolean fields and `'NAME' in env` are exact; anything else (negations,
 //! other fields, the parent) may be true.  So a closed gate proves the condition is not true, and the
 //! rules' semantics are unchanged.
+//!
+//! A non-exec event's own fields (`event.path`, `event.request`,
+//! `event.ok`...) are terms too, and a gate can be judged on the event
+//! alone, before the process context is built: whatever needs the process
+//! is then unknown (may be true).  Almost every security event (a watched
+//! write no rule is about) closes every gate that way, for the cost of a
+//! few string tests.
 use std::{
     cell::OnceCell,
     collections::{BTreeMap, HashSet},
@@ -18,7 +25,10 @@ use std::{
 
 use cel::common::ast::IdedExpr;
 
-use super::context::{Subject, base_name, cmdline};
+use super::{
+    context::{Subject, base_name, cmdline},
+    event::{EventCtx, Field},
+};
 
 /// A string a gate reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +39,8 @@ enum Term {
     ExeName,
     ExeBase,
     ExePath,
+    /// A string field of the event (`event.path`).
+    Event(String),
     /// A comprehension variable, by depth.
     Var(usize),
     Lit(String),
@@ -43,7 +55,7 @@ enum Op {
 }
 
 /// An integer field a gate reads (as the condition's context builds it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Num {
     Uid,
     Euid,
@@ -53,15 +65,19 @@ enum Num {
     FailedRuns,
     ExeUid,
     ExeGid,
+    /// An integer field of the event (`event.request`).
+    Event(String),
 }
 
 /// A boolean field a gate reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Flag {
     Setuid,
     Setgid,
     Deleted,
     Memfd,
+    /// A boolean field of the event (`event.ok`).
+    Event(String),
 }
 
 /// What a comprehension ranges over.
@@ -94,24 +110,46 @@ enum Pred {
 #[derive(Debug)]
 pub struct Gate(Pred);
 
-/// The strings of one event, shared by every gate.
+/// The strings of one event, shared by every gate: the process context,
+/// the event's own fields, or both.
 pub struct Strings<'a> {
-    sub: &'a Subject<'a>,
+    sub: Option<&'a Subject<'a>>,
+    event: Option<&'a EventCtx>,
     exe_name: &'a str,
     exe_path: &'a str,
     cmdline: OnceCell<String>,
 }
 
 impl<'a> Strings<'a> {
+    /// An exec: the process context.
+    #[cfg(test)]
     #[must_use]
     pub fn new(sub: &'a Subject<'a>) -> Self {
-        let exe = sub.proc.facts.as_deref().map(|f| &f.exe);
+        Self::with_event(Some(sub), None)
+    }
+
+    /// A non-exec event before its process context is built: the process's
+    /// terms are unknown.
+    #[must_use]
+    pub fn event_only(ev: &'a EventCtx) -> Self {
+        Self::with_event(None, Some(ev))
+    }
+
+    #[must_use]
+    pub fn with_event(sub: Option<&'a Subject<'a>>, event: Option<&'a EventCtx>) -> Self {
+        let exe = sub.and_then(|s| s.proc.facts.as_deref()).map(|f| &f.exe);
         Self {
             sub,
+            event,
             exe_name: exe.map_or("", |e| e.name()),
             exe_path: exe.map_or("", |e| e.path.as_str()),
             cmdline: OnceCell::new(),
         }
+    }
+
+    /// The event's field `name`, when the event has one.
+    fn field(&self, name: &str) -> Option<&'a Field> {
+        self.event.and_then(|e| e.get(name))
     }
 }
 
@@ -133,14 +171,18 @@ impl Gate {
     }
 }
 
+/// Whether `p` may be true; anything the strings do not know (the process
+/// when only the event is known, a field the event lacks) may be.
 fn eval<'x>(p: &'x Pred, s: &'x Strings<'_>, vars: &mut Vec<&'x str>) -> bool {
     match p {
         Pred::Unknown => true,
         Pred::All(v) => v.iter().all(|p| eval(p, s, vars)),
         Pred::Any(v) => v.iter().any(|p| eval(p, s, vars)),
-        Pred::In(t, set) => set.contains(term(t, s, vars)),
+        Pred::In(t, set) => term(t, s, vars).is_none_or(|v| set.contains(v)),
         Pred::Str(op, a, b) => {
-            let (a, b) = (term(a, s, vars), term(b, s, vars));
+            let (Some(a), Some(b)) = (term(a, s, vars), term(b, s, vars)) else {
+                return true;
+            };
             match op {
                 Op::StartsWith => a.starts_with(b),
                 Op::EndsWith => a.ends_with(b),
@@ -150,27 +192,33 @@ fn eval<'x>(p: &'x Pred, s: &'x Strings<'_>, vars: &mut Vec<&'x str>) -> bool {
         }
         Pred::Cmp(n, ok, lit) => {
             let [lt, eq, gt] = *ok;
-            match num(*n, s).cmp(lit) {
+            num(n, s).is_none_or(|v| match v.cmp(lit) {
                 std::cmp::Ordering::Less => lt,
                 std::cmp::Ordering::Equal => eq,
                 std::cmp::Ordering::Greater => gt,
-            }
+            })
         }
+        Pred::Flag(Flag::Event(name)) => match s.field(name) {
+            Some(Field::Bool(b)) => *b,
+            _ => true,
+        },
         Pred::Flag(f) => {
-            let exe = s.sub.proc.facts.as_deref().map(|x| &x.exe);
+            let Some(sub) = s.sub else { return true };
+            let exe = sub.proc.facts.as_deref().map(|x| &x.exe);
             exe.is_some_and(|e| match f {
                 Flag::Setuid => e.setuid(),
                 Flag::Setgid => e.setgid(),
                 Flag::Deleted => e.deleted(),
                 Flag::Memfd => e.from_memfd,
+                Flag::Event(_) => true,
             })
         }
-        Pred::EnvHas(name) => s
-            .sub
-            .proc
-            .facts
-            .as_deref()
-            .is_some_and(|f| f.env.iter().any(|e| e.name == *name)),
+        Pred::EnvHas(name) => s.sub.is_none_or(|sub| {
+            sub.proc
+                .facts
+                .as_deref()
+                .is_some_and(|f| f.env.iter().any(|e| e.name == *name))
+        }),
         Pred::Exists(range, body) => {
             let each = |v: &'x str, vars: &mut Vec<&'x str>| {
                 vars.push(v);
@@ -178,17 +226,23 @@ fn eval<'x>(p: &'x Pred, s: &'x Strings<'_>, vars: &mut Vec<&'x str>) -> bool {
                 vars.pop();
                 r
             };
+            let sub = s.sub;
             match range {
+                Range::Terms(ts) => ts.iter().any(|t| match term(t, s, vars) {
+                    Some(v) => each(v, vars),
+                    None => true,
+                }),
+                _ if sub.is_none() => true,
                 // Scanning thousands of arguments per rule costs more than
                 // one substring search of the command line they make up.
                 Range::Argv if !argv_may(body, vars.len(), term_cmdline(s)) => false,
-                Range::Argv => s.sub.proc.argv.iter().any(|a| each(a, vars)),
-                Range::Anames => s.sub.ancestors.iter().any(|a| each(&a.comm, vars)),
-                Range::StdinWriters => s.sub.stdin_writers.iter().any(|w| each(w, vars)),
-                Range::Terms(ts) => ts.iter().any(|t| {
-                    let v = term(t, s, vars);
-                    each(v, vars)
-                }),
+                Range::Argv => sub.is_some_and(|u| u.proc.argv.iter().any(|a| each(a, vars))),
+                Range::Anames => {
+                    sub.is_some_and(|u| u.ancestors.iter().any(|a| each(&a.comm, vars)))
+                }
+                Range::StdinWriters => {
+                    sub.is_some_and(|u| u.stdin_writers.iter().any(|w| each(w, vars)))
+                }
             }
         }
     }
@@ -196,7 +250,8 @@ fn eval<'x>(p: &'x Pred, s: &'x Strings<'_>, vars: &mut Vec<&'x str>) -> bool {
 
 /// The command line (the arguments joined by spaces), built once.
 fn term_cmdline<'x>(s: &'x Strings<'_>) -> &'x str {
-    s.cmdline.get_or_init(|| cmdline(s.sub.proc))
+    s.cmdline
+        .get_or_init(|| s.sub.map_or_else(String::new, |u| cmdline(u.proc)))
 }
 
 /// Whether some argument (the comprehension's variable, `var`) may satisfy
@@ -214,34 +269,54 @@ fn argv_may(body: &Pred, var: usize, cmdline: &str) -> bool {
     }
 }
 
-/// The integer fields, as `context` gives them to conditions.
-fn num(n: Num, s: &Strings<'_>) -> i64 {
-    let p = s.sub.proc;
+/// The integer fields, as `context` gives them to conditions (`None`:
+/// not known here).
+fn num(n: &Num, s: &Strings<'_>) -> Option<i64> {
+    if let Num::Event(name) = n {
+        return match s.field(name) {
+            Some(Field::Int(i)) => Some(*i),
+            _ => None,
+        };
+    }
+    let sub = s.sub?;
+    let p = sub.proc;
     let facts = p.facts.as_deref();
-    match n {
+    Some(match n {
         Num::Uid => p.uid.into(),
         Num::Euid => p.euid.into(),
         Num::Gid => p.gid.into(),
         Num::Egid => p.egid.into(),
         Num::Loginuid => facts.and_then(|f| f.loginuid).map_or(-1, i64::from),
-        Num::FailedRuns => s.sub.failed_runs.into(),
+        Num::FailedRuns => sub.failed_runs.into(),
         Num::ExeUid => facts.map_or(-1, |f| i64::from(f.exe.uid)),
         Num::ExeGid => facts.map_or(-1, |f| i64::from(f.exe.gid)),
-    }
+        Num::Event(_) => return None,
+    })
 }
 
-fn term<'x>(t: &'x Term, s: &'x Strings<'_>, vars: &[&'x str]) -> &'x str {
-    let p = s.sub.proc;
+fn term<'x>(t: &'x Term, s: &'x Strings<'_>, vars: &[&'x str]) -> Option<&'x str> {
     match t {
+        Term::Var(i) => return Some(vars.get(*i).copied().unwrap_or_default()),
+        Term::Lit(l) => return Some(l),
+        Term::Event(name) if name == "kind" => return s.event.map(|e| e.kind.name()),
+        Term::Event(name) => {
+            return match s.field(name) {
+                Some(Field::Str(v)) => Some(v),
+                _ => None,
+            };
+        }
+        _ => {}
+    }
+    let p = s.sub?.proc;
+    Some(match t {
         Term::ProcName => &p.comm,
         Term::ProcExe => &p.exe,
-        Term::Cmdline => s.cmdline.get_or_init(|| cmdline(p)),
+        Term::Cmdline => term_cmdline(s),
         Term::ExeName => s.exe_name,
         Term::ExeBase => base_name(s.exe_name),
         Term::ExePath => s.exe_path,
-        Term::Var(i) => vars.get(*i).copied().unwrap_or_default(),
-        Term::Lit(l) => l,
-    }
+        Term::Var(_) | Term::Lit(_) | Term::Event(_) => return None,
+    })
 }
 
 mod build;

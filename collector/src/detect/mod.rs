@@ -217,6 +217,20 @@ impl Detector {
         ev: Option<&EventCtx>,
         out: &mut Vec<pb::Event>,
     ) {
+        let kind = ev.map_or(On::Exec, |e| e.kind);
+        // A non-exec event first closes the gates its own fields close, so
+        // the usual case (a watched write no rule is about) builds nothing.
+        let open: Option<Vec<usize>> = ev.map(|e| {
+            let strings = gate::Strings::event_only(e);
+            self.index[kind.index()]
+                .iter()
+                .copied()
+                .filter(|&i| self.gate_open(i, &strings))
+                .collect()
+        });
+        if open.as_ref().is_some_and(Vec::is_empty) {
+            return;
+        }
         let Some(p) = model.get_key(key) else { return };
         let ancestors = ancestry(model, p);
         let stdin_writers = p
@@ -243,7 +257,6 @@ impl Detector {
                 )
                 .unwrap_or(u32::MAX)
             });
-        let kind = ev.map_or(On::Exec, |e| e.kind);
         let sub = Subject {
             event: kind.name(),
             proc: p,
@@ -257,15 +270,15 @@ impl Detector {
             .is_some_and(|c| c.container_id.is_some());
         // A non-exec event tries its own fields first (dispatch.rs); only
         // the rules those cannot decide see the whole context.
-        let (mut hits, undecided) = match ev {
-            Some(ev) => self.event_only(ev, kind),
-            None => (Vec::new(), None),
+        let (mut hits, undecided) = match (ev, open.as_deref()) {
+            (Some(ev), Some(open)) => self.event_only(ev, open),
+            _ => (Vec::new(), None),
         };
         hits.retain(|&i| dispatch::in_scope(&self.rules.rules[i], in_container));
         let mut errors = 0;
         let todo = undecided.as_deref().unwrap_or(&self.index[kind.index()]);
         if !todo.is_empty() {
-            let strings = gate::Strings::new(&sub);
+            let strings = gate::Strings::with_event(Some(&sub), ev);
             let vars = context::vars(&sub);
             let mut outer = self.root.new_inner_scope();
             outer.set_variable_resolver(&vars);
@@ -283,11 +296,7 @@ impl Detector {
                 let scoped = dispatch::in_scope(rule, in_container);
                 if !scoped
                     || (once && self.matched.contains(&(i, *key)))
-                    || self
-                        .gates
-                        .get(i)
-                        .and_then(Option::as_ref)
-                        .is_some_and(|g| !g.open(&strings))
+                    || !self.gate_open(i, &strings)
                 {
                     continue;
                 }

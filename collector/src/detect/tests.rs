@@ -465,3 +465,35 @@ fn a_suppressed_trace_shape_excepts_its_flags() {
     rig.exec(process(11, 10, &["x"], "/tmp/x", tty()));
     assert!(rig.flags().iter().all(|f| f.excepted));
 }
+
+#[test]
+fn oom_kills_are_the_kernels_marked_victims_only() {
+    let mut rig = Rig::new();
+    rig.det.set_oom_marked(true);
+    let killed = |rig: &mut Rig, pid: u32, oom_killed: bool| {
+        rig.exec(process(pid, 10, &["hog"], "/usr/bin/hog", tty()));
+        let key = rig.model.get(pid).unwrap().key;
+        let e = ModelEvent::Exit {
+            time_ns: T0,
+            key,
+            exit: ExitInfo {
+                time_ns: T0,
+                signal: Some(9),
+                oom_killed,
+                ..ExitInfo::default()
+            },
+        };
+        rig.det.before(&rig.model, &e);
+        rig.model.apply(e);
+    };
+    // A SIGKILL from someone else, then the OOM killer's victim.
+    killed(&mut rig, 80, false);
+    killed(&mut rig, 81, true);
+    let oom: Vec<u32> = rig
+        .flags()
+        .into_iter()
+        .filter(|f| f.rule_id == "oom_kill")
+        .filter_map(|f| f.process.map(|k| k.pid))
+        .collect();
+    assert_eq!(oom, vec![81]);
+}

@@ -9,9 +9,10 @@ use std::{
 use perch_common::{
     ARGV_MAX, Creds, DATA_MAX, ENV_MAX, EXE_PATH_MAX, EXEC_ARGV_TRUNCATED, EXEC_ENV_TRUNCATED,
     EXEC_EXE_PATH_TRUNCATED, EXEC_EXE_PSEUDO, EXEC_EXE_UNKNOWN, EXEC_FIXED_LEN, EXEC_LOGINUID,
-    ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header, NET_ACCEPT,
-    NET_COUNTERS, NET_TASK, NET_TCP_CLOSE, NET_TCP_CONNECT, NET_TCP_ESTABLISHED, NET_TCP_LISTEN,
-    NET_UDP_BIND, NET_UDP_CONNECT, NET_UDP_SEND, NetEvent, PF_KTHREAD, RenameEvent, kind,
+    EXIT_OOM_VICTIM, ExeFile, ExecEvent, ExitEvent, FILENAME_MAX, FdInfo, ForkEvent, Header,
+    NET_ACCEPT, NET_COUNTERS, NET_TASK, NET_TCP_CLOSE, NET_TCP_CONNECT, NET_TCP_ESTABLISHED,
+    NET_TCP_LISTEN, NET_UDP_BIND, NET_UDP_CONNECT, NET_UDP_SEND, NetEvent, PF_KTHREAD, RenameEvent,
+    kind,
 };
 
 use crate::security::watch::WatchSet;
@@ -99,7 +100,10 @@ impl Decoder {
                 Some(ModelEvent::Exit {
                     time_ns: header.ktime_ns,
                     key: key(&header),
-                    exit: ExitInfo::from_wait_status(header.ktime_ns, ev.exit_code),
+                    exit: ExitInfo {
+                        oom_killed: ev.flags & EXIT_OOM_VICTIM != 0,
+                        ..ExitInfo::from_wait_status(header.ktime_ns, ev.exit_code)
+                    },
                 })
             }
             kind::RENAME => {

@@ -120,6 +120,7 @@ pub(super) fn security(
             flags: a[0],
         },
         kind::UNSHARE => Detail::Unshare { flags: a[0] },
+        kind::CHROOT => Detail::Chroot { path: first },
         kind::SETNS => Detail::Setns {
             fd: sint(a[0]),
             nstype: int(a[1]),

@@ -154,6 +154,8 @@ pub struct EbpfSource {
     counters: PerCpuArray<MapData, u64>,
     /// Security event sources that could not be attached, and why.
     missing: sec::Missing,
+    /// Whether exit records say which process the OOM killer chose.
+    oom_marks: bool,
 }
 
 impl EbpfSource {
@@ -225,7 +227,15 @@ impl EbpfSource {
             ring,
             counters,
             missing,
+            oom_marks: offsets.task.signal_oom_mm != perch_common::ABSENT,
         })
+    }
+
+    /// Whether exit records mark the OOM killer's victims (the kernel has
+    /// `signal_struct.oom_mm`).
+    #[must_use]
+    pub fn marks_oom_victims(&self) -> bool {
+        self.oom_marks
     }
 
     /// Security event sources that could not be attached, and why.

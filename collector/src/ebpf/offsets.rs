@@ -69,6 +69,7 @@ fn task(b: &KernelBtf) -> Result<TaskOffsets, EbpfError> {
         in_execve_mask,
         signal_pids: b.offset("signal_struct", "pids")?,
         signal_tty: b.offset("signal_struct", "tty")?,
+        signal_oom_mm: b.offset_opt("signal_struct", "oom_mm")?.unwrap_or(ABSENT),
         pidtype_pgid: b.enum_value("pid_type", "PIDTYPE_PGID")?,
         pidtype_sid: b.enum_value("pid_type", "PIDTYPE_SID")?,
         pid_level: b.offset("pid", "level")?,

@@ -335,7 +335,8 @@ impl Engine {
         let reader = new_reader(settings)?;
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
-        let detector = new_detector(settings, info.boot_time_unix_ns)?;
+        let oom_marked = source.as_ref().is_some_and(EbpfSource::marks_oom_victims);
+        let detector = new_detector(settings, info.boot_time_unix_ns, oom_marked)?;
         // After the rules too: compiling them parses with scratch memory.
         release_startup_memory();
         let capabilities = capabilities(source.as_ref(), &mode_reason);

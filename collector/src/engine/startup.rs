@@ -109,6 +109,7 @@ pub(super) fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError>
 pub(super) fn new_detector(
     settings: &Settings,
     boot_time_unix_ns: u64,
+    oom_marked: bool,
 ) -> Result<Option<Mutex<Detector>>, EngineError> {
     if !settings.detect.enabled {
         return Ok(None);
@@ -142,5 +143,6 @@ pub(super) fn new_detector(
         "trace suppression policies loaded"
     );
     detector.set_policies(traces);
+    detector.set_oom_marked(oom_marked);
     Ok(Some(Mutex::new(detector)))
 }

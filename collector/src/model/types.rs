@@ -50,6 +50,8 @@ pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<i32>,
     pub core_dumped: bool,
+    /// The kernel's OOM killer chose it (eBPF mode; false when unknown).
+    pub oom_killed: bool,
 }
 
 impl ExitInfo {
@@ -63,6 +65,7 @@ impl ExitInfo {
                 code: Some((status >> 8) & 0xff),
                 signal: None,
                 core_dumped: false,
+                oom_killed: false,
             }
         } else {
             Self {
@@ -70,6 +73,7 @@ impl ExitInfo {
                 code: None,
                 signal: Some(signal),
                 core_dumped: status & 0x80 != 0,
+                oom_killed: false,
             }
         }
     }

@@ -126,6 +126,10 @@ pub enum Detail {
     Unshare {
         flags: u64,
     },
+    /// `chroot(path)`: the new root directory.
+    Chroot {
+        path: SecPath,
+    },
     Setns {
         fd: i32,
         nstype: u32,

@@ -67,6 +67,7 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
     ("setns", "setns"),
     ("bpf_prog_load", "bpf(BPF_PROG_LOAD)"),
     ("process_vm_writev", "process_vm_writev"),
+    ("chroot", "chroot"),
     (
         "comm_rename",
         "a process renaming itself outside exec (task:task_rename)",
@@ -188,6 +189,9 @@ macro_rules! paste_nr {
     (process_vm_writev) => {
         libc::SYS_process_vm_writev
     };
+    (chroot) => {
+        libc::SYS_chroot
+    };
 }
 
 /// Every watched syscall this architecture has.
@@ -227,6 +231,7 @@ fn build() -> Vec<Syscall> {
         sys!(setns, SETNS, "setns"),
         sys!(bpf, BPF, "bpf_prog_load"),
         sys!(process_vm_writev, PROCESS_VM_WRITEV, "process_vm_writev"),
+        sys!(chroot, CHROOT, "chroot"),
     ];
     // The legacy path syscalls exist on x86-64 only (arm64 has the *at ones).
     #[cfg(target_arch = "x86_64")]

@@ -178,6 +178,11 @@ fn exit(x: &Exit) -> Value {
     put_opt(&mut o, "code", x.code.map(Value::from));
     put_opt(&mut o, "signal", x.signal.map(Value::from));
     o.insert("core_dumped".into(), x.core_dumped.into());
+    // Only when set: the OOM killer's victims are rare, and lines for
+    // every other exit stay as they were.
+    if x.oom_killed {
+        o.insert("oom_killed".into(), true.into());
+    }
     Value::Object(o)
 }
 

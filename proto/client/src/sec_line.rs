@@ -52,6 +52,7 @@ pub fn security_line(ev: &SecurityEvent) -> String {
             x.flag_names.join(",")
         ),
         Detail::Unshare(x) => x.namespaces.join(","),
+        Detail::Chroot(x) => path(x.path.as_ref()),
         Detail::Setns(x) => format!("fd={} {}", x.fd, clean(&x.namespace)),
         Detail::BpfProgLoad(x) => {
             format!("{} name=\"{}\"", clean(&x.prog_type_name), clean(&x.name))

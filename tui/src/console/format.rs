@@ -171,9 +171,12 @@ pub fn signal_name(sig: i32) -> String {
 }
 
 /// An exit status as the table shows it: `exit 0`, `exit 3`, `SIGKILL`,
-/// `SIGSEGV (core)`, `exited`.
+/// `SIGSEGV (core)`, `OOM kill`, `exited`.
 #[must_use]
 pub fn exit_status(x: &Exit) -> String {
+    if x.oom_killed {
+        return "OOM kill".to_owned();
+    }
     let mut s = match (x.code, x.signal) {
         (_, Some(sig)) if sig > 0 => signal_name(sig),
         (Some(code), _) => format!("exit {code}"),
@@ -231,6 +234,7 @@ mod tests {
             code,
             signal,
             core_dumped,
+            oom_killed: false,
         };
         assert_eq!(exit_status(&x(Some(3), None, false)), "exit 3");
         assert_eq!(exit_status(&x(None, Some(9), false)), "SIGKILL");

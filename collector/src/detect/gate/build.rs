@@ -19,6 +19,7 @@ pub(super) fn pred(
             Some(("exe", "setgid")) => Pred::Flag(Flag::Setgid),
             Some(("exe", "deleted")) => Pred::Flag(Flag::Deleted),
             Some(("exe", "memfd")) => Pred::Flag(Flag::Memfd),
+            Some(("event", f)) => Pred::Flag(Flag::Event(f.to_owned())),
             _ => Pred::Unknown,
         },
         Expr::Comprehension(c) => exists(c, lists, vars),
@@ -99,6 +100,7 @@ fn as_num(e: &IdedExpr, vars: &[String]) -> Option<Num> {
         ("proc", "failed_runs") => Num::FailedRuns,
         ("exe", "uid") => Num::ExeUid,
         ("exe", "gid") => Num::ExeGid,
+        ("event", f) => Num::Event(f.to_owned()),
         _ => return None,
     })
 }
@@ -192,6 +194,7 @@ fn as_term(e: &IdedExpr, vars: &[String]) -> Option<Term> {
             ("exe", "name") => Term::ExeName,
             ("exe", "base") => Term::ExeBase,
             ("exe", "path") => Term::ExePath,
+            ("event", f) => Term::Event(f.to_owned()),
             _ => return None,
         }),
     }

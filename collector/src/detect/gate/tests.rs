@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::detect::rules::On;
 use crate::{
     detect::{RuleSet, context},
     model::{ExeInfo, ExecFacts, ProcessInfo},
@@ -50,6 +51,18 @@ fn samples() -> Vec<ProcessInfo> {
     ]
 }
 
+/// A CEL context with the rule files' `lists`, as the detector binds them.
+fn root_with_lists(set: &RuleSet) -> cel::Context<'static, 'static> {
+    let mut root = cel::Context::default();
+    let lists: std::collections::HashMap<String, cel::Value> = set
+        .lists
+        .iter()
+        .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
+        .collect();
+    root.add_variable_from_value("lists", cel::Value::from(lists));
+    root
+}
+
 fn gate(cond: &str) -> Option<Gate> {
     let lists = BTreeMap::from([(
         "shells".to_owned(),
@@ -72,13 +85,7 @@ fn open(g: &Gate, p: &ProcessInfo) -> bool {
 #[test]
 fn a_true_condition_never_meets_a_closed_gate() {
     let set = RuleSet::builtin().unwrap();
-    let mut root = cel::Context::default();
-    let lists: std::collections::HashMap<String, cel::Value> = set
-        .lists
-        .iter()
-        .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
-        .collect();
-    root.add_variable_from_value("lists", cel::Value::from(lists));
+    let root = root_with_lists(&set);
     let mut closed = 0;
     for p in &samples() {
         let sub = Subject {
@@ -149,4 +156,113 @@ fn numbers_flags_and_env() {
     assert!(!open(&g, &p));
     let g = gate("'LD_PRELOAD' in env && env.LD_PRELOAD != ''").unwrap();
     assert!(!open(&g, &p));
+}
+
+/// Security events as `event::security` shapes them: a watched path
+/// written, read, renamed, unlinked...
+fn events() -> Vec<EventCtx> {
+    use crate::{detect::event::Field, model::ProcKey};
+    let paths = [
+        "/etc/cron.d/job",
+        "/var/spool/cron/crontabs/root",
+        "/etc/systemd/system/x.service",
+        "/etc/sudoers.d/extra",
+        "/home/u/.bashrc",
+        "/root/.ssh/authorized_keys",
+        "/etc/ld.so.preload",
+        "/etc/shadow",
+        "/root/.ssh/id_ed25519",
+        "/var/log/auth.log",
+        "/sys/fs/cgroup/x/release_agent",
+        "/proc/sys/kernel/core_pattern",
+        "/etc/cron.d/job.dpkg-new",
+        "/tmp/build/out.o",
+        "/etc/hostname",
+    ];
+    let mut out = Vec::new();
+    for kind in [
+        On::FileWrite,
+        On::FileRead,
+        On::FileRename,
+        On::FileUnlink,
+        On::FileTruncate,
+        On::FileChmod,
+    ] {
+        for path in paths {
+            for ok in [true, false] {
+                let mut c = EventCtx::new(kind, ProcKey::default(), 0);
+                c.set("syscall", Field::Str("openat".to_owned()));
+                c.set("result", Field::Int(if ok { 3 } else { -13 }));
+                c.set("ok", Field::Bool(ok));
+                c.set("path", Field::Str(path.to_owned()));
+                let name = path.rsplit('/').next().unwrap_or_default();
+                c.set("name", Field::Str(name.to_owned()));
+                c.set("in_new_ns", Field::Bool(!ok));
+                c.set("write", Field::Bool(kind != On::FileRead));
+                c.set("trunc", Field::Bool(kind == On::FileTruncate));
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_true_condition_never_meets_a_closed_event_gate() {
+    let set = RuleSet::builtin().unwrap();
+    let root = root_with_lists(&set);
+    let (mut closed, mut true_seen) = (0, 0);
+    for p in &samples() {
+        let sub = Subject {
+            event: "file_write",
+            proc: p,
+            ancestors: Vec::new(),
+            stdin_writers: Vec::new(),
+            failed_runs: 0,
+        };
+        let vars = context::vars(&sub);
+        for ev in &events() {
+            let mut outer = root.new_inner_scope();
+            outer.set_variable_resolver(&vars);
+            let mut scope = outer.new_inner_scope();
+            scope.add_variable_from_value("event", ev.value());
+            let alone = Strings::event_only(ev);
+            let both = Strings::with_event(Some(&sub), Some(ev));
+            for r in set.rules.iter().filter(|r| r.on.contains(&ev.kind)) {
+                let Some(g) = Gate::of(r.program.expression(), &set.lists) else {
+                    continue;
+                };
+                let truth = r.program.execute(&scope) == Ok(cel::Value::Bool(true));
+                true_seen += usize::from(truth);
+                let (a, b) = (g.open(&alone), g.open(&both));
+                assert!(a || !truth, "rule {} on {:?}: event gate closed", r.id, ev);
+                assert!(b || !truth, "rule {} on {:?}: gate closed", r.id, ev);
+                closed += usize::from(!a);
+            }
+        }
+    }
+    assert!(true_seen > 20, "conditions true only {true_seen} times");
+    assert!(closed > 500, "event gates closed only {closed} times");
+}
+
+#[test]
+fn event_fields_are_terms() {
+    use crate::{detect::event::Field, model::ProcKey};
+    let mut c = EventCtx::new(On::Ptrace, ProcKey::default(), 0);
+    c.set("request", Field::Str("PTRACE_ATTACH".to_owned()));
+    c.set("request_no", Field::Int(16));
+    c.set("ok", Field::Bool(false));
+    let s = Strings::event_only(&c);
+    assert!(gate("event.request == 'PTRACE_ATTACH'").unwrap().open(&s));
+    assert!(
+        !gate("event.request in ['PTRACE_POKETEXT']")
+            .unwrap()
+            .open(&s)
+    );
+    assert!(!gate("event.request_no > 16").unwrap().open(&s));
+    assert!(!gate("event.ok && proc.euid == 0").unwrap().open(&s));
+    assert!(!gate("event.kind == 'mount'").unwrap().open(&s));
+    // What the event does not hold, and the process, may be true.
+    assert!(gate("event.missing == 'x'").unwrap().open(&s));
+    assert!(gate("proc.name == 'gdb'").unwrap().open(&s));
 }

@@ -34,6 +34,8 @@ pub enum On {
     Setns,
     BpfProgLoad,
     CommRename,
+    /// `chroot` into a new root directory.
+    Chroot,
     /// Every security kind above (from `ptrace` on).
     Security,
 }
@@ -41,7 +43,7 @@ pub enum On {
 impl On {
     /// Every kind an event can have (not `Security`, which stands for a
     /// group), in index order.
-    pub const EVENT_KINDS: [Self; 22] = [
+    pub const EVENT_KINDS: [Self; 23] = [
         Self::Exec,
         Self::Connect,
         Self::Accept,
@@ -64,6 +66,7 @@ impl On {
         Self::Setns,
         Self::BpfProgLoad,
         Self::CommRename,
+        Self::Chroot,
     ];
 
     /// The position of this kind in the detector's index.
@@ -104,6 +107,7 @@ impl On {
             Self::Setns => "setns",
             Self::BpfProgLoad => "bpf_prog_load",
             Self::CommRename => "comm_rename",
+            Self::Chroot => "chroot",
             Self::Security => "security",
         }
     }
@@ -160,7 +164,7 @@ mod tests {
             .into_iter()
             .filter(|k| On::Security.covers(*k))
             .collect();
-        assert_eq!(covered.len(), 17);
+        assert_eq!(covered.len(), 18);
         assert!(!On::Security.covers(On::Exec) && !On::Security.covers(On::Oom));
         for (i, k) in On::EVENT_KINDS.iter().enumerate() {
             assert_eq!(k.index(), i);

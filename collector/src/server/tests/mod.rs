@@ -78,6 +78,7 @@ fn process(pid: u32, exited: bool) -> Process {
             code: Some(0),
             signal: None,
             core_dumped: false,
+            oom_killed: false,
         }),
         ..Process::default()
     }

@@ -151,6 +151,7 @@ fn detail(d: &Detail) -> (&'static str, Value) {
                 "flag_names": x.flag_names,
             }),
         ),
+        Detail::Chroot(x) => ("chroot", json!({ "path": path(x.path.as_ref()) })),
         Detail::Unshare(x) => (
             "unshare",
             json!({ "flags": x.flags, "namespaces": x.namespaces }),

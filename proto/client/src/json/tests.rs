@@ -48,6 +48,7 @@ fn exit_omits_unset_optionals_and_usage_is_included_when_set() {
         code: None,
         signal: Some(9),
         core_dumped: false,
+        oom_killed: false,
     });
     p.usage = Some(ResourceUsage {
         cpu_percent: 12.5,
@@ -111,6 +112,7 @@ fn events_carry_kind_and_payload() {
         code: Some(0),
         signal: None,
         core_dumped: false,
+        oom_killed: false,
     };
     let exit = Event {
         seq: 9,

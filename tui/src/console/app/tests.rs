@@ -182,6 +182,7 @@ fn exited_processes_stay_for_the_retention_then_go() {
                     code: Some(3),
                     signal: None,
                     core_dumped: false,
+                    oom_killed: false,
                 }),
             }),
         )],

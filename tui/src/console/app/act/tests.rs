@@ -363,6 +363,7 @@ fn a_result_shows_a_toast_and_marks_the_row_until_it_exits() {
                     code: None,
                     signal: Some(15),
                     core_dumped: false,
+                    oom_killed: false,
                 }),
             }),
         )],
