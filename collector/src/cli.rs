@@ -42,6 +42,12 @@ pub struct Args {
     /// Audit log of response actions [default: /var/lib/perch/audit.log].
     #[arg(long, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
+    /// The history store's file (default /var/lib/perch/history.db).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_history")]
+    pub history: Option<PathBuf>,
+    /// Keep no history on disk.
+    #[arg(long)]
+    pub no_history: bool,
     /// TOML configuration file (flags override it).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -103,6 +109,13 @@ impl Args {
         s.force_procfs |= self.procfs;
         if let Some(p) = &self.audit_log {
             s.audit_log.clone_from(p);
+        }
+        if let Some(p) = &self.history {
+            s.history.path.clone_from(p);
+            s.history.enabled = true;
+        }
+        if self.no_history {
+            s.history.enabled = false;
         }
         if let Some(v) = self.exited_retention_secs {
             s.exited_retention = std::time::Duration::from_secs(v);

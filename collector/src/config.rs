@@ -29,6 +29,7 @@ mod access;
 pub use access::{Access, ConnLimits};
 
 mod detect;
+mod history;
 mod net;
 
 pub use perch_proto::DEFAULT_SOCKET;
@@ -97,6 +98,8 @@ pub struct Settings {
     pub signal_watch: SignalWatch,
     /// Bounds and retention of connections (`[network]`).
     pub network: crate::net::NetLimits,
+    /// The on-disk history store (`[history]`).
+    pub history: crate::history::HistorySettings,
 }
 
 impl Settings {
@@ -142,6 +145,7 @@ impl Default for Settings {
             detect: crate::detect::DetectSettings::default(),
             signal_watch: SignalWatch::default(),
             network: crate::net::NetLimits::default(),
+            history: crate::history::HistorySettings::default(),
         }
     }
 }
@@ -221,6 +225,7 @@ struct File {
     detect: Option<detect::DetectFile>,
     signal_watch_ms: Option<watch::SignalWatchFile>,
     network: Option<net::NetworkFile>,
+    history: Option<history::HistoryFile>,
 }
 
 /// `[roles]`: lists of entries (see [`crate::roles`]).
@@ -245,8 +250,8 @@ impl Settings {
         self.merge_str(path, &text)
     }
 
-    /// The `[access]`, `[detect]`, `[signal_watch_ms]` and `[network]`
-    /// tables.
+    /// The `[access]`, `[detect]`, `[signal_watch_ms]`, `[network]` and
+    /// `[history]` tables.
     fn merge_tables(
         &mut self,
         file: &File,
@@ -265,6 +270,9 @@ impl Settings {
         }
         if let Some(network) = &file.network {
             network.apply(&mut self.network, ranged)?;
+        }
+        if let Some(history) = &file.history {
+            history.apply(&mut self.history, ranged)?;
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ mod act;
 mod calls;
 mod conns;
 mod detect;
+mod history;
 mod listen;
 mod slots;
 pub mod validate;
@@ -24,6 +25,7 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
+pub use history::{HistoryService, list_query, state_chunks};
 pub use listen::{
     Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
     default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
@@ -75,6 +77,11 @@ pub trait CollectorApi: Send + Sync + 'static {
     /// How many streaming calls may be open at once.
     fn stream_limits(&self) -> StreamLimits {
         StreamLimits::default()
+    }
+    /// The history store; `None` for a collector that keeps none (the
+    /// History calls then answer `UNAVAILABLE`, `GetInfo` says DISABLED).
+    fn history(&self) -> Option<&Arc<crate::history::History>> {
+        None
     }
 }
 
@@ -148,6 +155,11 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         let mut info = self.api.info();
         info.caller_role = self.api.roles().role_of(&caller).into();
         info.caller = caller.caller();
+        info.history = Some(
+            self.api
+                .history()
+                .map_or_else(crate::history::History::disabled_info, |h| h.info()),
+        );
         // A TLS client chooses its certificate's CN.
         limits::clip(&mut info.caller, limits::ORIGIN_BYTES);
         Ok(Response::new(info))

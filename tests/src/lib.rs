@@ -99,6 +99,11 @@ impl Perchd {
             args.extend(["--audit-log".to_owned(), path.display().to_string()]);
             path
         };
+        if !args.iter().any(|a| a == "--history" || a == "--no-history") {
+            // Likewise the history store: never the system's.
+            let path = dir.path().join("history.db");
+            args.extend(["--history".to_owned(), path.display().to_string()]);
+        }
         let child = cmd
             .arg("--socket")
             .arg(&socket)

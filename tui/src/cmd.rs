@@ -7,6 +7,7 @@
 pub mod act;
 pub mod docs;
 pub mod events;
+pub mod history;
 pub mod ps;
 
 use std::{
@@ -55,7 +56,10 @@ async fn answered<T>(
 pub async fn ps(target: &Target, timeout: Duration, args: &PsArgs) -> anyhow::Result<()> {
     // A bad filter stops before the collector is asked.
     let filter = ps::filter(&args.filter)?;
-    let processes = fetch_processes(target, timeout, args.all).await?;
+    let processes = match &args.at {
+        Some(at) => history::processes_at(target, timeout, at, args.all).await?,
+        None => fetch_processes(target, timeout, args.all).await?,
+    };
     let rows = ps::select(processes, &filter, args.sort, args.reverse);
     let clock = if args.fields.contains(&ps::Field::Start) {
         let mut client = perch_client::connect_within(target, timeout).await?;

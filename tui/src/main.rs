@@ -149,10 +149,16 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
             let targets = cli.conn.targets()?;
             let embedded = cli.conn.is_default();
             let settings = settings.unwrap_or_default();
-            // The time source for the collector's history is wired here
-            // once the History client exists (issue 13, part B).
+            // Time travel asks the first collector's history store.
+            let source: Option<std::sync::Arc<dyn perch::travel::TimeSource>> =
+                targets.first().map(|t| {
+                    std::sync::Arc::new(perch::live::GrpcHistory::new(
+                        t.clone(),
+                        cli.conn.timeout(),
+                    )) as std::sync::Arc<dyn perch::travel::TimeSource>
+                });
             let history = perch::live::History {
-                source: None,
+                source,
                 at_unix_ns: cli
                     .at
                     .map(|ns| u64::try_from(ns.max(0)).unwrap_or(u64::MAX)),

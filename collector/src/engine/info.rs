@@ -36,3 +36,33 @@ impl StaticInfo {
         }
     }
 }
+
+/// Opens the history store and starts its writer from what the model holds
+/// now (a store that cannot open is BROKEN; perchd goes on live).
+pub(super) fn start_history(
+    shared: &std::sync::Arc<super::Shared>,
+    settings: &crate::history::HistorySettings,
+) {
+    use crate::server::CollectorApi as _;
+    let baseline = || {
+        let (processes, seq) = shared.snapshot(false, &[]);
+        let processes: Vec<_> = processes.collect();
+        let (connections, listening, net_seq) = shared.connections(false, &[]);
+        // The earlier of the two: events in between are applied again,
+        // which only reopens versions the baseline opened.
+        crate::history::Baseline {
+            processes,
+            connections,
+            listening,
+            seq: seq.min(net_seq),
+        }
+    };
+    let history = crate::history::start(
+        settings,
+        shared.info.exited_retention_ns,
+        shared.info.boot_time_unix_ns,
+        &shared.hub,
+        baseline,
+    );
+    let _ = shared.history.set(history);
+}

@@ -81,6 +81,9 @@ pub struct Shared {
     /// next sample looks at every cgroup's freeze.
     freezes: Arc<AtomicBool>,
     stream_limits: StreamLimits,
+    /// The history store, set once the seed is in the model (its writer
+    /// starts from the seeded state).
+    history: std::sync::OnceLock<Arc<crate::history::History>>,
 }
 
 impl Shared {
@@ -257,6 +260,10 @@ impl crate::server::CollectorApi for Shared {
     fn stream_limits(&self) -> StreamLimits {
         self.stream_limits
     }
+
+    fn history(&self) -> Option<&Arc<crate::history::History>> {
+        self.history.get()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -356,6 +363,7 @@ impl Engine {
             cgroup_root,
             freezes,
             stream_limits: settings.stream_limits,
+            history: std::sync::OnceLock::new(),
         });
         let mut tasks = Vec::new();
         if let Some(mut src) = source {
@@ -392,6 +400,7 @@ impl Engine {
             sampler_reader,
             settings.sample_interval,
         )));
+        info::start_history(&shared, &settings.history);
         Ok(Self { shared, tasks })
     }
 

@@ -18,7 +18,9 @@ use std::{
 };
 
 use futures::TryFutureExt as _;
-use perch_proto::v1::{FILE_DESCRIPTOR_SET, collector_server::CollectorServer};
+use perch_proto::v1::{
+    FILE_DESCRIPTOR_SET, collector_server::CollectorServer, history_server::HistoryServer,
+};
 use tokio::{
     net::{TcpListener, UnixListener},
     sync::watch,
@@ -155,6 +157,10 @@ impl Bound {
     /// ends open event streams, waits briefly for calls in flight, writes
     /// the refusals still held by the rate limit and removes the socket
     /// file.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the services, both listeners and the shutdown sequence in one place; the History service tipped it over"
+    )]
     pub async fn serve<A: CollectorApi>(
         self,
         api: Arc<A>,
@@ -162,11 +168,14 @@ impl Bound {
     ) -> Result<(), ServeError> {
         let Bound { unix, tcp, limits } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let service = CollectorServer::new(CollectorService::with_shutdown(
+        let collector = CollectorService::with_shutdown(Arc::clone(&api), stop_rx.clone());
+        // History calls count against the same stream limits.
+        let history = HistoryServer::new(super::HistoryService::new(
             Arc::clone(&api),
-            stop_rx.clone(),
+            Arc::clone(&collector.slots),
         ))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
+        let service = CollectorServer::new(collector).max_decoding_message_size(MAX_REQUEST_BYTES);
         let (health_reporter, health) = tonic_health::server::health_reporter();
         let health = health.max_decoding_message_size(MAX_REQUEST_BYTES);
         health_reporter
@@ -192,6 +201,7 @@ impl Bound {
                 .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
                 .layer(calls.clone())
                 .add_service(service.clone())
+                .add_service(history.clone())
                 .add_service(health.clone())
                 .add_service(reflect_v1.clone())
                 .add_service(reflect_v1alpha.clone())

@@ -12,7 +12,10 @@ use std::{
 
 use hyper_util::rt::TokioIo;
 pub use perch_proto::DEFAULT_SOCKET;
-use perch_proto::{limits, v1::collector_client::CollectorClient};
+use perch_proto::{
+    limits,
+    v1::{collector_client::CollectorClient, history_client::HistoryClient},
+};
 use tokio::net::UnixStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 
@@ -166,12 +169,24 @@ pub fn client(channel: Channel) -> CollectorClient<Channel> {
     CollectorClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
 }
 
+/// A `History` client on `channel`, with [`client`]'s message limit.
+#[must_use]
+pub fn history_client(channel: Channel) -> HistoryClient<Channel> {
+    HistoryClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
+}
+
 /// Connects now, giving up after `timeout` (the socket or TCP connect, the
 /// TLS and HTTP/2 handshakes) with [`ConnectError::TimedOut`].
 pub async fn connect_within(
     target: &Target,
     timeout: Duration,
 ) -> Result<CollectorClient<Channel>, ConnectError> {
+    channel_within(target, timeout).await.map(client)
+}
+
+/// The connection [`connect_within`] makes, for clients of the other
+/// services on the same endpoint (`History`).
+pub async fn channel_within(target: &Target, timeout: Duration) -> Result<Channel, ConnectError> {
     let connecting = async {
         let channel = match target {
             Target::Unix(path) => connect_unix(path, timeout).await,
@@ -192,7 +207,7 @@ pub async fn connect_within(
                 connect_tls(host, *port, pem, identity, timeout).await
             }
         };
-        channel.map(client).map_err(|e| classify(target, &e))
+        channel.map_err(|e| classify(target, &e))
     };
     tokio::time::timeout(timeout, connecting)
         .await

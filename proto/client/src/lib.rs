@@ -14,8 +14,8 @@ mod text;
 pub mod tls;
 
 pub use connect::{
-    ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, client, connect,
-    connect_within,
+    ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, channel_within, client,
+    connect, connect_within, history_client,
 };
 pub use identity::ClientIdentity;
 pub use sec_line::security_line;

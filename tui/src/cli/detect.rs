@@ -17,6 +17,10 @@ pub struct FlagsArgs {
     /// At most N flags, newest first [1..=10000, default 1000].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: Option<u32>,
+    /// The flags raised since TIME, from perchd's history store (also
+    /// those perchd no longer holds), oldest first.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -30,6 +34,10 @@ pub struct TracesArgs {
     /// Also list suppressed traces (a suppression policy selects them).
     #[arg(long)]
     pub all: bool,
+    /// The traces updated since TIME, from perchd's history store, each as
+    /// it last stood.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,11 @@ pub struct PsArgs {
     /// Include processes that exited recently (within the collector's retention).
     #[arg(long, short = 'a')]
     pub all: bool,
+    /// The processes as they were at TIME, from perchd's history store
+    /// (RFC 3339 or local `15:04:05`, `2026-11-23T15:04`, `@UNIX_SECONDS`,
+    /// an age like `5m`); with -a also those that had exited shortly before.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     // A help string: the field list is built from the one list `ps` uses.
     #[arg(
         long,
@@ -58,8 +63,15 @@ pub struct EventsArgs {
     pub json: bool,
     /// Start after this sequence number (the last one seen) instead of with
     /// the next new event.
-    #[arg(long, value_name = "SEQ")]
+    #[arg(long, value_name = "SEQ", conflicts_with = "from")]
     pub resume_after: Option<u64>,
+    /// Print the stored events from TIME (perchd's history store) instead
+    /// of watching live ones, and stop at --to (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// With --from: the end of the range (exclusive).
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub to: Option<String>,
     /// Print times in UTC instead of local time.
     #[arg(long)]
     pub utc: bool,

@@ -27,19 +27,32 @@ fn pid_of(f: &Flag) -> u32 {
 }
 
 pub async fn flags(target: &Target, timeout: Duration, args: &FlagsArgs) -> anyhow::Result<()> {
-    let mut client = perch_client::connect_within(target, timeout).await?;
-    let req = ListFlagsRequest {
-        min_severity: args.min_severity.unwrap_or(0),
-        include_excepted: args.excepted,
-        limit: args.limit.unwrap_or(0),
-        ..ListFlagsRequest::default()
+    let flags = if let Some(since) = &args.since {
+        // The store keeps every flag: the same filters, applied here.
+        let min = args.min_severity.unwrap_or(0);
+        let mut flags: Vec<Flag> = super::history::flags_since(target, timeout, since)
+            .await?
+            .into_iter()
+            .filter(|f| f.severity >= min && (args.excepted || !f.excepted))
+            .collect();
+        flags.truncate(args.limit.unwrap_or(1000) as usize);
+        flags
+    } else {
+        let mut client = perch_client::connect_within(target, timeout).await?;
+        let req = ListFlagsRequest {
+            min_severity: args.min_severity.unwrap_or(0),
+            include_excepted: args.excepted,
+            limit: args.limit.unwrap_or(0),
+            ..ListFlagsRequest::default()
+        };
+        answered("listing flags", timeout, client.list_flags(req))
+            .await?
+            .into_inner()
+            .flags
     };
-    let resp = answered("listing flags", timeout, client.list_flags(req))
-        .await?
-        .into_inner();
     let mut out = BufWriter::new(io::stdout().lock());
     if args.json {
-        for f in &resp.flags {
+        for f in &flags {
             writeln!(out, "{}", json::detect::flag(f))?;
         }
     } else {
@@ -48,7 +61,7 @@ pub async fn flags(target: &Target, timeout: Duration, args: &FlagsArgs) -> anyh
             "{:<10} {:<8} {:<4} {:>7} {:<6} {:<22} {:>3} DESCRIPTION",
             "ID", "SEV", "KIND", "PID", "EXCEPT", "SHORT_NAME", "N"
         )?;
-        for f in &resp.flags {
+        for f in &flags {
             let kind = names::short_of::<FlagKind>(f.kind).unwrap_or_default();
             writeln!(
                 out,
@@ -69,17 +82,26 @@ pub async fn flags(target: &Target, timeout: Duration, args: &FlagsArgs) -> anyh
 }
 
 pub async fn traces(target: &Target, timeout: Duration, args: &TracesArgs) -> anyhow::Result<()> {
-    let mut client = perch_client::connect_within(target, timeout).await?;
-    let req = ListTracesRequest {
-        min_score: args.min_score.unwrap_or(0),
-        ..ListTracesRequest::default()
+    let traces = if let Some(since) = &args.since {
+        let min = args.min_score.unwrap_or(0);
+        super::history::traces_since(target, timeout, since)
+            .await?
+            .into_iter()
+            .filter(|t| t.score >= min)
+            .collect()
+    } else {
+        let mut client = perch_client::connect_within(target, timeout).await?;
+        let req = ListTracesRequest {
+            min_score: args.min_score.unwrap_or(0),
+            ..ListTracesRequest::default()
+        };
+        answered("listing traces", timeout, client.list_traces(req))
+            .await?
+            .into_inner()
+            .traces
     };
-    let resp = answered("listing traces", timeout, client.list_traces(req))
-        .await?
-        .into_inner();
     // Suppressed traces are the analyst's "seen, expected": hidden unless asked.
-    let shown: Vec<_> = resp
-        .traces
+    let shown: Vec<_> = traces
         .iter()
         .filter(|t| args.all || !t.suppressed)
         .collect();

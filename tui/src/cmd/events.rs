@@ -202,6 +202,12 @@ fn pid(k: Option<ProcessKey>) -> u32 {
 
 /// Prints events until Ctrl-C; only connecting is bounded by `timeout`.
 pub async fn events(target: &Target, timeout: Duration, args: &EventsArgs) -> anyhow::Result<()> {
+    if let Some(from) = &args.from {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        super::history::events(target, timeout, args, from, &mut out).await?;
+        out.flush()?;
+        return Ok(());
+    }
     let ctrl_c = async {
         // If the handler cannot be installed, Ctrl-C still kills us.
         if tokio::signal::ctrl_c().await.is_err() {

@@ -40,6 +40,12 @@ impl Embedded {
         let socket = dir.path().join("perchd.sock");
         let settings = Settings {
             socket: Some(socket.clone()),
+            // A stand-in while no perchd runs: it must not write into the
+            // store a real perchd owns.
+            history: perchd::history::HistorySettings {
+                enabled: false,
+                ..perchd::history::HistorySettings::default()
+            },
             ..Settings::default()
         };
         let bound = server::bind(ServeOptions {

@@ -9,6 +9,7 @@ mod act;
 mod conn;
 #[cfg(feature = "embedded")]
 mod embed;
+pub mod history;
 mod travel;
 
 use std::{
@@ -36,6 +37,7 @@ use crate::{
     console::{self, App, ConnectionState, HostId, Theme},
 };
 use conn::Update;
+pub use history::GrpcHistory;
 pub use travel::{History, answer, run_replay};
 use travel::{wall_ns, with_history};
 

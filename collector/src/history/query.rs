@@ -1,0 +1,315 @@
+//! Questions to the store by time: the state at an instant (processes with
+//! their usage then, connections, listening sockets, flags, traces, host
+//! meters, actions) and the events in a range.
+use std::collections::HashMap;
+
+use perch_proto::v1::{
+    AuditRecord, Connection as PbConnection, Event, Flag, HostSample, ListeningSocket, Process,
+    ProcessSample, ProcessSamples, StoredEvent, Trace, event::Kind,
+};
+use prost::Message as _;
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use super::{History, HistoryError, Unavailable, sql, unsql, write::KEYFRAME_NS};
+use perch_proto::v1::EventKind;
+
+/// Flags and actions raised this long before the instant are part of its
+/// state (the console's flag and action lists).
+const RECENT_NS: u64 = 3_600 * perch_proto::NS_PER_SEC;
+/// At most this many flags, traces or actions in one state.
+const MAX_ROWS: u32 = 10_000;
+
+/// `GetStateAt`, checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateQuery {
+    pub at_unix_ns: u64,
+}
+
+/// `ListHistory`, checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub from_unix_ns: u64,
+    /// Exclusive.
+    pub to_unix_ns: u64,
+    /// Empty: every stored kind.
+    pub kinds: Vec<EventKind>,
+    /// Empty: every pid.
+    pub pids: Vec<u32>,
+    pub limit: u32,
+}
+
+/// The state at an instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    /// The newest sample at or before the instant.
+    pub at_unix_ns: u64,
+    pub oldest_unix_ns: u64,
+    pub newest_unix_ns: u64,
+    pub processes: Vec<Process>,
+    pub connections: Vec<PbConnection>,
+    pub listening: Vec<ListeningSocket>,
+    pub flags: Vec<Flag>,
+    pub traces: Vec<Trace>,
+    pub host: Option<HostSample>,
+    pub actions: Vec<AuditRecord>,
+}
+
+/// Why a question has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    /// The instant lies outside `oldest..=newest`.
+    #[error("outside the stored range")]
+    OutOfRange { oldest: u64, newest: u64 },
+    #[error(transparent)]
+    Store(#[from] HistoryError),
+}
+
+impl From<rusqlite::Error> for QueryError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl From<prost::DecodeError> for QueryError {
+    fn from(e: prost::DecodeError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl History {
+    /// The state at `q.at_unix_ns`.
+    pub fn state_at(&self, q: StateQuery) -> Result<State, QueryError> {
+        let conn = self.reader()?;
+        let (oldest, newest) = self.range();
+        let at = q.at_unix_ns;
+        if oldest == 0 || at < oldest || at > newest {
+            return Err(QueryError::OutOfRange { oldest, newest });
+        }
+        state_at(&conn, at, self.exited_retention_ns).map(|mut s| {
+            s.oldest_unix_ns = oldest;
+            s.newest_unix_ns = newest;
+            s
+        })
+    }
+
+    /// The stored events in `q`'s range, oldest first, and whether the
+    /// limit cut them short.
+    pub fn list(&self, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), QueryError> {
+        let conn = self.reader()?;
+        list(&conn, q)
+    }
+}
+
+/// Process versions alive at `at`, and those that exited within
+/// `retention` before it.
+fn processes_at(conn: &Connection, at: u64, retention: u64) -> Result<Vec<Process>, QueryError> {
+    let since = at.saturating_sub(retention);
+    let mut stmt = conn.prepare_cached(
+        "SELECT blob, valid_to, exit_ns FROM processes WHERE valid_to > ?1 AND valid_from <= ?2 \
+         UNION ALL \
+         SELECT blob, valid_to, exit_ns FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
+    )?;
+    let mut rows = stmt.query(params![sql(since), sql(at)])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let valid_to: Option<i64> = row.get(1)?;
+        let exit_ns: Option<i64> = row.get(2)?;
+        let (valid_to, exit_ns) = (valid_to.map(unsql), exit_ns.map(unsql));
+        let ended = valid_to.is_some_and(|v| v <= at);
+        if ended && exit_ns.is_none() {
+            // Replaced by a later version (exec) or the run ended: not an exit.
+            continue;
+        }
+        let blob: Vec<u8> = row.get(0)?;
+        let mut p = Process::decode(blob.as_slice())?;
+        if !ended {
+            // Alive then: its exit came later.
+            p.exit = None;
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// Usage of every process as of `at` (the last keyframe and the deltas
+/// after it), and the time of the newest of them.
+fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, u64), QueryError> {
+    let frame: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT unix_ns, blob FROM keyframes WHERE unix_ns <= ?1 ORDER BY unix_ns DESC LIMIT 1",
+        )?
+        .query_row([sql(at)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let mut usage = HashMap::new();
+    let mut newest = 0;
+    let since = match frame {
+        Some((t, blob)) => {
+            for s in ProcessSamples::decode(blob.as_slice())?.samples {
+                if let Some(k) = s.key {
+                    usage.insert(k.pid, s);
+                }
+            }
+            newest = unsql(t);
+            unsql(t)
+        }
+        None => at.saturating_sub(2 * KEYFRAME_NS),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT unix_ns, blob FROM events WHERE kind = ?1 AND unix_ns > ?2 AND unix_ns <= ?3 \
+         ORDER BY unix_ns",
+    )?;
+    let mut rows = stmt.query(params![
+        i32::from(EventKind::ProcessSamples),
+        sql(since),
+        sql(at)
+    ])?;
+    while let Some(row) = rows.next()? {
+        let blob: Vec<u8> = row.get(1)?;
+        if let Some(Kind::ProcessSamples(s)) = Event::decode(blob.as_slice())?.kind {
+            newest = unsql(row.get(0)?);
+            for s in s.samples {
+                if let Some(k) = s.key {
+                    usage.insert(k.pid, s);
+                }
+            }
+        }
+    }
+    Ok((usage, newest))
+}
+
+fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryError> {
+    let mut processes = processes_at(conn, at, retention)?;
+    let (usage, usage_t) = usage_at(conn, at)?;
+    for p in &mut processes {
+        let Some(s) = p.key.and_then(|k| usage.get(&k.pid)) else {
+            continue;
+        };
+        p.usage = s.usage;
+        p.threads = s.threads;
+        p.state.clone_from(&s.state);
+        p.frozen = s.frozen;
+        if let Some(n) = s.nice {
+            p.nice = n;
+        }
+    }
+    let host: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT unix_ns, blob FROM events WHERE kind = ?1 AND unix_ns <= ?2 \
+             ORDER BY unix_ns DESC LIMIT 1",
+        )?
+        .query_row(params![i32::from(EventKind::HostSample), sql(at)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (host_t, host) = match host {
+        Some((t, blob)) => match Event::decode(blob.as_slice())?.kind {
+            Some(Kind::HostSample(h)) => (unsql(t), Some(h)),
+            _ => (unsql(t), None),
+        },
+        None => (0, None),
+    };
+    let mut connections = Vec::new();
+    let mut listening = Vec::new();
+    for (is_listening, blob) in valid_at(conn, "net", "listening", at)? {
+        if is_listening != 0 {
+            listening.push(ListeningSocket::decode(blob.as_slice())?);
+        } else {
+            connections.push(PbConnection::decode(blob.as_slice())?);
+        }
+    }
+    let traces = valid_at(conn, "traces", "0", at)?
+        .into_iter()
+        .map(|(_, b)| Trace::decode(b.as_slice()))
+        .collect::<Result<_, _>>()?;
+    let since = at.saturating_sub(RECENT_NS);
+    let flags = recent(conn, "flags", since, at)?
+        .iter()
+        .map(|b| Flag::decode(b.as_slice()))
+        .collect::<Result<_, _>>()?;
+    let actions = recent(conn, "actions", since, at)?
+        .iter()
+        .map(|b| AuditRecord::decode(b.as_slice()))
+        .collect::<Result<_, _>>()?;
+    let sampled = usage_t.max(host_t);
+    Ok(State {
+        at_unix_ns: if sampled == 0 { at } else { sampled },
+        processes,
+        connections,
+        listening,
+        flags,
+        traces,
+        host,
+        actions,
+        ..State::default()
+    })
+}
+
+/// `(extra column, blob)` of the versions in `table` valid at `at`.
+fn valid_at(
+    conn: &Connection,
+    table: &str,
+    extra: &str,
+    at: u64,
+) -> Result<Vec<(i64, Vec<u8>)>, QueryError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {extra}, blob FROM {table} WHERE valid_to > ?1 AND valid_from <= ?1 \
+         UNION ALL SELECT {extra}, blob FROM {table} WHERE valid_to IS NULL AND valid_from <= ?1 \
+         LIMIT {MAX_ROWS}"
+    ))?;
+    let rows = stmt.query_map([sql(at)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Blobs of `table` rows in `(since, at]`, oldest first.
+fn recent(conn: &Connection, table: &str, since: u64, at: u64) -> Result<Vec<Vec<u8>>, QueryError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT blob FROM (SELECT unix_ns, blob FROM {table} WHERE unix_ns > ?1 AND unix_ns <= ?2 \
+         ORDER BY unix_ns DESC LIMIT {MAX_ROWS}) ORDER BY unix_ns"
+    ))?;
+    let rows = stmt.query_map(params![sql(since), sql(at)], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), QueryError> {
+    // Integers only, so writing them into the statement is safe.
+    let ints = |v: Vec<String>| v.join(",");
+    let mut sql_text =
+        "SELECT unix_ns, blob, seq FROM events WHERE unix_ns >= ?1 AND unix_ns < ?2".to_owned();
+    if !q.kinds.is_empty() {
+        let kinds = ints(q.kinds.iter().map(|k| i32::from(*k).to_string()).collect());
+        sql_text.push_str(" AND kind IN (");
+        sql_text.push_str(&kinds);
+        sql_text.push(')');
+    }
+    if !q.pids.is_empty() {
+        let pids = ints(q.pids.iter().map(ToString::to_string).collect());
+        sql_text.push_str(" AND pid IN (");
+        sql_text.push_str(&pids);
+        sql_text.push(')');
+    }
+    sql_text.push_str(" ORDER BY unix_ns, seq LIMIT ?3");
+    let mut stmt = conn.prepare(&sql_text)?;
+    let mut rows = stmt.query(params![
+        sql(q.from_unix_ns),
+        sql(q.to_unix_ns),
+        i64::from(q.limit) + 1
+    ])?;
+    let mut out = Vec::new();
+    let mut truncated = false;
+    while let Some(row) = rows.next()? {
+        if out.len() >= q.limit as usize {
+            truncated = true;
+            break;
+        }
+        let blob: Vec<u8> = row.get(1)?;
+        let mut event = Event::decode(blob.as_slice())?;
+        event.seq = unsql(row.get(2)?);
+        out.push(StoredEvent {
+            unix_ns: unsql(row.get(0)?),
+            event: Some(event),
+        });
+    }
+    Ok((out, truncated))
+}

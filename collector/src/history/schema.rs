@@ -1,0 +1,118 @@
+//! The store's file: opening it with the pragmas the writer relies on (WAL,
+//! synchronous=NORMAL, incremental vacuum) and creating or migrating its
+//! tables.  A `schema_version` row says which layout a file has, so a later
+//! release can migrate it instead of guessing.
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+
+use super::HistoryError;
+
+/// The layout this release writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Every table, for a new file.  Times are Unix nanoseconds; `valid_to`
+/// NULL means "still so".  Blobs are perch.v1 messages (protobuf), so a
+/// reader needs nothing but the contract.
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+-- Every stored event, for ListHistory, and the usage deltas
+-- (PROCESS_SAMPLES) and host samples (HOST_SAMPLE) a state is built from.
+CREATE TABLE IF NOT EXISTS events (
+  unix_ns INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
+  pid INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS events_time ON events (unix_ns);
+CREATE INDEX IF NOT EXISTS events_kind_time ON events (kind, unix_ns);
+-- Process versions: exec, update and a restart's baseline open one; the
+-- next version, the exit or the end of a perchd run closes it.
+CREATE TABLE IF NOT EXISTS processes (
+  pid INTEGER NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER,
+  exit_ns INTEGER, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS processes_from ON processes (valid_from);
+CREATE INDEX IF NOT EXISTS processes_to ON processes (valid_to);
+CREATE INDEX IF NOT EXISTS processes_open ON processes (pid) WHERE valid_to IS NULL;
+-- Full usage of every process (a ProcessSamples), every KEYFRAME_NS:
+-- usage at T = the last keyframe at or before T + the deltas after it.
+CREATE TABLE IF NOT EXISTS keyframes (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS keyframes_time ON keyframes (unix_ns);
+-- Connections (listening = 0) and listening sockets (listening = 1).
+CREATE TABLE IF NOT EXISTS net (
+  id INTEGER NOT NULL, listening INTEGER NOT NULL, valid_from INTEGER NOT NULL,
+  valid_to INTEGER, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS net_from ON net (valid_from);
+CREATE INDEX IF NOT EXISTS net_open ON net (id, listening) WHERE valid_to IS NULL;
+CREATE TABLE IF NOT EXISTS flags (unix_ns INTEGER NOT NULL, id TEXT NOT NULL, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS flags_time ON flags (unix_ns);
+-- Trace versions: each TraceUpdated closes the previous one.
+CREATE TABLE IF NOT EXISTS traces (
+  id TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS traces_from ON traces (valid_from);
+CREATE INDEX IF NOT EXISTS traces_open ON traces (id) WHERE valid_to IS NULL;
+CREATE TABLE IF NOT EXISTS actions (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS actions_time ON actions (unix_ns);
+";
+
+/// Opens (creating when missing) the store at `path` for writing; its
+/// write-ahead log is kept to a quarter of `max_bytes` (at most 4 MiB).
+pub fn open_writer(path: &Path, max_bytes: u64) -> Result<Connection, HistoryError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| HistoryError::open(path, &e))?;
+    }
+    let conn = Connection::open(path).map_err(|e| HistoryError::open(path, &e))?;
+    let setup = || -> rusqlite::Result<i64> {
+        // auto_vacuum only takes effect before the first table exists: a
+        // new file gets it, so deleting old data can shrink the file.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // With WAL, NORMAL loses at most the last transactions on power
+        // loss and never corrupts; FULL would fsync every batch.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The log counts against the bound: checkpointed (and cut back)
+        // once it reaches a quarter of it.
+        let wal_bytes = (max_bytes / 4).min(4 << 20);
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = i64::try_from(wal_bytes).unwrap_or(i64::MAX) / page.max(512);
+        conn.pragma_update(None, "wal_autocheckpoint", pages.max(16))?;
+        conn.pragma_update(
+            None,
+            "journal_size_limit",
+            i64::try_from(wal_bytes).unwrap_or(i64::MAX),
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(TABLES)?;
+        let version: Option<i64> = conn
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if version.is_none() {
+            conn.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [SCHEMA_VERSION],
+            )?;
+        }
+        Ok(version.unwrap_or(SCHEMA_VERSION))
+    };
+    let version = setup().map_err(|e| HistoryError::open(path, &e))?;
+    if version > SCHEMA_VERSION {
+        return Err(HistoryError::Open {
+            path: path.display().to_string(),
+            detail: format!(
+                "schema version {version} is newer than this perchd's ({SCHEMA_VERSION})"
+            ),
+        });
+    }
+    Ok(conn)
+}
+
+/// A read-only connection for queries (WAL lets it read while the writer
+/// writes).
+pub fn open_reader(path: &Path) -> Result<Connection, HistoryError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| HistoryError::open(path, &e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| HistoryError::open(path, &e))?;
+    Ok(conn)
+}

@@ -1,0 +1,419 @@
+//! Unit tests of the store: schema, writer and queries on a temp file.
+use std::sync::{Arc, Mutex};
+
+use perch_proto::v1::{
+    ConnectionEvent, EncodedEvent, Event, EventKind, Exit, Flag, FlagRaised, HistoryStatus,
+    HostSample, Process, ProcessExec, ProcessExit, ProcessKey, ProcessSample, ProcessSamples,
+    ResourceUsage, Trace, TraceUpdated, event::Kind,
+};
+
+use super::{
+    History, HistorySettings, ListQuery, QueryError, StateQuery, Status, bound, schema,
+    write::Writer,
+};
+
+const BOOT: u64 = 1_700_000_000 * perch_proto::NS_PER_SEC;
+const S: u64 = perch_proto::NS_PER_SEC;
+
+fn event(seq: u64, secs: u64, kind: Kind) -> EncodedEvent {
+    let mut e = EncodedEvent::new(&Event {
+        seq: 0,
+        time_ns: secs * S,
+        kind: Some(kind),
+    });
+    e.seq = seq;
+    e
+}
+
+fn process(pid: u32, argv: &[&str]) -> Process {
+    Process {
+        key: Some(ProcessKey {
+            pid,
+            start_time_ns: u64::from(pid) * 1000,
+        }),
+        comm: argv[0].to_owned(),
+        argv: argv.iter().map(|&a| a.to_owned()).collect(),
+        ..Process::default()
+    }
+}
+
+fn exec(seq: u64, secs: u64, p: Process) -> EncodedEvent {
+    event(
+        seq,
+        secs,
+        Kind::Exec(ProcessExec {
+            process: Some(p),
+            old_pid: 0,
+        }),
+    )
+}
+
+fn exit(seq: u64, secs: u64, pid: u32, code: i32) -> EncodedEvent {
+    event(
+        seq,
+        secs,
+        Kind::Exit(ProcessExit {
+            key: Some(ProcessKey {
+                pid,
+                start_time_ns: u64::from(pid) * 1000,
+            }),
+            exit: Some(Exit {
+                time_ns: secs * S,
+                code: Some(code),
+                ..Exit::default()
+            }),
+        }),
+    )
+}
+
+fn samples(seq: u64, secs: u64, cpu: &[(u32, f64)]) -> EncodedEvent {
+    event(
+        seq,
+        secs,
+        Kind::ProcessSamples(ProcessSamples {
+            samples: cpu
+                .iter()
+                .map(|&(pid, c)| ProcessSample {
+                    key: Some(ProcessKey {
+                        pid,
+                        start_time_ns: u64::from(pid) * 1000,
+                    }),
+                    usage: Some(ResourceUsage {
+                        cpu_percent: c,
+                        ..ResourceUsage::default()
+                    }),
+                    ..ProcessSample::default()
+                })
+                .collect(),
+            interval_ns: S,
+        }),
+    )
+}
+
+/// A store in a temp dir with a writer and a History answering from it.
+fn store(dir: &tempfile::TempDir, max_bytes: u64) -> (Writer, Arc<History>) {
+    let settings = HistorySettings {
+        enabled: true,
+        path: dir.path().join("h.db"),
+        max_bytes,
+        max_age: std::time::Duration::from_hours(1),
+    };
+    let conn = schema::open_writer(&settings.path, max_bytes).expect("open");
+    let mut h = History::new(&settings, Status::Ok, 30 * S);
+    h.reader = Some(Mutex::new(
+        schema::open_reader(&settings.path).expect("reader"),
+    ));
+    let mut w = Writer::new(conn, BOOT);
+    w.start_run(BOOT + S, &[process(1, &["init"])], &[], &[])
+        .expect("start");
+    (w, Arc::new(h))
+}
+
+fn pids(ps: &[Process]) -> Vec<u32> {
+    let mut v: Vec<u32> = ps.iter().filter_map(|p| p.key.map(|k| k.pid)).collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn state_at_follows_exec_exit_and_usage() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 30);
+    w.write(
+        &[
+            exec(1, 10, process(100, &["sh", "-c", "sleep 3"])),
+            exec(2, 11, process(101, &["sleep", "3"])),
+            samples(3, 12, &[(100, 5.0), (101, 50.0)]),
+            event(
+                4,
+                12,
+                Kind::HostSample(HostSample {
+                    load1: 1.5,
+                    ..HostSample::default()
+                }),
+            ),
+            samples(5, 13, &[(101, 70.0)]),
+            exit(6, 14, 101, 7),
+            exit(7, 15, 100, 0),
+            event(8, 100, Kind::HostSample(HostSample::default())),
+        ],
+        0,
+    )
+    .expect("write");
+    bound::refresh(&w, &h);
+    let at = |secs: u64| {
+        h.state_at(StateQuery {
+            at_unix_ns: BOOT + secs * S,
+        })
+    };
+    let s = at(13).expect("state at 13 s");
+    assert_eq!(pids(&s.processes), vec![1, 100, 101]);
+    let sleep = s
+        .processes
+        .iter()
+        .find(|p| p.comm == "sleep")
+        .expect("sleep");
+    assert_eq!(sleep.argv, vec!["sleep", "3"]);
+    assert!(sleep.exit.is_none(), "alive at 13 s");
+    assert_eq!(sleep.usage.map(|u| u.cpu_percent), Some(70.0));
+    assert_eq!(s.at_unix_ns, BOOT + 13 * S);
+    assert_eq!(s.host.map(|h| h.load1), Some(1.5));
+    // After the exit, within the retention: there with its exit status.
+    let s = at(20).expect("state at 20 s");
+    let sleep = s
+        .processes
+        .iter()
+        .find(|p| p.comm == "sleep")
+        .expect("sleep");
+    assert_eq!(sleep.exit.and_then(|e| e.code), Some(7));
+    // Past the retention (30 s): gone.
+    assert_eq!(pids(&at(99).expect("state at 99 s").processes), vec![1]);
+    // Before anything stored, and after the newest: the range.
+    match at(1) {
+        Err(QueryError::OutOfRange { oldest, newest }) => {
+            assert_eq!((oldest, newest), (BOOT + 10 * S, BOOT + 100 * S));
+        }
+        other => panic!("expected OutOfRange, got {other:?}"),
+    }
+    assert!(matches!(at(101), Err(QueryError::OutOfRange { .. })));
+}
+
+#[test]
+fn list_filters_by_kind_pid_and_limit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 30);
+    w.write(
+        &[
+            exec(1, 10, process(100, &["a"])),
+            exec(2, 11, process(101, &["b"])),
+            exit(3, 12, 100, 0),
+            samples(4, 12, &[(101, 1.0)]),
+        ],
+        0,
+    )
+    .expect("write");
+    bound::refresh(&w, &h);
+    let q = |kinds: Vec<EventKind>, pids: Vec<u32>, limit| ListQuery {
+        from_unix_ns: BOOT,
+        to_unix_ns: BOOT + 100 * S,
+        kinds,
+        pids,
+        limit,
+    };
+    let (all, truncated) = h.list(&q(vec![], vec![], 100)).expect("list");
+    assert_eq!(all.len(), 4);
+    assert!(!truncated);
+    assert_eq!(all[0].event.as_ref().map(|e| e.seq), Some(1));
+    assert_eq!(all[0].unix_ns, BOOT + 10 * S);
+    let (execs, _) = h
+        .list(&q(vec![EventKind::Exec], vec![], 100))
+        .expect("list");
+    assert_eq!(execs.len(), 2);
+    let (of_100, _) = h.list(&q(vec![], vec![100], 100)).expect("list");
+    assert_eq!(of_100.len(), 2, "exec and exit of 100");
+    let (first, truncated) = h.list(&q(vec![], vec![], 1)).expect("list");
+    assert_eq!(first.len(), 1);
+    assert!(truncated);
+    // [from, to): the event at `to` is not in.
+    let (none, _) = h
+        .list(&ListQuery {
+            from_unix_ns: BOOT,
+            to_unix_ns: BOOT + 10 * S,
+            limit: 10,
+            ..ListQuery::default()
+        })
+        .expect("list");
+    assert!(none.is_empty());
+}
+
+#[test]
+fn flags_traces_and_connections_as_they_stood() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 30);
+    let trace = |score| Trace {
+        id: "trace:1".into(),
+        score,
+        ..Trace::default()
+    };
+    let conn = perch_proto::v1::Connection {
+        id: 9,
+        remote_port: 443,
+        ..perch_proto::v1::Connection::default()
+    };
+    w.write(
+        &[
+            event(
+                1,
+                10,
+                Kind::Flag(FlagRaised {
+                    flag: Some(Flag {
+                        id: "flag:1".into(),
+                        ..Flag::default()
+                    }),
+                }),
+            ),
+            event(
+                2,
+                10,
+                Kind::Trace(TraceUpdated {
+                    trace: Some(trace(10)),
+                }),
+            ),
+            event(
+                3,
+                11,
+                Kind::Connect(ConnectionEvent {
+                    connection: Some(conn.clone()),
+                }),
+            ),
+            event(
+                4,
+                20,
+                Kind::Trace(TraceUpdated {
+                    trace: Some(trace(50)),
+                }),
+            ),
+            event(
+                5,
+                21,
+                Kind::Close(perch_proto::v1::CloseEvent {
+                    connection: Some(conn),
+                    listening: None,
+                }),
+            ),
+            event(6, 30, Kind::HostSample(HostSample::default())),
+        ],
+        0,
+    )
+    .expect("write");
+    bound::refresh(&w, &h);
+    let at = |secs: u64| {
+        h.state_at(StateQuery {
+            at_unix_ns: BOOT + secs * S,
+        })
+        .expect("state")
+    };
+    let s = at(15);
+    assert_eq!(s.flags.len(), 1);
+    assert_eq!(
+        s.traces.iter().map(|t| t.score).collect::<Vec<_>>(),
+        vec![10]
+    );
+    assert_eq!(s.connections.len(), 1);
+    let s = at(25);
+    assert_eq!(
+        s.traces.iter().map(|t| t.score).collect::<Vec<_>>(),
+        vec![50]
+    );
+    assert!(s.connections.is_empty(), "closed at 21 s");
+}
+
+#[test]
+fn a_new_run_closes_what_the_last_one_left_open() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 30);
+    w.write(
+        &[
+            exec(1, 10, process(100, &["old"])),
+            event(2, 20, Kind::HostSample(HostSample::default())),
+        ],
+        0,
+    )
+    .expect("write");
+    // perchd restarts at 40 s: 100 is gone, 200 is there.
+    w.start_run(BOOT + 40 * S, &[process(200, &["new"])], &[], &[])
+        .expect("restart");
+    w.write(&[event(3, 50, Kind::HostSample(HostSample::default()))], 0)
+        .expect("write");
+    bound::refresh(&w, &h);
+    let at = |secs: u64| {
+        h.state_at(StateQuery {
+            at_unix_ns: BOOT + secs * S,
+        })
+        .expect("state")
+    };
+    assert_eq!(pids(&at(15).processes), vec![1, 100]);
+    assert_eq!(pids(&at(45).processes), vec![200]);
+}
+
+#[test]
+fn the_size_bound_drops_the_oldest_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 20);
+    // ~4 MiB of execs with long command lines, a second apart.
+    let long = "x".repeat(2000);
+    for batch in 0..20u64 {
+        let mut events = Vec::new();
+        for i in 0..100u64 {
+            let n = batch * 100 + i;
+            let pid = u32::try_from(1000 + n).expect("pid");
+            // Short-lived, like a storm's: the exit closes the version.
+            events.push(exec(2 * n + 1, 10 + n, process(pid, &["cmd", &long])));
+            events.push(exit(2 * n + 2, 10 + n, pid, 0));
+        }
+        w.write(&events, 0).expect("write");
+    }
+    bound::enforce(&w, &h, BOOT + 2100 * S).expect("enforce");
+    let info = h.info();
+    let pages = |p: &str| -> i64 {
+        w.conn()
+            .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+            .expect(p)
+    };
+    assert!(
+        info.bytes <= 1 << 20,
+        "{} bytes on disk ({} pages, {} free)",
+        info.bytes,
+        pages("page_count"),
+        pages("freelist_count")
+    );
+    assert!(info.oldest_unix_ns > BOOT + 10 * S, "the oldest went");
+    assert_eq!(info.newest_unix_ns, BOOT + 2009 * S, "the newest stayed");
+    let file = std::fs::metadata(dir.path().join("h.db"))
+        .expect("file")
+        .len();
+    assert!(file <= 1 << 20, "the file itself shrank: {file}");
+    // Age: everything older than an hour before `now` goes too.
+    bound::enforce(&w, &h, BOOT + 2000 * S + 3600 * S).expect("enforce");
+    assert!(h.info().oldest_unix_ns >= BOOT + 2000 * S);
+}
+
+#[test]
+fn disabled_and_broken_stores_say_why() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let settings = HistorySettings {
+        path: dir.path().join("h.db"),
+        ..HistorySettings::default()
+    };
+    let off = History::disabled(&settings);
+    assert_eq!(off.info().status(), HistoryStatus::Disabled);
+    assert!(matches!(
+        off.state_at(StateQuery { at_unix_ns: 1 }),
+        Err(QueryError::Unavailable(_))
+    ));
+    // A directory where the file should be: it cannot open.
+    std::fs::create_dir(dir.path().join("h.db")).expect("dir");
+    let e = schema::open_writer(&settings.path, 1 << 30).expect_err("a directory");
+    assert!(e.to_string().contains("h.db"), "{e}");
+    // A file that is not a database.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x5a; 8192]).expect("junk");
+    let e = schema::open_writer(&junk, 1 << 30).expect_err("not a database");
+    assert!(e.to_string().contains("junk.db"), "{e}");
+}
+
+#[test]
+fn the_schema_version_is_recorded_and_newer_ones_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("h.db");
+    let conn = schema::open_writer(&path, 1 << 30).expect("open");
+    let v: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(v, super::SCHEMA_VERSION);
+    conn.execute("UPDATE schema_version SET version = 99", [])
+        .expect("bump");
+    drop(conn);
+    let e = schema::open_writer(&path, 1 << 30).expect_err("newer");
+    assert!(e.to_string().contains("schema version 99"), "{e}");
+}

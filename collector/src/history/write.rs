@@ -1,0 +1,395 @@
+//! Writing events into the store's tables, one transaction per batch.
+//! Each event goes into `events` (for `ListHistory`) and, by kind, opens or
+//! closes versions of processes, connections, listening sockets and traces,
+//! or adds a flag or an action.  Usage is stored as the deltas the
+//! collector publishes plus a full keyframe every [`KEYFRAME_NS`].
+use std::collections::HashMap;
+
+use perch_proto::v1::{
+    Connection as PbConnection, EncodedEvent, ListeningSocket, Process, ProcessSample,
+    ProcessSamples, event::Kind,
+};
+use prost::Message as _;
+use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
+
+use super::{HistoryError, sql, unsql};
+use crate::hub::event_kind;
+
+/// A full usage keyframe this often: the state at T then needs at most
+/// this much of deltas after the keyframe before it.
+pub const KEYFRAME_NS: u64 = 30 * perch_proto::NS_PER_SEC;
+
+/// The writer's connection and what it carries between batches.
+pub struct Writer {
+    conn: Connection,
+    /// Event times are `CLOCK_BOOTTIME`; the store keeps Unix ns.
+    boot_unix_ns: u64,
+    /// The newest usage of every live process, for keyframes.
+    usage: HashMap<u32, ProcessSample>,
+    last_keyframe: u64,
+}
+
+impl Writer {
+    pub fn new(conn: Connection, boot_unix_ns: u64) -> Self {
+        Self {
+            conn,
+            boot_unix_ns,
+            usage: HashMap::new(),
+            last_keyframe: 0,
+        }
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Closes what the previous run left open (its processes, connections
+    /// and traces were last known at the store's newest instant), then
+    /// opens the versions of what is there now, at `at`.
+    pub fn start_run(
+        &mut self,
+        at: u64,
+        processes: &[Process],
+        conns: &[PbConnection],
+        listening: &[ListeningSocket],
+    ) -> Result<(), HistoryError> {
+        let tx = self.conn.transaction()?;
+        let newest: Option<i64> = tx
+            .query_row("SELECT MAX(unix_ns) FROM events", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let end = newest.unwrap_or(sql(at));
+        for table in ["processes", "net", "traces"] {
+            tx.execute(
+                &format!("UPDATE {table} SET valid_to = ?1 WHERE valid_to IS NULL"),
+                [end],
+            )?;
+        }
+        for p in processes {
+            insert_process(&tx, p, at)?;
+        }
+        for c in conns {
+            open_net(&tx, c.id, false, at, &c.encode_to_vec())?;
+        }
+        for l in listening {
+            open_net(&tx, l.id, true, at, &l.encode_to_vec())?;
+        }
+        tx.commit()?;
+        self.usage = processes
+            .iter()
+            .filter_map(|p| {
+                let key = p.key?;
+                Some((
+                    key.pid,
+                    ProcessSample {
+                        key: Some(key),
+                        usage: p.usage,
+                        threads: p.threads,
+                        state: p.state.clone(),
+                        frozen: p.frozen,
+                        nice: Some(p.nice),
+                    },
+                ))
+            })
+            .collect();
+        self.last_keyframe = 0;
+        Ok(())
+    }
+
+    /// Writes `events` in one transaction; returns the newest event time
+    /// written (Unix ns), `None` when nothing was.
+    pub fn write(
+        &mut self,
+        events: &[EncodedEvent],
+        now: u64,
+    ) -> Result<Option<u64>, HistoryError> {
+        let boot = self.boot_unix_ns;
+        let usage = &mut self.usage;
+        let tx = self.conn.transaction()?;
+        let mut newest = None;
+        for encoded in events {
+            let e = encoded.decode()?;
+            let Some(kind) = &e.kind else { continue };
+            if matches!(kind, Kind::Notice(_) | Kind::ThreadSamples(_)) {
+                continue;
+            }
+            let t = unix(boot, e.time_ns, now);
+            newest = Some(newest.map_or(t, |n: u64| n.max(t)));
+            let k = event_kind(&e).map_or(0, i32::from);
+            tx.prepare_cached(
+                "INSERT INTO events (unix_ns, seq, kind, pid, blob) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                sql(t),
+                sql(e.seq),
+                k,
+                event_pid(kind),
+                // As sent, without its seq (a column of its own).
+                encoded.body.as_ref()
+            ])?;
+            apply(&tx, usage, kind, t)?;
+        }
+        if let Some(t) = newest
+            && t.saturating_sub(self.last_keyframe) >= KEYFRAME_NS
+            && !usage.is_empty()
+        {
+            let frame = ProcessSamples {
+                samples: usage.values().cloned().collect(),
+                interval_ns: 0,
+            };
+            tx.execute(
+                "INSERT INTO keyframes (unix_ns, blob) VALUES (?1, ?2)",
+                params![sql(t), frame.encode_to_vec()],
+            )?;
+            self.last_keyframe = t;
+        }
+        tx.commit()?;
+        Ok(newest)
+    }
+}
+
+/// Unix ns of a BOOTTIME event time (`now` when the event has none).
+fn unix(boot_unix_ns: u64, boot_ns: u64, now: u64) -> u64 {
+    if boot_ns == 0 {
+        now
+    } else {
+        boot_unix_ns.saturating_add(boot_ns)
+    }
+}
+
+/// The tables besides `events` that `kind` changes (and the usage kept for
+/// keyframes).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per event kind, each a few statements; split, the table of kinds is harder to read"
+)]
+fn apply(
+    tx: &Transaction<'_>,
+    usage: &mut HashMap<u32, ProcessSample>,
+    kind: &Kind,
+    t: u64,
+) -> Result<(), HistoryError> {
+    {
+        match kind {
+            Kind::Exec(x) => {
+                if let Some(p) = &x.process {
+                    close_process(tx, pid_of(p), t)?;
+                    insert_process(tx, p, t)?;
+                }
+            }
+            Kind::Update(x) => {
+                if let Some(p) = &x.process {
+                    close_process(tx, pid_of(p), t)?;
+                    insert_process(tx, p, t)?;
+                }
+            }
+            Kind::Fork(x) => {
+                if let Some(p) = &x.child {
+                    close_process(tx, pid_of(p), t)?;
+                    insert_process(tx, p, t)?;
+                }
+            }
+            Kind::Exit(x) => {
+                let pid = x.key.map_or(0, |k| k.pid);
+                usage.remove(&pid);
+                let open: Option<(i64, Vec<u8>)> = tx
+                    .prepare_cached(
+                        "SELECT rowid, blob FROM processes WHERE pid = ?1 AND valid_to IS NULL",
+                    )?
+                    .query_row([pid], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if let Some((rowid, blob)) = open {
+                    let mut p = Process::decode(blob.as_slice())?;
+                    p.exit = x.exit;
+                    tx.prepare_cached(
+                        "UPDATE processes SET valid_to = ?1, exit_ns = ?1, blob = ?2 WHERE rowid = ?3",
+                    )?
+                    .execute(params![sql(t), p.encode_to_vec(), rowid])?;
+                }
+            }
+            Kind::ProcessSamples(s) => {
+                for sample in &s.samples {
+                    if let Some(key) = sample.key {
+                        usage.insert(key.pid, sample.clone());
+                    }
+                }
+            }
+            Kind::Action(a) => {
+                tx.prepare_cached("INSERT INTO actions (unix_ns, blob) VALUES (?1, ?2)")?
+                    .execute(params![sql(t), a.encode_to_vec()])?;
+            }
+            Kind::Connect(c) | Kind::Accept(c) => {
+                if let Some(c) = &c.connection {
+                    close_net(tx, c.id, false, t, None)?;
+                    open_net(tx, c.id, false, t, &c.encode_to_vec())?;
+                }
+            }
+            Kind::ConnectionUpdates(u) => {
+                for c in &u.connections {
+                    // Counters change every sample: the open version is
+                    // updated in place rather than versioned, to stay small.
+                    let blob = c.encode_to_vec();
+                    if update_net(tx, c.id, false, &blob)? == 0 {
+                        open_net(tx, c.id, false, t, &blob)?;
+                    }
+                    if c.end_time_ns != 0 {
+                        close_net(tx, c.id, false, t, None)?;
+                    }
+                }
+            }
+            Kind::Listen(l) => {
+                if let Some(s) = &l.socket {
+                    close_net(tx, s.id, true, t, None)?;
+                    open_net(tx, s.id, true, t, &s.encode_to_vec())?;
+                }
+            }
+            Kind::Close(c) => {
+                if let Some(conn) = &c.connection {
+                    end_net(tx, conn.id, false, t, &conn.encode_to_vec())?;
+                }
+                if let Some(l) = &c.listening {
+                    end_net(tx, l.id, true, t, &l.encode_to_vec())?;
+                }
+            }
+            Kind::Flag(f) => {
+                if let Some(flag) = &f.flag {
+                    tx.prepare_cached("INSERT INTO flags (unix_ns, id, blob) VALUES (?1, ?2, ?3)")?
+                        .execute(params![sql(t), flag.id, flag.encode_to_vec()])?;
+                }
+            }
+            Kind::Trace(u) => {
+                if let Some(trace) = &u.trace {
+                    tx.prepare_cached(
+                        "UPDATE traces SET valid_to = ?1 WHERE id = ?2 AND valid_to IS NULL",
+                    )?
+                    .execute(params![sql(t), trace.id])?;
+                    tx.prepare_cached(
+                        "INSERT INTO traces (id, valid_from, blob) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![
+                        trace.id,
+                        sql(t),
+                        trace.encode_to_vec()
+                    ])?;
+                }
+            }
+            Kind::HostSample(_) | Kind::Security(_) | Kind::Notice(_) | Kind::ThreadSamples(_) => {}
+        }
+    }
+    Ok(())
+}
+
+impl Writer {
+    /// The oldest and newest stored event times.
+    pub fn range(&self) -> Result<(u64, u64), HistoryError> {
+        let (a, b): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT MIN(unix_ns), MAX(unix_ns) FROM events", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok((a.map_or(0, unsql), b.map_or(0, unsql)))
+    }
+}
+
+fn pid_of(p: &Process) -> u32 {
+    p.key.map_or(0, |k| k.pid)
+}
+
+/// The pid an event is about (0 for host-wide ones), for `ListHistory`'s
+/// pid filter.
+fn event_pid(kind: &Kind) -> u32 {
+    let key = match kind {
+        Kind::Exec(x) => x.process.as_ref().and_then(|p| p.key),
+        Kind::Update(x) => x.process.as_ref().and_then(|p| p.key),
+        Kind::Fork(x) => x.child.as_ref().and_then(|p| p.key),
+        Kind::Exit(x) => x.key,
+        Kind::Connect(c) | Kind::Accept(c) => c.connection.as_ref().and_then(|c| c.process),
+        Kind::Listen(l) => l.socket.as_ref().and_then(|s| s.process),
+        Kind::Close(c) => c
+            .connection
+            .as_ref()
+            .and_then(|c| c.process)
+            .or_else(|| c.listening.as_ref().and_then(|l| l.process)),
+        Kind::Security(s) => s.key,
+        Kind::Flag(f) => f.flag.as_ref().and_then(|f| f.process),
+        _ => None,
+    };
+    key.map_or(0, |k| k.pid)
+}
+
+fn insert_process(tx: &Transaction<'_>, p: &Process, t: u64) -> Result<(), HistoryError> {
+    tx.prepare_cached("INSERT INTO processes (pid, valid_from, blob) VALUES (?1, ?2, ?3)")?
+        .execute(params![pid_of(p), sql(t), p.encode_to_vec()])?;
+    Ok(())
+}
+
+fn close_process(tx: &Transaction<'_>, pid: u32, t: u64) -> Result<(), HistoryError> {
+    tx.prepare_cached("UPDATE processes SET valid_to = ?1 WHERE pid = ?2 AND valid_to IS NULL")?
+        .execute(params![sql(t), pid])?;
+    Ok(())
+}
+
+fn open_net(
+    tx: &Transaction<'_>,
+    id: u64,
+    listening: bool,
+    t: u64,
+    blob: &[u8],
+) -> Result<(), HistoryError> {
+    tx.prepare_cached("INSERT INTO net (id, listening, valid_from, blob) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![sql(id), listening, sql(t), blob])?;
+    Ok(())
+}
+
+fn update_net(
+    tx: &Transaction<'_>,
+    id: u64,
+    listening: bool,
+    blob: &[u8],
+) -> Result<usize, HistoryError> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE net SET blob = ?1 WHERE id = ?2 AND listening = ?3 AND valid_to IS NULL",
+        )?
+        .execute(params![blob, sql(id), listening])?)
+}
+
+fn close_net(
+    tx: &Transaction<'_>,
+    id: u64,
+    listening: bool,
+    t: u64,
+    blob: Option<&[u8]>,
+) -> Result<usize, HistoryError> {
+    Ok(match blob {
+        Some(b) => tx
+            .prepare_cached(
+                "UPDATE net SET valid_to = ?1, blob = ?2 WHERE id = ?3 AND listening = ?4 AND valid_to IS NULL",
+            )?
+            .execute(params![sql(t), b, sql(id), listening])?,
+        None => tx
+            .prepare_cached(
+                "UPDATE net SET valid_to = ?1 WHERE id = ?2 AND listening = ?3 AND valid_to IS NULL",
+            )?
+            .execute(params![sql(t), sql(id), listening])?,
+    })
+}
+
+/// A close: ends the open version with the final figures, or (a
+/// connection announced only by its close) stores it as opened and closed
+/// at `t`.
+fn end_net(
+    tx: &Transaction<'_>,
+    id: u64,
+    listening: bool,
+    t: u64,
+    blob: &[u8],
+) -> Result<(), HistoryError> {
+    if close_net(tx, id, listening, t, Some(blob))? == 0 {
+        tx.prepare_cached(
+            "INSERT INTO net (id, listening, valid_from, valid_to, blob) VALUES (?1, ?2, ?3, ?3, ?4)",
+        )?
+        .execute(params![sql(id), listening, sql(t), blob])?;
+    }
+    Ok(())
+}

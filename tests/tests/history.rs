@@ -1,0 +1,305 @@
+//! perchd's history store against the real perchd and `perch`: a process
+//! tree found with `perch ps --at` after a restart (argv, parent, exit
+//! status), `perch events --from --to --json` with a known exec, a time
+//! outside the store naming the range, the size bound under an exec storm
+//! (oldest gone, newest there), a SIGKILL during writes, and an unwritable
+//! store reported BROKEN while perchd serves live.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
+)]
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use perch_e2e::{
+    Perchd, binary,
+    events::WAIT,
+    procs::{ChildGuard, run_bounded, unique},
+};
+use perch_proto::v1::{self as pb, HistoryStatus};
+use serde_json::Value;
+
+fn perch(socket: &Path) -> Command {
+    let mut cmd = Command::new(binary("perch"));
+    cmd.arg("--socket").arg(socket).arg("--timeout").arg("30");
+    cmd
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+async fn history_info(perchd: &Perchd) -> pb::HistoryInfo {
+    let mut c = perchd.client().await.expect("client");
+    c.get_info(pb::GetInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner()
+        .history
+        .expect("GetInfo.history")
+}
+
+/// Waits until the store has written everything up to `unix_secs`.
+async fn stored_until(perchd: &Perchd, unix_secs: u64) {
+    for _ in 0..300 {
+        let h = history_info(perchd).await;
+        if h.newest_unix_ns >= unix_secs * 1_000_000_000 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the store never reached {unix_secs}");
+}
+
+/// `perch ARGS` (bounded), its stdout as JSON lines.
+fn json_lines(socket: &Path, args: &[&str]) -> Vec<Value> {
+    let out = tokio::task::block_in_place(|| run_bounded(perch(socket).args(args), WAIT));
+    assert!(out.status.success(), "perch {args:?}: {out:?}");
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn argv(v: &Value) -> Vec<String> {
+    v["argv"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tree_is_found_at_its_time_after_a_restart() {
+    if !perch_e2e::have_root_or_skip("a_tree_is_found_at_its_time_after_a_restart") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.db");
+    let mut perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
+    let marker = unique("hist-tree");
+    let before = now_secs();
+    // A parent that lives 3 s, with a child, and exits 7.
+    let mut tree =
+        ChildGuard::spawn(Command::new("/bin/sh").args(["-c", "sleep 3; exit 7", &marker]));
+    let parent = tree.pid();
+    // A whole second that lies inside its life, however late it started.
+    let inside = now_secs() + 1;
+    let status = tokio::task::block_in_place(|| tree.wait());
+    assert_eq!(status.code(), Some(7));
+    let after = now_secs();
+    stored_until(&perchd, after + 1).await;
+    perchd.stop();
+    perchd.respawn().await;
+
+    // Inside the window: the parent and its sleeping child, alive.
+    let at = format!("@{inside}");
+    let rows = json_lines(&perchd.socket, &["ps", "--json", "--at", &at]);
+    let p = rows
+        .iter()
+        .find(|v| v["key"]["pid"].as_u64() == Some(u64::from(parent)))
+        .unwrap_or_else(|| panic!("pid {parent} not in `ps --at {at}`"));
+    assert_eq!(argv(p), vec!["/bin/sh", "-c", "sleep 3; exit 7", &marker]);
+    assert!(p["exit"].is_null(), "alive then: {p}");
+    let child = rows
+        .iter()
+        .find(|v| v["ppid"].as_u64() == Some(u64::from(parent)))
+        .unwrap_or_else(|| panic!("no child of {parent} at {at}"));
+    assert_eq!(argv(child), vec!["sleep", "3"]);
+
+    // Just after: with -a, the parent with its exit status.
+    let later = format!("@{}", after + 1);
+    let rows = json_lines(&perchd.socket, &["ps", "-a", "--json", "--at", &later]);
+    let p = rows
+        .iter()
+        .find(|v| v["key"]["pid"].as_u64() == Some(u64::from(parent)))
+        .unwrap_or_else(|| panic!("pid {parent} not in `ps -a --at {later}`"));
+    assert_eq!(p["exit"]["code"].as_i64(), Some(7), "{p}");
+
+    // The exec among the stored events, as JSON.
+    let from = format!("@{before}");
+    let to = format!("@{}", after + 1);
+    let events = json_lines(
+        &perchd.socket,
+        &[
+            "events", "--json", "--from", &from, "--to", &to, "--kind", "exec",
+        ],
+    );
+    assert!(
+        events.iter().any(|e| e.to_string().contains(&marker)),
+        "the exec of {marker} not in `perch events --from {from} --to {to}`"
+    );
+
+    // A time before anything was stored: the range, not a crash.
+    let out = tokio::task::block_in_place(|| {
+        run_bounded(perch(&perchd.socket).args(["ps", "--at", "@1000"]), WAIT)
+    });
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.contains("no history at @1000: the store holds"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_size_bound_holds_under_a_storm() {
+    if !perch_e2e::have_root_or_skip("the_size_bound_holds_under_a_storm") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("perchd.toml");
+    let db = dir.path().join("history.db");
+    std::fs::write(
+        &config,
+        format!(
+            "[history]\npath = \"{}\"\nmax_bytes = 1048576\n",
+            db.display()
+        ),
+    )
+    .expect("config");
+    let perchd = Perchd::start(&[
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--history",
+        db.to_str().expect("utf-8"),
+    ])
+    .await;
+    let first = unique("hist-first");
+    let t0 = now_secs();
+    tokio::task::block_in_place(|| run_bounded(Command::new("/bin/true").arg(&first), WAIT));
+    // ~3000 execs with 1 KiB command lines: several times the bound.
+    let pad = "p".repeat(1024);
+    let storm = format!("for i in $(seq 3000); do /bin/true {pad} $i; done");
+    let out = tokio::task::block_in_place(|| {
+        run_bounded(
+            Command::new("/bin/sh").args(["-c", &storm]),
+            Duration::from_mins(5),
+        )
+    });
+    assert!(out.status.success());
+    let last = unique("hist-last");
+    tokio::task::block_in_place(|| run_bounded(Command::new("/bin/true").arg(&last), WAIT));
+    let t1 = now_secs() + 1;
+    stored_until(&perchd, t1).await;
+    // A bound check runs every few seconds.
+    let mut info = history_info(&perchd).await;
+    for _ in 0..100 {
+        if info.bytes <= info.max_bytes && info.oldest_unix_ns > t0 * 1_000_000_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        info = history_info(&perchd).await;
+    }
+    assert_eq!(info.status(), HistoryStatus::Ok, "{info:?}");
+    assert!(info.events_written > 3000, "{info:?}");
+    assert!(info.bytes <= info.max_bytes, "{info:?}");
+    assert!(
+        info.oldest_unix_ns > t0 * 1_000_000_000,
+        "the oldest went: {info:?}"
+    );
+    // The files themselves: the database and its log, within the bound
+    // plus the log's share (a quarter), once the writer has caught up.
+    let on_disk = || -> Vec<u64> {
+        ["", "-wal"]
+            .iter()
+            .map(|s| std::fs::metadata(format!("{}{s}", db.display())).map_or(0, |m| m.len()))
+            .collect()
+    };
+    let mut sizes = on_disk();
+    for _ in 0..100 {
+        if sizes.iter().sum::<u64>() <= info.max_bytes * 3 / 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sizes = on_disk();
+    }
+    assert!(
+        sizes.iter().sum::<u64>() <= info.max_bytes * 3 / 2,
+        "db and log on disk: {sizes:?}"
+    );
+    let events = json_lines(
+        &perchd.socket,
+        &[
+            "events",
+            "--json",
+            "--from",
+            &format!("@{}", t0.saturating_sub(5)),
+            "--kind",
+            "exec",
+        ],
+    );
+    let has = |m: &str| events.iter().any(|e| e.to_string().contains(m));
+    assert!(!has(&first), "the oldest exec is still stored");
+    assert!(has(&last), "the newest exec is not stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sigkill_during_writes_leaves_a_store_that_answers() {
+    if !perch_e2e::have_root_or_skip("a_sigkill_during_writes_leaves_a_store_that_answers") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.db");
+    let mut perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
+    // A second that is surely stored before the crash.
+    stored_until(&perchd, now_secs() + 1).await;
+    let t0 = history_info(&perchd).await.oldest_unix_ns / 1_000_000_000 + 1;
+    stored_until(&perchd, t0 + 1).await;
+    let mut storm =
+        ChildGuard::spawn(Command::new("/bin/sh").args(["-c", "while :; do /bin/true; done"]));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    perchd.crash();
+    storm.kill();
+    perchd.respawn().await;
+    let info = history_info(&perchd).await;
+    assert_eq!(info.status(), HistoryStatus::Ok, "{info:?}");
+    assert!(info.oldest_unix_ns <= (t0 + 1) * 1_000_000_000, "{info:?}");
+    let rows = json_lines(
+        &perchd.socket,
+        &["ps", "--json", "--at", &format!("@{}", t0 + 1)],
+    );
+    assert!(
+        rows.iter().any(|v| v["key"]["pid"].as_u64() == Some(1)),
+        "init not in the state before the crash"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwritable_store_is_broken_and_perchd_serves_live() {
+    if !perch_e2e::have_root_or_skip("an_unwritable_store_is_broken_and_perchd_serves_live") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    // A regular file where the store's directory should be.
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").expect("blocker");
+    let db = blocker.join("history.db");
+    let perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
+    let info = history_info(&perchd).await;
+    assert_eq!(info.status(), HistoryStatus::Broken, "{info:?}");
+    assert!(info.detail.contains("not-a-dir"), "{info:?}");
+    // Live calls answer.
+    let rows = json_lines(&perchd.socket, &["ps", "--json"]);
+    let me = u64::from(std::process::id());
+    assert!(rows.iter().any(|v| v["key"]["pid"].as_u64() == Some(me)));
+    // History calls say why they cannot.
+    let out = tokio::task::block_in_place(|| {
+        run_bounded(
+            perch(&perchd.socket).args(["ps", "--at", &format!("@{}", now_secs())]),
+            WAIT,
+        )
+    });
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stderr.contains("broken"), "{}", out.stderr);
+}
