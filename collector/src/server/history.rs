@@ -126,8 +126,13 @@ pub fn list_query(req: &ListHistoryRequest, now: u64) -> Result<ListQuery, Statu
 /// first, processes in chunks of at most `size` (and about
 /// [`MAX_BYTES_PER_MESSAGE`]), `last` on the final one.
 #[must_use]
-pub fn state_chunks(state: State, host_name: String, size: usize) -> Vec<GetStateAtResponse> {
+pub fn state_chunks(
+    state: State,
+    (host_name, boot_time_unix_ns): (String, u64),
+    size: usize,
+) -> Vec<GetStateAtResponse> {
     let mut first = GetStateAtResponse {
+        boot_time_unix_ns,
         at_unix_ns: state.at_unix_ns,
         oldest_unix_ns: state.oldest_unix_ns,
         newest_unix_ns: state.newest_unix_ns,
@@ -201,7 +206,8 @@ impl<A: CollectorApi> history_server::History for HistoryService<A> {
             .cloned()
             .ok_or_else(unavailable_without_store)?;
         let slot = self.slot(&request, "GetStateAt")?;
-        let host = self.api.info().host;
+        let info = self.api.info();
+        let host = (info.host, info.boot_time_unix_ns);
         let state = tokio::task::spawn_blocking(move || history.state_at(q))
             .await
             .map_err(|e| Status::internal(format!("the history query failed: {e}")))?

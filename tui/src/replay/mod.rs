@@ -301,6 +301,7 @@ impl Recording {
             oldest_unix_ns: oldest,
             newest_unix_ns: newest,
             host_name: self.host_name.clone(),
+            boot_time_unix_ns: self.boot_ns,
             processes,
             connections,
             listening,

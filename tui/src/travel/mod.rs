@@ -20,6 +20,9 @@ pub struct StateAt {
     pub oldest_unix_ns: u64,
     pub newest_unix_ns: u64,
     pub host_name: String,
+    /// The boot the state's `CLOCK_BOOTTIME` stamps count from (0: not
+    /// known; the console then keeps the collector's).
+    pub boot_time_unix_ns: u64,
     pub processes: Vec<Process>,
     pub connections: Vec<Connection>,
     pub listening: Vec<ListeningSocket>,
@@ -42,6 +45,9 @@ impl StateAt {
         }
         if chunk.newest_unix_ns != 0 {
             self.newest_unix_ns = chunk.newest_unix_ns;
+        }
+        if chunk.boot_time_unix_ns != 0 {
+            self.boot_time_unix_ns = chunk.boot_time_unix_ns;
         }
         if !chunk.host_name.is_empty() {
             self.host_name = chunk.host_name;

@@ -205,6 +205,9 @@ impl App {
         if !state.host_name.is_empty() {
             info.host.clone_from(&state.host_name);
         }
+        if state.boot_time_unix_ns != 0 {
+            info.boot_time_unix_ns = state.boot_time_unix_ns;
+        }
         let boot = info.boot_time_unix_ns;
         scratch.ingest_info(host, info);
         let label = self
