@@ -1,6 +1,7 @@
 //! perchd's history store against the real perchd and `perch`: a process
 //! tree found with `perch ps --at` after a restart (argv, parent, exit
-//! status), `perch events --from --to --json` with a known exec, a time
+//! status), `perch events --from --to --json` with a known exec, the
+//! window written by `perch record` and read back by `perch replay`, a time
 //! outside the store naming the range, the size bound under an exec storm
 //! (oldest gone, newest there), a SIGKILL during writes, and an unwritable
 //! store reported BROKEN while perchd serves live.
@@ -138,6 +139,35 @@ async fn a_tree_is_found_at_its_time_after_a_restart() {
     assert!(
         events.iter().any(|e| e.to_string().contains(&marker)),
         "the exec of {marker} not in `perch events --from {from} --to {to}`"
+    );
+
+    // The window recorded to a file (Spyderbat NDJSON, gzip) and opened
+    // with no collector: the tree is there at the same instant.
+    let file = dir.path().join("window.ndjson.gz");
+    let out = tokio::task::block_in_place(|| {
+        run_bounded(
+            perch(&perchd.socket)
+                .args(["record", "--from", &from, "--to", &to, "-o"])
+                .arg(&file),
+            WAIT,
+        )
+    });
+    assert!(out.status.success(), "perch record: {out:?}");
+    let out = tokio::task::block_in_place(|| {
+        run_bounded(
+            Command::new(binary("perch"))
+                .arg("replay")
+                .arg(&file)
+                .args(["--print", "--json", "--top", "10000", "--at", &at]),
+            WAIT,
+        )
+    });
+    assert!(out.status.success(), "perch replay: {out:?}");
+    let state: Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+    let text = state.to_string();
+    assert!(
+        text.contains(&marker) && text.contains(&format!("\"pid\":{parent}")),
+        "the tree of {marker} (pid {parent}) not in the replayed state at {at}"
     );
 
     // A time before anything was stored: the range, not a crash.

@@ -28,6 +28,7 @@ pub struct Cli {
         long,
         value_name = "TIME",
         value_parser = crate::cmd::audit::when::parse,
+        allow_hyphen_values = true,
         help = "Console: start at this time, in the collector's history (time travel; \
                 [ ] { } step, @ opens the time menu): 15:04[:05], 2026-11-23T15:04, -5m, \
                 10 minutes ago, 1764300000; the same forms as audit list --since"
@@ -199,6 +200,9 @@ pub enum Command {
     /// Open a recording (Spyderbat/Spydertop NDJSON, or `perch record`'s):
     /// with --print, print its state at a time with the import counts.
     Replay(replay::ReplayArgs),
+    /// Write a window of the collector's history to a recording file
+    /// (Spyderbat NDJSON; `perch replay FILE` opens it).
+    Record(replay::RecordArgs),
 }
 
 /// The shells `perch completions` writes for.

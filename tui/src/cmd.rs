@@ -9,6 +9,7 @@ pub mod docs;
 pub mod events;
 pub mod history;
 pub mod ps;
+pub mod record;
 
 use std::{
     future::Future,

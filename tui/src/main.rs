@@ -99,6 +99,15 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Replay(args)) if args.print => {
             cmd::replay::run(&args, &mut io::stdout().lock())
         }
+        Some(Command::Record(args)) => {
+            cmd::record::run(
+                &cli.conn.target()?,
+                cli.conn.timeout(),
+                &args,
+                &mut io::stderr().lock(),
+            )
+            .await
+        }
         // The console on a recording: time travel only, no collector.
         Some(Command::Replay(args)) => {
             let rec = perch::replay::Recording::open(&args.file)?;

@@ -65,6 +65,7 @@ pub struct AuditListArgs {
         long,
         value_name = "TIME",
         value_parser = when::parse,
+        allow_hyphen_values = true,
         help = "Only records at or after TIME: 15:04[:05] (today), a date 2026-11-23, \
                 2026-11-23T15:04[:05] (local time unless followed by Z or +hh:mm, so RFC 3339 \
                 works), Unix seconds (1764300000 or @1764300000), or an age like 30m, -2h, 7d, \
@@ -73,7 +74,7 @@ pub struct AuditListArgs {
     )]
     pub since: Option<i128>,
     /// Only records before TIME (same forms as --since).
-    #[arg(long, value_name = "TIME", value_parser = when::parse)]
+    #[arg(long, value_name = "TIME", value_parser = when::parse, allow_hyphen_values = true)]
     pub until: Option<i128>,
     /// Only records whose line contains TEXT (any case).
     #[arg(long, value_name = "TEXT")]

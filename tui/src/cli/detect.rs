@@ -19,7 +19,7 @@ pub struct FlagsArgs {
     pub limit: Option<u32>,
     /// The flags raised since TIME, from perchd's history store (also
     /// those perchd no longer holds), oldest first.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
 }
 
@@ -36,7 +36,7 @@ pub struct TracesArgs {
     pub all: bool,
     /// The traces updated since TIME, from perchd's history store, each as
     /// it last stood.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
 }
 

@@ -18,7 +18,7 @@ pub struct PsArgs {
     /// The processes as they were at TIME, from perchd's history store
     /// (RFC 3339 or local `15:04:05`, `2026-11-23T15:04`, `@UNIX_SECONDS`,
     /// an age like `5m`); with -a also those that had exited shortly before.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub at: Option<String>,
     // A help string: the field list is built from the one list `ps` uses.
     #[arg(
@@ -67,10 +67,15 @@ pub struct EventsArgs {
     pub resume_after: Option<u64>,
     /// Print the stored events from TIME (perchd's history store) instead
     /// of watching live ones, and stop at --to (default: now).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub from: Option<String>,
     /// With --from: the end of the range (exclusive).
-    #[arg(long, value_name = "TIME", requires = "from")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "from",
+        allow_hyphen_values = true
+    )]
     pub to: Option<String>,
     /// Print times in UTC instead of local time.
     #[arg(long)]

@@ -52,7 +52,7 @@ fn outside(text: &str, oldest: u64, newest: u64) -> anyhow::Error {
     }
 }
 
-fn source_error(text: &str, e: SourceError) -> anyhow::Error {
+pub(super) fn source_error(text: &str, e: SourceError) -> anyhow::Error {
     match e {
         SourceError::OutOfRange {
             oldest_unix_ns,
@@ -63,7 +63,7 @@ fn source_error(text: &str, e: SourceError) -> anyhow::Error {
 }
 
 /// The store's state; an error unless it can answer.
-async fn usable(source: &GrpcHistory) -> anyhow::Result<HistoryInfo> {
+pub(super) async fn usable(source: &GrpcHistory) -> anyhow::Result<HistoryInfo> {
     use perch::travel::TimeSource as _;
     source.range().await.map_err(|e| source_error("", e))?;
     source.info().await.map_err(|e| source_error("", e))

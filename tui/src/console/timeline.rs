@@ -266,6 +266,28 @@ impl Timeline {
     }
 
     /// The newest query failed: the target goes back to what is shown.
+    /// When nothing past is shown yet (a key pressed before the first
+    /// answer came) and the source named its range, the nearest end of it
+    /// is asked instead, so a step too far stays in the past.
+    pub(crate) fn failed_with(&mut self, e: &TimeError) {
+        if let (
+            None,
+            Some(at),
+            TimeError::Source(SourceError::OutOfRange {
+                oldest_unix_ns,
+                newest_unix_ns,
+            }),
+        ) = (self.settled, self.mode.at(), e)
+            && oldest_unix_ns <= newest_unix_ns
+            && *newest_unix_ns > 0
+        {
+            self.go(at.clamp(*oldest_unix_ns, *newest_unix_ns), true);
+            return;
+        }
+        self.failed();
+    }
+
+    /// The newest query failed: the target goes back to what is shown.
     pub(crate) fn failed(&mut self) {
         self.loading = None;
         self.mode = match (self.settled, self.mode) {

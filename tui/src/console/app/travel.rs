@@ -92,7 +92,7 @@ impl App {
             }
             Err(TimeError::PastNewest) if self.travel.has_live => self.go_live(),
             Err(e) => {
-                self.travel.failed();
+                self.travel.failed_with(&e);
                 self.view.flash = Some(self.time_error(&e));
                 if self.travel.is_live() {
                     self.go_live();

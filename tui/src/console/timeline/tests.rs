@@ -131,6 +131,25 @@ fn a_failure_returns_to_what_is_shown() {
 }
 
 #[test]
+fn a_step_too_far_before_anything_is_shown_stays_in_the_range() {
+    let mut t = live_timeline();
+    t.step(-1);
+    t.step(-60);
+    let e = TimeError::Source(SourceError::OutOfRange {
+        oldest_unix_ns: NOW - 20 * S,
+        newest_unix_ns: NOW - 2 * S,
+    });
+    t.failed_with(&e);
+    assert_eq!(t.mode(), Mode::At(NOW - 20 * S));
+    assert_eq!(t.take_query().map(|q| q.at_unix_ns), Some(NOW - 20 * S));
+    // Anything else with nothing shown: back to LIVE, as before.
+    let mut t = live_timeline();
+    t.step(-1);
+    t.failed_with(&TimeError::Source(SourceError::Unavailable("gone".into())));
+    assert!(t.is_live());
+}
+
+#[test]
 fn header_words() {
     let mut t = live_timeline();
     assert_eq!(t.header_text(0), "LIVE");

@@ -32,7 +32,26 @@ impl<'a> Footer<'a> {
     fn status(&self) -> Line<'static> {
         let (app, t) = (self.app, self.theme);
         let screen = app.screens().get(app.screen());
+        // A one-off message (an error, a refused key) is shown over a set
+        // filter or search, but not over a prompt being typed in.
+        if !screen.typing()
+            && let Some(flash) = app.flash()
+        {
+            return Line::styled(flash.to_owned(), t.prompt);
+        }
         if let Some(line) = screen.prompt_line(app, t) {
+            // In the past the prompt or filter keeps the line, after a
+            // word that says actions are off.
+            if !app.is_live() {
+                let word = if app.timeline().has_live {
+                    "PAST: actions are disabled · "
+                } else {
+                    "REPLAY: no actions · "
+                };
+                let mut spans = vec![Span::styled(word, t.warn)];
+                spans.extend(line.spans);
+                return Line::from(spans);
+            }
             return line;
         }
         if let Some(flash) = app.flash() {
