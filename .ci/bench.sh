@@ -19,4 +19,8 @@ echo
 echo
 "$bin/perch-bench" connect-storm --connections 20000 --rounds 3
 echo
+"$bin/perch-bench" history-storm --rounds 5
+echo
+"$bin/perch-bench" history-seek --processes 10000 --seconds 90 --seeks 500
+echo
 ./.ci/fuzz.sh "${PERCH_FUZZ_SECONDS:-3600}"

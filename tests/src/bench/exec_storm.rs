@@ -19,11 +19,11 @@ use crate::{
     bpf_stats,
 };
 
-struct Opts {
-    processes: usize,
-    rounds: usize,
-    loops: usize,
-    compare_detections: usize,
+pub struct Opts {
+    pub processes: usize,
+    pub rounds: usize,
+    pub loops: usize,
+    pub compare_detections: usize,
 }
 
 pub const USAGE: &str =
@@ -66,7 +66,7 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
 }
 
 /// Spawns `n` `/bin/true` from `loops` threads; returns pids and elapsed time.
-fn storm(n: usize, loops: usize) -> anyhow::Result<(Vec<u32>, Duration)> {
+pub fn storm(n: usize, loops: usize) -> anyhow::Result<(Vec<u32>, Duration)> {
     let start = Instant::now();
     let per = n.div_ceil(loops);
     let handles: Vec<_> = (0..loops)
@@ -93,7 +93,7 @@ fn storm(n: usize, loops: usize) -> anyhow::Result<(Vec<u32>, Duration)> {
     Ok((pids, start.elapsed()))
 }
 
-fn rate(n: usize, d: Duration) -> f64 {
+pub fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
@@ -105,12 +105,12 @@ fn lock(seen: &Mutex<HashSet<u32>>) -> std::sync::MutexGuard<'_, HashSet<u32>> {
 }
 
 /// What one round with perchd measured.
-struct Round {
-    rate: f64,
-    got: usize,
-    spawned: usize,
+pub struct Round {
+    pub rate: f64,
+    pub got: usize,
+    pub spawned: usize,
     /// perchd's CPU per kernel event, µs.
-    per_event_us: f64,
+    pub per_event_us: f64,
     rss: u64,
     /// CPU per spawned process, µs: perchd, the reading client, and each
     /// kernel program (by name) with their sum.
@@ -217,7 +217,14 @@ async fn with_perchd(o: &Opts, detect: bool) -> anyhow::Result<Round> {
     if !detect {
         args.extend(["--config", config_path.as_str()]);
     }
-    let perchd = Perchd::start(&args).await;
+    Ok(perchd_round(o, &args).await?.0)
+}
+
+/// One round with perchd started with `args` (`perch-bench history-storm`
+/// passes `--history` / `--no-history` here).
+/// Returns perchd still running, for a look at what it wrote.
+pub async fn perchd_round(o: &Opts, args: &[&str]) -> anyhow::Result<(Round, Perchd)> {
+    let perchd = Perchd::start(args).await;
     let mut client = perchd.client().await?;
     let info = client.get_info(pb::GetInfoRequest {}).await?.into_inner();
     if info.mode != pb::CollectorMode::Ebpf as i32 {
@@ -266,7 +273,7 @@ async fn with_perchd(o: &Opts, detect: bool) -> anyhow::Result<Round> {
         })
         .collect();
     kernel_us.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Round {
+    let round = Round {
         rate: rate(pids.len(), took),
         got,
         spawned: pids.len(),
@@ -276,7 +283,8 @@ async fn with_perchd(o: &Opts, detect: bool) -> anyhow::Result<Round> {
         client_us: per(client_cpu, pids.len()),
         kernel_us,
         lost: info.events_lost,
-    })
+    };
+    Ok((round, perchd))
 }
 
 /// Runs the benchmark with the options in `args` and prints its report.

@@ -18,6 +18,8 @@
 //! - `open-storm`: opens of unwatched files with perchd against without
 //!   (the in-kernel path filter), and perchd's CPU per security event
 //!   (`open_storm`);
+//! - `history-storm`, `history-seek`: the history store's cost on the
+//!   exec storm and its seek latency at N processes (`history`);
 //! - `replay`: importing a Spydertop recording against gzip + JSON
 //!   parsing alone, and seeking in it against a whole import (`replay`).
 mod args;
@@ -27,6 +29,7 @@ mod console;
 mod detect;
 mod exec_storm;
 mod flag_latency;
+mod history;
 mod kill_latency;
 mod memory;
 mod open_storm;
@@ -63,13 +66,16 @@ fn run() -> anyhow::Result<()> {
         "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
         "open-storm" => tokio::runtime::Runtime::new()?.block_on(open_storm::run(rest)),
         "replay" => replay::run(rest),
+        "history-storm" => tokio::runtime::Runtime::new()?.block_on(history::storm(rest)),
+        // On the main thread, like `console`: it forks the sleepers.
+        "history-seek" => history::seek(rest),
         // A client that stops reading, for the memory test and benchmark.
         "stall-streams" => {
             tokio::runtime::Runtime::new()?.block_on(perch_e2e::memory::stall_main(rest))
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 connect_storm::USAGE,
                 console::USAGE,
@@ -78,12 +84,14 @@ fn run() -> anyhow::Result<()> {
                 flag_latency::USAGE,
                 memory::USAGE,
                 open_storm::USAGE,
-                replay::USAGE
+                replay::USAGE,
+                history::STORM_USAGE,
+                history::SEEK_USAGE
             );
             Ok(())
         }
         other => bail!(
-            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {} | {} | {}",
+            "unknown benchmark {other}; usage: {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}",
             exec_storm::USAGE,
             connect_storm::USAGE,
             console::USAGE,
@@ -92,7 +100,9 @@ fn run() -> anyhow::Result<()> {
             flag_latency::USAGE,
             memory::USAGE,
             open_storm::USAGE,
-            replay::USAGE
+            replay::USAGE,
+            history::STORM_USAGE,
+            history::SEEK_USAGE
         ),
     }
 }

@@ -14,7 +14,7 @@
 //! full frame is: see `screen`.
 mod pty;
 mod screen;
-mod sleepers;
+pub mod sleepers;
 
 use std::{
     path::{Path, PathBuf},
