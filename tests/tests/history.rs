@@ -142,7 +142,11 @@ async fn a_tree_is_found_at_its_time_after_a_restart() {
     );
 
     // The window recorded to a file (Spyderbat NDJSON, gzip) and opened
-    // with no collector: the tree is there at the same instant.
+    // with no collector: the tree is there a second later (a recording
+    // holds whole states at sample instants, one per second: the newest
+    // sample at or before `inside` may predate the exec; the one before
+    // inside + 1 is after `inside`, and before the exit).
+    let replay_at = format!("@{}", inside + 1);
     let file = dir.path().join("window.ndjson.gz");
     let out = tokio::task::block_in_place(|| {
         run_bounded(
@@ -158,7 +162,7 @@ async fn a_tree_is_found_at_its_time_after_a_restart() {
             Command::new(binary("perch"))
                 .arg("replay")
                 .arg(&file)
-                .args(["--print", "--json", "--top", "10000", "--at", &at]),
+                .args(["--print", "--json", "--top", "10000", "--at", &replay_at]),
             WAIT,
         )
     });
@@ -167,7 +171,12 @@ async fn a_tree_is_found_at_its_time_after_a_restart() {
     let text = state.to_string();
     assert!(
         text.contains(&marker) && text.contains(&format!("\"pid\":{parent}")),
-        "the tree of {marker} (pid {parent}) not in the replayed state at {at}"
+        "the tree of {marker} (pid {parent}) not in the replayed state at {replay_at}: marker {}, pid {}, state at {}, {} processes, import {}",
+        text.contains(&marker),
+        text.contains(&format!("\"pid\":{parent}")),
+        state["at_unix_ns"],
+        state["processes"].as_array().map_or(0, Vec::len),
+        state["import"]
     );
 
     // A time before anything was stored: the range, not a crash.
