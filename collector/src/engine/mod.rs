@@ -38,10 +38,8 @@ use crate::{
     server::{Snapshot, StreamLimits},
 };
 pub use info::StaticInfo;
-pub use startup::tune_allocator;
-use startup::{
-    capabilities, executor, log_audit_status, new_detector, new_reader, release_startup_memory,
-};
+use startup::{capabilities, executor, log_audit_status, new_detector, new_reader};
+pub use startup::{release_free_memory, tune_allocator};
 
 /// Where process events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,7 +336,7 @@ impl Engine {
         let oom_marked = source.as_ref().is_some_and(EbpfSource::marks_oom_victims);
         let detector = new_detector(settings, info.boot_time_unix_ns, oom_marked)?;
         // After the rules too: compiling them parses with scratch memory.
-        release_startup_memory();
+        release_free_memory();
         let capabilities = capabilities(source.as_ref(), &mode_reason);
         let shared = Arc::new(Shared {
             model: Mutex::new(

@@ -32,10 +32,11 @@ pub(super) fn capabilities(source: Option<&EbpfSource>, mode_reason: &str) -> Ve
     ))
 }
 
-/// Parsing the kernel's BTF (twice: ours and aya's) takes tens of MB of
-/// heap that is free again once the programs are loaded; glibc keeps it
-/// mapped unless asked, and an idle perchd should not cost 45 MB.
-pub(super) fn release_startup_memory() {
+/// Hands free heap pages back to the kernel.  Parsing the kernel's BTF
+/// (twice: ours and aya's) takes tens of MB of heap that is free again once
+/// the programs are loaded, and the history writer's thread decodes large
+/// batches; glibc keeps both mapped unless asked.
+pub fn release_free_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only hands free heap pages back to the kernel.
     unsafe {

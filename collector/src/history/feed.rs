@@ -22,8 +22,13 @@ use crate::hub::Hub;
 /// comes first.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 const BATCH_EVENTS: usize = 8_192;
-/// Hub messages (up to 512 events each) waiting for the writer.
-const CHANNEL_MESSAGES: usize = 64;
+/// ... or once the batch holds this many encoded bytes: an argv-heavy
+/// storm's events are 8 KiB each, and 8,192 of them held at once would
+/// take perchd past its memory bound.
+const BATCH_BYTES: usize = 1 << 20;
+/// Hub messages (up to 512 events and 64 KiB each) waiting for the
+/// writer: at most 1 MiB held here.
+const CHANNEL_MESSAGES: usize = 16;
 /// The size and age bounds are checked this often.
 const BOUND_EVERY: Duration = Duration::from_secs(3);
 
@@ -142,10 +147,14 @@ fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<Enc
     while open {
         let deadline = Instant::now() + FLUSH_EVERY;
         let mut batch = Vec::new();
-        while batch.len() < BATCH_EVENTS {
+        let mut bytes = 0usize;
+        while batch.len() < BATCH_EVENTS && bytes < BATCH_BYTES {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(events) => batch.extend(events),
+                Ok(events) => {
+                    bytes += events.iter().map(|e| e.body.len()).sum::<usize>();
+                    batch.extend(events);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     open = false;
@@ -155,7 +164,14 @@ fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<Enc
         }
         if !batch.is_empty() {
             let n = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-            match writer.write(&batch, now_unix_ns()) {
+            let written = writer.write(&batch, now_unix_ns());
+            drop(batch);
+            // This thread's malloc arena keeps what a large batch decoded
+            // (an argv storm's command lines) unless handed back.
+            if bytes >= BATCH_BYTES / 4 {
+                crate::engine::release_free_memory();
+            }
+            match written {
                 Ok(newest) => {
                     history.written.fetch_add(n, Ordering::Relaxed);
                     if let Some(t) = newest {

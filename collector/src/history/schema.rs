@@ -79,6 +79,9 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> Result<Connection, HistoryErr
             i64::try_from(wal_bytes).unwrap_or(i64::MAX),
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // 1 MiB of page cache (SQLite's default is 2 MiB per connection):
+        // the writer appends, and perchd's memory bound has little room.
+        conn.pragma_update(None, "cache_size", -1024)?;
         conn.execute_batch(TABLES)?;
         let version: Option<i64> = conn
             .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
