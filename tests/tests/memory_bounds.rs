@@ -25,7 +25,7 @@ const BOUND: u64 = 100 * MIB;
 
 /// perchd's own bound on the event and stream paths, without the history
 /// store: with it, an argv storm under stalled streams peaks at 88-104 MiB
-/// (the writer thread's decoding and SQLite; issue 13's open item), which
+/// (the writer thread's decoding and the database cache; issue 13's open item), which
 /// these tests would blur into the paths they guard.
 const HISTORY_OFF: &[&str] = &["--no-history"];
 
