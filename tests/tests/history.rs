@@ -280,7 +280,12 @@ async fn the_size_bound_holds_under_a_storm() {
     );
     let has = |m: &str| events.iter().any(|e| e.to_string().contains(m));
     assert!(!has(&first), "the oldest exec is still stored");
-    assert!(has(&last), "the newest exec is not stored");
+    assert!(
+        has(&last),
+        "the newest exec is not stored: {info:?}, {} exec events, the last: {:?}",
+        events.len(),
+        events.iter().rev().take(2).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

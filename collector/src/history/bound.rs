@@ -7,7 +7,7 @@ use std::{path::Path, sync::atomic::Ordering};
 
 use rusqlite::Connection;
 
-use super::{History, HistoryError, sql, write::Writer};
+use super::{History, HistoryError, sql, unsql, write::Writer};
 
 /// Rows deleted per transaction.
 const DELETE_CHUNK: u32 = 5_000;
@@ -97,6 +97,81 @@ pub fn delete_before(conn: &Connection, cut: u64) -> Result<u64, HistoryError> {
     Ok(deleted)
 }
 
+/// The instant before which about `excess` bytes of the oldest closed rows
+/// lie (rows still open stay whatever their age: they are the present).
+/// Rows are counted by their blobs, which undercount the pages they take,
+/// so a cut never drops more than asked and the rounds of `enforce`
+/// converge on the bound from above.  When all the closed rows' blobs are
+/// less than `excess`, the share of them `excess` is of `bytes` goes.
+fn size_cut(conn: &Connection, excess: u64, bytes: u64, newest: u64) -> Result<u64, HistoryError> {
+    match walk(conn, excess)? {
+        Walked::Cut(t) => Ok(t),
+        Walked::Counted(total) => {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss,
+                reason = "a share of a byte count, between 0 and the count"
+            )]
+            let share = (total as f64 * (excess as f64 / bytes.max(1) as f64).min(1.0)) as u64;
+            Ok(match walk(conn, share)? {
+                Walked::Cut(t) => t,
+                Walked::Counted(_) => newest.saturating_add(1),
+            })
+        }
+    }
+}
+
+enum Walked {
+    /// `target` bytes lie before this instant.
+    Cut(u64),
+    /// All the closed rows took fewer bytes: this many.
+    Counted(u64),
+}
+
+/// Walks every aged table oldest first through its time index, merged,
+/// until `target` bytes of blobs are counted.  `length()` of a blob is
+/// read from the row header, not the blob.
+fn walk(conn: &Connection, target: u64) -> Result<Walked, HistoryError> {
+    let mut stmts = AGED
+        .iter()
+        .map(|(table, column)| {
+            conn.prepare(&format!(
+                "SELECT {column}, length(blob) + 24 FROM {table} \
+                 WHERE {column} IS NOT NULL ORDER BY {column}"
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut cursors = stmts
+        .iter_mut()
+        .map(|s| s.query([]))
+        .collect::<Result<Vec<_>, _>>()?;
+    let head = |rows: &mut rusqlite::Rows| -> Result<Option<(i64, i64)>, rusqlite::Error> {
+        rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
+    };
+    let mut heads = cursors
+        .iter_mut()
+        .map(head)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut counted = 0u64;
+    // Seven cursors: the oldest head found by a scan, not a heap.
+    while let Some((i, (t, len))) = heads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| h.map(|h| (i, h)))
+        .min_by_key(|(_, (t, _))| *t)
+    {
+        counted += u64::try_from(len).unwrap_or(0);
+        if counted >= target {
+            return Ok(Walked::Cut(unsql(t).saturating_add(1)));
+        }
+        if let (Some(rows), Some(slot)) = (cursors.get_mut(i), heads.get_mut(i)) {
+            *slot = head(rows)?;
+        }
+    }
+    Ok(Walked::Counted(counted))
+}
+
 /// Drops the oldest data until the store is within `max_bytes` and
 /// `max_age`, then publishes the new range and size.
 pub fn enforce(w: &Writer, h: &History, now: u64) -> Result<(), HistoryError> {
@@ -114,17 +189,17 @@ pub fn enforce(w: &Writer, h: &History, now: u64) -> Result<(), HistoryError> {
         }
         let mut cut = age_cut;
         if too_big {
-            // Drop the share of the span the excess is (down to 90% of the
-            // bound, at least a sixteenth), assuming data spreads evenly
-            // over time; the next round corrects a wrong guess.
-            let keep = (h.settings.max_bytes as f64 * 0.9 / bytes as f64).clamp(0.0, 15.0 / 16.0);
+            // Drop the oldest data the excess is (down to 90% of the
+            // bound), counted in the rows' own bytes: a storm packs minutes
+            // of data into seconds, so a share of the time span would take
+            // far too much or too little.
             #[expect(
                 clippy::cast_possible_truncation,
                 clippy::cast_sign_loss,
-                reason = "a share of a u64 span, between 1/16 and all of it"
+                reason = "a tenth of the bound, well inside u64"
             )]
-            let dropped = (newest.saturating_sub(oldest) as f64 * (1.0 - keep)) as u64;
-            cut = cut.max(oldest + dropped + 1);
+            let target = (h.settings.max_bytes as f64 * 0.9) as u64;
+            cut = cut.max(size_cut(conn, bytes.saturating_sub(target), bytes, newest)?);
         }
         let deleted = delete_before(conn, cut)?;
         vacuum(conn)?;

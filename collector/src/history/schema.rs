@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS net (
   id INTEGER NOT NULL, listening INTEGER NOT NULL, valid_from INTEGER NOT NULL,
   valid_to INTEGER, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS net_from ON net (valid_from);
+CREATE INDEX IF NOT EXISTS net_to ON net (valid_to);
 CREATE INDEX IF NOT EXISTS net_open ON net (id, listening) WHERE valid_to IS NULL;
 CREATE TABLE IF NOT EXISTS flags (unix_ns INTEGER NOT NULL, id TEXT NOT NULL, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS flags_time ON flags (unix_ns);
@@ -47,6 +48,7 @@ CREATE INDEX IF NOT EXISTS flags_time ON flags (unix_ns);
 CREATE TABLE IF NOT EXISTS traces (
   id TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS traces_from ON traces (valid_from);
+CREATE INDEX IF NOT EXISTS traces_to ON traces (valid_to);
 CREATE INDEX IF NOT EXISTS traces_open ON traces (id) WHERE valid_to IS NULL;
 CREATE TABLE IF NOT EXISTS actions (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS actions_time ON actions (unix_ns);

@@ -337,6 +337,54 @@ fn a_new_run_closes_what_the_last_one_left_open() {
 }
 
 #[test]
+fn a_storm_after_a_quiet_hour_keeps_its_newest_part() {
+    // A 30 s storm after a quiet hour, nine times the bound: the cut is
+    // counted in bytes, so the quiet hour and the storm's oldest part go
+    // and its newest stays.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 20);
+    let quiet: Vec<_> = (0..3600u64)
+        .map(|n| samples(n + 1, 10 + n, &[(1, 1.0)]))
+        .collect();
+    w.write(&quiet, 0).expect("write");
+    let long = "x".repeat(1000);
+    let storm: Vec<_> = (0..3000u64)
+        .flat_map(|n| {
+            let pid = u32::try_from(5000 + n).expect("pid");
+            let at = 3610 + n / 100;
+            [
+                exec(10_000 + 2 * n, at, process(pid, &["cmd", &long])),
+                exit(10_001 + 2 * n, at, pid, 0),
+            ]
+        })
+        .collect();
+    w.write(&storm, 0).expect("write");
+    bound::enforce(&w, &h, BOOT + 3640 * S).expect("enforce");
+    let info = h.info();
+    assert!(info.bytes <= 1 << 20, "{} bytes", info.bytes);
+    assert!(
+        info.oldest_unix_ns > BOOT + 3000 * S,
+        "the quiet hour went first: {info:?}"
+    );
+    let (execs, _) = h
+        .list(&ListQuery {
+            from_unix_ns: BOOT,
+            to_unix_ns: BOOT + 4000 * S,
+            kinds: vec![EventKind::Exec],
+            pids: vec![],
+            limit: 10_000,
+        })
+        .expect("list");
+    assert!(
+        execs.len() > 100,
+        "only {} of the storm's execs kept",
+        execs.len()
+    );
+    let newest = execs.last().and_then(|e| e.event.as_ref()).map(|e| e.seq);
+    assert_eq!(newest, Some(10_000 + 2 * 2999), "the newest exec stayed");
+}
+
+#[test]
 fn the_size_bound_drops_the_oldest_first() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut w, h) = store(&dir, 1 << 20);
