@@ -80,6 +80,67 @@ fn argv(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `--pid` and `--comm` filter stored events as they do live ones: the
+/// parent's exit alone, with its status; the child's exec by its name.
+fn filters_hold_on_stored_events(
+    socket: &Path,
+    (from, to): (&str, &str),
+    parent: u32,
+    marker: &str,
+) {
+    let parent_text = parent.to_string();
+    let exits = json_lines(
+        socket,
+        &[
+            "events",
+            "--json",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--kind",
+            "exit",
+            "--pid",
+            &parent_text,
+        ],
+    );
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    assert_eq!(
+        exits[0]["exit"]["key"]["pid"].as_u64(),
+        Some(u64::from(parent))
+    );
+    assert_eq!(
+        exits[0]["exit"]["exit"]["code"].as_i64(),
+        Some(7),
+        "{exits:?}"
+    );
+    let sleeps = json_lines(
+        socket,
+        &[
+            "events", "--json", "--from", from, "--to", to, "--kind", "exec", "--comm", "sleep",
+        ],
+    );
+    assert!(
+        sleeps
+            .iter()
+            .any(|e| argv(&e["exec"]["process"]) == ["sleep", "3"]),
+        "{sleeps:?}"
+    );
+    assert!(
+        !sleeps.iter().any(|e| e.to_string().contains(marker)),
+        "--comm sleep printed the shell: {sleeps:?}"
+    );
+    // An exit named by --comm: the name comes from the stored exec.
+    let sleep_exits = json_lines(
+        socket,
+        &[
+            "events", "--json", "--from", from, "--to", to, "--kind", "exit", "--comm", "sleep",
+        ],
+    );
+    assert_eq!(sleep_exits.len(), 1, "{sleep_exits:?}");
+    assert_eq!(sleep_exits[0]["exit"]["exit"]["code"].as_i64(), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tree_is_found_at_its_time_after_a_restart() {
     if !perch_e2e::have_root_or_skip("a_tree_is_found_at_its_time_after_a_restart") {
@@ -140,6 +201,7 @@ async fn a_tree_is_found_at_its_time_after_a_restart() {
         events.iter().any(|e| e.to_string().contains(&marker)),
         "the exec of {marker} not in `perch events --from {from} --to {to}`"
     );
+    filters_hold_on_stored_events(&perchd.socket, (&from, &to), parent, &marker);
 
     // The window recorded to a file (Spyderbat NDJSON, gzip) and opened
     // with no collector: the tree is there a second later (a recording

@@ -122,7 +122,7 @@ impl Printer {
     /// The kinds to ask perchd for: those asked, and exec, fork and update
     /// too when exits are printed or names filtered on (they carry the
     /// names); empty for all.
-    fn asked(&self) -> Vec<i32> {
+    pub(super) fn asked(&self) -> Vec<i32> {
         let mut kinds = self.kinds.clone();
         let naming = [EventKind::Exec, EventKind::Fork, EventKind::Update];
         if !kinds.is_empty() && (kinds.contains(&EventKind::Exit) || self.comm.is_some()) {

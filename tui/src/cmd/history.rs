@@ -154,8 +154,6 @@ pub async fn events(
     from: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let stored =
-        stored_events(target, timeout, (from, args.to.as_deref()), &args.kind, &[]).await?;
     let mut client = perch_client::connect_within(target, timeout).await?;
     let info = answered(
         "asking the collector",
@@ -165,6 +163,22 @@ pub async fn events(
     .await?
     .into_inner();
     let mut printer = super::events::Printer::new(args, info.boot_time_unix_ns);
+    // The kinds the printer needs (exec, fork and update name the pids an
+    // exit or --comm is about) and the pids asked: the store filters both,
+    // the printer the rest (--comm, and --kind among the naming events).
+    let kinds: Vec<EventKind> = printer
+        .asked()
+        .into_iter()
+        .filter_map(|k| EventKind::try_from(k).ok())
+        .collect();
+    let stored = stored_events(
+        target,
+        timeout,
+        (from, args.to.as_deref()),
+        &kinds,
+        &args.pid,
+    )
+    .await?;
     for e in &stored {
         if let Some(e) = &e.event
             && let Some(line) = printer.line(e)?
