@@ -102,3 +102,40 @@ async fn steps_through_history_and_back_to_live() {
     tmux.keys(&["q"]);
     tmux.wait_for("perch to exit", |s| !s.contains("CPU%"));
 }
+
+/// `./x run`'s console, with no perchd answering, embeds a collector: it
+/// keeps history in the user's state directory, so time keys work there
+/// too; a second such console finds that store locked, says so, and
+/// runs live.
+#[tokio::test]
+async fn the_embedded_collector_keeps_history() {
+    if !have_root_or_skip("the_embedded_collector_keeps_history") {
+        return;
+    }
+    let state = tempfile::tempdir().expect("tempdir");
+    let cmd = format!(
+        "env XDG_STATE_HOME={} {}",
+        state.path().display(),
+        binary("perch").display()
+    );
+    let first = Tmux::start(&cmd);
+    first.wait_for("the embedded console, LIVE", |s| {
+        s.contains("embedded collector") && s.contains("Time: LIVE")
+    });
+    let store = state.path().join("perch/history.db");
+    assert!(store.exists(), "no store at {}", store.display());
+    // A few stored seconds, then one back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    first.keys(&["["]);
+    let screen = first.wait_for("the past", |s| {
+        s.contains(" ago") && s.contains("PAST: actions are disabled")
+    });
+    assert!(!screen.contains("no history"), "{screen}");
+
+    let second = Tmux::start(&cmd);
+    // The reason (in use by another console) is past the header's width:
+    // the lock's unit test reads it whole.
+    second.wait_for("the second console, live without history", |s| {
+        s.contains("embedded collector") && s.contains("history broken") && s.contains("PID")
+    });
+}

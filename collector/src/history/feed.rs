@@ -15,7 +15,7 @@ use perch_proto::v1::{
     Connection as PbConnection, EncodedEvent, ListeningSocket, NoticeKind, Process, event::Kind,
 };
 
-use super::{History, HistorySettings, Status, bound, now_unix_ns, schema, write::Writer};
+use super::{History, HistorySettings, Status, bound, lock, now_unix_ns, schema, write::Writer};
 use crate::hub::Hub;
 
 /// A batch is committed after this long or this many events, whichever
@@ -54,10 +54,12 @@ pub fn start(
     if !settings.enabled {
         return History::disabled(settings);
     }
-    let opened = schema::open_writer(&settings.path, settings.max_bytes)
-        .and_then(|w| Ok((w, schema::open_reader(&settings.path)?)));
-    let (conn, reader) = match opened {
-        Ok(pair) => pair,
+    let opened = lock::take(&settings.path).and_then(|lock| {
+        let w = schema::open_writer(&settings.path, settings.max_bytes)?;
+        Ok((lock, w, schema::open_reader(&settings.path)?))
+    });
+    let (lock, conn, reader) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             tracing::error!("{e}; perchd goes on without history");
             return Arc::new(History::new(
@@ -82,7 +84,11 @@ pub fn start(
     let h = Arc::clone(&history);
     let spawned = std::thread::Builder::new()
         .name("perch-history".into())
-        .spawn(move || write_loop(&h, writer, &rx));
+        .spawn(move || {
+            // The store stays this writer's while the thread runs.
+            let _lock = lock;
+            write_loop(&h, writer, &rx);
+        });
     if let Err(e) = spawned {
         history.break_with(format!("cannot start the writer thread: {e}"));
         return history;

@@ -9,6 +9,7 @@
 //! `GetInfo.history`); perchd keeps working live either way.
 mod bound;
 mod feed;
+mod lock;
 mod query;
 mod schema;
 mod write;

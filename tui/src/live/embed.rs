@@ -3,6 +3,9 @@
 //! socket, and follows it like any other — one code path for both.  It
 //! records actions in perchd's audit log when this user may write it (the
 //! log takes several writers), else in the user's own state directory.
+//! Its history goes to the user's state directory, never into the store a
+//! real perchd owns: time travel works in the console `./x run` opens,
+//! and a second console finds that store locked and runs without one.
 use std::{
     ffi::OsString,
     path::{Path, PathBuf},
@@ -40,12 +43,7 @@ impl Embedded {
         let socket = dir.path().join("perchd.sock");
         let settings = Settings {
             socket: Some(socket.clone()),
-            // A stand-in while no perchd runs: it must not write into the
-            // store a real perchd owns.
-            history: perchd::history::HistorySettings {
-                enabled: false,
-                ..perchd::history::HistorySettings::default()
-            },
+            history: history_settings(),
             ..Settings::default()
         };
         let bound = server::bind(ServeOptions {
@@ -71,6 +69,24 @@ impl Embedded {
     }
 }
 
+/// The embedded collector's store: `<state>/perch/history.db`, a quarter
+/// of perchd's default size (it lives in a home directory), perchd's age
+/// bound; off when there is no state directory.
+fn history_settings() -> perchd::history::HistorySettings {
+    let default = perchd::history::HistorySettings::default();
+    match user_state_dir(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME")) {
+        Some(state) => perchd::history::HistorySettings {
+            path: state.join("perch/history.db"),
+            max_bytes: default.max_bytes / 4,
+            ..default
+        },
+        None => perchd::history::HistorySettings {
+            enabled: false,
+            ..default
+        },
+    }
+}
+
 /// perchd's audit log, or `$XDG_STATE_HOME/perch/audit.log` (default
 /// `~/.local/state/perch/audit.log`) when that cannot be opened.
 fn open_audit_log() -> anyhow::Result<AuditLog> {
@@ -78,7 +94,8 @@ fn open_audit_log() -> anyhow::Result<AuditLog> {
         Ok(log) => return Ok(log),
         Err(e) => e,
     };
-    let Some(user) = user_audit_log(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))
+    let Some(user) = user_state_dir(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))
+        .map(|s| s.join("perch/audit.log"))
     else {
         return Err(anyhow!(
             "{system_err}; and neither XDG_STATE_HOME nor HOME is set"
@@ -87,17 +104,17 @@ fn open_audit_log() -> anyhow::Result<AuditLog> {
     AuditLog::open(&user).map_err(|e| anyhow!("{system_err}; and {e}"))
 }
 
-/// The XDG base directory rules: a relative `XDG_STATE_HOME` is ignored.
-fn user_audit_log(xdg_state_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
-    let state = xdg_state_home
+/// The user's state directory by the XDG base directory rules (a relative
+/// `XDG_STATE_HOME` is ignored).
+fn user_state_dir(xdg_state_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    xdg_state_home
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| {
             home.map(PathBuf::from)
                 .filter(|p| p.is_absolute())
                 .map(|h| h.join(".local/state"))
-        })?;
-    Some(state.join("perch/audit.log"))
+        })
 }
 
 #[cfg(test)]
@@ -105,8 +122,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_log_follows_xdg_rules() {
+    fn state_dir_follows_xdg_rules() {
         let os = |s: &str| Some(OsString::from(s));
+        let user_audit_log = |x, h| user_state_dir(x, h).map(|s| s.join("perch/audit.log"));
         assert_eq!(
             user_audit_log(os("/s"), os("/home/a")),
             Some(PathBuf::from("/s/perch/audit.log"))

@@ -57,6 +57,14 @@ pub async fn run(
     // and its errors — no access, no embedded collector — come first.)
     let (follow, _embedded) = collectors(targets, allow_embedded).await?;
     need_terminal()?;
+    // An embedded collector answers on its own socket, history included.
+    let mut history = history;
+    if let Some((target, true)) = follow.first() {
+        history.source = Some(std::sync::Arc::new(GrpcHistory::new(
+            target.clone(),
+            EMBEDDED_TIMEOUT,
+        )));
+    }
     // Decoded updates waiting for the loop.  Few: a message of events
     // decodes to up to ~1 MiB (argv of one-byte arguments), and a loop that
     // falls behind should leave the backlog in the collector (which bounds
@@ -135,6 +143,10 @@ fn need_terminal() -> anyhow::Result<()> {
         Err(NoTerminal.into())
     }
 }
+
+/// An embedded collector is in this process: a history answer that takes
+/// longer than this is a bug, not a slow network.
+const EMBEDDED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Updates queued between the followers and the loop.
 const UPDATE_QUEUE: usize = 8;
