@@ -54,9 +54,38 @@ CREATE TABLE IF NOT EXISTS actions (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL
 CREATE INDEX IF NOT EXISTS actions_time ON actions (unix_ns);
 ";
 
+/// `SQLite`'s page cache without its initial bulk allocation (20 pages,
+/// ~86 KiB by default): perchd maps blocks of 64 KiB or more on their own
+/// (`engine::tune_allocator`), so the bulk was mapped, faulted in and
+/// unmapped again as the cache came and went — half the writer's CPU in an
+/// exec storm (perf: `pcache1FetchStage2` page faults and `munmap`).
+/// Pages are then allocated one at a time (~4 KiB, from the heap).  Must
+/// run before `SQLite` initialises; later calls are refused by `SQLite` and
+/// harmless.
+fn no_bulk_page_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_PAGECACHE takes (void*, int, int); a null
+        // buffer with 0 lines asks for no bulk allocation.  It is called
+        // once, before any connection is opened in this process.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_PAGECACHE,
+                std::ptr::null_mut::<std::ffi::c_void>(),
+                0_i32,
+                0_i32,
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!("SQLite page cache configuration refused ({rc})");
+        }
+    });
+}
+
 /// Opens (creating when missing) the store at `path` for writing; its
 /// write-ahead log is kept to a quarter of `max_bytes` (at most 4 MiB).
 pub fn open_writer(path: &Path, max_bytes: u64) -> Result<Connection, HistoryError> {
+    no_bulk_page_cache();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| HistoryError::open(path, &e))?;
     }
