@@ -311,7 +311,7 @@ mod tests {
         };
         assert_eq!(
             message(watch(&req(vec![1, 42], None), 0)),
-            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23, 30, 60..=61)"
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23, 30, 60..=62)"
         );
         assert!(
             message(watch(&req(vec![0], None), 0)).starts_with("kinds[0]: EVENT_KIND_UNSPECIFIED")

@@ -156,7 +156,7 @@ async fn bad_arguments_are_invalid_argument_naming_the_field() {
                 ..Default::default()
             })
             .await,
-            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23, 30, 60..=61)",
+            "kinds[1]: unknown event kind 42 (allowed 1..=8, 19..=23, 30, 60..=62)",
         ),
         (
             watch_err(WatchEventsRequest {
@@ -164,7 +164,7 @@ async fn bad_arguments_are_invalid_argument_naming_the_field() {
                 ..Default::default()
             })
             .await,
-            "kinds[0]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch (allowed 1..=8, 19..=23, 30, 60..=61)",
+            "kinds[0]: EVENT_KIND_UNSPECIFIED (0) is not a kind to watch (allowed 1..=8, 19..=23, 30, 60..=62)",
         ),
         (
             watch_err(WatchEventsRequest {
