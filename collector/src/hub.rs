@@ -374,6 +374,7 @@ pub fn event_kind(event: &Event) -> Option<EventKind> {
         Kind::ThreadSamples(_) => EventKind::ThreadSamples,
         Kind::Flag(_) => EventKind::Flag,
         Kind::Trace(_) => EventKind::Trace,
+        Kind::Deviation(_) => EventKind::Deviation,
         Kind::Connect(_) => EventKind::Connect,
         Kind::Accept(_) => EventKind::Accept,
         Kind::Listen(_) => EventKind::Listen,

@@ -114,7 +114,7 @@ mod tests {
         round_trip::<ActionOutcome>(5);
         round_trip::<AuditLogStatus>(4);
         round_trip::<CollectorMode>(3);
-        round_trip::<EventKind>(17);
+        round_trip::<EventKind>(18);
         round_trip::<PathOrigin>(6);
         round_trip::<NoticeKind>(4);
         round_trip::<ProcessSource>(4);

@@ -6,7 +6,6 @@
 //! One perchd serves every case (CI time); each case runs in its own
 //! session (setsid before exec), so each is its own trace root.
 #![expect(
-    clippy::panic,
     clippy::expect_used,
     reason = "end-to-end tests: a broken environment should fail the test loudly"
 )]
@@ -18,99 +17,17 @@ use std::{
     os::unix::{fs::PermissionsExt as _, fs::symlink, process::CommandExt as _},
     path::Path,
     process::{Command, Stdio},
-    time::{Duration, Instant},
 };
 
 use perch_e2e::{
     Perchd, binary,
-    events::Client,
+    flags::{accept_bounded, flag, new_session, run, session, under, wait_for},
     have_root_or_skip,
     procs::{ChildGuard, unique},
 };
 use perch_proto::v1::{self as pb, Severity};
 
 const PYTHON: &str = "/usr/bin/python3";
-const WAIT: Duration = Duration::from_secs(20);
-
-/// `cmd` in a new session, made before its exec (the setsid binary would
-/// exec first with the same argv, still in our session).
-fn new_session(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid(2) is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        })
-    }
-}
-
-/// Spawns `argv` in a new session (so it roots its own trace).
-fn session(argv: &[&str]) -> ChildGuard {
-    ChildGuard::spawn(
-        new_session(&mut Command::new(argv[0]))
-            .args(&argv[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-}
-
-/// Runs `argv` in a new session to its end.
-fn run(argv: &[&str]) -> u32 {
-    let mut c = session(argv);
-    let pid = c.pid();
-    tokio::task::block_in_place(|| c.wait());
-    pid
-}
-
-async fn all_flags(client: &mut Client) -> Vec<pb::Flag> {
-    client
-        .list_flags(pb::ListFlagsRequest {
-            include_excepted: true,
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await
-        .expect("ListFlags")
-        .into_inner()
-        .flags
-}
-
-/// The flag is on `pid` or on one of its descendants.
-fn under(f: &pb::Flag, pid: u32) -> bool {
-    f.process.is_some_and(|k| k.pid == pid) || f.ancestor_keys.iter().any(|k| k.pid == pid)
-}
-
-/// Waits until every (rule, pid) in `want` has a flag, then returns all.
-async fn wait_for(client: &mut Client, want: &[(&str, u32)]) -> Vec<pb::Flag> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let flags = all_flags(client).await;
-        let missing: Vec<_> = want
-            .iter()
-            .filter(|(rule, pid)| !flags.iter().any(|f| f.rule_id == *rule && under(f, *pid)))
-            .collect();
-        if missing.is_empty() {
-            return flags;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no flag for {missing:?} within {WAIT:?}; flags: {:#?}",
-            flags
-                .iter()
-                .map(|f| (&f.rule_id, f.process.map(|k| k.pid), &f.args))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn flag<'a>(flags: &'a [pb::Flag], rule: &str, pid: u32) -> &'a pb::Flag {
-    flags
-        .iter()
-        .find(|f| f.rule_id == rule && under(f, pid) && !f.excepted)
-        .unwrap_or_else(|| panic!("no {rule} flag under {pid}"))
-}
 
 /// A one-shot HTTP server on loopback serving `body`.
 fn serve_once(body: &'static str) -> (u16, std::thread::JoinHandle<()>) {
@@ -129,21 +46,6 @@ fn serve_once(body: &'static str) -> (u16, std::thread::JoinHandle<()>) {
         }
     });
     (port, h)
-}
-
-/// The reverse shell's connection, waited for at most `WAIT`.
-fn accept_bounded(l: &TcpListener) -> std::net::TcpStream {
-    l.set_nonblocking(true).expect("nonblocking");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match l.accept() {
-            Ok((s, _)) => return s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("the reverse shell never connected: {e}"),
-        }
-    }
 }
 
 /// Writes a loginuid for the child (it must not be root's: a login as root

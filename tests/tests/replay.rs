@@ -22,17 +22,9 @@ use serde_json::Value;
 
 const WAIT: Duration = Duration::from_mins(1);
 
+/// A Spydertop example recording (missing: the test fails, never skips).
 fn fixture(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.ancestors()
-        .map(|d| d.join("shared/fixtures/spydertop").join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "{name}: no shared/fixtures/spydertop above {}",
-                root.display()
-            )
-        })
+    perch::replay::fixture::spydertop(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn records(path: &Path) -> Vec<Value> {

@@ -171,6 +171,10 @@ pub fn event_line_at(e: &Event, time: &str, exit_comm: Option<&str>) -> String {
         Some(Kind::Action(r)) => action_text(r),
         Some(Kind::Flag(f)) => f.flag.as_ref().map_or_else(String::new, flag_text),
         Some(Kind::Trace(t)) => t.trace.as_ref().map_or_else(String::new, trace_text),
+        Some(Kind::Deviation(d)) => d
+            .deviation
+            .as_ref()
+            .map_or_else(String::new, deviation_text),
         Some(Kind::Connect(x) | Kind::Accept(x)) => x
             .connection
             .as_ref()
@@ -223,6 +227,36 @@ pub fn trace_text(t: &perch_proto::v1::Trace) -> String {
         t.flag_count,
         clean(&t.name)
     )
+}
+
+/// `web-policy process pid=42 x3 enforced "sh (/bin/dash) under python_0 ..."
+/// agentKillProcess: success`.
+#[must_use]
+pub fn deviation_text(d: &perch_proto::v1::Deviation) -> String {
+    let kind = names::short_of::<perch_proto::v1::DeviationKind>(d.kind).unwrap_or_default();
+    let mode = match (d.dry_run, d.enforced) {
+        (true, _) => "dry-run",
+        (false, true) => "enforced",
+        (false, false) => "audit",
+    };
+    let mut out = format!(
+        "{} {kind} {} x{} {mode} \"{}\"",
+        clean(&d.policy),
+        key_text(d.process.as_ref()),
+        d.count,
+        clean(&d.summary)
+    );
+    for r in &d.responses {
+        let outcome =
+            names::short_of::<perch_proto::v1::ResponseOutcome>(r.outcome).unwrap_or_default();
+        let detail = if r.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", clean(&r.detail))
+        };
+        let _ = write!(out, " {}: {outcome}{detail}", clean(&r.action));
+    }
+    out
 }
 
 /// `kill_tree pid=42 by root: partial (3 done, 1 gone) "reason"`.

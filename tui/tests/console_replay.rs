@@ -8,10 +8,7 @@
 #![expect(clippy::panic, reason = "test: a missing fixture should fail loudly")]
 mod common;
 
-use std::{
-    path::{Path, PathBuf},
-    time::Instant,
-};
+use std::{path::PathBuf, time::Instant};
 
 use common::{SIZES, run, screen, text};
 use futures::executor::block_on;
@@ -22,17 +19,9 @@ use perch::{
 };
 use perch_proto::NS_PER_SEC;
 
+/// A Spydertop example recording (missing: the test fails, never skips).
 fn fixture(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.ancestors()
-        .map(|d| d.join("shared/fixtures/spydertop").join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "{name}: no shared/fixtures/spydertop above {}",
-                root.display()
-            )
-        })
+    perch::replay::fixture::spydertop(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn pump(app: &mut App, rec: &Recording) {

@@ -414,3 +414,33 @@ fn the_header_says_when_the_collector_keeps_no_history() {
     let s = text(&screen(&app, (160, 48)));
     assert!(s.contains("Time: LIVE  history broken: disk full"), "{s}");
 }
+
+#[test]
+fn time_keys_step_in_the_detail_view() {
+    let (mut app, src) = console(usize::MAX, true);
+    let (_, newest) = src.bounds();
+    app.travel_to(newest - 3 * NS_PER_SEC);
+    pump(&mut app, &src);
+    // Enter on the process list: the detail view.
+    run(&mut app, &[Msg::Confirm]);
+    assert!(matches!(app.overlay(), Some(Overlay::Detail(_))));
+    let key = |c| {
+        crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        )
+    };
+    let msg = app
+        .msg_for(key('['))
+        .expect("[ steps back in the detail view");
+    assert_eq!(msg, Msg::TimeStep(-1));
+    app.update(msg);
+    pump(&mut app, &src);
+    assert_eq!(app.timeline().mode(), Mode::At(newest - 4 * NS_PER_SEC));
+    assert!(
+        matches!(app.overlay(), Some(Overlay::Detail(_))),
+        "the detail view stays open"
+    );
+    // The time menu is a screen's: not from the detail view.
+    assert_eq!(app.msg_for(key('@')), None);
+}

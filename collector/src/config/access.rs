@@ -137,16 +137,9 @@ impl AccessFile {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use crate::config::tests::merge;
 
     use super::*;
-    use crate::config::Settings;
-
-    fn merge(text: &str) -> Result<Settings, ConfigError> {
-        let mut s = Settings::default();
-        s.merge_str(Path::new("perchd.toml"), text)?;
-        Ok(s)
-    }
 
     #[test]
     fn access_values_are_read() {

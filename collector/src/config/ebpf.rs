@@ -59,15 +59,9 @@ pub fn ring_bytes(v: u64) -> Result<u32, String> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use crate::config::tests::merge;
 
     use super::*;
-
-    fn merge(text: &str) -> Result<Settings, ConfigError> {
-        let mut s = Settings::default();
-        s.merge_str(Path::new("perchd.toml"), text)?;
-        Ok(s)
-    }
 
     #[test]
     fn ring_size_must_be_a_power_of_two_in_range() {

@@ -60,15 +60,10 @@ impl HistoryFile {
 
 #[cfg(test)]
 mod tests {
+    use crate::config::tests::merge;
     use std::path::Path;
 
     use crate::config::Settings;
-
-    fn merge(text: &str) -> Result<Settings, crate::config::ConfigError> {
-        let mut s = Settings::default();
-        s.merge_str(Path::new("perchd.toml"), text)?;
-        Ok(s)
-    }
 
     #[test]
     fn history_values_are_read() {

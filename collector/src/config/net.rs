@@ -63,15 +63,7 @@ impl NetworkFile {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::config::Settings;
-
-    fn merge(text: &str) -> Result<Settings, crate::config::ConfigError> {
-        let mut s = Settings::default();
-        s.merge_str(Path::new("perchd.toml"), text)?;
-        Ok(s)
-    }
+    use crate::config::tests::merge;
 
     #[test]
     fn network_values_are_read() {

@@ -59,16 +59,10 @@ pub(super) fn merge(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use crate::config::tests::merge;
 
     use super::*;
     use crate::security::watch::WatchConfig;
-
-    fn merge(text: &str) -> Result<Settings, ConfigError> {
-        let mut s = Settings::default();
-        s.merge_str(Path::new("perchd.toml"), text)?;
-        Ok(s)
-    }
 
     #[test]
     fn lists_replace_their_defaults_only() {

@@ -1,7 +1,8 @@
 //! Config file and validation rules, with the messages users see.
 use super::*;
 
-fn merge(text: &str) -> Result<Settings, ConfigError> {
+/// `text` as perchd.toml over the defaults (every config module's tests).
+pub(super) fn merge(text: &str) -> Result<Settings, ConfigError> {
     let mut s = Settings::default();
     s.merge_str(Path::new("perchd.toml"), text)?;
     Ok(s)

@@ -273,7 +273,12 @@ fn apply(
                     ])?;
                 }
             }
-            Kind::HostSample(_) | Kind::Security(_) | Kind::Notice(_) | Kind::ThreadSamples(_) => {}
+            // Kept in `events` alone (deviations: ListHistory finds them).
+            Kind::HostSample(_)
+            | Kind::Security(_)
+            | Kind::Notice(_)
+            | Kind::ThreadSamples(_)
+            | Kind::Deviation(_) => {}
         }
     }
     Ok(())
@@ -312,6 +317,7 @@ fn event_pid(kind: &Kind) -> u32 {
             .or_else(|| c.listening.as_ref().and_then(|l| l.process)),
         Kind::Security(s) => s.key,
         Kind::Flag(f) => f.flag.as_ref().and_then(|f| f.process),
+        Kind::Deviation(d) => d.deviation.as_ref().and_then(|d| d.process),
         _ => None,
     };
     key.map_or(0, |k| k.pid)

@@ -114,6 +114,10 @@ pub fn event(ev: &Event) -> Value {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         },
+        Kind::Deviation(x) => match x.deviation.as_ref().map(detect::deviation) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        },
         Kind::Connect(x) | Kind::Accept(x) => net::connection_event(x),
         Kind::Listen(x) => net::listen_event(x),
         Kind::Close(x) => net::close_event(x),
@@ -143,6 +147,7 @@ pub fn kind_name(e: &Event) -> &'static str {
         Some(Kind::Action(_)) => "action",
         Some(Kind::Flag(_)) => "flag",
         Some(Kind::Trace(_)) => "trace",
+        Some(Kind::Deviation(_)) => "deviation",
         Some(Kind::Connect(_)) => "connect",
         Some(Kind::Accept(_)) => "accept",
         Some(Kind::Listen(_)) => "listen",

@@ -138,7 +138,9 @@ mod focus;
 mod keymap;
 mod keyname;
 
-pub use bindings::{Binding, GLOBAL_BINDINGS, Key, SCREEN_BINDINGS, bind, code, ctrl, k};
+pub use bindings::{
+    Binding, GLOBAL_BINDINGS, Key, SCREEN_BINDINGS, TIME_BINDINGS, bind, code, ctrl, k,
+};
 pub use focus::{Focus, PlaceInfo, Scope};
 pub use keymap::{Clash, Entry, Keymap, RebindError, Section};
 pub use keyname::KEY_SYNTAX;

@@ -13,6 +13,7 @@
 //! host meters from the newest sample at or before T.
 mod entry;
 pub mod export;
+pub mod fixture;
 pub mod import;
 pub mod map;
 pub mod record;

@@ -1,7 +1,11 @@
 //! Flags and Spydertraces as JSON (`perch flags --json`, `perch traces
-//! --json`, and flag/trace events): keys are the proto field names, enums
-//! lowercase names without their prefix ("high", "red", "active").
-use perch_proto::v1::{Flag, FlagKind, MitreMapping, Severity, Trace, TraceStatus};
+//! --json`, and flag/trace/deviation events): keys are the proto field
+//! names, enums lowercase names without their prefix ("high", "red",
+//! "active").
+use perch_proto::v1::{
+    Deviation, DeviationKind, Flag, FlagKind, MitreMapping, PolicyResponse, ResponseOutcome,
+    Severity, Trace, TraceStatus,
+};
 use serde_json::{Map, Value, json};
 
 use super::{enum_name, key, put_opt};
@@ -87,5 +91,40 @@ pub fn trace(t: &Trace) -> Value {
     m.insert("closed_time_ns".into(), t.closed_time_ns.into());
     m.insert("flag_ids".into(), t.flag_ids.clone().into());
     m.insert("max_severity".into(), enum_name::<Severity>(t.max_severity));
+    Value::Object(m)
+}
+
+fn response(r: &PolicyResponse) -> Value {
+    json!({
+        "action": r.action,
+        "outcome": enum_name::<ResponseOutcome>(r.outcome),
+        "detail": r.detail,
+        "audit_id": r.audit_id,
+    })
+}
+
+/// One policy deviation, as one JSON object.
+#[must_use]
+pub fn deviation(d: &Deviation) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), d.id.clone().into());
+    m.insert("policy".into(), d.policy.clone().into());
+    m.insert("kind".into(), enum_name::<DeviationKind>(d.kind));
+    m.insert("summary".into(), d.summary.clone().into());
+    put_opt(&mut m, "process", d.process.as_ref().map(key));
+    m.insert(
+        "ancestor_keys".into(),
+        d.ancestor_keys.iter().map(key).collect(),
+    );
+    m.insert("first_ns".into(), d.first_ns.into());
+    m.insert("last_ns".into(), d.last_ns.into());
+    m.insert("count".into(), d.count.into());
+    m.insert("document".into(), d.document.clone().into());
+    m.insert("enforced".into(), d.enforced.into());
+    m.insert("dry_run".into(), d.dry_run.into());
+    m.insert(
+        "responses".into(),
+        d.responses.iter().map(response).collect(),
+    );
     Value::Object(m)
 }

@@ -172,6 +172,12 @@ impl App {
         }
         match self.focus() {
             Focus::Toast => self.on_toast(msg),
+            // The detail view steps and plays in time like a screen (its
+            // graphs and links show the instant chosen); the time menu is
+            // an overlay of its own, from a screen.
+            Focus::Overlay(OverlayKind::Detail) if matches!(msg, Msg::TimeStep(_) | Msg::Play) => {
+                self.on_time_msg(msg);
+            }
             Focus::Overlay(kind) => self.update_overlay(kind, msg),
             Focus::Prompt => self.update_screen(msg),
             Focus::Screen(screen) => match msg {

@@ -108,6 +108,17 @@ pub static SCREEN_BINDINGS: &[Binding] = &[
         "pause updates (data is kept, shown on resume)",
     ),
     bind(
+        &[k('@')],
+        "@",
+        Msg::TimeMenu,
+        "time menu: jumps, a typed time, LIVE",
+    ),
+];
+
+/// The time-travel keys: every screen, and the detail view (whose graphs
+/// and links show the instant chosen, so stepping there is the point).
+pub static TIME_BINDINGS: &[Binding] = &[
+    bind(
         &[k('[')],
         "[",
         Msg::TimeStep(-1),
@@ -126,11 +137,5 @@ pub static SCREEN_BINDINGS: &[Binding] = &[
         "Space",
         Msg::Play,
         "time: play 1x; again 2x 4x 10x, pause",
-    ),
-    bind(
-        &[k('@')],
-        "@",
-        Msg::TimeMenu,
-        "time menu: jumps, a typed time, LIVE",
     ),
 ];

@@ -108,13 +108,15 @@ pub enum Scope {
     Global,
     /// Every screen: moving between them.
     Screens,
+    /// Every screen and the detail view: moving in time.
+    Time,
     At(Focus),
 }
 
 impl Scope {
     /// Every scope, in help order.
     pub fn all() -> impl Iterator<Item = Scope> {
-        [Scope::Global, Scope::Screens]
+        [Scope::Global, Scope::Screens, Scope::Time]
             .into_iter()
             .chain(Focus::all().map(Scope::At))
     }
@@ -124,6 +126,10 @@ impl Scope {
         match self {
             Scope::Global => focus.info().global,
             Scope::Screens => matches!(focus, Focus::Screen(_)),
+            Scope::Time => matches!(
+                focus,
+                Focus::Screen(_) | Focus::Overlay(OverlayKind::Detail)
+            ),
             Scope::At(f) => f == focus,
         }
     }
@@ -134,6 +140,7 @@ impl Scope {
         match self {
             Scope::Global => "Everywhere",
             Scope::Screens => "Every screen (the tabs)",
+            Scope::Time => "Time travel (every screen and the detail view)",
             Scope::At(f) => f.info().title,
         }
     }
@@ -148,7 +155,7 @@ impl Scope {
     #[must_use]
     pub fn section(self) -> Option<&'static str> {
         match self {
-            Scope::Global | Scope::Screens => Some(""),
+            Scope::Global | Scope::Screens | Scope::Time => Some(""),
             Scope::At(f) => f.info().section,
         }
     }

@@ -6,7 +6,9 @@ use std::{borrow::Cow, sync::LazyLock};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use super::{Binding, Focus, GLOBAL_BINDINGS, Key, Msg, SCREEN_BINDINGS, Scope, key_of};
+use super::{
+    Binding, Focus, GLOBAL_BINDINGS, Key, Msg, SCREEN_BINDINGS, Scope, TIME_BINDINGS, key_of,
+};
 use crate::console::{columns::Column, screens::Screen};
 
 /// The name of each rebindable message in the configuration file (each
@@ -216,6 +218,7 @@ impl Default for Keymap {
                 help: "the screen with that letter (tab bar)",
             }
         }));
+        entries.extend(TIME_BINDINGS.iter().map(|b| Entry::of(Scope::Time, b)));
         for focus in Focus::all() {
             let keys = focus.info().keys;
             entries.extend(keys.iter().map(|b| Entry::of(Scope::At(focus), b)));
