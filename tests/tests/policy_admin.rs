@@ -74,6 +74,10 @@ async fn tmp_exec(client: &mut Client, dir: &std::path::Path, name: &str) -> pb:
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story: each step needs the state the previous one left (file, restart, audit log)"
+)]
 async fn manage_a_policy_end_to_end() {
     if !have_root_or_skip("manage_a_policy_end_to_end") {
         return;
