@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "perch/v1/detect.proto",
         "perch/v1/network.proto",
         "perch/v1/history.proto",
+        "perch/v1/policy.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -12,6 +12,7 @@
 //!
 //! Blocking throughout (the executor reads /proc and signals, the log
 //! fsyncs): the gRPC handler runs [`Responder::act`] on a blocking thread.
+pub mod policies;
 mod record;
 mod refused;
 pub mod suppress;

@@ -7,6 +7,7 @@ mod conns;
 mod detect;
 mod history;
 mod listen;
+mod policies;
 mod slots;
 pub mod validate;
 
@@ -30,6 +31,7 @@ pub use listen::{
     Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
     default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,
 };
+pub use policies::{MAX_YAML_BYTES, PoliciesService, check_apply, check_name};
 pub use slots::{Slotted, StreamLimits, StreamSlots};
 pub use validate::{DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_PIDS};
 
@@ -81,6 +83,11 @@ pub trait CollectorApi: Send + Sync + 'static {
     /// The history store; `None` for a collector that keeps none (the
     /// History calls then answer `UNAVAILABLE`, `GetInfo` says DISABLED).
     fn history(&self) -> Option<&Arc<crate::history::History>> {
+        None
+    }
+    /// The stored policies; `None` for a collector that keeps none (the
+    /// Policies calls then answer `FAILED_PRECONDITION`).
+    fn policies(&self) -> Option<&std::sync::Mutex<crate::policy::registry::Registry>> {
         None
     }
 }
@@ -300,7 +307,15 @@ impl<A: CollectorApi> Collector for CollectorService<A> {
         tokio::task::spawn_blocking(move || {
             let responder = api.responder().ok_or_else(no_actions)?;
             let detector = api.detector().ok_or_else(detect::off)?;
-            responder.suppress_trace(&act::Ctx(&*api), detector, &who, role, &req)
+            let done = responder.suppress_trace(&act::Ctx(&*api), detector, &who, role, &req);
+            // The policy written joins the registry, or its next change
+            // would hand the detector a set without it.
+            if let (Ok(r), Some(reg)) = (&done, api.policies()) {
+                reg.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .adopt(std::path::Path::new(&r.path));
+            }
+            done
         })
         .await
         .map_err(|e| Status::internal(format!("the suppression's worker failed: {e}")))?

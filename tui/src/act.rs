@@ -154,6 +154,7 @@ pub fn kind_title(k: ActionKind) -> &'static str {
         ActionKind::FreezePod => "Freeze pod",
         ActionKind::ThawPod => "Thaw pod",
         ActionKind::SuppressTrace => "Suppress trace",
+        ActionKind::PolicyChange => "Policy change",
     }
 }
 

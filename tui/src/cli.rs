@@ -3,6 +3,7 @@ pub mod act;
 pub mod audit;
 pub mod detect;
 pub mod help;
+pub mod policy;
 pub mod query;
 pub mod replay;
 
@@ -185,6 +186,10 @@ pub enum Command {
     /// (Spyderbat policy YAML) into its policies dir and puts it in force;
     /// audited, operator or admin.
     Suppress(detect::SuppressArgs),
+    /// Manage perchd's policies (Spyderbat policy YAML in its policies
+    /// dir): apply, list, enable, disable, delete, or check files locally.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// List perchd's detection rules, or check a rule file.
     #[command(subcommand)]
     Rules(detect::RulesCommand),

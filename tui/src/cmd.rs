@@ -31,6 +31,7 @@ use events::{print_events, watch};
 pub mod audit;
 pub mod detect;
 pub mod net;
+pub mod policy;
 pub mod replay;
 
 /// The collector's refusal as one line: its message and the gRPC code.

@@ -148,6 +148,7 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
         Some(Command::Suppress(args)) => {
             cmd::detect::suppress(&cli.conn.target()?, cli.conn.timeout(), &args).await
         }
+        Some(Command::Policy(c)) => cmd::policy::run(&cli.conn, &c).await,
         Some(Command::Rules(RulesCommand::List { json })) => {
             cmd::detect::rules(&cli.conn.target()?, cli.conn.timeout(), json).await
         }

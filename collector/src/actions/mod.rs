@@ -240,6 +240,10 @@ impl Executor {
             ActionKind::SuppressTrace => {
                 Outcome::not_done("invalid_argument", "SUPPRESS_TRACE is not a process action")
             }
+            // The Policies service's records, never the executor's.
+            ActionKind::PolicyChange => {
+                Outcome::not_done("invalid_argument", "POLICY_CHANGE is not a process action")
+            }
         }
     }
 
@@ -285,6 +289,9 @@ fn invalid(req: &Request) -> Option<String> {
     }
     if req.kind == ActionKind::SuppressTrace {
         return Some("action SUPPRESS_TRACE is not a process action (SuppressTrace)".to_owned());
+    }
+    if req.kind == ActionKind::PolicyChange {
+        return Some("action POLICY_CHANGE is not a process action (Policies)".to_owned());
     }
     if req.target.pid == 0 {
         return Some("target.pid must be a process id (1 or more), got 0".to_owned());

@@ -73,6 +73,9 @@ pub struct Shared {
     roles: Roles,
     /// Detection rules, flags and traces; `None` when `[detect]` is off.
     detector: Option<Mutex<Detector>>,
+    /// The policies directory in force (the detector's trace suppression
+    /// is set from it on every change).
+    policies: Mutex<crate::policy::registry::Registry>,
     /// The cgroup2 mount (frozen cgroups are read below it).
     cgroup_root: PathBuf,
     /// Set by the executor when an action froze or thawed something: the
@@ -255,6 +258,10 @@ impl crate::server::CollectorApi for Shared {
         self.detector.as_ref()
     }
 
+    fn policies(&self) -> Option<&Mutex<crate::policy::registry::Registry>> {
+        Some(&self.policies)
+    }
+
     fn stream_limits(&self) -> StreamLimits {
         self.stream_limits
     }
@@ -334,7 +341,9 @@ impl Engine {
         let cgroup_root = find_cgroup2_mount().ok_or(EngineError::NoCgroup2)?;
         let info = StaticInfo::read(settings);
         let oom_marked = source.as_ref().is_some_and(EbpfSource::marks_oom_victims);
-        let detector = new_detector(settings, info.boot_time_unix_ns, oom_marked)?;
+        // A bad policy file is refused alone: perchd runs with the others.
+        let policies = crate::policy::registry::Registry::load(&settings.detect.policies_dir);
+        let detector = new_detector(settings, info.boot_time_unix_ns, oom_marked, &policies)?;
         // After the rules too: compiling them parses with scratch memory.
         release_free_memory();
         let capabilities = capabilities(source.as_ref(), &mode_reason);
@@ -358,6 +367,7 @@ impl Engine {
                 .with_refusal_limit(settings.access.refusals),
             roles: settings.roles.clone(),
             detector,
+            policies: Mutex::new(policies),
             cgroup_root,
             freezes,
             stream_limits: settings.stream_limits,

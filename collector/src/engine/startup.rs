@@ -106,11 +106,13 @@ pub(super) fn new_reader(settings: &Settings) -> Result<ProcReader, EngineError>
 }
 
 /// The rules (built-in, then the configured directories) and the
-/// detector; `None` when detections are off.
+/// detector, its trace suppression from `policies`; `None` when
+/// detections are off.
 pub(super) fn new_detector(
     settings: &Settings,
     boot_time_unix_ns: u64,
     oom_marked: bool,
+    policies: &crate::policy::registry::Registry,
 ) -> Result<Option<Mutex<Detector>>, EngineError> {
     if !settings.detect.enabled {
         return Ok(None);
@@ -126,21 +128,11 @@ pub(super) fn new_detector(
     })?;
     tracing::info!(rules = rules.rules.len(), "detection rules loaded");
     let mut detector = Detector::new(rules, settings.detect.clone(), boot_time_unix_ns);
-    // A bad policy file is refused alone: perchd runs with the others.
-    let (policies, refused) = crate::policy::load_dir(&settings.detect.policies_dir);
-    for e in &refused {
-        tracing::warn!("policy refused: {e}");
-    }
-    let traces: Vec<_> = policies
-        .into_iter()
-        .map(|(_, p)| match p {
-            crate::policy::Policy::Trace(t) => t,
-        })
-        .collect();
+    let traces = policies.trace_policies();
     tracing::info!(
         policies = traces.len(),
-        refused = refused.len(),
-        dir = %settings.detect.policies_dir.display(),
+        refused = policies.errors().len(),
+        dir = %policies.dir().display(),
         "trace suppression policies loaded"
     );
     detector.set_policies(traces);

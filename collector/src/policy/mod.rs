@@ -8,6 +8,8 @@ use std::{fmt, fmt::Write as _, path::Path};
 
 use serde::Deserialize;
 
+pub mod access;
+pub mod registry;
 pub mod trace;
 
 pub use trace::TracePolicy;

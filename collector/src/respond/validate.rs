@@ -13,7 +13,12 @@ use tonic::Status;
 /// `KILL, KILL_TREE, …, THAW_POD (1..=9)`: the actions, for messages.
 fn actions() -> String {
     let kinds: Vec<ActionKind> = every::<ActionKind>()
-        .filter(|k| !matches!(k, ActionKind::Unspecified | ActionKind::SuppressTrace))
+        .filter(|k| {
+            !matches!(
+                k,
+                ActionKind::Unspecified | ActionKind::SuppressTrace | ActionKind::PolicyChange
+            )
+        })
         .collect();
     let names: Vec<&str> = kinds.iter().map(|k| k.bare_name()).collect();
     let (first, last) = (
@@ -78,6 +83,13 @@ pub fn act(req: &ActRequest) -> Result<ActArgs, Invalid> {
             return Err(Invalid(format!(
                 "action: SUPPRESS_TRACE (10) is recorded by SuppressTrace, not an Act action \
                  (allowed {})",
+                actions()
+            )));
+        }
+        Ok(ActionKind::PolicyChange) => {
+            return Err(Invalid(format!(
+                "action: POLICY_CHANGE (11) is recorded by the Policies service, not an Act \
+                 action (allowed {})",
                 actions()
             )));
         }

@@ -20,6 +20,7 @@ use std::{
 use futures::TryFutureExt as _;
 use perch_proto::v1::{
     FILE_DESCRIPTOR_SET, collector_server::CollectorServer, history_server::HistoryServer,
+    policies_server::PoliciesServer,
 };
 use tokio::{
     net::{TcpListener, UnixListener},
@@ -175,6 +176,8 @@ impl Bound {
             Arc::clone(&collector.slots),
         ))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
+        let policies = PoliciesServer::new(super::PoliciesService::new(Arc::clone(&api)))
+            .max_decoding_message_size(MAX_REQUEST_BYTES);
         let service = CollectorServer::new(collector).max_decoding_message_size(MAX_REQUEST_BYTES);
         let (health_reporter, health) = tonic_health::server::health_reporter();
         let health = health.max_decoding_message_size(MAX_REQUEST_BYTES);
@@ -202,6 +205,7 @@ impl Bound {
                 .layer(calls.clone())
                 .add_service(service.clone())
                 .add_service(history.clone())
+                .add_service(policies.clone())
                 .add_service(health.clone())
                 .add_service(reflect_v1.clone())
                 .add_service(reflect_v1alpha.clone())

@@ -14,7 +14,10 @@ use hyper_util::rt::TokioIo;
 pub use perch_proto::DEFAULT_SOCKET;
 use perch_proto::{
     limits,
-    v1::{collector_client::CollectorClient, history_client::HistoryClient},
+    v1::{
+        collector_client::CollectorClient, history_client::HistoryClient,
+        policies_client::PoliciesClient,
+    },
 };
 use tokio::net::UnixStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
@@ -173,6 +176,12 @@ pub fn client(channel: Channel) -> CollectorClient<Channel> {
 #[must_use]
 pub fn history_client(channel: Channel) -> HistoryClient<Channel> {
     HistoryClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
+}
+
+/// A `Policies` client on `channel`, with [`client`]'s message limit.
+#[must_use]
+pub fn policies_client(channel: Channel) -> PoliciesClient<Channel> {
+    PoliciesClient::new(channel).max_decoding_message_size(limits::MAX_MESSAGE_BYTES)
 }
 
 /// Connects now, giving up after `timeout` (the socket or TCP connect, the

@@ -15,7 +15,7 @@ pub mod tls;
 
 pub use connect::{
     ClientCert, ConnectError, DEFAULT_SOCKET, DEFAULT_TIMEOUT, Target, channel_within, client,
-    connect, connect_within, history_client,
+    connect, connect_within, history_client, policies_client,
 };
 pub use identity::ClientIdentity;
 pub use sec_line::security_line;

@@ -88,8 +88,8 @@ impl Hits {
             ActionKind::Kill | ActionKind::Renice | ActionKind::Unspecified => {
                 self.tree.get(..1).unwrap_or(&[])
             }
-            // A trace suppression touches no process.
-            ActionKind::SuppressTrace => &[],
+            // A trace suppression or a policy change touches no process.
+            ActionKind::SuppressTrace | ActionKind::PolicyChange => &[],
         }
     }
 
