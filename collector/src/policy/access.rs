@@ -26,16 +26,19 @@ impl Policy {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Trace(_) => "trace",
+            Self::Workload(p) => p.kind.doc_name(),
         }
     }
 
     #[must_use]
     pub fn mode(&self) -> PolicyMode {
-        match self {
-            Self::Trace(p) => match p.mode {
-                Mode::Audit => PolicyMode::Audit,
-                Mode::Enforce => PolicyMode::Enforce,
-            },
+        let mode = match self {
+            Self::Trace(p) => p.mode,
+            Self::Workload(p) => p.mode,
+        };
+        match mode {
+            Mode::Audit => PolicyMode::Audit,
+            Mode::Enforce => PolicyMode::Enforce,
         }
     }
 
@@ -43,12 +46,14 @@ impl Policy {
     pub fn enabled(&self) -> bool {
         match self {
             Self::Trace(p) => p.enabled,
+            Self::Workload(p) => p.enabled,
         }
     }
 
     pub fn set_enabled(&mut self, enabled: bool) {
         match self {
             Self::Trace(p) => p.enabled = enabled,
+            Self::Workload(p) => p.set_enabled(enabled),
         }
     }
 
@@ -60,6 +65,7 @@ impl Policy {
         if dry_run {
             match &mut p {
                 Self::Trace(t) => t.mode = Mode::Audit,
+                Self::Workload(w) => w.set_mode(Mode::Audit),
             }
         }
         p

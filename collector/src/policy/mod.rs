@@ -1,8 +1,9 @@
 //! Policies as `SpyderbatPolicy` YAML documents (`apiVersion: spyderbat/v1`,
 //! `kind: SpyderbatPolicy`), one per file in perchd's policies directory.
-//! Only `metadata.type: trace` (trace suppression) exists so far; the
+//! Types: `trace` (trace suppression, [`trace`]) and the workload types
+//! `container`, `linux-service` and `machine` ([`workload`]); the
 //! document is parsed in two steps, the envelope then the spec of its
-//! type, so further types (issue 14) add a spec module beside `trace`.
+//! type.
 //! Unknown fields are errors naming the field and the line.
 use std::{fmt, fmt::Write as _, path::Path};
 
@@ -11,8 +12,10 @@ use serde::Deserialize;
 pub mod access;
 pub mod registry;
 pub mod trace;
+pub mod workload;
 
 pub use trace::TracePolicy;
+pub use workload::WorkloadPolicy;
 
 /// The directory perchd reads and writes policies in besides `--policies`.
 pub const SYSTEM_DIR: &str = "/etc/perch/policies.d";
@@ -40,6 +43,7 @@ impl fmt::Display for PolicyError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Policy {
     Trace(TracePolicy),
+    Workload(Box<WorkloadPolicy>),
 }
 
 impl Policy {
@@ -47,6 +51,7 @@ impl Policy {
     pub fn name(&self) -> &str {
         match self {
             Self::Trace(p) => &p.name,
+            Self::Workload(p) => &p.name,
         }
     }
 
@@ -56,6 +61,7 @@ impl Policy {
     pub fn to_yaml(&self, comment: &str) -> String {
         match self {
             Self::Trace(p) => p.to_yaml(comment),
+            Self::Workload(p) => p.to_yaml(comment),
         }
     }
 }
@@ -95,11 +101,16 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
     }
     match env.metadata.kind.as_str() {
         "trace" => trace::parse(file, text).map(Policy::Trace),
+        "container" | "linux-service" | "machine" => {
+            workload::parse(file, text).map(|p| Policy::Workload(Box::new(p)))
+        }
         other => Err(err(
             file,
             at("type"),
             "metadata.type",
-            &format!("{other:?} is not supported (allowed: trace)"),
+            &format!(
+                "{other:?} is not supported (allowed: container, linux-service, machine, trace)"
+            ),
         )),
     }
 }

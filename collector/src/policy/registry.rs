@@ -12,7 +12,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::{Policy, PolicyError, TracePolicy};
+use super::{Policy, PolicyError, TracePolicy, WorkloadPolicy};
 
 /// The comment line perchd keeps its bookkeeping in.
 const META_PREFIX: &str = "# perch:";
@@ -102,8 +102,24 @@ impl Registry {
     pub fn trace_policies(&self) -> Vec<TracePolicy> {
         self.entries
             .values()
-            .map(|e| match e.policy.as_run(e.dry_run) {
-                Policy::Trace(t) => t,
+            .filter_map(|e| match e.policy.as_run(e.dry_run) {
+                Policy::Trace(t) => Some(t),
+                Policy::Workload(_) => None,
+            })
+            .collect()
+    }
+
+    /// The workload policies in force, enabled ones only, each with
+    /// whether it was applied as a dry run.
+    #[must_use]
+    pub fn workload_policies(&self) -> Vec<(std::sync::Arc<WorkloadPolicy>, bool)> {
+        self.entries
+            .values()
+            .filter_map(|e| match &e.policy {
+                Policy::Workload(w) if w.enabled => {
+                    Some((std::sync::Arc::new((**w).clone()), e.dry_run))
+                }
+                _ => None,
             })
             .collect()
     }

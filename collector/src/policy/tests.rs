@@ -23,6 +23,7 @@ spec:
 fn trace(text: &str) -> TracePolicy {
     match parse("p.yaml", text).unwrap() {
         Policy::Trace(p) => p,
+        Policy::Workload(w) => panic!("not a trace policy: {}", w.name),
     }
 }
 
@@ -93,9 +94,9 @@ fn errors_name_field_and_line() {
     .unwrap_err();
     assert_eq!((e.field.as_str(), e.line), ("mode", 14), "{e}");
 
-    let e = parse("p.yaml", &DOC.replace("type: trace", "type: container")).unwrap_err();
+    let e = parse("p.yaml", &DOC.replace("type: trace", "type: cluster")).unwrap_err();
     assert_eq!((e.field.as_str(), e.line), ("metadata.type", 5), "{e}");
-    assert!(e.message.contains("allowed: trace"), "{e}");
+    assert!(e.message.contains("machine, trace)"), "{e}");
 
     let e = parse("p.yaml", &DOC.replace("spyderbat/v1", "spyderbat/v2")).unwrap_err();
     assert_eq!((e.field.as_str(), e.line), ("apiVersion", 1), "{e}");

@@ -195,9 +195,8 @@ struct AllowedFlag {
 /// Longest policy name: it is also a file name.
 pub const MAX_NAME: usize = 128;
 
-pub fn parse(file: &str, text: &str) -> Result<TracePolicy, PolicyError> {
-    let d: Doc = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
-    let name = d.metadata.name;
+/// A policy name: it is also its file's name.
+pub(crate) fn check_name(file: &str, line: u64, name: &str) -> Result<(), PolicyError> {
     if name.is_empty()
         || name.len() > MAX_NAME
         || !name
@@ -206,11 +205,18 @@ pub fn parse(file: &str, text: &str) -> Result<TracePolicy, PolicyError> {
     {
         return Err(err(
             file,
-            line_of(text, "name"),
+            line,
             "metadata.name",
             &format!("{name:?}: 1..={MAX_NAME} characters of letters, digits, '-', '_', '.'"),
         ));
     }
+    Ok(())
+}
+
+pub fn parse(file: &str, text: &str) -> Result<TracePolicy, PolicyError> {
+    let d: Doc = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
+    let name = d.metadata.name;
+    check_name(file, line_of(text, "name"), &name)?;
     if d.spec.trace_selector.trigger_class.is_empty()
         && d.spec.trace_selector.trigger_ancestors.is_empty()
     {
