@@ -11,6 +11,7 @@ pub mod convert;
 pub mod detect;
 pub mod ebpf;
 pub mod engine;
+pub mod guard;
 pub mod history;
 pub mod hub;
 pub mod model;

@@ -1,7 +1,7 @@
 //! The `perch.v1.Collector` gRPC service.  It knows nothing about eBPF or
 //! /proc: whatever runs the collector hands it a [`CollectorApi`], and
 //! [`bind`] / [`Bound::serve`] put it on a Unix socket and/or TLS over TCP.
-mod act;
+pub mod act;
 mod calls;
 mod conns;
 mod detect;
@@ -90,6 +90,8 @@ pub trait CollectorApi: Send + Sync + 'static {
     fn policies(&self) -> Option<&std::sync::Mutex<crate::policy::registry::Registry>> {
         None
     }
+    /// The stored policies changed: put the workload policies in force.
+    fn policies_changed(&self, _registry: &crate::policy::registry::Registry) {}
 }
 
 /// A snapshot's processes, converted as they are taken.

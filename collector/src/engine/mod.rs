@@ -3,6 +3,7 @@
 //! that keep it current.  All model changes go through [`Shared::commit`],
 //! which publishes them to the hub under the model lock, so a snapshot and
 //! its `snapshot_seq` always agree.
+mod guard;
 mod info;
 mod loss;
 mod net;
@@ -85,6 +86,11 @@ pub struct Shared {
     /// The history store, set once the seed is in the model (its writer
     /// starts from the seeded state).
     history: std::sync::OnceLock<Arc<crate::history::History>>,
+    /// Workload policies judged on every event (lock order: model,
+    /// detector, guard).
+    guard: Mutex<crate::guard::Guard>,
+    /// The policy response worker's queue (`guard.rs`).
+    guard_tx: std::sync::OnceLock<std::sync::mpsc::SyncSender<Box<crate::guard::Sighting>>>,
 }
 
 impl Shared {
@@ -262,6 +268,10 @@ impl crate::server::CollectorApi for Shared {
         Some(&self.policies)
     }
 
+    fn policies_changed(&self, registry: &crate::policy::registry::Registry) {
+        self.arm_policies(registry);
+    }
+
     fn stream_limits(&self) -> StreamLimits {
         self.stream_limits
     }
@@ -347,6 +357,7 @@ impl Engine {
         // After the rules too: compiling them parses with scratch memory.
         release_free_memory();
         let capabilities = capabilities(source.as_ref(), &mode_reason);
+        let guard_host = info.host.clone();
         let shared = Arc::new(Shared {
             model: Mutex::new(
                 ProcessModel::with_bounds(info.exited_retention_ns, settings.exited_bytes)
@@ -372,7 +383,10 @@ impl Engine {
             freezes,
             stream_limits: settings.stream_limits,
             history: std::sync::OnceLock::new(),
+            guard: Mutex::new(crate::guard::Guard::new(guard_host)),
+            guard_tx: std::sync::OnceLock::new(),
         });
+        guard::start(&shared);
         let mut tasks = Vec::new();
         if let Some(mut src) = source {
             let decoder = Decoder::new(settings.exec_env.clone(), watch);

@@ -23,13 +23,17 @@ impl Shared {
         let mut model = self.model();
         // Lock order: model, then detector (the RPCs take the detector alone).
         let Some(detector) = &self.detector else {
-            let applied = events
-                .into_iter()
-                .flat_map(|e| {
-                    let renamed = comm_rename(&model, &e);
-                    model.apply(e).into_iter().chain(renamed)
-                })
-                .map(convert::event);
+            let model = &mut *model;
+            let applied = events.into_iter().flat_map(|e| {
+                let renamed = comm_rename(model, &e);
+                let mut out = Vec::new();
+                for a in model.apply(e).into_iter().chain(renamed) {
+                    let deviations = self.judge(model, &a);
+                    out.push(convert::event(a));
+                    out.extend(deviations);
+                }
+                out
+            });
             self.hub.publish_iter(applied.chain(extra));
             return;
         };
@@ -45,8 +49,10 @@ impl Shared {
             let mut out = Vec::new();
             if let Some(applied) = model.apply(e) {
                 let flags = detector.after(model, &applied, now);
+                let deviations = self.judge(model, &applied);
                 out.push(convert::event(applied));
                 out.extend(flags);
+                out.extend(deviations);
             }
             // The rename was applied with its event; its security twin is
             // only published (and judged).

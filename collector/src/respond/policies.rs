@@ -59,6 +59,8 @@ pub struct Stores<'a> {
     pub registry: &'a Mutex<Registry>,
     /// The trace suppression consumer; `None` when detections are off.
     pub detector: Option<&'a Mutex<Detector>>,
+    /// The workload policies' consumer (perchd's guard).
+    pub arm: Option<&'a (dyn Fn(&Registry) + Sync)>,
 }
 
 /// SHA-256 of `text`, lowercase hex.
@@ -137,12 +139,15 @@ impl Responder {
             }
             PolicyChange::Delete { name } => registry.delete(&name).map(Changed::Deleted),
         };
-        if done.is_ok()
-            && let Some(d) = stores.detector
-        {
-            d.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .set_policies(registry.trace_policies());
+        if done.is_ok() {
+            if let Some(d) = stores.detector {
+                d.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .set_policies(registry.trace_policies());
+            }
+            if let Some(arm) = stores.arm {
+                arm(&registry);
+            }
         }
         record.set_stage(AuditStage::Result);
         record.intent_id.clone_from(&intent.id);

@@ -121,9 +121,11 @@ impl<A: CollectorApi> PoliciesService<A> {
         tokio::task::spawn_blocking(move || {
             let responder = api.responder().ok_or_else(no_actions)?;
             let registry = api.policies().ok_or_else(no_policies)?;
+            let arm = |r: &crate::policy::registry::Registry| api.policies_changed(r);
             let stores = Stores {
                 registry,
                 detector: api.detector(),
+                arm: Some(&arm),
             };
             responder.change_policy(&act::Ctx(&*api), stores, &who, role, asked)
         })

@@ -204,8 +204,39 @@ pub(super) fn selector(
             return cx.fail(line(v), &at, "needs at least one value");
         }
         let key = if key == "machineUID" { "uid" } else { key };
+        // Spyderbat writes service cgroups as `systemd:/system.slice/...`;
+        // perchd knows the path in the cgroup2 tree.
+        let values = if kind == SelKind::Service && key == "cgroup" {
+            values
+                .into_iter()
+                .map(|v| {
+                    v.strip_prefix("systemd:")
+                        .map_or(v.clone(), ToOwned::to_owned)
+                })
+                .collect()
+        } else {
+            values
+        };
         equal.push((key.to_owned(), values));
     }
+    let exprs = expressions(cx, kind, r, path)?;
+    if equal.is_empty() && exprs.is_empty() {
+        return cx.fail(
+            line(s),
+            path,
+            "an empty selector selects everything: give a field, a label or an expression",
+        );
+    }
+    Ok(Selector { kind, equal, exprs })
+}
+
+fn expressions(
+    cx: &Ctx<'_>,
+    kind: SelKind,
+    r: &raw::Selector,
+    path: &str,
+) -> Result<Vec<Expr>, PolicyError> {
+    let labels = kind.has_labels();
     let mut exprs = Vec::new();
     let groups = [
         (&r.match_expressions, "matchExpressions"),
@@ -254,14 +285,7 @@ pub(super) fn selector(
             });
         }
     }
-    if equal.is_empty() && exprs.is_empty() {
-        return cx.fail(
-            line(s),
-            path,
-            "an empty selector selects everything: give a field, a label or an expression",
-        );
-    }
-    Ok(Selector { kind, equal, exprs })
+    Ok(exprs)
 }
 
 fn disable(cx: &Ctx<'_>, spec: &raw::Spec) -> Result<Disable, PolicyError> {
