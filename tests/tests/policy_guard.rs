@@ -1,11 +1,14 @@
-//! Workload policies judged by a real perchd (root) on a real service: a
-//! python HTTP server in a cgroup of its own (a linux-service), answering
-//! curl.  Its policy gives no deviation for what it does; the same server
+//! Workload policies as a new user would run them, against a real perchd
+//! (root) and a real service: a python HTTP server in a cgroup of its own
+//! (a linux-service) answering curl from a loop and calling an upstream.
+//! `perch policy learn` learns its policy from perchd's history; applied
+//! (audit), a rerun of the same service gives no deviation; the server
 //! spawning `sh` gives one process deviation and an egress to a new port
-//! one network deviation.  In audit mode the shell is left alone and the
-//! audit log says what would have been initiated; in enforce mode
-//! agentKillProcess kills it, recorded with actor `policy:NAME`, and the
-//! log verifies.
+//! one network deviation; `perch policy test` finds both in the history;
+//! in audit mode the shell is left alone and the audit log says what would
+//! have been initiated; switched to enforce with agentKillProcess, the
+//! next shell is killed, recorded with actor `policy:NAME`, and the log
+//! verifies.
 #![expect(
     clippy::expect_used,
     clippy::panic,
@@ -46,40 +49,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
-
-fn policy(name: &str, cgroup: &str, python: &str, port: u16, allowed: u16, mode: &str) -> String {
-    format!(
-        "apiVersion: spyderbat/v1
-kind: SpyderbatPolicy
-metadata:
-  name: {name}
-  type: linux-service
-spec:
-  serviceSelector:
-    cgroup: \"systemd:{cgroup}\"
-  mode: {mode}
-  processPolicy:
-  - name: python3*
-    exe: [\"{python}\"]
-    id: python3_0
-    euser: [root]
-    listeningSockets: [{{protocol: TCP, port: {port}}}]
-  networkPolicy:
-    ingress:
-    - from: [{{ipBlock: {{cidr: 127.0.0.0/8}}}}]
-      processes: [python3_0]
-      ports: [{{protocol: TCP, port: {port}}}]
-    egress:
-    - to: [{{ipBlock: {{cidr: 127.0.0.1/32}}}}]
-      processes: [python3_0]
-      ports: [{{protocol: TCP, port: {allowed}}}]
-  response:
-    default: [{{makeRedFlag: {{severity: high, impact: a shell from the web server}}}}]
-    actions:
-    - agentKillProcess: {{processSelector: {{name: sh}}}}
-"
-    )
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -178,18 +147,83 @@ fn alive(pid: u32) -> bool {
     })
 }
 
+/// The service in the test's cgroup: `python server.py PORT`.
+fn service(
+    leaf: &std::path::Path,
+    python: &str,
+    script: &std::path::Path,
+    port: u16,
+) -> ChildGuard {
+    let start = format!(
+        "echo $$ > {}/cgroup.procs && exec {python} {} {port}",
+        leaf.display(),
+        script.display()
+    );
+    ChildGuard::spawn(Command::new("/bin/sh").args(["-c", &start]))
+}
+
+async fn listening(port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server never listened on {port}");
+}
+
+/// What the service does in normal use: pages from a loop, one upstream call.
+fn normal_use(port: u16, upstream: &TcpListener) {
+    for _ in 0..5 {
+        curl(port, "/");
+    }
+    curl(
+        port,
+        &format!(
+            "/fetch?port={}",
+            upstream.local_addr().expect("addr").port()
+        ),
+    );
+    drop(upstream.accept().expect("the upstream connection"));
+}
+
+/// Waits until perchd's store holds everything up to now.
+async fn stored(perchd: &Perchd) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let mut client = perchd.client().await.expect("client");
+    for _ in 0..300 {
+        let info = client
+            .get_info(pb::GetInfoRequest {})
+            .await
+            .expect("info")
+            .into_inner();
+        if info
+            .history
+            .is_some_and(|h| u128::from(h.newest_unix_ns) >= now)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the store never caught up");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[expect(
     clippy::too_many_lines,
-    reason = "one story: audit, then enforce, on one service"
+    reason = "one story: learn, apply, rerun, deviate, test, enforce, on one service"
 )]
-async fn a_service_policy_audits_then_enforces() {
-    if !have_root_or_skip("a_service_policy_audits_then_enforces") {
+async fn learn_apply_test_enforce_a_service() {
+    if !have_root_or_skip("learn_apply_test_enforce_a_service") {
         return;
     }
-    let name = format!("e2e-web-{}", std::process::id());
-    let cg = Cgroups::make(&format!("perch-e2e-web-{}.service", std::process::id()));
-    let cgroup = format!("/perch-e2e-web-{}.service", std::process::id());
+    let me = std::process::id();
+    let name = format!("e2e-web-{me}");
+    let cg = Cgroups::make(&format!("perch-e2e-web-{me}.service"));
+    let cgroup = format!("/perch-e2e-web-{me}.service");
     let policies = tempfile::tempdir().expect("tempdir");
     let dir = policies.path().display().to_string();
     let perchd = Perchd::start(&["--policies", &dir]).await;
@@ -197,11 +231,9 @@ async fn a_service_policy_audits_then_enforces() {
     let mut log = EventLog::watch(&mut client, None, &[pb::EventKind::Deviation])
         .await
         .expect("watch");
-
     let work = tempfile::tempdir().expect("tempdir");
     let script = work.path().join("server.py");
     fs::write(&script, SERVER).expect("write");
-    let (port, allowed) = (free_port(), free_port());
     // The interpreter's real path, as perchd sees the exec (pyenv, a venv
     // or /usr/bin: whichever python3 this machine runs).
     let python = run_bounded(
@@ -214,55 +246,63 @@ async fn a_service_policy_audits_then_enforces() {
     .stdout
     .trim()
     .to_owned();
-    let upstream = TcpListener::bind(("127.0.0.1", allowed)).expect("bind upstream");
-    let doc = work.path().join("web.yaml");
-    fs::write(
-        &doc,
-        policy(&name, &cgroup, &python, port, allowed, "audit"),
-    )
-    .expect("write");
-    let doc_s = doc.display().to_string();
-    perch(&perchd, &["policy", "apply", "-f", &doc_s]);
+    let port = free_port();
+    let upstream = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
 
-    let start = format!(
-        "echo $$ > {}/cgroup.procs && exec {python} {} {port}",
-        cg.leaf.display(),
-        script.display()
+    // ---- learn: the service in normal use, then its policy from history.
+    let start = run_bounded(Command::new("date").arg("+%s"), WAIT)
+        .stdout
+        .trim()
+        .to_owned();
+    let first = service(&cg.leaf, &python, &script, port);
+    listening(port).await;
+    normal_use(port, &upstream);
+    stored(&perchd).await;
+    drop(first);
+    let learned = work.path().join("learned.yaml");
+    let learned_s = learned.display().to_string();
+    let from = format!("@{start}");
+    perch(
+        &perchd,
+        &[
+            "policy",
+            "learn",
+            "--service",
+            &cgroup,
+            "--name",
+            &name,
+            "--from",
+            &from,
+            "-o",
+            &learned_s,
+        ],
     );
-    let _server = ChildGuard::spawn(Command::new("/bin/sh").args(["-c", &start]));
-    let mut up = false;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server listens");
+    let text = fs::read_to_string(&learned).expect("the learned policy");
+    assert!(
+        text.contains("type: linux-service") && text.contains("mode: audit"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("port: {port}")),
+        "the listening socket is learned: {text}"
+    );
+    eprintln!("learned:\n{text}");
+    perch(&perchd, &["policy", "apply", "-f", &learned_s]);
 
-    // ---- what the policy allows: pages, the allowed upstream.
-    for _ in 0..3 {
-        curl(port, "/");
-    }
-    curl(port, &format!("/fetch?port={allowed}"));
-    drop(upstream.accept().expect("the allowed connection"));
+    // ---- a rerun of the same service in normal use: no deviation.
+    let _server = service(&cg.leaf, &python, &script, port);
+    listening(port).await;
+    normal_use(port, &upstream);
 
-    // ---- audit: a shell is one process deviation, left alone.
+    // ---- a shell: one process deviation, left alone in audit mode.
     let shell: u32 = curl(port, "/run").trim().parse().expect("the shell's pid");
     let d = wait_answered(&mut log, &name, pb::DeviationKind::Process, Some(shell)).await;
     assert!(!d.enforced && !d.dry_run, "{d:#?}");
     assert!(d.summary.starts_with("sh ("), "{d:#?}");
-    assert!(d.summary.contains("under python3_0"), "{d:#?}");
     assert!(
         d.document.contains("kind: GuardianDeviation"),
         "{}",
         d.document
-    );
-    let kill = outcome(&d, "agentKillProcess");
-    assert_eq!(
-        kill.outcome,
-        i32::from(pb::ResponseOutcome::Audit),
-        "{kill:?}"
     );
     let flag = outcome(&d, "makeRedFlag");
     assert_eq!(
@@ -278,26 +318,13 @@ async fn a_service_policy_audits_then_enforces() {
     assert_eq!(
         distinct.len(),
         1,
-        "pages and the allowed upstream are covered; the shell (and what it runs) is one deviation: {:#?}",
+        "the rerun in normal use is covered; the shell (and what it runs) is one deviation:\n{text}\n{:#?}",
         deviations(&log.events, &name)
-    );
-    let records = audit_records(&perchd);
-    let would = records
-        .iter()
-        .find(|r| r["audit_id"] == kill.audit_id || r["id"] == kill.audit_id)
-        .unwrap_or_else(|| panic!("the audit record {}: {records:#?}", kill.audit_id));
-    assert_eq!(would["actor_user"], format!("policy:{name}"), "{would}");
-    let reason = would["reason"].as_str().expect("reason");
-    assert!(
-        reason.starts_with(&format!(
-            "(audit mode) would have initiated agentKillProcess for pid {shell}, not initiated due to audit mode"
-        )),
-        "{reason}"
     );
 
     // ---- an egress to a port the policy does not name: one network deviation.
-    let other = free_port();
-    let stray = TcpListener::bind(("127.0.0.1", other)).expect("bind");
+    let stray = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let other = stray.local_addr().expect("addr").port();
     curl(port, &format!("/fetch?port={other}"));
     drop(stray.accept().expect("the stray connection"));
     let e = wait_answered(&mut log, &name, pb::DeviationKind::Egress, None).await;
@@ -305,19 +332,39 @@ async fn a_service_policy_audits_then_enforces() {
         e.summary.contains(&format!("to 127.0.0.1 port {other}")),
         "{e:#?}"
     );
-    assert!(
-        e.document.contains(&format!("port: {other}")),
-        "{}",
-        e.document
-    );
 
-    // ---- enforce: the next shell is killed by the policy.
-    fs::write(
-        &doc,
-        policy(&name, &cgroup, &python, port, allowed, "enforce"),
-    )
-    .expect("write");
-    perch(&perchd, &["policy", "apply", "-f", &doc_s]);
+    // ---- perch policy test finds both in the history, touching nothing.
+    stored(&perchd).await;
+    let tested = perch(
+        &perchd,
+        &[
+            "policy", "test", "-f", &learned_s, "--from", &from, "--json",
+        ],
+    );
+    let found: Vec<serde_json::Value> = tested
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let kinds: Vec<&str> = found.iter().filter_map(|f| f["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["DEVIATION_KIND_PROCESS", "DEVIATION_KIND_EGRESS"],
+        "{tested}"
+    );
+    assert!(alive(shell), "perch policy test touches nothing");
+
+    // ---- enforce, with agentKillProcess for shells: the next one is killed.
+    let enforcing = text.replace("mode: audit", "mode: enforce").replace(
+        "actions: []",
+        "actions: [{agentKillProcess: {processSelector: {name: sh}}}]",
+    );
+    assert_ne!(enforcing, text, "{text}");
+    let doc = work.path().join("enforce.yaml");
+    fs::write(&doc, &enforcing).expect("write");
+    perch(
+        &perchd,
+        &["policy", "apply", "-f", &doc.display().to_string()],
+    );
     let shell2: u32 = curl(port, "/run").trim().parse().expect("the shell's pid");
     let d = wait_answered(&mut log, &name, pb::DeviationKind::Process, Some(shell2)).await;
     assert!(d.enforced, "{d:#?}");

@@ -75,7 +75,7 @@ impl Detector {
             process: Some(convert::key(&p.key)),
             name: p.comm.clone(),
             args: p.argv.to_vec(),
-            exe: crate::guard::cover::exe_of(p).to_owned(),
+            exe: crate::policy::workload::cover::Proc::exe(p).to_owned(),
             euid: p.euid,
             euser: p.user.as_deref().unwrap_or_default().to_owned(),
             ancestors: ancestors.iter().map(|a| a.comm.clone()).collect(),

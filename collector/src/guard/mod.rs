@@ -6,27 +6,28 @@
 //! carries the responses its policy selects, which `respond.rs` runs off
 //! the event path.
 pub mod cover;
-pub mod doc;
 pub mod respond;
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use perch_proto::v1 as pb;
 
 use crate::{
     convert,
     model::{ModelEvent, ProcKey, ProcessInfo, ProcessModel},
-    net::{Conn, NetChange},
+    net::NetChange,
     policy::{
         trace::Mode,
         workload::{
             ResponseItem, WorkloadPolicy,
-            net::{Proto, is_private},
-            select::all_match,
+            action::responses_for,
+            cover::{Facts, found},
+            deviation::{self, Finding},
+            net::Proto,
         },
     },
 };
-use cover::{Facts, Found, Place, chain, node_of, place};
+use cover::chain;
 
 /// Distinct deviations remembered for deduplication; past it the memory
 /// starts over (a deviation then counts from one again).
@@ -106,34 +107,8 @@ impl Guard {
         time_ns: u64,
     ) -> Option<Sighting> {
         let links = chain(&a.policy, model, p, &self.host)?;
-        let Place::Uncovered { anchor, at } = place(&a.policy, &links) else {
-            return None;
-        };
-        let made = doc::process(&a.policy, anchor.map(|n| n.id.as_str()), &links[at..]);
-        let under = anchor.map_or_else(|| "as a root".to_owned(), |n| format!("under {}", n.id));
-        let first = links[at];
-        let summary = format!(
-            "{} ({}, {}) {under} is not in policy {}'s process tree",
-            first.comm,
-            cover::exe_of(first),
-            cover::euser_of(first),
-            a.policy.name
-        );
-        let ancestors: Vec<ProcKey> = links[..links.len() - 1]
-            .iter()
-            .rev()
-            .map(|q| q.key)
-            .collect();
-        Some(self.sighting(
-            a,
-            model,
-            p,
-            pb::DeviationKind::Process,
-            made,
-            summary,
-            &ancestors,
-            time_ns,
-        ))
+        let f = deviation::process(&a.policy, &links)?;
+        Some(self.sighting(a, p, f, time_ns))
     }
 
     fn net(
@@ -143,120 +118,38 @@ impl Guard {
         change: &NetChange,
         time_ns: u64,
     ) -> Option<Sighting> {
-        match change {
+        let (owner, finding) = match change {
             NetChange::Listen(l) => {
                 let p = model.get_key(&l.owner.as_ref()?.key)?;
-                let Found::Node(node) = node_of(&a.policy, model, p, &self.host) else {
-                    return None;
-                };
-                let (proto, port) = (proto_of(l.proto), l.local?.port());
-                if node.listening.iter().any(|r| r.covers(proto, port)) {
-                    return None;
-                }
-                let made = doc::listening(&a.policy, &node.id, proto, port);
-                let summary = format!(
-                    "{} ({}) listens on {} {port}, outside policy {}'s listeningSockets",
-                    p.comm,
-                    node.id,
-                    proto.as_str(),
-                    a.policy.name
-                );
-                Some(self.sighting(
-                    a,
-                    model,
+                let links = chain(&a.policy, model, p, &self.host);
+                let at = found(&a.policy, links.as_deref());
+                let port = l.local?.port();
+                (
                     p,
-                    pb::DeviationKind::Listening,
-                    made,
-                    summary,
-                    &[],
-                    time_ns,
-                ))
+                    deviation::listening(&a.policy, p, &at, proto_of(l.proto), port),
+                )
             }
-            NetChange::Connect(c) => self.conn(a, model, c, false, time_ns),
-            NetChange::Accept(c) => self.conn(a, model, c, true, time_ns),
-            _ => None,
-        }
+            NetChange::Connect(c) | NetChange::Accept(c) => {
+                let ingress = matches!(change, NetChange::Accept(_));
+                let p = model.get_key(&c.owner.as_ref()?.key)?;
+                let links = chain(&a.policy, model, p, &self.host);
+                let at = found(&a.policy, links.as_deref());
+                let remote = c.remote?;
+                let port = if ingress {
+                    c.local?.port()
+                } else {
+                    remote.port()
+                };
+                let conn = (remote, port, proto_of(c.proto));
+                (p, deviation::connection(&a.policy, p, &at, ingress, conn))
+            }
+            _ => return None,
+        };
+        Some(self.sighting(a, owner, finding?, time_ns))
     }
 
-    fn conn(
-        &mut self,
-        armed: &Armed,
-        model: &ProcessModel,
-        conn: &Conn,
-        ingress: bool,
-        time_ns: u64,
-    ) -> Option<Sighting> {
-        let p = model.get_key(&conn.owner.as_ref()?.key)?;
-        let node = match node_of(&armed.policy, model, p, &self.host) {
-            Found::Outside => return None,
-            Found::Node(n) => Some(n),
-            Found::Uncovered => None,
-        };
-        let remote: SocketAddr = conn.remote?;
-        let ip = remote.ip().to_canonical();
-        let port = if ingress {
-            conn.local?.port()
-        } else {
-            remote.port()
-        };
-        let d = &armed.policy.disable;
-        let i = usize::from(!ingress);
-        if d.all[i]
-            || (if is_private(ip) {
-                d.private[i]
-            } else {
-                d.public[i]
-            })
-        {
-            return None;
-        }
-        let proto = proto_of(conn.proto);
-        let id = node.map(|n| n.id.as_str());
-        let rules = if ingress {
-            &armed.policy.ingress
-        } else {
-            &armed.policy.egress
-        };
-        if rules.iter().any(|r| r.covers(id, ip, None, proto, port)) {
-            return None;
-        }
-        let made = doc::network(&armed.policy, ingress, id, ip, proto, port);
-        let (dir, kind) = if ingress {
-            (
-                format!("from {ip} to port {port}"),
-                pb::DeviationKind::Ingress,
-            )
-        } else {
-            (format!("to {ip} port {port}"), pb::DeviationKind::Egress)
-        };
-        let summary = format!(
-            "{} ({}) {} {dir}: no {} rule of policy {} covers it",
-            p.comm,
-            id.unwrap_or("not in the tree"),
-            proto.as_str(),
-            if ingress { "ingress" } else { "egress" },
-            armed.policy.name
-        );
-        Some(self.sighting(armed, model, p, kind, made, summary, &[], time_ns))
-    }
-
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one place builds every kind's sighting"
-    )]
-    fn sighting(
-        &mut self,
-        a: &Armed,
-        model: &ProcessModel,
-        p: &ProcessInfo,
-        kind: pb::DeviationKind,
-        made: doc::Made,
-        summary: String,
-        ancestors: &[ProcKey],
-        time_ns: u64,
-    ) -> Sighting {
-        let _ = model;
-        let id = format!("dev:{}:{}", a.policy.name, made.checksum);
+    fn sighting(&mut self, a: &Armed, p: &ProcessInfo, f: Finding, time_ns: u64) -> Sighting {
+        let id = format!("dev:{}:{}", a.policy.name, f.checksum);
         if self.seen.len() >= MAX_SEEN && !self.seen.contains_key(&id) {
             self.seen.clear();
         }
@@ -273,14 +166,14 @@ impl Guard {
         let deviation = pb::Deviation {
             id,
             policy: a.policy.name.clone(),
-            kind: kind.into(),
-            summary,
+            kind: f.kind.into(),
+            summary: f.summary,
             process: Some(convert::key(&p.key)),
-            ancestor_keys: ancestors.iter().map(convert::key).collect(),
+            ancestor_keys: f.ancestors,
             first_ns,
             last_ns: time_ns,
             count,
-            document: made.document,
+            document: f.document,
             enforced: a.policy.mode == Mode::Enforce && !a.dry_run,
             dry_run: a.dry_run,
             responses: Vec::new(),
@@ -299,34 +192,6 @@ fn proto_of(p: crate::net::Proto) -> Proto {
         crate::net::Proto::Tcp => Proto::Tcp,
         crate::net::Proto::Udp => Proto::Udp,
     }
-}
-
-/// The responses for a deviation of `facts`: every enabled `actions` item
-/// whose selectors hold, and each `default` item of a type no selected
-/// item has (Spyderbat's rule).
-#[must_use]
-pub fn responses_for(policy: &WorkloadPolicy, facts: &Facts<'_>) -> Vec<ResponseItem> {
-    let chosen: Vec<ResponseItem> = policy
-        .actions
-        .iter()
-        .filter(|r| all_match(&r.selectors, facts))
-        .cloned()
-        .collect();
-    let defaults = policy
-        .default
-        .iter()
-        .filter(|d| {
-            !chosen
-                .iter()
-                .any(|c| c.action.doc_name() == d.action.doc_name())
-        })
-        .cloned()
-        .collect::<Vec<_>>();
-    chosen
-        .into_iter()
-        .chain(defaults)
-        .filter(|r| r.enabled)
-        .collect()
 }
 
 /// The deviation as an event.

@@ -52,7 +52,7 @@ fn outside(text: &str, oldest: u64, newest: u64) -> anyhow::Error {
     }
 }
 
-pub(super) fn source_error(text: &str, e: SourceError) -> anyhow::Error {
+pub(crate) fn source_error(text: &str, e: SourceError) -> anyhow::Error {
     match e {
         SourceError::OutOfRange {
             oldest_unix_ns,

@@ -11,11 +11,29 @@ use perch_proto::v1::{
 };
 
 use super::answered;
+
+#[cfg(feature = "embedded")]
+mod fold;
+#[cfg(feature = "embedded")]
+mod judge;
+#[cfg(feature = "embedded")]
+mod offline;
+#[cfg(feature = "embedded")]
+mod recorded;
 use crate::cli::{Connection, policy::PolicyCommand};
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per Policies call, each printing its answer"
+)]
 pub async fn run(conn: &Connection, command: &PolicyCommand) -> anyhow::Result<()> {
-    if let PolicyCommand::Check { files } = command {
-        return check(files);
+    match command {
+        PolicyCommand::Check { files } => return check(files),
+        PolicyCommand::Learn { .. }
+        | PolicyCommand::Test { .. }
+        | PolicyCommand::Diff { .. }
+        | PolicyCommand::Merge { .. } => return offline(conn, command).await,
+        _ => {}
     }
     let (target, timeout) = (conn.target()?, conn.timeout());
     let channel = perch_client::channel_within(&target, timeout).await?;
@@ -103,7 +121,11 @@ pub async fn run(conn: &Connection, command: &PolicyCommand) -> anyhow::Result<(
                 clean(&resp.source)
             )?;
         }
-        PolicyCommand::Check { .. } => {}
+        PolicyCommand::Check { .. }
+        | PolicyCommand::Learn { .. }
+        | PolicyCommand::Test { .. }
+        | PolicyCommand::Diff { .. }
+        | PolicyCommand::Merge { .. } => {}
     }
     out.flush()?;
     Ok(())
@@ -175,6 +197,67 @@ fn summary_json(p: &PolicySummary) -> serde_json::Value {
 
 /// Every file through perchd's parser; errors as `FILE:LINE: field:
 /// message` on stderr, exit status 1 on any.
+/// The commands computed here from perchd's history.
+#[cfg(feature = "embedded")]
+async fn offline(conn: &Connection, command: &PolicyCommand) -> anyhow::Result<()> {
+    use offline::Scope;
+    match command {
+        PolicyCommand::Learn {
+            service,
+            container,
+            exe,
+            name,
+            window,
+            output,
+        } => {
+            let (scope, default_name) = match (service, container, exe) {
+                (Some(s), _, _) => (
+                    Scope::Service(s),
+                    s.rsplit('/').next().unwrap_or(s).to_owned(),
+                ),
+                (_, Some(c), _) => (
+                    Scope::Container(c),
+                    format!("container-{}", &c[..c.len().min(12)]),
+                ),
+                (_, _, Some(e)) => (Scope::Exe(e), e.rsplit('/').next().unwrap_or(e).to_owned()),
+                _ => bail!("--service, --container or --exe names what to learn"),
+            };
+            let name = name.clone().unwrap_or_else(|| {
+                default_name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect()
+            });
+            offline::learn(conn, &scope, &name, window, output.as_deref()).await
+        }
+        PolicyCommand::Test { file, window, json } => {
+            offline::test(conn, file, window, *json).await
+        }
+        PolicyCommand::Diff { file, window } => offline::diff(conn, file, window).await,
+        PolicyCommand::Merge {
+            file,
+            window,
+            output,
+        } => offline::merge(conn, file, window, output.as_deref()).await,
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "embedded"))]
+#[expect(
+    clippy::unused_async,
+    reason = "the same signature as the embedded build's"
+)]
+async fn offline(_: &Connection, _: &PolicyCommand) -> anyhow::Result<()> {
+    bail!("this perch was built without perchd's policy code (feature `embedded`)")
+}
+
 #[cfg(feature = "embedded")]
 fn check(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     let mut bad = 0_usize;

@@ -279,3 +279,35 @@ fn priority(
         ),
     }
 }
+
+/// The responses for a deviation of `subject`: every enabled `actions`
+/// item whose selectors hold, and each `default` item of a type no
+/// selected item has (Spyderbat's rule: defaults run when no action of the
+/// same type was taken).
+#[must_use]
+pub fn responses_for(
+    policy: &super::WorkloadPolicy,
+    subject: &dyn super::select::Subject,
+) -> Vec<ResponseItem> {
+    let chosen: Vec<ResponseItem> = policy
+        .actions
+        .iter()
+        .filter(|r| super::select::all_match(&r.selectors, subject))
+        .cloned()
+        .collect();
+    let defaults: Vec<ResponseItem> = policy
+        .default
+        .iter()
+        .filter(|d| {
+            !chosen
+                .iter()
+                .any(|c| c.action.doc_name() == d.action.doc_name())
+        })
+        .cloned()
+        .collect();
+    chosen
+        .into_iter()
+        .chain(defaults)
+        .filter(|r| r.enabled)
+        .collect()
+}

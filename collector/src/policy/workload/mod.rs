@@ -14,6 +14,8 @@
 //! nodes (a binary's own workload: `perch policy learn --exe`).
 pub mod action;
 mod compile;
+pub mod cover;
+pub mod deviation;
 pub mod net;
 pub mod raw;
 pub mod select;
