@@ -147,6 +147,14 @@ pub struct CgroupResolver {
     by_id: HashMap<u64, Arc<CgroupInfo>>,
     by_path: HashMap<String, Arc<CgroupInfo>>,
     last_scan: Option<Instant>,
+    /// The largest id the last walk saw.  Cgroup ids (kernfs inode
+    /// numbers) grow: an unknown id above it is a cgroup made since, and
+    /// is walked for at once (a container's first exec happens right after
+    /// its cgroup is made; a throttled miss would leave it without its
+    /// container for its whole life).
+    newest: u64,
+    /// Ids a walk did not find: not walked for again before the throttle.
+    missing: std::collections::HashSet<u64>,
 }
 
 impl CgroupResolver {
@@ -158,6 +166,8 @@ impl CgroupResolver {
             by_id: HashMap::new(),
             by_path: HashMap::new(),
             last_scan: None,
+            newest: 0,
+            missing: std::collections::HashSet::new(),
         }
     }
 
@@ -168,16 +178,26 @@ impl CgroupResolver {
 
     /// The cgroup with this id (the inode number of its directory, what
     /// `bpf_get_current_cgroup_id` returns).  On a miss the tree is walked
-    /// again, at most once per 200 ms; `None` if it is still unknown.
+    /// again: at once for an id newer than any the last walk saw (a new
+    /// cgroup), else at most once per 200 ms; `None` if it is still
+    /// unknown.
     pub fn resolve_id(&mut self, cgroup_id: u64) -> Option<Arc<CgroupInfo>> {
         if let Some(info) = self.by_id.get(&cgroup_id) {
             return Some(Arc::clone(info));
         }
-        if self.last_scan.is_some_and(|t| t.elapsed() < MIN_RESCAN) {
+        let new = cgroup_id > self.newest && !self.missing.contains(&cgroup_id);
+        if !new && self.last_scan.is_some_and(|t| t.elapsed() < MIN_RESCAN) {
             return None;
         }
         self.rescan();
-        self.by_id.get(&cgroup_id).cloned()
+        let found = self.by_id.get(&cgroup_id).cloned();
+        if found.is_none() {
+            if self.missing.len() >= 4096 {
+                self.missing.clear();
+            }
+            self.missing.insert(cgroup_id);
+        }
+        found
     }
 
     /// Parsed info for a path as shown in /proc/PID/cgroup (`0::<path>`).
@@ -225,6 +245,7 @@ impl CgroupResolver {
     /// no stat per cgroup is needed; files are skipped by `d_type`.
     fn rescan(&mut self) {
         self.last_scan = Some(Instant::now());
+        self.missing.clear();
         let mut fresh = HashMap::with_capacity(self.by_id.len());
         if let Ok(meta) = fs::metadata(&self.root) {
             fresh.insert(meta.ino(), self.reuse_or_parse(meta.ino(), "/"));
@@ -242,6 +263,7 @@ impl CgroupResolver {
                 visited += 1;
                 if visited > MAX_SCAN_DIRS {
                     tracing::warn!(root = %self.root.display(), "cgroup tree walk stopped at {MAX_SCAN_DIRS} dirs");
+                    self.newest = fresh.keys().copied().max().unwrap_or(0);
                     self.by_id = fresh;
                     return;
                 }
@@ -252,6 +274,7 @@ impl CgroupResolver {
                 }
             }
         }
+        self.newest = fresh.keys().copied().max().unwrap_or(0);
         self.by_id = fresh;
     }
 
