@@ -24,6 +24,7 @@ pub mod events;
 pub mod flags;
 pub mod fs;
 pub mod memory;
+pub mod policies;
 pub mod procs;
 pub mod tls;
 pub mod tmux;

@@ -21,6 +21,7 @@ use perch_e2e::{
     cgroups::Cgroups,
     events::EventLog,
     have_root_or_skip,
+    policies::{alive, audit_records, deviations, outcome, perch, wait_answered},
     procs::{ChildGuard, run_bounded},
 };
 use perch_proto::v1 as pb;
@@ -58,18 +59,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn perch(perchd: &Perchd, args: &[&str]) -> String {
-    let socket = perchd.socket.display().to_string();
-    let out = run_bounded(
-        Command::new(binary("perch"))
-            .args(args)
-            .args(["--socket", &socket]),
-        WAIT,
-    );
-    assert!(out.status.success(), "perch {args:?}: {out:?}");
-    out.stdout
-}
-
 fn curl(port: u16, path: &str) -> String {
     let out = run_bounded(
         Command::new("curl").args(["-sf", &format!("http://127.0.0.1:{port}{path}")]),
@@ -77,74 +66,6 @@ fn curl(port: u16, path: &str) -> String {
     );
     assert!(out.status.success(), "curl {path}: {out:?}");
     out.stdout
-}
-
-fn deviations(events: &[pb::Event], policy: &str) -> Vec<pb::Deviation> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            Some(pb::event::Kind::Deviation(d)) => d.deviation.clone(),
-            _ => None,
-        })
-        .filter(|d| d.policy == policy)
-        .collect()
-}
-
-/// The latest sighting of deviation `id` once its responses are in.
-fn answered(
-    events: &[pb::Event],
-    policy: &str,
-    kind: pb::DeviationKind,
-    pid: Option<u32>,
-) -> Option<pb::Deviation> {
-    deviations(events, policy).into_iter().rev().find(|d| {
-        d.kind == i32::from(kind)
-            && !d.responses.is_empty()
-            && pid.is_none_or(|p| d.process.as_ref().is_some_and(|k| k.pid == p))
-    })
-}
-
-/// Waits for the answered deviation of `kind` (for process `pid`).
-async fn wait_answered(
-    log: &mut EventLog,
-    policy: &str,
-    kind: pb::DeviationKind,
-    pid: Option<u32>,
-) -> pb::Deviation {
-    let found = log
-        .until(WAIT, |ev| answered(ev, policy, kind, pid).is_some())
-        .await;
-    assert!(
-        found,
-        "no {kind:?} deviation: {:#?}",
-        deviations(&log.events, policy)
-    );
-    answered(&log.events, policy, kind, pid).expect("found")
-}
-
-fn outcome(d: &pb::Deviation, action: &str) -> pb::PolicyResponse {
-    d.responses
-        .iter()
-        .find(|r| r.action == action)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {action} response: {d:#?}"))
-}
-
-fn audit_records(perchd: &Perchd) -> Vec<serde_json::Value> {
-    perch(perchd, &["audit", "list", "--perchd", "--json"])
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect()
-}
-
-fn alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 /// The service in the test's cgroup: `python server.py PORT`.

@@ -189,7 +189,15 @@ fn agent(
             pb::ActionMode::DryRun
         }
         .into(),
-        signal: pb::Signal::Kill.into(),
+        // Only the signalling kinds take a signal (validated as for a console).
+        signal: if matches!(
+            kind,
+            pb::ActionKind::Kill | pb::ActionKind::KillTree | pb::ActionKind::KillGroup
+        ) {
+            pb::Signal::Kill.into()
+        } else {
+            pb::Signal::Unspecified.into()
+        },
         priority,
         client_origin: String::new(),
         client_process: None,
