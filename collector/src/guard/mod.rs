@@ -79,11 +79,20 @@ impl Guard {
 
     /// The deviations `e` (already applied to `model`) shows.
     pub fn judge(&mut self, model: &ProcessModel, e: &ModelEvent) -> Vec<Sighting> {
-        if self.policies.is_empty() {
+        let judged = matches!(
+            e,
+            ModelEvent::Exec { .. }
+                | ModelEvent::Net {
+                    change: NetChange::Listen(_) | NetChange::Connect(_) | NetChange::Accept(_),
+                    ..
+                }
+        );
+        if self.policies.is_empty() || !judged {
             return Vec::new();
         }
+        // Taken out for the pass (the sightings update `seen`), not cloned.
+        let armed = std::mem::take(&mut self.policies);
         let mut out = Vec::new();
-        let armed = self.policies.clone();
         for a in &armed {
             let found = match e {
                 ModelEvent::Exec {
@@ -96,6 +105,7 @@ impl Guard {
             };
             out.extend(found);
         }
+        self.policies = armed;
         out
     }
 

@@ -224,19 +224,29 @@ pub(crate) fn line_of(text: &str, key: &str) -> u64 {
 }
 
 /// `*` matches any run of characters, `?` one; the rest is literal.
+/// Policies run it on every exec against every selector: ASCII (the usual
+/// case) is matched on the bytes in place, without copying.
 #[must_use]
 pub fn glob(pattern: &str, value: &str) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        return glob_in(pattern.as_bytes(), value.as_bytes());
+    }
     let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    glob_in(&p, &v)
+}
+
+fn glob_in<T: Copy + PartialEq + From<u8>>(p: &[T], v: &[T]) -> bool {
+    let (star_c, any_c) = (T::from(b'*'), T::from(b'?'));
     let (mut pi, mut vi) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while vi < v.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(c) if *c == star_c => {
                 star = Some(pi);
                 mark = vi;
                 pi += 1;
             }
-            Some(c) if *c == '?' || *c == v[vi] => {
+            Some(c) if *c == any_c || *c == v[vi] => {
                 pi += 1;
                 vi += 1;
             }
@@ -250,7 +260,7 @@ pub fn glob(pattern: &str, value: &str) -> bool {
             },
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == star_c)
 }
 
 /// A YAML double-quoted scalar (round-trips any string).

@@ -1,7 +1,7 @@
 //! Options of the benchmarks: `--name value` pairs whose values are whole
 //! numbers in a stated range, so a bad value gets an error that names the
 //! option and the range instead of a panic.
-use std::ops::RangeInclusive;
+use std::{ops::RangeInclusive, time::Duration};
 
 use anyhow::{Context as _, bail};
 
@@ -47,6 +47,13 @@ pub fn parse(
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The `p`-th percentile (0..=100) of `v`, ms.
+pub fn percentile(v: &mut [Duration], p: usize) -> f64 {
+    v.sort_unstable();
+    let i = (v.len().saturating_sub(1) * p).div_ceil(100);
+    v.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use perch_proto::v1::{self as pb, event::Kind};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
 
-use crate::args::{Opt, parse};
+use crate::args::{Opt, parse, percentile};
 
 pub const USAGE: &str = "perch-bench flag-latency [--triggers N (10..=100000, 1000)]";
 
@@ -23,13 +23,6 @@ pub const USAGE: &str = "perch-bench flag-latency [--triggers N (10..=100000, 10
 enum Seen {
     Exec(u32),
     Flag,
-}
-
-/// The `p`-th percentile (0..=100) of `v`, ms.
-fn percentile(v: &mut [Duration], p: usize) -> f64 {
-    v.sort_unstable();
-    let i = (v.len().saturating_sub(1) * p).div_ceil(100);
-    v.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 /// Spawns `exe`, again if it is busy for a moment (ETXTBSY: the copy was

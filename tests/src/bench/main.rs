@@ -20,6 +20,8 @@
 //!   (`open_storm`);
 //! - `history-storm`, `history-seek`: the history store's cost on the
 //!   exec storm and its seek latency at N processes (`history`);
+//! - `policy-kill`, `policy-storm`: a deviant killed by an enforcing
+//!   workload policy, and the exec storm with 50 policies (`policy`);
 //! - `replay`: importing a Spydertop recording against gzip + JSON
 //!   parsing alone, and seeking in it against a whole import (`replay`).
 mod args;
@@ -33,6 +35,7 @@ mod history;
 mod kill_latency;
 mod memory;
 mod open_storm;
+mod policy;
 mod replay;
 
 use std::process::ExitCode;
@@ -66,6 +69,10 @@ fn run() -> anyhow::Result<()> {
         "memory" => tokio::runtime::Runtime::new()?.block_on(memory::run(rest)),
         "open-storm" => tokio::runtime::Runtime::new()?.block_on(open_storm::run(rest)),
         "replay" => replay::run(rest),
+        "policy-kill" => tokio::runtime::Runtime::new()?.block_on(policy::kill(rest)),
+        "policy-storm" => {
+            tokio::runtime::Runtime::new()?.block_on(policy::storm_with_policies(rest))
+        }
         "history-storm" => tokio::runtime::Runtime::new()?.block_on(history::storm(rest)),
         // On the main thread, like `console`: it forks the sleepers.
         "history-seek" => history::seek(rest),
@@ -75,7 +82,7 @@ fn run() -> anyhow::Result<()> {
         }
         "-h" | "--help" | "help" => {
             println!(
-                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
+                "usage: {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}\n       {}",
                 exec_storm::USAGE,
                 connect_storm::USAGE,
                 console::USAGE,
@@ -86,7 +93,9 @@ fn run() -> anyhow::Result<()> {
                 open_storm::USAGE,
                 replay::USAGE,
                 history::STORM_USAGE,
-                history::SEEK_USAGE
+                history::SEEK_USAGE,
+                policy::KILL_USAGE,
+                policy::STORM_USAGE
             );
             Ok(())
         }

@@ -6,6 +6,8 @@
 //! A fork that did not exec (same name and executable as its parent) is
 //! the same program and is folded into its parent, when judging and when
 //! learning alike, so a forking server matches the tree learned from it.
+use std::borrow::Cow;
+
 use perch_proto::v1 as pb;
 
 use super::{
@@ -66,19 +68,19 @@ pub struct Facts<'a, P: Proc + ?Sized> {
 }
 
 impl<P: Proc + ?Sized> Subject for Facts<'_, P> {
-    fn value(&self, kind: SelKind, field: &str) -> Option<String> {
+    fn value(&self, kind: SelKind, field: &str) -> Option<Cow<'_, str>> {
         let p = self.p;
         match (kind, field) {
-            (SelKind::Container, "containerID") => p.container_id().map(ToOwned::to_owned),
-            (SelKind::Service, "cgroup") => p.cgroup_path().map(ToOwned::to_owned),
+            (SelKind::Container, "containerID") => p.container_id().map(Cow::Borrowed),
+            (SelKind::Service, "cgroup") => p.cgroup_path().map(Cow::Borrowed),
             (SelKind::Service, "name") => p
                 .cgroup_path()
                 .and_then(|c| c.rsplit('/').next())
-                .map(ToOwned::to_owned),
-            (SelKind::Machine, "hostname" | "sourceName") => Some(self.host.to_owned()),
-            (SelKind::Process, "name") => Some(p.comm().to_owned()),
-            (SelKind::Process, "exe") => Some(p.exe().to_owned()),
-            (SelKind::Process, "euser") => Some(p.euser()),
+                .map(Cow::Borrowed),
+            (SelKind::Machine, "hostname" | "sourceName") => Some(Cow::Borrowed(self.host)),
+            (SelKind::Process, "name") => Some(Cow::Borrowed(p.comm())),
+            (SelKind::Process, "exe") => Some(Cow::Borrowed(p.exe())),
+            (SelKind::Process, "euser") => Some(Cow::Owned(p.euser())),
             // Container names, images, pod and namespace labels come with
             // the runtime and Kubernetes names: absent until then.
             _ => None,

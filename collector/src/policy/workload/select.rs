@@ -3,6 +3,8 @@
 //! semantics: every field, label and expression must hold (AND); values
 //! are globs; `In` on a missing key is false, `NotIn` on a missing key
 //! true, `Exists` / `DoesNotExist` test presence.
+use std::borrow::Cow;
+
 use super::super::glob;
 
 /// Which selector: decides the field names it takes.
@@ -104,7 +106,7 @@ pub trait Subject {
     /// The value of `field` of the object `kind` selects (the container's
     /// image, the service's cgroup, the machine's hostname, a namespace or
     /// pod label), `None` when it has none.
-    fn value(&self, kind: SelKind, field: &str) -> Option<String>;
+    fn value(&self, kind: SelKind, field: &str) -> Option<Cow<'_, str>>;
 }
 
 impl Selector {
@@ -132,11 +134,11 @@ mod tests {
 
     struct Facts(Vec<(&'static str, &'static str)>);
     impl Subject for Facts {
-        fn value(&self, _: SelKind, field: &str) -> Option<String> {
+        fn value(&self, _: SelKind, field: &str) -> Option<Cow<'_, str>> {
             self.0
                 .iter()
                 .find(|(k, _)| *k == field)
-                .map(|(_, v)| (*v).to_owned())
+                .map(|(_, v)| Cow::Borrowed(*v))
         }
     }
 
