@@ -36,6 +36,7 @@ pub mod list;
 pub mod model;
 pub mod net;
 pub mod overlays;
+pub mod policies;
 pub mod prompt;
 pub mod recording;
 pub mod rows;

@@ -52,6 +52,12 @@ pub fn send(
                     let _ = tx.send(Update::Audit(out.host, page)).await;
                 });
             }
+            Request::ListPolicies => {
+                tokio::spawn(async move {
+                    let list = list_policies(&target).await;
+                    let _ = tx.send(Update::Policies(out.host, list)).await;
+                });
+            }
             Request::SaveColumns(_) => {}
         }
     }
@@ -62,6 +68,19 @@ async fn act(target: &Target, req: pb::ActRequest) -> Result<ActResponse, tonic:
         .await
         .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
     Ok(client.act(req).await?.into_inner())
+}
+
+/// The host's policies, or why not as one line.
+async fn list_policies(target: &Target) -> Result<Vec<pb::PolicySummary>, String> {
+    let channel = perch_client::channel_within(target, std::time::Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut client = perch_client::policies_client(channel);
+    client
+        .list_policies(pb::ListPoliciesRequest {})
+        .await
+        .map(|r| r.into_inner().policies)
+        .map_err(|s| format!("{} ({:?})", s.message(), s.code()))
 }
 
 /// The whole answer, or the collector's refusal as one line.

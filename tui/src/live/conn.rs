@@ -31,6 +31,8 @@ pub enum Update {
     ActResult(u64, Box<Result<pb::ActResponse, tonic::Status>>),
     /// A host's audit log, or why it could not be read.
     Audit(HostId, Result<AuditPage, String>),
+    /// A host's policies, or why they could not be listed.
+    Policies(HostId, Result<Vec<pb::PolicySummary>, String>),
     /// The columns were saved (where), or why not.
     Saved(Result<String, String>),
     /// A time source's answer to the console's state query.

@@ -345,6 +345,10 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.ingest_audit(h, page);
             true
         }
+        Update::Policies(h, list) => {
+            app.ingest_policies(h, list);
+            true
+        }
         Update::Saved(result) => {
             app.saved(result);
             true

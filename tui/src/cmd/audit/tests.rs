@@ -260,7 +260,7 @@ fn bad_flags_are_clear_errors() {
     };
     let e = err(&["--action", "nuke"]);
     assert!(
-        e.contains("unknown value \"nuke\" (one of: kill, kill_tree, kill_group, renice, kill_pod, freeze_tree, thaw_tree, freeze_pod, thaw_pod, suppress_trace)"),
+        e.contains("unknown value \"nuke\" (one of: kill, kill_tree, kill_group, renice, kill_pod, freeze_tree, thaw_tree, freeze_pod, thaw_pod, suppress_trace, policy_change)"),
         "{e}"
     );
     assert!(err(&["--result", "ok"]).contains("one of: success, partial, not_successful"));

@@ -18,6 +18,8 @@ use crate::text::clean;
 pub enum Request {
     Act(ActRequest),
     ListAudit(ListAuditRequest),
+    /// The host's workload and trace policies.
+    ListPolicies,
     /// Not for a collector: the column setup's choice, for the loop to
     /// write into the configuration file's `columns`.
     SaveColumns(Vec<String>),

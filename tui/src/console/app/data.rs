@@ -94,6 +94,8 @@ pub struct Data {
     pub(super) net: NetStore,
     /// Flags and Spydertraces.
     pub(super) detect: DetectStore,
+    /// Workload policies and their deviations.
+    pub(super) policies: crate::console::policies::PolicyStore,
     /// The processes whose FLAGS mark is set (cleared before marking again).
     pub(super) marked: Vec<ProcessKey>,
     /// Threads of multi-threaded processes, while thread rows are shown.
@@ -117,6 +119,7 @@ impl Data {
             store: Store::default(),
             net: NetStore::default(),
             detect: DetectStore::default(),
+            policies: crate::console::policies::PolicyStore::default(),
             marked: Vec::new(),
             threads: crate::console::threads::Threads::default(),
             generation: 0,
@@ -270,6 +273,27 @@ impl Data {
     }
 
     /// Asks `host`'s collector for its audit log.
+    /// Asks every host for its policies.
+    pub fn fetch_policies(&mut self) {
+        for i in 0..self.hosts.len() {
+            let host = HostId(u16::try_from(i).unwrap_or(u16::MAX));
+            self.queue(host, Request::ListPolicies);
+        }
+    }
+
+    /// `host`'s boot clock now, from the newest time it sent.
+    #[must_use]
+    pub fn host_boot_now(&self, host: HostId) -> Option<u64> {
+        let (ns, at) = self.host(host)?.clock?;
+        let since = u64::try_from(self.now.saturating_duration_since(at).as_nanos()).unwrap_or(0);
+        Some(ns.saturating_add(since))
+    }
+
+    #[must_use]
+    pub fn policies(&self) -> &crate::console::policies::PolicyStore {
+        &self.policies
+    }
+
     pub fn fetch_audit(&mut self, host: HostId) {
         let request = self.audit.fetch(host);
         self.queue(host, Request::ListAudit(request));

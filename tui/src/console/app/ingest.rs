@@ -95,6 +95,15 @@ impl App {
     }
 
     /// `host`'s answer to `ListAudit`, or why there is none.
+    /// A host's policies (the Policies screen).
+    pub fn ingest_policies(
+        &mut self,
+        host: HostId,
+        list: Result<Vec<perch_proto::v1::PolicySummary>, String>,
+    ) {
+        self.data.policies.snapshot(host, list);
+    }
+
     pub fn ingest_audit(&mut self, host: HostId, page: Result<AuditPage, String>) {
         self.data.audit.ingest(host, page);
         self.refresh_log();
@@ -260,6 +269,12 @@ impl App {
                 self.data.note_record(host, r);
                 self.data.audit.insert(host, r.clone());
                 return true;
+            }
+            Some(Kind::Deviation(d)) => {
+                if let Some(d) = &d.deviation {
+                    self.data.policies.apply(host, d.clone());
+                    return true;
+                }
             }
             Some(Kind::Exec(x)) => {
                 if let Some(p) = &x.process {

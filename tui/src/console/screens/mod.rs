@@ -1,6 +1,6 @@
 //! The console's screens: what the body shows, one per tab (the processes,
-//! the action log, connections, listening sockets, Spydertraces and flags;
-//! policies to come).  Each screen is one module that owns its state, its
+//! the action log, connections, listening sockets, Spydertraces, flags and
+//! policies).  Each screen is one module that owns its state, its
 //! keys and its drawing ([`ScreenState`]); [`screens!`] below is the one
 //! place they are registered, and everything else is derived from it: the
 //! [`Screen`] enum and its tab order, the tab bar, Tab / Shift-Tab and each
@@ -195,6 +195,8 @@ screens! {
     Traces => traces::Traces,
     /// Flags the detection rules raised.
     Flags => flags::Flags,
+    /// Workload and trace policies, and their deviations.
+    Policies => policies::Policies,
 }
 
 /// What the Traces and Flags screens share: the table, its sort, filter,

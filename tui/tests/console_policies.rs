@@ -1,0 +1,168 @@
+//! Snapshots of the Policies screen (issue 14) on a fixed model fed
+//! through the console's own ingest paths: a `ListPolicies` answer (a
+//! learned service policy in enforce mode, a machine policy applied as a
+//! dry run, a trace suppression policy) and `DeviationRaised` events (a
+//! shell under the web server, seen twice, killed by the policy; an egress
+//! to a new port).  Enter opens the web policy's deviations; Enter on the
+//! shell's shows its process.
+//!
+//! Deterministic: fixed pids and boot-clock times, the console's clock
+//! injected.
+mod common;
+
+use std::time::Instant;
+
+use common::{screen, text};
+use perch::console::{App, Config, ConnectionState, HostId, Msg, Screen};
+use perch_proto::v1::{
+    self, Deviation, DeviationKind, DeviationRaised, Event, GetInfoResponse, PolicyMode,
+    PolicyResponse, PolicySummary, ResponseOutcome, event::Kind,
+};
+
+const H: HostId = HostId(0);
+const S: u64 = 1_000_000_000;
+const NOW_S: u64 = 5_000;
+
+fn snap(name: &str, app: &App) {
+    for size in common::SIZES {
+        let screen = text(&screen(app, size));
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), screen);
+    }
+}
+
+fn proc(pid: u32, start_s: u64, parent: u32, comm: &str) -> v1::Process {
+    v1::Process {
+        key: Some(v1::ProcessKey {
+            pid,
+            start_time_ns: start_s * S,
+        }),
+        ppid: parent,
+        user: "www-data".to_owned(),
+        comm: comm.to_owned(),
+        exe: format!("/usr/bin/{comm}"),
+        argv: vec![comm.to_owned()],
+        state: "S".to_owned(),
+        threads: 1,
+        ..v1::Process::default()
+    }
+}
+
+fn summary(name: &str, kind: &str, mode: PolicyMode, dry_run: bool) -> PolicySummary {
+    PolicySummary {
+        name: name.to_owned(),
+        r#type: kind.to_owned(),
+        mode: mode.into(),
+        enabled: true,
+        dry_run,
+        ..PolicySummary::default()
+    }
+}
+
+fn deviation(
+    id: &str,
+    kind: DeviationKind,
+    (pid, start_s): (u32, u64),
+    count: u64,
+    summary: &str,
+) -> Deviation {
+    Deviation {
+        id: id.to_owned(),
+        policy: "web".to_owned(),
+        kind: kind.into(),
+        summary: summary.to_owned(),
+        process: Some(v1::ProcessKey {
+            pid,
+            start_time_ns: start_s * S,
+        }),
+        ancestor_keys: vec![v1::ProcessKey {
+            pid: 500,
+            start_time_ns: 100 * S,
+        }],
+        first_ns: 4_900 * S,
+        last_ns: 4_990 * S,
+        count,
+        enforced: true,
+        ..Deviation::default()
+    }
+}
+
+fn console() -> App {
+    let mut app = App::new(Config::default(), Instant::now());
+    app.ingest_info(
+        H,
+        GetInfoResponse {
+            host: "web-1".to_owned(),
+            boot_time_unix_ns: 1_795_400_000_000_000_000,
+            ..GetInfoResponse::default()
+        },
+    );
+    app.set_connection(H, ConnectionState::Connected);
+    app.ingest_snapshot(
+        H,
+        vec![proc(500, 100, 1, "python3"), proc(901, 4_900, 500, "sh")],
+    );
+    let shell = Deviation {
+        responses: vec![
+            PolicyResponse {
+                action: "agentKillProcess".to_owned(),
+                outcome: ResponseOutcome::Success.into(),
+                ..PolicyResponse::default()
+            },
+            PolicyResponse {
+                action: "makeRedFlag".to_owned(),
+                outcome: ResponseOutcome::Success.into(),
+                ..PolicyResponse::default()
+            },
+        ],
+        ..deviation(
+            "dev:web:1",
+            DeviationKind::Process,
+            (901, 4_900),
+            2,
+            "sh (/usr/bin/dash, www-data) under python3_0 is not in policy web's process tree",
+        )
+    };
+    let egress = Deviation {
+        ancestor_keys: Vec::new(),
+        ..deviation(
+            "dev:web:2",
+            DeviationKind::Egress,
+            (500, 100),
+            1,
+            "python3 (python3_0) TCP to 10.0.0.9 port 6379: no egress rule of policy web covers it",
+        )
+    };
+    let events: Vec<Event> = [egress, shell]
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| Event {
+            seq: i as u64 + 1,
+            time_ns: NOW_S * S,
+            kind: Some(Kind::Deviation(DeviationRaised { deviation: Some(d) })),
+        })
+        .collect();
+    app.ingest_events(H, &events);
+    app.ingest_policies(
+        H,
+        Ok(vec![
+            summary("web", "linux-service", PolicyMode::Enforce, false),
+            summary("sshd-tree", "machine", PolicyMode::Audit, true),
+            summary("allow-backups", "trace", PolicyMode::Enforce, false),
+        ]),
+    );
+    app
+}
+
+#[test]
+fn policies_and_their_deviations() {
+    let mut app = console();
+    app.update(Msg::Show(Screen::Policies));
+    snap("policies_list", &app);
+    // `web` sorts last: move to it and open its deviations.
+    app.update(Msg::End);
+    app.update(Msg::Confirm);
+    snap("policies_deviations", &app);
+    // The newest deviation (the shell) is first: Enter shows its process.
+    app.update(Msg::Confirm);
+    assert_eq!(app.screen(), Screen::Processes);
+}
