@@ -71,6 +71,11 @@ pub struct Detector {
     failures: HashMap<(ProcKey, u64), VecDeque<u64>>,
     /// Trace suppression policies (loaded, and added by `suppress_trace`).
     policies: Vec<crate::policy::TracePolicy>,
+    /// Enforcing workload policies: a flag on a process their tree covers
+    /// is excepted (the policy allows what it raised on).
+    workloads: Vec<std::sync::Arc<crate::policy::WorkloadPolicy>>,
+    /// This host's name (machine selectors).
+    host: String,
     pub eval_errors: u64,
     last_tick_ns: u64,
 }
@@ -133,6 +138,8 @@ impl Detector {
             writers: HashMap::new(),
             failures: HashMap::new(),
             policies: Vec::new(),
+            workloads: Vec::new(),
+            host: String::new(),
             eval_errors: 0,
             last_tick_ns: 0,
         }
@@ -334,7 +341,8 @@ impl Detector {
     ) {
         let rule = &self.rules.rules[i];
         let excepted = exceptions::excepted(rule, sub)
-            .or_else(|| suppress::allowed(&self.policies, rule, sub));
+            .or_else(|| suppress::allowed(&self.policies, rule, sub))
+            .or_else(|| policy_flag::covered(&self.workloads, sub, &self.host));
         let chain: Vec<&ProcessInfo> = std::iter::once(sub.proc)
             .chain(sub.ancestors.iter().copied())
             .collect();

@@ -37,7 +37,35 @@ fn severity(s: &str) -> Severity {
     }
 }
 
+/// The enforcing workload policy whose tree covers the flagged process,
+/// as an exception reason: Spyderbat excepts the red flags inside an
+/// enforcing policy (what it allows is not suspicious there).
+#[must_use]
+pub fn covered(
+    policies: &[std::sync::Arc<crate::policy::WorkloadPolicy>],
+    sub: &super::context::Subject<'_>,
+    host: &str,
+) -> Option<String> {
+    use crate::policy::workload::cover::{Place, chain, place};
+    policies.iter().find_map(|p| {
+        let links = chain(p, sub.proc, sub.ancestors.clone(), host)?;
+        matches!(place(p, &links), Place::Covered(_))
+            .then(|| format!("policy {} (its process tree allows it)", p.name))
+    })
+}
+
 impl Detector {
+    /// The enforcing workload policies whose covered processes' flags are
+    /// excepted.
+    pub fn set_workload_policies(
+        &mut self,
+        policies: Vec<std::sync::Arc<crate::policy::WorkloadPolicy>>,
+        host: String,
+    ) {
+        self.workloads = policies;
+        self.host = host;
+    }
+
     /// Raises `f` on the process `key`; the flag event and, for a red
     /// flag, its trace's update.  Nothing when the process is unknown.
     pub fn raise_policy_flag(

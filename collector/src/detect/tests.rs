@@ -497,3 +497,41 @@ fn oom_kills_are_the_kernels_marked_victims_only() {
         .collect();
     assert_eq!(oom, vec![81]);
 }
+
+#[test]
+fn an_enforcing_workload_policy_excepts_flags_on_what_it_covers() {
+    let doc = "apiVersion: spyderbat/v1
+kind: SpyderbatPolicy
+metadata: {name: build-tools, type: machine}
+spec:
+  machineSelector: {hostname: build-1}
+  mode: enforce
+  processPolicy:
+  - name: bash
+    exe: [\"*\"]
+    id: bash_0
+    euser: [\"*\"]
+    children: [{name: x, exe: [/tmp/x], id: x_0}]
+  networkPolicy: {ingress: [], egress: []}
+  response: {default: [], actions: []}
+";
+    let policy = crate::policy::workload::parse("p.yaml", doc).unwrap();
+    let mut rig = Rig::new();
+    rig.det
+        .set_workload_policies(vec![std::sync::Arc::new(policy)], "build-1".to_owned());
+    rig.exec(process(11, 10, &["x"], "/tmp/x", tty()));
+    rig.exec(process(12, 10, &["y"], "/tmp/y", tty()));
+    let on = |pid: u32| {
+        rig.flags()
+            .into_iter()
+            .find(|f| f.process.is_some_and(|k| k.pid == pid))
+            .unwrap()
+    };
+    let covered = on(11);
+    assert!(covered.excepted, "{covered:?}");
+    assert_eq!(
+        covered.exception_reason,
+        "policy build-tools (its process tree allows it)"
+    );
+    assert!(!on(12).excepted, "not in the tree: flagged as usual");
+}

@@ -29,6 +29,17 @@ impl Shared {
     pub fn arm_policies(&self, registry: &crate::policy::registry::Registry) {
         let policies = registry.workload_policies();
         tracing::info!(policies = policies.len(), "workload policies in force");
+        if let Some(detector) = &self.detector {
+            let enforcing = policies
+                .iter()
+                .filter(|(p, dry_run)| !dry_run && p.mode == crate::policy::trace::Mode::Enforce)
+                .map(|(p, _)| Arc::clone(p))
+                .collect();
+            detector
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .set_workload_policies(enforcing, self.info.host.clone());
+        }
         self.guard
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
