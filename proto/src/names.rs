@@ -105,7 +105,7 @@ mod tests {
     fn every_value_has_a_name_that_parses_back() {
         // The counts are the proto enums' sizes.
         round_trip::<Role>(4);
-        round_trip::<ActionKind>(11);
+        round_trip::<ActionKind>(12);
         round_trip::<Signal>(11);
         round_trip::<ActionMode>(3);
         round_trip::<ActionResult>(4);
