@@ -13,7 +13,7 @@ mod common;
 use std::time::Instant;
 
 use common::{screen, text};
-use perch::console::{App, Config, ConnectionState, HostId, Msg, Screen};
+use perch::console::{App, Config, ConnectionState, HostId, Msg, Screen, actions::Request};
 use perch_proto::v1::{
     self, Deviation, DeviationKind, DeviationRaised, Event, GetInfoResponse, PolicyMode,
     PolicyResponse, PolicySummary, ResponseOutcome, event::Kind,
@@ -47,6 +47,33 @@ fn proc(pid: u32, start_s: u64, parent: u32, comm: &str) -> v1::Process {
     }
 }
 
+/// The web policy as perchd stores it.
+const WEB: &str = "# perch: applied-unix-ns=1 dry-run=false applied-by=root
+apiVersion: spyderbat/v1
+kind: SpyderbatPolicy
+metadata: {name: web, type: linux-service}
+spec:
+  serviceSelector: {cgroup: /system.slice/web.service}
+  mode: enforce
+  processPolicy:
+  - {name: python3, exe: [/usr/bin/python3], id: python3_0, euser: [www-data]}
+  networkPolicy: {ingress: [], egress: []}
+  response:
+    default: [{makeRedFlag: {severity: high}}]
+    actions: [{agentKillProcess: {processSelector: {name: sh}}}]
+";
+
+/// The shell's deviation document, as perchd writes it.
+const SHELL_DOC: &str = "apiVersion: spyderbat/v1
+kind: GuardianDeviation
+metadata: {type: process, policy: web, checksum: 1}
+spec:
+  processPolicy:
+  - policyNode:
+      id: python3_0
+      children: [{name: sh, exe: [/usr/bin/dash], id: sh_0, euser: [www-data]}]
+";
+
 fn summary(name: &str, kind: &str, mode: PolicyMode, dry_run: bool) -> PolicySummary {
     PolicySummary {
         name: name.to_owned(),
@@ -54,6 +81,11 @@ fn summary(name: &str, kind: &str, mode: PolicyMode, dry_run: bool) -> PolicySum
         mode: mode.into(),
         enabled: true,
         dry_run,
+        yaml: if name == "web" {
+            WEB.to_owned()
+        } else {
+            String::new()
+        },
         ..PolicySummary::default()
     }
 }
@@ -102,6 +134,7 @@ fn console() -> App {
         vec![proc(500, 100, 1, "python3"), proc(901, 4_900, 500, "sh")],
     );
     let shell = Deviation {
+        document: SHELL_DOC.to_owned(),
         responses: vec![
             PolicyResponse {
                 action: "agentKillProcess".to_owned(),
@@ -162,6 +195,23 @@ fn policies_and_their_deviations() {
     app.update(Msg::End);
     app.update(Msg::Confirm);
     snap("policies_deviations", &app);
+    // `m` on the shell's: the policy with it added, to confirm.
+    app.update(Msg::AddToPolicy);
+    snap("policies_add_deviation", &app);
+    let _ = app.take_outbox();
+    app.update(Msg::Confirm);
+    let applied: Vec<String> = app
+        .take_outbox()
+        .into_iter()
+        .filter_map(|o| match o.request {
+            Request::ApplyPolicy { yaml, .. } => Some(yaml),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied.len(), 1);
+    assert!(applied[0].contains("name: sh"), "{}", applied[0]);
+    let reread = perchd::policy::workload::parse("web.yaml", &applied[0]).expect("valid");
+    assert_eq!(reread.roots[0].children[0].id, "sh_0");
     // The newest deviation (the shell) is first: Enter shows its process.
     app.update(Msg::Confirm);
     assert_eq!(app.screen(), Screen::Processes);

@@ -92,7 +92,8 @@ pub struct EventsArgs {
         value_parser = enum_arg::<EventKind>,
         help = "Only events of these kinds (exec, fork, exit, update, process_samples, \
                 host_sample, action, connect, accept, listen, close, connection_updates, \
-                security); repeatable or comma-separated.  Notices are always printed"
+                security, flag, trace, deviation); repeatable or comma-separated.  Notices \
+                are always printed"
     )]
     pub kind: Vec<EventKind>,
     /// Only events about processes whose command name (comm) contains NAME

@@ -107,6 +107,8 @@ pub enum Msg {
     Play,
     /// Time travel: the time menu.
     TimeMenu,
+    /// Policies screen: add the selected deviation to its policy.
+    AddToPolicy,
 }
 
 impl Msg {

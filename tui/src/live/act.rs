@@ -58,6 +58,12 @@ pub fn send(
                     let _ = tx.send(Update::Policies(out.host, list)).await;
                 });
             }
+            Request::ApplyPolicy { yaml, reason } => {
+                tokio::spawn(async move {
+                    let done = apply_policy(&target, yaml, reason).await;
+                    let _ = tx.send(Update::PolicyApplied(out.host, done)).await;
+                });
+            }
             Request::SaveColumns(_) => {}
         }
     }
@@ -80,6 +86,31 @@ async fn list_policies(target: &Target) -> Result<Vec<pb::PolicySummary>, String
         .list_policies(pb::ListPoliciesRequest {})
         .await
         .map(|r| r.into_inner().policies)
+        .map_err(|s| format!("{} ({:?})", s.message(), s.code()))
+}
+
+/// Applies `yaml`; what perchd said, or its refusal as one line.
+async fn apply_policy(target: &Target, yaml: String, reason: String) -> Result<String, String> {
+    let channel = perch_client::channel_within(target, std::time::Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut client = perch_client::policies_client(channel);
+    let req = pb::ApplyPolicyRequest {
+        yaml,
+        dry_run: false,
+        reason,
+    };
+    client
+        .apply_policy(req)
+        .await
+        .map(|r| {
+            let r = r.into_inner();
+            let name = r.policy.map(|p| p.name).unwrap_or_default();
+            format!(
+                "policy {name} {}",
+                if r.replaced { "replaced" } else { "applied" }
+            )
+        })
         .map_err(|s| format!("{} ({:?})", s.message(), s.code()))
 }
 

@@ -33,6 +33,8 @@ pub enum Update {
     Audit(HostId, Result<AuditPage, String>),
     /// A host's policies, or why they could not be listed.
     Policies(HostId, Result<Vec<pb::PolicySummary>, String>),
+    /// A policy the console applied (its answer in words), or why not.
+    PolicyApplied(HostId, Result<String, String>),
     /// The columns were saved (where), or why not.
     Saved(Result<String, String>),
     /// A time source's answer to the console's state query.

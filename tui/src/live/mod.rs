@@ -349,6 +349,10 @@ fn apply(app: &mut App, update: Update) -> bool {
             app.ingest_policies(h, list);
             true
         }
+        Update::PolicyApplied(h, done) => {
+            app.policy_applied(h, done);
+            true
+        }
         Update::Saved(result) => {
             app.saved(result);
             true

@@ -16,6 +16,7 @@ pub mod action;
 mod compile;
 pub mod cover;
 pub mod deviation;
+pub mod merge;
 pub mod net;
 pub mod raw;
 pub mod select;

@@ -20,6 +20,11 @@ pub enum Request {
     ListAudit(ListAuditRequest),
     /// The host's workload and trace policies.
     ListPolicies,
+    /// Apply this policy document (the console's "add to policy").
+    ApplyPolicy {
+        yaml: String,
+        reason: String,
+    },
     /// Not for a collector: the column setup's choice, for the loop to
     /// write into the configuration file's `columns`.
     SaveColumns(Vec<String>),

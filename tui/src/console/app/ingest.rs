@@ -104,6 +104,17 @@ impl App {
         self.data.policies.snapshot(host, list);
     }
 
+    /// The answer to a policy the console applied: said in the footer, and
+    /// the policies listed again.
+    pub fn policy_applied(&mut self, host: HostId, done: Result<String, String>) {
+        self.view.flash = Some(match done {
+            Ok(what) => what,
+            Err(why) => format!("policy not applied: {why}"),
+        });
+        self.data
+            .queue(host, crate::console::actions::Request::ListPolicies);
+    }
+
     pub fn ingest_audit(&mut self, host: HostId, page: Result<AuditPage, String>) {
         self.data.audit.ingest(host, page);
         self.refresh_log();

@@ -127,6 +127,8 @@ overlays! {
     Record => record::Record,
     /// `@`: time travel's jumps, a typed time, LIVE.
     TimeMenu => time_menu::TimeMenu,
+    /// `m` on a deviation: the policy with it added, to confirm.
+    PolicyMerge => policy_merge::PolicyMerge,
     /// F1 / `?`: every key, from the key tables in effect.
     Help => help::Help,
 }

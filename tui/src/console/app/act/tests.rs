@@ -52,7 +52,10 @@ fn acts(app: &mut App) -> Vec<(u64, ActRequest)> {
         .into_iter()
         .filter_map(|o| match o.request {
             Request::Act(r) => Some((o.id, r)),
-            Request::ListAudit(_) | Request::ListPolicies | Request::SaveColumns(_) => None,
+            Request::ListAudit(_)
+            | Request::ListPolicies
+            | Request::ApplyPolicy { .. }
+            | Request::SaveColumns(_) => None,
         })
         .collect()
 }

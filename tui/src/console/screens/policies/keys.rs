@@ -35,6 +35,12 @@ pub(super) static KEYS: &[Binding] = &[
         "the policy's deviations (Esc: back); on a deviation, its process",
     ),
     bind(
+        &[k('m')],
+        "m",
+        Msg::AddToPolicy,
+        "on a deviation: add it to its policy (shows the change, Enter applies)",
+    ),
+    bind(
         &[k('r'), code(KeyCode::F(5))],
         "r F5",
         Msg::Refresh,

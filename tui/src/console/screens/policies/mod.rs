@@ -35,6 +35,9 @@ static INFO: ScreenInfo = ScreenInfo {
 /// A deviation row: what the widget shows and where Enter goes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DevRow {
+    /// Its id and `GuardianDeviation` document (for `m`).
+    pub id: String,
+    pub document: String,
     pub kind: &'static str,
     pub count: u64,
     /// Seconds since its latest sighting (host clock), if known.
@@ -90,6 +93,8 @@ impl Policies {
                 let mut chain: Vec<String> = d.ancestor_keys.iter().rev().map(name_of).collect();
                 chain.extend(d.process.as_ref().map(name_of));
                 DevRow {
+                    id: d.id.clone(),
+                    document: d.document.clone(),
                     kind: kind_word(d.kind),
                     count: d.count,
                     age_s: now.map(|n| n.saturating_sub(d.last_ns) / 1_000_000_000),
@@ -116,6 +121,39 @@ impl Policies {
     }
 }
 
+/// The policy of `row` with `dev` folded in, to confirm.
+#[cfg(feature = "embedded")]
+fn add_to_policy(
+    row: &PolicyRow,
+    dev: &DevRow,
+) -> Result<crate::console::overlays::policy_merge::PolicyMerge, String> {
+    use perchd::policy::{Policy, parse, workload};
+    let name = &row.summary.name;
+    let policy = match parse(name, &row.summary.yaml) {
+        Ok(Policy::Workload(w)) => w,
+        Ok(Policy::Trace(_)) => return Err(format!("{name} is a trace policy")),
+        Err(e) => return Err(format!("{name} does not read: {e}")),
+    };
+    let doc = workload::merge::merge_deviation(&policy, &dev.document)
+        .map_err(|e| format!("cannot add {}: {e}", dev.id))?;
+    let merged = workload::from_doc(&doc).map_err(|e| e.to_string())?;
+    Ok(crate::console::overlays::policy_merge::PolicyMerge::new(
+        row.host,
+        name,
+        &dev.id,
+        &policy.to_yaml(""),
+        merged.to_yaml(""),
+    ))
+}
+
+#[cfg(not(feature = "embedded"))]
+fn add_to_policy(
+    _: &PolicyRow,
+    _: &DevRow,
+) -> Result<crate::console::overlays::policy_merge::PolicyMerge, String> {
+    Err("this perch was built without perchd's policy code: use perch policy merge".to_owned())
+}
+
 impl ScreenState for Policies {
     fn info() -> &'static ScreenInfo {
         &INFO
@@ -135,6 +173,16 @@ impl ScreenState for Policies {
                     None => *cx.flash = Some("its process is not known".to_owned()),
                 },
                 Msg::Refresh => cx.data.fetch_policies(),
+                Msg::AddToPolicy => {
+                    let dev = rows.get(list.cursor()).cloned();
+                    let row = self.rows.get(self.list.cursor());
+                    if let (Some(dev), Some(row)) = (dev, row) {
+                        match add_to_policy(row, &dev) {
+                            Ok(m) => *cx.overlay = Some(Overlay::PolicyMerge(m)),
+                            Err(why) => *cx.flash = Some(why),
+                        }
+                    }
+                }
                 m => {
                     list.apply(m, page);
                 }
