@@ -14,6 +14,7 @@
 //! nodes (a binary's own workload: `perch policy learn --exe`).
 pub mod action;
 mod compile;
+mod compile_net;
 pub mod cover;
 pub mod deviation;
 pub mod merge;
