@@ -29,39 +29,60 @@ pub struct Opts {
 pub const USAGE: &str =
     "perch-bench exec-storm [--processes N] [--rounds R] [--loops L] [--compare-detections 0|1]";
 
-fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
-    let mut o = Opts {
-        processes: 20_000,
-        rounds: 3,
-        loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-        compare_detections: 0,
-    };
-    args::parse(
-        args,
-        &mut [
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            processes: 20_000,
+            rounds: 3,
+            loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            compare_detections: 0,
+        }
+    }
+}
+
+impl Opts {
+    /// The storm's options every storm benchmark takes: `--processes`,
+    /// `--rounds`, `--loops`.
+    pub fn storm_opts(&mut self) -> [Opt<'_>; 3] {
+        [
             Opt {
                 name: "--processes",
-                value: &mut o.processes,
+                value: &mut self.processes,
                 range: 1..=10_000_000,
             },
             Opt {
                 name: "--rounds",
-                value: &mut o.rounds,
+                value: &mut self.rounds,
                 range: 1..=1000,
             },
             Opt {
                 name: "--loops",
-                value: &mut o.loops,
+                value: &mut self.loops,
                 range: 1..=1024,
             },
+        ]
+    }
+}
+
+fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
+    let mut o = Opts::default();
+    let mut compare = 0;
+    let [processes, rounds, loops] = o.storm_opts();
+    args::parse(
+        args,
+        &mut [
+            processes,
+            rounds,
+            loops,
             Opt {
                 name: "--compare-detections",
-                value: &mut o.compare_detections,
+                value: &mut compare,
                 range: 0..=1,
             },
         ],
         USAGE,
     )?;
+    o.compare_detections = compare;
     Ok(o)
 }
 

@@ -53,33 +53,8 @@ fn mib(bytes: f64) -> f64 {
 
 /// `perch-bench history-storm`.
 pub async fn storm(args: Vec<String>) -> anyhow::Result<()> {
-    let mut o = exec_storm::Opts {
-        processes: 20_000,
-        rounds: 3,
-        loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-        compare_detections: 0,
-    };
-    args::parse(
-        args,
-        &mut [
-            Opt {
-                name: "--processes",
-                value: &mut o.processes,
-                range: 1..=10_000_000,
-            },
-            Opt {
-                name: "--rounds",
-                value: &mut o.rounds,
-                range: 1..=1000,
-            },
-            Opt {
-                name: "--loops",
-                value: &mut o.loops,
-                range: 1..=1024,
-            },
-        ],
-        STORM_USAGE,
-    )?;
+    let mut o = exec_storm::Opts::default();
+    args::parse(args, &mut o.storm_opts(), STORM_USAGE)?;
     println!(
         "history storm: {} processes per round, {} rounds, {} spawn loops; perchd --no-history vs --history",
         o.processes, o.rounds, o.loops

@@ -22,7 +22,7 @@ use crate::{
 };
 
 pub const KILL_USAGE: &str = "perch-bench policy-kill [--kills N (10..=100000, 1000)]";
-pub const STORM_USAGE: &str = "perch-bench policy-storm [--processes N (20000)] [--rounds R (3)] [--policies P (1..=1000, 50)]";
+pub const STORM_USAGE: &str = "perch-bench policy-storm [--processes N (20000)] [--rounds R (3)] [--loops L] [--policies P (1..=1000, 50)]";
 
 const CGROUP2: &str = "/sys/fs/cgroup/unified";
 
@@ -161,26 +161,15 @@ fn write_policies(some: &Path, me: u32, count: usize) -> anyhow::Result<()> {
 }
 
 pub async fn storm_with_policies(args: Vec<String>) -> anyhow::Result<()> {
-    let mut o = Opts {
-        processes: 20_000,
-        rounds: 3,
-        loops: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-        compare_detections: 0,
-    };
+    let mut o = Opts::default();
     let mut count = 50;
+    let [processes, rounds, loops] = o.storm_opts();
     parse(
         args,
         &mut [
-            Opt {
-                name: "--processes",
-                value: &mut o.processes,
-                range: 1..=10_000_000,
-            },
-            Opt {
-                name: "--rounds",
-                value: &mut o.rounds,
-                range: 1..=1000,
-            },
+            processes,
+            rounds,
+            loops,
             Opt {
                 name: "--policies",
                 value: &mut count,
