@@ -49,6 +49,29 @@ impl Drop for Cgroup {
     }
 }
 
+/// Moves this process back to the cgroup it started in when dropped:
+/// declared after the storm's [`Cgroup`], it is dropped first, so that
+/// cgroup's `cgroup.kill` does not kill the benchmark itself.
+struct Return(PathBuf);
+
+impl Return {
+    fn here() -> anyhow::Result<Self> {
+        let own =
+            std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+        let path = own
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .context("no cgroup2 line in /proc/self/cgroup")?;
+        Ok(Self(Path::new(CGROUP2).join(path.trim_start_matches('/'))))
+    }
+}
+
+impl Drop for Return {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.0.join("cgroup.procs"), std::process::id().to_string());
+    }
+}
+
 /// `program ARGS` started inside `leaf` through `sh`; waits for its end.
 fn run_in(leaf: &Path, program: &Path, args: &str) -> anyhow::Result<Duration> {
     let script = format!(
@@ -182,6 +205,7 @@ pub async fn storm_with_policies(args: Vec<String>) -> anyhow::Result<()> {
     // The storm's workload: this process and its /bin/true children, in a
     // service cgroup of their own (perchd, started from here, too).
     let cg = Cgroup::make(&format!("perch-bench-storm-{me}.service"))?;
+    let _home = Return::here()?;
     std::fs::write(cg.0.join("cgroup.procs"), me.to_string())
         .context("joining the storm's cgroup")?;
     let dir = tempfile::Builder::new()
