@@ -48,7 +48,7 @@ pub fn covered(
 ) -> Option<String> {
     use crate::policy::workload::cover::{Place, chain, place};
     policies.iter().find_map(|p| {
-        let links = chain(p, sub.proc, sub.ancestors.clone(), host)?;
+        let links = chain(p, sub.proc, || sub.ancestors.clone(), host)?;
         matches!(place(p, &links), Place::Covered(_))
             .then(|| format!("policy {} (its process tree allows it)", p.name))
     })

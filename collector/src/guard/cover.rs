@@ -51,8 +51,5 @@ pub fn chain<'m>(
     p: &'m ProcessInfo,
     host: &str,
 ) -> Option<Vec<&'m ProcessInfo>> {
-    if !cover::in_scope(policy, p, host) {
-        return None;
-    }
-    cover::chain(policy, p, ancestry(model, p), host)
+    cover::chain(policy, p, || ancestry(model, p), host)
 }

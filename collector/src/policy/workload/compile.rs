@@ -164,9 +164,9 @@ pub(super) fn selector(
     let labels = kind.has_labels();
     if labels && !r.shorthand().is_empty() || !labels && !r.match_labels.is_empty() {
         let what = if labels {
-            "matchLabels or matchExpressions"
+            "matchLabels or matchExpressions".to_owned()
         } else {
-            format!("fields ({})", kind.fields().join(", ")).leak()
+            format!("fields ({})", kind.fields().join(", "))
         };
         return cx.fail(
             line(s),

@@ -95,17 +95,19 @@ pub fn in_scope<P: Proc + ?Sized>(policy: &WorkloadPolicy, p: &P, host: &str) ->
 }
 
 /// `p`'s chain in the policy's scope, topmost first, `p` last, from its
-/// `ancestors` (nearest first); `None` when `p` is outside the scope.
+/// `ancestors` (nearest first, asked only when `p` is in the scope: most
+/// processes are outside most policies); `None` when `p` is outside it.
 #[must_use]
 pub fn chain<'m, P: Proc>(
     policy: &WorkloadPolicy,
     p: &'m P,
-    ancestors: Vec<&'m P>,
+    ancestors: impl FnOnce() -> Vec<&'m P>,
     host: &str,
 ) -> Option<Vec<&'m P>> {
     if !in_scope(policy, p, host) {
         return None;
     }
+    let ancestors = ancestors();
     let mut full: Vec<&P> = match policy.kind {
         Kind::Container | Kind::Service => ancestors
             .into_iter()

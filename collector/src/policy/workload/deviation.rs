@@ -95,15 +95,11 @@ fn finish(
 /// of that name in the policy.
 #[must_use]
 pub fn new_id(policy: &WorkloadPolicy, name: &str, taken: &mut Vec<String>) -> String {
-    let mut n = 0;
-    loop {
-        let id = format!("{name}_{n}");
-        if policy.node(&id).is_none() && !taken.contains(&id) {
-            taken.push(id.clone());
-            return id;
-        }
-        n += 1;
-    }
+    let id = super::fresh_id(name, |id| {
+        policy.node(id).is_some() || taken.iter().any(|t| t == id)
+    });
+    taken.push(id.clone());
+    id
 }
 
 /// The process deviation of the process whose chain is `chain` (from

@@ -51,23 +51,7 @@ fn ids(nodes: &[S<raw::Node>], out: &mut Vec<String>) {
 /// Gives every node of `n` an id no other node has.
 fn uniquify(n: &mut raw::Node, taken: &mut Vec<String>) {
     if taken.contains(&n.id) {
-        let base: String = n
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if let Some(id) = (0..=taken.len())
-            .map(|k| format!("{base}_{k}"))
-            .find(|id| !taken.contains(id))
-        {
-            n.id = id;
-        }
+        n.id = super::fresh_id(&super::id_base(&n.name), |id| taken.iter().any(|t| t == id));
     }
     taken.push(n.id.clone());
     for c in &mut n.children {

@@ -97,6 +97,35 @@ impl ProcNode {
     }
 }
 
+/// `name` as a node id's stem: letters, digits and `-` kept, the rest `_`
+/// (`python3.11` -> `python3_11`).
+#[must_use]
+pub fn id_base(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The first id `<base>_<n>` (n from 0) that `taken` does not hold: Spyderbat's
+/// node ids.
+#[must_use]
+pub fn fresh_id(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut n = 0_u64;
+    loop {
+        let id = format!("{base}_{n}");
+        if !taken(&id) {
+            return id;
+        }
+        n += 1;
+    }
+}
+
 /// A workload policy as perchd runs it; `doc` is the document it came
 /// from (what `perch policy list` and the files show).
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ use perch_proto::v1::{ConnectionDirection, Process};
 use perchd::policy::{
     PolicyError, glob,
     workload::{
-        ProcNode, WorkloadPolicy,
+        self, ProcNode, WorkloadPolicy,
         cover::{self, Found, Proc as _},
         net::{PortRange, Proto},
         raw::{self, unspanned},
@@ -106,22 +106,7 @@ fn to_raw(
     for (i, n) in nodes.iter().enumerate() {
         path.push(i);
         let id = n.id.clone().unwrap_or_else(|| {
-            let base: String = n
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            // One of len + 1 candidates is free.
-            (0..=taken.len())
-                .map(|k| format!("{base}_{k}"))
-                .find(|id| !taken.contains(id))
-                .unwrap_or_default()
+            workload::fresh_id(&workload::id_base(&n.name), |id| taken.contains(id))
         });
         taken.insert(id.clone());
         ids.insert(path.clone(), id.clone());
@@ -225,7 +210,7 @@ fn uncovered(
     let host = rec.host.as_str();
     let mut rules = Rules::new();
     for c in conns(rec) {
-        let chain = cover::chain(policy, c.owner, rec.ancestors(c.owner), host);
+        let chain = cover::chain(policy, c.owner, || rec.ancestors(c.owner), host);
         if matches!(cover::found(policy, chain.as_deref()), Found::Outside) {
             continue;
         }
@@ -261,7 +246,7 @@ pub fn fold(policy: &WorkloadPolicy, rec: &Recorded) -> Result<raw::Doc, PolicyE
     });
     let mut paths: BTreeMap<(u32, u64), Vec<usize>> = BTreeMap::new();
     for p in execs.chain(rec.processes()) {
-        if let Some(chain) = cover::chain(policy, p, rec.ancestors(p), host) {
+        if let Some(chain) = cover::chain(policy, p, || rec.ancestors(p), host) {
             let k = p.key();
             paths.insert((k.pid, k.start_time_ns), insert(&mut roots, &chain));
         }

@@ -33,7 +33,7 @@ fn chain<'a>(
     rec: &'a Recorded,
     p: &'a Process,
 ) -> Option<Vec<&'a Process>> {
-    cover::chain(policy, p, rec.ancestors(p), &rec.host)
+    cover::chain(policy, p, || rec.ancestors(p), &rec.host)
 }
 
 fn proto(p: i32) -> Proto {

@@ -117,12 +117,7 @@ pub async fn learn(
                 users.sort();
                 users.dedup();
                 root.value.euser = users;
-                root.value.id = format!(
-                    "{}_0",
-                    first
-                        .comm
-                        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
-                );
+                root.value.id = format!("{}_0", workload::id_base(&first.comm));
             }
         }
     }
