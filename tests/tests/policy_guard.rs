@@ -328,4 +328,44 @@ async fn learn_apply_test_enforce_a_service() {
         WAIT,
     );
     assert!(verify.status.success(), "{verify:?}");
+
+    // ---- the history holds the killed shell and its deviation as of the
+    // sighting (what the console's Enter on the deviation travels to).
+    stored(&perchd).await;
+    let info = perchd
+        .client()
+        .await
+        .expect("client")
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    let mut history = pb::history_client::HistoryClient::new(
+        perch_e2e::channel(&perchd.socket).await.expect("channel"),
+    );
+    let mut stream = history
+        .get_state_at(pb::GetStateAtRequest {
+            at_unix_ns: info.boot_time_unix_ns + d.last_ns,
+            chunk_size: 0,
+        })
+        .await
+        .expect("the sighting lies in the stored range")
+        .into_inner();
+    let mut then = pb::GetStateAtResponse::default();
+    while let Some(chunk) = stream.message().await.expect("chunk") {
+        then.processes.extend(chunk.processes);
+        then.deviations.extend(chunk.deviations);
+    }
+    assert!(
+        then.processes
+            .iter()
+            .any(|p| p.key.is_some_and(|k| k.pid == shell2)),
+        "the killed shell, alive at its sighting"
+    );
+    let seen = then
+        .deviations
+        .iter()
+        .find(|x| x.id == d.id)
+        .unwrap_or_else(|| panic!("its deviation as of then: {:#?}", then.deviations));
+    assert_eq!(seen.process.map(|k| k.pid), Some(shell2));
 }

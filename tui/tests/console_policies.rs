@@ -13,7 +13,12 @@ mod common;
 use std::time::Instant;
 
 use common::{screen, text};
-use perch::console::{App, Config, ConnectionState, HostId, Msg, Screen, actions::Request};
+use perch::{
+    console::{
+        App, Config, ConnectionState, HostId, Msg, Screen, actions::Request, timeline::TimeAnswer,
+    },
+    travel::StateAt,
+};
 use perch_proto::v1::{
     self, Deviation, DeviationKind, DeviationRaised, Event, GetInfoResponse, PolicyMode,
     PolicyResponse, PolicySummary, ResponseOutcome, event::Kind,
@@ -215,4 +220,97 @@ fn policies_and_their_deviations() {
     // The newest deviation (the shell) is first: Enter shows its process.
     app.update(Msg::Confirm);
     assert_eq!(app.screen(), Screen::Processes);
+}
+
+/// Boot time of the fixture host, Unix ns.
+const BOOT_UNIX: u64 = 1_795_400_000_000_000_000;
+
+/// Enter on a deviation whose process is gone from the live model (killed
+/// by the policy, its row past retention) travels to the deviation's
+/// latest sighting and selects the process there; the Policies screen in
+/// the past shows the deviations as they stood then.
+#[test]
+fn enter_on_an_exited_deviant_travels_to_it() {
+    let mut app = console();
+    app.enable_travel(true);
+    app.set_wall_clock(BOOT_UNIX + (NOW_S + 60) * S);
+    // The shell is gone from the live model: only python3 is left.
+    app.ingest_snapshot(H, vec![proc(500, 100, 1, "python3")]);
+    app.update(Msg::Show(Screen::Policies));
+    app.update(Msg::End);
+    app.update(Msg::Confirm);
+    app.update(Msg::Confirm);
+    let q = app
+        .take_time_query()
+        .expect("Enter on the exited shell's deviation asks for the past");
+    assert_eq!(
+        q.at_unix_ns,
+        BOOT_UNIX + 4_990 * S,
+        "the state at the deviation's latest sighting"
+    );
+    assert_eq!(app.screen(), Screen::Policies, "not before the answer");
+    // The history's answer: the shell alive then, its deviation seen once
+    // by then (the second sighting came later).
+    let then = Deviation {
+        count: 1,
+        ..deviation(
+            "dev:web:1",
+            DeviationKind::Process,
+            (901, 4_900),
+            1,
+            "sh (/usr/bin/dash, www-data) under python3_0 is not in policy web's process tree",
+        )
+    };
+    app.ingest_time(TimeAnswer {
+        id: q.id,
+        result: Ok(StateAt {
+            at_unix_ns: BOOT_UNIX + 4_990 * S,
+            oldest_unix_ns: BOOT_UNIX + 4_000 * S,
+            newest_unix_ns: BOOT_UNIX + NOW_S * S,
+            host_name: "web-1".to_owned(),
+            boot_time_unix_ns: BOOT_UNIX,
+            processes: vec![proc(500, 100, 1, "python3"), proc(901, 4_900, 500, "sh")],
+            deviations: vec![then],
+            ..StateAt::default()
+        }),
+    });
+    assert!(!app.is_live());
+    assert_eq!(app.screen(), Screen::Processes);
+    assert_eq!(
+        app.selected().map(|p| p.key.pid),
+        Some(901),
+        "the shell, as it was then, is selected"
+    );
+    // Its policy's deviations as of then: the shell's alone, seen once.
+    app.update(Msg::Show(Screen::Policies));
+    let data = app.data();
+    let rows = data.policies().rows(|h| {
+        data.host_now_ns(h)
+            .map_or(0, |n| n.saturating_sub(3_600 * S))
+    });
+    let web = rows
+        .iter()
+        .find(|r| r.summary.name == "web")
+        .expect("web listed in the past too");
+    assert_eq!((web.deviations, web.sightings), (1, 1));
+    // The deviations list Enter opened is still open, as of then.
+    snap("policies_deviations_in_the_past", &app);
+}
+
+/// Without history, Enter on an exited deviant says why it cannot show it.
+#[test]
+fn enter_on_an_exited_deviant_without_history_says_so() {
+    let mut app = console();
+    app.ingest_snapshot(H, vec![proc(500, 100, 1, "python3")]);
+    app.update(Msg::Show(Screen::Policies));
+    app.update(Msg::End);
+    app.update(Msg::Confirm);
+    app.update(Msg::Confirm);
+    assert!(app.take_time_query().is_none());
+    assert_eq!(app.screen(), Screen::Policies);
+    let shown = text(&screen(&app, (160, 48)));
+    assert!(
+        shown.contains("pid 901 has exited, and there is no history to show it in"),
+        "{shown}"
+    );
 }

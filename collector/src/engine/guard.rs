@@ -55,10 +55,11 @@ impl Shared {
         }
         let found = g.judge(model, applied);
         drop(g);
-        let now = now_boot_ns();
         let mut out = Vec::with_capacity(found.len());
         for s in found {
-            out.push(guard::event(s.deviation.clone(), now));
+            // Stamped with the sighting (the exec or connection), not the
+            // judging: the history's state at that instant holds it.
+            out.push(guard::event(s.deviation.clone(), s.deviation.last_ns));
             if s.responses.is_empty() {
                 continue;
             }

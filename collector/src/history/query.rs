@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use perch_proto::v1::{
-    AuditRecord, Connection as PbConnection, Event, Flag, HostSample, ListeningSocket, Process,
-    ProcessSample, ProcessSamples, StoredEvent, Trace, event::Kind,
+    AuditRecord, Connection as PbConnection, Deviation, Event, Flag, HostSample, ListeningSocket,
+    Process, ProcessSample, ProcessSamples, StoredEvent, Trace, event::Kind,
 };
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -52,6 +52,8 @@ pub struct State {
     pub traces: Vec<Trace>,
     pub host: Option<HostSample>,
     pub actions: Vec<AuditRecord>,
+    /// Deviations sighted in the last hour, each as of its latest sighting.
+    pub deviations: Vec<Deviation>,
 }
 
 /// Why a question has no answer.
@@ -232,6 +234,7 @@ fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryEr
         .iter()
         .map(|b| AuditRecord::decode(b.as_slice()))
         .collect::<Result<_, _>>()?;
+    let deviations = deviations_at(conn, since, at)?;
     let sampled = usage_t.max(host_t);
     Ok(State {
         at_unix_ns: if sampled == 0 { at } else { sampled },
@@ -242,8 +245,40 @@ fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryEr
         traces,
         host,
         actions,
+        deviations,
         ..State::default()
     })
+}
+
+/// The deviations sighted in `(since, at]`, each as of its latest sighting
+/// (a deviation is published again, count grown, at every sighting), in
+/// the order of those sightings.
+fn deviations_at(conn: &Connection, since: u64, at: u64) -> Result<Vec<Deviation>, QueryError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT blob FROM events WHERE kind = ?1 AND unix_ns > ?2 AND unix_ns <= ?3 \
+         ORDER BY unix_ns, seq LIMIT {MAX_ROWS}"
+    ))?;
+    let mut rows = stmt.query(params![
+        i32::from(EventKind::Deviation),
+        sql(since),
+        sql(at)
+    ])?;
+    let mut sightings: Vec<Deviation> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let blob: Vec<u8> = row.get(0)?;
+        if let Some(Kind::Deviation(raised)) = Event::decode(blob.as_slice())?.kind {
+            sightings.extend(raised.deviation);
+        }
+    }
+    // Newest first, the first of each id kept, then back to oldest first.
+    let mut seen = std::collections::HashSet::new();
+    let mut latest: Vec<Deviation> = sightings
+        .into_iter()
+        .rev()
+        .filter(|d| seen.insert(d.id.clone()))
+        .collect();
+    latest.reverse();
+    Ok(latest)
 }
 
 /// `(extra column, blob)` of the versions in `table` valid at `at`.

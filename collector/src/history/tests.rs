@@ -2,9 +2,9 @@
 use std::sync::{Arc, Mutex};
 
 use perch_proto::v1::{
-    ConnectionEvent, EncodedEvent, Event, EventKind, Exit, Flag, FlagRaised, HistoryStatus,
-    HostSample, Process, ProcessExec, ProcessExit, ProcessKey, ProcessSample, ProcessSamples,
-    ResourceUsage, Trace, TraceUpdated, event::Kind,
+    ConnectionEvent, Deviation, DeviationRaised, EncodedEvent, Event, EventKind, Exit, Flag,
+    FlagRaised, HistoryStatus, HostSample, Process, ProcessExec, ProcessExit, ProcessKey,
+    ProcessSample, ProcessSamples, ResourceUsage, Trace, TraceUpdated, event::Kind,
 };
 
 use super::{
@@ -306,6 +306,59 @@ fn flags_traces_and_connections_as_they_stood() {
         vec![50]
     );
     assert!(s.connections.is_empty(), "closed at 21 s");
+}
+
+#[test]
+fn deviations_as_of_their_latest_sighting_before_the_instant() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut w, h) = store(&dir, 1 << 30);
+    let sighting = |seq: u64, secs: u64, id: &str, count: u64| {
+        event(
+            seq,
+            secs,
+            Kind::Deviation(DeviationRaised {
+                deviation: Some(Deviation {
+                    id: id.into(),
+                    policy: "web".into(),
+                    count,
+                    last_ns: secs * S,
+                    ..Deviation::default()
+                }),
+            }),
+        )
+    };
+    w.write(
+        &[
+            sighting(1, 10, "web:a", 1),
+            sighting(2, 12, "web:b", 1),
+            sighting(3, 14, "web:a", 2),
+            sighting(4, 20, "web:a", 3),
+            event(5, 30, Kind::HostSample(HostSample::default())),
+        ],
+        0,
+    )
+    .expect("write");
+    bound::refresh(&w, &h);
+    let at = |secs: u64| {
+        h.state_at(StateQuery {
+            at_unix_ns: BOOT + secs * S,
+        })
+        .expect("state")
+        .deviations
+        .into_iter()
+        .map(|d| (d.id, d.count))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(at(11), vec![("web:a".to_owned(), 1)]);
+    assert_eq!(
+        at(15),
+        vec![("web:b".to_owned(), 1), ("web:a".to_owned(), 2)],
+        "each once, as of its newest sighting by then, oldest sighting first"
+    );
+    assert_eq!(
+        at(25),
+        vec![("web:b".to_owned(), 1), ("web:a".to_owned(), 3)]
+    );
 }
 
 #[test]

@@ -142,6 +142,7 @@ pub fn state_chunks(
         traces: state.traces,
         host: state.host,
         actions: state.actions,
+        deviations: state.deviations,
         host_name,
         ..GetStateAtResponse::default()
     };

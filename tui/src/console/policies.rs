@@ -54,6 +54,26 @@ impl PolicyStore {
         self.generation += 1;
     }
 
+    /// The store as of a past instant of `host`: its policies as listed
+    /// now (the store keeps no versions of them), with the deviations as
+    /// they stood then.
+    #[must_use]
+    pub fn as_of(&self, host: HostId, deviations: Vec<Deviation>) -> PolicyStore {
+        let mut past = PolicyStore {
+            policies: self
+                .policies
+                .iter()
+                .filter(|(h, _)| *h == host)
+                .cloned()
+                .collect(),
+            ..PolicyStore::default()
+        };
+        for d in deviations {
+            past.apply(host, d);
+        }
+        past
+    }
+
     /// A deviation seen (again): replaces the previous sighting.
     pub fn apply(&mut self, host: HostId, d: Deviation) {
         self.deviations
@@ -74,14 +94,16 @@ impl PolicyStore {
     }
 
     /// The policies by host and name, with their deviations since
-    /// `since_ns` (`CLOCK_BOOTTIME` of the host; 0: all).
+    /// `since_ns(host)` (`CLOCK_BOOTTIME` of that host: hosts booted at
+    /// different times; 0: all).
     #[must_use]
-    pub fn rows(&self, since_ns: u64) -> Vec<PolicyRow> {
+    pub fn rows(&self, since_ns: impl Fn(HostId) -> u64) -> Vec<PolicyRow> {
         let mut rows: Vec<PolicyRow> = self
             .policies
             .iter()
             .map(|(host, p)| {
                 let mine = self.of(*host, &p.name);
+                let since_ns = since_ns(*host);
                 let recent: Vec<&Deviation> = mine
                     .iter()
                     .copied()

@@ -309,7 +309,9 @@ impl Recording {
             flags,
             traces,
             host: sample.map(|s| s.host(prev, self.boot_ns)),
+            // Recordings carry neither actions nor policy deviations.
             actions: Vec::new(),
+            deviations: Vec::new(),
         })
     }
 }

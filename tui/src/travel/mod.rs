@@ -6,7 +6,8 @@
 //! same on a live collector's past and on a file.
 use futures::future::BoxFuture;
 use perch_proto::v1::{
-    AuditRecord, Connection, Flag, GetStateAtResponse, HostSample, ListeningSocket, Process, Trace,
+    AuditRecord, Connection, Deviation, Flag, GetStateAtResponse, HostSample, ListeningSocket,
+    Process, Trace,
 };
 
 /// The state at an instant, assembled from a `GetStateAt` stream (or built
@@ -30,6 +31,8 @@ pub struct StateAt {
     pub traces: Vec<Trace>,
     pub host: Option<HostSample>,
     pub actions: Vec<AuditRecord>,
+    /// Workload policy deviations of the hour before, as of then.
+    pub deviations: Vec<Deviation>,
 }
 
 impl StateAt {
@@ -61,6 +64,7 @@ impl StateAt {
         self.flags.extend(chunk.flags);
         self.traces.extend(chunk.traces);
         self.actions.extend(chunk.actions);
+        self.deviations.extend(chunk.deviations);
     }
 }
 

@@ -223,11 +223,14 @@ impl Data {
     /// Unix time of a host boot-clock stamp, if the host's boot time is known.
     #[must_use]
     pub fn unix_secs(&self, id: HostId, boot_ns: u64) -> Option<i64> {
+        i64::try_from(self.unix_ns(id, boot_ns)? / perch_proto::NS_PER_SEC).ok()
+    }
+
+    /// Unix ns of a host boot-clock stamp, if the host's boot time is known.
+    #[must_use]
+    pub fn unix_ns(&self, id: HostId, boot_ns: u64) -> Option<u64> {
         let boot = self.host(id)?.info.as_ref()?.boot_time_unix_ns;
-        if boot == 0 {
-            return None;
-        }
-        i64::try_from(boot.saturating_add(boot_ns) / perch_proto::NS_PER_SEC).ok()
+        (boot != 0).then(|| boot.saturating_add(boot_ns))
     }
 
     /// The optional columns that have something to show.
@@ -279,14 +282,6 @@ impl Data {
             let host = HostId(u16::try_from(i).unwrap_or(u16::MAX));
             self.queue(host, Request::ListPolicies);
         }
-    }
-
-    /// `host`'s boot clock now, from the newest time it sent.
-    #[must_use]
-    pub fn host_boot_now(&self, host: HostId) -> Option<u64> {
-        let (ns, at) = self.host(host)?.clock?;
-        let since = u64::try_from(self.now.saturating_duration_since(at).as_nanos()).unwrap_or(0);
-        Some(ns.saturating_add(since))
     }
 
     #[must_use]

@@ -110,6 +110,10 @@ pub struct ViewState {
     pub paused: bool,
     /// A screen asked to show this process on the processes screen.
     pub jump: Option<super::model::ProcessKey>,
+    /// A screen asked to show this process at this instant.
+    pub jump_at: Option<(u64, super::model::ProcessKey)>,
+    /// The process to show once the past state travelled to arrives.
+    pub jump_after_travel: Option<super::model::ProcessKey>,
 }
 
 #[derive(Debug)]
@@ -232,6 +236,14 @@ impl App {
     fn update_screen(&mut self, msg: Msg) {
         let screen = self.view.screen;
         self.with_screen(screen, |s, cx| s.update(msg, cx));
+        if let Some((at, key)) = self.view.jump_at.take() {
+            self.travel_to_show(at, key);
+        }
+        self.apply_jump();
+    }
+
+    /// Shows the process a screen asked for on the processes screen.
+    fn apply_jump(&mut self) {
         if let Some(key) = self.view.jump.take() {
             self.switch(Screen::Processes);
             self.refresh();
@@ -257,11 +269,13 @@ impl App {
             overlay,
             flash,
             jump,
+            jump_at,
             ..
         } = &mut self.view;
         let data = self.past.as_mut().unwrap_or(&mut self.data);
         let mut cx = Cx {
             jump,
+            jump_at,
             data,
             config: &self.config,
             overlay,

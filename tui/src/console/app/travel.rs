@@ -12,7 +12,7 @@ use crate::{
         audit::AuditPage,
         history::Values,
         input::{Focus, Msg},
-        model::HostId,
+        model::{HostId, ProcessKey},
         overlays::{Overlay, time_menu::TimeMenu},
         screens::Screen,
         timeline::{Mode, TimeAnswer, TimeError, TimeQuery, Timeline},
@@ -72,6 +72,28 @@ impl App {
         }
     }
 
+    /// Shows `key` as it was at `at_unix_ns`: travels there, then selects
+    /// it on the processes screen when the state arrives (Enter on a
+    /// deviation whose process has exited).
+    pub(super) fn travel_to_show(&mut self, at_unix_ns: u64, key: ProcessKey) {
+        if !self.travel.enabled {
+            self.view.flash = Some(format!(
+                "pid {} has exited, and there is no history to show it in (time travel is off)",
+                key.pid
+            ));
+            return;
+        }
+        if key.host != HostId(0) {
+            self.view.flash = Some(format!(
+                "pid {} has exited: time travel shows the first collector's history only",
+                key.pid
+            ));
+            return;
+        }
+        self.travel.go(at_unix_ns, false);
+        self.view.jump_after_travel = Some(key);
+    }
+
     /// The state query for the loop to send (the newest; once).
     pub fn take_time_query(&mut self) -> Option<TimeQuery> {
         self.travel.take_query()
@@ -89,9 +111,19 @@ impl App {
                 let past = self.past_data(state);
                 self.past = Some(past);
                 self.data_replaced();
+                if let Some(key) = self.view.jump_after_travel.take() {
+                    self.refresh();
+                    if self.shown().store().by_key(&key).is_none() {
+                        self.view.flash =
+                            Some(format!("pid {} is not in the history then", key.pid));
+                    }
+                    self.view.jump = Some(key);
+                    self.apply_jump();
+                }
             }
             Err(TimeError::PastNewest) if self.travel.has_live => self.go_live(),
             Err(e) => {
+                self.view.jump_after_travel = None;
                 self.travel.failed_with(&e);
                 self.view.flash = Some(self.time_error(&e));
                 if self.travel.is_live() {
@@ -228,6 +260,7 @@ impl App {
         scratch.ingest_connections(host, state.connections, state.listening, 0);
         let notable = self.data.detect.notable_score(host);
         scratch.ingest_detections(host, state.flags, state.traces, notable);
+        scratch.data.policies = self.data.policies.as_of(host, state.deviations);
         let mut records = state.actions;
         records.sort_by_key(|r| std::cmp::Reverse(r.time_unix_ns));
         scratch.data.audit.ingest(

@@ -70,6 +70,9 @@ pub struct Cx<'a> {
     /// Set to show this process on the processes screen (Enter on a
     /// connection).
     pub jump: &'a mut Option<ProcessKey>,
+    /// Set to show this process as it was at this instant (Unix ns): a
+    /// process gone from the data shown, found in the history.
+    pub jump_at: &'a mut Option<(u64, ProcessKey)>,
 }
 
 /// One screen: its state, keys and drawing.  The state holds no terminal

@@ -47,6 +47,9 @@ pub struct DevRow {
     pub chain: String,
     pub responses: String,
     pub key: Option<ProcessKey>,
+    /// Its latest sighting, Unix ns (to find an exited process in the
+    /// history).
+    pub at_unix_ns: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +83,7 @@ impl Policies {
         let Some(row) = self.selected() else {
             return Vec::new();
         };
-        let now = data.host_boot_now(row.host);
+        let now = data.host_now_ns(row.host);
         let name_of = |k: &perch_proto::v1::ProcessKey| {
             data.store()
                 .by_key(&ProcessKey::new(row.host, k.pid, k.start_time_ns))
@@ -115,6 +118,7 @@ impl Policies {
                     key: d
                         .process
                         .map(|k| ProcessKey::new(row.host, k.pid, k.start_time_ns)),
+                    at_unix_ns: data.unix_ns(row.host, d.last_ns),
                 }
             })
             .collect()
@@ -168,9 +172,17 @@ impl ScreenState for Policies {
         if let Some((rows, list)) = &mut self.open {
             match msg {
                 Msg::Cancel => self.open = None,
-                Msg::Confirm => match rows.get(list.cursor()).and_then(|r| r.key) {
-                    Some(key) => *cx.jump = Some(key),
-                    None => *cx.flash = Some("its process is not known".to_owned()),
+                Msg::Confirm => match rows.get(list.cursor()).map(|r| (r.key, r.at_unix_ns)) {
+                    Some((Some(key), _)) if cx.data.store().by_key(&key).is_some() => {
+                        *cx.jump = Some(key);
+                    }
+                    // Gone from what is shown: as it was at the sighting.
+                    Some((Some(key), Some(at))) => *cx.jump_at = Some((at, key)),
+                    Some((Some(key), None)) => {
+                        *cx.flash = Some(format!("pid {} has exited", key.pid));
+                    }
+                    Some((None, _)) => *cx.flash = Some("its process is not known".to_owned()),
+                    None => {}
                 },
                 Msg::Refresh => cx.data.fetch_policies(),
                 Msg::AddToPolicy => {
@@ -212,12 +224,11 @@ impl ScreenState for Policies {
             return;
         }
         self.seen = generation;
-        let since = data
-            .hosts()
-            .first()
-            .and_then(|_| data.host_boot_now(crate::console::model::HostId(0)))
-            .map_or(0, |n| n.saturating_sub(HOUR_NS));
-        self.rows = data.policies().rows(since);
+        // Each host's last hour by its own clock (while travelling: the
+        // hour before the instant shown).
+        self.rows = data
+            .policies()
+            .rows(|h| data.host_now_ns(h).map_or(0, |n| n.saturating_sub(HOUR_NS)));
         self.list.set_len(self.rows.len());
         if self.open.is_some() {
             let rows = self.deviations(data);
