@@ -10,7 +10,12 @@ use perch_proto::v1::{
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-use super::{History, HistoryError, Unavailable, sql, unsql, write::KEYFRAME_NS};
+use super::{
+    History, HistoryError, Unavailable,
+    schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES},
+    sql, unsql,
+    write::KEYFRAME_NS,
+};
 use perch_proto::v1::EventKind;
 
 /// Flags and actions raised this long before the instant are part of its
@@ -158,15 +163,13 @@ fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, 
         }
         None => at.saturating_sub(2 * KEYFRAME_NS),
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT unix_ns, blob FROM events WHERE kind = ?1 AND unix_ns > ?2 AND unix_ns <= ?3 \
-         ORDER BY unix_ns",
-    )?;
-    let mut rows = stmt.query(params![
-        i32::from(EventKind::ProcessSamples),
-        sql(since),
-        sql(at)
-    ])?;
+    // The kind written into the statement: its partial index is used only
+    // for a literal (a bound parameter does not imply the index's WHERE).
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT unix_ns, blob FROM events WHERE kind = {KIND_PROCESS_SAMPLES} \
+         AND unix_ns > ?1 AND unix_ns <= ?2 ORDER BY unix_ns"
+    ))?;
+    let mut rows = stmt.query(params![sql(since), sql(at)])?;
     while let Some(row) = rows.next()? {
         let blob: Vec<u8> = row.get(1)?;
         if let Some(Kind::ProcessSamples(s)) = Event::decode(blob.as_slice())?.kind {
@@ -197,13 +200,11 @@ fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryEr
         }
     }
     let host: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached(
-            "SELECT unix_ns, blob FROM events WHERE kind = ?1 AND unix_ns <= ?2 \
-             ORDER BY unix_ns DESC LIMIT 1",
-        )?
-        .query_row(params![i32::from(EventKind::HostSample), sql(at)], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached(&format!(
+            "SELECT unix_ns, blob FROM events WHERE kind = {KIND_HOST_SAMPLE} AND unix_ns <= ?1 \
+             ORDER BY unix_ns DESC LIMIT 1"
+        ))?
+        .query_row(params![sql(at)], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (host_t, host) = match host {
         Some((t, blob)) => match Event::decode(blob.as_slice())?.kind {
@@ -255,14 +256,10 @@ fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryEr
 /// the order of those sightings.
 fn deviations_at(conn: &Connection, since: u64, at: u64) -> Result<Vec<Deviation>, QueryError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT blob FROM events WHERE kind = ?1 AND unix_ns > ?2 AND unix_ns <= ?3 \
+        "SELECT blob FROM events WHERE kind = {KIND_DEVIATION} AND unix_ns > ?1 AND unix_ns <= ?2 \
          ORDER BY unix_ns, seq LIMIT {MAX_ROWS}"
     ))?;
-    let mut rows = stmt.query(params![
-        i32::from(EventKind::Deviation),
-        sql(since),
-        sql(at)
-    ])?;
+    let mut rows = stmt.query(params![sql(since), sql(at)])?;
     let mut sightings: Vec<Deviation> = Vec::new();
     while let Some(row) = rows.next()? {
         let blob: Vec<u8> = row.get(0)?;

@@ -8,8 +8,16 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 
 use super::HistoryError;
 
-/// The layout this release writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The layout this release writes and reads.  2: the indexes the writer
+/// pays for on every row trimmed (version 1 files are migrated on open).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The event kinds the state queries look up by kind (`EventKind` values,
+/// which perch.v1 never renumbers), each with a partial index of its own:
+/// the other rows (exec, fork, exit: most of them) pay for no kind index.
+pub const KIND_PROCESS_SAMPLES: i32 = 5;
+pub const KIND_HOST_SAMPLE: i32 = 6;
+pub const KIND_DEVIATION: i32 = 62;
 
 /// Every table, for a new file.  Times are Unix nanoseconds; `valid_to`
 /// NULL means "still so".  Blobs are perch.v1 messages (protobuf), so a
@@ -22,14 +30,19 @@ CREATE TABLE IF NOT EXISTS events (
   unix_ns INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
   pid INTEGER NOT NULL, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS events_time ON events (unix_ns);
-CREATE INDEX IF NOT EXISTS events_kind_time ON events (kind, unix_ns);
+-- The kinds looked up by kind (KIND_* in schema.rs).
+CREATE INDEX IF NOT EXISTS events_samples ON events (unix_ns) WHERE kind = 5;
+CREATE INDEX IF NOT EXISTS events_host ON events (unix_ns) WHERE kind = 6;
+CREATE INDEX IF NOT EXISTS events_deviations ON events (unix_ns) WHERE kind = 62;
 -- Process versions: exec, update and a restart's baseline open one; the
--- next version, the exit or the end of a perchd run closes it.
+-- next version, the exit or the end of a perchd run closes it.  Closed
+-- and open versions are indexed apart (a version opened and closed in the
+-- same batch is written once, closed): `valid_to > T` finds the closed
+-- ones, the open ones are all part of any later state.
 CREATE TABLE IF NOT EXISTS processes (
   pid INTEGER NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER,
   exit_ns INTEGER, blob BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS processes_from ON processes (valid_from);
-CREATE INDEX IF NOT EXISTS processes_to ON processes (valid_to);
+CREATE INDEX IF NOT EXISTS processes_closed ON processes (valid_to) WHERE valid_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processes_open ON processes (pid) WHERE valid_to IS NULL;
 -- Full usage of every process (a ProcessSamples), every KEYFRAME_NS:
 -- usage at T = the last keyframe at or before T + the deltas after it.
@@ -39,19 +52,28 @@ CREATE INDEX IF NOT EXISTS keyframes_time ON keyframes (unix_ns);
 CREATE TABLE IF NOT EXISTS net (
   id INTEGER NOT NULL, listening INTEGER NOT NULL, valid_from INTEGER NOT NULL,
   valid_to INTEGER, blob BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS net_from ON net (valid_from);
-CREATE INDEX IF NOT EXISTS net_to ON net (valid_to);
+CREATE INDEX IF NOT EXISTS net_closed ON net (valid_to) WHERE valid_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS net_open ON net (id, listening) WHERE valid_to IS NULL;
 CREATE TABLE IF NOT EXISTS flags (unix_ns INTEGER NOT NULL, id TEXT NOT NULL, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS flags_time ON flags (unix_ns);
 -- Trace versions: each TraceUpdated closes the previous one.
 CREATE TABLE IF NOT EXISTS traces (
   id TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER, blob BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS traces_from ON traces (valid_from);
-CREATE INDEX IF NOT EXISTS traces_to ON traces (valid_to);
+CREATE INDEX IF NOT EXISTS traces_closed ON traces (valid_to) WHERE valid_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS traces_open ON traces (id) WHERE valid_to IS NULL;
 CREATE TABLE IF NOT EXISTS actions (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS actions_time ON actions (unix_ns);
+";
+
+/// Version 1's indexes that version 2 replaces.
+const FROM_1: &str = "
+DROP INDEX IF EXISTS events_kind_time;
+DROP INDEX IF EXISTS processes_from;
+DROP INDEX IF EXISTS processes_to;
+DROP INDEX IF EXISTS net_from;
+DROP INDEX IF EXISTS net_to;
+DROP INDEX IF EXISTS traces_from;
+DROP INDEX IF EXISTS traces_to;
 ";
 
 /// `SQLite`'s page cache without its initial bulk allocation (20 pages,
@@ -113,18 +135,31 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> Result<Connection, HistoryErr
         // 1 MiB of page cache (SQLite's default is 2 MiB per connection):
         // the writer appends, and perchd's memory bound has little room.
         conn.pragma_update(None, "cache_size", -1024)?;
-        conn.execute_batch(TABLES)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+        )?;
         let version: Option<i64> = conn
             .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
             .optional()?
             .flatten();
-        if version.is_none() {
-            conn.execute(
-                "INSERT INTO schema_version (version) VALUES (?1)",
-                [SCHEMA_VERSION],
-            )?;
+        match version {
+            None => {
+                conn.execute_batch(TABLES)?;
+                conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (?1)",
+                    [SCHEMA_VERSION],
+                )?;
+            }
+            Some(1) => {
+                // Its data stays; its indexes become version 2's.
+                conn.execute_batch(&format!(
+                    "BEGIN; {FROM_1} {TABLES} UPDATE schema_version SET version = 2; COMMIT;"
+                ))?;
+            }
+            Some(v) if v == SCHEMA_VERSION => conn.execute_batch(TABLES)?,
+            Some(_) => {}
         }
-        Ok(version.unwrap_or(SCHEMA_VERSION))
+        Ok(version.map_or(SCHEMA_VERSION, |v| v.max(SCHEMA_VERSION)))
     };
     let version = setup().map_err(|e| HistoryError::open(path, &e))?;
     if version > SCHEMA_VERSION {

@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 
 use perch_proto::v1::{
     ConnectionEvent, Deviation, DeviationRaised, EncodedEvent, Event, EventKind, Exit, Flag,
-    FlagRaised, HistoryStatus, HostSample, Process, ProcessExec, ProcessExit, ProcessKey,
-    ProcessSample, ProcessSamples, ResourceUsage, Trace, TraceUpdated, event::Kind,
+    FlagRaised, HistoryStatus, HostSample, Process, ProcessExec, ProcessExit, ProcessFork,
+    ProcessKey, ProcessSample, ProcessSamples, ResourceUsage, Trace, TraceUpdated, event::Kind,
 };
 
 use super::{
@@ -176,6 +176,209 @@ fn state_at_follows_exec_exit_and_usage() {
         other => panic!("expected OutOfRange, got {other:?}"),
     }
     assert!(matches!(at(101), Err(QueryError::OutOfRange { .. })));
+}
+
+/// A fork, its exec and its exit (a short-lived process): the states
+/// between them are the same whether the three came in one batch (one
+/// closed row per version, no update) or one per batch (rows opened, then
+/// closed by update).
+#[test]
+fn versions_closed_in_their_own_batch_read_as_across_batches() {
+    let fork = |seq, secs| {
+        event(
+            seq,
+            secs,
+            Kind::Fork(ProcessFork {
+                child: Some(process(200, &["bash"])),
+                ..ProcessFork::default()
+            }),
+        )
+    };
+    let batches = [
+        vec![vec![
+            fork(1, 10),
+            exec(2, 12, process(200, &["true"])),
+            exit(3, 14, 200, 3),
+            event(4, 60, Kind::HostSample(HostSample::default())),
+        ]],
+        vec![
+            vec![fork(1, 10)],
+            vec![exec(2, 12, process(200, &["true"]))],
+            vec![exit(3, 14, 200, 3)],
+            vec![event(4, 60, Kind::HostSample(HostSample::default()))],
+        ],
+    ];
+    let mut seen = Vec::new();
+    for written in batches {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut w, h) = store(&dir, 1 << 30);
+        for batch in &written {
+            w.write(batch, 0).expect("write");
+        }
+        bound::refresh(&w, &h);
+        let at = |secs: u64| {
+            let s = h
+                .state_at(StateQuery {
+                    at_unix_ns: BOOT + secs * S,
+                })
+                .expect("state");
+            s.processes
+                .iter()
+                .find(|p| p.key.is_some_and(|k| k.pid == 200))
+                .map(|p| (p.comm.clone(), p.exit.and_then(|e| e.code)))
+        };
+        let states: Vec<_> = [10, 11, 12, 13, 14, 20, 50].into_iter().map(at).collect();
+        assert_eq!(
+            states,
+            vec![
+                Some(("bash".to_owned(), None)),
+                Some(("bash".to_owned(), None)),
+                Some(("true".to_owned(), None)),
+                Some(("true".to_owned(), None)),
+                Some(("true".to_owned(), Some(3))),
+                Some(("true".to_owned(), Some(3))),
+                None,
+            ],
+            "fork at 10 s, exec at 12 s, exit at 14 s, retention 30 s"
+        );
+        let open: i64 = w
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM processes WHERE pid = 200 AND valid_to IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(open, 0, "nothing of the exited process left open");
+        seen.push(states);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+/// The state queries find their rows through an index (the partial ones
+/// only serve a literal kind and an implied `valid_to IS NOT NULL`): a
+/// plan that scans a whole table would make seeks grow with the store.
+#[test]
+fn state_queries_use_the_indexes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (w, _h) = store(&dir, 1 << 30);
+    let plan = |q: &str| -> String {
+        let mut stmt = w
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {q}"))
+            .expect("plan");
+        let rows = stmt
+            .query_map([1_i64, 2_i64], |r| r.get::<_, String>(3))
+            .expect("rows");
+        rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("; ")
+    };
+    let uses = |q: &str, index: &str| {
+        let p = plan(q);
+        assert!(p.contains(index), "{q}\n{p}");
+        assert!(
+            !p.split("; ")
+                .any(|step| step.starts_with("SCAN ") && !step.contains("INDEX")),
+            "{q}\n{p}"
+        );
+    };
+    uses(
+        "SELECT blob FROM processes WHERE valid_to > ?1 AND valid_from <= ?2 \
+         UNION ALL SELECT blob FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
+        "processes_closed",
+    );
+    uses(
+        "SELECT blob FROM processes WHERE valid_to > ?1 AND valid_from <= ?2 \
+         UNION ALL SELECT blob FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
+        "processes_open",
+    );
+    uses(
+        &format!(
+            "SELECT blob FROM events WHERE kind = {} AND unix_ns > ?1 AND unix_ns <= ?2",
+            schema::KIND_PROCESS_SAMPLES
+        ),
+        "events_samples",
+    );
+    uses(
+        &format!(
+            "SELECT blob FROM events WHERE kind = {} AND unix_ns <= ?1 AND ?2 \
+             ORDER BY unix_ns DESC LIMIT 1",
+            schema::KIND_HOST_SAMPLE
+        ),
+        "events_host",
+    );
+    uses(
+        &format!(
+            "SELECT blob FROM events WHERE kind = {} AND unix_ns > ?1 AND unix_ns <= ?2",
+            schema::KIND_DEVIATION
+        ),
+        "events_deviations",
+    );
+    for (k, want) in [
+        (schema::KIND_PROCESS_SAMPLES, EventKind::ProcessSamples),
+        (schema::KIND_HOST_SAMPLE, EventKind::HostSample),
+        (schema::KIND_DEVIATION, EventKind::Deviation),
+    ] {
+        assert_eq!(
+            k,
+            i32::from(want),
+            "the partial indexes name perch.v1's numbers"
+        );
+    }
+}
+
+/// A version 1 file (its indexes) is migrated on open: data kept, the
+/// indexes replaced, the version recorded.
+#[test]
+fn a_version_1_store_is_migrated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("h.db");
+    {
+        let old = rusqlite::Connection::open(&path).expect("create");
+        old.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version VALUES (1);
+             CREATE TABLE events (unix_ns INTEGER NOT NULL, seq INTEGER NOT NULL,
+               kind INTEGER NOT NULL, pid INTEGER NOT NULL, blob BLOB NOT NULL);
+             CREATE INDEX events_time ON events (unix_ns);
+             CREATE INDEX events_kind_time ON events (kind, unix_ns);
+             CREATE TABLE processes (pid INTEGER NOT NULL, valid_from INTEGER NOT NULL,
+               valid_to INTEGER, exit_ns INTEGER, blob BLOB NOT NULL);
+             CREATE INDEX processes_from ON processes (valid_from);
+             CREATE INDEX processes_to ON processes (valid_to);
+             CREATE INDEX processes_open ON processes (pid) WHERE valid_to IS NULL;
+             INSERT INTO events VALUES (5, 1, 1, 7, x'00');
+             INSERT INTO processes VALUES (7, 5, NULL, NULL, x'00');",
+        )
+        .expect("a version 1 file");
+    }
+    let conn = schema::open_writer(&path, 1 << 30).expect("migrated");
+    let one = |q: &str| -> i64 { conn.query_row(q, [], |r| r.get(0)).expect(q) };
+    assert_eq!(
+        one("SELECT version FROM schema_version"),
+        super::SCHEMA_VERSION
+    );
+    assert_eq!(
+        one("SELECT COUNT(*) FROM events") + one("SELECT COUNT(*) FROM processes"),
+        2
+    );
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .expect("indexes")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("name"))
+        .collect();
+    for gone in ["events_kind_time", "processes_from", "processes_to"] {
+        assert!(!indexes.iter().any(|i| i == gone), "{indexes:?}");
+    }
+    for made in [
+        "events_samples",
+        "processes_closed",
+        "processes_open",
+        "net_closed",
+    ] {
+        assert!(indexes.iter().any(|i| i == made), "{indexes:?}");
+    }
 }
 
 #[test]

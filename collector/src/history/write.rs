@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use perch_proto::v1::{
-    Connection as PbConnection, EncodedEvent, ListeningSocket, Process, ProcessSample,
+    self as pb, Connection as PbConnection, EncodedEvent, ListeningSocket, Process, ProcessSample,
     ProcessSamples, event::Kind,
 };
 use prost::Message as _;
@@ -66,7 +66,7 @@ impl Writer {
             )?;
         }
         for p in processes {
-            insert_process(&tx, p, at)?;
+            insert_process(&tx, p, at, None, None)?;
         }
         for c in conns {
             open_net(&tx, c.id, false, at, &c.encode_to_vec())?;
@@ -107,15 +107,16 @@ impl Writer {
         let usage = &mut self.usage;
         let tx = self.conn.transaction()?;
         let mut newest = None;
+        let mut opened = Opened::default();
         for encoded in events {
             let e = encoded.decode()?;
-            let Some(kind) = &e.kind else { continue };
+            let k = event_kind(&e).map_or(0, i32::from);
+            let Some(kind) = e.kind else { continue };
             if matches!(kind, Kind::Notice(_) | Kind::ThreadSamples(_)) {
                 continue;
             }
             let t = unix(boot, e.time_ns, now);
             newest = Some(newest.map_or(t, |n: u64| n.max(t)));
-            let k = event_kind(&e).map_or(0, i32::from);
             tx.prepare_cached(
                 "INSERT INTO events (unix_ns, seq, kind, pid, blob) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
@@ -123,12 +124,13 @@ impl Writer {
                 sql(t),
                 sql(e.seq),
                 k,
-                event_pid(kind),
+                event_pid(&kind),
                 // As sent, without its seq (a column of its own).
                 encoded.body.as_ref()
             ])?;
-            apply(&tx, usage, kind, t)?;
+            apply(&tx, usage, &mut opened, kind, t)?;
         }
+        opened.flush(&tx)?;
         if let Some(t) = newest
             && t.saturating_sub(self.last_keyframe) >= KEYFRAME_NS
             && !usage.is_empty()
@@ -166,32 +168,27 @@ fn unix(boot_unix_ns: u64, boot_ns: u64, now: u64) -> u64 {
 fn apply(
     tx: &Transaction<'_>,
     usage: &mut HashMap<u32, ProcessSample>,
-    kind: &Kind,
+    opened: &mut Opened,
+    kind: Kind,
     t: u64,
 ) -> Result<(), HistoryError> {
     {
         match kind {
-            Kind::Exec(x) => {
-                if let Some(p) = &x.process {
-                    close_process(tx, pid_of(p), t)?;
-                    insert_process(tx, p, t)?;
-                }
-            }
-            Kind::Update(x) => {
-                if let Some(p) = &x.process {
-                    close_process(tx, pid_of(p), t)?;
-                    insert_process(tx, p, t)?;
-                }
-            }
-            Kind::Fork(x) => {
-                if let Some(p) = &x.child {
-                    close_process(tx, pid_of(p), t)?;
-                    insert_process(tx, p, t)?;
-                }
-            }
+            Kind::Exec(pb::ProcessExec {
+                process: Some(p), ..
+            })
+            | Kind::Update(pb::ProcessUpdate {
+                process: Some(p), ..
+            })
+            | Kind::Fork(pb::ProcessFork { child: Some(p), .. }) => opened.open(tx, p, t)?,
             Kind::Exit(x) => {
                 let pid = x.key.map_or(0, |k| k.pid);
                 usage.remove(&pid);
+                if let Some(mut p) = opened.take(pid) {
+                    p.process.exit = x.exit;
+                    p.write(tx, Some(t), Some(t))?;
+                    return Ok(());
+                }
                 let open: Option<(i64, Vec<u8>)> = tx
                     .prepare_cached(
                         "SELECT rowid, blob FROM processes WHERE pid = ?1 AND valid_to IS NULL",
@@ -208,9 +205,9 @@ fn apply(
                 }
             }
             Kind::ProcessSamples(s) => {
-                for sample in &s.samples {
+                for sample in s.samples {
                     if let Some(key) = sample.key {
-                        usage.insert(key.pid, sample.clone());
+                        usage.insert(key.pid, sample);
                     }
                 }
             }
@@ -278,7 +275,10 @@ fn apply(
             | Kind::Security(_)
             | Kind::Notice(_)
             | Kind::ThreadSamples(_)
-            | Kind::Deviation(_) => {}
+            | Kind::Deviation(_)
+            | Kind::Exec(_)
+            | Kind::Update(_)
+            | Kind::Fork(_) => {}
         }
     }
     Ok(())
@@ -323,10 +323,83 @@ fn event_pid(kind: &Kind) -> u32 {
     key.map_or(0, |k| k.pid)
 }
 
-fn insert_process(tx: &Transaction<'_>, p: &Process, t: u64) -> Result<(), HistoryError> {
-    tx.prepare_cached("INSERT INTO processes (pid, valid_from, blob) VALUES (?1, ?2, ?3)")?
-        .execute(params![pid_of(p), sql(t), p.encode_to_vec()])?;
+/// A process version valid from `from` (to `to`, exited at `exit`, when
+/// known already).
+fn insert_process(
+    tx: &Transaction<'_>,
+    p: &Process,
+    from: u64,
+    to: Option<u64>,
+    exit: Option<u64>,
+) -> Result<(), HistoryError> {
+    tx.prepare_cached(
+        "INSERT INTO processes (pid, valid_from, valid_to, exit_ns, blob) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        pid_of(p),
+        sql(from),
+        to.map(sql),
+        exit.map(sql),
+        p.encode_to_vec()
+    ])?;
     Ok(())
+}
+
+/// Process versions opened in this batch and not written yet.  A version
+/// closed in the same batch (by the next exec or the exit: a short-lived
+/// process's fork, exec and exit usually come in one batch) is written
+/// once, closed, with no UPDATE and no passage through the open-version
+/// index; the rest are written open when the batch ends.
+#[derive(Default)]
+struct Opened(HashMap<u32, Version>);
+
+struct Version {
+    process: Process,
+    from: u64,
+}
+
+impl Version {
+    fn write(
+        &self,
+        tx: &Transaction<'_>,
+        to: Option<u64>,
+        exit: Option<u64>,
+    ) -> Result<(), HistoryError> {
+        insert_process(tx, &self.process, self.from, to, exit)
+    }
+}
+
+impl Opened {
+    /// `p`'s new version from `t`, closing its previous one.
+    fn open(&mut self, tx: &Transaction<'_>, p: Process, t: u64) -> Result<(), HistoryError> {
+        let pid = pid_of(&p);
+        match self.0.remove(&pid) {
+            Some(prev) => prev.write(tx, Some(t), None)?,
+            None => close_process(tx, pid, t)?,
+        }
+        self.0.insert(
+            pid,
+            Version {
+                process: p,
+                from: t,
+            },
+        );
+        Ok(())
+    }
+
+    /// The version of `pid` opened in this batch, if any.
+    fn take(&mut self, pid: u32) -> Option<Version> {
+        self.0.remove(&pid)
+    }
+
+    /// Writes the versions still open at the batch's end.
+    fn flush(self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
+        for v in self.0.into_values() {
+            v.write(tx, None, None)?;
+        }
+        Ok(())
+    }
 }
 
 fn close_process(tx: &Transaction<'_>, pid: u32, t: u64) -> Result<(), HistoryError> {
