@@ -38,12 +38,14 @@ CREATE INDEX IF NOT EXISTS events_deviations ON events (unix_ns) WHERE kind = 62
 -- next version, the exit or the end of a perchd run closes it.  Closed
 -- and open versions are indexed apart (a version opened and closed in the
 -- same batch is written once, closed): `valid_to > T` finds the closed
--- ones, the open ones are all part of any later state.
+-- ones; the open ones by pid (to close them) and by valid_from (a state
+-- reads them in that order, which is the table's: its pages in sequence).
 CREATE TABLE IF NOT EXISTS processes (
   pid INTEGER NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER,
   exit_ns INTEGER, blob BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS processes_closed ON processes (valid_to) WHERE valid_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processes_open ON processes (pid) WHERE valid_to IS NULL;
+CREATE INDEX IF NOT EXISTS processes_open_from ON processes (valid_from) WHERE valid_to IS NULL;
 -- Full usage of every process (a ProcessSamples), every KEYFRAME_NS:
 -- usage at T = the last keyframe at or before T + the deltas after it.
 CREATE TABLE IF NOT EXISTS keyframes (unix_ns INTEGER NOT NULL, blob BLOB NOT NULL);

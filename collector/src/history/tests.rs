@@ -289,7 +289,7 @@ fn state_queries_use_the_indexes() {
     uses(
         "SELECT blob FROM processes WHERE valid_to > ?1 AND valid_from <= ?2 \
          UNION ALL SELECT blob FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
-        "processes_open",
+        "processes_open_from",
     );
     uses(
         &format!(

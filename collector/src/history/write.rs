@@ -393,9 +393,14 @@ impl Opened {
         self.0.remove(&pid)
     }
 
-    /// Writes the versions still open at the batch's end.
+    /// Writes the versions still open at the batch's end, in the order
+    /// they were opened: rows stay in time (and mostly pid) order, so a
+    /// state query reading the open versions by pid walks the table's
+    /// pages in order rather than at random.
     fn flush(self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
-        for v in self.0.into_values() {
+        let mut open: Vec<Version> = self.0.into_values().collect();
+        open.sort_by_key(|v| (v.from, pid_of(&v.process)));
+        for v in open {
             v.write(tx, None, None)?;
         }
         Ok(())
