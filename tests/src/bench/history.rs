@@ -218,6 +218,10 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
         elapsed.as_secs_f64()
     );
     let (mut state_ms, mut live_ms, counts) = rt.block_on(measure_seeks(&perchd, seeks))?;
+    // The client's connection lives in this runtime's tasks: closed with
+    // them, before perchd is stopped (an open connection nobody polls
+    // holds perchd's SIGTERM for its 5 s drain).
+    drop(rt);
     let still = held.running();
     perchd.stop();
     drop(held);
@@ -260,17 +264,24 @@ async fn measure_seeks(
             u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
         });
     // A few seconds back: the newest stored instant trails now by up to a
-    // batch flush (1 s); every answer carries the stored range.
-    let first = history
+    // batch flush (1 s); every answer carries the stored range.  Read to
+    // its end: a stream dropped half-read stays open on the server until
+    // this runtime polls the connection again, which it does not after
+    // the seeks (perchd's SIGTERM then waits for it: "calls still open").
+    let mut answer = history
         .get_state_at(pb::GetStateAtRequest {
             at_unix_ns: now.saturating_sub(5_000_000_000),
             chunk_size: 0,
         })
         .await?
-        .into_inner()
+        .into_inner();
+    let first = answer
         .next()
         .await
         .context("GetStateAt answered nothing")??;
+    while let Some(chunk) = answer.next().await {
+        chunk?;
+    }
     let (oldest, newest) = (first.oldest_unix_ns, first.newest_unix_ns);
     if oldest == 0 || newest <= oldest {
         bail!("the store holds no range to seek in: {oldest} .. {newest}");
