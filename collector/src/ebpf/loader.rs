@@ -8,7 +8,7 @@ use aya::{
 use perch_common::{EnvSelect, Offsets, kind};
 use tokio::io::unix::AsyncFd;
 
-use super::{EbpfError, offsets::resolve_offsets, sec};
+use super::{EbpfError, detach, offsets::resolve_offsets, sec};
 use crate::{
     model::EnvFilter,
     security::{syscalls::sec_config, watch::WatchSet},
@@ -149,7 +149,9 @@ pub struct LossWindow {
 /// The attached programs and their maps.
 pub struct EbpfSource {
     // Keeps the programs attached; dropped last.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
+    /// The attachments, detached all at once on drop.
+    links: Option<detach::Links>,
     ring: AsyncFd<RingBuf<MapData>>,
     counters: PerCpuArray<MapData, u64>,
     /// Security event sources that could not be attached, and why.
@@ -176,6 +178,7 @@ impl EbpfSource {
             .load(OBJECT)
             .map_err(|e| load(&e))?;
         let btf = aya::Btf::from_sys_fs().map_err(|e| EbpfError::Btf(e.to_string()))?;
+        let mut links = detach::Links::default();
         for (prog, hook, wanted) in PROGRAMS {
             if !wanted(&offsets) {
                 continue;
@@ -191,23 +194,23 @@ impl EbpfSource {
                 Hook::Tracepoint(category, name) => {
                     let p: &mut TracePoint = p.try_into().map_err(|e| attach(&e))?;
                     p.load().map_err(|e| attach(&e))?;
-                    p.attach(category, name).map_err(|e| attach(&e))?;
+                    links.classic(prog, p.attach(category, name).map_err(|e| attach(&e))?);
                 }
                 Hook::Tracepoints(category, names) => {
                     let p: &mut TracePoint = p.try_into().map_err(|e| attach(&e))?;
                     p.load().map_err(|e| attach(&e))?;
                     for name in *names {
-                        p.attach(category, name).map_err(|e| attach(&e))?;
+                        links.classic(prog, p.attach(category, name).map_err(|e| attach(&e))?);
                     }
                 }
                 Hook::Btf(function) => {
                     let p: &mut BtfTracePoint = p.try_into().map_err(|e| attach(&e))?;
                     p.load(function, &btf).map_err(|e| attach(&e))?;
-                    p.attach().map_err(|e| attach(&e))?;
+                    links.btf(prog, p.attach().map_err(|e| attach(&e))?);
                 }
             }
         }
-        let missing = sec::attach(&mut ebpf, &options.watch);
+        let missing = sec::attach(&mut ebpf, &options.watch, &mut links);
         for (what, why) in &missing {
             tracing::info!("security events: {what} unavailable: {why}");
         }
@@ -223,14 +226,25 @@ impl EbpfSource {
             .ok_or_else(|| load(&"map COUNTERS missing"))?;
         let counters = PerCpuArray::try_from(counters).map_err(|e| load(&e))?;
         Ok(Self {
-            _ebpf: ebpf,
+            ebpf,
+            links: Some(links),
             ring,
             counters,
             missing,
             oom_marks: offsets.task.signal_oom_mm != perch_common::ABSENT,
         })
     }
+}
 
+impl Drop for EbpfSource {
+    fn drop(&mut self) {
+        if let Some(links) = self.links.take() {
+            detach::detach_all(&mut self.ebpf, links);
+        }
+    }
+}
+
+impl EbpfSource {
     /// Whether exit records mark the OOM killer's victims (the kernel has
     /// `signal_struct.oom_mm`).
     #[must_use]

@@ -4,6 +4,7 @@
 mod btf;
 mod decode;
 mod decode_sec;
+mod detach;
 mod loader;
 mod offsets;
 mod sec;

@@ -35,7 +35,7 @@ fn all_missing(why: &str) -> Missing {
 }
 
 /// Fills the maps and attaches; returns what could not be watched.
-pub fn attach(ebpf: &mut Ebpf, watch: &WatchSet) -> Missing {
+pub fn attach(ebpf: &mut Ebpf, watch: &WatchSet, links: &mut super::detach::Links) -> Missing {
     match syscall_args_offset() {
         Ok(ARGS_AT) => {}
         Ok(other) => {
@@ -84,7 +84,7 @@ pub fn attach(ebpf: &mut Ebpf, watch: &WatchSet) -> Missing {
         }
         let attached = [("enter", s.enter_program()), ("exit", s.exit_program())]
             .into_iter()
-            .try_for_each(|(dir, prog)| attach_one(ebpf, prog, &event(dir)));
+            .try_for_each(|(dir, prog)| attach_one(ebpf, prog, &event(dir), links));
         if let Err(e) = attached {
             failed.entry(s.capability).or_default().push(e);
         }
@@ -106,14 +106,21 @@ fn tracepoint_exists(root: &Path, event: &str) -> bool {
     root.join("events/syscalls").join(event).is_dir()
 }
 
-fn attach_one(ebpf: &mut Ebpf, prog: &str, event: &str) -> Result<(), String> {
+fn attach_one(
+    ebpf: &mut Ebpf,
+    prog: &'static str,
+    event: &str,
+    links: &mut super::detach::Links,
+) -> Result<(), String> {
     let p = ebpf
         .program_mut(prog)
         .ok_or_else(|| format!("program {prog} missing"))?;
     let p: &mut TracePoint = p.try_into().map_err(|e| format!("{prog}: {e}"))?;
-    p.attach("syscalls", event)
-        .map(|_| ())
-        .map_err(|e| format!("attaching {prog} to syscalls:{event}: {e}"))
+    let id = p
+        .attach("syscalls", event)
+        .map_err(|e| format!("attaching {prog} to syscalls:{event}: {e}"))?;
+    links.classic(prog, id);
+    Ok(())
 }
 
 /// Writes the watch rules into the prefix and name maps.
