@@ -6,7 +6,8 @@
 use aya::{
     Ebpf,
     programs::{
-        BtfTracePoint, TracePoint, tp_btf::BtfTracePointLinkId, trace_point::TracePointLinkId,
+        BtfTracePoint, Program, TracePoint, tp_btf::BtfTracePointLinkId,
+        trace_point::TracePointLinkId,
     },
 };
 
@@ -31,24 +32,29 @@ impl Links {
 /// An owned link: detached when dropped.
 type Owned = Box<dyn Send>;
 
+/// The owned links of `ids` (a program or link no longer there is skipped:
+/// it detaches with its program).
+fn take<Id>(
+    ebpf: &mut Ebpf,
+    ids: Vec<(&'static str, Id)>,
+    take_link: impl Fn(&mut Program, Id) -> Option<Owned>,
+) -> Vec<Owned> {
+    ids.into_iter()
+        .filter_map(|(program, id)| take_link(ebpf.program_mut(program)?, id))
+        .collect()
+}
+
 /// Detaches every attachment in `links` from `ebpf`, each on a thread of
 /// its own.
 pub fn detach_all(ebpf: &mut Ebpf, links: Links) {
-    let mut owned: Vec<Owned> = Vec::new();
-    for (program, id) in links.classic {
-        let taken = ebpf
-            .program_mut(program)
-            .and_then(|p| <&mut TracePoint>::try_from(p).ok())
-            .and_then(|p| p.take_link(id).ok());
-        owned.extend(taken.map(|l| Box::new(l) as Owned));
-    }
-    for (program, id) in links.btf {
-        let taken = ebpf
-            .program_mut(program)
-            .and_then(|p| <&mut BtfTracePoint>::try_from(p).ok())
-            .and_then(|p| p.take_link(id).ok());
-        owned.extend(taken.map(|l| Box::new(l) as Owned));
-    }
+    let mut owned = take(ebpf, links.classic, |p, id| {
+        let link = <&mut TracePoint>::try_from(p).ok()?.take_link(id).ok()?;
+        Some(Box::new(link))
+    });
+    owned.extend(take(ebpf, links.btf, |p, id| {
+        let link = <&mut BtfTracePoint>::try_from(p).ok()?.take_link(id).ok()?;
+        Some(Box::new(link))
+    }));
     std::thread::scope(|s| {
         for link in owned {
             // A thread that cannot be made drops the closure, and the link

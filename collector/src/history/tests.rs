@@ -115,6 +115,14 @@ fn pids(ps: &[Process]) -> Vec<u32> {
     v
 }
 
+/// The state `secs` seconds after boot (in the stored range).
+fn state(h: &History, secs: u64) -> super::State {
+    h.state_at(StateQuery {
+        at_unix_ns: BOOT + secs * S,
+    })
+    .expect("state")
+}
+
 #[test]
 fn state_at_follows_exec_exit_and_usage() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -217,12 +225,8 @@ fn versions_closed_in_their_own_batch_read_as_across_batches() {
         }
         bound::refresh(&w, &h);
         let at = |secs: u64| {
-            let s = h
-                .state_at(StateQuery {
-                    at_unix_ns: BOOT + secs * S,
-                })
-                .expect("state");
-            s.processes
+            state(&h, secs)
+                .processes
                 .iter()
                 .find(|p| p.key.is_some_and(|k| k.pid == 200))
                 .map(|p| (p.comm.clone(), p.exit.and_then(|e| e.code)))
@@ -490,12 +494,7 @@ fn flags_traces_and_connections_as_they_stood() {
     )
     .expect("write");
     bound::refresh(&w, &h);
-    let at = |secs: u64| {
-        h.state_at(StateQuery {
-            at_unix_ns: BOOT + secs * S,
-        })
-        .expect("state")
-    };
+    let at = |secs: u64| state(&h, secs);
     let s = at(15);
     assert_eq!(s.flags.len(), 1);
     assert_eq!(
@@ -543,14 +542,11 @@ fn deviations_as_of_their_latest_sighting_before_the_instant() {
     .expect("write");
     bound::refresh(&w, &h);
     let at = |secs: u64| {
-        h.state_at(StateQuery {
-            at_unix_ns: BOOT + secs * S,
-        })
-        .expect("state")
-        .deviations
-        .into_iter()
-        .map(|d| (d.id, d.count))
-        .collect::<Vec<_>>()
+        state(&h, secs)
+            .deviations
+            .into_iter()
+            .map(|d| (d.id, d.count))
+            .collect::<Vec<_>>()
     };
     assert_eq!(at(11), vec![("web:a".to_owned(), 1)]);
     assert_eq!(
@@ -582,12 +578,7 @@ fn a_new_run_closes_what_the_last_one_left_open() {
     w.write(&[event(3, 50, Kind::HostSample(HostSample::default()))], 0)
         .expect("write");
     bound::refresh(&w, &h);
-    let at = |secs: u64| {
-        h.state_at(StateQuery {
-            at_unix_ns: BOOT + secs * S,
-        })
-        .expect("state")
-    };
+    let at = |secs: u64| state(&h, secs);
     assert_eq!(pids(&at(15).processes), vec![1, 100]);
     assert_eq!(pids(&at(45).processes), vec![200]);
 }
