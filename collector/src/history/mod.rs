@@ -12,6 +12,7 @@ mod feed;
 mod lock;
 mod query;
 mod schema;
+mod versions;
 mod write;
 
 #[cfg(test)]

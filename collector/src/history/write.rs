@@ -12,7 +12,10 @@ use perch_proto::v1::{
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
-use super::{HistoryError, sql, unsql};
+use super::{
+    HistoryError, sql, unsql,
+    versions::{Opened, close_net, end_net, insert_process, open_net, update_net},
+};
 use crate::hub::event_kind;
 
 /// A full usage keyframe this often: the state at T then needs at most
@@ -161,10 +164,6 @@ fn unix(boot_unix_ns: u64, boot_ns: u64, now: u64) -> u64 {
 
 /// The tables besides `events` that `kind` changes (and the usage kept for
 /// keyframes).
-#[expect(
-    clippy::too_many_lines,
-    reason = "one arm per event kind, each a few statements; split, the table of kinds is harder to read"
-)]
 fn apply(
     tx: &Transaction<'_>,
     usage: &mut HashMap<u32, ProcessSample>,
@@ -172,114 +171,88 @@ fn apply(
     kind: Kind,
     t: u64,
 ) -> Result<(), HistoryError> {
-    {
-        match kind {
-            Kind::Exec(pb::ProcessExec {
-                process: Some(p), ..
-            })
-            | Kind::Update(pb::ProcessUpdate {
-                process: Some(p), ..
-            })
-            | Kind::Fork(pb::ProcessFork { child: Some(p), .. }) => opened.open(tx, p, t)?,
-            Kind::Exit(x) => {
-                let pid = x.key.map_or(0, |k| k.pid);
-                usage.remove(&pid);
-                if let Some(mut p) = opened.take(pid) {
-                    p.process.exit = x.exit;
-                    p.write(tx, Some(t), Some(t))?;
-                    return Ok(());
-                }
-                let open: Option<(i64, Vec<u8>)> = tx
-                    .prepare_cached(
-                        "SELECT rowid, blob FROM processes WHERE pid = ?1 AND valid_to IS NULL",
-                    )?
-                    .query_row([pid], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                if let Some((rowid, blob)) = open {
-                    let mut p = Process::decode(blob.as_slice())?;
-                    p.exit = x.exit;
-                    tx.prepare_cached(
-                        "UPDATE processes SET valid_to = ?1, exit_ns = ?1, blob = ?2 WHERE rowid = ?3",
-                    )?
-                    .execute(params![sql(t), p.encode_to_vec(), rowid])?;
-                }
-            }
-            Kind::ProcessSamples(s) => {
-                for sample in s.samples {
-                    if let Some(key) = sample.key {
-                        usage.insert(key.pid, sample);
-                    }
-                }
-            }
-            Kind::Action(a) => {
-                tx.prepare_cached("INSERT INTO actions (unix_ns, blob) VALUES (?1, ?2)")?
-                    .execute(params![sql(t), a.encode_to_vec()])?;
-            }
-            Kind::Connect(c) | Kind::Accept(c) => {
-                if let Some(c) = &c.connection {
-                    close_net(tx, c.id, false, t, None)?;
-                    open_net(tx, c.id, false, t, &c.encode_to_vec())?;
-                }
-            }
-            Kind::ConnectionUpdates(u) => {
-                for c in &u.connections {
-                    // Counters change every sample: the open version is
-                    // updated in place rather than versioned, to stay small.
-                    let blob = c.encode_to_vec();
-                    if update_net(tx, c.id, false, &blob)? == 0 {
-                        open_net(tx, c.id, false, t, &blob)?;
-                    }
-                    if c.end_time_ns != 0 {
-                        close_net(tx, c.id, false, t, None)?;
-                    }
-                }
-            }
-            Kind::Listen(l) => {
-                if let Some(s) = &l.socket {
-                    close_net(tx, s.id, true, t, None)?;
-                    open_net(tx, s.id, true, t, &s.encode_to_vec())?;
-                }
-            }
-            Kind::Close(c) => {
-                if let Some(conn) = &c.connection {
-                    end_net(tx, conn.id, false, t, &conn.encode_to_vec())?;
-                }
-                if let Some(l) = &c.listening {
-                    end_net(tx, l.id, true, t, &l.encode_to_vec())?;
-                }
-            }
-            Kind::Flag(f) => {
-                if let Some(flag) = &f.flag {
-                    tx.prepare_cached("INSERT INTO flags (unix_ns, id, blob) VALUES (?1, ?2, ?3)")?
-                        .execute(params![sql(t), flag.id, flag.encode_to_vec()])?;
-                }
-            }
-            Kind::Trace(u) => {
-                if let Some(trace) = &u.trace {
-                    tx.prepare_cached(
-                        "UPDATE traces SET valid_to = ?1 WHERE id = ?2 AND valid_to IS NULL",
-                    )?
-                    .execute(params![sql(t), trace.id])?;
-                    tx.prepare_cached(
-                        "INSERT INTO traces (id, valid_from, blob) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![
-                        trace.id,
-                        sql(t),
-                        trace.encode_to_vec()
-                    ])?;
-                }
-            }
-            // Kept in `events` alone (deviations: ListHistory finds them).
-            Kind::HostSample(_)
-            | Kind::Security(_)
-            | Kind::Notice(_)
-            | Kind::ThreadSamples(_)
-            | Kind::Deviation(_)
-            | Kind::Exec(_)
-            | Kind::Update(_)
-            | Kind::Fork(_) => {}
+    match kind {
+        Kind::Exec(pb::ProcessExec {
+            process: Some(p), ..
+        })
+        | Kind::Update(pb::ProcessUpdate {
+            process: Some(p), ..
+        })
+        | Kind::Fork(pb::ProcessFork { child: Some(p), .. }) => opened.open(tx, p, t)?,
+        Kind::Exit(x) => {
+            let pid = x.key.map_or(0, |k| k.pid);
+            usage.remove(&pid);
+            opened.exit(tx, pid, x.exit, t)?;
         }
+        Kind::ProcessSamples(s) => {
+            for sample in s.samples {
+                if let Some(key) = sample.key {
+                    usage.insert(key.pid, sample);
+                }
+            }
+        }
+        Kind::Action(a) => {
+            tx.prepare_cached("INSERT INTO actions (unix_ns, blob) VALUES (?1, ?2)")?
+                .execute(params![sql(t), a.encode_to_vec()])?;
+        }
+        Kind::Connect(c) | Kind::Accept(c) => {
+            if let Some(c) = &c.connection {
+                close_net(tx, c.id, false, t, None)?;
+                open_net(tx, c.id, false, t, &c.encode_to_vec())?;
+            }
+        }
+        Kind::ConnectionUpdates(u) => {
+            for c in &u.connections {
+                // Counters change every sample: the open version is
+                // updated in place rather than versioned, to stay small.
+                let blob = c.encode_to_vec();
+                if update_net(tx, c.id, false, &blob)? == 0 {
+                    open_net(tx, c.id, false, t, &blob)?;
+                }
+                if c.end_time_ns != 0 {
+                    close_net(tx, c.id, false, t, None)?;
+                }
+            }
+        }
+        Kind::Listen(l) => {
+            if let Some(s) = &l.socket {
+                close_net(tx, s.id, true, t, None)?;
+                open_net(tx, s.id, true, t, &s.encode_to_vec())?;
+            }
+        }
+        Kind::Close(c) => {
+            if let Some(conn) = &c.connection {
+                end_net(tx, conn.id, false, t, &conn.encode_to_vec())?;
+            }
+            if let Some(l) = &c.listening {
+                end_net(tx, l.id, true, t, &l.encode_to_vec())?;
+            }
+        }
+        Kind::Flag(f) => {
+            if let Some(flag) = &f.flag {
+                tx.prepare_cached("INSERT INTO flags (unix_ns, id, blob) VALUES (?1, ?2, ?3)")?
+                    .execute(params![sql(t), flag.id, flag.encode_to_vec()])?;
+            }
+        }
+        Kind::Trace(u) => {
+            if let Some(trace) = &u.trace {
+                tx.prepare_cached(
+                    "UPDATE traces SET valid_to = ?1 WHERE id = ?2 AND valid_to IS NULL",
+                )?
+                .execute(params![sql(t), trace.id])?;
+                tx.prepare_cached("INSERT INTO traces (id, valid_from, blob) VALUES (?1, ?2, ?3)")?
+                    .execute(params![trace.id, sql(t), trace.encode_to_vec()])?;
+            }
+        }
+        // Kept in `events` alone (deviations: ListHistory finds them).
+        Kind::HostSample(_)
+        | Kind::Security(_)
+        | Kind::Notice(_)
+        | Kind::ThreadSamples(_)
+        | Kind::Deviation(_)
+        | Kind::Exec(_)
+        | Kind::Update(_)
+        | Kind::Fork(_) => {}
     }
     Ok(())
 }
@@ -294,10 +267,6 @@ impl Writer {
                 })?;
         Ok((a.map_or(0, unsql), b.map_or(0, unsql)))
     }
-}
-
-fn pid_of(p: &Process) -> u32 {
-    p.key.map_or(0, |k| k.pid)
 }
 
 /// The pid an event is about (0 for host-wide ones), for `ListHistory`'s
@@ -321,159 +290,4 @@ fn event_pid(kind: &Kind) -> u32 {
         _ => None,
     };
     key.map_or(0, |k| k.pid)
-}
-
-/// A process version valid from `from` (to `to`, exited at `exit`, when
-/// known already).
-fn insert_process(
-    tx: &Transaction<'_>,
-    p: &Process,
-    from: u64,
-    to: Option<u64>,
-    exit: Option<u64>,
-) -> Result<(), HistoryError> {
-    tx.prepare_cached(
-        "INSERT INTO processes (pid, valid_from, valid_to, exit_ns, blob) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        pid_of(p),
-        sql(from),
-        to.map(sql),
-        exit.map(sql),
-        p.encode_to_vec()
-    ])?;
-    Ok(())
-}
-
-/// Process versions opened in this batch and not written yet.  A version
-/// closed in the same batch (by the next exec or the exit: a short-lived
-/// process's fork, exec and exit usually come in one batch) is written
-/// once, closed, with no UPDATE and no passage through the open-version
-/// index; the rest are written open when the batch ends.
-#[derive(Default)]
-struct Opened(HashMap<u32, Version>);
-
-struct Version {
-    process: Process,
-    from: u64,
-}
-
-impl Version {
-    fn write(
-        &self,
-        tx: &Transaction<'_>,
-        to: Option<u64>,
-        exit: Option<u64>,
-    ) -> Result<(), HistoryError> {
-        insert_process(tx, &self.process, self.from, to, exit)
-    }
-}
-
-impl Opened {
-    /// `p`'s new version from `t`, closing its previous one.
-    fn open(&mut self, tx: &Transaction<'_>, p: Process, t: u64) -> Result<(), HistoryError> {
-        let pid = pid_of(&p);
-        match self.0.remove(&pid) {
-            Some(prev) => prev.write(tx, Some(t), None)?,
-            None => close_process(tx, pid, t)?,
-        }
-        self.0.insert(
-            pid,
-            Version {
-                process: p,
-                from: t,
-            },
-        );
-        Ok(())
-    }
-
-    /// The version of `pid` opened in this batch, if any.
-    fn take(&mut self, pid: u32) -> Option<Version> {
-        self.0.remove(&pid)
-    }
-
-    /// Writes the versions still open at the batch's end, in the order
-    /// they were opened: rows stay in time (and mostly pid) order, so a
-    /// state query reading the open versions by pid walks the table's
-    /// pages in order rather than at random.
-    fn flush(self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
-        let mut open: Vec<Version> = self.0.into_values().collect();
-        open.sort_by_key(|v| (v.from, pid_of(&v.process)));
-        for v in open {
-            v.write(tx, None, None)?;
-        }
-        Ok(())
-    }
-}
-
-fn close_process(tx: &Transaction<'_>, pid: u32, t: u64) -> Result<(), HistoryError> {
-    tx.prepare_cached("UPDATE processes SET valid_to = ?1 WHERE pid = ?2 AND valid_to IS NULL")?
-        .execute(params![sql(t), pid])?;
-    Ok(())
-}
-
-fn open_net(
-    tx: &Transaction<'_>,
-    id: u64,
-    listening: bool,
-    t: u64,
-    blob: &[u8],
-) -> Result<(), HistoryError> {
-    tx.prepare_cached("INSERT INTO net (id, listening, valid_from, blob) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![sql(id), listening, sql(t), blob])?;
-    Ok(())
-}
-
-fn update_net(
-    tx: &Transaction<'_>,
-    id: u64,
-    listening: bool,
-    blob: &[u8],
-) -> Result<usize, HistoryError> {
-    Ok(tx
-        .prepare_cached(
-            "UPDATE net SET blob = ?1 WHERE id = ?2 AND listening = ?3 AND valid_to IS NULL",
-        )?
-        .execute(params![blob, sql(id), listening])?)
-}
-
-fn close_net(
-    tx: &Transaction<'_>,
-    id: u64,
-    listening: bool,
-    t: u64,
-    blob: Option<&[u8]>,
-) -> Result<usize, HistoryError> {
-    Ok(match blob {
-        Some(b) => tx
-            .prepare_cached(
-                "UPDATE net SET valid_to = ?1, blob = ?2 WHERE id = ?3 AND listening = ?4 AND valid_to IS NULL",
-            )?
-            .execute(params![sql(t), b, sql(id), listening])?,
-        None => tx
-            .prepare_cached(
-                "UPDATE net SET valid_to = ?1 WHERE id = ?2 AND listening = ?3 AND valid_to IS NULL",
-            )?
-            .execute(params![sql(t), sql(id), listening])?,
-    })
-}
-
-/// A close: ends the open version with the final figures, or (a
-/// connection announced only by its close) stores it as opened and closed
-/// at `t`.
-fn end_net(
-    tx: &Transaction<'_>,
-    id: u64,
-    listening: bool,
-    t: u64,
-    blob: &[u8],
-) -> Result<(), HistoryError> {
-    if close_net(tx, id, listening, t, Some(blob))? == 0 {
-        tx.prepare_cached(
-            "INSERT INTO net (id, listening, valid_from, valid_to, blob) VALUES (?1, ?2, ?3, ?3, ?4)",
-        )?
-        .execute(params![sql(id), listening, sql(t), blob])?;
-    }
-    Ok(())
 }
