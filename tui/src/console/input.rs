@@ -141,7 +141,8 @@ mod keymap;
 mod keyname;
 
 pub use bindings::{
-    Binding, GLOBAL_BINDINGS, Key, SCREEN_BINDINGS, TIME_BINDINGS, bind, code, ctrl, k,
+    Binding, GLOBAL_BINDINGS, Key, SCREEN_BINDINGS, SCROLL_DOWN, SCROLL_UP, TIME_BINDINGS, bind,
+    code, ctrl, k,
 };
 pub use focus::{Focus, PlaceInfo, Scope};
 pub use keymap::{Clash, Entry, Keymap, RebindError, Section};

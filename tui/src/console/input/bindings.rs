@@ -63,6 +63,21 @@ pub const fn bind(
     }
 }
 
+/// Scrolling a text overlay (a record, a change to confirm), one line at
+/// a time: for the overlays' own tables.
+pub const SCROLL_DOWN: Binding = bind(
+    &[k('j'), code(KeyCode::Down), ctrl('n')],
+    "j Down ^N",
+    Msg::Down,
+    "scroll down",
+);
+pub const SCROLL_UP: Binding = bind(
+    &[k('k'), code(KeyCode::Up), ctrl('p')],
+    "k Up ^P",
+    Msg::Up,
+    "scroll up",
+);
+
 /// The keys of every place that takes them ([`super::PlaceInfo::global`]).
 pub static GLOBAL_BINDINGS: &[Binding] = &[
     bind(

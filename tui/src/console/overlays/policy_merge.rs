@@ -9,7 +9,7 @@ use super::{Areas, Next, OverlayState};
 use crate::console::{
     App,
     actions::Request,
-    input::{Binding, Msg, PlaceInfo, bind, code, ctrl, k},
+    input::{Binding, Msg, PlaceInfo, SCROLL_DOWN, SCROLL_UP, bind, code},
     list::ScrollList,
     model::HostId,
     theme::Theme,
@@ -30,18 +30,8 @@ static KEYS: &[Binding] = &[
         Msg::Confirm,
         "apply the policy with the deviation added (audited)",
     ),
-    bind(
-        &[k('j'), code(KeyCode::Down), ctrl('n')],
-        "j Down ^N",
-        Msg::Down,
-        "scroll down",
-    ),
-    bind(
-        &[k('k'), code(KeyCode::Up), ctrl('p')],
-        "k Up ^P",
-        Msg::Up,
-        "scroll up",
-    ),
+    SCROLL_DOWN,
+    SCROLL_UP,
 ];
 
 /// The merge to confirm.

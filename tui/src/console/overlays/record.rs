@@ -2,7 +2,6 @@
 //! what, the target, every process it touched and the hash chain.
 use std::fmt::Write as _;
 
-use crossterm::event::KeyCode;
 use perch_proto::{
     names,
     v1::{ActionMode, AuditRecord, ProcessOutcome, Role},
@@ -18,7 +17,7 @@ use crate::{
     act,
     console::{
         App,
-        input::{Binding, Msg, PlaceInfo, bind, code, ctrl, k},
+        input::{Binding, Msg, PlaceInfo, SCROLL_DOWN, SCROLL_UP},
         list::ScrollList,
         screens::log::{actor, when},
         theme::Theme,
@@ -35,18 +34,8 @@ static INFO: PlaceInfo = PlaceInfo::new(
 );
 
 static KEYS: &[Binding] = &[
-    bind(
-        &[k('j'), code(KeyCode::Down), ctrl('n')],
-        "j Down ^N",
-        Msg::Down,
-        "scroll down",
-    ),
-    bind(
-        &[k('k'), code(KeyCode::Up), ctrl('p')],
-        "k Up ^P",
-        Msg::Up,
-        "scroll up",
-    ),
+    SCROLL_DOWN,
+    SCROLL_UP,
 ];
 
 /// Lines the record may scroll by.
