@@ -76,25 +76,34 @@ async fn act(target: &Target, req: pb::ActRequest) -> Result<ActResponse, tonic:
     Ok(client.act(req).await?.into_inner())
 }
 
-/// The host's policies, or why not as one line.
-async fn list_policies(target: &Target) -> Result<Vec<pb::PolicySummary>, String> {
+/// A collector's refusal as one line.
+fn status_line(s: &tonic::Status) -> String {
+    format!("{} ({:?})", s.message(), s.code())
+}
+
+/// The host's Policies service, or why not as one line.
+async fn policies(
+    target: &Target,
+) -> Result<pb::policies_client::PoliciesClient<tonic::transport::Channel>, String> {
     let channel = perch_client::channel_within(target, std::time::Duration::from_secs(10))
         .await
         .map_err(|e| e.to_string())?;
-    let mut client = perch_client::policies_client(channel);
-    client
+    Ok(perch_client::policies_client(channel))
+}
+
+/// The host's policies, or why not as one line.
+async fn list_policies(target: &Target) -> Result<Vec<pb::PolicySummary>, String> {
+    policies(target)
+        .await?
         .list_policies(pb::ListPoliciesRequest {})
         .await
         .map(|r| r.into_inner().policies)
-        .map_err(|s| format!("{} ({:?})", s.message(), s.code()))
+        .map_err(|s| status_line(&s))
 }
 
 /// Applies `yaml`; what perchd said, or its refusal as one line.
 async fn apply_policy(target: &Target, yaml: String, reason: String) -> Result<String, String> {
-    let channel = perch_client::channel_within(target, std::time::Duration::from_secs(10))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut client = perch_client::policies_client(channel);
+    let mut client = policies(target).await?;
     let req = pb::ApplyPolicyRequest {
         yaml,
         dry_run: false,
@@ -111,12 +120,12 @@ async fn apply_policy(target: &Target, yaml: String, reason: String) -> Result<S
                 if r.replaced { "replaced" } else { "applied" }
             )
         })
-        .map_err(|s| format!("{} ({:?})", s.message(), s.code()))
+        .map_err(|s| status_line(&s))
 }
 
 /// The whole answer, or the collector's refusal as one line.
 async fn list_audit(target: &Target, req: pb::ListAuditRequest) -> Result<AuditPage, String> {
-    let status = |s: tonic::Status| format!("{} ({:?})", s.message(), s.code());
+    let status = |s: tonic::Status| status_line(&s);
     let mut client = connect(target).await.map_err(|e| e.to_string())?;
     let mut chunks = client.list_audit(req).await.map_err(status)?.into_inner();
     let mut page = AuditPage::default();

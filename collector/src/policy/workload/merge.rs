@@ -75,7 +75,7 @@ pub fn merge_deviation(policy: &WorkloadPolicy, document: &str) -> Result<raw::D
             continue;
         };
         let id = anchor["id"].as_str().unwrap_or_default().to_owned();
-        let children: Vec<raw::Node> = match anchor.get("children") {
+        let mut children: Vec<raw::Node> = match anchor.get("children") {
             Some(c) => part(c)?,
             None => Vec::new(),
         };
@@ -83,7 +83,6 @@ pub fn merge_deviation(policy: &WorkloadPolicy, document: &str) -> Result<raw::D
             Some(l) => part(l)?,
             None => Vec::new(),
         };
-        let mut children = children;
         for c in &mut children {
             uniquify(c, &mut taken);
         }
