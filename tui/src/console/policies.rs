@@ -59,19 +59,23 @@ impl PolicyStore {
     /// they stood then.
     #[must_use]
     pub fn as_of(&self, host: HostId, deviations: Vec<Deviation>) -> PolicyStore {
-        let mut past = PolicyStore {
+        // The store sends each deviation once, oldest sighting first: kept
+        // as they come (the newest MAX_DEVIATIONS).
+        let skip = deviations.len().saturating_sub(MAX_DEVIATIONS);
+        PolicyStore {
             policies: self
                 .policies
                 .iter()
                 .filter(|(h, _)| *h == host)
                 .cloned()
                 .collect(),
+            deviations: deviations
+                .into_iter()
+                .skip(skip)
+                .map(|d| (host, d))
+                .collect(),
             ..PolicyStore::default()
-        };
-        for d in deviations {
-            past.apply(host, d);
         }
-        past
     }
 
     /// A deviation seen (again): replaces the previous sighting.

@@ -112,7 +112,6 @@ impl App {
                 self.past = Some(past);
                 self.data_replaced();
                 if let Some(key) = self.view.jump_after_travel.take() {
-                    self.refresh();
                     if self.shown().store().by_key(&key).is_none() {
                         self.view.flash =
                             Some(format!("pid {} is not in the history then", key.pid));
