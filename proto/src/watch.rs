@@ -58,6 +58,32 @@ impl EncodedEvent {
         key_len(1) + encoded_len_varint(inner as u64) + inner
     }
 
+    /// Appends it as one `perch.v1.StoredEvent` (stored at `unix_ns`) in the
+    /// form of field 1 of `ListHistoryResponse`: a run of these decodes as
+    /// that message.  perchd's history store keeps a batch of events as one
+    /// such blob, copied from the encoding the hub already made.
+    pub fn encode_stored(&self, unix_ns: u64, buf: &mut impl BufMut) {
+        let event = self.inner_len();
+        let stored = if unix_ns == 0 {
+            0
+        } else {
+            uint64::encoded_len(1, &unix_ns)
+        } + key_len(2)
+            + encoded_len_varint(event as u64)
+            + event;
+        encode_key(1, WireType::LengthDelimited, buf);
+        encode_varint(stored as u64, buf);
+        if unix_ns != 0 {
+            uint64::encode(1, &unix_ns, buf);
+        }
+        encode_key(2, WireType::LengthDelimited, buf);
+        encode_varint(event as u64, buf);
+        if self.seq != 0 {
+            uint64::encode(1, &self.seq, buf);
+        }
+        buf.put_slice(&self.body);
+    }
+
     /// Decodes it back (tests and in-process consumers).
     pub fn decode(&self) -> Result<Event, DecodeError> {
         let mut e = Event::decode(self.body.clone())?;
@@ -149,6 +175,37 @@ mod tests {
                 exit: None,
             })),
         }
+    }
+
+    /// A run of `encode_stored` is a `ListHistoryResponse` of those events.
+    #[test]
+    fn stored_runs_decode_as_a_history_response() {
+        let mut a = exit(1);
+        a.seq = 7;
+        let b = exit(2);
+        let mut buf = Vec::new();
+        let mut ea = EncodedEvent::new(&a);
+        ea.seq = 7;
+        ea.encode_stored(1_000, &mut buf);
+        EncodedEvent::new(&b).encode_stored(0, &mut buf);
+        let want = crate::v1::ListHistoryResponse {
+            events: vec![
+                crate::v1::StoredEvent {
+                    unix_ns: 1_000,
+                    event: Some(a),
+                },
+                crate::v1::StoredEvent {
+                    unix_ns: 0,
+                    event: Some(b),
+                },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(buf, want.encode_to_vec());
+        assert_eq!(
+            crate::v1::ListHistoryResponse::decode(buf.as_slice()).expect("decode"),
+            want
+        );
     }
 
     /// What the server writes from pre-encoded events decodes, byte for

@@ -253,6 +253,24 @@ async fn a_tree_is_found_at_its_time_after_a_restart() {
     );
 }
 
+/// `n` lines of `len` characters each that LZ4 finds nothing to repeat in
+/// (xorshift over 64 characters).
+fn incompressible_lines(n: usize, len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut out = String::with_capacity(n * (len + 1));
+    for _ in 0..n {
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push(char::from(ALPHABET[usize::try_from(x % 64).unwrap_or(0)]));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_size_bound_holds_under_a_storm() {
     if !perch_e2e::have_root_or_skip("the_size_bound_holds_under_a_storm") {
@@ -279,9 +297,14 @@ async fn the_size_bound_holds_under_a_storm() {
     let first = unique("hist-first");
     let t0 = now_secs();
     tokio::task::block_in_place(|| run_bounded(Command::new("/bin/true").arg(&first), WAIT));
-    // ~3000 execs with 1 KiB command lines: several times the bound.
-    let pad = "p".repeat(1024);
-    let storm = format!("for i in $(seq 3000); do /bin/true {pad} $i; done");
+    // ~3000 execs with 1 KiB command lines that do not compress (the
+    // store compresses its batches): several times the bound.
+    let pads = dir.path().join("pads");
+    std::fs::write(&pads, incompressible_lines(3000, 1024)).expect("pads");
+    let storm = format!(
+        "while read -r pad; do /bin/true \"$pad\"; done < {}",
+        pads.display()
+    );
     let out = tokio::task::block_in_place(|| {
         run_bounded(
             Command::new("/bin/sh").args(["-c", &storm]),

@@ -17,7 +17,8 @@ const MAX_ROUNDS: usize = 16;
 /// Which column says a row is older than a cut, per table.  Rows still
 /// open (`valid_to` NULL) are kept whatever their age: they are the state
 /// now.
-const AGED: [(&str, &str); 7] = [
+const AGED: [(&str, &str); 8] = [
+    ("batches", "last_ns"),
     ("events", "unix_ns"),
     ("keyframes", "unix_ns"),
     ("flags", "unix_ns"),
@@ -154,7 +155,7 @@ fn walk(conn: &Connection, target: u64) -> Result<Walked, HistoryError> {
         .map(head)
         .collect::<Result<Vec<_>, _>>()?;
     let mut counted = 0u64;
-    // Seven cursors: the oldest head found by a scan, not a heap.
+    // Eight cursors: the oldest head found by a scan, not a heap.
     while let Some((i, (t, len))) = heads
         .iter()
         .enumerate()

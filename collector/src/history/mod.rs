@@ -7,14 +7,18 @@
 //! client ([`feed`]) and writes batches on its own thread ([`write`]).  A
 //! store that cannot be opened or written is BROKEN (with the reason in
 //! `GetInfo.history`); perchd keeps working live either way.
+mod batch;
 mod bound;
 mod feed;
+mod head;
 mod lock;
 mod query;
 mod schema;
 mod versions;
 mod write;
 
+#[cfg(test)]
+mod batch_tests;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +71,8 @@ pub enum HistoryError {
     Sql(#[from] rusqlite::Error),
     #[error("history store: a stored message does not decode: {0}")]
     Decode(#[from] prost::DecodeError),
+    #[error("history store: a stored batch does not decompress: {0}")]
+    Unpack(String),
 }
 
 impl HistoryError {

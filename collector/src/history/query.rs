@@ -11,12 +11,15 @@ use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::{
-    History, HistoryError, Unavailable,
+    History, HistoryError, Unavailable, batch,
     schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES},
     sql, unsql,
     write::KEYFRAME_NS,
+    write::event_pid,
 };
 use perch_proto::v1::EventKind;
+
+use crate::hub::event_kind;
 
 /// Flags and actions raised this long before the instant are part of its
 /// state (the console's flag and action lists).
@@ -137,6 +140,19 @@ fn processes_at(conn: &Connection, at: u64, retention: u64) -> Result<Vec<Proces
         }
         out.push(p);
     }
+    // The versions that opened and closed within a batch, by the same
+    // rule: those replaced by `at` are not part of the state.
+    let keep = |from: u64, to: u64, exited: bool| from <= at && to > since && (exited || to > at);
+    batch::each_overlapping(conn, since.saturating_add(1), at, |_, events| {
+        for closed in batch::closed_within(&events, keep)? {
+            let mut p = closed.process;
+            if closed.to > at {
+                p.exit = None;
+            }
+            out.push(p);
+        }
+        Ok(true)
+    })?;
     Ok(out)
 }
 
@@ -328,13 +344,9 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), Qu
         sql(q.to_unix_ns),
         i64::from(q.limit) + 1
     ])?;
+    let limit = q.limit as usize;
     let mut out = Vec::new();
-    let mut truncated = false;
     while let Some(row) = rows.next()? {
-        if out.len() >= q.limit as usize {
-            truncated = true;
-            break;
-        }
         let blob: Vec<u8> = row.get(1)?;
         let mut event = Event::decode(blob.as_slice())?;
         event.seq = unsql(row.get(2)?);
@@ -343,5 +355,48 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), Qu
             event: Some(event),
         });
     }
+    let mut batched = batched_events(conn, q)?;
+    out.append(&mut batched);
+    out.sort_by_key(|e| (e.unix_ns, e.event.as_ref().map_or(0, |e| e.seq)));
+    let truncated = out.len() > limit;
+    out.truncate(limit);
     Ok((out, truncated))
+}
+
+/// The events in `q`'s range kept in batches, oldest first: at least the
+/// first `q.limit + 1` of them when there are that many (the batches are
+/// read by their first instant, so none read later can hold an earlier
+/// event than the limit's).
+fn batched_events(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredEvent>, QueryError> {
+    let limit = q.limit as usize;
+    let by_time = |e: &StoredEvent| (e.unix_ns, e.event.as_ref().map_or(0, |e| e.seq));
+    let mut out: Vec<StoredEvent> = Vec::new();
+    let to = q.to_unix_ns.saturating_sub(1);
+    batch::each_overlapping(conn, q.from_unix_ns, to, |first, events| {
+        if out.len() > limit {
+            out.sort_by_key(by_time);
+            out.truncate(limit + 1);
+            if out.last().is_some_and(|e| e.unix_ns < first) {
+                return Ok(false);
+            }
+        }
+        for stored in events {
+            if stored.unix_ns < q.from_unix_ns || stored.unix_ns >= q.to_unix_ns {
+                continue;
+            }
+            let event = stored.decode_event()?;
+            let kind_ok =
+                q.kinds.is_empty() || event_kind(&event).is_some_and(|k| q.kinds.contains(&k));
+            let pid_ok =
+                q.pids.is_empty() || q.pids.contains(&event.kind.as_ref().map_or(0, event_pid));
+            if kind_ok && pid_ok {
+                out.push(StoredEvent {
+                    unix_ns: stored.unix_ns,
+                    event: Some(event),
+                });
+            }
+        }
+        Ok(true)
+    })?;
+    Ok(out)
 }

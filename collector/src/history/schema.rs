@@ -9,8 +9,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use super::HistoryError;
 
 /// The layout this release writes and reads.  2: the indexes the writer
-/// pays for on every row trimmed (version 1 files are migrated on open).
-pub const SCHEMA_VERSION: i64 = 2;
+/// pays for on every row trimmed.  3: a batch's events in one `batches`
+/// row (older files keep their `events` rows, which are read alongside).
+/// Older files are migrated on open.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The event kinds the state queries look up by kind (`EventKind` values,
 /// which perch.v1 never renumbers), each with a partial index of its own:
@@ -24,8 +26,19 @@ pub const KIND_DEVIATION: i32 = 62;
 /// reader needs nothing but the contract.
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
--- Every stored event, for ListHistory, and the usage deltas
--- (PROCESS_SAMPLES) and host samples (HOST_SAMPLE) a state is built from.
+-- A writer batch's events (but those in `events`), as a
+-- ListHistoryResponse's events (a run of StoredEvent), between its first
+-- and last instant: for ListHistory, and the process versions that opened
+-- and closed within the batch, which are stored nowhere else.  codec 0:
+-- the message as is; 1: LZ4 block, its length (u32, little-endian) first.
+CREATE TABLE IF NOT EXISTS batches (
+  first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, codec INTEGER NOT NULL,
+  blob BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_time ON batches (last_ns, first_ns);
+CREATE INDEX IF NOT EXISTS batches_first ON batches (first_ns);
+-- The events the state queries look up by kind, a row each: the usage
+-- deltas (PROCESS_SAMPLES), host samples (HOST_SAMPLE) and deviations.
+-- Schema 1 and 2 files also hold every other event here.
 CREATE TABLE IF NOT EXISTS events (
   unix_ns INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
   pid INTEGER NOT NULL, blob BLOB NOT NULL);
@@ -35,9 +48,9 @@ CREATE INDEX IF NOT EXISTS events_samples ON events (unix_ns) WHERE kind = 5;
 CREATE INDEX IF NOT EXISTS events_host ON events (unix_ns) WHERE kind = 6;
 CREATE INDEX IF NOT EXISTS events_deviations ON events (unix_ns) WHERE kind = 62;
 -- Process versions: exec, update and a restart's baseline open one; the
--- next version, the exit or the end of a perchd run closes it.  Closed
--- and open versions are indexed apart (a version opened and closed in the
--- same batch is written once, closed): `valid_to > T` finds the closed
+-- next version, the exit or the end of a perchd run closes it.  A version
+-- opened and closed within one batch is in that batch's events only.
+-- Closed and open versions are indexed apart: `valid_to > T` finds the closed
 -- ones; the open ones by pid (to close them) and by valid_from (a state
 -- reads them in that order, which is the table's: its pages in sequence).
 CREATE TABLE IF NOT EXISTS processes (
@@ -152,10 +165,12 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> Result<Connection, HistoryErr
                     [SCHEMA_VERSION],
                 )?;
             }
-            Some(1) => {
-                // Its data stays; its indexes become version 2's.
+            Some(v @ (1 | 2)) => {
+                // Its data stays (read alongside the batches); version 1's
+                // indexes become version 2's.
+                let from_1 = if v == 1 { FROM_1 } else { "" };
                 conn.execute_batch(&format!(
-                    "BEGIN; {FROM_1} {TABLES} UPDATE schema_version SET version = 2; COMMIT;"
+                    "BEGIN; {from_1} {TABLES} UPDATE schema_version SET version = {SCHEMA_VERSION}; COMMIT;"
                 ))?;
             }
             Some(v) if v == SCHEMA_VERSION => conn.execute_batch(TABLES)?,

@@ -12,10 +12,10 @@ use super::{
     write::Writer,
 };
 
-const BOOT: u64 = 1_700_000_000 * perch_proto::NS_PER_SEC;
-const S: u64 = perch_proto::NS_PER_SEC;
+pub(super) const BOOT: u64 = 1_700_000_000 * perch_proto::NS_PER_SEC;
+pub(super) const S: u64 = perch_proto::NS_PER_SEC;
 
-fn event(seq: u64, secs: u64, kind: Kind) -> EncodedEvent {
+pub(super) fn event(seq: u64, secs: u64, kind: Kind) -> EncodedEvent {
     let mut e = EncodedEvent::new(&Event {
         seq: 0,
         time_ns: secs * S,
@@ -25,7 +25,7 @@ fn event(seq: u64, secs: u64, kind: Kind) -> EncodedEvent {
     e
 }
 
-fn process(pid: u32, argv: &[&str]) -> Process {
+pub(super) fn process(pid: u32, argv: &[&str]) -> Process {
     Process {
         key: Some(ProcessKey {
             pid,
@@ -37,7 +37,7 @@ fn process(pid: u32, argv: &[&str]) -> Process {
     }
 }
 
-fn exec(seq: u64, secs: u64, p: Process) -> EncodedEvent {
+pub(super) fn exec(seq: u64, secs: u64, p: Process) -> EncodedEvent {
     event(
         seq,
         secs,
@@ -48,7 +48,7 @@ fn exec(seq: u64, secs: u64, p: Process) -> EncodedEvent {
     )
 }
 
-fn exit(seq: u64, secs: u64, pid: u32, code: i32) -> EncodedEvent {
+pub(super) fn exit(seq: u64, secs: u64, pid: u32, code: i32) -> EncodedEvent {
     event(
         seq,
         secs,
@@ -66,7 +66,7 @@ fn exit(seq: u64, secs: u64, pid: u32, code: i32) -> EncodedEvent {
     )
 }
 
-fn samples(seq: u64, secs: u64, cpu: &[(u32, f64)]) -> EncodedEvent {
+pub(super) fn samples(seq: u64, secs: u64, cpu: &[(u32, f64)]) -> EncodedEvent {
     event(
         seq,
         secs,
@@ -90,8 +90,24 @@ fn samples(seq: u64, secs: u64, cpu: &[(u32, f64)]) -> EncodedEvent {
     )
 }
 
+/// `len` characters that do not compress (the stored batches are
+/// compressed: a bound is filled with these, not with repeats).
+pub(super) fn noise(seed: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            // xorshift64
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(ALPHABET[usize::try_from(x % 64).expect("index")])
+        })
+        .collect()
+}
+
 /// A store in a temp dir with a writer and a History answering from it.
-fn store(dir: &tempfile::TempDir, max_bytes: u64) -> (Writer, Arc<History>) {
+pub(super) fn store(dir: &tempfile::TempDir, max_bytes: u64) -> (Writer, Arc<History>) {
     let settings = HistorySettings {
         enabled: true,
         path: dir.path().join("h.db"),
@@ -109,14 +125,14 @@ fn store(dir: &tempfile::TempDir, max_bytes: u64) -> (Writer, Arc<History>) {
     (w, Arc::new(h))
 }
 
-fn pids(ps: &[Process]) -> Vec<u32> {
+pub(super) fn pids(ps: &[Process]) -> Vec<u32> {
     let mut v: Vec<u32> = ps.iter().filter_map(|p| p.key.map(|k| k.pid)).collect();
     v.sort_unstable();
     v
 }
 
 /// The state `secs` seconds after boot (in the stored range).
-fn state(h: &History, secs: u64) -> super::State {
+pub(super) fn state(h: &History, secs: u64) -> super::State {
     h.state_at(StateQuery {
         at_unix_ns: BOOT + secs * S,
     })
@@ -295,6 +311,7 @@ fn state_queries_use_the_indexes() {
          UNION ALL SELECT blob FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
         "processes_open_from",
     );
+    uses(super::batch::OVERLAPPING, "batches_time");
     uses(
         &format!(
             "SELECT blob FROM events WHERE kind = {} AND unix_ns > ?1 AND unix_ns <= ?2",
@@ -594,13 +611,12 @@ fn a_storm_after_a_quiet_hour_keeps_its_newest_part() {
         .map(|n| samples(n + 1, 10 + n, &[(1, 1.0)]))
         .collect();
     w.write(&quiet, 0).expect("write");
-    let long = "x".repeat(1000);
     let storm: Vec<_> = (0..3000u64)
         .flat_map(|n| {
             let pid = u32::try_from(5000 + n).expect("pid");
             let at = 3610 + n / 100;
             [
-                exec(10_000 + 2 * n, at, process(pid, &["cmd", &long])),
+                exec(10_000 + 2 * n, at, process(pid, &["cmd", &noise(n, 1000)])),
                 exit(10_001 + 2 * n, at, pid, 0),
             ]
         })
@@ -636,14 +652,17 @@ fn the_size_bound_drops_the_oldest_first() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut w, h) = store(&dir, 1 << 20);
     // ~4 MiB of execs with long command lines, a second apart.
-    let long = "x".repeat(2000);
     for batch in 0..20u64 {
         let mut events = Vec::new();
         for i in 0..100u64 {
             let n = batch * 100 + i;
             let pid = u32::try_from(1000 + n).expect("pid");
             // Short-lived, like a storm's: the exit closes the version.
-            events.push(exec(2 * n + 1, 10 + n, process(pid, &["cmd", &long])));
+            events.push(exec(
+                2 * n + 1,
+                10 + n,
+                process(pid, &["cmd", &noise(n, 2000)]),
+            ));
             events.push(exit(2 * n + 2, 10 + n, pid, 0));
         }
         w.write(&events, 0).expect("write");
@@ -669,8 +688,24 @@ fn the_size_bound_drops_the_oldest_first() {
         .len();
     assert!(file <= 1 << 20, "the file itself shrank: {file}");
     // Age: everything older than an hour before `now` goes too.
+    // A row of events goes once all of it is older: the oldest left is
+    // within one row (64 KiB, ~30 of these execs) of the cut.
     bound::enforce(&w, &h, BOOT + 2000 * S + 3600 * S).expect("enforce");
-    assert!(h.info().oldest_unix_ns >= BOOT + 2000 * S);
+    let before_cut: i64 = w
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM batches WHERE last_ns < ?1",
+            [i64::try_from(BOOT + 2000 * S).expect("ns")],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(before_cut, 0, "no row wholly before the cut is left");
+    let oldest = h.info().oldest_unix_ns;
+    assert!(
+        (BOOT + 1960 * S..=BOOT + 2000 * S).contains(&oldest),
+        "oldest {}",
+        oldest.saturating_sub(BOOT) / S
+    );
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! Versioned rows: a process, connection or listening socket is stored as
 //! versions valid from one instant to the next (`valid_to` NULL: still
 //! so).  The writer opens and closes them as events arrive; process
-//! versions opened and closed within one batch are written once, closed.
-use std::collections::HashMap;
+//! versions opened and closed within one batch are kept as that batch's
+//! events only.
+use std::collections::{HashMap, HashSet};
 
-use perch_proto::v1::{self as pb, Process};
+use perch_proto::v1::{self as pb, EncodedEvent, Process, event::Kind};
 use prost::Message as _;
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
@@ -37,60 +38,65 @@ pub fn insert_process(
     Ok(())
 }
 
-/// Process versions opened in this batch and not written yet.  A version
-/// closed in the same batch (by the next exec or the exit: a short-lived
-/// process's fork, exec and exit usually come in one batch) is written
-/// once, closed, with no UPDATE and no passage through the open-version
-/// index; the rest are written open when the batch ends.
+/// Process versions opened in this batch and not written yet, each as the
+/// event that opened it (still encoded).  A version closed in the same
+/// batch (by the next exec or the exit: a short-lived process's fork, exec
+/// and exit usually come in one batch) is not written at all: the batch's
+/// events hold it, and the state query rebuilds it from them
+/// ([`super::batch`]).  The rest are written open when the batch ends, the
+/// only ones whose `Process` is decoded.
+///
+/// It also knows which pids have an open row, so a new pid (a fork: most
+/// process events) costs no lookup in the table.
 #[derive(Default)]
-pub struct Opened(HashMap<u32, Version>);
+pub struct Opened {
+    batch: HashMap<u32, Version>,
+    rows: HashSet<u32>,
+}
 
 struct Version {
-    process: Process,
+    event: EncodedEvent,
     from: u64,
 }
 
-impl Version {
-    fn write(
-        &self,
-        tx: &Transaction<'_>,
-        to: Option<u64>,
-        exit: Option<u64>,
-    ) -> Result<(), HistoryError> {
-        insert_process(tx, &self.process, self.from, to, exit)
-    }
-}
-
 impl Opened {
-    /// `p`'s new version from `t`, closing its previous one.
-    pub fn open(&mut self, tx: &Transaction<'_>, p: Process, t: u64) -> Result<(), HistoryError> {
-        let pid = pid_of(&p);
-        match self.0.remove(&pid) {
-            Some(prev) => prev.write(tx, Some(t), None)?,
-            None => close_process(tx, pid, t)?,
+    /// A run starts with open rows for `pids` (and nothing else open).
+    pub fn start_run(&mut self, pids: impl IntoIterator<Item = u32>) {
+        self.batch.clear();
+        self.rows = pids.into_iter().collect();
+    }
+
+    /// `pid`'s new version from `t` (opened by `event`), closing its
+    /// previous one.
+    pub fn open(
+        &mut self,
+        tx: &Transaction<'_>,
+        pid: u32,
+        event: &EncodedEvent,
+        t: u64,
+    ) -> Result<(), HistoryError> {
+        let version = Version {
+            event: event.clone(),
+            from: t,
+        };
+        if self.batch.insert(pid, version).is_none() && self.rows.remove(&pid) {
+            close_process(tx, pid, t)?;
         }
-        self.0.insert(
-            pid,
-            Version {
-                process: p,
-                from: t,
-            },
-        );
         Ok(())
     }
 
-    /// `pid` exited at `t`: its open version (of this batch, or an open
-    /// row) closed with the exit.
+    /// `pid` exited at `t`: its open version ends with the exit.  One of
+    /// this batch is simply forgotten (the events hold it); an open row
+    /// is closed with the exit.
     pub fn exit(
         &mut self,
         tx: &Transaction<'_>,
         pid: u32,
-        exit: Option<pb::Exit>,
+        exit: impl FnOnce() -> Result<Option<pb::Exit>, HistoryError>,
         t: u64,
     ) -> Result<(), HistoryError> {
-        if let Some(mut v) = self.0.remove(&pid) {
-            v.process.exit = exit;
-            return v.write(tx, Some(t), Some(t));
+        if self.batch.remove(&pid).is_some() || !self.rows.remove(&pid) {
+            return Ok(());
         }
         let open: Option<(i64, Vec<u8>)> = tx
             .prepare_cached(
@@ -100,7 +106,7 @@ impl Opened {
             .optional()?;
         if let Some((rowid, blob)) = open {
             let mut p = Process::decode(blob.as_slice())?;
-            p.exit = exit;
+            p.exit = exit()?;
             tx.prepare_cached(
                 "UPDATE processes SET valid_to = ?1, exit_ns = ?1, blob = ?2 WHERE rowid = ?3",
             )?
@@ -113,13 +119,26 @@ impl Opened {
     /// they were opened: rows stay in time (and mostly pid) order, so a
     /// state query reading the open versions by pid walks the table's
     /// pages in order rather than at random.
-    pub fn flush(self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
-        let mut open: Vec<Version> = self.0.into_values().collect();
-        open.sort_by_key(|v| (v.from, pid_of(&v.process)));
-        for v in open {
-            v.write(tx, None, None)?;
+    pub fn flush(&mut self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
+        let mut open: Vec<(u32, Version)> = self.batch.drain().collect();
+        open.sort_by_key(|(_, v)| (v.from, v.event.seq));
+        for (pid, v) in open {
+            if let Some(p) = opened_process(v.event.decode()?) {
+                insert_process(tx, &p, v.from, None, None)?;
+                self.rows.insert(pid);
+            }
         }
         Ok(())
+    }
+}
+
+/// The process an exec, fork or update opens a version of.
+pub fn opened_process(e: pb::Event) -> Option<Process> {
+    match e.kind? {
+        Kind::Exec(x) => x.process,
+        Kind::Fork(f) => f.child,
+        Kind::Update(u) => u.process,
+        _ => None,
     }
 }
 

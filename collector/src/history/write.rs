@@ -1,8 +1,11 @@
 //! Writing events into the store's tables, one transaction per batch.
-//! Each event goes into `events` (for `ListHistory`) and, by kind, opens or
-//! closes versions of processes, connections, listening sockets and traces,
-//! or adds a flag or an action.  Usage is stored as the deltas the
-//! collector publishes plus a full keyframe every [`KEYFRAME_NS`].
+//! The batch's events go into one `batches` row (for `ListHistory`), but
+//! for the kinds the state queries look up by kind, which get an `events`
+//! row each; by kind, an event also opens or closes versions of processes
+//! (the head of a process event is enough: [`super::head`]), connections,
+//! listening sockets and traces, or adds a flag or an action.  Usage is
+//! stored as the deltas the collector publishes plus a full keyframe every
+//! [`KEYFRAME_NS`].
 use std::collections::HashMap;
 
 use perch_proto::v1::{
@@ -13,7 +16,10 @@ use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use super::{
-    HistoryError, sql, unsql,
+    HistoryError, batch,
+    head::{self, Head, Step},
+    schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES},
+    sql, unsql,
     versions::{Opened, close_net, end_net, insert_process, open_net, update_net},
 };
 use crate::hub::event_kind;
@@ -30,6 +36,8 @@ pub struct Writer {
     /// The newest usage of every live process, for keyframes.
     usage: HashMap<u32, ProcessSample>,
     last_keyframe: u64,
+    /// Process versions of the batch, and the pids with an open row.
+    versions: Opened,
 }
 
 impl Writer {
@@ -39,6 +47,7 @@ impl Writer {
             boot_unix_ns,
             usage: HashMap::new(),
             last_keyframe: 0,
+            versions: Opened::default(),
         }
     }
 
@@ -61,7 +70,8 @@ impl Writer {
             .query_row("SELECT MAX(unix_ns) FROM events", [], |r| r.get(0))
             .optional()?
             .flatten();
-        let end = newest.unwrap_or(sql(at));
+        let newest = newest.map(unsql).max(batch::range(&tx)?.1);
+        let end = sql(newest.unwrap_or(at));
         for table in ["processes", "net", "traces"] {
             tx.execute(
                 &format!("UPDATE {table} SET valid_to = ?1 WHERE valid_to IS NULL"),
@@ -78,6 +88,8 @@ impl Writer {
             open_net(&tx, l.id, true, at, &l.encode_to_vec())?;
         }
         tx.commit()?;
+        self.versions
+            .start_run(processes.iter().filter_map(|p| p.key.map(|k| k.pid)));
         self.usage = processes
             .iter()
             .filter_map(|p| {
@@ -108,31 +120,52 @@ impl Writer {
     ) -> Result<Option<u64>, HistoryError> {
         let boot = self.boot_unix_ns;
         let usage = &mut self.usage;
+        let opened = &mut self.versions;
         let tx = self.conn.transaction()?;
         let mut newest = None;
-        let mut opened = Opened::default();
+        let mut stored = batch::Batch::default();
         for encoded in events {
-            let e = encoded.decode()?;
-            let k = event_kind(&e).map_or(0, i32::from);
-            let Some(kind) = e.kind else { continue };
-            if matches!(kind, Kind::Notice(_) | Kind::ThreadSamples(_)) {
-                continue;
+            if stored.full() {
+                // A row ends here: versions still open are written open,
+                // as at the batch's end (the rule the reader applies).
+                std::mem::take(&mut stored).write(&tx)?;
+                opened.flush(&tx)?;
             }
-            let t = unix(boot, e.time_ns, now);
+            // Process events (most of a storm) by their head alone.
+            let (time_ns, step) = match head::read(&encoded.body)? {
+                Head::Skip => continue,
+                Head::Process { time_ns, step } => (time_ns, step),
+                Head::Other => {
+                    let e = encoded.decode()?;
+                    let t = unix(boot, e.time_ns, now);
+                    if e.kind.is_some() {
+                        newest = Some(newest.map_or(t, |n: u64| n.max(t)));
+                        store_other(&tx, &mut stored, encoded, &e, t)?;
+                    }
+                    if let Some(kind) = e.kind {
+                        apply(&tx, usage, kind, t)?;
+                    }
+                    continue;
+                }
+            };
+            let t = unix(boot, time_ns, now);
             newest = Some(newest.map_or(t, |n: u64| n.max(t)));
-            tx.prepare_cached(
-                "INSERT INTO events (unix_ns, seq, kind, pid, blob) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                sql(t),
-                sql(e.seq),
-                k,
-                event_pid(&kind),
-                // As sent, without its seq (a column of its own).
-                encoded.body.as_ref()
-            ])?;
-            apply(&tx, usage, &mut opened, kind, t)?;
+            stored.push(encoded, t);
+            match step {
+                Step::Open(pid) => opened.open(&tx, pid, encoded, t)?,
+                Step::Exit(pid) => {
+                    usage.remove(&pid);
+                    let exit = || {
+                        Ok(match encoded.decode()?.kind {
+                            Some(Kind::Exit(x)) => x.exit,
+                            _ => None,
+                        })
+                    };
+                    opened.exit(&tx, pid, exit, t)?;
+                }
+            }
         }
+        stored.write(&tx)?;
         opened.flush(&tx)?;
         if let Some(t) = newest
             && t.saturating_sub(self.last_keyframe) >= KEYFRAME_NS
@@ -162,28 +195,43 @@ fn unix(boot_unix_ns: u64, boot_ns: u64, now: u64) -> u64 {
     }
 }
 
-/// The tables besides `events` that `kind` changes (and the usage kept for
-/// keyframes).
+/// A non-process event: an `events` row for the kinds the state queries
+/// look up by kind, the batch's blob for the rest.
+fn store_other(
+    tx: &Transaction<'_>,
+    stored: &mut batch::Batch,
+    encoded: &EncodedEvent,
+    e: &pb::Event,
+    t: u64,
+) -> Result<(), HistoryError> {
+    let k = event_kind(e).map_or(0, i32::from);
+    if !matches!(k, KIND_PROCESS_SAMPLES | KIND_HOST_SAMPLE | KIND_DEVIATION) {
+        stored.push(encoded, t);
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO events (unix_ns, seq, kind, pid, blob) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        sql(t),
+        sql(e.seq),
+        k,
+        e.kind.as_ref().map_or(0, event_pid),
+        // As sent, without its seq (a column of its own).
+        encoded.body.as_ref()
+    ])?;
+    Ok(())
+}
+
+/// The tables besides the events that a non-process event changes (and
+/// the usage kept for keyframes).
 fn apply(
     tx: &Transaction<'_>,
     usage: &mut HashMap<u32, ProcessSample>,
-    opened: &mut Opened,
     kind: Kind,
     t: u64,
 ) -> Result<(), HistoryError> {
     match kind {
-        Kind::Exec(pb::ProcessExec {
-            process: Some(p), ..
-        })
-        | Kind::Update(pb::ProcessUpdate {
-            process: Some(p), ..
-        })
-        | Kind::Fork(pb::ProcessFork { child: Some(p), .. }) => opened.open(tx, p, t)?,
-        Kind::Exit(x) => {
-            let pid = x.key.map_or(0, |k| k.pid);
-            usage.remove(&pid);
-            opened.exit(tx, pid, x.exit, t)?;
-        }
         Kind::ProcessSamples(s) => {
             for sample in s.samples {
                 if let Some(key) = sample.key {
@@ -250,9 +298,11 @@ fn apply(
         | Kind::Notice(_)
         | Kind::ThreadSamples(_)
         | Kind::Deviation(_)
+        // Filed by their head, in `write`.
         | Kind::Exec(_)
         | Kind::Update(_)
-        | Kind::Fork(_) => {}
+        | Kind::Fork(_)
+        | Kind::Exit(_) => {}
     }
     Ok(())
 }
@@ -265,13 +315,18 @@ impl Writer {
                 .query_row("SELECT MIN(unix_ns), MAX(unix_ns) FROM events", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
-        Ok((a.map_or(0, unsql), b.map_or(0, unsql)))
+        let (first, last) = batch::range(&self.conn)?;
+        let oldest = match (a.map(unsql), first) {
+            (Some(a), Some(f)) => a.min(f),
+            (a, f) => a.or(f).unwrap_or(0),
+        };
+        Ok((oldest, b.map(unsql).max(last).unwrap_or(0)))
     }
 }
 
 /// The pid an event is about (0 for host-wide ones), for `ListHistory`'s
 /// pid filter.
-fn event_pid(kind: &Kind) -> u32 {
+pub fn event_pid(kind: &Kind) -> u32 {
     let key = match kind {
         Kind::Exec(x) => x.process.as_ref().and_then(|p| p.key),
         Kind::Update(x) => x.process.as_ref().and_then(|p| p.key),
