@@ -5,7 +5,7 @@ use perch_proto::v1::{EventKind, ProcessFork, event::Kind};
 
 use super::{
     ListQuery, bound,
-    tests::{BOOT, S, event, exec, exit, noise, process, state, store},
+    tests::{BOOT, S, event, exec, execs_until, exit, noise, process, state, store},
 };
 
 /// Process `i` of the storm: forked at 10 + i s, exec at 11 + i, exit at
@@ -81,15 +81,7 @@ fn versions_straddling_the_rows_of_a_batch_read_as_they_happened() {
             assert_eq!(seen, expected(i, s), "process {i} at {s} s");
         }
     }
-    let (execs, truncated) = h
-        .list(&ListQuery {
-            from_unix_ns: BOOT,
-            to_unix_ns: BOOT + 1000 * S,
-            kinds: vec![EventKind::Exec],
-            pids: vec![],
-            limit: 10_000,
-        })
-        .expect("list");
+    let (execs, truncated) = execs_until(&h, 1000, 10_000);
     assert!(!truncated);
     let pids: Vec<u32> = execs
         .iter()
@@ -148,15 +140,7 @@ fn rows_of_an_older_file_are_listed_with_the_batches() {
     )
     .expect("write");
     bound::refresh(&w, &h);
-    let (all, _) = h
-        .list(&ListQuery {
-            from_unix_ns: BOOT,
-            to_unix_ns: BOOT + 100 * S,
-            kinds: vec![EventKind::Exec],
-            pids: vec![],
-            limit: 10,
-        })
-        .expect("list");
+    let (all, _) = execs_until(&h, 100, 10);
     let seqs: Vec<u64> = all
         .iter()
         .filter_map(|e| e.event.as_ref().map(|e| e.seq))

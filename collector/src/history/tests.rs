@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use perch_proto::v1::{
     ConnectionEvent, Deviation, DeviationRaised, EncodedEvent, Event, EventKind, Exit, Flag,
     FlagRaised, HistoryStatus, HostSample, Process, ProcessExec, ProcessExit, ProcessFork,
-    ProcessKey, ProcessSample, ProcessSamples, ResourceUsage, Trace, TraceUpdated, event::Kind,
+    ProcessKey, ProcessSample, ProcessSamples, ResourceUsage, StoredEvent, Trace, TraceUpdated,
+    event::Kind,
 };
 
 use super::{
@@ -88,6 +89,19 @@ pub(super) fn samples(seq: u64, secs: u64, cpu: &[(u32, f64)]) -> EncodedEvent {
             interval_ns: S,
         }),
     )
+}
+
+/// The stored exec events from boot to `secs` after it (at most `limit`),
+/// and whether the limit cut them short.
+pub(super) fn execs_until(h: &History, secs: u64, limit: u32) -> (Vec<StoredEvent>, bool) {
+    h.list(&ListQuery {
+        from_unix_ns: BOOT,
+        to_unix_ns: BOOT + secs * S,
+        kinds: vec![EventKind::Exec],
+        pids: vec![],
+        limit,
+    })
+    .expect("list")
 }
 
 /// `len` characters that do not compress (the stored batches are
@@ -629,15 +643,7 @@ fn a_storm_after_a_quiet_hour_keeps_its_newest_part() {
         info.oldest_unix_ns > BOOT + 3000 * S,
         "the quiet hour went first: {info:?}"
     );
-    let (execs, _) = h
-        .list(&ListQuery {
-            from_unix_ns: BOOT,
-            to_unix_ns: BOOT + 4000 * S,
-            kinds: vec![EventKind::Exec],
-            pids: vec![],
-            limit: 10_000,
-        })
-        .expect("list");
+    let (execs, _) = execs_until(&h, 4000, 10_000);
     assert!(
         execs.len() > 100,
         "only {} of the storm's execs kept",
