@@ -53,10 +53,14 @@ fn unpack(codec: i64, blob: Vec<u8>) -> Result<Bytes, HistoryError> {
     }
 }
 
-/// The events of the batch being written.
+/// The events of the row being written.  One lives as long as the writer:
+/// its buffers are reused row after row (allocated anew, each would be
+/// mapped and unmapped every row: perchd maps blocks of 64 KiB or more on
+/// their own).
 #[derive(Default)]
 pub struct Batch {
     blob: Vec<u8>,
+    packed: Vec<u8>,
     first: u64,
     last: u64,
 }
@@ -82,13 +86,40 @@ impl Batch {
     /// compressed: a storm's events repeat paths, names and keys, and the
     /// bytes not written (to the log, then again at the checkpoint) cost
     /// more than compressing them.
-    pub fn write(self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
-        if !self.blob.is_empty() {
-            let packed = lz4_flex::block::compress_prepend_size(&self.blob);
-            tx.prepare_cached(
-                "INSERT INTO batches (first_ns, last_ns, codec, blob) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![sql(self.first), sql(self.last), CODEC_LZ4, packed])?;
+    /// Empty afterwards, ready for the next row.
+    pub fn write(&mut self, tx: &Transaction<'_>) -> Result<(), HistoryError> {
+        if self.blob.is_empty() {
+            return Ok(());
+        }
+        // compress_prepend_size's layout, into the reused buffer.
+        let len = u32::try_from(self.blob.len())
+            .map_err(|_| HistoryError::Unpack("a row over 4 GiB".into()))?;
+        self.packed.clear();
+        self.packed.extend_from_slice(&len.to_le_bytes());
+        self.packed.resize(
+            4 + lz4_flex::block::get_maximum_output_size(self.blob.len()),
+            0,
+        );
+        let n = lz4_flex::block::compress_into(
+            &self.blob,
+            self.packed.get_mut(4..).unwrap_or_default(),
+        )
+        .map_err(|e| HistoryError::Unpack(e.to_string()))?;
+        self.packed.truncate(4 + n);
+        tx.prepare_cached(
+            "INSERT INTO batches (first_ns, last_ns, codec, blob) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            sql(self.first),
+            sql(self.last),
+            CODEC_LZ4,
+            self.packed.as_slice()
+        ])?;
+        self.blob.clear();
+        // An argv storm's row can grow far past a row's size: not kept.
+        if self.blob.capacity() > 4 * ROW_BYTES {
+            self.blob = Vec::new();
+            self.packed = Vec::new();
         }
         Ok(())
     }

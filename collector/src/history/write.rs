@@ -38,6 +38,8 @@ pub struct Writer {
     last_keyframe: u64,
     /// Process versions of the batch, and the pids with an open row.
     versions: Opened,
+    /// The row of events being filled.
+    batch: batch::Batch,
 }
 
 impl Writer {
@@ -48,6 +50,7 @@ impl Writer {
             usage: HashMap::new(),
             last_keyframe: 0,
             versions: Opened::default(),
+            batch: batch::Batch::default(),
         }
     }
 
@@ -123,12 +126,12 @@ impl Writer {
         let opened = &mut self.versions;
         let tx = self.conn.transaction()?;
         let mut newest = None;
-        let mut stored = batch::Batch::default();
+        let stored = &mut self.batch;
         for encoded in events {
             if stored.full() {
                 // A row ends here: versions still open are written open,
                 // as at the batch's end (the rule the reader applies).
-                std::mem::take(&mut stored).write(&tx)?;
+                stored.write(&tx)?;
                 opened.flush(&tx)?;
             }
             // Process events (most of a storm) by their head alone.
@@ -140,7 +143,7 @@ impl Writer {
                     let t = unix(boot, e.time_ns, now);
                     if e.kind.is_some() {
                         newest = Some(newest.map_or(t, |n: u64| n.max(t)));
-                        store_other(&tx, &mut stored, encoded, &e, t)?;
+                        store_other(&tx, stored, encoded, &e, t)?;
                     }
                     if let Some(kind) = e.kind {
                         apply(&tx, usage, kind, t)?;
