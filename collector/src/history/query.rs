@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::{
     History, HistoryError, Unavailable, batch,
-    schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES},
+    schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES, kept_in_rows},
     sql, unsql,
     write::KEYFRAME_NS,
     write::event_pid,
@@ -369,6 +369,10 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<(Vec<StoredEvent>, bool), Qu
 /// event than the limit's).
 fn batched_events(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredEvent>, QueryError> {
     let limit = q.limit as usize;
+    // The kinds kept in `events` rows are never in a batch.
+    if !q.kinds.is_empty() && q.kinds.iter().all(|k| kept_in_rows(i32::from(*k))) {
+        return Ok(Vec::new());
+    }
     let by_time = |e: &StoredEvent| (e.unix_ns, e.event.as_ref().map_or(0, |e| e.seq));
     let mut out: Vec<StoredEvent> = Vec::new();
     let to = q.to_unix_ns.saturating_sub(1);

@@ -21,6 +21,15 @@ pub const KIND_PROCESS_SAMPLES: i32 = 5;
 pub const KIND_HOST_SAMPLE: i32 = 6;
 pub const KIND_DEVIATION: i32 = 62;
 
+/// Whether events of `kind` get an `events` row each (the kinds above)
+/// rather than a place in a batch.
+pub fn kept_in_rows(kind: i32) -> bool {
+    matches!(
+        kind,
+        KIND_PROCESS_SAMPLES | KIND_HOST_SAMPLE | KIND_DEVIATION
+    )
+}
+
 /// Every table, for a new file.  Times are Unix nanoseconds; `valid_to`
 /// NULL means "still so".  Blobs are perch.v1 messages (protobuf), so a
 /// reader needs nothing but the contract.

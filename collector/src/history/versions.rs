@@ -148,6 +148,22 @@ fn close_process(tx: &Transaction<'_>, pid: u32, t: u64) -> Result<(), HistoryEr
     Ok(())
 }
 
+/// A version of a connection or listening socket from `from` (to `to`,
+/// when already over).
+fn insert_net(
+    tx: &Transaction<'_>,
+    (id, listening): (u64, bool),
+    from: u64,
+    to: Option<u64>,
+    blob: &[u8],
+) -> Result<(), HistoryError> {
+    tx.prepare_cached(
+        "INSERT INTO net (id, listening, valid_from, valid_to, blob) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![sql(id), listening, sql(from), to.map(sql), blob])?;
+    Ok(())
+}
+
 pub fn open_net(
     tx: &Transaction<'_>,
     id: u64,
@@ -155,9 +171,7 @@ pub fn open_net(
     t: u64,
     blob: &[u8],
 ) -> Result<(), HistoryError> {
-    tx.prepare_cached("INSERT INTO net (id, listening, valid_from, blob) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![sql(id), listening, sql(t), blob])?;
-    Ok(())
+    insert_net(tx, (id, listening), t, None, blob)
 }
 
 pub fn update_net(
@@ -205,10 +219,7 @@ pub fn end_net(
     blob: &[u8],
 ) -> Result<(), HistoryError> {
     if close_net(tx, id, listening, t, Some(blob))? == 0 {
-        tx.prepare_cached(
-            "INSERT INTO net (id, listening, valid_from, valid_to, blob) VALUES (?1, ?2, ?3, ?3, ?4)",
-        )?
-        .execute(params![sql(id), listening, sql(t), blob])?;
+        insert_net(tx, (id, listening), t, Some(t), blob)?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use super::{
     HistoryError, batch,
     head::{self, Head, Step},
-    schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES},
+    schema::kept_in_rows,
     sql, unsql,
     versions::{Opened, close_net, end_net, insert_process, open_net, update_net},
 };
@@ -141,11 +141,9 @@ impl Writer {
                 Head::Other => {
                     let e = encoded.decode()?;
                     let t = unix(boot, e.time_ns, now);
-                    if e.kind.is_some() {
-                        newest = Some(newest.map_or(t, |n: u64| n.max(t)));
-                        store_other(&tx, stored, encoded, &e, t)?;
-                    }
+                    store_other(&tx, stored, encoded, &e, t)?;
                     if let Some(kind) = e.kind {
+                        newest = Some(newest.map_or(t, |n: u64| n.max(t)));
                         apply(&tx, usage, kind, t)?;
                     }
                     continue;
@@ -207,8 +205,11 @@ fn store_other(
     e: &pb::Event,
     t: u64,
 ) -> Result<(), HistoryError> {
-    let k = event_kind(e).map_or(0, i32::from);
-    if !matches!(k, KIND_PROCESS_SAMPLES | KIND_HOST_SAMPLE | KIND_DEVIATION) {
+    let Some(k) = event_kind(e).map(i32::from) else {
+        // Nothing to keep (no kind, or a notice).
+        return Ok(());
+    };
+    if !kept_in_rows(k) {
         stored.push(encoded, t);
         return Ok(());
     }
