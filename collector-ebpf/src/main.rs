@@ -37,6 +37,10 @@
 //! constants compiled in here, because they change between kernels.
 #![no_std]
 #![no_main]
+// `atomic_xadd`: core's atomic types have no read-modify-write on the BPF
+// target, whose `lock xadd` instruction this intrinsic emits.
+#![feature(core_intrinsics)]
+#![allow(internal_features, reason = "core_intrinsics, for atomic_xadd (above)")]
 #![expect(
     clippy::inline_always,
     reason = "helpers stay in the program's frame so the verifier tracks bounds across them"

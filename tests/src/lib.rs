@@ -26,6 +26,7 @@ pub mod fs;
 pub mod memory;
 pub mod policies;
 pub mod procs;
+pub mod sec;
 pub mod tls;
 pub mod tmux;
 

@@ -5,10 +5,6 @@
 //! File events use a watched prefix inside the test's temp dir, so nothing
 //! of the host is touched; writes elsewhere must not be reported.
 #![expect(
-    clippy::expect_used,
-    reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
-)]
-#![expect(
     clippy::many_single_char_names,
     reason = "each check names its event e and its detail by one letter"
 )]
@@ -23,79 +19,19 @@ use std::{
 
 use perch_e2e::{
     Perchd, binary,
-    events::{EventLog, WAIT, info},
+    events::{EventLog, info},
     have_root_or_skip,
     procs::{ChildGuard, run_bounded},
+    sec::{caller, path_of, run_ok, sec_perchd, secs, wait_for},
     start_time_ns,
 };
 use perch_proto::{
     same_start_time,
-    v1::{self as pb, SecurityEvent, WatchedPath, event::Kind, security_event::Detail},
+    v1::{self as pb, security_event::Detail},
 };
 
 /// The system python, not a version manager's shim.
 const PYTHON: &str = "/usr/bin/python3";
-
-/// A perchd in eBPF mode (with `args`) and a watch of its security events
-/// from its current head.
-async fn sec_perchd(args: &[&str]) -> (Perchd, EventLog) {
-    let perchd = Perchd::start(args).await;
-    let mut client = perchd.client().await.expect("connect");
-    let start = info(&mut client).await;
-    assert_eq!(
-        start.mode(),
-        pb::CollectorMode::Ebpf,
-        "{}",
-        start.mode_reason
-    );
-    let log = EventLog::watch(
-        &mut client,
-        Some(start.head_seq),
-        &[pb::EventKind::Security],
-    )
-    .await
-    .expect("WatchEvents");
-    (perchd, log)
-}
-
-fn secs(events: &[pb::Event]) -> impl Iterator<Item = &SecurityEvent> {
-    events.iter().filter_map(|e| match &e.kind {
-        Some(Kind::Security(s)) => Some(s),
-        _ => None,
-    })
-}
-
-fn caller(s: &SecurityEvent) -> u32 {
-    s.key.map_or(0, |k| k.pid)
-}
-
-/// Waits for a security event of `pid` for which `f` holds.
-async fn wait_for(
-    log: &mut EventLog,
-    what: &str,
-    pid: u32,
-    f: impl Fn(&SecurityEvent) -> bool,
-) -> SecurityEvent {
-    let ok = |s: &SecurityEvent| caller(s) == pid && f(s);
-    let seen = log.until(WAIT, |ev| secs(ev).any(ok)).await;
-    assert!(
-        seen,
-        "no {what} event of pid {pid} within {WAIT:?}; got {:#?}",
-        secs(&log.events).collect::<Vec<_>>()
-    );
-    secs(&log.events).find(|s| ok(s)).expect("found").clone()
-}
-
-fn path_of(p: Option<&WatchedPath>) -> &str {
-    p.map_or("", |p| p.path.as_str())
-}
-
-/// Runs `cmd` to completion (bounded), asserting it succeeded; its pid.
-fn run_ok(cmd: &mut Command) -> u32 {
-    let done = run_bounded(cmd.stdin(Stdio::null()), Duration::from_secs(20));
-    assert!(done.status.success(), "{cmd:?}: {done:?}");
-    done.pid
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn changes_under_a_watched_prefix_are_reported_and_nothing_else() {

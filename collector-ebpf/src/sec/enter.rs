@@ -10,14 +10,14 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use perch_common::{
-    RAW_READ, STASH_RESOLVE, SecStash,
+    RAW_READ, STASH_RESOLVE, SecStash, pathscan,
     security::{op, watch},
 };
 
 use super::{
-    SEC_SCRATCH, STASH, args, config_flag, current, op_of,
-    path::{name_mask, prefix_mask, scan},
-    tid,
+    SEC_SCRATCH, args, current, gate_open, has_reads, op_of,
+    path::{name_mask, prefix_mask},
+    stash,
 };
 use crate::kread::{Res, field, field_ptr, off, ready};
 
@@ -29,6 +29,8 @@ const O_PATH: u64 = 0o10_000_000;
 const F_DUPFD: u64 = 0;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const BPF_PROG_LOAD: u64 = 5;
+/// Words of `SecScratch::key_data`.
+const KEY_WORDS: usize = (RAW_READ + 8) / 8;
 
 /// Every watched syscall but the open family.
 #[tracepoint]
@@ -68,7 +70,7 @@ fn try_enter(ctx: &TracePointContext) -> Res {
         _ => true,
     };
     if keep {
-        STASH.insert(tid(), st, 0).map_err(i64::from)?;
+        stash(&st)?;
     }
     Ok(())
 }
@@ -134,13 +136,15 @@ fn try_open(ctx: &TracePointContext) -> Res {
         op::OPENAT => (a(0), a(1), a(2), a(3)),
         op::OPENAT2 => {
             // struct open_how { u64 flags; u64 mode; u64 resolve; }
-            let mut how = [0u64; 2];
+            let mut how = core::mem::MaybeUninit::<[u64; 2]>::uninit();
             // SAFETY: bounded by `how`'s size.
             let r =
                 unsafe { bpf_probe_read_user(how.as_mut_ptr().cast(), 16, a(2) as *const c_void) };
             if r != 0 {
                 return Err(r);
             }
+            // SAFETY: the helper wrote all 16 bytes.
+            let how = unsafe { how.assume_init() };
             (a(0), a(1), how[0], how[1])
         }
         op::CREAT => (cwd, a(0), O_CREAT | O_TRUNC | 1, a(1)),
@@ -156,7 +160,7 @@ fn try_open(ctx: &TracePointContext) -> Res {
             } else {
                 0
             }
-    } else if config_flag(false) {
+    } else if has_reads() {
         watch::READ
     } else {
         return Ok(());
@@ -171,7 +175,7 @@ fn try_open(ctx: &TracePointContext) -> Res {
         args: [dfd, path, flags, mode, 0, 0],
         ..SecStash::default()
     };
-    STASH.insert(tid(), st, 0).map_err(i64::from)
+    stash(&st)
 }
 
 /// Decides from the path as given: `need` when it is watched for it, 0
@@ -180,11 +184,24 @@ fn try_open(ctx: &TracePointContext) -> Res {
 #[inline(always)]
 fn filter(path: u64, need: u32) -> Res<u32> {
     let s = SEC_SCRATCH.get_ptr_mut(0).ok_or(1_i64)?;
-    // SAFETY: the per-CPU slot is ours; the read is bounded by key_data.
-    let (n, first, key) = unsafe {
-        let key = (&raw mut (*s).key_data).cast::<u8>();
-        let n = bpf_probe_read_user_str(key.cast(), RAW_READ as u32, path as *const c_void);
-        (n, *key, key)
+    #[expect(
+        clippy::cast_ptr_alignment,
+        reason = "key_data is 8-aligned (a const assert in perch-common)"
+    )]
+    // SAFETY: the per-CPU slot is ours; `key_data` is 8-aligned (see
+    // above) and KEY_WORDS words long.
+    let words = unsafe { (&raw mut (*s).key_data).cast::<u64>() };
+    // The word scan reads to the end of the word after the string's: the
+    // bytes past the string must be zeros, not an earlier call's path.
+    // (Volatile: a plain loop becomes a call to a byte-wise memset.)
+    for k in 0..KEY_WORDS {
+        // SAFETY: inside `key_data` (see above).
+        unsafe { core::ptr::write_volatile(words.add(k), 0) };
+    }
+    // SAFETY: the read is bounded by key_data.
+    let (n, first) = unsafe {
+        let n = bpf_probe_read_user_str(words.cast(), RAW_READ as u32, path as *const c_void);
+        (n, *words.cast::<u8>())
     };
     if n <= 1 {
         return Ok(0); // empty or unreadable: the open fails
@@ -193,20 +210,59 @@ fn filter(path: u64, need: u32) -> Res<u32> {
     if first != b'/' || n as usize >= RAW_READ {
         return Ok(need | STASH_RESOLVE);
     }
-    // The prefix first: a watched prefix needs nothing more (`.` and `..`
-    // are then decided from the opened file at exit, like any watched
-    // open, and the name rules can only add bits).
-    let prefix = prefix_mask(s, len);
-    if prefix & need != 0 {
-        return Ok(need);
+    // A plain loop, branch-free inside, up to the word holding the end.
+    // The loop's inputs and outputs go through the scratch map, whose
+    // contents the verifier does not track: given `len`, LLVM would turn
+    // the end test into `k != end`, whose termination the verifier cannot
+    // see, and each exit of the loop would leave different ranges in the
+    // registers, so the verifier would check the code after it once per
+    // exit.
+    // SAFETY: the per-CPU slot is ours (here and below).
+    let walk = unsafe { &raw mut (*s).walk };
+    // SAFETY: as above.
+    unsafe { core::ptr::write_volatile(&raw mut (*walk).len, len as u64) };
+    let (mut leaf, mut odd) = (0u64, 0u64);
+    for k in 0..RAW_READ / 8 {
+        // SAFETY: k + 1 < KEY_WORDS.
+        let (x, next) = unsafe { (*words.add(k), *words.add(k + 1)) };
+        let (slashes, o) = pathscan::word(x, next);
+        odd |= o;
+        let has = pathscan::nonzero(slashes);
+        leaf = (leaf & !has) | ((8 * k as u64 + pathscan::last_slash_end(slashes)) & has);
+        // SAFETY: as above.
+        if 8 * k as u64 + 8 > unsafe { core::ptr::read_volatile(&raw const (*walk).len) } {
+            break;
+        }
     }
-    let (leaf, odd) = scan(s, true, len);
+    // SAFETY: as above.
+    let (leaf, odd, len) = unsafe {
+        core::ptr::write_volatile(&raw mut (*walk).leaf, leaf);
+        core::ptr::write_volatile(&raw mut (*walk).odd, (odd | (odd >> 32)) as u32);
+        (
+            core::ptr::read_volatile(&raw const (*walk).leaf) as usize & (RAW_READ - 1),
+            core::ptr::read_volatile(&raw const (*walk).odd),
+            core::ptr::read_volatile(&raw const (*walk).len) as usize & (RAW_READ - 1),
+        )
+    };
+    // SAFETY: inside `key_data`.
+    let dir = unsafe { pathscan::dir_head(*words, *words.add(1)) };
+    // The prefix first: a watched prefix needs nothing more (the name
+    // rules can only add bits), unless `..` may lead out of it: then the
+    // opened file's own path decides, as for any odd path.
+    let prefix = if gate_open(false, dir, 0) {
+        prefix_mask(s, len)
+    } else {
+        0
+    };
+    if prefix & need != 0 {
+        return Ok(if odd != 0 { need | STASH_RESOLVE } else { need });
+    }
     // SAFETY: leaf <= len < RAW_READ, inside key_data.
-    let leaf_at = unsafe { key.add(leaf & (RAW_READ - 1)) };
+    let leaf_at = unsafe { words.cast::<u8>().add(leaf) };
     let mask = prefix | name_mask(s, leaf_at, len.saturating_sub(leaf));
     Ok(if mask & need != 0 {
         need
-    } else if odd {
+    } else if odd != 0 {
         need | STASH_RESOLVE
     } else {
         0

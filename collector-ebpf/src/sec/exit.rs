@@ -18,9 +18,9 @@ use perch_common::{
 };
 
 use super::{
-    SEC_SCRATCH, STASH, current,
+    SEC_SCRATCH, current,
     path::{Built, Dir, build, watched},
-    tid,
+    take,
 };
 use crate::{
     kread::{Res, field, field_ptr, kptr, off, ready},
@@ -48,16 +48,6 @@ pub fn perch_sec_file(ctx: TracePointContext) -> u32 {
 pub fn perch_sec_exit(ctx: TracePointContext) -> u32 {
     let _ = try_exit(&ctx);
     0
-}
-
-/// The calling thread's stash, removed.
-#[inline(always)]
-fn take() -> Option<SecStash> {
-    let t = tid();
-    // SAFETY: the entry is this thread's; nothing else writes it meanwhile.
-    let st = unsafe { STASH.get(t) }.copied()?;
-    let _ = STASH.remove(t);
-    Some(st)
 }
 
 /// A record being built in the per-CPU scratch slot.

@@ -14,16 +14,21 @@
 //!   ([`WATCH_NAMES`]), both filled by perchd from its configuration.
 //!
 //! The path filter runs before anything large is copied, so a process
-//! opening unwatched files as fast as it can costs one string read, one
-//! trie lookup and a scan of the string per open.
+//! opening unwatched files as fast as it can costs one string read and a
+//! word-at-a-time scan of it per open (the trie and the name map are
+//! looked up only when a gate says the path may match), and one load at
+//! the call's exit ([`STASHED`] is zero when no call is stashed).
 use crate::kread::Res;
 use aya_ebpf::{
     EbpfContext as _,
     macros::map,
-    maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray},
     programs::TracePointContext,
 };
-use perch_common::{NameKey, PREFIX_MAX, SYSCALL_SLOTS, SecConfig, SecScratch, SecStash};
+use perch_common::{
+    NameKey, PREFIX_MAX, SYSCALL_SLOTS, SecConfig, SecScratch, SecStash,
+    pathscan::{GATE_WORDS, gate_bit},
+};
 
 mod enter;
 mod exit;
@@ -33,14 +38,24 @@ mod path;
 #[unsafe(no_mangle)]
 static SEC_CONFIG: SecConfig = SecConfig {
     ops: [0; SYSCALL_SLOTS],
-    has_names: 0,
     has_reads: 0,
+    pad: 0,
+    dir_gate: [0; GATE_WORDS],
+    name_gate: [0; GATE_WORDS],
 };
 
 /// A syscall's arguments from its enter to its exit, by thread id.  LRU:
 /// a thread that never returns (killed in the call) cannot fill it.
 #[map]
 static STASH: LruHashMap<u32, SecStash> = LruHashMap::with_max_entries(16384, 0);
+
+/// How many calls are in [`STASH`] (added by [`stash`], taken by
+/// [`take`]), so that an exit finds out with one load that no call of
+/// any thread waits, which is every exit of an unwatched open.  An entry
+/// that is never taken (evicted, or overwritten) keeps it above zero:
+/// exits then look up [`STASH`] as they would without it.
+#[map]
+static STASHED: Array<u64> = Array::with_max_entries(1, 0);
 
 /// Watched path prefixes → the `watch` bits they are watched for (an
 /// entry's bits include those of every shorter prefix of it, so the
@@ -74,7 +89,9 @@ fn ret(ctx: &TracePointContext) -> i64 {
 /// arguments hold whatever follows the record; they are never used.
 #[inline(always)]
 fn args(ctx: &TracePointContext) -> Res<[u64; 6]> {
-    let mut a = [0u64; 6];
+    // Uninitialised: zeroing it first was a call to a memset subprogram
+    // on every open.
+    let mut a = core::mem::MaybeUninit::<[u64; 6]>::uninit();
     // SAFETY: writes 48 bytes into `a`; the source is the record (and the
     // trace buffer right after it), which the helper reads safely.
     let r = unsafe {
@@ -87,7 +104,8 @@ fn args(ctx: &TracePointContext) -> Res<[u64; 6]> {
     if r != 0 {
         return Err(r);
     }
-    Ok(a)
+    // SAFETY: the helper wrote all 48 bytes (it zeroes them on failure).
+    Ok(unsafe { a.assume_init() })
 }
 
 /// The op of the syscall whose tracepoint fired.
@@ -100,17 +118,68 @@ fn op_of(ctx: &TracePointContext) -> u8 {
     unsafe { core::ptr::read_volatile(&raw const SEC_CONFIG.ops[i]) }
 }
 
-/// `SEC_CONFIG.has_names` / `has_reads`.
+/// `SEC_CONFIG.has_reads`.
 #[inline(always)]
-fn config_flag(names: bool) -> bool {
-    // SAFETY: plain reads of load-time constants.
-    unsafe {
+fn has_reads() -> bool {
+    // SAFETY: a plain read of a load-time constant.
+    unsafe { core::ptr::read_volatile(&raw const SEC_CONFIG.has_reads) != 0 }
+}
+
+/// Whether the gate of names (else of first components) has the bit of
+/// `head` (see `perch_common::pathscan`).
+#[inline(always)]
+fn gate_open(names: bool, head: u64, len: u64) -> bool {
+    let bit = gate_bit(head, len);
+    let i = (bit / 64) & (GATE_WORDS - 1);
+    // SAFETY: plain reads of load-time constants (volatile: the compiler
+    // would otherwise fold the zeros they are declared with).
+    let w = unsafe {
         if names {
-            core::ptr::read_volatile(&raw const SEC_CONFIG.has_names) != 0
+            core::ptr::read_volatile(&raw const SEC_CONFIG.name_gate[i])
         } else {
-            core::ptr::read_volatile(&raw const SEC_CONFIG.has_reads) != 0
+            core::ptr::read_volatile(&raw const SEC_CONFIG.dir_gate[i])
+        }
+    };
+    w & (1 << (bit % 64)) != 0
+}
+
+/// Adds `delta` (wrapping: `u64::MAX` takes one) to [`STASHED`].
+#[inline(always)]
+fn pending_add(delta: u64) {
+    if let Some(p) = STASHED.get_ptr_mut(0) {
+        // SAFETY: an aligned u64 in an array map's value, only ever
+        // changed atomically.
+        unsafe {
+            core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(
+                p, delta,
+            );
         }
     }
+}
+
+/// Keeps the current thread's call for its exit.
+#[inline(always)]
+fn stash(st: &SecStash) -> Res {
+    STASH.insert(tid(), st, 0).map_err(i64::from)?;
+    pending_add(1);
+    Ok(())
+}
+
+/// The current thread's stashed call, removed; `None` at once when no
+/// thread has one.
+#[inline(always)]
+fn take() -> Option<SecStash> {
+    let p = STASHED.get_ptr(0)?;
+    // SAFETY: an aligned u64 in an array map's value.
+    if unsafe { core::ptr::read_volatile(p) } == 0 {
+        return None;
+    }
+    let t = tid();
+    // SAFETY: the entry is this thread's; nothing else writes it meanwhile.
+    let st = unsafe { STASH.get(t) }.copied()?;
+    let _ = STASH.remove(t);
+    pending_add(u64::MAX);
+    Some(st)
 }
 
 /// The current thread's id (the stash's key).

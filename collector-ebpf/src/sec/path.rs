@@ -19,10 +19,10 @@ use aya_ebpf::{
 use perch_common::{
     EXE_PATH_DEPTH, NAME_READ_MAX, NameKey, PREFIX_MAX, SEC_PATH_MAX, SEC_PATH_RELATIVE,
     SEC_PATH_RESOLVED, SEC_PATH_TRUNCATED, SEC_PATH_UNNORMALIZED, SEC_RAW_AT, SEC_WORK_MAX,
-    SecScratch, WATCH_NAME_MAX,
+    SecScratch, WATCH_NAME_MAX, pathscan,
 };
 
-use super::{WATCH_NAMES, WATCH_PREFIXES, config_flag, current};
+use super::{WATCH_NAMES, WATCH_PREFIXES, current, gate_open};
 use crate::{
     kread::{Res, field_ptr, kptr, kread, off},
     vfs::{At, NAMED, ROOT, fd_file},
@@ -33,7 +33,7 @@ const AT_FDCWD: i32 = -100;
 /// Names written backwards stay below `SEC_RAW_AT`.
 const BACK_MASK: usize = SEC_RAW_AT - 1;
 /// Reads of the path as given are bounded by this mask (the scratch has
-/// room past every buffer read this way).
+/// room past every buffer read this way, a word more included).
 const SCAN_MASK: usize = SEC_PATH_MAX - 1;
 
 /// Where a relative path starts from: the cwd, a directory fd, or an open
@@ -150,7 +150,7 @@ pub fn build(s: *mut SecScratch, dir: Dir, raw: u64) -> Res<Built> {
     }
     // SAFETY: inside `work`.
     let given = unsafe { work.add(SEC_RAW_AT) };
-    let (leaf, odd) = scan(s, false, len);
+    let (leaf, odd) = scan(s, len);
     if odd {
         flags |= SEC_PATH_UNNORMALIZED;
     }
@@ -215,10 +215,16 @@ pub fn prefix_mask(s: *mut SecScratch, len: usize) -> u32 {
     }
 }
 
-/// The name map's bits for the last component at `leaf` (`len` bytes).
+/// The name map's bits for the last component at `leaf` (`len` bytes;
+/// both buffers a leaf lies in have a word of room past it).
 #[inline(always)]
 pub fn name_mask(s: *mut SecScratch, leaf: *const u8, len: usize) -> u32 {
-    if len == 0 || len >= WATCH_NAME_MAX || !config_flag(true) {
+    if len == 0 || len >= WATCH_NAME_MAX {
+        return 0;
+    }
+    // SAFETY: eight bytes inside the buffer (see above).
+    let v = unsafe { core::ptr::read_unaligned(leaf.cast::<u64>()) };
+    if !gate_open(true, pathscan::name_head(v, len as u64), len as u64) {
         return 0;
     }
     // SAFETY: the scratch's name key is ours; the copy is bounded by it.
@@ -236,41 +242,32 @@ pub fn name_mask(s: *mut SecScratch, leaf: *const u8, len: usize) -> u32 {
     }
 }
 
-/// What a loop callback is handed: the scratch slot, where its state is
-/// (see `SecWalk`), and for [`scan`] which buffer to read.
+/// What a loop callback is handed: the scratch slot (its `walk` holds
+/// the loop's state).
 #[repr(C)]
 struct Ctx {
     s: *mut SecScratch,
-    from_key: u64,
 }
 
-/// Bytes [`scan_step`] looks at per call: `bpf_loop`'s callback costs an
-/// indirect call, so one byte per call made the scan most of an open's
-/// cost.
-const SCAN_STRIDE: usize = 8;
-
-/// Where the last component of the `len` bytes of the path as given
-/// starts, and whether any component is empty, `.` or `..`.  The path is
-/// in the scratch's `key_data` when `from_key`, else at `SEC_RAW_AT` of
-/// its `work`.
+/// Where the last component of the `len` bytes of the path as given (at
+/// `SEC_RAW_AT` of the scratch's `work`) starts, and whether any
+/// component is empty, `.` or `..`.  A word per loop call (the path may
+/// be up to `SEC_PATH_MAX` bytes; the open filter's own loop covers only
+/// `RAW_READ`).
 #[inline(always)]
-pub fn scan(s: *mut SecScratch, from_key: bool, len: usize) -> (usize, bool) {
+pub fn scan(s: *mut SecScratch, len: usize) -> (usize, bool) {
     // SAFETY: the per-CPU slot is ours for this program's run.
     unsafe {
         let w = &raw mut (*s).walk;
         (*w).len = len as u64;
-        (*w).seg = 0;
         (*w).leaf = 0;
         (*w).odd = 0;
     }
-    let mut ctx = Ctx {
-        s,
-        from_key: u64::from(from_key),
-    };
+    let mut ctx = Ctx { s };
     // SAFETY: scan_step only touches the scratch slot.
     unsafe {
         bpf_loop(
-            (len / SCAN_STRIDE + 1) as u32,
+            (len / 8 + 1) as u32,
             scan_step as *mut c_void,
             (&raw mut ctx).cast(),
             0,
@@ -280,49 +277,45 @@ pub fn scan(s: *mut SecScratch, from_key: bool, len: usize) -> (usize, bool) {
     }
 }
 
-/// Looks at bytes `SCAN_STRIDE * call ..` (up to the end of the path).
+/// Looks at bytes `8 * call ..` (see `perch_common::pathscan`).
 #[inline(never)]
 extern "C" fn scan_step(call: u64, ctx: *mut c_void) -> c_long {
     // SAFETY: bpf_loop hands back the context scan gave it; the scratch
     // slot outlives the loop.
     let (w, buf) = unsafe {
-        let ctx = &*ctx.cast::<Ctx>();
-        let buf = if ctx.from_key != 0 {
-            (&raw const (*ctx.s).key_data).cast::<u8>()
+        let s = (*ctx.cast::<Ctx>()).s;
+        (
+            &mut (*s).walk,
+            (&raw const (*s).work).cast::<u8>().add(SEC_RAW_AT),
+        )
+    };
+    let len = w.len;
+    // The word at `k`, zero past the path's end.
+    let word = |k: u64| -> u64 {
+        // SAFETY: masked; the buffer has SCAN_MASK + 8 bytes of scratch
+        // after its start.
+        let v = unsafe { core::ptr::read_unaligned(buf.add(k as usize & SCAN_MASK).cast::<u64>()) };
+        let d = len.saturating_sub(k);
+        if d >= 8 {
+            v
         } else {
-            (&raw const (*ctx.s).work).cast::<u8>().add(SEC_RAW_AT)
-        };
-        (&mut (*ctx.s).walk, buf)
-    };
-    let at = |k: u64| -> u8 {
-        // SAFETY: masked; both buffers have SCAN_MASK bytes of scratch
-        // after their start.
-        unsafe { *buf.add(k as usize & SCAN_MASK) }
-    };
-    let base = call * SCAN_STRIDE as u64;
-    for k in 0..SCAN_STRIDE as u64 {
-        let i = base + k;
-        let end = i >= w.len;
-        let c = if end { 0 } else { at(i) };
-        if c == b'/' || end {
-            let seg = w.seg;
-            let odd = match i.saturating_sub(seg) {
-                0 => i > 0,
-                1 => at(seg) == b'.',
-                2 => at(seg) == b'.' && at(seg + 1) == b'.',
-                _ => false,
-            };
-            if odd {
-                w.odd = 1;
-            }
-            if end {
-                return 1;
-            }
-            w.seg = i + 1;
-            w.leaf = i + 1;
+            v & ((1u64 << (8 * d)) - 1)
         }
+    };
+    let base = call * 8;
+    let (x, next) = (word(base), word(base + 8));
+    // SAFETY: inside the buffer.
+    if call == 0 && unsafe { *buf } != b'/' && pathscan::starts_odd(x, next) {
+        w.odd = 1;
     }
-    0
+    let (slashes, odd) = pathscan::word(x, next);
+    if odd != 0 {
+        w.odd = 1;
+    }
+    if slashes != 0 {
+        w.leaf = base + pathscan::last_slash_end(slashes);
+    }
+    i64::from(base + 8 > len)
 }
 
 /// Writes the path of `at` into `work`, ending just before `end`, each
@@ -341,7 +334,7 @@ fn write_back(s: *mut SecScratch, at: At, end: usize) -> (usize, usize, bool) {
         (*w).steps = 0;
         (*w).done = 0;
     }
-    let mut ctx = Ctx { s, from_key: 0 };
+    let mut ctx = Ctx { s };
     // SAFETY: back_step only touches the scratch slot.
     unsafe {
         bpf_loop(

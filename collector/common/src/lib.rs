@@ -15,12 +15,13 @@
 //! add it to [`kind::NAMES`], define the record in a module of its own here
 //! (starting with a [`Header`]), and any kernel layouts it needs as a
 //! sub-struct of [`Offsets`].
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
 pub mod exec;
 pub mod kind;
 pub mod net;
 mod offsets;
+pub mod pathscan;
 mod process;
 pub mod security;
 

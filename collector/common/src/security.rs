@@ -14,7 +14,7 @@
 //! rename's new path, a mount's source, the open's path as written) and
 //! `text` (a memfd's name, a BPF program's name, a mount's filesystem
 //! type, the namespace file a setns named).
-use crate::{FdInfo, Header};
+use crate::{FdInfo, Header, pathscan::GATE_WORDS};
 
 /// What a syscall is to the programs: its argument layout and what is
 /// reported.  Stored as a `u8` in [`SecConfig::ops`].
@@ -98,25 +98,33 @@ pub mod op {
 pub const SYSCALL_SLOTS: usize = 512;
 
 /// What perchd tells the programs, as a load-time global: which op each
-/// syscall number is, and whether name rules exist.
+/// syscall number is, whether reads are watched, and the open filter's
+/// gates (see [`crate::pathscan`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SecConfig {
     /// `ops[nr]`: the [`op`] of syscall `nr`, [`op::NONE`] if not watched.
     pub ops: [u8; SYSCALL_SLOTS],
-    /// Non-zero when the name map holds entries (`*/name` rules): saves
-    /// a lookup per open when there are none.
-    pub has_names: u32,
     /// Non-zero when the read list holds entries.
     pub has_reads: u32,
+    pub pad: u32,
+    /// The first components of the watched prefixes (all bits when one
+    /// ends inside its first component): the prefix trie is looked up
+    /// only for a path whose first component has its bit.
+    pub dir_gate: [u64; GATE_WORDS],
+    /// The names of the `*/name` rules: the name map is looked up only
+    /// for a last component that has its bit (none: never).
+    pub name_gate: [u64; GATE_WORDS],
 }
 
 impl Default for SecConfig {
     fn default() -> Self {
         Self {
             ops: [op::NONE; SYSCALL_SLOTS],
-            has_names: 0,
             has_reads: 0,
+            pad: 0,
+            dir_gate: [0; GATE_WORDS],
+            name_gate: [0; GATE_WORDS],
         }
     }
 }
@@ -257,9 +265,13 @@ pub struct NameKey {
 pub struct SecScratch {
     pub event: SecEvent,
     pub data: [u8; SEC_DATA_MAX + SEC_PATH_MAX],
+    /// Puts `key_data` on an eight-byte boundary (the open filter reads
+    /// it a word at a time).
+    pub pad: u32,
     /// A prefix map key (`key_len` then the first [`PREFIX_MAX`] bytes
     /// of `key_data`), long enough that the path given to open is read
-    /// straight into it.  Masked reads past its end land in `work`.
+    /// straight into it, with a word of zeros after it for the word scan.
+    /// Masked reads past its end land in `work`.
     pub key_len: u32,
     pub key_data: [u8; RAW_READ + 8],
     pub name: NameKey,
@@ -268,6 +280,9 @@ pub struct SecScratch {
     /// of a whole name past its end.
     pub work: [u8; SEC_WORK_MAX + 512],
 }
+
+// The open filter reads `key_data` as words (a map value is 8-aligned).
+const _: () = assert!(core::mem::offset_of!(SecScratch, key_data) % 8 == 0);
 
 /// The state of the path builder's loops, kept in the scratch map rather
 /// than on the stack: the verifier tracks stack values exactly, so a
@@ -282,7 +297,6 @@ pub struct SecWalk {
     pub mnt_root: u64,
     pub pos: u64,
     pub leaf: u64,
-    pub seg: u64,
     pub len: u64,
     pub steps: u32,
     pub done: u32,

@@ -165,10 +165,7 @@ impl EbpfSource {
     pub fn start(options: &LoadOptions) -> Result<Self, EbpfError> {
         let offsets = resolve_offsets()?;
         let load = |e: &dyn std::fmt::Display| EbpfError::Load(e.to_string());
-        let sec_config = sec_config(
-            options.watch.names().next().is_some(),
-            options.watch.has_reads(),
-        );
+        let sec_config = sec_config(&options.watch);
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
             .override_global("WAKEUP_BYTES", &options.wakeup_bytes, true)

@@ -4,6 +4,8 @@
 //! each belongs to.  Only these syscalls' tracepoints are attached.
 use perch_common::{SYSCALL_SLOTS, SecConfig, op};
 
+use super::watch::WatchSet;
+
 /// Entry program of the open family (path filter first).
 pub const ENTER_OPEN: &str = "perch_sec_open";
 /// Entry program of every other watched syscall.
@@ -255,12 +257,15 @@ pub fn name_of(op: u8) -> &'static str {
         .map_or("unknown", |s| s.name)
 }
 
-/// The programs' configuration: which op each syscall number is.
+/// The programs' configuration: which op each syscall number is, and
+/// the open filter's gates for `watch`.
 #[must_use]
-pub fn sec_config(has_names: bool, has_reads: bool) -> SecConfig {
+pub fn sec_config(watch: &WatchSet) -> SecConfig {
+    let (dir_gate, name_gate) = watch.gates();
     let mut c = SecConfig {
-        has_names: u32::from(has_names),
-        has_reads: u32::from(has_reads),
+        has_reads: u32::from(watch.has_reads()),
+        dir_gate,
+        name_gate,
         ..SecConfig::default()
     };
     for s in table() {
@@ -291,7 +296,7 @@ mod tests {
             );
             assert_eq!(t.iter().filter(|o| o.op == s.op).count(), 1, "{s:?}");
         }
-        let c = sec_config(false, true);
+        let c = sec_config(&WatchSet::default());
         assert_eq!(
             c.ops[usize::try_from(libc::SYS_openat).unwrap()],
             op::OPENAT

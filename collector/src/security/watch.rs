@@ -22,7 +22,11 @@ use std::{
     ops::Bound,
 };
 
-use perch_common::{PREFIX_MAX, WATCH_NAME_MAX, watch};
+use perch_common::{
+    PREFIX_MAX, WATCH_NAME_MAX,
+    pathscan::{GATE_WORDS, dir_gate_bit, gate_set, name_gate_bit},
+    watch,
+};
 
 /// One rule as configured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,6 +222,25 @@ impl WatchSet {
             .values()
             .chain(self.names.values())
             .any(|b| b & watch::READ != 0)
+    }
+
+    /// The open filter's gates: the bits of the prefixes' first
+    /// components (all of them when a prefix ends inside its first
+    /// component, as `/et` would) and of the names.
+    #[must_use]
+    pub fn gates(&self) -> ([u64; GATE_WORDS], [u64; GATE_WORDS]) {
+        let mut dirs = [0; GATE_WORDS];
+        for p in self.prefixes.keys() {
+            match dir_gate_bit(p.as_bytes()) {
+                Some(bit) => gate_set(&mut dirs, bit),
+                None => dirs = [u64::MAX; GATE_WORDS],
+            }
+        }
+        let mut names = [0; GATE_WORDS];
+        for n in self.names.keys() {
+            gate_set(&mut names, name_gate_bit(n.as_bytes()));
+        }
+        (dirs, names)
     }
 
     /// The bits `path` (absolute, canonical) is watched for: as the kernel

@@ -116,3 +116,56 @@ fn homes_come_from_passwd() {
     let homes = homes_in(passwd, |h| h != "/nonexistent");
     assert_eq!(homes, ["/home/al", "/root", "/usr/sbin"]);
 }
+
+/// Whether `path` passes the gates as the kernel's open filter computes
+/// them (first two words of the path; the last component's first word).
+fn gates_pass(gates: &([u64; GATE_WORDS], [u64; GATE_WORDS]), path: &str) -> (bool, bool) {
+    use perch_common::pathscan::{dir_head, gate_bit, name_head, word_of};
+    let b = path.as_bytes();
+    let at = |i: usize| word_of(b.get(i..).unwrap_or_default());
+    let has = |g: &[u64; GATE_WORDS], bit: usize| g[bit / 64] & (1 << (bit % 64)) != 0;
+    let leaf = b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+    let len = (b.len() - leaf) as u64;
+    (
+        has(&gates.0, gate_bit(dir_head(at(0), at(8)), 0)),
+        has(&gates.1, gate_bit(name_head(at(leaf), len), len)),
+    )
+}
+
+#[test]
+fn the_gates_pass_every_watched_path_and_close_on_others() {
+    let set = WatchSet::new(
+        &WatchConfig::default(),
+        &["/root".into(), "/home/ann".into()],
+    );
+    let gates = set.gates();
+    for watched in [
+        "/etc/crontab",
+        "/etc/sudoers.d/x",
+        "/var/spool/cron/root",
+        "/usr/lib/systemd/system/x.service",
+        "/root/.bashrc",
+        "/home/ann/.ssh/authorized_keys",
+        "/proc/sys/kernel/core_pattern",
+    ] {
+        assert!(set.mask(watched) != 0, "{watched}");
+        assert!(gates_pass(&gates, watched).0, "{watched}");
+    }
+    assert!(gates_pass(&gates, "/sys/fs/cgroup/x/release_agent").1);
+    assert!(gates_pass(&gates, "/x/notify_on_release").1);
+    // The open storm's files (these happen not to collide).
+    assert_eq!(
+        gates_pass(&gates, "/tmp/.tmpAbCdEf/quiet/f0"),
+        (false, false)
+    );
+    assert_eq!(gates_pass(&gates, "/srv/data/log.txt"), (false, false));
+    // A prefix ending inside its first component opens the gate to all.
+    let config = WatchConfig {
+        modify: vec![Rule::parse("/et").unwrap()],
+        read: vec![],
+        truncate: vec![],
+    };
+    let gates = WatchSet::new(&config, &[]).gates();
+    assert!(gates_pass(&gates, "/tmp/x").0);
+    assert_eq!(gates.1, [0; GATE_WORDS], "no names: the name gate is shut");
+}
