@@ -15,7 +15,7 @@ use perch_proto::v1::{self as pb, event::Kind};
 use tokio_stream::StreamExt as _;
 
 use crate::{
-    args::{self, Opt, median},
+    args::{self, Opt, median, thread_cpu_ns},
     bpf_stats,
 };
 
@@ -217,13 +217,6 @@ async fn read(
     Ok(thread_cpu_ns() - cpu0)
 }
 
-/// CPU time of the calling thread, ns.
-fn thread_cpu_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| {
-        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
-            + u64::try_from(t.tv_nsec()).unwrap_or(0)
-    })
-}
 fn per(ns: u64, n: usize) -> f64 {
     ns as f64 / 1000.0 / n.max(1) as f64
 }

@@ -11,6 +11,11 @@
 //! off; a second unwatched storm with them on gives each program's time.
 //! What the rates say the programs do not account for is the kernel's
 //! tracepoint dispatch around them (and perchd's own share of the CPUs).
+//!
+//! The openers' own CPU time per open is measured too (each thread's
+//! `CLOCK_THREAD_CPUTIME_ID`): it is what the filter costs the process
+//! itself, and unlike the rate it does not move with whatever else the
+//! two CPUs run meanwhile.
 use std::{
     fs::{self, OpenOptions},
     path::{Path, PathBuf},
@@ -22,7 +27,7 @@ use perch_e2e::{Perchd, cpu_time_ns, events::info};
 use perch_proto::v1 as pb;
 
 use crate::{
-    args::{self, Opt, median},
+    args::{self, Opt, median, thread_cpu_ns},
     bpf_stats,
 };
 
@@ -64,9 +69,16 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Opts> {
     Ok(o)
 }
 
+/// What a storm took: wall time, and the openers' CPU time.
+#[derive(Clone, Copy)]
+struct Took {
+    wall: Duration,
+    cpu_ns: u64,
+}
+
 /// Opens (for writing) and closes `n` times, spread over `loops` threads,
-/// each on its own file in `dir`; returns the elapsed time.
-fn storm(dir: &Path, n: usize, loops: usize) -> anyhow::Result<Duration> {
+/// each on its own file in `dir`.
+fn storm(dir: &Path, n: usize, loops: usize) -> anyhow::Result<Took> {
     let per = n.div_ceil(loops);
     let files: Vec<PathBuf> = (0..loops).map(|i| dir.join(format!("f{i}"))).collect();
     for f in &files {
@@ -78,24 +90,35 @@ fn storm(dir: &Path, n: usize, loops: usize) -> anyhow::Result<Duration> {
         .enumerate()
         .map(|(i, file)| {
             let count = per.min(n.saturating_sub(i * per));
-            std::thread::spawn(move || -> std::io::Result<()> {
+            std::thread::spawn(move || -> std::io::Result<u64> {
+                let cpu0 = thread_cpu_ns();
                 for _ in 0..count {
                     drop(OpenOptions::new().write(true).open(&file)?);
                 }
-                Ok(())
+                Ok(thread_cpu_ns() - cpu0)
             })
         })
         .collect();
+    let mut cpu_ns = 0;
     for h in handles {
-        h.join()
+        cpu_ns += h
+            .join()
             .map_err(|_| anyhow::anyhow!("an opener thread panicked"))?
             .context("opening")?;
     }
-    Ok(start.elapsed())
+    Ok(Took {
+        wall: start.elapsed(),
+        cpu_ns,
+    })
 }
 
-fn rate(n: usize, d: Duration) -> f64 {
-    n as f64 / d.as_secs_f64()
+fn rate(n: usize, t: Took) -> f64 {
+    n as f64 / t.wall.as_secs_f64()
+}
+
+/// The openers' CPU time per open, ns.
+fn cpu_per_open(n: usize, t: Took) -> f64 {
+    t.cpu_ns as f64 / n.max(1) as f64
 }
 
 /// `file_open` records sent and lost so far, by perchd's count.
@@ -110,6 +133,7 @@ fn file_opens(i: &pb::GetInfoResponse) -> (u64, u64) {
 /// programs' time per open; the watched storm's perchd CPU per event.
 struct Round {
     rate: f64,
+    cpu_ns_per_open: f64,
     kernel_ns_per_open: f64,
     /// Nanoseconds per unwatched open, by security program.
     per_program: Vec<(String, f64)>,
@@ -175,6 +199,7 @@ async fn with_perchd(
     let events = sent1 - sent0;
     Ok(Round {
         rate: rate(o.opens, took),
+        cpu_ns_per_open: cpu_per_open(o.opens, took),
         kernel_ns_per_open: sec_ns,
         per_program,
         us_per_event: cpu as f64 / 1000.0 / events.max(1) as f64,
@@ -203,7 +228,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         o.rounds,
         o.loops
     );
-    let (mut base, mut rounds) = (Vec::new(), Vec::new());
+    let (mut base, mut base_cpu, mut rounds) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=o.rounds {
         let took = tokio::task::spawn_blocking({
             let (dir, n, l) = (quiet.clone(), o.opens, o.loops);
@@ -211,12 +236,16 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         })
         .await??;
         base.push(rate(o.opens, took));
+        base_cpu.push(cpu_per_open(o.opens, took));
         let r = with_perchd(&o, &quiet, &watched, &config).await?;
         println!(
-            "  round {round}: without {:.0} opens/s, with {:.0} opens/s ({:.0} ns of kernel \
-             programs per open: {}); watched: {} events, {} lost, perchd {:.2} µs CPU/event",
+            "  round {round}: without {:.0} opens/s ({:.0} ns CPU/open), with {:.0} opens/s \
+             ({:.0} ns CPU/open; {:.0} ns of kernel programs per open: {}); watched: {} \
+             events, {} lost, perchd {:.2} µs CPU/event",
             base[round - 1],
+            base_cpu[round - 1],
             r.rate,
+            r.cpu_ns_per_open,
             r.kernel_ns_per_open,
             r.per_program
                 .iter()
@@ -237,6 +266,12 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
     println!("without perchd:            {b:.0} opens/s (median)");
     println!("with perchd (unwatched):   {w:.0} opens/s (median)");
     println!("throughput with/without:   {:.3} (target >= 0.98)", w / b);
+    let (cb, cw) = (median(base_cpu), med(&|r| r.cpu_ns_per_open));
+    println!(
+        "openers' CPU per open:     {cb:.0} ns without, {cw:.0} ns with: {:.3} as a throughput \
+         ratio (without/with; medians)",
+        cb / cw
+    );
     let programs = med(&|r| r.kernel_ns_per_open);
     println!("kernel filter per open:    {programs:.0} ns (median, security programs)");
     // Per-open time each rate implies: the difference is everything the
