@@ -161,6 +161,7 @@ fn seek(app: &mut App, state: &StateAt, theme: &Theme, buf: &mut Buffer) {
         app.ingest_time(TimeAnswer {
             id: q.id,
             result: Ok(state.clone()),
+            others: Vec::new(),
         });
     }
     render(app, theme, AREA, buf);

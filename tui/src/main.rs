@@ -159,16 +159,19 @@ async fn run(cli: Cli, settings: Option<Settings>) -> anyhow::Result<()> {
             let targets = cli.conn.targets()?;
             let embedded = cli.conn.is_default();
             let settings = settings.unwrap_or_default();
-            // Time travel asks the first collector's history store.
-            let source: Option<std::sync::Arc<dyn perch::travel::TimeSource>> =
-                targets.first().map(|t| {
-                    std::sync::Arc::new(perch::live::GrpcHistory::new(
-                        t.clone(),
-                        cli.conn.timeout(),
-                    )) as std::sync::Arc<dyn perch::travel::TimeSource>
-                });
+            // Time travel asks every collector's history store; the first
+            // one's clock is the timeline's.
+            let mut sources = targets.iter().enumerate().filter_map(|(i, t)| {
+                let host = perch::console::HostId(u16::try_from(i).ok()?);
+                let source: std::sync::Arc<dyn perch::travel::TimeSource> = std::sync::Arc::new(
+                    perch::live::GrpcHistory::new(t.clone(), cli.conn.timeout()),
+                );
+                Some((host, source))
+            });
+            let source = sources.next().map(|(_, s)| s);
             let history = perch::live::History {
                 source,
+                others: sources.collect(),
                 at_unix_ns: cli
                     .at
                     .map(|ns| u64::try_from(ns.max(0)).unwrap_or(u64::MAX)),

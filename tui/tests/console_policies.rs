@@ -273,6 +273,7 @@ fn enter_on_an_exited_deviant_travels_to_it() {
             deviations: vec![then],
             ..StateAt::default()
         }),
+        others: Vec::new(),
     });
     assert!(!app.is_live());
     assert_eq!(app.screen(), Screen::Processes);

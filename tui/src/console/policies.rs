@@ -54,26 +54,29 @@ impl PolicyStore {
         self.generation += 1;
     }
 
-    /// The store as of a past instant of `host`: its policies as listed
-    /// now (the store keeps no versions of them), with the deviations as
-    /// they stood then.
+    /// The store as of a past instant of these hosts: their policies as
+    /// listed now (the store keeps no versions of them), with the
+    /// deviations as they stood then.
     #[must_use]
-    pub fn as_of(&self, host: HostId, deviations: Vec<Deviation>) -> PolicyStore {
-        // The store sends each deviation once, oldest sighting first: kept
-        // as they come (the newest MAX_DEVIATIONS).
-        let skip = deviations.len().saturating_sub(MAX_DEVIATIONS);
+    pub fn as_of(&self, hosts: Vec<(HostId, Vec<Deviation>)>) -> PolicyStore {
+        let policies = self
+            .policies
+            .iter()
+            .filter(|(h, _)| hosts.iter().any(|(host, _)| h == host))
+            .cloned()
+            .collect();
+        // Each store sends each deviation once, oldest sighting first:
+        // kept as they come (the newest MAX_DEVIATIONS of each host).
+        let deviations = hosts
+            .into_iter()
+            .flat_map(|(host, ds)| {
+                let skip = ds.len().saturating_sub(MAX_DEVIATIONS);
+                ds.into_iter().skip(skip).map(move |d| (host, d))
+            })
+            .collect();
         PolicyStore {
-            policies: self
-                .policies
-                .iter()
-                .filter(|(h, _)| *h == host)
-                .cloned()
-                .collect(),
-            deviations: deviations
-                .into_iter()
-                .skip(skip)
-                .map(|d| (host, d))
-                .collect(),
+            policies,
+            deviations,
             ..PolicyStore::default()
         }
     }

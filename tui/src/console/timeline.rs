@@ -6,7 +6,10 @@
 //! hands the answer back (see `crate::live::travel`).
 use perch_proto::NS_PER_SEC;
 
-use crate::travel::{SourceError, StateAt};
+use crate::{
+    console::model::HostId,
+    travel::{SourceError, StateAt},
+};
 
 /// How fast playing goes: Space steps through them, then pauses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +92,13 @@ pub enum TimeError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeAnswer {
     pub id: u64,
+    /// The first collector's state (or the recording's): its instant and
+    /// range are the timeline's.
     pub result: Result<StateAt, TimeError>,
+    /// The other collectors' states at the same instant, by host (a
+    /// console watching several): shown beside the first one's, or why a
+    /// host has none then.
+    pub others: Vec<(HostId, Result<StateAt, SourceError>)>,
 }
 
 /// The console's time travel.

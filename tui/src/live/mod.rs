@@ -38,7 +38,7 @@ use crate::{
 };
 use conn::Update;
 pub use history::GrpcHistory;
-pub use travel::{History, answer, run_replay};
+pub use travel::{History, answer, answer_all, run_replay};
 use travel::{wall_ns, with_history};
 
 /// Runs the console until the user quits.  With a single default target

@@ -17,7 +17,7 @@ use super::{Out, UPDATE_QUEUE, conn::Update, need_terminal, terminal_loop};
 use crate::{
     config::Settings,
     console::{
-        App,
+        App, HostId,
         timeline::{TimeAnswer, TimeError, TimeQuery},
     },
     travel::TimeSource,
@@ -27,7 +27,11 @@ use crate::{
 /// instant to start at (`perch --at`; `None`: LIVE).
 #[derive(Clone, Default)]
 pub struct History {
+    /// The first collector's history (or the recording): the timeline's.
     pub source: Option<Arc<dyn TimeSource>>,
+    /// The other collectors' histories, by host, asked for the same
+    /// instants.
+    pub others: Vec<(HostId, Arc<dyn TimeSource>)>,
     pub at_unix_ns: Option<u64>,
 }
 
@@ -60,6 +64,7 @@ pub async fn run_replay(
     };
     let history = History {
         source: Some(source),
+        others: Vec::new(),
         at_unix_ns: Some(at_unix_ns.unwrap_or(oldest)),
     };
     let out = with_history(out, &mut app, history, false)?;
@@ -86,7 +91,7 @@ pub(super) fn with_history(
     if let Some(at) = history.at_unix_ns {
         app.travel_to(at);
     }
-    out.asker = Some(Asker::new(source));
+    out.asker = Some(Asker::new(source, history.others));
     Ok(out)
 }
 
@@ -100,7 +105,22 @@ pub(super) fn wall_ns() -> u64 {
 /// Answers `q` from `source`: past the newest stored instant is the newest
 /// when the query clamps, else [`TimeError::PastNewest`].
 pub async fn answer(source: &dyn TimeSource, q: TimeQuery) -> TimeAnswer {
-    let result = async {
+    answer_all(source, &[], q).await
+}
+
+/// How far behind the asked instant another collector's newest stored
+/// one may be and still stand for it (its writer's batching, clocks).
+const OTHERS_LAG_NS: u64 = 10 * perch_proto::NS_PER_SEC;
+
+/// Answers `q` from `source` as [`answer`] does, and from each of `others`
+/// (the console's other collectors) at the instant the first one was
+/// asked, all at once; a host whose history cannot answer then says why.
+pub async fn answer_all(
+    source: &dyn TimeSource,
+    others: &[(HostId, Arc<dyn TimeSource>)],
+    q: TimeQuery,
+) -> TimeAnswer {
+    let first = async {
         let (_, newest) = source.range().await?;
         let at = if q.at_unix_ns > newest {
             if !q.clamp {
@@ -110,23 +130,53 @@ pub async fn answer(source: &dyn TimeSource, q: TimeQuery) -> TimeAnswer {
         } else {
             q.at_unix_ns
         };
-        Ok(source.state_at(at).await?)
+        Ok((at, source.state_at(at).await?))
     }
     .await;
-    TimeAnswer { id: q.id, result }
+    let (at, result) = match first {
+        Ok((at, state)) => (at, Ok(state)),
+        Err(e) => (q.at_unix_ns, Err(e)),
+    };
+    let others = if result.is_ok() {
+        let asks = others.iter().map(|(host, s)| async move {
+            let state = match s.range().await {
+                // Just past its newest: its newest (its store may lag the
+                // first one's by a batch or two); further, nothing.
+                Ok((_, newest)) if at > newest && at - newest <= OTHERS_LAG_NS => {
+                    s.state_at(newest).await
+                }
+                Ok(_) => s.state_at(at).await,
+                Err(e) => Err(e),
+            };
+            (*host, state)
+        });
+        futures::future::join_all(asks).await
+    } else {
+        Vec::new()
+    };
+    TimeAnswer {
+        id: q.id,
+        result,
+        others,
+    }
 }
 
 /// The console's time queries, each on a task that sends its answer back
 /// as an [`Update::Time`].
 pub(super) struct Asker {
     source: Arc<dyn TimeSource>,
+    others: Arc<[(HostId, Arc<dyn TimeSource>)]>,
     running: Option<JoinHandle<()>>,
 }
 
 impl Asker {
-    pub(super) fn new(source: Arc<dyn TimeSource>) -> Asker {
+    pub(super) fn new(
+        source: Arc<dyn TimeSource>,
+        others: Vec<(HostId, Arc<dyn TimeSource>)>,
+    ) -> Asker {
         Asker {
             source,
+            others: others.into(),
             running: None,
         }
     }
@@ -140,9 +190,13 @@ impl Asker {
         if let Some(old) = self.running.take() {
             old.abort();
         }
-        let (source, tx) = (Arc::clone(&self.source), tx.clone());
+        let (source, others, tx) = (
+            Arc::clone(&self.source),
+            Arc::clone(&self.others),
+            tx.clone(),
+        );
         self.running = Some(tokio::spawn(async move {
-            let a = answer(source.as_ref(), q).await;
+            let a = answer_all(source.as_ref(), &others, q).await;
             let _ = tx.send(Update::Time(Box::new(a))).await;
         }));
     }

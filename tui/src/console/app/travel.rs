@@ -4,7 +4,7 @@
 //! the live snapshot, and the screens are given that one ([`App::data`])
 //! while not LIVE, so no screen has a special case.  Live events keep
 //! going into the live [`Data`] meanwhile: back to LIVE is instant.
-use perch_proto::v1::AuditLogStatus;
+use perch_proto::v1::{AuditLogStatus, Deviation};
 
 use super::{App, ConnectionState, Data};
 use crate::{
@@ -83,13 +83,6 @@ impl App {
             ));
             return;
         }
-        if key.host != HostId(0) {
-            self.view.flash = Some(format!(
-                "pid {} has exited: time travel shows the first collector's history only",
-                key.pid
-            ));
-            return;
-        }
         self.travel.go(at_unix_ns, false);
         self.view.jump_after_travel = Some(key);
     }
@@ -108,7 +101,7 @@ impl App {
         match answer.result {
             Ok(state) => {
                 self.travel.answered(&state);
-                let past = self.past_data(state);
+                let past = self.past_data(state, answer.others);
                 self.past = Some(past);
                 self.data_replaced();
                 if let Some(key) = self.view.jump_after_travel.take() {
@@ -222,12 +215,52 @@ impl App {
         false
     }
 
-    /// A [`Data`] holding `state` (host 0 is the source's host), built by
-    /// the same calls that load a collector's snapshot.
-    fn past_data(&self, state: StateAt) -> Data {
-        let host = HostId(0);
+    /// A [`Data`] holding `state` (host 0 is the source's host) and the
+    /// other hosts' states, built by the same calls that load a
+    /// collector's snapshot.  A host whose history has nothing then shows
+    /// no rows and says why in the header.
+    fn past_data(
+        &self,
+        state: StateAt,
+        others: Vec<(HostId, Result<StateAt, SourceError>)>,
+    ) -> Data {
+        let mut scratch = App::new(self.config.clone(), self.data.now);
+        let mut deviations = Vec::new();
+        let mut all = vec![(HostId(0), Ok(state))];
+        all.extend(others);
+        for (host, state) in all {
+            match state {
+                Ok(state) => {
+                    deviations.push((host, self.past_host(&mut scratch, host, state)));
+                }
+                Err(e) => {
+                    self.past_label(&mut scratch, host);
+                    scratch.set_connection(
+                        host,
+                        ConnectionState::Disconnected {
+                            reason: format!("no history then: {e}"),
+                        },
+                    );
+                }
+            }
+        }
+        scratch.data.policies = self.data.policies.as_of(deviations);
+        scratch.data
+    }
+
+    /// Gives `scratch` the label the live console shows for `host`.
+    fn past_label(&self, scratch: &mut App, host: HostId) {
+        let label = self
+            .data
+            .host(host)
+            .map_or_else(String::new, |h| h.label.clone());
+        scratch.set_host_label(host, &label);
+    }
+
+    /// Loads `host`'s past `state` into `scratch`; its deviations, which
+    /// the caller files with the other hosts'.
+    fn past_host(&self, scratch: &mut App, host: HostId, state: StateAt) -> Vec<Deviation> {
         let now = self.data.now;
-        let mut scratch = App::new(self.config.clone(), now);
         let mut info = self
             .data
             .host(host)
@@ -241,13 +274,9 @@ impl App {
         }
         let boot = info.boot_time_unix_ns;
         scratch.ingest_info(host, info);
-        let label = self
-            .data
-            .host(host)
-            .map_or_else(String::new, |h| h.label.clone());
-        scratch.set_host_label(host, &label);
+        self.past_label(scratch, host);
         scratch.set_connection(host, ConnectionState::History);
-        if let Some(h) = scratch.data.hosts.get_mut(0) {
+        if let Some(h) = scratch.data.hosts.get_mut(usize::from(host.0)) {
             // The host's clock stands at the instant shown: exits and ages
             // are reckoned from it.
             h.clock = Some((state.at_unix_ns.saturating_sub(boot), now));
@@ -255,11 +284,14 @@ impl App {
             h.lost_events = h.sample.as_ref().map_or(0, |s| s.events_lost);
         }
         scratch.ingest_snapshot(host, state.processes);
-        self.carry_history(&mut scratch.data, state.at_unix_ns.saturating_sub(boot));
+        self.carry_history(
+            &mut scratch.data,
+            host,
+            state.at_unix_ns.saturating_sub(boot),
+        );
         scratch.ingest_connections(host, state.connections, state.listening, 0);
         let notable = self.data.detect.notable_score(host);
         scratch.ingest_detections(host, state.flags, state.traces, notable);
-        scratch.data.policies = self.data.policies.as_of(host, state.deviations);
         let mut records = state.actions;
         records.sort_by_key(|r| std::cmp::Reverse(r.time_unix_ns));
         scratch.data.audit.ingest(
@@ -271,16 +303,21 @@ impl App {
                 path: String::new(),
             }),
         );
-        scratch.data
+        state.deviations
     }
 
-    /// Gives each past row the usage history the console holds for it up
-    /// to `at_boot_ns` (the live row's, else the previous past state's),
-    /// then the state's own sample: the detail view's graphs end at the
-    /// instant shown.
-    fn carry_history(&self, past: &mut Data, at_boot_ns: u64) {
+    /// Gives each past row of `host` the usage history the console holds
+    /// for it up to `at_boot_ns` (the live row's, else the previous past
+    /// state's), then the state's own sample: the detail view's graphs
+    /// end at the instant shown.
+    fn carry_history(&self, past: &mut Data, host: HostId, at_boot_ns: u64) {
         let secs = u32::try_from(at_boot_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
-        let ids: Vec<_> = past.store.iter().map(|(id, _)| id).collect();
+        let ids: Vec<_> = past
+            .store
+            .iter()
+            .filter(|(_, row)| row.key.host == host)
+            .map(|(id, _)| id)
+            .collect();
         for id in ids {
             let Some(row) = past.store.get_mut(id) else {
                 continue;
