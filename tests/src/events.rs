@@ -22,6 +22,27 @@ pub type Client = CollectorClient<Channel>;
 /// bound on waiting, never a measured expectation.
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// A perchd started with `args`, checked to be in eBPF mode, a client of
+/// it, and a watch of `kinds` (every kind when empty) from its head.
+pub async fn ebpf_watch(
+    args: &[&str],
+    kinds: &[pb::EventKind],
+) -> (crate::Perchd, Client, EventLog) {
+    let perchd = crate::Perchd::start(args).await;
+    let mut client = perchd.client().await.expect("connect");
+    let start = info(&mut client).await;
+    assert_eq!(
+        start.mode(),
+        pb::CollectorMode::Ebpf,
+        "{}",
+        start.mode_reason
+    );
+    let log = EventLog::watch(&mut client, Some(start.head_seq), kinds)
+        .await
+        .expect("WatchEvents");
+    (perchd, client, log)
+}
+
 /// `GetInfo`, panicking on an RPC error.
 pub async fn info(client: &mut Client) -> pb::GetInfoResponse {
     client

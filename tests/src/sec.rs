@@ -13,29 +13,14 @@ use perch_proto::v1::{self as pb, SecurityEvent, WatchedPath, event::Kind};
 
 use crate::{
     Perchd,
-    events::{EventLog, WAIT, info},
+    events::{EventLog, WAIT, ebpf_watch},
     procs::run_bounded,
 };
 
 /// A perchd in eBPF mode (with `args`) and a watch of its security events
 /// from its current head.
 pub async fn sec_perchd(args: &[&str]) -> (Perchd, EventLog) {
-    let perchd = Perchd::start(args).await;
-    let mut client = perchd.client().await.expect("connect");
-    let start = info(&mut client).await;
-    assert_eq!(
-        start.mode(),
-        pb::CollectorMode::Ebpf,
-        "{}",
-        start.mode_reason
-    );
-    let log = EventLog::watch(
-        &mut client,
-        Some(start.head_seq),
-        &[pb::EventKind::Security],
-    )
-    .await
-    .expect("WatchEvents");
+    let (perchd, _, log) = ebpf_watch(args, &[pb::EventKind::Security]).await;
     (perchd, log)
 }
 

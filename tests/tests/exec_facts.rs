@@ -22,7 +22,7 @@ use std::{
 
 use perch_e2e::{
     Perchd,
-    events::{EventLog, WAIT, find_exec, info, listed, pid},
+    events::{EventLog, WAIT, ebpf_watch, find_exec, listed, pid},
     have_root_or_skip,
     procs::{ChildGuard, unique},
 };
@@ -34,18 +34,7 @@ const PYTHON: &str = "/usr/bin/python3";
 
 /// A perchd in eBPF mode and a watch from its current head.
 async fn ebpf_perchd() -> (Perchd, EventLog) {
-    let perchd = Perchd::start(&[]).await;
-    let mut client = perchd.client().await.expect("connect");
-    let start = info(&mut client).await;
-    assert_eq!(
-        start.mode(),
-        pb::CollectorMode::Ebpf,
-        "{}",
-        start.mode_reason
-    );
-    let log = EventLog::watch(&mut client, Some(start.head_seq), &[])
-        .await
-        .expect("WatchEvents");
+    let (perchd, _, log) = ebpf_watch(&[], &[]).await;
     (perchd, log)
 }
 

@@ -10,8 +10,7 @@
 use std::{process::Command, time::Duration};
 
 use perch_e2e::{
-    Perchd,
-    events::{EventLog, WAIT, info, list_processes, listed, notices},
+    events::{WAIT, ebpf_watch, info, list_processes, listed, notices},
     have_root_or_skip,
     procs::{ChildGuard, eventually, unique},
 };
@@ -39,18 +38,7 @@ async fn lost_records_are_counted_noticed_and_healed() {
         return;
     }
     // 8 KiB holds two or three exec records: a storm cannot fit.
-    let perchd = Perchd::start(&["--ring-buffer-bytes", "8192"]).await;
-    let mut client = perchd.client().await.expect("connect");
-    let start = info(&mut client).await;
-    assert_eq!(
-        start.mode(),
-        pb::CollectorMode::Ebpf,
-        "{}",
-        start.mode_reason
-    );
-    let mut log = EventLog::watch(&mut client, Some(start.head_seq), &[])
-        .await
-        .expect("WatchEvents");
+    let (_perchd, mut client, mut log) = ebpf_watch(&["--ring-buffer-bytes", "8192"], &[]).await;
 
     // A sleeper started in the middle of the storm: its fork and exec are
     // likely lost, and the /proc re-read must bring it back.
