@@ -48,10 +48,33 @@ pub const fn bytes_eq(v: u64, c: u8) -> u64 {
     zeros(v ^ ONES.wrapping_mul(c as u64))
 }
 
-/// Bytes `n ..` of the window `m` then `next`, as one word.
+/// Bytes `n ..` (`n` < 8) of the window `m` then `next`, as one word.
 #[inline(always)]
 const fn ahead(m: u64, next: u64, n: u32) -> u64 {
-    (m >> (8 * n)) | (next << (64 - 8 * n))
+    if n == 0 {
+        m
+    } else {
+        (m >> (8 * n)) | (next << (64 - 8 * n))
+    }
+}
+
+/// The masks of one word: its slashes, its dots, and where a component
+/// ends (a slash or the end of the string).
+#[inline(always)]
+const fn masks(v: u64) -> (u64, u64, u64) {
+    let s = bytes_eq(v, b'/');
+    (s, bytes_eq(v, b'.'), s | zeros(v))
+}
+
+/// The bytes of the window `x` then `next` that start an empty, `.` or
+/// `..` component: followed (from byte 1 of the mask on) by a component
+/// end, `.` then one, or `..` then one.  Shifted by `n` bytes: 1 to look
+/// at what follows each byte, 0 at what starts there.
+#[inline(always)]
+const fn empty_or_dots(x: u64, next: u64, n: u32) -> u64 {
+    let ((_, d, b), (_, d2, b2)) = (masks(x), masks(next));
+    ahead(b, b2, n)
+        | (ahead(d, d2, n) & (ahead(b, b2, n + 1) | (ahead(d, d2, n + 1) & ahead(b, b2, n + 2))))
 }
 
 /// The slashes of word `x` (`next` is the word after it), and those of
@@ -60,14 +83,8 @@ const fn ahead(m: u64, next: u64, n: u32) -> u64 {
 #[inline(always)]
 #[must_use]
 pub const fn word(x: u64, next: u64) -> (u64, u64) {
-    let (s, d) = (bytes_eq(x, b'/'), bytes_eq(x, b'.'));
-    let (s2, d2) = (bytes_eq(next, b'/'), bytes_eq(next, b'.'));
-    // A component ends at a slash or at the end of the string.
-    let (b, b2) = (s | zeros(x), s2 | zeros(next));
-    let odd = s
-        & (ahead(b, b2, 1)
-            | (ahead(d, d2, 1) & (ahead(b, b2, 2) | (ahead(d, d2, 2) & ahead(b, b2, 3)))));
-    (s, odd)
+    let s = bytes_eq(x, b'/');
+    (s, s & empty_or_dots(x, next, 1))
 }
 
 /// Whether a relative path's first component (bytes 0.. of its first
@@ -76,10 +93,7 @@ pub const fn word(x: u64, next: u64) -> (u64, u64) {
 #[inline(always)]
 #[must_use]
 pub const fn starts_odd(x: u64, next: u64) -> bool {
-    let (s, d) = (bytes_eq(x, b'/'), bytes_eq(x, b'.'));
-    let (s2, d2) = (bytes_eq(next, b'/'), bytes_eq(next, b'.'));
-    let (b, b2) = (s | zeros(x), s2 | zeros(next));
-    (b | (d & (ahead(b, b2, 1) | (ahead(d, d2, 1) & ahead(b, b2, 2))))) & 0x80 != 0
+    empty_or_dots(x, next, 0) & 0x80 != 0
 }
 
 /// One past the byte of the last slash in `slashes` (a mask from
