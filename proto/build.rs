@@ -41,6 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".perch.v1.WatchEventsResponse",
             "crate::watch::WatchEventsResponse",
         )
+        // Hand-written (src/state.rs): the server sends stored processes.
+        .extern_path(
+            ".perch.v1.GetStateAtResponse",
+            "crate::state::GetStateAtResponse",
+        )
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

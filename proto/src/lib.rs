@@ -18,6 +18,7 @@
 pub mod v1 {
     tonic::include_proto!("perch.v1");
 
+    pub use crate::state::{EncodedProcess, GetStateAtResponse};
     pub use crate::watch::{EncodedEvent, WatchEventsResponse};
 
     /// Encoded `FileDescriptorSet` for tonic-reflection.
@@ -36,6 +37,7 @@ mod key;
 pub mod limits;
 pub mod names;
 pub mod stat;
+mod state;
 pub mod text;
 mod watch;
 pub use key::{NS_PER_TICK, same_start_time};

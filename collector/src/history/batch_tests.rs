@@ -74,8 +74,9 @@ fn versions_straddling_the_rows_of_a_batch_read_as_they_happened() {
         let got = state(&h, s);
         for i in 0..N {
             let seen = got
-                .processes
-                .iter()
+                .decoded_processes()
+                .expect("decode")
+                .into_iter()
                 .find(|p| p.key.is_some_and(|k| k.pid == pid(i)))
                 .map(|p| (p.comm.clone(), p.exit.and_then(|x| x.code)));
             assert_eq!(seen, expected(i, s), "process {i} at {s} s");

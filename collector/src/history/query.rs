@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use perch_proto::v1::{
-    AuditRecord, Connection as PbConnection, Deviation, Event, Flag, HostSample, ListeningSocket,
-    Process, ProcessSample, ProcessSamples, StoredEvent, Trace, event::Kind,
+    AuditRecord, Connection as PbConnection, Deviation, EncodedProcess, Event, Flag, HostSample,
+    ListeningSocket, Process, ProcessSample, ProcessSamples, StoredEvent, Trace, event::Kind,
 };
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -53,7 +53,8 @@ pub struct State {
     pub at_unix_ns: u64,
     pub oldest_unix_ns: u64,
     pub newest_unix_ns: u64,
-    pub processes: Vec<Process>,
+    /// As stored, with their usage then spliced in (see [`spliced`]).
+    pub processes: Vec<EncodedProcess>,
     pub connections: Vec<PbConnection>,
     pub listening: Vec<ListeningSocket>,
     pub flags: Vec<Flag>,
@@ -62,6 +63,17 @@ pub struct State {
     pub actions: Vec<AuditRecord>,
     /// Deviations sighted in the last hour, each as of its latest sighting.
     pub deviations: Vec<Deviation>,
+}
+
+impl State {
+    /// The processes decoded (tests and in-process readers; the server
+    /// sends them as they are).
+    ///
+    /// # Errors
+    /// A stored process does not decode.
+    pub fn decoded_processes(&self) -> Result<Vec<Process>, prost::DecodeError> {
+        self.processes.iter().map(EncodedProcess::decode).collect()
+    }
 }
 
 /// Why a question has no answer.
@@ -113,13 +125,18 @@ impl History {
 }
 
 /// Process versions alive at `at`, and those that exited within
-/// `retention` before it.
-fn processes_at(conn: &Connection, at: u64, retention: u64) -> Result<Vec<Process>, QueryError> {
+/// `retention` before it, each with its sample from `usage` spliced in.
+fn processes_at(
+    conn: &Connection,
+    at: u64,
+    retention: u64,
+    usage: &HashMap<u32, ProcessSample>,
+) -> Result<Vec<EncodedProcess>, QueryError> {
     let since = at.saturating_sub(retention);
     let mut stmt = conn.prepare_cached(
-        "SELECT blob, valid_to, exit_ns FROM processes WHERE valid_to > ?1 AND valid_from <= ?2 \
+        "SELECT blob, valid_to, exit_ns, pid FROM processes WHERE valid_to > ?1 AND valid_from <= ?2 \
          UNION ALL \
-         SELECT blob, valid_to, exit_ns FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
+         SELECT blob, valid_to, exit_ns, pid FROM processes WHERE valid_to IS NULL AND valid_from <= ?2",
     )?;
     let mut rows = stmt.query(params![sql(since), sql(at)])?;
     let mut out = Vec::new();
@@ -132,24 +149,26 @@ fn processes_at(conn: &Connection, at: u64, retention: u64) -> Result<Vec<Proces
             // Replaced by a later version (exec) or the run ended: not an exit.
             continue;
         }
-        let blob: Vec<u8> = row.get(0)?;
-        let mut p = Process::decode(blob.as_slice())?;
-        if !ended {
+        let pid = row.get(3)?;
+        let found = Found {
             // Alive then: its exit came later.
-            p.exit = None;
-        }
-        out.push(p);
+            alive: !ended,
+            // Borrowed from the row: spliced without a copy of its own.
+            blob: row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
+        };
+        out.push(spliced(&found, usage.get(&pid))?);
     }
     // The versions that opened and closed within a batch, by the same
     // rule: those replaced by `at` are not part of the state.
     let keep = |from: u64, to: u64, exited: bool| from <= at && to > since && (exited || to > at);
     batch::each_overlapping(conn, since.saturating_add(1), at, |_, events| {
         for closed in batch::closed_within(&events, keep)? {
-            let mut p = closed.process;
-            if closed.to > at {
-                p.exit = None;
-            }
-            out.push(p);
+            let pid = closed.process.key.map_or(0, |k| k.pid);
+            let found = Found {
+                alive: closed.to > at,
+                blob: &closed.process.encode_to_vec(),
+            };
+            out.push(spliced(&found, usage.get(&pid))?);
         }
         Ok(true)
     })?;
@@ -187,8 +206,8 @@ fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, 
     ))?;
     let mut rows = stmt.query(params![sql(since), sql(at)])?;
     while let Some(row) = rows.next()? {
-        let blob: Vec<u8> = row.get(1)?;
-        if let Some(Kind::ProcessSamples(s)) = Event::decode(blob.as_slice())?.kind {
+        let blob = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if let Some(Kind::ProcessSamples(s)) = Event::decode(blob)?.kind {
             newest = unsql(row.get(0)?);
             for s in s.samples {
                 if let Some(k) = s.key {
@@ -200,21 +219,55 @@ fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, 
     Ok((usage, newest))
 }
 
-fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryError> {
-    let mut processes = processes_at(conn, at, retention)?;
-    let (usage, usage_t) = usage_at(conn, at)?;
-    for p in &mut processes {
-        let Some(s) = p.key.and_then(|k| usage.get(&k.pid)) else {
-            continue;
-        };
-        p.usage = s.usage;
-        p.threads = s.threads;
-        p.state.clone_from(&s.state);
-        p.frozen = s.frozen;
-        if let Some(n) = s.nice {
-            p.nice = n;
-        }
+/// A process version of a state, as the store holds it.
+struct Found<'a> {
+    /// Alive at the instant: an exit stored with the version came later.
+    alive: bool,
+    /// The encoded `Process`.
+    blob: &'a [u8],
+}
+
+/// `Process` fields a state sets from the usage sample (`nice` only when the
+/// sample has it) and the exit, which an alive process has not reached.
+const EXIT: u32 = 25;
+const FROM_SAMPLE: [u32; 4] = [26, 27, 40, 41];
+const NICE: u32 = 28;
+
+/// The stored version with its usage as of the instant: the stored bytes
+/// with the sampled fields (and, alive, the exit) cut out and the sample's
+/// appended, so that ten thousand processes are sent without decoding
+/// them.  The same as decoding, setting the fields and encoding again
+/// (tested).
+fn spliced(
+    f: &Found,
+    sample: Option<&ProcessSample>,
+) -> Result<EncodedProcess, prost::DecodeError> {
+    let Some(s) = sample else {
+        let drop: &[u32] = if f.alive { &[EXIT] } else { &[] };
+        return EncodedProcess::spliced(f.blob, drop, &Process::default());
+    };
+    let mut drop = Vec::with_capacity(6);
+    drop.extend_from_slice(&FROM_SAMPLE);
+    if f.alive {
+        drop.push(EXIT);
     }
+    if s.nice.is_some() {
+        drop.push(NICE);
+    }
+    let overlay = Process {
+        usage: s.usage,
+        threads: s.threads,
+        state: s.state.clone(),
+        frozen: s.frozen,
+        nice: s.nice.unwrap_or(0),
+        ..Process::default()
+    };
+    EncodedProcess::spliced(f.blob, &drop, &overlay)
+}
+
+fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryError> {
+    let (usage, usage_t) = usage_at(conn, at)?;
+    let processes = processes_at(conn, at, retention, &usage)?;
     let host: Option<(i64, Vec<u8>)> = conn
         .prepare_cached(&format!(
             "SELECT unix_ns, blob FROM events WHERE kind = {KIND_HOST_SAMPLE} AND unix_ns <= ?1 \
@@ -404,3 +457,7 @@ fn batched_events(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredEvent>, 
     })?;
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "splice_tests.rs"]
+mod splice_tests;

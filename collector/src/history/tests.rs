@@ -185,10 +185,14 @@ fn state_at_follows_exec_exit_and_usage() {
         })
     };
     let s = at(13).expect("state at 13 s");
-    assert_eq!(pids(&s.processes), vec![1, 100, 101]);
+    assert_eq!(
+        pids(&s.decoded_processes().expect("decode")),
+        vec![1, 100, 101]
+    );
     let sleep = s
-        .processes
-        .iter()
+        .decoded_processes()
+        .expect("decode")
+        .into_iter()
         .find(|p| p.comm == "sleep")
         .expect("sleep");
     assert_eq!(sleep.argv, vec!["sleep", "3"]);
@@ -199,13 +203,22 @@ fn state_at_follows_exec_exit_and_usage() {
     // After the exit, within the retention: there with its exit status.
     let s = at(20).expect("state at 20 s");
     let sleep = s
-        .processes
-        .iter()
+        .decoded_processes()
+        .expect("decode")
+        .into_iter()
         .find(|p| p.comm == "sleep")
         .expect("sleep");
     assert_eq!(sleep.exit.and_then(|e| e.code), Some(7));
     // Past the retention (30 s): gone.
-    assert_eq!(pids(&at(99).expect("state at 99 s").processes), vec![1]);
+    assert_eq!(
+        pids(
+            &at(99)
+                .expect("state at 99 s")
+                .decoded_processes()
+                .expect("decode")
+        ),
+        vec![1]
+    );
     // Before anything stored, and after the newest: the range.
     match at(1) {
         Err(QueryError::OutOfRange { oldest, newest }) => {
@@ -256,8 +269,9 @@ fn versions_closed_in_their_own_batch_read_as_across_batches() {
         bound::refresh(&w, &h);
         let at = |secs: u64| {
             state(&h, secs)
-                .processes
-                .iter()
+                .decoded_processes()
+                .expect("decode")
+                .into_iter()
                 .find(|p| p.key.is_some_and(|k| k.pid == 200))
                 .map(|p| (p.comm.clone(), p.exit.and_then(|e| e.code)))
         };
@@ -610,8 +624,14 @@ fn a_new_run_closes_what_the_last_one_left_open() {
         .expect("write");
     bound::refresh(&w, &h);
     let at = |secs: u64| state(&h, secs);
-    assert_eq!(pids(&at(15).processes), vec![1, 100]);
-    assert_eq!(pids(&at(45).processes), vec![200]);
+    assert_eq!(
+        pids(&at(15).decoded_processes().expect("decode")),
+        vec![1, 100]
+    );
+    assert_eq!(
+        pids(&at(45).decoded_processes().expect("decode")),
+        vec![200]
+    );
 }
 
 #[test]

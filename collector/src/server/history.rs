@@ -10,7 +10,6 @@ use perch_proto::v1::{
     GetStateAtRequest, GetStateAtResponse, ListHistoryRequest, ListHistoryResponse,
     WatchEventsRequest, history_server,
 };
-use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use super::{
@@ -154,18 +153,18 @@ pub fn state_chunks(
             out.push(std::mem::take(&mut current));
             bytes = 0;
         }
-        bytes += p.encoded_len();
+        bytes += p.wire_len();
         current.push(p);
     }
     out.push(current);
     let mut msgs: Vec<GetStateAtResponse> = Vec::with_capacity(out.len());
     for (i, processes) in out.into_iter().enumerate() {
         if i == 0 {
-            first.processes = processes;
+            first.encoded_processes = processes;
             msgs.push(std::mem::take(&mut first));
         } else {
             msgs.push(GetStateAtResponse {
-                processes,
+                encoded_processes: processes,
                 ..GetStateAtResponse::default()
             });
         }
