@@ -3,6 +3,7 @@
 //! that keep it current.  All model changes go through [`Shared::commit`],
 //! which publishes them to the hub under the model lock, so a snapshot and
 //! its `snapshot_seq` always agree.
+mod background;
 mod guard;
 mod info;
 mod loss;

@@ -19,9 +19,11 @@ pub(super) async fn exe_deletions(shared: Arc<Shared>, proc_root: PathBuf) {
         let keys = shared.model().exe_present_keys();
         let root = proc_root.clone();
         let Ok(deleted) = tokio::task::spawn_blocking(move || {
-            keys.into_iter()
-                .filter(|k| exe_links(&root, *k) == Some(0))
-                .collect::<Vec<_>>()
+            super::background::lowered(|| {
+                keys.into_iter()
+                    .filter(|k| exe_links(&root, *k) == Some(0))
+                    .collect::<Vec<_>>()
+            })
         })
         .await
         else {

@@ -228,21 +228,23 @@ pub(super) async fn sample(shared: Arc<Shared>, reader: ProcReader, interval: Du
         }
         let s = Arc::clone(&shared);
         let Ok((p, mut read, net)) = tokio::task::spawn_blocking(move || {
-            let net = pass.net.read(&s, false);
-            let samples = pass.procs.sample(&keys, mem_total);
-            let read = Read {
-                samples,
-                states: pass.procs.states().to_vec(),
-                parents: pass.procs.parents().to_vec(),
-                frozen: pass.frozen.read(cgroups.as_deref()).clone(),
-                host: pass.host.sample(),
-                cwds: stale
-                    .into_iter()
-                    .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
-                    .collect(),
-                threads: multi.map(|keys| pass.threads.sample(&keys)),
-            };
-            (pass, read, net)
+            super::background::lowered(|| {
+                let net = pass.net.read(&s, false);
+                let samples = pass.procs.sample(&keys, mem_total);
+                let read = Read {
+                    samples,
+                    states: pass.procs.states().to_vec(),
+                    parents: pass.procs.parents().to_vec(),
+                    frozen: pass.frozen.read(cgroups.as_deref()).clone(),
+                    host: pass.host.sample(),
+                    cwds: stale
+                        .into_iter()
+                        .filter_map(|k| Some((k, pass.reader.cwd(k.pid)?)))
+                        .collect(),
+                    threads: multi.map(|keys| pass.threads.sample(&keys)),
+                };
+                (pass, read, net)
+            })
         })
         .await
         else {

@@ -76,10 +76,7 @@ fn spliced_is_decode_set_encode() {
     for alive in [true, false] {
         for sample in samples.iter().map(Some).chain([None]) {
             let blob = stored().encode_to_vec();
-            let found = Found {
-                alive,
-                blob: &blob,
-            };
+            let found = Found { alive, blob: &blob };
             let got = spliced(&found, sample)
                 .expect("splice")
                 .decode()
