@@ -32,7 +32,8 @@ use tonic::Status;
 mod forward;
 mod ring;
 use forward::{forward, notice_response, resync_notice};
-use ring::{Read, Ring};
+pub(crate) use ring::Read;
+use ring::Ring;
 
 /// At most this many events go into one `WatchEventsResponse`, so a client
 /// catching up on a large backlog gets reasonably sized messages.
@@ -267,6 +268,14 @@ impl Hub {
             wake,
         ));
         sub
+    }
+
+    /// Every event after `cursor` (at most one message's worth), for a
+    /// reader that looks at the ring on its own schedule instead of being
+    /// woken at every publish as a subscriber is: the history writer's
+    /// feed, which takes what gathered every few tenths of a second.
+    pub(crate) fn read_all_after(&self, cursor: u64) -> Read {
+        self.read_after(cursor, KindFilter::new([]))
     }
 
     fn read_after(&self, cursor: u64, filter: KindFilter) -> Read {

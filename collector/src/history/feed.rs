@@ -1,22 +1,18 @@
 //! Getting events to the writer without slowing the event path: a tokio
-//! task reads the hub exactly as a `WatchEvents` client does and hands
-//! whole messages to the writer's thread through a bounded channel.  When
-//! the writer is slow the channel fills, the task waits, the hub cuts the
-//! subscription off with LAGGED and the task resumes from the replay ring
-//! by sequence; what the ring no longer holds (`RESYNC_REQUIRED`) is counted
-//! in `events_dropped`, never skipped silently.
+//! task reads the hub's replay ring by sequence a few times a second (as a
+//! `WatchEvents` client resuming would) and hands whole messages to the
+//! writer's thread through a bounded channel.  When the writer is slow the
+//! channel fills and the task waits; what the ring drops meanwhile is
+//! counted in `events_dropped`, never skipped silently.
 use std::{
     sync::{Arc, atomic::Ordering, mpsc},
     time::{Duration, Instant},
 };
 
-use futures::StreamExt as _;
-use perch_proto::v1::{
-    Connection as PbConnection, EncodedEvent, ListeningSocket, NoticeKind, Process, event::Kind,
-};
+use perch_proto::v1::{Connection as PbConnection, EncodedEvent, ListeningSocket, Process};
 
 use super::{History, HistorySettings, Status, bound, lock, now_unix_ns, schema, write::Writer};
-use crate::hub::Hub;
+use crate::hub::{Hub, Read};
 
 /// A batch is committed after this long or this many events, whichever
 /// comes first.
@@ -29,6 +25,9 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Hub messages (up to 512 events and 64 KiB each) waiting for the
 /// writer: at most 1 MiB held here.
 const CHANNEL_MESSAGES: usize = 16;
+/// The feed takes what the hub published this often: a tenth of the
+/// commit interval, so a batch is still about a second of events.
+const PULL_EVERY: Duration = Duration::from_millis(100);
 /// The size and age bounds are checked this often.
 const BOUND_EVERY: Duration = Duration::from_secs(3);
 
@@ -97,39 +96,46 @@ pub fn start(
     history
 }
 
-/// Reads the hub from `resume` on, forever (until the writer is gone).
+/// Takes the events after `cursor` from the hub's ring every
+/// [`PULL_EVERY`], forever (until the writer is gone).  A subscription
+/// would wake this task, the hub's forwarding task and the writer's thread
+/// at every publish (thousands a second in an exec storm) for a writer
+/// that commits once a second; polling wakes them ten times a second.
 async fn feed(
     history: Arc<History>,
     hub: Arc<Hub>,
     tx: mpsc::SyncSender<Vec<EncodedEvent>>,
-    mut resume: u64,
+    mut cursor: u64,
 ) {
+    let mut tick = tokio::time::interval(PULL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let mut sub = hub.subscribe(Some(resume), []);
-        while let Some(item) = sub.next().await {
-            let Ok(msg) = item else { break };
-            // Notices come decoded; the collector's events come encoded,
-            // and are decoded on the writer's thread, not here.
-            for e in &msg.events {
-                if let Some(Kind::Notice(n)) = &e.kind {
-                    match n.kind() {
-                        NoticeKind::Lagged => resume = n.resume_after_seq,
-                        NoticeKind::ResyncRequired => {
-                            let lost = n.oldest_seq.saturating_sub(resume.saturating_add(1));
-                            history.dropped.fetch_add(lost, Ordering::Relaxed);
-                            tracing::warn!("history writer fell behind: {lost} events not stored");
-                            resume = n.oldest_seq.saturating_sub(1);
-                        }
-                        _ => {}
-                    }
+        tick.tick().await;
+        loop {
+            let mut events = match hub.read_all_after(cursor) {
+                Read::UpToDate => break,
+                Read::Lagged { oldest } => {
+                    // The ring dropped them before this feed read them (the
+                    // writer fell behind by more than the ring holds).
+                    let lost = oldest.saturating_sub(cursor.saturating_add(1));
+                    history.dropped.fetch_add(lost, Ordering::Relaxed);
+                    tracing::warn!("history writer fell behind: {lost} events not stored");
+                    cursor = oldest.saturating_sub(1);
+                    continue;
                 }
-            }
-            let mut events = msg.encoded;
-            if let Some(last) = events.last() {
-                resume = resume.max(last.seq);
+                Read::Batch {
+                    events,
+                    cursor: next,
+                } => {
+                    cursor = next;
+                    events
+                }
+            };
+            if events.is_empty() {
+                continue;
             }
             // Wait (without holding a runtime worker) while the writer is
-            // behind: the hub decides when that is too long.
+            // behind; the ring keeps what arrives meanwhile, up to its bound.
             loop {
                 match tx.try_send(events) {
                     Ok(()) => break,
@@ -141,8 +147,6 @@ async fn feed(
                 }
             }
         }
-        // Cut off (LAGGED) or refused: subscribe again from the cursor.
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -206,5 +210,57 @@ fn write_loop(history: &History, mut writer: Writer, rx: &mpsc::Receiver<Vec<Enc
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use perch_proto::v1::{Event, ProcessExec, event::Kind};
+
+    use super::*;
+
+    fn execs(n: u32) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event {
+                time_ns: u64::from(i),
+                kind: Some(Kind::Exec(ProcessExec::default())),
+                ..Event::default()
+            })
+            .collect()
+    }
+
+    /// The writer gets the events in order, once each, and what the ring
+    /// dropped while the writer was behind is counted, so that received
+    /// and dropped add up to what was published.
+    // Two workers: the test drains the channel as the writer's thread
+    // does, blocking, while the feed runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_arrive_in_order_and_what_the_ring_dropped_is_counted() {
+        let hub = Hub::new(100, 16);
+        let history = Arc::new(History::new(&HistorySettings::default(), Status::Ok, 0));
+        // Room for one message: the feed holds a second while it waits.
+        let (tx, rx) = mpsc::sync_channel(1);
+        let task = tokio::spawn(feed(Arc::clone(&history), Arc::clone(&hub), tx, 0));
+        let settle = || tokio::time::sleep(3 * PULL_EVERY);
+        hub.publish(execs(90));
+        settle().await;
+        hub.publish(execs(90));
+        settle().await;
+        // The writer is not reading: the ring (100 events) drops 200 of these.
+        hub.publish(execs(300));
+        settle().await;
+        let mut seqs = Vec::new();
+        while let Ok(events) = rx.recv_timeout(10 * PULL_EVERY) {
+            seqs.extend(events.iter().map(|e| e.seq));
+        }
+        task.abort();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, once each");
+        assert_eq!(seqs.last(), Some(&480));
+        // 200 when the feed read both first publishes in time (it holds at
+        // most the channel's message and one more), up to 380 on a machine
+        // so loaded it read neither before the ring moved on.
+        let dropped = history.dropped.load(Ordering::Relaxed);
+        assert!((200..=380).contains(&dropped), "{dropped} dropped");
+        assert_eq!(seqs.len() as u64 + dropped, 480);
     }
 }

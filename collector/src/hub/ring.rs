@@ -49,7 +49,7 @@ pub(super) struct Ring {
 }
 
 /// What a subscriber finds when it looks at the ring after `cursor`.
-pub(super) enum Read {
+pub(crate) enum Read {
     /// Nothing newer than the cursor.
     UpToDate,
     /// Events the ring no longer holds were never queued for this subscriber.
