@@ -14,6 +14,7 @@ mod head;
 mod lock;
 mod query;
 mod schema;
+mod splice;
 mod versions;
 mod write;
 

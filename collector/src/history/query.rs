@@ -10,6 +10,7 @@ use perch_proto::v1::{
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use super::splice::{Found, spliced};
 use super::{
     History, HistoryError, Unavailable, batch,
     schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES, kept_in_rows},
@@ -219,52 +220,6 @@ fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, 
     Ok((usage, newest))
 }
 
-/// A process version of a state, as the store holds it.
-struct Found<'a> {
-    /// Alive at the instant: an exit stored with the version came later.
-    alive: bool,
-    /// The encoded `Process`.
-    blob: &'a [u8],
-}
-
-/// `Process` fields a state sets from the usage sample (`nice` only when the
-/// sample has it) and the exit, which an alive process has not reached.
-const EXIT: u32 = 25;
-const FROM_SAMPLE: [u32; 4] = [26, 27, 40, 41];
-const NICE: u32 = 28;
-
-/// The stored version with its usage as of the instant: the stored bytes
-/// with the sampled fields (and, alive, the exit) cut out and the sample's
-/// appended, so that ten thousand processes are sent without decoding
-/// them.  The same as decoding, setting the fields and encoding again
-/// (tested).
-fn spliced(
-    f: &Found,
-    sample: Option<&ProcessSample>,
-) -> Result<EncodedProcess, prost::DecodeError> {
-    let Some(s) = sample else {
-        let drop: &[u32] = if f.alive { &[EXIT] } else { &[] };
-        return EncodedProcess::spliced(f.blob, drop, &Process::default());
-    };
-    let mut drop = Vec::with_capacity(6);
-    drop.extend_from_slice(&FROM_SAMPLE);
-    if f.alive {
-        drop.push(EXIT);
-    }
-    if s.nice.is_some() {
-        drop.push(NICE);
-    }
-    let overlay = Process {
-        usage: s.usage,
-        threads: s.threads,
-        state: s.state.clone(),
-        frozen: s.frozen,
-        nice: s.nice.unwrap_or(0),
-        ..Process::default()
-    };
-    EncodedProcess::spliced(f.blob, &drop, &overlay)
-}
-
 fn state_at(conn: &Connection, at: u64, retention: u64) -> Result<State, QueryError> {
     let (usage, usage_t) = usage_at(conn, at)?;
     let processes = processes_at(conn, at, retention, &usage)?;
@@ -457,7 +412,3 @@ fn batched_events(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredEvent>, 
     })?;
     Ok(out)
 }
-
-#[cfg(test)]
-#[path = "splice_tests.rs"]
-mod splice_tests;
