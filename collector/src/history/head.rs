@@ -1,14 +1,18 @@
 //! The little of an encoded event the writer needs to file it: its time,
-//! and for a process event which pid it opens or closes a version of.  An
-//! exec's `Process` (argv, environment, ancestry) is skipped by length
-//! rather than decoded: in an exec storm that decoding was most of the
-//! writer's cost, and most versions never need it (they open and close in
-//! the same batch, which keeps them as events only).
+//! and for a process event which pid it opens or closes a version of.
 //!
-//! The messages below are views of `perch.v1.Event` with the same field
-//! numbers; prost skips every field they leave out.
-use perch_proto::v1::ProcessKey;
-use prost::Message as _;
+//! Read by walking the field keys of `perch.v1.Event` and stepping into
+//! the kind's message only as far as the process key, which prost writes
+//! first (field 1 of `Process`): an exec's argv, environment and ancestry
+//! are never looked at.  Decoding views of the message with prost (as this
+//! did before) still walked every field of the `Process`, a quarter of the
+//! writer's thread in an exec storm.
+use prost::{
+    DecodeError,
+    encoding::{DecodeContext, WireType, check_wire_type, decode_key, decode_varint, skip_field},
+};
+
+use super::wire;
 
 /// What a process event does to the versions of its pid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,70 +36,59 @@ pub enum Head {
     Other,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
-struct EventView {
-    #[prost(uint64, tag = "2")]
-    time_ns: u64,
-    #[prost(oneof = "KindView", tags = "10, 11, 12, 13, 16, 18")]
-    kind: Option<KindView>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum KindView {
-    #[prost(message, tag = "10")]
-    Exec(WithProcess),
-    #[prost(message, tag = "11")]
-    Fork(WithProcess),
-    #[prost(message, tag = "12")]
-    Exit(WithKey),
-    #[prost(message, tag = "13")]
-    Update(WithProcess),
-    #[prost(message, tag = "16")]
-    Notice(Empty),
-    #[prost(message, tag = "18")]
-    ThreadSamples(Empty),
-}
-
-/// `ProcessExec.process`, `ProcessFork.child`, `ProcessUpdate.process`:
+// `perch.v1.Event` field numbers (collector.proto); the test encodes each
+// kind with the generated types, so a wrong number fails it.
+const TIME_NS: u32 = 2;
+const EXEC: u32 = 10;
+const FORK: u32 = 11;
+const EXIT: u32 = 12;
+const UPDATE: u32 = 13;
+const NOTICE: u32 = 16;
+const THREAD_SAMPLES: u32 = 18;
+/// `ProcessExec.process`, `ProcessFork.child` and `ProcessUpdate.process`:
 /// field 1 each.
-#[derive(Clone, PartialEq, prost::Message)]
-struct WithProcess {
-    #[prost(message, optional, tag = "1")]
-    process: Option<WithKey>,
-}
-
-/// `Process.key` and `ProcessExit.key`: field 1 each.
-#[derive(Clone, PartialEq, prost::Message)]
-struct WithKey {
-    #[prost(message, optional, tag = "1")]
-    key: Option<ProcessKey>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Empty {}
+const PROCESS: u32 = 1;
 
 /// Reads the head of an encoded `Event` (without its seq).
-pub fn read(body: &[u8]) -> Result<Head, prost::DecodeError> {
-    let view = EventView::decode(body)?;
-    let pid = |k: Option<ProcessKey>| k.map_or(0, |k| k.pid);
-    let open = |w: WithProcess| Step::Open(pid(w.process.and_then(|p| p.key)));
-    let step = match view.kind {
-        Some(KindView::Exec(w) | KindView::Fork(w) | KindView::Update(w)) => open(w),
-        Some(KindView::Exit(w)) => Step::Exit(pid(w.key)),
-        Some(KindView::Notice(_) | KindView::ThreadSamples(_)) => return Ok(Head::Skip),
+pub fn read(body: &[u8]) -> Result<Head, DecodeError> {
+    let mut rest = body;
+    let mut time_ns = 0;
+    // The kind's field number and body; the last one wins, as in a oneof.
+    let mut kind = None;
+    while !rest.is_empty() {
+        let field = rest;
+        let (tag, wire_type) = decode_key(&mut rest)?;
+        match tag {
+            TIME_NS => {
+                check_wire_type(WireType::Varint, wire_type)?;
+                time_ns = decode_varint(&mut rest)?;
+            }
+            EXEC | FORK | EXIT | UPDATE | NOTICE | THREAD_SAMPLES => {
+                check_wire_type(WireType::LengthDelimited, wire_type)?;
+                rest = field;
+                kind = Some((tag, wire::next(&mut rest)?.body));
+            }
+            _ => skip_field(wire_type, tag, &mut rest, DecodeContext::default())?,
+        }
+    }
+    let step = match kind {
+        Some((EXEC | FORK | UPDATE, with_process)) => {
+            Step::Open(wire::message(with_process, PROCESS)?.map_or(Ok(0), wire::key_pid)?)
+        }
+        Some((EXIT, exit)) => Step::Exit(wire::key_pid(exit)?),
+        Some(_) => return Ok(Head::Skip),
         None => return Ok(Head::Other),
     };
-    Ok(Head::Process {
-        time_ns: view.time_ns,
-        step,
-    })
+    Ok(Head::Process { time_ns, step })
 }
 
 #[cfg(test)]
 mod tests {
     use perch_proto::v1::{
-        Event, HostSample, Notice, Process, ProcessExec, ProcessExit, ProcessFork, event::Kind,
+        EnvVar, Event, HostSample, Notice, Process, ProcessExec, ProcessExit, ProcessFork,
+        ProcessKey, ProcessUpdate, StdioFd, ThreadSamples, event::Kind,
     };
+    use prost::Message as _;
 
     use super::*;
 
@@ -150,8 +143,71 @@ mod tests {
             })),
             at(Step::Exit(12))
         );
+        assert_eq!(
+            head(Kind::Update(ProcessUpdate {
+                process: Some(process(13)),
+            })),
+            at(Step::Open(13))
+        );
+        // A message without its key reads as pid 0, as prost decodes it.
+        assert_eq!(
+            head(Kind::Update(ProcessUpdate::default())),
+            at(Step::Open(0))
+        );
         assert_eq!(head(Kind::Notice(Notice::default())), Head::Skip);
+        assert_eq!(
+            head(Kind::ThreadSamples(ThreadSamples::default())),
+            Head::Skip
+        );
         assert_eq!(head(Kind::HostSample(HostSample::default())), Head::Other);
+    }
+
+    #[test]
+    fn finds_the_key_wherever_it_is_and_whatever_follows_it() {
+        // Written by hand with the key after the other fields (prost writes
+        // it first, but the wire allows any order) and a time after the
+        // kind.
+        let mut p = process(0);
+        p.key = None;
+        p.stdio = vec![StdioFd::default(); 3];
+        p.env = vec![EnvVar::default()];
+        let mut body = p.encode_to_vec();
+        prost::encoding::message::encode(
+            1,
+            &ProcessKey {
+                pid: 4242,
+                start_time_ns: 9,
+            },
+            &mut body,
+        );
+        let mut exec = vec![];
+        prost::encoding::bytes::encode(1, &body, &mut exec);
+        let mut event = vec![];
+        prost::encoding::bytes::encode(10, &exec, &mut event);
+        prost::encoding::uint64::encode(2, &55, &mut event);
+        // The full decoder agrees with the hand-made bytes.
+        let decoded = Event::decode(event.as_slice()).expect("decode");
+        let Some(Kind::Exec(e)) = decoded.kind else {
+            panic!("not an exec: {decoded:?}")
+        };
+        assert_eq!(e.process.and_then(|p| p.key).map(|k| k.pid), Some(4242));
+        assert_eq!(
+            read(&event).expect("head"),
+            Head::Process {
+                time_ns: 55,
+                step: Step::Open(4242)
+            }
+        );
+    }
+
+    #[test]
+    fn a_wrong_wire_type_is_an_error() {
+        let mut event = vec![];
+        prost::encoding::uint64::encode(10, &1, &mut event);
+        assert!(read(&event).is_err());
+        let mut event = vec![];
+        prost::encoding::string::encode(2, &"x".to_owned(), &mut event);
+        assert!(read(&event).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod query;
 mod schema;
 mod splice;
 mod versions;
+mod wire;
 mod write;
 
 #[cfg(test)]
