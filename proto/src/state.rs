@@ -36,16 +36,16 @@ impl EncodedProcess {
     }
 
     /// `stored` (an encoded `Process`) without its top-level fields whose
-    /// numbers are in `drop`, followed by `overlay`'s non-default fields:
-    /// it decodes as `stored` with the dropped fields taken from `overlay`
-    /// (left at their defaults where `overlay` has them so).  Only the
-    /// field keys and lengths of `stored` are read, nothing is allocated
-    /// but the result.
+    /// numbers are in `drop`, followed by `overlay` (encoded `Process`
+    /// fields): it decodes as `stored` with the dropped fields taken from
+    /// `overlay` (left at their defaults where `overlay` lacks them).  Only
+    /// the field keys and lengths of `stored` are read, nothing is
+    /// allocated but the result.
     ///
     /// # Errors
     /// `stored` is not a well-formed message.
-    pub fn spliced(stored: &[u8], drop: &[u32], overlay: &Process) -> Result<Self, DecodeError> {
-        let mut body = Vec::with_capacity(stored.len() + overlay.encoded_len());
+    pub fn spliced(stored: &[u8], drop: &[u32], overlay: &[u8]) -> Result<Self, DecodeError> {
+        let mut body = Vec::with_capacity(stored.len() + overlay.len());
         let mut rest = stored;
         while !rest.is_empty() {
             let field = rest;
@@ -55,7 +55,7 @@ impl EncodedProcess {
                 body.extend_from_slice(&field[..field.len() - rest.len()]);
             }
         }
-        overlay.encode_raw(&mut body);
+        body.extend_from_slice(overlay);
         Ok(Self { body })
     }
 

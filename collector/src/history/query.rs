@@ -1,16 +1,17 @@
 //! Questions to the store by time: the state at an instant (processes with
 //! their usage then, connections, listening sockets, flags, traces, host
 //! meters, actions) and the events in a range.
-use std::collections::HashMap;
+use std::ops::Range;
 
 use perch_proto::v1::{
     AuditRecord, Connection as PbConnection, Deviation, EncodedProcess, Event, Flag, HostSample,
-    ListeningSocket, Process, ProcessSample, ProcessSamples, StoredEvent, Trace, event::Kind,
+    ListeningSocket, Process, StoredEvent, Trace, event::Kind,
 };
 use prost::Message as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-use super::splice::{Found, spliced};
+use super::splice::{Found, Samples, spliced};
+use super::wire;
 use super::{
     History, HistoryError, Unavailable, batch,
     schema::{KIND_DEVIATION, KIND_HOST_SAMPLE, KIND_PROCESS_SAMPLES, kept_in_rows},
@@ -131,7 +132,7 @@ fn processes_at(
     conn: &Connection,
     at: u64,
     retention: u64,
-    usage: &HashMap<u32, ProcessSample>,
+    usage: &Samples,
 ) -> Result<Vec<EncodedProcess>, QueryError> {
     let since = at.saturating_sub(retention);
     let mut stmt = conn.prepare_cached(
@@ -141,6 +142,7 @@ fn processes_at(
     )?;
     let mut rows = stmt.query(params![sql(since), sql(at)])?;
     let mut out = Vec::new();
+    let mut scratch = Vec::new();
     while let Some(row) = rows.next()? {
         let valid_to: Option<i64> = row.get(1)?;
         let exit_ns: Option<i64> = row.get(2)?;
@@ -157,7 +159,7 @@ fn processes_at(
             // Borrowed from the row: spliced without a copy of its own.
             blob: row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
         };
-        out.push(spliced(&found, usage.get(&pid))?);
+        out.push(spliced(&found, usage.get(pid), &mut scratch)?);
     }
     // The versions that opened and closed within a batch, by the same
     // rule: those replaced by `at` are not part of the state.
@@ -169,31 +171,47 @@ fn processes_at(
                 alive: closed.to > at,
                 blob: &closed.process.encode_to_vec(),
             };
-            out.push(spliced(&found, usage.get(&pid))?);
+            out.push(spliced(&found, usage.get(pid), &mut scratch)?);
         }
         Ok(true)
     })?;
     Ok(out)
 }
 
+/// `Event.process_samples` (collector.proto).
+const EVENT_PROCESS_SAMPLES: u32 = 14;
+
+/// Where an event's `ProcessSamples` lies in its encoding, if it has one.
+fn samples_in(event: &[u8]) -> Result<Option<Range<usize>>, prost::DecodeError> {
+    let mut rest = event;
+    let mut found = None;
+    while !rest.is_empty() {
+        let f = wire::next(&mut rest)?;
+        if f.tag == EVENT_PROCESS_SAMPLES {
+            // A length-delimited body ends where the field does.
+            let end = event.len() - rest.len();
+            found = Some(end - f.body.len()..end);
+        }
+    }
+    Ok(found)
+}
+
 /// Usage of every process as of `at` (the last keyframe and the deltas
-/// after it), and the time of the newest of them.
-fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, u64), QueryError> {
+/// after it, kept as stored), and the time of the newest of them.
+fn usage_at(conn: &Connection, at: u64) -> Result<(Samples, u64), QueryError> {
     let frame: Option<(i64, Vec<u8>)> = conn
         .prepare_cached(
             "SELECT unix_ns, blob FROM keyframes WHERE unix_ns <= ?1 ORDER BY unix_ns DESC LIMIT 1",
         )?
         .query_row([sql(at)], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let mut usage = HashMap::new();
+    let mut usage = Samples::default();
     let mut newest = 0;
     let since = match frame {
         Some((t, blob)) => {
-            for s in ProcessSamples::decode(blob.as_slice())?.samples {
-                if let Some(k) = s.key {
-                    usage.insert(k.pid, s);
-                }
-            }
+            // A keyframe is a `ProcessSamples`.
+            let all = 0..blob.len();
+            usage.add(blob, all)?;
             newest = unsql(t);
             unsql(t)
         }
@@ -207,14 +225,10 @@ fn usage_at(conn: &Connection, at: u64) -> Result<(HashMap<u32, ProcessSample>, 
     ))?;
     let mut rows = stmt.query(params![sql(since), sql(at)])?;
     while let Some(row) = rows.next()? {
-        let blob = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        if let Some(Kind::ProcessSamples(s)) = Event::decode(blob)?.kind {
+        let blob: Vec<u8> = row.get(1)?;
+        if let Some(range) = samples_in(&blob)? {
             newest = unsql(row.get(0)?);
-            for s in s.samples {
-                if let Some(k) = s.key {
-                    usage.insert(k.pid, s);
-                }
-            }
+            usage.add(blob, range)?;
         }
     }
     Ok((usage, newest))

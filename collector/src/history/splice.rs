@@ -1,6 +1,18 @@
 //! A stored process version made into the state's answer without decoding
-//! it: its usage as of the instant spliced into the stored bytes.
-use perch_proto::v1::{EncodedProcess, Process, ProcessSample};
+//! it: its usage as of the instant spliced into the stored bytes, taken
+//! from the stored samples' bytes as they are (a `ProcessSample`'s fields
+//! re-keyed as the `Process` fields they set).
+use std::ops::Range;
+
+use foldhash::HashMap;
+
+use perch_proto::v1::EncodedProcess;
+use prost::{
+    DecodeError,
+    encoding::{WireType, encode_key},
+};
+
+use super::wire;
 
 /// A process version of a state, as the store holds it.
 pub(super) struct Found<'a> {
@@ -21,36 +33,101 @@ const NICE: u32 = 28;
 const STATE: u32 = 40;
 const FROZEN: u32 = 41;
 
+/// `ProcessSample`'s fields 2 to 6 (usage, threads, state, frozen, nice)
+/// as the `Process` fields they set, in the order prost writes those (by
+/// number), so the splice's bytes are the ones decode-set-encode makes.
+const SAMPLE_TO_PROCESS: [(u32, u32); 5] =
+    [(2, USAGE), (3, THREADS), (6, NICE), (4, STATE), (5, FROZEN)];
+
+/// The usage samples of a state by pid, as stored: each an encoded
+/// `ProcessSample` inside one of the blobs read.
+#[derive(Default)]
+pub(super) struct Samples {
+    blobs: Vec<Vec<u8>>,
+    by_pid: HashMap<u32, (usize, Range<usize>)>,
+}
+
+impl Samples {
+    /// Adds the samples of an encoded `ProcessSamples` found at `range` of
+    /// `blob`; a pid's later sample replaces its earlier one.
+    pub fn add(&mut self, blob: Vec<u8>, range: Range<usize>) -> Result<(), DecodeError> {
+        let i = self.blobs.len();
+        let end = range.end;
+        let mut rest = blob.get(range).unwrap_or_default();
+        while !rest.is_empty() {
+            let f = wire::next(&mut rest)?;
+            // `ProcessSamples.samples`.
+            if f.tag != 1 || f.wire_type != WireType::LengthDelimited {
+                continue;
+            }
+            // A length-delimited body ends where the field does.
+            let start = end - rest.len() - f.body.len();
+            let pid = wire::key_pid(f.body)?;
+            self.by_pid.insert(pid, (i, start..start + f.body.len()));
+        }
+        self.blobs.push(blob);
+        Ok(())
+    }
+
+    /// `pid`'s latest sample (an encoded `ProcessSample`).
+    pub fn get(&self, pid: u32) -> Option<&[u8]> {
+        let (i, r) = self.by_pid.get(&pid)?;
+        self.blobs.get(*i)?.get(r.clone())
+    }
+}
+
+/// The `Process` fields `sample` sets, encoded into `out` (cleared first),
+/// and whether it has a nice value.
+fn overlay(sample: &[u8], out: &mut Vec<u8>) -> Result<bool, DecodeError> {
+    let mut values: [Option<wire::Field>; 5] = Default::default();
+    let mut rest = sample;
+    while !rest.is_empty() {
+        let f = wire::next(&mut rest)?;
+        if let Some(i) = SAMPLE_TO_PROCESS.iter().position(|(s, _)| *s == f.tag) {
+            values[i] = Some(f);
+        }
+    }
+    out.clear();
+    let mut nice = false;
+    for ((_, tag), f) in SAMPLE_TO_PROCESS.iter().zip(&values) {
+        let Some(f) = f else { continue };
+        if *tag == NICE {
+            nice = true;
+            // `Process.nice` is not optional: a 0 is not written.
+            if f.varint()? == 0 {
+                continue;
+            }
+        }
+        encode_key(*tag, f.wire_type, out);
+        out.extend_from_slice(f.value);
+    }
+    Ok(nice)
+}
+
 /// The stored version with its usage as of the instant: the stored bytes
 /// with the sampled fields (and, alive, the exit) cut out and the sample's
 /// appended, so that ten thousand processes are sent without decoding
 /// them.  The same as decoding, setting the fields and encoding again
-/// (tested).
+/// (tested).  `scratch` is reused from one process to the next.
 pub(super) fn spliced(
     f: &Found,
-    sample: Option<&ProcessSample>,
-) -> Result<EncodedProcess, prost::DecodeError> {
+    sample: Option<&[u8]>,
+    scratch: &mut Vec<u8>,
+) -> Result<EncodedProcess, DecodeError> {
     let Some(s) = sample else {
         let drop: &[u32] = if f.alive { &[EXIT] } else { &[] };
-        return EncodedProcess::spliced(f.blob, drop, &Process::default());
+        return EncodedProcess::spliced(f.blob, drop, &[]);
     };
+    let nice = overlay(s, scratch)?;
     // The sampled fields, with the nice when sampled and the exit when
     // alive: one of four fixed lists, nothing allocated per process.
-    let drop: &[u32] = match (f.alive, s.nice.is_some()) {
+    let drop: &[u32] = match (f.alive, nice) {
         (false, false) => &[USAGE, THREADS, STATE, FROZEN],
         (false, true) => &[USAGE, THREADS, STATE, FROZEN, NICE],
         (true, false) => &[USAGE, THREADS, STATE, FROZEN, EXIT],
         (true, true) => &[USAGE, THREADS, STATE, FROZEN, NICE, EXIT],
     };
-    let overlay = Process {
-        usage: s.usage,
-        threads: s.threads,
-        state: s.state.clone(),
-        frozen: s.frozen,
-        nice: s.nice.unwrap_or(0),
-        ..Process::default()
-    };
-    EncodedProcess::spliced(f.blob, drop, &overlay)
+    EncodedProcess::spliced(f.blob, drop, scratch)
 }
 
 #[cfg(test)]

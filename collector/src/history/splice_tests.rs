@@ -1,9 +1,9 @@
 //! `spliced` against what it stands for: decode the stored version, set the
 //! sampled fields (and clear the exit of a process alive then), encode.
-use perch_proto::v1::{Exit, ProcessKey, ProcessSample, ResourceUsage};
+use perch_proto::v1::{Exit, Process, ProcessKey, ProcessSample, ProcessSamples, ResourceUsage};
 use prost::Message as _;
 
-use super::{Found, Process, spliced};
+use super::{Found, Samples, spliced};
 
 fn stored() -> Process {
     Process {
@@ -77,11 +77,22 @@ fn spliced_is_decode_set_encode() {
         for sample in samples.iter().map(Some).chain([None]) {
             let blob = stored().encode_to_vec();
             let found = Found { alive, blob: &blob };
-            let got = spliced(&found, sample)
-                .expect("splice")
-                .decode()
-                .expect("decode");
-            assert_eq!(got, expected(alive, sample), "alive {alive}, {sample:?}");
+            let bytes = sample.map(ProcessSample::encode_to_vec);
+            let got = spliced(&found, bytes.as_deref(), &mut Vec::new()).expect("splice");
+            let want = expected(alive, sample);
+            assert_eq!(
+                got.decode().expect("decode"),
+                want,
+                "alive {alive}, {sample:?}"
+            );
+            // As many bytes as encoding it gives: nothing written twice,
+            // no default written (the order differs: the sampled fields
+            // come last).
+            assert_eq!(
+                got.body.len(),
+                want.encoded_len(),
+                "alive {alive}, {sample:?}"
+            );
         }
     }
 }
@@ -94,5 +105,71 @@ fn a_damaged_version_is_an_error_not_a_panic() {
         alive: true,
         blob: &blob,
     };
-    assert!(spliced(&found, Some(&ProcessSample::default())).is_err());
+    let sample = ProcessSample::default().encode_to_vec();
+    assert!(spliced(&found, Some(&sample), &mut Vec::new()).is_err());
+    // A damaged sample too.
+    let blob = stored().encode_to_vec();
+    let found = Found {
+        alive: true,
+        blob: &blob,
+    };
+    let mut sample = ProcessSample {
+        state: "S".into(),
+        ..ProcessSample::default()
+    }
+    .encode_to_vec();
+    sample.pop();
+    assert!(spliced(&found, Some(&sample), &mut Vec::new()).is_err());
+}
+
+fn sample(pid: u32, rss_bytes: u64) -> ProcessSample {
+    ProcessSample {
+        key: Some(ProcessKey {
+            pid,
+            start_time_ns: 1,
+        }),
+        usage: Some(ResourceUsage {
+            rss_bytes,
+            ..ResourceUsage::default()
+        }),
+        threads: 2,
+        ..ProcessSample::default()
+    }
+}
+
+/// A keyframe, then the deltas after it: each pid's latest sample, found
+/// inside the blobs as stored (a delta inside a larger message).
+#[test]
+fn samples_keep_each_pids_latest() {
+    let frame = ProcessSamples {
+        samples: vec![sample(1, 10), sample(2, 20), sample(3, 30)],
+        interval_ns: 0,
+    }
+    .encode_to_vec();
+    let mut s = Samples::default();
+    let all = 0..frame.len();
+    s.add(frame, all).expect("keyframe");
+    let delta = ProcessSamples {
+        samples: vec![sample(2, 21), sample(4, 40)],
+        interval_ns: 7,
+    }
+    .encode_to_vec();
+    let mut framed = b"junk".to_vec();
+    let at = framed.len()..framed.len() + delta.len();
+    framed.extend_from_slice(&delta);
+    framed.extend_from_slice(b"more");
+    s.add(framed, at).expect("delta");
+    let rss = |pid| {
+        s.get(pid).map(|b| {
+            ProcessSample::decode(b)
+                .expect("sample")
+                .usage
+                .map(|u| u.rss_bytes)
+        })
+    };
+    assert_eq!(rss(1), Some(Some(10)));
+    assert_eq!(rss(2), Some(Some(21)));
+    assert_eq!(rss(3), Some(Some(30)));
+    assert_eq!(rss(4), Some(Some(40)));
+    assert_eq!(rss(5), None);
 }

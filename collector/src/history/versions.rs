@@ -3,7 +3,7 @@
 //! so).  The writer opens and closes them as events arrive; process
 //! versions opened and closed within one batch are kept as that batch's
 //! events only.
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use perch_proto::v1::{self as pb, EncodedEvent, Process, event::Kind};
 use prost::Message as _;

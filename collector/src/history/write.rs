@@ -6,7 +6,7 @@
 //! listening sockets and traces, or adds a flag or an action.  Usage is
 //! stored as the deltas the collector publishes plus a full keyframe every
 //! [`KEYFRAME_NS`].
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use perch_proto::v1::{
     self as pb, Connection as PbConnection, EncodedEvent, ListeningSocket, Process, ProcessSample,
@@ -47,7 +47,7 @@ impl Writer {
         Self {
             conn,
             boot_unix_ns,
-            usage: HashMap::new(),
+            usage: HashMap::default(),
             last_keyframe: 0,
             versions: Opened::default(),
             batch: batch::Batch::default(),
