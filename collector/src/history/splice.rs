@@ -62,8 +62,11 @@ impl Samples {
             }
             // A length-delimited body ends where the field does.
             let start = end - rest.len() - f.body.len();
-            let pid = wire::key_pid(f.body)?;
-            self.by_pid.insert(pid, (i, start..start + f.body.len()));
+            // A sample without a key belongs to no process.
+            if let Some(key) = wire::message(f.body, 1)? {
+                let pid = wire::pid(key)?;
+                self.by_pid.insert(pid, (i, start..start + f.body.len()));
+            }
         }
         self.blobs.push(blob);
         Ok(())

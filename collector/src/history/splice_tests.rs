@@ -150,7 +150,14 @@ fn samples_keep_each_pids_latest() {
     let all = 0..frame.len();
     s.add(frame, all).expect("keyframe");
     let delta = ProcessSamples {
-        samples: vec![sample(2, 21), sample(4, 40)],
+        samples: vec![
+            sample(2, 21),
+            sample(4, 40),
+            ProcessSample {
+                key: None,
+                ..sample(0, 99)
+            },
+        ],
         interval_ns: 7,
     }
     .encode_to_vec();
@@ -172,4 +179,6 @@ fn samples_keep_each_pids_latest() {
     assert_eq!(rss(3), Some(Some(30)));
     assert_eq!(rss(4), Some(Some(40)));
     assert_eq!(rss(5), None);
+    // A sample without a key is no process's (not pid 0's).
+    assert_eq!(rss(0), None);
 }
