@@ -9,7 +9,7 @@
 //! writer's thread in an exec storm.
 use prost::{
     DecodeError,
-    encoding::{DecodeContext, WireType, check_wire_type, decode_key, decode_varint, skip_field},
+    encoding::{WireType, check_wire_type},
 };
 
 use super::wire;
@@ -56,19 +56,14 @@ pub fn read(body: &[u8]) -> Result<Head, DecodeError> {
     // The kind's field number and body; the last one wins, as in a oneof.
     let mut kind = None;
     while !rest.is_empty() {
-        let field = rest;
-        let (tag, wire_type) = decode_key(&mut rest)?;
-        match tag {
-            TIME_NS => {
-                check_wire_type(WireType::Varint, wire_type)?;
-                time_ns = decode_varint(&mut rest)?;
-            }
+        let f = wire::next(&mut rest)?;
+        match f.tag {
+            TIME_NS => time_ns = f.varint()?,
             EXEC | FORK | EXIT | UPDATE | NOTICE | THREAD_SAMPLES => {
-                check_wire_type(WireType::LengthDelimited, wire_type)?;
-                rest = field;
-                kind = Some((tag, wire::next(&mut rest)?.body));
+                check_wire_type(WireType::LengthDelimited, f.wire_type)?;
+                kind = Some((f.tag, f.body));
             }
-            _ => skip_field(wire_type, tag, &mut rest, DecodeContext::default())?,
+            _ => {}
         }
     }
     let step = match kind {

@@ -188,9 +188,7 @@ fn samples_in(event: &[u8]) -> Result<Option<Range<usize>>, prost::DecodeError> 
     while !rest.is_empty() {
         let f = wire::next(&mut rest)?;
         if f.tag == EVENT_PROCESS_SAMPLES {
-            // A length-delimited body ends where the field does.
-            let end = event.len() - rest.len();
-            found = Some(end - f.body.len()..end);
+            found = Some(wire::body_range(event, rest, &f));
         }
     }
     Ok(found)

@@ -52,20 +52,20 @@ impl Samples {
     /// `blob`; a pid's later sample replaces its earlier one.
     pub fn add(&mut self, blob: Vec<u8>, range: Range<usize>) -> Result<(), DecodeError> {
         let i = self.blobs.len();
-        let end = range.end;
-        let mut rest = blob.get(range).unwrap_or_default();
+        let base = range.start;
+        let samples = blob.get(range).unwrap_or_default();
+        let mut rest = samples;
         while !rest.is_empty() {
             let f = wire::next(&mut rest)?;
             // `ProcessSamples.samples`.
             if f.tag != 1 || f.wire_type != WireType::LengthDelimited {
                 continue;
             }
-            // A length-delimited body ends where the field does.
-            let start = end - rest.len() - f.body.len();
             // A sample without a key belongs to no process.
             if let Some(key) = wire::message(f.body, 1)? {
+                let at = wire::body_range(samples, rest, &f);
                 let pid = wire::pid(key)?;
-                self.by_pid.insert(pid, (i, start..start + f.body.len()));
+                self.by_pid.insert(pid, (i, base + at.start..base + at.end));
             }
         }
         self.blobs.push(blob);

@@ -2,6 +2,8 @@
 //! needs of an event's head ([`super::head`]) and what a seek needs to
 //! splice stored bytes ([`super::splice`]).  prost does the varints and
 //! the bounds checks; these only step from field to field.
+use std::ops::Range;
+
 use prost::{
     DecodeError,
     encoding::{DecodeContext, WireType, check_wire_type, decode_key, decode_varint, skip_field},
@@ -48,32 +50,45 @@ pub fn next<'a>(rest: &mut &'a [u8]) -> Result<Field<'a>, DecodeError> {
     })
 }
 
-/// The body of the first message in field `tag` of `msg`, when there is
-/// one.  (A message field repeated on the wire merges; perchd writes each
-/// once, so the first is the one.)
-pub fn message(mut msg: &[u8], tag: u32) -> Result<Option<&[u8]>, DecodeError> {
+/// Where the body of `f`, just read from `msg` by [`next`] (which left
+/// `rest`), lies in `msg`: a length-delimited body ends where its field
+/// does.
+pub fn body_range(msg: &[u8], rest: &[u8], f: &Field) -> Range<usize> {
+    let end = msg.len() - rest.len();
+    end - f.body.len()..end
+}
+
+/// The first field numbered `tag` in `msg`, when there is one.  (A field
+/// repeated on the wire merges or replaces; perchd writes each once, so
+/// the first is the one.)
+fn first(mut msg: &[u8], tag: u32) -> Result<Option<Field<'_>>, DecodeError> {
     while !msg.is_empty() {
         let f = next(&mut msg)?;
         if f.tag == tag {
-            check_wire_type(WireType::LengthDelimited, f.wire_type)?;
-            return Ok(Some(f.body));
+            return Ok(Some(f));
         }
     }
     Ok(None)
 }
 
+/// The body of the message in field `tag` of `msg`, when there is one.
+pub fn message(msg: &[u8], tag: u32) -> Result<Option<&[u8]>, DecodeError> {
+    let Some(f) = first(msg, tag)? else {
+        return Ok(None);
+    };
+    check_wire_type(WireType::LengthDelimited, f.wire_type)?;
+    Ok(Some(f.body))
+}
+
 /// The pid of an encoded `ProcessKey` (field 1; 0 when absent, as prost
 /// decodes a missing field).
-pub fn pid(mut key: &[u8]) -> Result<u32, DecodeError> {
-    while !key.is_empty() {
-        let f = next(&mut key)?;
-        if f.tag == 1 {
-            // Truncated to 32 bits, as prost decodes a uint32.
-            #[expect(clippy::cast_possible_truncation, reason = "protobuf uint32 semantics")]
-            return Ok(f.varint()? as u32);
-        }
-    }
-    Ok(0)
+pub fn pid(key: &[u8]) -> Result<u32, DecodeError> {
+    let Some(f) = first(key, 1)? else {
+        return Ok(0);
+    };
+    // Truncated to 32 bits, as prost decodes a uint32.
+    #[expect(clippy::cast_possible_truncation, reason = "protobuf uint32 semantics")]
+    Ok(f.varint()? as u32)
 }
 
 /// The pid in field 1 (a `ProcessKey`) of an encoded message: a
