@@ -26,7 +26,7 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-pub use history::{HistoryService, list_query, state_chunks};
+pub use history::{Chunker, HistoryService, list_query};
 pub use listen::{
     Bound, MAX_REQUEST_BYTES, ServeError, ServeOptions, TcpPeer, TlsFiles, bind,
     default_socket_group, fit_to_fd_limit, raise_fd_limit, serve,

@@ -15,6 +15,7 @@ mod lock;
 mod query;
 mod schema;
 mod splice;
+mod state;
 mod versions;
 mod wire;
 mod write;
@@ -37,8 +38,9 @@ use perch_proto::v1::{HistoryInfo, HistoryStatus};
 use rusqlite::Connection;
 
 pub use feed::{Baseline, start};
-pub use query::{ListQuery, QueryError, State, StateQuery};
+pub use query::{ListQuery, QueryError};
 pub use schema::SCHEMA_VERSION;
+pub use state::{State, StateQuery, StateSink};
 
 /// The default file.
 pub const DEFAULT_PATH: &str = "/var/lib/perch/history.db";

@@ -3,11 +3,14 @@
 //! the Collector's read-only calls: any caller may read (a viewer's right),
 //! streaming calls take a stream slot, and the store's work runs off the
 //! async workers.
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+use futures::{StreamExt as _, stream::BoxStream};
+use tokio::sync::mpsc;
 
 use perch_proto::civil::rfc3339_utc;
 use perch_proto::v1::{
-    GetStateAtRequest, GetStateAtResponse, ListHistoryRequest, ListHistoryResponse,
+    EncodedProcess, GetStateAtRequest, GetStateAtResponse, ListHistoryRequest, ListHistoryResponse,
     WatchEventsRequest, history_server,
 };
 use tonic::{Request, Response, Status};
@@ -17,7 +20,7 @@ use super::{
     validate,
 };
 use crate::{
-    history::{ListQuery, QueryError, State, StateQuery},
+    history::{History, ListQuery, QueryError, State, StateQuery, StateSink},
     hub::MAX_BYTES_PER_MESSAGE,
     roles::identify,
 };
@@ -121,65 +124,139 @@ pub fn list_query(req: &ListHistoryRequest, now: u64) -> Result<ListQuery, Statu
     })
 }
 
-/// A state cut into messages: scalars and everything but processes in the
-/// first, processes in chunks of at most `size` (and about
-/// [`MAX_BYTES_PER_MESSAGE`]), `last` on the final one.
-#[must_use]
-pub fn state_chunks(
-    state: State,
-    (host_name, boot_time_unix_ns): (String, u64),
+/// A state cut into messages as it is read: scalars and everything but
+/// processes in the first, processes in chunks of at most `size` (and
+/// about [`MAX_BYTES_PER_MESSAGE`]), `last` on the final one.  A message
+/// goes to `send` once the next one is begun, so that the final one can be
+/// marked; `send` says false when nobody reads any more.
+pub struct Chunker<F> {
+    host: (String, u64),
     size: usize,
-) -> Vec<GetStateAtResponse> {
-    let mut first = GetStateAtResponse {
-        boot_time_unix_ns,
-        at_unix_ns: state.at_unix_ns,
-        oldest_unix_ns: state.oldest_unix_ns,
-        newest_unix_ns: state.newest_unix_ns,
-        connections: state.connections,
-        listening: state.listening,
-        flags: state.flags,
-        traces: state.traces,
-        host: state.host,
-        actions: state.actions,
-        deviations: state.deviations,
-        host_name,
-        ..GetStateAtResponse::default()
-    };
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 0;
-    for p in state.processes {
-        if current.len() >= size.max(1) || bytes >= MAX_BYTES_PER_MESSAGE {
-            out.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-        bytes += p.wire_len();
-        current.push(p);
-    }
-    out.push(current);
-    let mut msgs: Vec<GetStateAtResponse> = Vec::with_capacity(out.len());
-    for (i, processes) in out.into_iter().enumerate() {
-        if i == 0 {
-            first.encoded_processes = processes;
-            msgs.push(std::mem::take(&mut first));
-        } else {
-            msgs.push(GetStateAtResponse {
-                encoded_processes: processes,
-                ..GetStateAtResponse::default()
-            });
+    current: Option<GetStateAtResponse>,
+    bytes: usize,
+    send: F,
+}
+
+impl<F: FnMut(GetStateAtResponse) -> bool> Chunker<F> {
+    pub fn new(host: (String, u64), size: usize, send: F) -> Self {
+        Self {
+            host,
+            size: size.max(1),
+            current: None,
+            bytes: 0,
+            send,
         }
     }
-    if let Some(last) = msgs.last_mut() {
-        last.last = true;
+
+    /// Sends the final message, marked `last`; false when it could not.
+    pub fn finish(mut self) -> bool {
+        match self.current.take() {
+            Some(mut m) => {
+                m.last = true;
+                (self.send)(m)
+            }
+            None => false,
+        }
     }
-    msgs
+}
+
+impl<F: FnMut(GetStateAtResponse) -> bool> StateSink for Chunker<F> {
+    fn head(&mut self, state: State) -> bool {
+        let (host_name, boot_time_unix_ns) = std::mem::take(&mut self.host);
+        self.current = Some(GetStateAtResponse {
+            boot_time_unix_ns,
+            at_unix_ns: state.at_unix_ns,
+            oldest_unix_ns: state.oldest_unix_ns,
+            newest_unix_ns: state.newest_unix_ns,
+            connections: state.connections,
+            listening: state.listening,
+            flags: state.flags,
+            traces: state.traces,
+            host: state.host,
+            actions: state.actions,
+            deviations: state.deviations,
+            host_name,
+            encoded_processes: state.processes,
+            ..GetStateAtResponse::default()
+        });
+        true
+    }
+
+    fn process(&mut self, process: EncodedProcess) -> bool {
+        let Some(current) = &mut self.current else {
+            return false;
+        };
+        if current.encoded_processes.len() >= self.size || self.bytes >= MAX_BYTES_PER_MESSAGE {
+            self.bytes = 0;
+            if !(self.send)(std::mem::take(current)) {
+                return false;
+            }
+        }
+        self.bytes += process.wire_len();
+        current.encoded_processes.push(process);
+        true
+    }
+}
+
+/// How long a state's reader waits for the caller to take a message
+/// before it gives up: the read holds the store's reader connection.
+const STALL: Duration = Duration::from_secs(5);
+
+/// Reads the state off the async workers, its messages going out while
+/// the rest is read; an error comes as the stream's last item.
+fn read_state(
+    history: Arc<History>,
+    q: StateQuery,
+    host: (String, u64),
+    size: usize,
+) -> mpsc::Receiver<Result<GetStateAtResponse, Status>> {
+    // Two messages ahead of the caller: the next is read while one is sent.
+    let (tx, rx) = mpsc::channel(2);
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let send = |m| rt.block_on(tx.send_timeout(Ok(m), STALL)).is_ok();
+        let mut chunker = Chunker::new(host, size, send);
+        match history.state_into(q, &mut chunker) {
+            Ok(()) => {
+                chunker.finish();
+            }
+            Err(e) => {
+                drop(chunker);
+                // Nobody reads any more, or the error is the last item.
+                let _ = rt.block_on(tx.send_timeout(Err(status(e)), STALL));
+            }
+        }
+    });
+    rx
+}
+
+/// The messages after the first, to the one marked `last`; a stream that
+/// ends before it (the reader gave up on a stalled caller) ends in an
+/// error, so a part of a state is never taken for all of it.
+fn rest_of(
+    rx: mpsc::Receiver<Result<GetStateAtResponse, Status>>,
+) -> BoxStream<'static, Result<GetStateAtResponse, Status>> {
+    futures::stream::unfold((rx, false), |(mut rx, done)| async move {
+        if done {
+            return None;
+        }
+        let item = rx.recv().await.unwrap_or_else(|| {
+            Err(Status::aborted(format!(
+                "the state was not read within {} s of its previous message; ask again",
+                STALL.as_secs()
+            )))
+        });
+        let done = item.as_ref().map_or(true, |m| m.last);
+        Some((item, (rx, done)))
+    })
+    .boxed()
 }
 
 type Iter<T> = futures::stream::Iter<std::vec::IntoIter<Result<T, Status>>>;
 
 #[tonic::async_trait]
 impl<A: CollectorApi> history_server::History for HistoryService<A> {
-    type GetStateAtStream = Slotted<Iter<GetStateAtResponse>>;
+    type GetStateAtStream = Slotted<BoxStream<'static, Result<GetStateAtResponse, Status>>>;
 
     async fn get_state_at(
         &self,
@@ -208,18 +285,21 @@ impl<A: CollectorApi> history_server::History for HistoryService<A> {
         let slot = self.slot(&request, "GetStateAt")?;
         let info = self.api.info();
         let host = (info.host, info.boot_time_unix_ns);
-        let state = tokio::task::spawn_blocking(move || history.state_at(q))
+        let mut rx = read_state(history, q, host, size);
+        // The first message or why there is none: a state outside the
+        // stored range is the call's error, not its stream's.
+        let first = rx
+            .recv()
             .await
-            .map_err(|e| Status::internal(format!("the history query failed: {e}")))?
-            .map_err(status)?;
-        let msgs: Vec<_> = state_chunks(state, host, size)
-            .into_iter()
-            .map(Ok)
-            .collect();
-        Ok(Response::new(Slotted::new(
-            futures::stream::iter(msgs),
-            slot,
-        )))
+            .ok_or_else(|| Status::internal("the history query failed: its reader stopped"))??;
+        let done = first.last;
+        let first = futures::stream::once(std::future::ready(Ok(first)));
+        let stream = if done {
+            first.boxed()
+        } else {
+            first.chain(rest_of(rx)).boxed()
+        };
+        Ok(Response::new(Slotted::new(stream, slot)))
     }
 
     type ListHistoryStream = Slotted<Iter<ListHistoryResponse>>;
@@ -260,5 +340,98 @@ impl<A: CollectorApi> history_server::History for HistoryService<A> {
             futures::stream::iter(msgs),
             slot,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(processes: usize) -> State {
+        State {
+            at_unix_ns: 7,
+            flags: vec![perch_proto::v1::Flag::default()],
+            processes: (0..processes)
+                .map(|pid| {
+                    EncodedProcess::new(&perch_proto::v1::Process {
+                        key: Some(perch_proto::v1::ProcessKey {
+                            pid: u32::try_from(pid).unwrap_or(u32::MAX),
+                            start_time_ns: 1,
+                        }),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+            ..State::default()
+        }
+    }
+
+    /// Feeds `state` as the store's reader does: its head, then each process.
+    fn chunked(state: State, size: usize) -> Vec<GetStateAtResponse> {
+        let mut out = Vec::new();
+        let mut chunker = Chunker::new(("h".into(), 9), size, |m| {
+            out.push(m);
+            true
+        });
+        let processes = state.processes.clone();
+        assert!(chunker.head(State {
+            processes: Vec::new(),
+            ..state
+        }));
+        for p in processes {
+            assert!(chunker.process(p));
+        }
+        assert!(chunker.finish());
+        out
+    }
+
+    #[test]
+    fn chunks_carry_the_head_first_and_last_at_the_end() {
+        let msgs = chunked(state(2500), 1000);
+        let sizes: Vec<_> = msgs.iter().map(|m| m.encoded_processes.len()).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+        let lasts: Vec<_> = msgs.iter().map(|m| m.last).collect();
+        assert_eq!(lasts, [false, false, true]);
+        assert_eq!(
+            (msgs[0].host_name.as_str(), msgs[0].boot_time_unix_ns),
+            ("h", 9)
+        );
+        assert_eq!((msgs[0].at_unix_ns, msgs[0].flags.len()), (7, 1));
+        assert!(
+            msgs[1..]
+                .iter()
+                .all(|m| m.flags.is_empty() && m.host_name.is_empty())
+        );
+        // Every process once, in the order read.
+        let pids: Vec<u32> = msgs
+            .iter()
+            .flat_map(|m| &m.encoded_processes)
+            .map(|p| p.decode().map_or(u32::MAX, |p| p.key.map_or(0, |k| k.pid)))
+            .collect();
+        assert_eq!(pids, (0..2500).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_state_without_processes_is_one_last_message() {
+        let msgs = chunked(state(0), 1000);
+        assert_eq!(msgs.len(), 1);
+        assert!(msgs[0].last && msgs[0].encoded_processes.is_empty());
+        assert_eq!(msgs[0].flags.len(), 1);
+    }
+
+    #[test]
+    fn a_reader_gone_stops_the_chunks() {
+        let mut sent = 0;
+        let mut chunker = Chunker::new(("h".into(), 9), 2, |_| {
+            sent += 1;
+            false
+        });
+        assert!(chunker.head(State::default()));
+        assert!(chunker.process(EncodedProcess::default()));
+        assert!(chunker.process(EncodedProcess::default()));
+        // The third begins a message: the first goes out, and nobody takes it.
+        assert!(!chunker.process(EncodedProcess::default()));
+        assert!(!chunker.finish());
+        assert_eq!(sent, 2);
     }
 }

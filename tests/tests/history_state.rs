@@ -1,0 +1,100 @@
+//! `GetStateAt` against the real perchd with its history store: a state
+//! read in small messages is the same state as in the default ones (every
+//! process once, the head in the first message only, `last` on the final
+//! one only), since perchd sends the messages while it reads the store.
+#![expect(
+    clippy::expect_used,
+    reason = "end-to-end test: a broken environment should fail the test loudly"
+)]
+use std::{
+    collections::BTreeSet,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use perch_e2e::Perchd;
+use perch_proto::v1 as pb;
+use tokio_stream::StreamExt as _;
+
+/// The messages of one `GetStateAt`, read to the end.
+async fn state(perchd: &Perchd, at_unix_ns: u64, chunk_size: u32) -> Vec<pb::GetStateAtResponse> {
+    let channel = perch_e2e::channel(&perchd.socket).await.expect("channel");
+    let mut client = perch_client::history_client(channel);
+    let mut stream = client
+        .get_state_at(pb::GetStateAtRequest {
+            at_unix_ns,
+            chunk_size,
+        })
+        .await
+        .expect("GetStateAt")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = stream.next().await {
+        out.push(m.expect("a message of the state"));
+    }
+    out
+}
+
+fn keys(msgs: &[pb::GetStateAtResponse]) -> Vec<(u32, u64)> {
+    msgs.iter()
+        .flat_map(|m| &m.processes)
+        .map(|p| p.key.map_or((0, 0), |k| (k.pid, k.start_time_ns)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_in_small_messages_is_the_whole_state() {
+    if !perch_e2e::have_root_or_skip("a_state_in_small_messages_is_the_whole_state") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.db");
+    let perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let now = u64::try_from(now).expect("ns fit");
+    // Wait until the store holds an instant after start-up (its /proc seed).
+    let mut newest = 0;
+    for _ in 0..300 {
+        let mut c = perchd.client().await.expect("client");
+        let info = c.get_info(pb::GetInfoRequest {}).await.expect("info");
+        newest = info.into_inner().history.map_or(0, |h| h.newest_unix_ns);
+        if newest >= now {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(newest >= now, "the store never reached start-up");
+
+    let whole = state(&perchd, newest, 0).await;
+    let small = state(&perchd, newest, 7).await;
+    let n = keys(&whole).len();
+    assert!(n > 20, "a machine runs more than {n} processes");
+    assert_eq!(small.len(), n.div_ceil(7), "7 processes per message");
+    assert!(small.iter().all(|m| m.processes.len() <= 7));
+    let lasts: Vec<_> = small.iter().map(|m| m.last).collect();
+    let mut want = vec![false; small.len()];
+    if let Some(l) = want.last_mut() {
+        *l = true;
+    }
+    assert_eq!(lasts, want, "last on the final message only");
+    let (first, rest) = small.split_first().expect("a message");
+    assert!(!first.host_name.is_empty() && first.at_unix_ns > 0);
+    assert!(
+        rest.iter()
+            .all(|m| m.host_name.is_empty() && m.at_unix_ns == 0 && m.host.is_none()),
+        "the head in the first message only"
+    );
+    // The same processes, each once.
+    let (a, b) = (keys(&whole), keys(&small));
+    assert_eq!(
+        b.len(),
+        b.iter().collect::<BTreeSet<_>>().len(),
+        "each once"
+    );
+    assert_eq!(
+        a.into_iter().collect::<BTreeSet<_>>(),
+        b.into_iter().collect::<BTreeSet<_>>()
+    );
+}
