@@ -46,6 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".perch.v1.GetStateAtResponse",
             "crate::state::GetStateAtResponse",
         )
+        // prost's codec, decoding each message from one slice (src/codec.rs).
+        .codec_path("crate::codec::SliceCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

@@ -33,6 +33,7 @@ pub const DEFAULT_SOCKET: &str = "/run/perch/perchd.sock";
 pub const NS_PER_SEC: u64 = 1_000_000_000;
 
 pub mod civil;
+pub mod codec;
 mod key;
 pub mod limits;
 pub mod names;
