@@ -20,6 +20,7 @@ use tokio_stream::StreamExt as _;
 use crate::{
     args::{self, Opt, median},
     console::sleepers::{self, Sleepers},
+    console_seek,
     exec_storm::{self, perchd_round},
 };
 
@@ -217,7 +218,10 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
         mib(size1 as f64),
         elapsed.as_secs_f64()
     );
-    let (mut state_ms, mut live_ms, counts) = rt.block_on(measure_seeks(&perchd, seeks))?;
+    let (mut state_ms, mut live_ms, counts, instants) =
+        rt.block_on(measure_seeks(&perchd, seeks))?;
+    let (mut console_ms, mut fresh_ms) =
+        rt.block_on(console_seek::measure(&perchd.socket, &instants))?;
     // The client's connection lives in this runtime's tasks: closed with
     // them, before perchd is stopped (an open connection nobody polls
     // holds perchd's SIGTERM for its 5 s drain).
@@ -241,6 +245,21 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
         s50 / l50,
         s99 / l99
     );
+    let (c50, c99) = (
+        quantile(&mut console_ms, 0.5),
+        quantile(&mut console_ms, 0.99),
+    );
+    let (f50, f99) = (quantile(&mut fresh_ms, 0.5), quantile(&mut fresh_ms, 0.99));
+    println!("console, live snapshot (baseline): p50 {f50:.1} ms, p99 {f99:.1} ms");
+    println!(
+        "console seek (answer + model + frame): p50 {c50:.1} ms, p99 {c99:.1} ms \
+         (target p99 < 100 ms)"
+    );
+    println!(
+        "console seek / live snapshot:       p50 {:.2}, p99 {:.2}",
+        c50 / f50,
+        c99 / f99
+    );
     println!(
         "store growth:              {:.1} MiB per hour at {processes} processes",
         mib(per_hour)
@@ -250,11 +269,11 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
 
 /// Alternates a `GetStateAt` at a random instant of the stored range with a
 /// `ListProcesses`, each read to its last chunk; returns their times (ms)
-/// and the least and most processes each answered with.
+/// the least and most processes each answered with, and the instants.
 async fn measure_seeks(
     perchd: &Perchd,
     seeks: usize,
-) -> anyhow::Result<(Vec<f64>, Vec<f64>, (usize, usize, usize, usize))> {
+) -> anyhow::Result<(Vec<f64>, Vec<f64>, (usize, usize, usize, usize), Vec<u64>)> {
     let channel = perch_e2e::channel(&perchd.socket).await?;
     let mut history = perch_client::history_client(channel.clone());
     let mut live = perch_client::client(channel);
@@ -290,8 +309,8 @@ async fn measure_seeks(
     let mut rng = Rng::seeded();
     let (mut state_ms, mut live_ms) = (Vec::new(), Vec::new());
     let mut counts = (usize::MAX, 0, usize::MAX, 0);
-    for _ in 0..seeks {
-        let at = rng.between(oldest, newest);
+    let instants: Vec<u64> = (0..seeks).map(|_| rng.between(oldest, newest)).collect();
+    for &at in &instants {
         let start = Instant::now();
         let mut s = history
             .get_state_at(pb::GetStateAtRequest {
@@ -321,5 +340,5 @@ async fn measure_seeks(
         counts.2 = counts.2.min(n);
         counts.3 = counts.3.max(n);
     }
-    Ok((state_ms, live_ms, counts))
+    Ok((state_ms, live_ms, counts, instants))
 }

@@ -28,6 +28,7 @@ mod args;
 mod bpf_stats;
 mod connect_storm;
 mod console;
+mod console_seek;
 mod detect;
 mod exec_storm;
 mod flag_latency;

@@ -1,0 +1,94 @@
+//! `history-seek`'s console figure: a seek as the user of `perch` waits for
+//! it — the console's own time-travel source (`GrpcHistory` and the
+//! console's `answer`: the stored range, then `GetStateAt` decoded into a
+//! state), that state loaded into the console's past model with every
+//! screen rebuilt, and one 160x48 frame rendered — against the live path
+//! of the same run: `ListProcesses` loaded into a fresh console as its
+//! first snapshot, and one frame.  The terminal's own drawing is left out
+//! of both (a frame's diff is the same work either way).
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use perch::{
+    console::{App, Config, HostId, Theme, render},
+    live::{GrpcHistory, answer},
+};
+use perch_client::Target;
+use perch_proto::v1 as pb;
+use ratatui::{buffer::Buffer, layout::Rect};
+use tokio_stream::StreamExt as _;
+
+/// The console benchmark's terminal size.
+const AREA: Rect = Rect {
+    x: 0,
+    y: 0,
+    width: 160,
+    height: 48,
+};
+
+fn unix_now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// ms since `t`.
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// The live processes, as the console's first snapshot reads them.
+async fn live_processes(socket: &Path) -> anyhow::Result<Vec<pb::Process>> {
+    let channel = perch_e2e::channel(socket).await?;
+    let mut s = perch_client::client(channel)
+        .list_processes(pb::ListProcessesRequest::default())
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        out.extend(chunk?.processes);
+    }
+    Ok(out)
+}
+
+/// For each of `instants`, the console seek there and then the live
+/// baseline; their times (ms) in that order.
+pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let source = GrpcHistory::new(Target::Unix(socket.to_owned()), Duration::from_secs(30));
+    let theme = Theme::new(true);
+    let mut buf = Buffer::empty(AREA);
+    // A console that shows the live processes, as one does before `[`.
+    let mut app = App::new(Config::default(), Instant::now());
+    app.ingest_snapshot(HostId(0), live_processes(socket).await?);
+    app.refresh();
+    app.enable_travel(true);
+    let (mut seek_ms, mut live_ms) = (Vec::new(), Vec::new());
+    for &at in instants {
+        let start = Instant::now();
+        app.set_wall_clock(unix_now_ns());
+        app.travel_to(at);
+        let q = app.take_time_query().context("the console asked nothing")?;
+        let a = answer(&source, q).await;
+        if let Err(e) = &a.result {
+            bail!("the console's seek to {at} failed: {e}");
+        }
+        app.ingest_time(a);
+        if app.is_live() {
+            bail!("the console did not travel to {at}");
+        }
+        render(&app, &theme, AREA, &mut buf);
+        seek_ms.push(ms(start));
+
+        let start = Instant::now();
+        let processes = live_processes(socket).await?;
+        let mut fresh = App::new(Config::default(), Instant::now());
+        fresh.ingest_snapshot(HostId(0), processes);
+        fresh.refresh();
+        render(&fresh, &theme, AREA, &mut buf);
+        live_ms.push(ms(start));
+    }
+    Ok((seek_ms, live_ms))
+}
