@@ -54,6 +54,20 @@ async fn live_processes(socket: &Path) -> anyhow::Result<Vec<pb::Process>> {
     Ok(out)
 }
 
+/// The console's figures: seek and live snapshot, each (p50, p99) in ms.
+pub fn print((c50, c99): (f64, f64), (f50, f99): (f64, f64)) {
+    println!("console, live snapshot (baseline): p50 {f50:.1} ms, p99 {f99:.1} ms");
+    println!(
+        "console seek (answer + model + frame): p50 {c50:.1} ms, p99 {c99:.1} ms \
+         (target p99 < 100 ms)"
+    );
+    println!(
+        "console seek / live snapshot:       p50 {:.2}, p99 {:.2}",
+        c50 / f50,
+        c99 / f99
+    );
+}
+
 /// For each of `instants`, the console seek there and then the live
 /// baseline; their times (ms) in that order.
 pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {

@@ -245,20 +245,12 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
         s50 / l50,
         s99 / l99
     );
-    let (c50, c99) = (
-        quantile(&mut console_ms, 0.5),
-        quantile(&mut console_ms, 0.99),
-    );
-    let (f50, f99) = (quantile(&mut fresh_ms, 0.5), quantile(&mut fresh_ms, 0.99));
-    println!("console, live snapshot (baseline): p50 {f50:.1} ms, p99 {f99:.1} ms");
-    println!(
-        "console seek (answer + model + frame): p50 {c50:.1} ms, p99 {c99:.1} ms \
-         (target p99 < 100 ms)"
-    );
-    println!(
-        "console seek / live snapshot:       p50 {:.2}, p99 {:.2}",
-        c50 / f50,
-        c99 / f99
+    console_seek::print(
+        (
+            quantile(&mut console_ms, 0.5),
+            quantile(&mut console_ms, 0.99),
+        ),
+        (quantile(&mut fresh_ms, 0.5), quantile(&mut fresh_ms, 0.99)),
     );
     println!(
         "store growth:              {:.1} MiB per hour at {processes} processes",
