@@ -18,6 +18,10 @@ use std::{
 };
 
 use criterion::Criterion;
+
+/// The console binary's allocator (tui/src/main.rs says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use perch::{
     console::{
         App, Config, HostId, Msg, Theme, recording::Recording, render, timeline::TimeAnswer,

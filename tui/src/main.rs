@@ -6,6 +6,13 @@
 mod cli;
 mod cmd;
 
+/// mimalloc, not glibc's malloc: a seek or a snapshot frees one model of
+/// 10,000+ processes and builds another (a dozen strings each), and glibc
+/// spent half of that in `free` and `malloc_consolidate`; with mimalloc
+/// the console's side of a seek takes a third less (BENCHMARKS.md, "seek").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{io, process::ExitCode};
 
 use clap::FromArgMatches as _;

@@ -41,6 +41,11 @@ mod replay;
 
 use std::process::ExitCode;
 
+/// `history-seek` and `console` run the console's code: with the console's
+/// allocator (tui/src/main.rs says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::bail;
 
 /// Errors are one line on stderr, exit status 1.
