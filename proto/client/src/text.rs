@@ -10,6 +10,11 @@ use std::borrow::Cow;
 /// `perch events` and `perch audit list` all print through this.
 #[must_use]
 pub fn clean(s: &str) -> Cow<'_, str> {
+    // Printable ASCII, nearly every name and argument, is neither: one
+    // pass over the bytes instead of decoding each char.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     let hidden = |c: char| c.is_control() || perch_proto::text::is_invisible(c);
     if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
@@ -38,6 +43,9 @@ mod tests {
         assert!(matches!(clean("ls -l ü"), Cow::Borrowed("ls -l ü")));
         assert_eq!(clean("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
         assert_eq!(clean("\t"), "\\t");
+        // Printable ASCII is borrowed as it is; DEL, just past it, is not.
+        assert!(matches!(clean(" ~/a b"), Cow::Borrowed(" ~/a b")));
+        assert_eq!(clean("a\x7fb"), "a\\u{7f}b");
     }
 
     #[test]
