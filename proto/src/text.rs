@@ -103,6 +103,9 @@ mod tests {
             "\u{9b}2J",
             "\u{1b}c\u{7}\u{8}",
             " \u{1b}[1;31m \u{200b}\0 ",
+            // Hangul fillers are letters (category Lo) that draw nothing.
+            "\u{ffa0}",
+            "\u{3164}\u{115f}\u{1160}",
         ] {
             assert!(is_blank(blank), "{blank:?}");
         }

@@ -71,9 +71,11 @@ fn watch(bytes: &[u8]) {
 
 fn reason(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    // Blank text has nothing visible; anything with a letter is not blank.
+    // Blank text has nothing visible; anything with a visible letter is
+    // not blank (Hangul fillers are letters that draw nothing).
     let blank = perch_proto::text::is_blank(&text);
-    if text.chars().any(char::is_alphanumeric) && !text.contains('\u{1b}') && !text.contains('\u{9b}') {
+    let visible = |c: char| c.is_alphanumeric() && !perch_proto::text::is_invisible(c);
+    if text.chars().any(visible) && !text.contains('\u{1b}') && !text.contains('\u{9b}') {
         assert!(!blank, "{text:?}");
     }
 }
