@@ -444,3 +444,47 @@ fn time_keys_step_in_the_detail_view() {
     // The time menu is a screen's: not from the detail view.
     assert_eq!(app.msg_for(key('@')), None);
 }
+
+/// How many history points the busy row (stress) holds.
+fn busy_points(app: &App) -> usize {
+    app.store()
+        .iter()
+        .map(|(_, p)| p)
+        .find(|p| p.command.starts_with("stress"))
+        .expect("stress runs")
+        .history
+        .len()
+}
+
+#[test]
+fn a_seek_carries_earlier_seeks_points_up_to_its_instant_only() {
+    // No live samples: the graphs hold only what seeks brought.
+    let (mut app, src) = console(0, true);
+    // The host second a state stands at (its newest event at or before).
+    let secs = |s: u64| {
+        let at = src
+            .state(into_recording(&src, s))
+            .expect("in range")
+            .at_unix_ns;
+        u32::try_from((at - src.boot()) / NS_PER_SEC).expect("seconds fit")
+    };
+    app.travel_to(into_recording(&src, 6));
+    pump(&mut app, &src);
+    assert_eq!(busy_points(&app), 1, "the state's own sample");
+    // Back before it: nothing from after the instant shown.
+    app.travel_to(into_recording(&src, 3));
+    pump(&mut app, &src);
+    assert_eq!(busy_points(&app), 1);
+    // Forward again: the point seen at 3 leads up to 6's.
+    app.travel_to(into_recording(&src, 6));
+    pump(&mut app, &src);
+    let row = app
+        .store()
+        .iter()
+        .map(|(_, p)| p)
+        .find(|p| p.command.starts_with("stress"))
+        .expect("stress runs");
+    let at3 = secs(3);
+    assert_eq!(row.history.len_until(at3), 1, "3's point carried");
+    assert_eq!(row.history.len_until(at3 - 1), 0, "nothing before it");
+}

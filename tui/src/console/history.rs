@@ -112,15 +112,23 @@ impl History {
     /// shown from what the console saw).
     #[must_use]
     pub fn until(&self, t: u32) -> History {
+        let n = self.len_until(t);
+        // Sized once, with room for the sample a seek appends: a seek
+        // copies the series of every row.
+        let mut points = VecDeque::with_capacity(n + 1);
+        points.extend(self.points.range(..n).copied());
         History {
             base: self.base,
-            points: self
-                .points
-                .iter()
-                .take_while(|p| self.base.saturating_add(u32::from(p.dt)) <= t)
-                .copied()
-                .collect(),
+            points,
         }
+    }
+
+    /// How many points [`History::until`] keeps at `t` (points are in time
+    /// order: `push` ignores older samples).
+    #[must_use]
+    pub fn len_until(&self, t: u32) -> usize {
+        self.points
+            .partition_point(|p| self.base.saturating_add(u32::from(p.dt)) <= t)
     }
 
     #[must_use]

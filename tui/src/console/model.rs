@@ -3,7 +3,7 @@
 //! Strings are cleaned of control characters once, here, so nothing a
 //! process chose can reach the terminal; the lowercase search haystack is
 //! built here too, so a search keystroke does no allocation per row.
-use std::{collections::VecDeque, time::Instant};
+use std::{collections::VecDeque, fmt::Write as _, time::Instant};
 
 use perch_proto::{
     NS_PER_TICK,
@@ -143,7 +143,9 @@ fn lower_aligned(out: &mut String, s: &str) {
     if s.is_ascii() {
         // One byte per char either way: the same offsets, without
         // decoding each char (a seek lowercases 10,000+ rows).
-        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         out.extend(s.chars().map(|c| c.to_lowercase().next().unwrap_or(c)));
     }
@@ -228,8 +230,8 @@ impl Proc {
                 lower_aligned(&mut h, part);
             }
         }
-        h.push(' ');
-        h.push_str(&self.key.pid.to_string());
+        // Written in place: a seek builds 10,000+ haystacks.
+        let _ = write!(h, " {}", self.key.pid);
         h.into()
     }
 

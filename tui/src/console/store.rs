@@ -71,6 +71,15 @@ impl Store {
         self.id_of(key).and_then(|id| self.get_mut(id))
     }
 
+    /// Room for `additional` more rows without growing the slab or the
+    /// index on the way (a snapshot or a seek brings 10,000+ at once).
+    pub fn reserve(&mut self, additional: usize) {
+        let more = additional.saturating_sub(self.free.len());
+        self.rows.reserve(more);
+        self.sizes.reserve(more);
+        self.index.reserve(additional);
+    }
+
     /// Inserts or updates; returns the row id.
     pub fn upsert(&mut self, p: Proc) -> RowId {
         let size = row_bytes(&p);

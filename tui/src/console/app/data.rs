@@ -57,6 +57,9 @@ pub struct Host {
     pub notice: Option<String>,
     /// Newest host boot-clock time seen, and when it was ingested.
     pub(super) clock: Option<(u64, Instant)>,
+    /// No row of this host has a history point before this host second
+    /// (none at all: `None`): a seek before it has no history to carry.
+    pub(super) history_from: Option<u32>,
     pub(super) events_since: u64,
     pub(super) rate_since: Option<Instant>,
 }

@@ -166,13 +166,25 @@ impl App {
     /// A full `ListProcesses` snapshot of one host: it replaces that host's
     /// rows (exited ones stay until their retention ends).
     pub fn ingest_snapshot(&mut self, host: HostId, processes: Vec<Process>) {
+        // A host's first snapshot (and every past state, loaded into a
+        // fresh model) replaces nothing: no keys to keep, no sweep.
+        let first = !self.data.store.iter().any(|(_, p)| p.key.host == host);
+        self.data.store.reserve(processes.len());
         let mut keys: HashSet<ProcessKey, FxBuild> = HashSet::default();
-        for p in processes {
-            keys.insert(self.upsert(host, &p));
+        if !first {
+            keys.reserve(processes.len());
         }
-        self.data
-            .store
-            .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
+        for p in processes {
+            let key = self.upsert(host, &p);
+            if !first {
+                keys.insert(key);
+            }
+        }
+        if !first {
+            self.data
+                .store
+                .remove_where(|p| p.key.host == host && !p.is_exited() && !keys.contains(&p.key));
+        }
         self.data.store.shed(self.config.process_memory_bytes);
         self.data.mark_flags();
     }
@@ -245,6 +257,8 @@ impl App {
     /// point of each one's history.
     fn ingest_samples(&mut self, host: HostId, time_ns: u64, batch: &ProcessSamples) {
         let secs = u32::try_from(time_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
+        let h = self.host_mut(host);
+        h.history_from = Some(h.history_from.map_or(secs, |from| from.min(secs)));
         for sample in &batch.samples {
             let (Some(k), Some(u)) = (sample.key, sample.usage.as_ref()) else {
                 continue;

@@ -312,6 +312,26 @@ impl App {
     /// end at the instant shown.
     fn carry_history(&self, past: &mut Data, host: HostId, at_boot_ns: u64) {
         let secs = u32::try_from(at_boot_ns / perch_proto::NS_PER_SEC).unwrap_or(u32::MAX);
+        // Only a model with points at or before `secs` has any to give: a
+        // seek before the console (or its earlier seeks) saw the host
+        // looks nothing up (two random lookups per row otherwise).
+        let givers: Vec<&Data> = [Some(&self.data), self.past.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|d| {
+                d.host(host)
+                    .and_then(|h| h.history_from)
+                    .is_some_and(|from| from <= secs)
+            })
+            .collect();
+        let from = givers
+            .iter()
+            .filter_map(|d| d.host(host).and_then(|h| h.history_from))
+            .chain([secs])
+            .min();
+        if let Some(h) = past.hosts.get_mut(usize::from(host.0)) {
+            h.history_from = from;
+        }
         let ids: Vec<_> = past
             .store
             .iter()
@@ -323,14 +343,12 @@ impl App {
                 continue;
             };
             let key = row.key;
-            let before = [Some(&self.data), self.past.as_ref()]
-                .into_iter()
-                .flatten()
+            let before = givers
+                .iter()
                 .filter_map(|d| d.store.by_key(&key))
-                .map(|p| p.history.until(secs))
-                .max_by_key(crate::console::history::History::len);
-            if let Some(h) = before {
-                row.history = h;
+                .max_by_key(|p| p.history.len_until(secs));
+            if let Some(p) = before {
+                row.history = p.history.until(secs);
             }
             let u = &row.usage;
             let v = Values::new(u.cpu_percent, u.rss_bytes, u.read_per_sec + u.write_per_sec);
