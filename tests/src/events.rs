@@ -52,6 +52,30 @@ pub async fn info(client: &mut Client) -> pb::GetInfoResponse {
         .into_inner()
 }
 
+/// `GetInfo.history`: the collector's history store as it reports it.
+pub async fn history_info(perchd: &crate::Perchd) -> pb::HistoryInfo {
+    let mut client = perchd.client().await.expect("connect");
+    info(&mut client).await.history.expect("GetInfo.history")
+}
+
+/// Waits until `perchd`'s history store has written everything up to
+/// `unix_ns` (its batches reach the disk about once a second); returns the
+/// newest instant it holds then.
+pub async fn stored_until(perchd: &crate::Perchd, unix_ns: u64) -> u64 {
+    let deadline = Instant::now() + 2 * WAIT;
+    loop {
+        let newest = history_info(perchd).await.newest_unix_ns;
+        if newest >= unix_ns {
+            return newest;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the store never reached {unix_ns} (newest {newest})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The whole `ListProcesses` snapshot and its `snapshot_seq`.  Checks the
 /// chunking contract on the way: every chunk carries the same
 /// `snapshot_seq`, and only the final one is `last`.

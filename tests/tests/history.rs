@@ -18,10 +18,10 @@ use std::{
 
 use perch_e2e::{
     Perchd, binary,
-    events::WAIT,
+    events::{self, WAIT, history_info},
     procs::{ChildGuard, run_bounded, unique},
 };
-use perch_proto::v1::{self as pb, HistoryStatus};
+use perch_proto::v1::HistoryStatus;
 use serde_json::Value;
 
 fn perch(socket: &Path) -> Command {
@@ -37,26 +37,9 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
-async fn history_info(perchd: &Perchd) -> pb::HistoryInfo {
-    let mut c = perchd.client().await.expect("client");
-    c.get_info(pb::GetInfoRequest {})
-        .await
-        .expect("info")
-        .into_inner()
-        .history
-        .expect("GetInfo.history")
-}
-
 /// Waits until the store has written everything up to `unix_secs`.
 async fn stored_until(perchd: &Perchd, unix_secs: u64) {
-    for _ in 0..300 {
-        let h = history_info(perchd).await;
-        if h.newest_unix_ns >= unix_secs * 1_000_000_000 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the store never reached {unix_secs}");
+    events::stored_until(perchd, unix_secs * 1_000_000_000).await;
 }
 
 /// `perch ARGS` (bounded), its stdout as JSON lines.

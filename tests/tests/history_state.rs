@@ -8,7 +8,7 @@
 )]
 use std::{
     collections::BTreeSet,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use perch_e2e::Perchd;
@@ -55,17 +55,7 @@ async fn a_state_in_small_messages_is_the_whole_state() {
         .as_nanos();
     let now = u64::try_from(now).expect("ns fit");
     // Wait until the store holds an instant after start-up (its /proc seed).
-    let mut newest = 0;
-    for _ in 0..300 {
-        let mut c = perchd.client().await.expect("client");
-        let info = c.get_info(pb::GetInfoRequest {}).await.expect("info");
-        newest = info.into_inner().history.map_or(0, |h| h.newest_unix_ns);
-        if newest >= now {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(newest >= now, "the store never reached start-up");
+    let newest = perch_e2e::events::stored_until(&perchd, now).await;
 
     let whole = state(&perchd, newest, 0).await;
     let small = state(&perchd, newest, 7).await;

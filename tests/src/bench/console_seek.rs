@@ -29,21 +29,17 @@ const AREA: Rect = Rect {
     height: 48,
 };
 
-fn unix_now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
 /// ms since `t`.
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// The live processes, as the console's first snapshot reads them.
-async fn live_processes(socket: &Path) -> anyhow::Result<Vec<pb::Process>> {
-    let channel = perch_e2e::channel(socket).await?;
-    let mut s = perch_client::client(channel)
+/// The live processes, as the console's first snapshot reads them (the
+/// whole `ListProcesses` stream).
+pub async fn live_processes(
+    client: &mut perch_e2e::events::Client,
+) -> anyhow::Result<Vec<pb::Process>> {
+    let mut s = client
         .list_processes(pb::ListProcessesRequest::default())
         .await?
         .into_inner();
@@ -72,17 +68,18 @@ pub fn print((c50, c99): (f64, f64), (f50, f99): (f64, f64)) {
 /// baseline; their times (ms) in that order.
 pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let source = GrpcHistory::new(Target::Unix(socket.to_owned()), Duration::from_secs(30));
+    let mut live = perch_client::client(perch_e2e::channel(socket).await?);
     let theme = Theme::new(true);
     let mut buf = Buffer::empty(AREA);
     // A console that shows the live processes, as one does before `[`.
     let mut app = App::new(Config::default(), Instant::now());
-    app.ingest_snapshot(HostId(0), live_processes(socket).await?);
+    app.ingest_snapshot(HostId(0), live_processes(&mut live).await?);
     app.refresh();
     app.enable_travel(true);
     let (mut seek_ms, mut live_ms) = (Vec::new(), Vec::new());
     for &at in instants {
         let start = Instant::now();
-        app.set_wall_clock(unix_now_ns());
+        app.set_wall_clock(crate::args::unix_now_ns());
         app.travel_to(at);
         let q = app.take_time_query().context("the console asked nothing")?;
         let a = answer(&source, q).await;
@@ -97,7 +94,7 @@ pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<f64
         seek_ms.push(ms(start));
 
         let start = Instant::now();
-        let processes = live_processes(socket).await?;
+        let processes = live_processes(&mut live).await?;
         let mut fresh = App::new(Config::default(), Instant::now());
         fresh.ingest_snapshot(HostId(0), processes);
         fresh.refresh();

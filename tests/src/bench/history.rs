@@ -269,11 +269,7 @@ async fn measure_seeks(
     let channel = perch_e2e::channel(&perchd.socket).await?;
     let mut history = perch_client::history_client(channel.clone());
     let mut live = perch_client::client(channel);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(u64::MAX, |d| {
-            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-        });
+    let now = args::unix_now_ns();
     // A few seconds back: the newest stored instant trails now by up to a
     // batch flush (1 s); every answer carries the stored range.  Read to
     // its end: a stream dropped half-read stays open on the server until
@@ -320,14 +316,7 @@ async fn measure_seeks(
         counts.1 = counts.1.max(n);
 
         let start = Instant::now();
-        let mut s = live
-            .list_processes(pb::ListProcessesRequest::default())
-            .await?
-            .into_inner();
-        let mut n = 0;
-        while let Some(chunk) = s.next().await {
-            n += chunk?.processes.len();
-        }
+        let n = console_seek::live_processes(&mut live).await?.len();
         live_ms.push(start.elapsed().as_secs_f64() * 1e3);
         counts.2 = counts.2.min(n);
         counts.3 = counts.3.max(n);
