@@ -20,7 +20,7 @@ use crate::{
         App, HostId,
         timeline::{TimeAnswer, TimeError, TimeQuery},
     },
-    travel::TimeSource,
+    travel::{SourceError, TimeSource},
 };
 
 /// Time travel for the console: where past states come from, and the
@@ -120,33 +120,37 @@ pub async fn answer_all(
     others: &[(HostId, Arc<dyn TimeSource>)],
     q: TimeQuery,
 ) -> TimeAnswer {
-    let first = async {
-        let (_, newest) = source.range().await?;
-        let at = if q.at_unix_ns > newest {
-            if !q.clamp {
-                return Err(TimeError::PastNewest);
+    // The state first: an answer carries the stored range, so a seek
+    // inside it is one call; only one past the newest needs a second.
+    let first = match source.state_at(q.at_unix_ns).await {
+        Err(SourceError::OutOfRange { newest_unix_ns, .. }) if q.at_unix_ns > newest_unix_ns => {
+            if q.clamp {
+                source
+                    .state_at(newest_unix_ns)
+                    .await
+                    .map(|s| (newest_unix_ns, s))
+                    .map_err(TimeError::from)
+            } else {
+                Err(TimeError::PastNewest)
             }
-            newest
-        } else {
-            q.at_unix_ns
-        };
-        Ok((at, source.state_at(at).await?))
-    }
-    .await;
+        }
+        r => r.map(|s| (q.at_unix_ns, s)).map_err(TimeError::from),
+    };
     let (at, result) = match first {
         Ok((at, state)) => (at, Ok(state)),
         Err(e) => (q.at_unix_ns, Err(e)),
     };
     let others = if result.is_ok() {
         let asks = others.iter().map(|(host, s)| async move {
-            let state = match s.range().await {
+            let state = match s.state_at(at).await {
                 // Just past its newest: its newest (its store may lag the
                 // first one's by a batch or two); further, nothing.
-                Ok((_, newest)) if at > newest && at - newest <= OTHERS_LAG_NS => {
-                    s.state_at(newest).await
+                Err(SourceError::OutOfRange { newest_unix_ns, .. })
+                    if at > newest_unix_ns && at - newest_unix_ns <= OTHERS_LAG_NS =>
+                {
+                    s.state_at(newest_unix_ns).await
                 }
-                Ok(_) => s.state_at(at).await,
-                Err(e) => Err(e),
+                r => r,
             };
             (*host, state)
         });

@@ -93,6 +93,8 @@ pub trait TimeSource: Send + Sync {
     /// The range of instants the source can answer for now (a live
     /// collector's grows as it runs).
     fn range(&self) -> BoxFuture<'_, Result<(u64, u64), SourceError>>;
-    /// The state at `at_unix_ns` (inside [`TimeSource::range`]).
+    /// The state at `at_unix_ns`; outside [`TimeSource::range`],
+    /// [`SourceError::OutOfRange`] with the range held then (the console
+    /// asks for the state first and clamps from that error).
     fn state_at(&self, at_unix_ns: u64) -> BoxFuture<'_, Result<StateAt, SourceError>>;
 }
