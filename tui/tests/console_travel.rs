@@ -208,14 +208,8 @@ fn a_past_state_shows_on_the_screens_and_live_comes_back_at_once() {
     assert!(past.len() < live.len());
     // The detail view's graphs end at the instant shown: the live rows'
     // history up to it, then the state's sample.
-    let busy = app
-        .store()
-        .iter()
-        .map(|(_, p)| p)
-        .find(|p| p.command.starts_with("stress"))
-        .expect("stress ran then");
-    assert!(!busy.history.is_empty());
-    let busy = busy.key;
+    assert!(!busy(&app).history.is_empty());
+    let busy = busy(&app).key;
     snap("travel_past_processes", &app);
     // Later, once sampled: its detail view, graphs up to then.
     app.travel_to(into_recording(&src, 6));
@@ -445,15 +439,13 @@ fn time_keys_step_in_the_detail_view() {
     assert_eq!(app.msg_for(key('@')), None);
 }
 
-/// How many history points the busy row (stress) holds.
-fn busy_points(app: &App) -> usize {
+/// The busy row (stress) as the screens show it.
+fn busy(app: &App) -> &perch::console::model::Proc {
     app.store()
         .iter()
         .map(|(_, p)| p)
         .find(|p| p.command.starts_with("stress"))
-        .expect("stress runs")
-        .history
-        .len()
+        .expect("stress runs then")
 }
 
 #[test]
@@ -470,20 +462,15 @@ fn a_seek_carries_earlier_seeks_points_up_to_its_instant_only() {
     };
     app.travel_to(into_recording(&src, 6));
     pump(&mut app, &src);
-    assert_eq!(busy_points(&app), 1, "the state's own sample");
+    assert_eq!(busy(&app).history.len(), 1, "the state's own sample");
     // Back before it: nothing from after the instant shown.
     app.travel_to(into_recording(&src, 3));
     pump(&mut app, &src);
-    assert_eq!(busy_points(&app), 1);
+    assert_eq!(busy(&app).history.len(), 1);
     // Forward again: the point seen at 3 leads up to 6's.
     app.travel_to(into_recording(&src, 6));
     pump(&mut app, &src);
-    let row = app
-        .store()
-        .iter()
-        .map(|(_, p)| p)
-        .find(|p| p.command.starts_with("stress"))
-        .expect("stress runs");
+    let row = busy(&app);
     let at3 = secs(3);
     assert_eq!(row.history.len_until(at3), 1, "3's point carried");
     assert_eq!(row.history.len_until(at3 - 1), 0, "nothing before it");
