@@ -4,7 +4,15 @@
 //! answer with the recorded fixture's snapshot under each host's name.
 mod common;
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Instant,
+};
 
 use common::{feed, recording, screen, text};
 use futures::{executor::block_on, future::BoxFuture};
@@ -140,4 +148,88 @@ fn every_hosts_past_is_shown_and_a_host_without_one_says_why() {
     // Back to LIVE: every host's rows again.
     app.go_live();
     assert_eq!(rows_of(&app, HostId(2)), live);
+}
+
+/// Pending once (waking itself at once): lets whatever runs beside the
+/// awaiting future take its turn.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A source that notes, as it finishes answering, whether `asked` was set
+/// by then (`seen`); or sets `asked` when it is asked (`seen` is `None`).
+struct Noting {
+    inner: Fixed,
+    asked: Arc<AtomicBool>,
+    seen: Option<Arc<AtomicBool>>,
+}
+
+impl TimeSource for Noting {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn range(&self) -> BoxFuture<'_, Result<(u64, u64), SourceError>> {
+        self.inner.range()
+    }
+
+    fn state_at(&self, at: u64) -> BoxFuture<'_, Result<StateAt, SourceError>> {
+        Box::pin(async move {
+            match &self.seen {
+                None => self.asked.store(true, Ordering::SeqCst),
+                Some(seen) => {
+                    YieldOnce(false).await;
+                    seen.store(self.asked.load(Ordering::SeqCst), Ordering::SeqCst);
+                }
+            }
+            self.inner.state_at(at).await
+        })
+    }
+}
+
+#[test]
+fn the_other_hosts_are_asked_while_the_first_answers() {
+    let rec = recording();
+    let now = rec.info.boot_time_unix_ns + 100 * NS_PER_SEC;
+    let fixed = |name| Fixed {
+        name,
+        processes: rec.processes[..3].to_vec(),
+        range: Ok((now - 60 * NS_PER_SEC, now)),
+    };
+    let (asked, seen) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let first = Noting {
+        inner: fixed("web-1"),
+        asked: asked.clone(),
+        seen: Some(seen.clone()),
+    };
+    let other: Arc<dyn TimeSource> = Arc::new(Noting {
+        inner: fixed("web-2"),
+        asked,
+        seen: None,
+    });
+    let mut app = App::new(Config::default(), Instant::now());
+    app.enable_travel(true);
+    app.set_wall_clock(now);
+    app.travel_to(now - 30 * NS_PER_SEC);
+    let q = app.take_time_query().expect("a query");
+    let answer = block_on(answer_all(&first, &[(HostId(1), other)], q));
+    assert!(answer.result.is_ok() && answer.others.len() == 1);
+    assert!(
+        seen.load(Ordering::SeqCst),
+        "web-2 was asked before web-1 had answered"
+    );
 }

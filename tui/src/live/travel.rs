@@ -20,7 +20,7 @@ use crate::{
         App, HostId,
         timeline::{TimeAnswer, TimeError, TimeQuery},
     },
-    travel::{SourceError, TimeSource},
+    travel::{SourceError, StateAt, TimeSource},
 };
 
 /// Time travel for the console: where past states come from, and the
@@ -114,15 +114,52 @@ const OTHERS_LAG_NS: u64 = 10 * perch_proto::NS_PER_SEC;
 
 /// Answers `q` from `source` as [`answer`] does, and from each of `others`
 /// (the console's other collectors) at the instant the first one was
-/// asked, all at once; a host whose history cannot answer then says why.
+/// asked; a host whose history cannot answer then says why.  All are
+/// asked at once: a seek over several collectors waits for the slowest,
+/// not for the sum (the others again only when the first clamps).
 pub async fn answer_all(
     source: &dyn TimeSource,
     others: &[(HostId, Arc<dyn TimeSource>)],
     q: TimeQuery,
 ) -> TimeAnswer {
+    let ask_others = |at: u64| {
+        futures::future::join_all(others.iter().map(move |(host, s)| async move {
+            let state = match s.state_at(at).await {
+                // Just past its newest: its newest (its store may lag the
+                // first one's by a batch or two); further, nothing.
+                Err(SourceError::OutOfRange { newest_unix_ns, .. })
+                    if at > newest_unix_ns && at - newest_unix_ns <= OTHERS_LAG_NS =>
+                {
+                    s.state_at(newest_unix_ns).await
+                }
+                r => r,
+            };
+            (*host, state)
+        }))
+    };
+    let (first, asked) = futures::join!(first_state(source, q), ask_others(q.at_unix_ns));
+    let (at, result) = match first {
+        Ok((at, state)) => (at, Ok(state)),
+        Err(e) => (q.at_unix_ns, Err(e)),
+    };
+    let others = match &result {
+        Err(_) => Vec::new(),
+        Ok(_) if at == q.at_unix_ns => asked,
+        // The first one clamped to its newest: the others at that instant.
+        Ok(_) => ask_others(at).await,
+    };
+    TimeAnswer {
+        id: q.id,
+        result,
+        others,
+    }
+}
+
+/// The first source's state for `q`, and the instant it was asked at.
+async fn first_state(source: &dyn TimeSource, q: TimeQuery) -> Result<(u64, StateAt), TimeError> {
     // The state first: an answer carries the stored range, so a seek
     // inside it is one call; only one past the newest needs a second.
-    let first = match source.state_at(q.at_unix_ns).await {
+    match source.state_at(q.at_unix_ns).await {
         Err(SourceError::OutOfRange { newest_unix_ns, .. }) if q.at_unix_ns > newest_unix_ns => {
             if q.clamp {
                 source
@@ -135,33 +172,6 @@ pub async fn answer_all(
             }
         }
         r => r.map(|s| (q.at_unix_ns, s)).map_err(TimeError::from),
-    };
-    let (at, result) = match first {
-        Ok((at, state)) => (at, Ok(state)),
-        Err(e) => (q.at_unix_ns, Err(e)),
-    };
-    let others = if result.is_ok() {
-        let asks = others.iter().map(|(host, s)| async move {
-            let state = match s.state_at(at).await {
-                // Just past its newest: its newest (its store may lag the
-                // first one's by a batch or two); further, nothing.
-                Err(SourceError::OutOfRange { newest_unix_ns, .. })
-                    if at > newest_unix_ns && at - newest_unix_ns <= OTHERS_LAG_NS =>
-                {
-                    s.state_at(newest_unix_ns).await
-                }
-                r => r,
-            };
-            (*host, state)
-        });
-        futures::future::join_all(asks).await
-    } else {
-        Vec::new()
-    };
-    TimeAnswer {
-        id: q.id,
-        result,
-        others,
     }
 }
 
