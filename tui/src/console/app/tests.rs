@@ -24,22 +24,15 @@ use crate::console::{
 
 pub(crate) const H: HostId = HostId(0);
 
+/// The model tests' process, with its comm and a CPU figure.
 pub(crate) fn proc(pid: u32, ppid: u32, argv: &[&str], cpu: f64) -> v1::Process {
     v1::Process {
-        key: Some(v1::ProcessKey {
-            pid,
-            start_time_ns: u64::from(pid) * 1_000_000_000,
-        }),
-        ppid,
-        parent_start_time_ns: u64::from(ppid) * 1_000_000_000,
-        user: "root".to_owned(),
         comm: argv.first().copied().unwrap_or("").to_owned(),
-        argv: argv.iter().map(ToString::to_string).collect(),
         usage: Some(ResourceUsage {
             cpu_percent: cpu,
             ..ResourceUsage::default()
         }),
-        ..v1::Process::default()
+        ..crate::console::model::tests::proto(pid, ppid, argv)
     }
 }
 
