@@ -8,6 +8,7 @@ use std::{
 use anyhow::Context as _;
 use clap::Parser as _;
 use perchd::{audit::AuditLog, cli::Args, engine::Engine, server};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -54,9 +55,12 @@ fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let settings = args.settings()?;
-    // Before anything slow: an early SIGHUP must not end perchd.
-    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("handling SIGHUP")?;
+    // Before anything slow: an early SIGHUP must not end perchd, and a
+    // SIGTERM sent as soon as "ready" is logged must shut it down cleanly
+    // rather than kill it by the default action.
+    let hup = signal(SignalKind::hangup()).context("handling SIGHUP")?;
+    let term = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+    let int = signal(SignalKind::interrupt()).context("handling SIGINT")?;
     // One descriptor per connection: take what the system allows, then
     // keep TCP below it so the Unix socket always has room.
     let nofile = server::raise_fd_limit().context("raising RLIMIT_NOFILE")?;
@@ -90,7 +94,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let hangup = reopen_on_sighup(hup, Arc::clone(shared.audit()));
     tracing::info!(mode = ?shared.mode(), "perchd ready");
     bound
-        .serve(shared, shutdown_signal())
+        .serve(shared, shutdown_signal(term, int))
         .await
         .context("serving")?;
     hangup.abort();
@@ -100,10 +104,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 
 /// On SIGHUP, looks at the audit log again: a log renamed away (rotation)
 /// is continued in a new file at its path, chained to the old one.
-fn reopen_on_sighup(
-    mut hup: tokio::signal::unix::Signal,
-    audit: Arc<Mutex<AuditLog>>,
-) -> tokio::task::JoinHandle<()> {
+fn reopen_on_sighup(mut hup: Signal, audit: Arc<Mutex<AuditLog>>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             let audit = Arc::clone(&audit);
@@ -124,15 +125,9 @@ fn reopen_on_sighup(
     })
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
+/// Resolves on the first SIGTERM or SIGINT. The streams are made by the
+/// caller before perchd says it is ready, so no signal falls between.
+async fn shutdown_signal(mut term: Signal, mut int: Signal) {
     tokio::select! {
         _ = term.recv() => {},
         _ = int.recv() => {},

@@ -7,7 +7,7 @@
     reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
 )]
 use std::{
-    io::Read as _,
+    io::{BufRead as _, BufReader, Read as _},
     path::Path,
     process::{Command, Stdio},
     time::Duration,
@@ -15,7 +15,7 @@ use std::{
 
 use perch_e2e::{
     Perchd, binary,
-    procs::{Finished, run_bounded},
+    procs::{ChildGuard, Finished, run_bounded},
 };
 
 /// Runs perchd with `args` (plus a private socket unless `args` has one)
@@ -98,6 +98,44 @@ async fn log_to_a_pipe_has_no_colour_codes() {
         !log.contains('\x1b'),
         "escape sequences in a piped log: {log:?}"
     );
+}
+
+/// A SIGTERM sent the moment perchd says it is ready shuts it down cleanly:
+/// its handler is in place before the line is logged, so the signal's
+/// default action (death, exit status by signal) never wins the race.
+#[test]
+fn sigterm_right_after_ready_is_a_clean_shutdown() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(binary("perchd"));
+        cmd.arg("--procfs")
+            .arg("--socket")
+            .arg(dir.path().join("perchd.sock"))
+            .arg("--audit-log")
+            .arg(dir.path().join("audit.log"))
+            .arg("--no-history")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut perchd = ChildGuard::spawn(&mut cmd);
+        let mut stderr = BufReader::new(perchd.child.stderr.take().expect("piped stderr"));
+        let mut log = String::new();
+        while !log.contains("perchd ready") {
+            let read = stderr.read_line(&mut log).expect("read stderr");
+            assert!(read > 0, "round {round}: perchd ended before ready: {log}");
+        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(perchd.pid()).expect("pid")),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("SIGTERM perchd");
+        stderr.read_to_string(&mut log).expect("read stderr");
+        let status = perchd.wait();
+        assert!(
+            status.success() && log.contains("shutting down"),
+            "round {round}: {status}: {log}"
+        );
+    }
 }
 
 #[test]
