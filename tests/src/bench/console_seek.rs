@@ -50,6 +50,37 @@ pub async fn live_processes(
     Ok(out)
 }
 
+/// One console seek's time (ms) and its parts: the answer (`GetStateAt`
+/// decoded), the past model built from it, and the frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Seek {
+    pub total: f64,
+    pub answer: f64,
+    pub model: f64,
+    pub frame: f64,
+}
+
+/// Where the console's seeks spent their time: each part's p50 and p99,
+/// and the parts of the slowest seek (which part a tail comes from).
+pub fn print_parts(seeks: &[Seek], quantile: impl Fn(&mut [f64], f64) -> f64) {
+    let part = |f: fn(&Seek) -> f64| {
+        let mut v: Vec<f64> = seeks.iter().map(f).collect();
+        (quantile(&mut v, 0.5), quantile(&mut v, 0.99))
+    };
+    let (a, m, f) = (part(|s| s.answer), part(|s| s.model), part(|s| s.frame));
+    println!(
+        "  its parts, p50/p99:       answer {:.1}/{:.1} ms, model {:.1}/{:.1} ms, \
+         frame {:.1}/{:.1} ms",
+        a.0, a.1, m.0, m.1, f.0, f.1
+    );
+    if let Some(s) = seeks.iter().max_by(|x, y| x.total.total_cmp(&y.total)) {
+        println!(
+            "  the slowest seek:         {:.1} ms = answer {:.1} + model {:.1} + frame {:.1} ms",
+            s.total, s.answer, s.model, s.frame
+        );
+    }
+}
+
 /// The console's figures: seek and live snapshot, each (p50, p99) in ms.
 pub fn print((c50, c99): (f64, f64), (f50, f99): (f64, f64)) {
     println!("console, live snapshot (baseline): p50 {f50:.1} ms, p99 {f99:.1} ms");
@@ -66,7 +97,7 @@ pub fn print((c50, c99): (f64, f64), (f50, f99): (f64, f64)) {
 
 /// For each of `instants`, the console seek there and then the live
 /// baseline; their times (ms) in that order.
-pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<Seek>, Vec<f64>)> {
     let source = GrpcHistory::new(Target::Unix(socket.to_owned()), Duration::from_secs(30));
     let mut live = perch_client::client(perch_e2e::channel(socket).await?);
     let theme = Theme::new(true);
@@ -86,12 +117,20 @@ pub async fn measure(socket: &Path, instants: &[u64]) -> anyhow::Result<(Vec<f64
         if let Err(e) = &a.result {
             bail!("the console's seek to {at} failed: {e}");
         }
+        let answered = ms(start);
         app.ingest_time(a);
         if app.is_live() {
             bail!("the console did not travel to {at}");
         }
+        let modelled = ms(start);
         render(&app, &theme, AREA, &mut buf);
-        seek_ms.push(ms(start));
+        let total = ms(start);
+        seek_ms.push(Seek {
+            total,
+            answer: answered,
+            model: modelled - answered,
+            frame: total - modelled,
+        });
 
         let start = Instant::now();
         let processes = live_processes(&mut live).await?;

@@ -220,8 +220,8 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
     );
     let (mut state_ms, mut live_ms, counts, instants) =
         rt.block_on(measure_seeks(&perchd, seeks))?;
-    let (mut console_ms, mut fresh_ms) =
-        rt.block_on(console_seek::measure(&perchd.socket, &instants))?;
+    let (console, mut fresh_ms) = rt.block_on(console_seek::measure(&perchd.socket, &instants))?;
+    let mut console_ms: Vec<f64> = console.iter().map(|s| s.total).collect();
     // The client's connection lives in this runtime's tasks: closed with
     // them, before perchd is stopped (an open connection nobody polls
     // holds perchd's SIGTERM for its 5 s drain).
@@ -252,6 +252,7 @@ pub fn seek(args: Vec<String>) -> anyhow::Result<()> {
         ),
         (quantile(&mut fresh_ms, 0.5), quantile(&mut fresh_ms, 0.99)),
     );
+    console_seek::print_parts(&console, quantile);
     println!(
         "store growth:              {:.1} MiB per hour at {processes} processes",
         mib(per_hour)
