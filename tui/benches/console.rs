@@ -135,7 +135,7 @@ fn keystroke_pair(app: &mut App) {
 fn substring_scan(app: &App, needle: &str) -> usize {
     app.store()
         .iter()
-        .filter(|(_, p)| p.haystack.contains(needle))
+        .filter(|(_, p)| p.haystack().contains(needle))
         .count()
 }
 

@@ -341,7 +341,7 @@ impl Filter {
 impl Test {
     fn holds(&self, p: &Proc, host: &str) -> bool {
         match self {
-            Test::Free(n) => p.haystack.contains(n.as_str()),
+            Test::Free(n) => p.haystack().contains(n.as_str()),
             Test::Text(col, n) => {
                 let hay: &str = match col {
                     Text::User => &p.user,

@@ -2,7 +2,8 @@
 //! process in a slab, indexed by [`ProcessKey`] (host, pid, start time).
 //! Strings are cleaned of control characters once, here, so nothing a
 //! process chose can reach the terminal; the lowercase search haystack is
-//! built here too, so a search keystroke does no allocation per row.
+//! built here too, on the first search, so later keystrokes do no
+//! allocation per row.
 use std::{collections::VecDeque, fmt::Write as _, time::Instant};
 
 use perch_proto::{
@@ -119,8 +120,9 @@ pub struct Proc {
     /// When the console learnt of the exit (retention counts from here).
     pub exited_at: Option<Instant>,
     /// Lowercase `command exe user pid container pod`, one char per char of
-    /// the original so match positions in the command part map back.
-    pub haystack: Box<str>,
+    /// the original so match positions in the command part map back; made
+    /// on the first search that reads it (see [`Proc::haystack`]).
+    haystack: std::cell::OnceCell<Box<str>>,
     pub history: History,
     /// Its most recent security events, one line each, oldest first (at
     /// most [`SECURITY_LINES`] of [`SECURITY_LINE_BYTES`]).
@@ -134,8 +136,14 @@ pub const SECURITY_LINES: usize = 8;
 /// A security line's longest text (the rest is cut with an ellipsis).
 pub const SECURITY_LINE_BYTES: usize = 200;
 
-fn boxed(s: &str) -> Box<str> {
-    clean(s).into()
+/// `s` cleaned, moved rather than copied when there was nothing to clean
+/// (a seek's 10,000 rows each bring a dozen strings).
+fn take(s: &mut String) -> Box<str> {
+    let s = std::mem::take(s);
+    match clean(&s) {
+        std::borrow::Cow::Owned(cleaned) => cleaned.into_boxed_str(),
+        std::borrow::Cow::Borrowed(_) => s.into_boxed_str(),
+    }
 }
 
 /// Lowercases per char (first char of multi-char forms): offsets stay aligned.
@@ -155,13 +163,31 @@ impl Proc {
     /// Builds a row from a perch.v1 process of `host`.
     #[must_use]
     pub fn from_proto(host: HostId, p: &v1::Process) -> Proc {
+        Self::from_owned(host, p.clone())
+    }
+
+    /// Builds a row from a perch.v1 process of `host`, taking its strings.
+    #[must_use]
+    pub fn from_owned(host: HostId, mut p: v1::Process) -> Proc {
         let key = ProcessKey::of(host, p.key.as_ref());
         let user = if p.user.is_empty() {
             p.uid.to_string().into()
         } else {
-            boxed(&p.user)
+            take(&mut p.user)
         };
-        let mut row = Proc {
+        let argv = Args::new(&p.argv);
+        // The COMMAND column as text::command writes it, from the
+        // arguments already cleaned.
+        let command = if !p.argv.is_empty() && !p.kernel_thread {
+            let mut c = argv.iter().collect::<Vec<_>>().join(" ");
+            if p.argv_truncated {
+                c.push_str("...");
+            }
+            c.into_boxed_str()
+        } else {
+            crate::text::command(&p).into()
+        };
+        Proc {
             key,
             start_time_ns: p.key.map_or(0, |k| k.start_time_ns),
             ppid: p.ppid,
@@ -179,41 +205,48 @@ impl Proc {
             euid: p.euid,
             gid: p.gid,
             user,
-            login_user: boxed(&p.login_user),
-            comm: boxed(&p.comm),
-            exe: boxed(&p.exe),
+            login_user: take(&mut p.login_user),
+            comm: take(&mut p.comm),
+            exe: take(&mut p.exe),
             binary: p
                 .executable
-                .as_ref()
-                .map_or_else(Box::default, |x| boxed(&x.path)),
+                .as_mut()
+                .map_or_else(Box::default, |x| take(&mut x.path)),
             binary_deleted: p.executable.as_ref().is_some_and(|x| x.deleted),
             binary_memfd: p.executable.as_ref().is_some_and(|x| x.from_memfd),
             binary_setid: p.executable.as_ref().is_some_and(|x| x.setuid || x.setgid),
             names_disagree: p.names_disagree,
-            argv: Args::new(&p.argv),
+            argv,
             argv_truncated: p.argv_truncated,
-            command: crate::text::command(p).into(),
-            cwd: boxed(&p.cwd),
-            tty: boxed(&p.tty),
-            cgroup_path: boxed(&p.cgroup_path),
-            container_id: boxed(&p.container_id),
-            container_runtime: boxed(&p.container_runtime),
-            pod_uid: boxed(&p.pod_uid),
-            pod_namespace: boxed(&p.pod_namespace),
-            pod_name: boxed(&p.pod_name),
+            command,
+            cwd: take(&mut p.cwd),
+            tty: take(&mut p.tty),
+            cgroup_path: take(&mut p.cgroup_path),
+            container_id: take(&mut p.container_id),
+            container_runtime: take(&mut p.container_runtime),
+            pod_uid: take(&mut p.pod_uid),
+            pod_namespace: take(&mut p.pod_namespace),
+            pod_name: take(&mut p.pod_name),
             kernel_thread: p.kernel_thread,
             threads: p.threads,
             nice: p.nice,
             usage: p.usage.as_ref().map(Usage::from_proto).unwrap_or_default(),
             exit: p.exit,
             exited_at: None,
-            haystack: Box::default(),
+            haystack: std::cell::OnceCell::new(),
             history: History::default(),
             security: VecDeque::new(),
             flags: crate::console::detect::FlagMark::default(),
-        };
-        row.haystack = row.make_haystack();
-        row
+        }
+    }
+
+    /// What search and `\\` free-text filters match against. Made when a
+    /// search first asks: a seek or a snapshot builds 10,000+ rows, and
+    /// most are never searched (a tenth of a seek's console time went
+    /// into haystacks nobody read).
+    #[must_use]
+    pub fn haystack(&self) -> &str {
+        self.haystack.get_or_init(|| self.make_haystack())
     }
 
     fn make_haystack(&self) -> Box<str> {
@@ -336,9 +369,9 @@ impl Proc {
             &self.pod_uid,
             &self.pod_namespace,
             &self.pod_name,
-            &self.haystack,
         ];
         strs.iter().map(|s| alloc_bytes(s.len())).sum::<usize>()
+            + self.haystack.get().map_or(0, |h| alloc_bytes(h.len()))
             + alloc_bytes(self.argv.joined.len())
             + self.history.heap_bytes()
             + self.security_heap_bytes()

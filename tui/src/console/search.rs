@@ -106,7 +106,7 @@ impl Search {
             self.matches.retain(|&id| {
                 let keep = store
                     .get(id)
-                    .is_some_and(|p| is_subsequence(&p.haystack, needle));
+                    .is_some_and(|p| is_subsequence(p.haystack(), needle));
                 if !keep && let Some(m) = is_match.get_mut(id as usize) {
                     *m = false;
                 }
@@ -130,7 +130,7 @@ impl Search {
         self.is_match.clear();
         self.is_match.resize(store.capacity(), false);
         for (id, p) in store.iter() {
-            if is_subsequence(&p.haystack, &self.needle) {
+            if is_subsequence(p.haystack(), &self.needle) {
                 self.matches.push(id);
                 if let Some(m) = self.is_match.get_mut(id as usize) {
                     *m = true;
@@ -233,19 +233,19 @@ mod tests {
             for (id, p) in s.iter() {
                 let skim = SkimMatcherV2::default()
                     .respect_case()
-                    .fuzzy_match(&p.haystack, &search.needle)
+                    .fuzzy_match(p.haystack(), &search.needle)
                     .is_some();
                 assert_eq!(search.is_match(id), skim, "{q} on {}", p.command);
             }
         }
         search.set_query("ngd", &s, 2);
         let p = s.get(0).unwrap();
-        let pos = search.positions(&p.haystack, p.command.chars().count());
+        let pos = search.positions(p.haystack(), p.command.chars().count());
         assert_eq!(pos.len(), 3);
         search.set_query("root", &s, 2);
         assert!(
             search
-                .positions(&p.haystack, p.command.chars().count())
+                .positions(p.haystack(), p.command.chars().count())
                 .is_empty()
         );
     }

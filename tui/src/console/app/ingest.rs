@@ -154,7 +154,10 @@ impl App {
     }
 
     fn upsert(&mut self, host: HostId, p: &Process) -> ProcessKey {
-        let mut row = Proc::from_proto(host, p);
+        self.upsert_row(host, Proc::from_proto(host, p))
+    }
+
+    fn upsert_row(&mut self, host: HostId, mut row: Proc) -> ProcessKey {
         if let Some(x) = &row.exit {
             row.exited_at = Some(self.exit_instant(host, x.time_ns));
         }
@@ -166,16 +169,27 @@ impl App {
     /// A full `ListProcesses` snapshot of one host: it replaces that host's
     /// rows (exited ones stay until their retention ends).
     pub fn ingest_snapshot(&mut self, host: HostId, processes: Vec<Process>) {
+        // Owned: their strings move into the rows, uncopied.
+        self.ingest_rows(
+            host,
+            processes.into_iter().map(|p| Proc::from_owned(host, p)),
+        );
+    }
+
+    /// A full snapshot of one host as rows already made (see
+    /// [`App::ingest_snapshot`]).
+    pub fn ingest_rows(&mut self, host: HostId, rows: impl Iterator<Item = Proc>) {
         // A host's first snapshot (and every past state, loaded into a
         // fresh model) replaces nothing: no keys to keep, no sweep.
         let first = !self.data.store.iter().any(|(_, p)| p.key.host == host);
-        self.data.store.reserve(processes.len());
+        let (len, _) = rows.size_hint();
+        self.data.store.reserve(len);
         let mut keys: HashSet<ProcessKey, FxBuild> = HashSet::default();
         if !first {
-            keys.reserve(processes.len());
+            keys.reserve(len);
         }
-        for p in processes {
-            let key = self.upsert(host, &p);
+        for row in rows {
+            let key = self.upsert_row(host, row);
             if !first {
                 keys.insert(key);
             }

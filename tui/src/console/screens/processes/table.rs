@@ -146,7 +146,7 @@ impl<'a> ProcessTable<'a> {
         let search = self.state.search();
         let cmd: &str = &p.command;
         if search.is_active() && search.is_match(r.id) {
-            let pos = search.positions(&p.haystack, cmd.chars().count());
+            let pos = search.positions(p.haystack(), cmd.chars().count());
             let mut next = pos.iter().copied().peekable();
             let mut run = String::new();
             let mut run_hit = false;

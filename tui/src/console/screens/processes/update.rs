@@ -244,7 +244,7 @@ impl Processes {
                 .get(pos)
                 .filter(|r| self.search.is_match(r.id))
                 .and_then(|r| store.get(r.id))
-                .is_some_and(|p| self.search.is_exact(&p.haystack))
+                .is_some_and(|p| self.search.is_exact(p.haystack()))
         });
         match exact {
             Some(pos) => self.select_pos(pos, store),
