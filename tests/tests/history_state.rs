@@ -88,3 +88,39 @@ async fn a_state_in_small_messages_is_the_whole_state() {
         b.into_iter().collect::<BTreeSet<_>>()
     );
 }
+
+/// The console's history source keeps its connection from one seek to the
+/// next; when perchd restarts between two seeks, the second still answers
+/// (on a new connection) rather than failing once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_seek_after_perchd_restarts_still_answers() {
+    use perch::travel::TimeSource as _;
+    if !perch_e2e::have_root_or_skip("a_seek_after_perchd_restarts_still_answers") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.db");
+    let mut perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
+    let now = u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos(),
+    )
+    .expect("ns fit");
+    let newest = perch_e2e::events::stored_until(&perchd, now).await;
+    let source = perch::live::GrpcHistory::new(
+        perch_client::Target::Unix(perchd.socket.clone()),
+        std::time::Duration::from_secs(30),
+    );
+    let before = source.state_at(newest).await.expect("the first seek");
+    assert!(before.processes.len() > 20, "{}", before.processes.len());
+    assert!(perchd.stop().success(), "perchd stops cleanly");
+    perchd.respawn().await;
+    let after = source
+        .state_at(newest)
+        .await
+        .expect("a seek after the restart");
+    assert_eq!(after.at_unix_ns, before.at_unix_ns);
+    assert_eq!(after.processes.len(), before.processes.len());
+}

@@ -166,6 +166,8 @@ fn seek(app: &mut App, state: &StateAt, theme: &Theme, buf: &mut Buffer) {
             id: q.id,
             result: Ok(state.clone()),
             others: Vec::new(),
+            // Rows made here, on this thread: the whole of the model's work.
+            rows: Vec::new(),
         });
     }
     render(app, theme, AREA, buf);

@@ -274,6 +274,7 @@ fn enter_on_an_exited_deviant_travels_to_it() {
             ..StateAt::default()
         }),
         others: Vec::new(),
+        rows: Vec::new(),
     });
     assert!(!app.is_live());
     assert_eq!(app.screen(), Screen::Processes);

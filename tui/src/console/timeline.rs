@@ -89,7 +89,7 @@ pub enum TimeError {
 }
 
 /// A source's answer to a [`TimeQuery`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct TimeAnswer {
     pub id: u64,
     /// The first collector's state (or the recording's): its instant and
@@ -99,6 +99,10 @@ pub struct TimeAnswer {
     /// console watching several): shown beside the first one's, or why a
     /// host has none then.
     pub others: Vec<(HostId, Result<StateAt, SourceError>)>,
+    /// The states' processes already made into rows, by host (made while
+    /// the states arrived, off the draw loop's thread); a state whose rows
+    /// are here has none left in its `processes`.
+    pub rows: Vec<(HostId, Vec<crate::console::model::Proc>)>,
 }
 
 /// The console's time travel.

@@ -1,26 +1,64 @@
 //! A collector's history as a [`TimeSource`]: the range from
 //! `GetInfo.history`, states from the `History` service's `GetStateAt`
 //! stream.  The `--at` commands and the console's time travel use it.
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use futures::future::BoxFuture;
 use perch_client::Target;
-use perch_proto::v1::{GetInfoRequest, GetStateAtRequest, HistoryInfo, HistoryStatus};
-use tonic::Code;
+use perch_proto::v1::{GetInfoRequest, GetStateAtRequest, HistoryInfo, HistoryStatus, Process};
+use tonic::{Code, transport::Channel};
 
 use crate::travel::{SourceError, StateAt, TimeSource};
+
+/// How soon a call on a kept connection must fail to be tried again on a
+/// new one.
+const RETRY_WITHIN: Duration = Duration::from_secs(1);
 
 /// The history of one collector, asked over gRPC.
 #[derive(Clone, Debug)]
 pub struct GrpcHistory {
     target: Target,
     timeout: Duration,
+    /// The connection of earlier states, kept for the next: a seek
+    /// should not pay a connection's set-up (a TLS handshake, for a
+    /// remote collector). Dropped after a failed call, so the next one
+    /// connects afresh (perchd restarted, say).
+    channel: Arc<Mutex<Option<Channel>>>,
 }
 
 impl GrpcHistory {
     #[must_use]
     pub fn new(target: Target, timeout: Duration) -> Self {
-        Self { target, timeout }
+        Self {
+            target,
+            timeout,
+            channel: Arc::default(),
+        }
+    }
+
+    /// The kept connection (and `true`), or a new one (then kept).
+    async fn channel(&self) -> Result<(Channel, bool), SourceError> {
+        let kept = self
+            .channel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(c) = kept {
+            return Ok((c, true));
+        }
+        let c = perch_client::channel_within(&self.target, self.timeout)
+            .await
+            .map_err(|e| SourceError::Unavailable(e.to_string()))?;
+        *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = Some(c.clone());
+        Ok((c, false))
+    }
+
+    /// Forgets the kept connection after a call on it failed.
+    fn forget_channel(&self) {
+        *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// The store's state as `GetInfo` reports it.
@@ -71,10 +109,49 @@ impl GrpcHistory {
         }
     }
 
-    async fn state(&self, at_unix_ns: u64) -> Result<StateAt, SourceError> {
-        let channel = perch_client::channel_within(&self.target, self.timeout)
-            .await
-            .map_err(|e| SourceError::Unavailable(e.to_string()))?;
+    /// The state at `at_unix_ns`, its processes handed to `parts` message
+    /// by message (kept in the state when `parts` is `None`).
+    async fn state<'p>(
+        &self,
+        at_unix_ns: u64,
+        mut parts: Option<&mut (dyn FnMut(Vec<Process>) + Send + 'p)>,
+    ) -> Result<StateAt, SourceError> {
+        let started = std::time::Instant::now();
+        let (channel, kept) = self.channel().await?;
+        let mut answered = false;
+        let state = self
+            .state_on(channel, at_unix_ns, parts.as_deref_mut(), &mut answered)
+            .await;
+        if !matches!(state, Err(SourceError::Unavailable(_))) {
+            return state;
+        }
+        self.forget_channel();
+        // The channel reconnects by itself once it has seen its connection
+        // close (perchd restarted since the last seek), but a call that
+        // races the close fails at once: once more on a new connection.
+        // A call that failed by waiting is not asked to wait again, and
+        // one that failed after a message (some processes handed to
+        // `parts`) is not asked again either.
+        if kept && !answered && started.elapsed() < RETRY_WITHIN {
+            let (channel, _) = self.channel().await?;
+            let state = self
+                .state_on(channel, at_unix_ns, parts, &mut answered)
+                .await;
+            if matches!(state, Err(SourceError::Unavailable(_))) {
+                self.forget_channel();
+            }
+            return state;
+        }
+        state
+    }
+
+    async fn state_on<'p>(
+        &self,
+        channel: Channel,
+        at_unix_ns: u64,
+        mut parts: Option<&mut (dyn FnMut(Vec<Process>) + Send + 'p)>,
+        answered: &mut bool,
+    ) -> Result<StateAt, SourceError> {
         let mut client = perch_client::history_client(channel);
         let req = GetStateAtRequest {
             at_unix_ns,
@@ -106,12 +183,16 @@ impl GrpcHistory {
         };
         let mut state = StateAt::default();
         loop {
-            let Some(chunk) = self.within(stream.message()).await? else {
+            let Some(mut chunk) = self.within(stream.message()).await? else {
                 return Err(SourceError::Unavailable(
                     "the collector ended the state early".to_owned(),
                 ));
             };
+            *answered = true;
             let last = chunk.last;
+            if let Some(parts) = parts.as_deref_mut() {
+                parts(std::mem::take(&mut chunk.processes));
+            }
             state.absorb(chunk);
             if last {
                 return Ok(state);
@@ -130,6 +211,14 @@ impl TimeSource for GrpcHistory {
     }
 
     fn state_at(&self, at_unix_ns: u64) -> BoxFuture<'_, Result<StateAt, SourceError>> {
-        Box::pin(self.state(at_unix_ns))
+        Box::pin(self.state(at_unix_ns, None))
+    }
+
+    fn state_at_parts<'a>(
+        &'a self,
+        at_unix_ns: u64,
+        parts: &'a mut (dyn FnMut(Vec<Process>) + Send),
+    ) -> BoxFuture<'a, Result<StateAt, SourceError>> {
+        Box::pin(self.state(at_unix_ns, Some(parts)))
     }
 }

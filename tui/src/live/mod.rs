@@ -10,6 +10,7 @@ mod conn;
 #[cfg(feature = "embedded")]
 mod embed;
 pub mod history;
+mod rows;
 mod travel;
 
 use std::{

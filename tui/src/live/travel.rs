@@ -13,11 +13,12 @@ use tokio::{
     task::JoinHandle,
 };
 
-use super::{Out, UPDATE_QUEUE, conn::Update, need_terminal, terminal_loop};
+use super::{Out, UPDATE_QUEUE, conn::Update, need_terminal, rows::state_with_rows, terminal_loop};
 use crate::{
     config::Settings,
     console::{
         App, HostId,
+        model::Proc,
         timeline::{TimeAnswer, TimeError, TimeQuery},
     },
     travel::{SourceError, StateAt, TimeSource},
@@ -124,13 +125,13 @@ pub async fn answer_all(
 ) -> TimeAnswer {
     let ask_others = |at: u64| {
         futures::future::join_all(others.iter().map(move |(host, s)| async move {
-            let state = match s.state_at(at).await {
+            let state = match state_with_rows(s.as_ref(), *host, at).await {
                 // Just past its newest: its newest (its store may lag the
                 // first one's by a batch or two); further, nothing.
                 Err(SourceError::OutOfRange { newest_unix_ns, .. })
                     if at > newest_unix_ns && at - newest_unix_ns <= OTHERS_LAG_NS =>
                 {
-                    s.state_at(newest_unix_ns).await
+                    state_with_rows(s.as_ref(), *host, newest_unix_ns).await
                 }
                 r => r,
             };
@@ -148,22 +149,42 @@ pub async fn answer_all(
         // The first one clamped to its newest: the others at that instant.
         Ok(_) => ask_others(at).await,
     };
+    let mut rows = Vec::new();
+    let result = result.map(|(state, first_rows)| {
+        rows.push((HostId(0), first_rows));
+        state
+    });
+    let others = others
+        .into_iter()
+        .map(|(host, r)| {
+            (
+                host,
+                r.map(|(state, host_rows)| {
+                    rows.push((host, host_rows));
+                    state
+                }),
+            )
+        })
+        .collect();
     TimeAnswer {
         id: q.id,
         result,
         others,
+        rows,
     }
 }
 
 /// The first source's state for `q`, and the instant it was asked at.
-async fn first_state(source: &dyn TimeSource, q: TimeQuery) -> Result<(u64, StateAt), TimeError> {
+async fn first_state(
+    source: &dyn TimeSource,
+    q: TimeQuery,
+) -> Result<(u64, (StateAt, Vec<Proc>)), TimeError> {
     // The state first: an answer carries the stored range, so a seek
     // inside it is one call; only one past the newest needs a second.
-    match source.state_at(q.at_unix_ns).await {
+    match state_with_rows(source, HostId(0), q.at_unix_ns).await {
         Err(SourceError::OutOfRange { newest_unix_ns, .. }) if q.at_unix_ns > newest_unix_ns => {
             if q.clamp {
-                source
-                    .state_at(newest_unix_ns)
+                state_with_rows(source, HostId(0), newest_unix_ns)
                     .await
                     .map(|s| (newest_unix_ns, s))
                     .map_err(TimeError::from)

@@ -97,4 +97,20 @@ pub trait TimeSource: Send + Sync {
     /// [`SourceError::OutOfRange`] with the range held then (the console
     /// asks for the state first and clamps from that error).
     fn state_at(&self, at_unix_ns: u64) -> BoxFuture<'_, Result<StateAt, SourceError>>;
+    /// As [`TimeSource::state_at`], with the state's processes handed to
+    /// `parts` as they arrive instead of kept in the state, so the caller
+    /// can work on them while the rest comes (the console makes its rows
+    /// of the first thousand while the collector reads the next). A source
+    /// that has them all at once hands them over in one part.
+    fn state_at_parts<'a>(
+        &'a self,
+        at_unix_ns: u64,
+        parts: &'a mut (dyn FnMut(Vec<Process>) + Send),
+    ) -> BoxFuture<'a, Result<StateAt, SourceError>> {
+        Box::pin(async move {
+            let mut state = self.state_at(at_unix_ns).await?;
+            parts(std::mem::take(&mut state.processes));
+            Ok(state)
+        })
+    }
 }

@@ -12,7 +12,7 @@ use crate::{
         audit::AuditPage,
         history::Values,
         input::{Focus, Msg},
-        model::{HostId, ProcessKey},
+        model::{HostId, Proc, ProcessKey},
         overlays::{Overlay, time_menu::TimeMenu},
         screens::Screen,
         timeline::{Mode, TimeAnswer, TimeError, TimeQuery, Timeline},
@@ -101,7 +101,7 @@ impl App {
         match answer.result {
             Ok(state) => {
                 self.travel.answered(&state);
-                let past = self.past_data(state, answer.others);
+                let past = self.past_data(state, answer.others, answer.rows);
                 self.past = Some(past);
                 self.data_replaced();
                 if let Some(key) = self.view.jump_after_travel.take() {
@@ -223,6 +223,7 @@ impl App {
         &self,
         state: StateAt,
         others: Vec<(HostId, Result<StateAt, SourceError>)>,
+        mut rows: Vec<(HostId, Vec<Proc>)>,
     ) -> Data {
         let mut scratch = App::new(self.config.clone(), self.data.now);
         let mut deviations = Vec::new();
@@ -231,7 +232,12 @@ impl App {
         for (host, state) in all {
             match state {
                 Ok(state) => {
-                    deviations.push((host, self.past_host(&mut scratch, host, state)));
+                    let made = rows
+                        .iter_mut()
+                        .find(|(h, _)| *h == host)
+                        .map(|(_, r)| std::mem::take(r))
+                        .unwrap_or_default();
+                    deviations.push((host, self.past_host(&mut scratch, host, state, made)));
                 }
                 Err(e) => {
                     self.past_label(&mut scratch, host);
@@ -259,7 +265,15 @@ impl App {
 
     /// Loads `host`'s past `state` into `scratch`; its deviations, which
     /// the caller files with the other hosts'.
-    fn past_host(&self, scratch: &mut App, host: HostId, state: StateAt) -> Vec<Deviation> {
+    /// `rows` are its processes made into rows already (the answer's);
+    /// those still in `state` are made here.
+    fn past_host(
+        &self,
+        scratch: &mut App,
+        host: HostId,
+        state: StateAt,
+        rows: Vec<Proc>,
+    ) -> Vec<Deviation> {
         let now = self.data.now;
         let mut info = self
             .data
@@ -283,7 +297,15 @@ impl App {
             h.sample = state.host;
             h.lost_events = h.sample.as_ref().map_or(0, |s| s.events_lost);
         }
-        scratch.ingest_snapshot(host, state.processes);
+        scratch.ingest_rows(
+            host,
+            rows.into_iter().chain(
+                state
+                    .processes
+                    .into_iter()
+                    .map(|p| Proc::from_owned(host, p)),
+            ),
+        );
         self.carry_history(
             &mut scratch.data,
             host,
