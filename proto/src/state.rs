@@ -4,7 +4,7 @@
 //! messages only to encode them again.  On the wire it is exactly the
 //! message in `history.proto`; clients decode it into `processes` as usual.
 //! A test checks the fields here against the compiled `.proto`.
-use bytes::{Buf, BufMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::{
     DecodeError, Message,
     encoding::{
@@ -24,14 +24,19 @@ const PROCESSES: u32 = 4;
 /// length in front.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EncodedProcess {
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
+
+/// The smallest block [`EncodedProcess::spliced_in`] takes from the heap:
+/// a hundred processes or so, and below the size glibc would map on its
+/// own (perchd maps blocks of 64 KiB and more).
+const ARENA_BLOCK: usize = 32 << 10;
 
 impl EncodedProcess {
     #[must_use]
     pub fn new(p: &Process) -> Self {
         Self {
-            body: p.encode_to_vec(),
+            body: p.encode_to_vec().into(),
         }
     }
 
@@ -45,18 +50,53 @@ impl EncodedProcess {
     /// # Errors
     /// `stored` is not a well-formed message.
     pub fn spliced(stored: &[u8], drop: &[u32], overlay: &[u8]) -> Result<Self, DecodeError> {
-        let mut body = Vec::with_capacity(stored.len() + overlay.len());
+        Self::spliced_in(&mut BytesMut::new(), stored, drop, overlay)
+    }
+
+    /// As [`EncodedProcess::spliced`], written into `arena` and split off
+    /// it: processes spliced one after another share its blocks, one heap
+    /// allocation for a hundred of them (freed when the last goes) rather
+    /// than one each. A state's 10,000 allocations were a tenth of
+    /// perchd's time answering it, and were freed by another thread (the
+    /// one sending them).
+    ///
+    /// # Errors
+    /// `stored` is not a well-formed message (`arena` is left as it was).
+    pub fn spliced_in(
+        arena: &mut BytesMut,
+        stored: &[u8],
+        drop: &[u32],
+        overlay: &[u8],
+    ) -> Result<Self, DecodeError> {
+        let need = stored.len() + overlay.len();
+        if arena.capacity() - arena.len() < need {
+            arena.reserve(need.max(ARENA_BLOCK));
+        }
+        let start = arena.len();
         let mut rest = stored;
         while !rest.is_empty() {
             let field = rest;
-            let (tag, wire_type) = decode_key(&mut rest)?;
-            skip_field(wire_type, tag, &mut rest, DecodeContext::default())?;
+            let fields = decode_key(&mut rest).and_then(|(tag, wire_type)| {
+                skip_field(wire_type, tag, &mut rest, DecodeContext::default()).map(|()| tag)
+            });
+            let tag = match fields {
+                Ok(tag) => tag,
+                Err(e) => {
+                    arena.truncate(start);
+                    return Err(e);
+                }
+            };
             if !drop.contains(&tag) {
-                body.extend_from_slice(&field[..field.len() - rest.len()]);
+                arena.extend_from_slice(&field[..field.len() - rest.len()]);
             }
         }
-        body.extend_from_slice(overlay);
-        Ok(Self { body })
+        arena.extend_from_slice(overlay);
+        // Everything written goes (anything left before `start` with it,
+        // but not in the body): the arena keeps only its spare capacity.
+        let written = arena.split_to(arena.len()).freeze();
+        Ok(Self {
+            body: written.slice(start..),
+        })
     }
 
     /// Decodes it back (tests and in-process consumers).
@@ -64,7 +104,7 @@ impl EncodedProcess {
     /// # Errors
     /// The bytes are not a `Process`.
     pub fn decode(&self) -> Result<Process, DecodeError> {
-        Process::decode(self.body.as_slice())
+        Process::decode(&self.body[..])
     }
 
     /// Length on the wire as field 4 of the response.

@@ -173,3 +173,30 @@ fn a_malformed_stored_process_is_an_error() {
     assert!(EncodedProcess::spliced(&stored, &[26], &[]).is_err());
     assert!(EncodedProcess::spliced(&[0xff], &[], &[]).is_err());
 }
+
+/// Processes spliced into one arena are each their own bytes (the same as
+/// spliced alone), share its blocks, and outlive it; a malformed one
+/// between them leaves nothing behind in it.
+#[test]
+fn processes_spliced_into_one_arena_stay_apart() {
+    let mut arena = bytes::BytesMut::new();
+    let mut bad = process(1).encode_to_vec();
+    bad.truncate(bad.len() - 1);
+    let mut got = Vec::new();
+    for pid in 1..=300 {
+        let stored = process(pid).encode_to_vec();
+        got.push(EncodedProcess::spliced_in(&mut arena, &stored, &[26], &[]).expect("splice"));
+        assert!(EncodedProcess::spliced_in(&mut arena, &bad, &[], &[]).is_err());
+        assert!(arena.is_empty(), "a failed splice left bytes behind");
+    }
+    drop(arena);
+    for (p, pid) in got.iter().zip(1..) {
+        let alone =
+            EncodedProcess::spliced(&process(pid).encode_to_vec(), &[26], &[]).expect("splice");
+        assert_eq!(p, &alone, "pid {pid}");
+        assert_eq!(p.decode().expect("decode").key.map(|k| k.pid), Some(pid));
+    }
+    // Neighbours in one block: the second starts where the first ends.
+    let (a, b) = (&got[0].body, &got[1].body);
+    assert_eq!(a.as_ptr().wrapping_add(a.len()), b.as_ptr());
+}

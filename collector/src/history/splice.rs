@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use foldhash::HashMap;
 
+use bytes::BytesMut;
 use perch_proto::v1::EncodedProcess;
 use prost::{
     DecodeError,
@@ -111,15 +112,17 @@ fn overlay(sample: &[u8], out: &mut Vec<u8>) -> Result<bool, DecodeError> {
 /// with the sampled fields (and, alive, the exit) cut out and the sample's
 /// appended, so that ten thousand processes are sent without decoding
 /// them.  The same as decoding, setting the fields and encoding again
-/// (tested).  `scratch` is reused from one process to the next.
+/// (tested).  `scratch` is reused from one process to the next, and the
+/// bytes are written into `arena`'s blocks (see `spliced_in`).
 pub(super) fn spliced(
     f: &Found,
     sample: Option<&[u8]>,
     scratch: &mut Vec<u8>,
+    arena: &mut BytesMut,
 ) -> Result<EncodedProcess, DecodeError> {
     let Some(s) = sample else {
         let drop: &[u32] = if f.alive { &[EXIT] } else { &[] };
-        return EncodedProcess::spliced(f.blob, drop, &[]);
+        return EncodedProcess::spliced_in(arena, f.blob, drop, &[]);
     };
     let nice = overlay(s, scratch)?;
     // The sampled fields, with the nice when sampled and the exit when
@@ -130,7 +133,7 @@ pub(super) fn spliced(
         (true, false) => &[USAGE, THREADS, STATE, FROZEN, EXIT],
         (true, true) => &[USAGE, THREADS, STATE, FROZEN, NICE, EXIT],
     };
-    EncodedProcess::spliced(f.blob, drop, scratch)
+    EncodedProcess::spliced_in(arena, f.blob, drop, scratch)
 }
 
 #[cfg(test)]

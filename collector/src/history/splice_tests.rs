@@ -73,12 +73,15 @@ fn spliced_is_decode_set_encode() {
         },
         ProcessSample::default(),
     ];
+    // One arena for all, as a state's processes share one.
+    let mut arena = bytes::BytesMut::new();
     for alive in [true, false] {
         for sample in samples.iter().map(Some).chain([None]) {
             let blob = stored().encode_to_vec();
             let found = Found { alive, blob: &blob };
             let bytes = sample.map(ProcessSample::encode_to_vec);
-            let got = spliced(&found, bytes.as_deref(), &mut Vec::new()).expect("splice");
+            let got =
+                spliced(&found, bytes.as_deref(), &mut Vec::new(), &mut arena).expect("splice");
             let want = expected(alive, sample);
             assert_eq!(
                 got.decode().expect("decode"),
@@ -106,7 +109,8 @@ fn a_damaged_version_is_an_error_not_a_panic() {
         blob: &blob,
     };
     let sample = ProcessSample::default().encode_to_vec();
-    assert!(spliced(&found, Some(&sample), &mut Vec::new()).is_err());
+    let arena = &mut bytes::BytesMut::new();
+    assert!(spliced(&found, Some(&sample), &mut Vec::new(), arena).is_err());
     // A damaged sample too.
     let blob = stored().encode_to_vec();
     let found = Found {
@@ -119,7 +123,7 @@ fn a_damaged_version_is_an_error_not_a_panic() {
     }
     .encode_to_vec();
     sample.pop();
-    assert!(spliced(&found, Some(&sample), &mut Vec::new()).is_err());
+    assert!(spliced(&found, Some(&sample), &mut Vec::new(), arena).is_err());
 }
 
 fn sample(pid: u32, rss_bytes: u64) -> ProcessSample {

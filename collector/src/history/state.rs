@@ -134,6 +134,7 @@ fn processes_at(
     )?;
     let mut rows = stmt.query(params![sql(since), sql(at)])?;
     let mut scratch = Vec::new();
+    let mut arena = bytes::BytesMut::new();
     while let Some(row) = rows.next()? {
         let valid_to: Option<i64> = row.get(1)?;
         let exit_ns: Option<i64> = row.get(2)?;
@@ -150,7 +151,7 @@ fn processes_at(
             // Borrowed from the row: spliced without a copy of its own.
             blob: row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
         };
-        if !sink.process(spliced(&found, usage.get(pid), &mut scratch)?) {
+        if !sink.process(spliced(&found, usage.get(pid), &mut scratch, &mut arena)?) {
             return Ok(());
         }
     }
@@ -164,7 +165,7 @@ fn processes_at(
                 alive: closed.to > at,
                 blob: &closed.process.encode_to_vec(),
             };
-            if !sink.process(spliced(&found, usage.get(pid), &mut scratch)?) {
+            if !sink.process(spliced(&found, usage.get(pid), &mut scratch, &mut arena)?) {
                 return Ok(false);
             }
         }
