@@ -13,14 +13,21 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+/// The wall clock, Unix ns (0 before 1970, saturating far ahead): what
+/// the tests and benchmarks compare perchd's stored instants with.
+#[must_use]
+pub fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// A string no other test (nor another run of this one) puts in an argv.
 #[must_use]
 pub fn unique(tag: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = unix_now_ns();
     format!("perch-e2e-{tag}-{}-{n}-{nanos}", std::process::id())
 }
 

@@ -6,15 +6,10 @@
 //! (oldest gone, newest there), a SIGKILL during writes, and an unwritable
 //! store reported BROKEN while perchd serves live.
 #![expect(
-    clippy::expect_used,
     clippy::panic,
     reason = "helpers of end-to-end tests: a broken environment should fail the test loudly"
 )]
-use std::{
-    path::Path,
-    process::Command,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{path::Path, process::Command, time::Duration};
 
 use perch_e2e::{
     Perchd, binary,
@@ -31,10 +26,7 @@ fn perch(socket: &Path) -> Command {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
+    perch_e2e::procs::unix_now_ns() / 1_000_000_000
 }
 
 /// Waits until the store has written everything up to `unix_secs`.

@@ -6,10 +6,7 @@
     clippy::expect_used,
     reason = "end-to-end test: a broken environment should fail the test loudly"
 )]
-use std::{
-    collections::BTreeSet,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::collections::BTreeSet;
 
 use perch_e2e::Perchd;
 use perch_proto::v1 as pb;
@@ -34,6 +31,15 @@ async fn state(perchd: &Perchd, at_unix_ns: u64, chunk_size: u32) -> Vec<pb::Get
     out
 }
 
+/// A perchd with its history store (in its own directory, kept across a
+/// respawn), and the newest stored instant once the store holds one after
+/// start-up (its /proc seed).
+async fn recording() -> (Perchd, u64) {
+    let perchd = Perchd::start(&[]).await;
+    let newest = perch_e2e::events::stored_until(&perchd, perch_e2e::procs::unix_now_ns()).await;
+    (perchd, newest)
+}
+
 fn keys(msgs: &[pb::GetStateAtResponse]) -> Vec<(u32, u64)> {
     msgs.iter()
         .flat_map(|m| &m.processes)
@@ -46,16 +52,7 @@ async fn a_state_in_small_messages_is_the_whole_state() {
     if !perch_e2e::have_root_or_skip("a_state_in_small_messages_is_the_whole_state") {
         return;
     }
-    let dir = tempfile::tempdir().expect("tmp");
-    let db = dir.path().join("history.db");
-    let perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos();
-    let now = u64::try_from(now).expect("ns fit");
-    // Wait until the store holds an instant after start-up (its /proc seed).
-    let newest = perch_e2e::events::stored_until(&perchd, now).await;
+    let (perchd, newest) = recording().await;
 
     let whole = state(&perchd, newest, 0).await;
     let small = state(&perchd, newest, 7).await;
@@ -98,17 +95,7 @@ async fn a_seek_after_perchd_restarts_still_answers() {
     if !perch_e2e::have_root_or_skip("a_seek_after_perchd_restarts_still_answers") {
         return;
     }
-    let dir = tempfile::tempdir().expect("tmp");
-    let db = dir.path().join("history.db");
-    let mut perchd = Perchd::start(&["--history", db.to_str().expect("utf-8")]).await;
-    let now = u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_nanos(),
-    )
-    .expect("ns fit");
-    let newest = perch_e2e::events::stored_until(&perchd, now).await;
+    let (mut perchd, newest) = recording().await;
     let source = perch::live::GrpcHistory::new(
         perch_client::Target::Unix(perchd.socket.clone()),
         std::time::Duration::from_secs(30),

@@ -56,12 +56,7 @@ pub fn percentile(v: &mut [Duration], p: usize) -> f64 {
     v.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
-/// The wall clock, Unix ns (0 before 1970, saturating far ahead).
-pub fn unix_now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+pub use perch_e2e::procs::unix_now_ns;
 
 /// CPU time of the calling thread, ns.
 pub fn thread_cpu_ns() -> u64 {
