@@ -138,7 +138,9 @@ async fn symlinked_deleted_and_memfd_executables() {
 }
 
 /// A binary deleted after its exec (no tracepoint sees the unlink) is
-/// marked by perchd's periodic re-check, as an update.
+/// marked by perchd's periodic re-check, as an update — for every process
+/// running it (the re-check looks at each file through one of them), and
+/// not for a process running another copy.
 #[tokio::test(flavor = "multi_thread")]
 async fn binary_deleted_while_running_is_updated() {
     if !have_root_or_skip("binary_deleted_while_running_is_updated") {
@@ -147,24 +149,40 @@ async fn binary_deleted_while_running_is_updated() {
     let (_perchd, mut log) = ebpf_perchd().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let copy = dir.path().join("soon-gone");
+    let kept = dir.path().join("kept");
     fs::copy("/bin/sleep", &copy).expect("copy");
+    fs::copy("/bin/sleep", &kept).expect("copy");
     let marker = unique("deleted-later");
-    let child = ChildGuard::spawn(Command::new(&copy).arg0(&marker).arg("30"));
-    let p = exec_of(&mut log, child.pid(), &marker).await;
-    assert!(!exe(&p).deleted && exe(&p).links == 1, "{p:?}");
+    let children = [
+        ChildGuard::spawn(Command::new(&copy).arg0(&marker).arg("30")),
+        ChildGuard::spawn(Command::new(&copy).arg0(&marker).arg("31")),
+    ];
+    let other = ChildGuard::spawn(Command::new(&kept).arg0(&marker).arg("32"));
+    for child in children.iter().chain([&other]) {
+        let p = exec_of(&mut log, child.pid(), &marker).await;
+        assert!(!exe(&p).deleted && exe(&p).links == 1, "{p:?}");
+    }
     fs::remove_file(&copy).expect("delete");
-    let updated = |ev: &[pb::Event]| {
-        ev.iter().any(|e| match &e.kind {
-            Some(pb::event::Kind::Update(u)) => u.process.as_ref().is_some_and(|q| {
-                pid(q) == child.pid() && q.executable.as_ref().is_some_and(|x| x.deleted)
-            }),
-            _ => false,
-        })
+    let mut marked = std::collections::BTreeSet::new();
+    let all_marked = |ev: &[pb::Event]| {
+        for e in ev {
+            if let Some(pb::event::Kind::Update(u)) = &e.kind
+                && let Some(q) = &u.process
+                && q.executable.as_ref().is_some_and(|x| x.deleted)
+            {
+                marked.insert(pid(q));
+            }
+        }
+        children.iter().all(|c| marked.contains(&c.pid()))
     };
     assert!(
-        log.until(WAIT, updated).await,
-        "no update marking {} deleted within {WAIT:?}",
-        child.pid()
+        log.until(WAIT, all_marked).await,
+        "not every process of the deleted binary was marked within {WAIT:?}"
+    );
+    assert!(
+        !marked.contains(&other.pid()),
+        "{} runs a copy that is still there",
+        other.pid()
     );
 }
 

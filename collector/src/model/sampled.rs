@@ -1,7 +1,7 @@
 //! What the sample pass reads into the model once a second: usage,
 //! state letters, frozen cgroups, current working directories, deleted
 //! executables — and which processes it should read (live, multi-threaded).
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{ExecFacts, ProcKey, ProcessInfo, ProcessModel, Usage};
 
@@ -75,18 +75,32 @@ impl ProcessModel {
         Some(p.clone())
     }
 
-    /// Live processes whose executable was not deleted when last looked at.
+    /// Live processes whose executable was present when last seen,
+    /// grouped by that file (device and inode): a link count belongs to
+    /// the file, so one look answers for every process running it.  A
+    /// process whose inode is unknown (0) is a group of its own.
     #[must_use]
-    pub fn exe_present_keys(&self) -> Vec<ProcKey> {
-        self.live
-            .values()
-            .filter(|p| {
-                p.facts
-                    .as_deref()
-                    .is_some_and(|f| !f.exe.path.is_empty() && f.exe.nlink > 0)
-            })
-            .map(|p| p.key)
-            .collect()
+    pub fn exe_present_groups(&self) -> Vec<Vec<ProcKey>> {
+        let mut by_file: HashMap<(u32, u32, u64), Vec<ProcKey>> = HashMap::new();
+        let mut groups = Vec::new();
+        for p in self.live.values() {
+            let Some(exe) = p.facts.as_deref().map(|f| &f.exe) else {
+                continue;
+            };
+            if exe.path.is_empty() || exe.nlink == 0 {
+                continue;
+            }
+            if exe.ino == 0 {
+                groups.push(vec![p.key]);
+            } else {
+                by_file
+                    .entry((exe.dev_major, exe.dev_minor, exe.ino))
+                    .or_default()
+                    .push(p.key);
+            }
+        }
+        groups.extend(by_file.into_values());
+        groups
     }
 
     /// Records that the executable of `key` is now deleted (link count 0);
