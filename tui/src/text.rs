@@ -21,22 +21,34 @@ use perch_proto::{
 /// else `[comm]` (kernel threads have neither).
 #[must_use]
 pub fn command(p: &Process) -> String {
-    let cmd = if !p.argv.is_empty() && !p.kernel_thread {
-        p.argv
-            .iter()
-            .map(|a| clean(a))
-            .collect::<Vec<_>>()
-            .join(" ")
+    command_with(p, p.argv.iter().map(|a| clean(a)))
+}
+
+/// [`command`] from `p`'s arguments already cleaned (the console's rows
+/// clean them once for every column that shows them).
+#[must_use]
+pub fn command_with<S: AsRef<str>>(
+    p: &Process,
+    cleaned_argv: impl IntoIterator<Item = S>,
+) -> String {
+    let mut cmd = if !p.argv.is_empty() && !p.kernel_thread {
+        let mut c = String::new();
+        for (i, a) in cleaned_argv.into_iter().enumerate() {
+            if i > 0 {
+                c.push(' ');
+            }
+            c.push_str(a.as_ref());
+        }
+        c
     } else if !p.exe.is_empty() && !p.kernel_thread {
         clean(&p.exe).into_owned()
     } else {
         format!("[{}]", clean(&p.comm))
     };
     if p.argv_truncated {
-        format!("{cmd}...")
-    } else {
-        cmd
+        cmd.push_str("...");
     }
+    cmd
 }
 
 fn user(p: &Process) -> Cow<'_, str> {

@@ -176,17 +176,7 @@ impl Proc {
             take(&mut p.user)
         };
         let argv = Args::new(&p.argv);
-        // The COMMAND column as text::command writes it, from the
-        // arguments already cleaned.
-        let command = if !p.argv.is_empty() && !p.kernel_thread {
-            let mut c = argv.iter().collect::<Vec<_>>().join(" ");
-            if p.argv_truncated {
-                c.push_str("...");
-            }
-            c.into_boxed_str()
-        } else {
-            crate::text::command(&p).into()
-        };
+        let command = crate::text::command_with(&p, argv.iter()).into_boxed_str();
         Proc {
             key,
             start_time_ns: p.key.map_or(0, |k| k.start_time_ns),
