@@ -163,24 +163,24 @@ async fn binary_deleted_while_running_is_updated() {
         assert!(!exe(&p).deleted && exe(&p).links == 1, "{p:?}");
     }
     fs::remove_file(&copy).expect("delete");
-    let mut marked = std::collections::BTreeSet::new();
+    let mut deleted_pids = std::collections::BTreeSet::new();
     let all_marked = |ev: &[pb::Event]| {
         for e in ev {
             if let Some(pb::event::Kind::Update(u)) = &e.kind
                 && let Some(q) = &u.process
                 && q.executable.as_ref().is_some_and(|x| x.deleted)
             {
-                marked.insert(pid(q));
+                deleted_pids.insert(pid(q));
             }
         }
-        children.iter().all(|c| marked.contains(&c.pid()))
+        children.iter().all(|c| deleted_pids.contains(&c.pid()))
     };
     assert!(
         log.until(WAIT, all_marked).await,
         "not every process of the deleted binary was marked within {WAIT:?}"
     );
     assert!(
-        !marked.contains(&other.pid()),
+        !deleted_pids.contains(&other.pid()),
         "{} runs a copy that is still there",
         other.pid()
     );
