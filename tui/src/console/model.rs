@@ -11,7 +11,7 @@ use perch_proto::{
     v1::{self, Exit},
 };
 
-pub use self::usage::Usage;
+pub use self::{args::Args, usage::Usage};
 use super::history::History;
 pub use super::{
     hash::FxBuild,
@@ -19,6 +19,7 @@ pub use super::{
 };
 use crate::text::clean;
 
+mod args;
 mod usage;
 
 /// Which collector a row came from; the loop numbers its connections.
@@ -362,7 +363,7 @@ impl Proc {
         ];
         strs.iter().map(|s| alloc_bytes(s.len())).sum::<usize>()
             + self.haystack.get().map_or(0, |h| alloc_bytes(h.len()))
-            + alloc_bytes(self.argv.joined.len())
+            + alloc_bytes(self.argv.joined_len())
             + self.history.heap_bytes()
             + self.security_heap_bytes()
     }
@@ -376,48 +377,6 @@ impl Proc {
                 .iter()
                 .map(|l| alloc_bytes(l.len()))
                 .sum::<usize>()
-    }
-}
-
-/// A row's arguments, cleaned, in one string (each followed by a NUL):
-/// one allocation instead of one per argument, since a command line of
-/// 8 KiB may hold four thousand of them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Args {
-    joined: Box<str>,
-}
-
-impl Args {
-    fn new(argv: &[String]) -> Args {
-        let mut joined = String::with_capacity(argv.iter().map(|a| a.len() + 1).sum());
-        for a in argv {
-            // Cleaning escapes control characters, so no NUL remains inside.
-            joined.push_str(&clean(a));
-            joined.push('\0');
-        }
-        Args {
-            joined: joined.into(),
-        }
-    }
-
-    /// The arguments in order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.joined.split_terminator('\0')
-    }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.iter().count()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.joined.is_empty()
-    }
-
-    #[must_use]
-    pub fn first(&self) -> Option<&str> {
-        self.iter().next()
     }
 }
 

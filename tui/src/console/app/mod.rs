@@ -10,6 +10,7 @@
 mod act;
 mod data;
 mod detect;
+mod hosts;
 mod ingest;
 mod query;
 mod travel;
