@@ -91,10 +91,13 @@ pub fn full_frame(console: Console, rows: &[String], min_listed: u64) -> bool {
 #[must_use]
 pub fn listed(console: Console, rows: &[String]) -> Option<u64> {
     match console {
-        // "Tree · sorted by PID ascending · 10156 processes (33 exited)"
+        // "Tree · sorted by PID ascending · 10156 live · 33 exited" (before
+        // 2026-11-27: "10156 processes (33 exited)"): the live count.
         Console::Perch => rows.iter().rev().find_map(|r| {
             let words: Vec<&str> = r.split_whitespace().collect();
-            let at = words.iter().position(|&w| w == "processes")?;
+            let at = words
+                .iter()
+                .position(|&w| w == "live" || w == "processes")?;
             words.get(at.checked_sub(1)?)?.parse().ok()
         }),
         // "Tasks: 10058, 82 thr, 59 kthr; 2 running"
@@ -124,7 +127,9 @@ mod tests {
     use super::*;
 
     /// The parts of real 160x48 screens that matter (perch and htop 3.2.2
-    /// captured on this project's machine), cut to 12 rows.
+    /// captured on this project's machine), cut to 12 rows.  The test
+    /// below renders today's console too, so a change of its wording
+    /// fails here rather than in a benchmark run.
     const PERCH: &str = "\
 CPU% per core (100% = one core)                                                  vm eBPF connected
 0[||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||100%]  Tasks: 117, 187 thr; 10 running
@@ -136,8 +141,8 @@ Swp[                                                                       0/0] 
       1 root        0.0   0.0   12M      0       0 Nov23   0:07.65 /process_api --firecracker-init
   17736 root        0.0   0.0  1.1M      0       0 Nov23   0:00.88 \u{251c}\u{2500} line_io_tools/binary_backend
   17737 root        0.0   0.0  4.0M      0       0 Nov23   0:00.31 \u{2502} \u{2514}\u{2500} bash /dev/fd/3
-Tree \u{b7} sorted by PID ascending \u{b7} 10156 processes (33 exited)
-F1Help F3Search F4Filter F5Table F6SortBy EnterDetails F10Quit";
+Tree \u{b7} sorted by PID ascending \u{b7} 10156 live \u{b7} 33 exited \u{b7} kernel threads hidden (K)
+F1Help F2Setup F3Search F4Filter F5Table F6SortBy F7Nice- F8Nice+ F9Act EnterDetails TabLog F10Quit";
 
     const HTOP: &str = "\
     0[|||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||||100.0%] Tasks: 10058, 82 thr, 59 kthr; 2 running
@@ -209,5 +214,41 @@ F1Help  F2Setup F3SearchF4FilterF5Tree  F6SortByF7Nice -F8Nice +F9Kill  F10Quit"
             assert!(!table(console, &blank, 0));
             assert_eq!(listed(console, &blank), None);
         }
+    }
+
+    /// The console's own status line, rendered at 160x48 with 10,000 live
+    /// processes and a few exited, is read as 10,000 listed.
+    #[test]
+    fn the_consoles_status_line_of_today_is_read() {
+        use perch::console::{App, Config, HostId, Theme, render};
+        use perch_proto::v1 as pb;
+        use ratatui::{buffer::Buffer, layout::Rect};
+
+        let process = |pid: u32, exited: bool| pb::Process {
+            key: Some(pb::ProcessKey {
+                pid,
+                start_time_ns: u64::from(pid) * 1_000,
+            }),
+            ppid: 1,
+            comm: "perch-bench-sl".to_owned(),
+            argv: vec!["perch-bench-sleeper".to_owned(), pid.to_string()],
+            exit: exited.then(pb::Exit::default),
+            ..pb::Process::default()
+        };
+        let processes = (2..10_002)
+            .map(|pid| process(pid, false))
+            .chain((20_000..20_003).map(|pid| process(pid, true)))
+            .collect();
+        let mut app = App::new(Config::default(), std::time::Instant::now());
+        app.ingest_snapshot(HostId(0), processes);
+        app.refresh();
+        let area = Rect::new(0, 0, 160, 48);
+        let mut buf = Buffer::empty(area);
+        render(&app, &Theme::new(true), area, &mut buf);
+        let rows: Vec<String> = (0..area.height)
+            .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect();
+        assert_eq!(listed(Console::Perch, &rows), Some(10_000), "{rows:#?}");
+        assert!(table(Console::Perch, &rows, 10_000), "{rows:#?}");
     }
 }
