@@ -51,15 +51,21 @@ pub(super) async fn exe_deletions(shared: Arc<Shared>, proc_root: PathBuf) {
 }
 
 /// The processes of `groups` (each the processes running one file) whose
-/// file has no links left, asking `links` for one process per group: the
-/// first that still answers (the others may have exited or exec'd).
+/// file has no links left, asking `links` for the first process of each
+/// group that still answers (the others may have exited).  A 0 is
+/// confirmed by the next process that answers, when there is one: the
+/// first may have exec'd a deleted file (a memfd, say) a moment ago,
+/// before its exec event reached the model, and its answer would then
+/// mark every process of its old file.
 fn deleted_in(
     groups: Vec<Vec<ProcKey>>,
     mut links: impl FnMut(ProcKey) -> Option<u32>,
 ) -> Vec<ProcKey> {
     let mut deleted = Vec::new();
     for group in groups {
-        if group.iter().find_map(|&k| links(k)) == Some(0) {
+        let mut answers = group.iter().filter_map(|&k| links(k));
+        let gone = answers.next() == Some(0) && answers.next().is_none_or(|n| n == 0);
+        if gone {
             deleted.extend(group);
         }
     }
@@ -77,27 +83,34 @@ mod tests {
         }
     }
 
-    /// One answer per file, from its first process still there; every
-    /// process of a deleted file is named, none of a present one.
+    /// One answer per file, from its first process still there (and a
+    /// second to confirm a 0); every process of a deleted file is named,
+    /// none of a present one, nor of one whose first answer was not
+    /// confirmed.
     #[test]
     fn one_look_per_file_from_the_first_process_that_answers() {
         let groups = vec![
-            vec![key(1), key(2), key(3)],
-            vec![key(4), key(5)],
-            vec![key(6)],
-            vec![key(7), key(8)],
+            vec![key(1), key(2), key(3), key(4)],
+            vec![key(5), key(6)],
+            vec![key(7)],
+            vec![key(8), key(9)],
+            vec![key(10), key(11), key(12)],
         ];
         let mut asked = Vec::new();
         let deleted = deleted_in(groups, |k| {
             asked.push(k.pid);
             match k.pid {
                 // Gone: the next process of its file is asked.
-                1 | 7 | 8 => None,
-                2 | 6 => Some(0),
+                1 | 8 | 9 => None,
+                2 | 3 | 7 | 10 => Some(0),
                 _ => Some(1),
             }
         });
-        assert_eq!(asked, [1, 2, 4, 6, 7, 8]);
-        assert_eq!(deleted, [key(1), key(2), key(3), key(6)]);
+        assert_eq!(asked, [1, 2, 3, 5, 7, 8, 9, 10, 11]);
+        assert_eq!(
+            deleted,
+            [key(1), key(2), key(3), key(4), key(7)],
+            "10 alone says 0: not confirmed by 11"
+        );
     }
 }
