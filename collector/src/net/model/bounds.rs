@@ -20,7 +20,7 @@ impl NetModel {
             c.id,
             Entry {
                 conn: c,
-                announced: false,
+                opened: false,
                 rated: Counters::default(),
                 slot,
             },
@@ -150,7 +150,7 @@ impl NetModel {
         let e = self.conns.get_mut(&id)?;
         e.conn.end_ns = Some(time_ns);
         e.conn.state = TCP_CLOSE;
-        e.announced = true;
+        e.opened = true;
         self.dirty.remove(&id);
         self.closed_conns.push_back((time_ns, id));
         Some(NetChange::CloseConn(e.conn.clone()))

@@ -61,8 +61,11 @@ struct UdpSock {
 #[derive(Debug)]
 struct Entry {
     conn: Conn,
-    /// A connect, accept or update carried it to clients.
-    announced: bool,
+    /// A connect or accept event carried it to clients (or its close did).
+    /// An update may have carried it before: `sock_diag` can list a new
+    /// connection before its kernel record is read, and the record still
+    /// makes its event.
+    opened: bool,
     /// Counters when per-process rates were last sampled.
     rated: Counters,
     slot: Slot,
@@ -214,6 +217,15 @@ impl NetModel {
             .flatten();
         let e = self.conns.get_mut(&id)?;
         let c = &mut e.conn;
+        // The kernel's word on the direction beats sock_diag's guess, when
+        // sock_diag listed the connection first.
+        match (r.op, r.old_state) {
+            (NetOp::Connect, _) | (NetOp::Established, TCP_SYN_SENT) => {
+                c.direction = Direction::Outbound;
+            }
+            (NetOp::Accept, _) => c.direction = Direction::Inbound,
+            _ => {}
+        }
         c.local = Some(r.local);
         if r.remote.port() != 0 {
             c.remote = Some(r.remote);
@@ -252,13 +264,13 @@ impl NetModel {
         self.announce(id, announce)
     }
 
-    /// Publishes `id` with `how` unless it was announced already (then it
-    /// rides the next update batch).
+    /// Publishes `id` with `how` unless its connect or accept was published
+    /// already (then it rides the next update batch).
     fn announce(&mut self, id: u64, how: Option<fn(Conn) -> NetChange>) -> Option<NetChange> {
         let e = self.conns.get_mut(&id)?;
         match how {
-            Some(how) if !e.announced => {
-                e.announced = true;
+            Some(how) if !e.opened => {
+                e.opened = true;
                 self.dirty.remove(&id);
                 Some(how(e.conn.clone()))
             }

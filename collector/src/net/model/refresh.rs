@@ -390,11 +390,7 @@ impl NetModel {
         ids.sort_unstable();
         let conns: Vec<Conn> = ids
             .into_iter()
-            .filter_map(|id| {
-                let e = self.conns.get_mut(&id)?;
-                e.announced = true;
-                Some(e.conn.clone())
-            })
+            .filter_map(|id| Some(self.conns.get(&id)?.conn.clone()))
             .collect();
         conns
             .chunks(UPDATES_PER_EVENT)

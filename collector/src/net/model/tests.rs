@@ -401,3 +401,58 @@ fn a_listener_owner_unknown_at_first_is_filled_in_later() {
         Some(Some(owner(key(7))))
     );
 }
+
+/// `sock_diag` may list a new connection before perchd reads its kernel
+/// records (the ring is read in batches, the dump runs on its own clock):
+/// the records still publish the connect and the accept, once each, with
+/// the kernel's owner and direction.
+#[test]
+fn a_connection_listed_before_its_records_still_gets_its_events() {
+    let mut m = model();
+    apply(
+        &mut m,
+        &rec(NetOp::Listen, 1, "127.0.0.1:9000", "0.0.0.0:0", Some(10)),
+        1,
+    );
+    let entries = [
+        entry(Proto::Tcp, 1, "127.0.0.1:40000", "127.0.0.1:9000", 2, 2000),
+        entry(Proto::Tcp, 1, "127.0.0.1:9000", "127.0.0.1:40000", 3, 3000),
+    ];
+    let first = refresh(&mut m, 2 * S, &entries, Some(HashMap::new()));
+    assert!(
+        first
+            .changes
+            .iter()
+            .any(|c| matches!(c, NetChange::Updates(b) if b.len() == 2)),
+        "{:?}",
+        first.changes
+    );
+
+    let mut est = rec(
+        NetOp::Established,
+        2,
+        "127.0.0.1:40000",
+        "127.0.0.1:9000",
+        Some(20),
+    );
+    est.old_state = perch_common::TCP_SYN_SENT;
+    let Some(NetChange::Connect(client)) = apply(&mut m, &est, 3) else {
+        panic!("connect after the dump listed it");
+    };
+    assert_eq!(client.owner, Some(owner(key(20))));
+    assert_eq!(client.direction, Direction::Outbound);
+    let accept = rec(
+        NetOp::Accept,
+        3,
+        "127.0.0.1:9000",
+        "127.0.0.1:40000",
+        Some(10),
+    );
+    let Some(NetChange::Accept(server)) = apply(&mut m, &accept, 4) else {
+        panic!("accept after the dump listed it");
+    };
+    assert_eq!(server.owner, Some(owner(key(10))));
+    assert_eq!(server.direction, Direction::Inbound);
+    assert_eq!(apply(&mut m, &est, 5), None, "one connect");
+    assert_eq!(apply(&mut m, &accept, 6), None, "one accept");
+}
