@@ -185,18 +185,22 @@ impl NetModel {
 
     fn tcp_conn(&mut self, r: &NetRecord, time_ns: u64, task: Option<Owner>) -> Option<NetChange> {
         let key = Self::tcp_key(r);
+        // What the record says of the direction: it beats sock_diag's guess
+        // when sock_diag listed the connection first.  A passive
+        // established (softirq) says nothing, but only inbound ones are.
+        let said = match (r.op, r.old_state) {
+            (NetOp::Connect, _) | (NetOp::Established, TCP_SYN_SENT) => Some(Direction::Outbound),
+            (NetOp::Accept, _) => Some(Direction::Inbound),
+            _ => None,
+        };
         let id = match self.tcp.get(&key) {
             Some(Sock::Conn(id)) => *id,
             Some(Sock::Listen(_)) => return None,
             None => {
-                let direction = match (r.op, r.old_state) {
-                    (NetOp::Connect, _) | (NetOp::Established, TCP_SYN_SENT) => Direction::Outbound,
-                    _ => Direction::Inbound,
-                };
                 let id = self.insert_conn(
                     Conn {
                         proto: Proto::Tcp,
-                        direction,
+                        direction: said.unwrap_or(Direction::Inbound),
                         start_ns: time_ns,
                         counters_known: true,
                         cookie: r.cookie,
@@ -217,14 +221,8 @@ impl NetModel {
             .flatten();
         let e = self.conns.get_mut(&id)?;
         let c = &mut e.conn;
-        // The kernel's word on the direction beats sock_diag's guess, when
-        // sock_diag listed the connection first.
-        match (r.op, r.old_state) {
-            (NetOp::Connect, _) | (NetOp::Established, TCP_SYN_SENT) => {
-                c.direction = Direction::Outbound;
-            }
-            (NetOp::Accept, _) => c.direction = Direction::Inbound,
-            _ => {}
+        if let Some(d) = said {
+            c.direction = d;
         }
         c.local = Some(r.local);
         if r.remote.port() != 0 {
